@@ -1,0 +1,17 @@
+//! The vocabulary of Linux process and thread creation.
+//!
+//! Every fact about `clone`/`clone3` lives here once: the `CLONE_*` bits ([`CloneFlags`]),
+//! the exit signal ([`ExitSignal`]), `struct clone_args` ([`CloneArgs`]), strace's notation
+//! (printing and parsing), the kernel's validation rules with their errno, what each flag
+//! shares or copies, and the flag sets that libc calls produce. The model, the tracer, the
+//! command-line tool and the tests all read them from here.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod args;
+mod flags;
+mod signal;
+
+pub use args::*;
+pub use flags::*;
+pub use signal::*;
