@@ -9,9 +9,17 @@
 #![warn(missing_docs)]
 
 mod args;
+mod errno;
 mod flags;
+mod presets;
+mod resources;
+mod rules;
 mod signal;
 
 pub use args::*;
+pub use errno::*;
 pub use flags::*;
+pub use presets::*;
+pub use resources::*;
+pub use rules::*;
 pub use signal::*;
