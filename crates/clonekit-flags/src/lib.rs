@@ -11,6 +11,7 @@
 mod args;
 mod errno;
 mod flags;
+mod notation;
 mod presets;
 mod resources;
 mod rules;
@@ -19,6 +20,7 @@ mod signal;
 pub use args::*;
 pub use errno::*;
 pub use flags::*;
+pub use notation::*;
 pub use presets::*;
 pub use resources::*;
 pub use rules::*;

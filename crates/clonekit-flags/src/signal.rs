@@ -104,10 +104,13 @@ impl Signal {
 }
 
 impl fmt::Display for Signal {
-    /// strace's spelling: `SIGCHLD`, and `SIGRT_n` for `32 + n`.
+    /// strace's spelling: `SIGCHLD`, `SIGRTMIN` for 32 and `SIGRT_n` for `32 + n` (strace 6.1
+    /// on x86_64; its signal table ends with `SIGRTMIN` at 32).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 < SIGRTMIN_KERNEL {
             f.write_str(NAMES[self.0 as usize])
+        } else if self.0 == SIGRTMIN_KERNEL {
+            f.write_str("SIGRTMIN")
         } else {
             write!(f, "SIGRT_{}", self.0 - SIGRTMIN_KERNEL)
         }
@@ -171,6 +174,7 @@ mod tests {
     #[test]
     fn strace_spelling_of_signals() {
         assert_eq!(Signal::SIGCHLD.to_string(), "SIGCHLD");
+        assert_eq!(Signal::new(32).unwrap().to_string(), "SIGRTMIN");
         assert_eq!(Signal::new(34).unwrap().to_string(), "SIGRT_2");
         assert_eq!(Signal::new(64).unwrap().to_string(), "SIGRT_32");
         assert_eq!(ExitSignal(200).to_string(), "200");
