@@ -1,0 +1,272 @@
+//! [`Child`]: a pidfd-first handle on a created child, and [`ExitStatus`].
+//!
+//! Waiting uses `waitid(P_PIDFD)` when the child came with a pidfd (race-free: the pid
+//! cannot have been reused), else `waitid(P_PID)`. A child whose exit signal is not
+//! `SIGCHLD` is a "clone child" that plain waits do not see (kernel/exit.c
+//! `eligible_child`), so those waits add `__WALL`, not `__WCLONE`, because `execve` resets
+//! the exit signal to `SIGCHLD` (fs/exec.c `de_thread`) and `__WCLONE` would then miss it.
+
+use crate::stack::Stack;
+use crate::sys;
+use clonekit_flags::{CloneCall, CloneFlags, ExitSignal, Signal};
+use rustix::process::{Pid, WaitId, WaitIdOptions, WaitIdStatus};
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+/// `__WALL`: wait for every kind of child, whatever its exit signal.
+pub(crate) const WALL: u32 = 0x4000_0000;
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It called `exit`/`exit_group` with this status (`CLD_EXITED`), the low 8 bits.
+    Exited(i32),
+    /// A signal killed it (`CLD_KILLED`).
+    Killed(Signal),
+    /// A signal killed it and it dumped core (`CLD_DUMPED`).
+    Dumped(Signal),
+}
+
+impl ExitStatus {
+    /// Whether it exited with status 0.
+    pub fn success(self) -> bool {
+        self == ExitStatus::Exited(0)
+    }
+
+    /// The exit status, if it exited.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            ExitStatus::Exited(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The signal that killed it, if one did.
+    pub fn signal(self) -> Option<Signal> {
+        match self {
+            ExitStatus::Killed(s) | ExitStatus::Dumped(s) => Some(s),
+            ExitStatus::Exited(_) => None,
+        }
+    }
+
+    fn from_waitid(st: &WaitIdStatus) -> ExitStatus {
+        if let Some(code) = st.exit_status() {
+            return ExitStatus::Exited(code);
+        }
+        let sig = st.terminating_signal().and_then(|s| Signal::new(s as u32)).unwrap_or(Signal::SIGKILL);
+        if st.dumped() {
+            ExitStatus::Dumped(sig)
+        } else {
+            ExitStatus::Killed(sig)
+        }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Exited(c) => write!(f, "exit status {c}"),
+            ExitStatus::Killed(s) => write!(f, "killed by {s}"),
+            ExitStatus::Dumped(s) => write!(f, "killed by {s} (core dumped)"),
+        }
+    }
+}
+
+/// What happens to the child's stack once the handle is done with it.
+#[derive(Debug)]
+pub(crate) enum StackHold {
+    /// Nothing to keep (no owned stack, or the child no longer uses it).
+    None,
+    /// A `CLONE_VM` child without `CLONE_VFORK` may be running on it: keep it mapped until
+    /// the child is reaped.
+    UntilReaped(Stack),
+    /// The child cannot be reaped by us (`CLONE_THREAD`, `CLONE_PARENT`), so we can never
+    /// know when the stack is free: it is leaked when the handle goes.
+    Forever(Stack),
+}
+
+/// A child created by this crate.
+///
+/// # Dropping a `Child` that was not waited for
+///
+/// - A child that shares our memory (`CLONE_VM` without `CLONE_VFORK`) and that we can reap
+///   is killed with `SIGKILL` and reaped, then its stack is unmapped: it must not outlive
+///   the stack it runs on, nor keep running in our address space unsupervised.
+/// - A child we cannot reap (`CLONE_THREAD`, `CLONE_PARENT`) is left alone; an owned stack
+///   it might still run on is leaked rather than unmapped.
+/// - Any other child is reaped if it has already exited, and otherwise detached: it keeps
+///   running, and becomes a zombie of this process when it exits (until this process exits
+///   or reaps it with `waitid(P_ALL)`), exactly like a dropped `std::process::Child`.
+///
+/// The pidfd, if any, is closed.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+    call: CloneCall,
+    flags: CloneFlags,
+    exit_signal: ExitSignal,
+    stack: StackHold,
+    status: Option<ExitStatus>,
+}
+
+impl Child {
+    pub(crate) fn new(
+        pid: i32,
+        pidfd: Option<OwnedFd>,
+        call: CloneCall,
+        exit_signal: ExitSignal,
+        stack: StackHold,
+    ) -> Child {
+        let pid = Pid::from_raw(pid).expect("the kernel returned a positive pid");
+        let flags = call.kernel_args().flags;
+        Child { pid, pidfd, call, flags, exit_signal, stack, status: None }
+    }
+
+    /// The child's pid (its tid, for a `CLONE_THREAD` child) as the caller's pid namespace
+    /// sees it.
+    pub fn pid(&self) -> i32 {
+        self.pid.as_raw_nonzero().get()
+    }
+
+    /// The pidfd (`CLONE_PIDFD`), if one was requested and returned.
+    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
+        self.pidfd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// Takes the pidfd out of the handle.
+    pub fn take_pidfd(&mut self) -> Option<OwnedFd> {
+        self.pidfd.take()
+    }
+
+    /// The flags the child was created with (as `kernel_clone` received them).
+    pub fn flags(&self) -> CloneFlags {
+        self.flags
+    }
+
+    /// The system call that created the child, with its arguments.
+    pub fn call(&self) -> &CloneCall {
+        &self.call
+    }
+
+    fn wait_options(&self) -> WaitIdOptions {
+        let mut opts = WaitIdOptions::EXITED;
+        if !self.exit_signal.is_sigchld() {
+            opts |= WaitIdOptions::from_bits_retain(WALL);
+        }
+        opts
+    }
+
+    fn waitid(&mut self, extra: WaitIdOptions) -> io::Result<Option<ExitStatus>> {
+        if let Some(st) = self.status {
+            return Ok(Some(st));
+        }
+        let opts = self.wait_options() | extra;
+        let res = loop {
+            let id = match &self.pidfd {
+                Some(fd) => WaitId::PidFd(fd.as_fd()),
+                None => WaitId::Pid(self.pid),
+            };
+            match rustix::process::waitid(id, opts) {
+                Err(e) if e == rustix::io::Errno::INTR => continue,
+                other => break other,
+            }
+        };
+        match res? {
+            Some(st) if st.exited() || st.killed() || st.dumped() => {
+                let status = ExitStatus::from_waitid(&st);
+                self.reaped(status);
+                Ok(Some(status))
+            }
+            // WNOHANG with nothing to report (rustix reports an empty siginfo as Some).
+            _ => Ok(None),
+        }
+    }
+
+    fn reaped(&mut self, status: ExitStatus) {
+        self.status = Some(status);
+        // The child is gone: its stack is free.
+        self.stack = StackHold::None;
+    }
+
+    /// Waits for the child to exit and reaps it (`waitid(P_PIDFD or P_PID, WEXITED)`).
+    ///
+    /// Once reaped, later calls return the same status. A `CLONE_THREAD` child or a
+    /// `CLONE_PARENT` child is not ours to wait for: the kernel answers `ECHILD`.
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        loop {
+            if let Some(st) = self.waitid(WaitIdOptions::empty())? {
+                return Ok(st);
+            }
+        }
+    }
+
+    /// Reaps the child if it has exited (`WNOHANG`); `Ok(None)` if it is still running.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.waitid(WaitIdOptions::NOHANG)
+    }
+
+    /// Sends `signal` (`pidfd_send_signal` when there is a pidfd, else `kill`). After the
+    /// child has been reaped its pid may belong to someone else, so this fails with `ESRCH`
+    /// instead of signalling by pid.
+    pub fn kill(&self, signal: Signal) -> io::Result<()> {
+        if self.status.is_some() {
+            return Err(io::Error::from_raw_os_error(rustix::io::Errno::SRCH.raw_os_error()));
+        }
+        let n = signal.number();
+        let named = rustix::process::Signal::from_named_raw(n as i32);
+        let res = match (&self.pidfd, named) {
+            (Some(fd), Some(sig)) => rustix::process::pidfd_send_signal(fd, sig),
+            (Some(fd), None) => sys::pidfd_send_signal(fd.as_raw_fd(), n),
+            (None, Some(sig)) => rustix::process::kill_process(self.pid, sig),
+            (None, None) => sys::kill(self.pid(), n),
+        };
+        res.map_err(io::Error::from)
+    }
+
+    fn shares_memory_unsupervised(&self) -> bool {
+        self.flags.contains(CloneFlags::CLONE_VM) && !self.flags.contains(CloneFlags::CLONE_VFORK)
+    }
+
+    fn reapable(&self) -> bool {
+        !self.flags.intersects(CloneFlags::CLONE_THREAD | CloneFlags::CLONE_PARENT)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        if !self.reapable() {
+            if let StackHold::UntilReaped(s) | StackHold::Forever(s) =
+                std::mem::replace(&mut self.stack, StackHold::None)
+            {
+                s.leak();
+            }
+            return;
+        }
+        if self.shares_memory_unsupervised() {
+            let _ = self.kill(Signal::SIGKILL);
+            match self.wait() {
+                Ok(_) => return,
+                // ECHILD after a blocking wait: it was reaped elsewhere (or auto-reaped with
+                // SIGCHLD ignored), so it is dead and its stack is free.
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::CHILD.raw_os_error()) => {
+                    self.stack = StackHold::None;
+                    return;
+                }
+                _ => {}
+            }
+            // We cannot prove the stack is free, so leak it.
+            if let StackHold::UntilReaped(s) | StackHold::Forever(s) =
+                std::mem::replace(&mut self.stack, StackHold::None)
+            {
+                s.leak();
+            }
+            return;
+        }
+        let _ = self.try_wait();
+    }
+}
