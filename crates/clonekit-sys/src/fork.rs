@@ -69,3 +69,43 @@ pub unsafe fn fork<F: FnOnce() -> i32>(f: F) -> Result<Child, CloneError> {
     // is valid in the child's copy; the caller vouches for `f` per the contract above.
     unsafe { builder.spawn_inner(f) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn child_settid_fills_our_word_in_the_child_only() {
+        // A shared page the child can report through.
+        // SAFETY: a fresh shared anonymous mapping, unmapped below.
+        let page = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                4096,
+                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+                rustix::mm::MapFlags::SHARED,
+            )
+        }
+        .unwrap()
+        .cast::<AtomicI32>();
+        // SAFETY: the page is mapped, zeroed, and 4-aligned.
+        let report: &AtomicI32 = unsafe { &*page };
+        let before = TID_WORD.with(|w| w.load(Ordering::SeqCst));
+        // SAFETY: the child reads its tid word and its tid with raw syscalls, stores, returns.
+        let mut child = unsafe {
+            fork(|| {
+                let word = TID_WORD.with(|w| w.load(Ordering::SeqCst));
+                let tid = rustix::thread::gettid().as_raw_nonzero().get();
+                report.store(if word == tid { 1 } else { -1 }, Ordering::SeqCst);
+                0
+            })
+        }
+        .unwrap();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(report.load(Ordering::SeqCst), 1, "the kernel wrote the child's tid in the child");
+        assert_eq!(TID_WORD.with(|w| w.load(Ordering::SeqCst)), before, "and not in the parent");
+        // SAFETY: the mapping made above; the child is gone.
+        unsafe { rustix::mm::munmap(page.cast(), 4096) }.unwrap();
+    }
+}

@@ -2,7 +2,7 @@
 //! `clone`/`clone3` trampolines, and on top of them fork, vfork-style spawn, raw threads and
 //! pidfd-first child handles.
 //!
-//! - [`Clone`]: the general builder. Any flags, exit signal, owned or no stack, tid
+//! - [`Clone`](struct@Clone): the general builder. Any flags, exit signal, owned or no stack, tid
 //!   pointers, TLS, pidfd, `set_tid`, cgroup; the child is a closure run on the far side of
 //!   an asm trampoline that never returns into the caller's frames (no API "returns twice").
 //! - [`fork`]: exactly glibc's `fork` system call,

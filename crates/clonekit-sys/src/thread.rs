@@ -338,3 +338,49 @@ pub unsafe fn spawn_raw_with_stack_size<F: FnMut() -> i32 + Send + 'static>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::arch::asm;
+    use std::sync::atomic::AtomicUsize;
+
+    /// `%fs:0`, `%fs:0x10`, `%fs:0x28` of the calling thread.
+    fn tcb_words() -> (usize, usize, usize) {
+        let (fs0, fs10, canary): (usize, usize, usize);
+        // SAFETY: the first 0x38 bytes of any TCB (glibc's or ours) are mapped.
+        unsafe {
+            asm!(
+                "mov {a}, qword ptr fs:[0]",
+                "mov {b}, qword ptr fs:[0x10]",
+                "mov {c}, qword ptr fs:[0x28]",
+                a = out(reg) fs0,
+                b = out(reg) fs10,
+                c = out(reg) canary,
+                options(nostack, readonly),
+            )
+        };
+        (fs0, fs10, canary)
+    }
+
+    #[test]
+    fn the_thread_runs_on_its_own_tcb_with_our_canary() {
+        static SEEN: [AtomicUsize; 3] = [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)];
+        // SAFETY: reads %fs-relative words of the TCB we built and stores to atomics.
+        let t = unsafe {
+            spawn_raw(|| {
+                let (fs0, fs10, canary) = tcb_words();
+                SEEN[0].store(fs0, Ordering::SeqCst);
+                SEEN[1].store(fs10, Ordering::SeqCst);
+                SEEN[2].store(canary, Ordering::SeqCst);
+                0
+            })
+        }
+        .unwrap();
+        let tcb = t.header as usize;
+        assert_eq!(t.join(), 0);
+        assert_eq!(SEEN[0].load(Ordering::SeqCst), tcb, "%fs:0 is the TCB's self pointer");
+        assert_eq!(SEEN[1].load(Ordering::SeqCst), tcb, "%fs:0x10 too");
+        assert_eq!(SEEN[2].load(Ordering::SeqCst), crate::arch::tcb_guards().0, "the canary is copied");
+    }
+}
