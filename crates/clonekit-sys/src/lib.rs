@@ -35,6 +35,8 @@ mod child;
 mod dispatch;
 mod error;
 mod fork;
+pub mod observe;
+pub mod probe;
 mod signals;
 mod spawn;
 mod stack;

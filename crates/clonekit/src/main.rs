@@ -1,1 +1,63 @@
-fn main() {}
+//! `clonekit`: Linux process and thread creation, explained and checked live.
+#![forbid(unsafe_code)]
+
+mod check;
+mod explain;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Linux process and thread creation: every CLONE_* flag explained and checked on this kernel.
+#[derive(Parser)]
+#[command(name = "clonekit", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Explain a flag set or a strace line: notation, libc call, validity, what the child shares.
+    Explain(explain::Args),
+    /// Probe every flag's semantics and every validation rule on the running kernel.
+    Check(check::Args),
+}
+
+/// How a command ended: success, a check that found failures (1), or bad input (2).
+pub enum Outcome {
+    /// Everything passed.
+    Ok,
+    /// The command ran, and what it checked failed.
+    Failed,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: clap's first line, without the usage block.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("clonekit: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Explain(args) => explain::run(&args).map_err(|e| e.to_string()),
+        Command::Check(args) => check::run(&args).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("clonekit: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

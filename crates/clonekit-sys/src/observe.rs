@@ -1,0 +1,585 @@
+//! Safe wrappers for the system calls that observe what a child shares with its parent and
+//! that rustix does not provide: System V semaphores (`semget`/`semop`/`semctl`), `kcmp`,
+//! `ioprio_get`/`ioprio_set`, `arch_prctl(ARCH_GET_FS)`, `sigaltstack`, signal dispositions,
+//! `ptrace` (seize, interrupt, continue, detach), and [`SharedPage`], a `MAP_SHARED` page of
+//! atomic words through which any child (with or without `CLONE_VM`) reports what it saw.
+//!
+//! Every function here is a single raw system call with no allocation and no libc state, so it
+//! may be called from any child clonekit creates, including `CLONE_VM` and vfork children.
+
+use core::sync::atomic::AtomicU64;
+use rustix::io;
+
+use crate::arch::syscall4;
+use crate::sys::check;
+
+const SYS_SEMGET: usize = 64;
+const SYS_SEMOP: usize = 65;
+const SYS_SEMCTL: usize = 66;
+const SYS_PTRACE: usize = 101;
+const SYS_SIGALTSTACK: usize = 131;
+const SYS_ARCH_PRCTL: usize = 158;
+const SYS_IOPRIO_SET: usize = 251;
+const SYS_IOPRIO_GET: usize = 252;
+const SYS_KCMP: usize = 312;
+
+/// A System V semaphore set of one semaphore, removed (`IPC_RMID`) on drop.
+#[derive(Debug)]
+pub struct SysvSemaphore {
+    id: i32,
+}
+
+impl SysvSemaphore {
+    /// `semget(IPC_PRIVATE, 1, IPC_CREAT|0600)`: a new semaphore with value 0.
+    pub fn new() -> io::Result<SysvSemaphore> {
+        const IPC_CREAT: usize = 0o1000;
+        // SAFETY: semget takes integers only.
+        let id = check(unsafe { syscall4(SYS_SEMGET, 0, 1, IPC_CREAT | 0o600, 0) })?;
+        Ok(SysvSemaphore { id: id as i32 })
+    }
+
+    /// `semop` adding `delta` to the semaphore, with `SEM_UNDO` if `undo` (so the change is
+    /// recorded in the caller's undo list and reverted when that list is released).
+    pub fn add(&self, delta: i16, undo: bool) -> io::Result<()> {
+        const SEM_UNDO: i16 = 0x1000;
+        #[repr(C)]
+        struct Sembuf {
+            num: u16,
+            op: i16,
+            flg: i16,
+        }
+        let op = Sembuf { num: 0, op: delta, flg: if undo { SEM_UNDO } else { 0 } };
+        // SAFETY: `op` is a valid `struct sembuf` that lives across the call; nsops is 1.
+        check(unsafe { syscall4(SYS_SEMOP, self.id as usize, &op as *const Sembuf as usize, 1, 0) }).map(drop)
+    }
+
+    /// `semctl(GETVAL)`: the semaphore's value.
+    pub fn value(&self) -> io::Result<i32> {
+        const GETVAL: usize = 12;
+        // SAFETY: GETVAL takes no pointer argument.
+        check(unsafe { syscall4(SYS_SEMCTL, self.id as usize, 0, GETVAL, 0) }).map(|v| v as i32)
+    }
+}
+
+impl Drop for SysvSemaphore {
+    fn drop(&mut self) {
+        const IPC_RMID: usize = 0;
+        // SAFETY: IPC_RMID takes no pointer argument. An error leaves nothing to clean up.
+        let _ = unsafe { syscall4(SYS_SEMCTL, self.id as usize, 0, IPC_RMID, 0) };
+    }
+}
+
+/// The kernel objects `kcmp(2)` compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum KcmpType {
+    /// `KCMP_VM`: the address space.
+    Vm = 1,
+    /// `KCMP_FILES`: the fd table.
+    Files = 2,
+    /// `KCMP_FS`: root, cwd, umask.
+    Fs = 3,
+    /// `KCMP_SIGHAND`: the signal handler table.
+    Sighand = 4,
+    /// `KCMP_IO`: the I/O context.
+    Io = 5,
+    /// `KCMP_SYSVSEM`: the SysV semaphore undo list.
+    Sysvsem = 6,
+}
+
+/// `kcmp(pid1, pid2, type, 0, 0)`: whether two tasks use the very same kernel object.
+pub fn kcmp_same(pid1: i32, pid2: i32, kind: KcmpType) -> io::Result<bool> {
+    // SAFETY: kcmp with these types takes no pointer argument.
+    check(unsafe { syscall4(SYS_KCMP, pid1 as usize, pid2 as usize, kind as usize, 0) }).map(|r| r == 0)
+}
+
+const IOPRIO_WHO_PROCESS: usize = 1;
+
+/// `ioprio_get(IOPRIO_WHO_PROCESS, tid)`; 0 is the calling thread.
+pub fn ioprio_get(tid: i32) -> io::Result<u32> {
+    // SAFETY: integers only.
+    check(unsafe { syscall4(SYS_IOPRIO_GET, IOPRIO_WHO_PROCESS, tid as usize, 0, 0) }).map(|v| v as u32)
+}
+
+/// `ioprio_set(IOPRIO_WHO_PROCESS, tid, prio)`; 0 is the calling thread.
+pub fn ioprio_set(tid: i32, prio: u32) -> io::Result<()> {
+    // SAFETY: integers only.
+    check(unsafe { syscall4(SYS_IOPRIO_SET, IOPRIO_WHO_PROCESS, tid as usize, prio as usize, 0) }).map(drop)
+}
+
+/// `arch_prctl(ARCH_GET_FS)`: the calling thread's thread pointer.
+pub fn fs_base() -> io::Result<usize> {
+    const ARCH_GET_FS: usize = 0x1003;
+    let mut out: usize = 0;
+    // SAFETY: the kernel writes one unsigned long to `out`, which outlives the call.
+    check(unsafe { syscall4(SYS_ARCH_PRCTL, ARCH_GET_FS, &mut out as *mut usize as usize, 0, 0) })?;
+    Ok(out)
+}
+
+/// `stack_t`, the sigaltstack description.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AltStack {
+    /// Base address.
+    pub sp: usize,
+    /// `SS_ONSTACK` (1), `SS_DISABLE` (2), ...
+    pub flags: i32,
+    /// Size in bytes.
+    pub size: usize,
+}
+
+impl AltStack {
+    /// `SS_DISABLE`.
+    pub const SS_DISABLE: i32 = 2;
+
+    /// Whether no alternate stack is installed.
+    pub fn is_disabled(&self) -> bool {
+        self.flags & Self::SS_DISABLE != 0
+    }
+}
+
+/// `sigaltstack(NULL, &old)`: the calling thread's alternate signal stack.
+pub fn sigaltstack_get() -> io::Result<AltStack> {
+    let mut old = AltStack::default();
+    // SAFETY: the kernel writes one stack_t to `old`; no new stack is installed.
+    check(unsafe { syscall4(SYS_SIGALTSTACK, 0, &mut old as *mut AltStack as usize, 0, 0) })?;
+    Ok(old)
+}
+
+/// Installs `region` (an owned, never-freed-while-installed mapping) as the calling thread's
+/// alternate signal stack, or disables it with `None`.
+pub fn sigaltstack_set(region: Option<&'static [u8]>) -> io::Result<()> {
+    let new = match region {
+        Some(r) => AltStack { sp: r.as_ptr() as usize, flags: 0, size: r.len() },
+        None => AltStack { sp: 0, flags: AltStack::SS_DISABLE, size: 0 },
+    };
+    // SAFETY: `new` is a valid stack_t; the region, if any, is 'static so it outlives its use.
+    check(unsafe { syscall4(SYS_SIGALTSTACK, &new as *const AltStack as usize, 0, 0, 0) }).map(drop)
+}
+
+/// A signal's disposition, as `rt_sigaction` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// `SIG_DFL`.
+    Default,
+    /// `SIG_IGN`.
+    Ignore,
+    /// A handler function at this address.
+    Handler(usize),
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+const SYS_RT_SIGACTION: usize = 13;
+
+fn rt_sigaction(sig: i32, new: Option<&KernelSigaction>) -> io::Result<KernelSigaction> {
+    let mut old = KernelSigaction::default();
+    let new_ptr = new.map_or(0, |n| n as *const KernelSigaction as usize);
+    // SAFETY: both pointers refer to live `struct sigaction` values of the kernel's layout and
+    // the mask size (8) is the kernel's.
+    check(unsafe {
+        syscall4(SYS_RT_SIGACTION, sig as usize, new_ptr, &mut old as *mut KernelSigaction as usize, 8)
+    })?;
+    Ok(old)
+}
+
+/// The calling process's disposition of `sig`.
+pub fn disposition(sig: i32) -> io::Result<Disposition> {
+    let old = rt_sigaction(sig, None)?;
+    Ok(match old.handler {
+        0 => Disposition::Default,
+        1 => Disposition::Ignore,
+        h => Disposition::Handler(h),
+    })
+}
+
+extern "C" fn marker_handler(_sig: i32) {}
+
+/// Sets `sig`'s disposition. A `Handler` disposition installs a do-nothing marker handler
+/// (the address given is ignored): probes use it to see whether handlers are shared or reset,
+/// never to run code. Returns the previous disposition's raw form for [`restore_disposition`].
+pub fn set_disposition(sig: i32, d: Disposition) -> io::Result<SavedDisposition> {
+    let handler = match d {
+        Disposition::Default => 0,
+        Disposition::Ignore => 1,
+        Disposition::Handler(_) => marker_handler as extern "C" fn(i32) as usize,
+    };
+    // The marker handler is never run: the probes never deliver the signal while it is set,
+    // so no `SA_RESTORER` trampoline is needed.
+    let new = KernelSigaction { handler, flags: 0, restorer: 0, mask: 0 };
+    let old = rt_sigaction(sig, Some(&new))?;
+    Ok(SavedDisposition { sig, action: old })
+}
+
+/// A disposition saved by [`set_disposition`].
+pub struct SavedDisposition {
+    sig: i32,
+    action: KernelSigaction,
+}
+
+/// Puts back a disposition saved by [`set_disposition`].
+pub fn restore_disposition(saved: SavedDisposition) -> io::Result<()> {
+    rt_sigaction(saved.sig, Some(&saved.action)).map(drop)
+}
+
+/// ptrace requests the probes use.
+pub mod ptrace {
+    use super::{check, syscall4, SYS_PTRACE};
+    use rustix::io;
+
+    const PTRACE_CONT: usize = 7;
+    const PTRACE_DETACH: usize = 17;
+    const PTRACE_SEIZE: usize = 0x4206;
+    const PTRACE_INTERRUPT: usize = 0x4207;
+
+    /// `PTRACE_SEIZE` with these `PTRACE_O_*` options.
+    pub fn seize(pid: i32, options: usize) -> io::Result<()> {
+        // SAFETY: SEIZE takes no pointer; `data` carries the options.
+        check(unsafe { syscall4(SYS_PTRACE, PTRACE_SEIZE, pid as usize, 0, options) }).map(drop)
+    }
+
+    /// `PTRACE_INTERRUPT`.
+    pub fn interrupt(pid: i32) -> io::Result<()> {
+        // SAFETY: integers only.
+        check(unsafe { syscall4(SYS_PTRACE, PTRACE_INTERRUPT, pid as usize, 0, 0) }).map(drop)
+    }
+
+    /// `PTRACE_CONT`, delivering `sig` (0 for none).
+    pub fn cont(pid: i32, sig: i32) -> io::Result<()> {
+        // SAFETY: integers only.
+        check(unsafe { syscall4(SYS_PTRACE, PTRACE_CONT, pid as usize, 0, sig as usize) }).map(drop)
+    }
+
+    /// `PTRACE_DETACH`, delivering `sig` (0 for none).
+    pub fn detach(pid: i32, sig: i32) -> io::Result<()> {
+        // SAFETY: integers only.
+        check(unsafe { syscall4(SYS_PTRACE, PTRACE_DETACH, pid as usize, 0, sig as usize) }).map(drop)
+    }
+}
+
+/// One `MAP_SHARED` anonymous page of 512 atomic words. It stays shared with every child
+/// created after it, with or without `CLONE_VM`, so a child reports what it observed by storing
+/// into a slot, and the parent reads it after the child is gone.
+#[derive(Debug)]
+pub struct SharedPage {
+    ptr: core::ptr::NonNull<AtomicU64>,
+}
+
+// SAFETY: the page holds only atomics, which are Sync, and the mapping is owned.
+unsafe impl Send for SharedPage {}
+// SAFETY: as above: every access goes through an atomic.
+unsafe impl Sync for SharedPage {}
+
+impl SharedPage {
+    /// Words in the page.
+    pub const WORDS: usize = 512;
+
+    /// Maps a new zeroed page.
+    pub fn new() -> io::Result<SharedPage> {
+        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+        // SAFETY: a fresh anonymous mapping at an address the kernel picks aliases nothing.
+        let p = unsafe {
+            mmap_anonymous(core::ptr::null_mut(), 4096, ProtFlags::READ | ProtFlags::WRITE, MapFlags::SHARED)?
+        };
+        Ok(SharedPage { ptr: core::ptr::NonNull::new(p.cast()).ok_or(io::Errno::NOMEM)? })
+    }
+
+    /// Word `i` (panics if `i >= WORDS`, a programming error).
+    pub fn slot(&self, i: usize) -> &AtomicU64 {
+        assert!(i < Self::WORDS, "SharedPage slot {i} out of range");
+        // SAFETY: the page is mapped for our lifetime, 8-aligned, and i is in range.
+        unsafe { &*self.ptr.as_ptr().add(i) }
+    }
+
+    /// Zeroes every word.
+    pub fn clear(&self) {
+        for i in 0..Self::WORDS {
+            self.slot(i).store(0, core::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for SharedPage {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours and nothing borrows it past `self`.
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), 4096) };
+    }
+}
+
+const SYS_WAIT4: usize = 61;
+
+/// `__WALL`: wait for every kind of child (clone children and ptrace tracees too).
+pub const WALL: u32 = 0x4000_0000;
+/// `__WCLONE`: wait only for children whose exit signal is not SIGCHLD.
+pub const WCLONE: u32 = 0x8000_0000;
+/// `WNOHANG`.
+pub const WNOHANG: u32 = 1;
+
+/// `wait4(pid, &status, options, NULL)`: `Ok(None)` when `WNOHANG` found nothing, else the
+/// pid and the raw wait status.
+pub fn wait4(pid: i32, options: u32) -> io::Result<Option<(i32, i32)>> {
+    let mut status: i32 = 0;
+    // SAFETY: the kernel writes one int to `status`, which outlives the call; rusage is NULL.
+    let r = check(unsafe {
+        syscall4(SYS_WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0)
+    })?;
+    Ok(if r == 0 { None } else { Some((r as i32, status)) })
+}
+
+/// Reads a decimal field such as `TracerPid:` from `/proc/self/status` into nothing but a
+/// stack buffer, so that any child may call it.
+pub fn proc_status_field(field: &[u8]) -> io::Result<i64> {
+    use rustix::fs::{open, Mode, OFlags};
+    let fd = open(c"/proc/self/status", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut buf = [0u8; 4096];
+    let mut len = 0;
+    while len < buf.len() {
+        let n = rustix::io::read(&fd, &mut buf[len..])?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+    }
+    let text = &buf[..len];
+    let at = text.windows(field.len()).position(|w| w == field).ok_or(io::Errno::NOENT)?;
+    let mut v: i64 = 0;
+    let mut seen = false;
+    for &b in &text[at + field.len()..] {
+        match b {
+            b' ' | b'\t' if !seen => continue,
+            b'0'..=b'9' => {
+                seen = true;
+                v = v * 10 + i64::from(b - b'0');
+            }
+            _ => break,
+        }
+    }
+    if seen {
+        Ok(v)
+    } else {
+        Err(io::Errno::INVAL)
+    }
+}
+
+/// If `fd` is open and refers to `/dev/null`, closes it and returns true.
+///
+/// Probes use it for a descriptor that a `CLONE_FILES` child opened in the shared table, which
+/// nothing in this process owns.
+pub fn take_fd_if_dev_null(fd: i32) -> bool {
+    use rustix::fd::{BorrowedFd, FromRawFd, OwnedFd};
+    if fd < 0 {
+        return false;
+    }
+    let null = match rustix::fs::stat(c"/dev/null") {
+        Ok(s) => s,
+        Err(_) => return false,
+    };
+    // SAFETY: `fd` is only borrowed for the duration of the fstat; if it is not open the call
+    // fails with EBADF.
+    let st = match rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(fd) }) {
+        Ok(st) => st,
+        Err(_) => return false,
+    };
+    if st.st_rdev != null.st_rdev || st.st_ino != null.st_ino {
+        return false;
+    }
+    // SAFETY: the descriptor was opened by a child in our shared table and is owned by nobody
+    // here; taking ownership closes it exactly once.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    true
+}
+
+/// Waits until the kernel zeroes a `CLONE_CHILD_CLEARTID` word (the child released its mm),
+/// at most `timeout`.
+pub fn wait_cleartid(word: &core::sync::atomic::AtomicI32, timeout: std::time::Duration) -> io::Result<()> {
+    use core::sync::atomic::Ordering::SeqCst;
+    let start = std::time::Instant::now();
+    loop {
+        let v = word.load(SeqCst);
+        if v == 0 {
+            return Ok(());
+        }
+        let left = timeout.checked_sub(start.elapsed()).ok_or(io::Errno::TIMEDOUT)?;
+        let ts = rustix::thread::Timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        // SAFETY: AtomicI32 and AtomicU32 have the same size and alignment; the futex call only
+        // compares and sleeps on the word.
+        let w: &core::sync::atomic::AtomicU32 =
+            unsafe { &*(word as *const _ as *const core::sync::atomic::AtomicU32) };
+        match rustix::thread::futex::wait(w, rustix::thread::futex::Flags::empty(), v as u32, Some(&ts)) {
+            Ok(()) | Err(io::Errno::AGAIN) | Err(io::Errno::INTR) => {}
+            Err(io::Errno::TIMEDOUT) => return Err(io::Errno::TIMEDOUT),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A thread control block for a probe child started with `CLONE_SETTLS`: a page whose first
+/// word points at itself (`%fs:0`, as the x86_64 TLS ABI requires) and whose stack-protector
+/// word (`%fs:0x28`) is copied from the calling thread.
+#[derive(Debug)]
+pub struct TlsBlock {
+    page: core::ptr::NonNull<u64>,
+}
+
+impl TlsBlock {
+    /// Maps and fills a new block.
+    pub fn new() -> io::Result<TlsBlock> {
+        use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+        // SAFETY: a fresh private anonymous mapping aliases nothing.
+        let p = unsafe {
+            mmap_anonymous(
+                core::ptr::null_mut(),
+                4096,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE,
+            )?
+        };
+        let page = core::ptr::NonNull::new(p.cast::<u64>()).ok_or(io::Errno::NOMEM)?;
+        let canary = current_stack_guard()?;
+        // SAFETY: the page is 4096 bytes, writable and ours; words 0 and 5 are in range.
+        unsafe {
+            page.as_ptr().write(page.as_ptr() as u64);
+            page.as_ptr().add(5).write(canary);
+        }
+        Ok(TlsBlock { page })
+    }
+
+    /// The value to pass as `tls`.
+    pub fn thread_pointer(&self) -> usize {
+        self.page.as_ptr() as usize
+    }
+}
+
+impl Drop for TlsBlock {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours; the child that used it has been waited for.
+        let _ = unsafe { rustix::mm::munmap(self.page.as_ptr().cast(), 4096) };
+    }
+}
+
+/// The stack-protector canary of the calling thread (`%fs:0x28`).
+pub fn current_stack_guard() -> io::Result<u64> {
+    let fs = fs_base()?;
+    if fs == 0 {
+        return Ok(0);
+    }
+    let v: u64;
+    // SAFETY: the thread pointer of a live thread points at its TCB, whose word 5 is the
+    // stack guard on x86_64 (glibc and musl alike); the read has no side effect.
+    unsafe { core::arch::asm!("mov {}, fs:[0x28]", out(reg) v, options(nostack, readonly, preserves_flags)) };
+    Ok(v)
+}
+
+/// Whether the calling process's cgroup2 path (the `0::` line of `/proc/self/cgroup`) is
+/// exactly `/` followed by `name`. Uses a stack buffer only.
+pub fn cgroup2_path_is(name: &[u8]) -> bool {
+    use rustix::fs::{open, Mode, OFlags};
+    let Ok(fd) = open(c"/proc/self/cgroup", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return false;
+    };
+    let mut buf = [0u8; 4096];
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    buf[..len].split(|&b| b == b'\n').any(|line| line.strip_prefix(b"0::/").is_some_and(|rest| rest == name))
+}
+
+/// A cgroup2 directory made for one probe, removed on drop. Uses the host's cgroup2
+/// hierarchy if one is mounted; otherwise mounts one privately under the runtime directory
+/// (root only) and unmounts it on drop.
+#[derive(Debug)]
+pub struct ProbeCgroup {
+    mount: std::path::PathBuf,
+    own_mount: bool,
+    name: String,
+    dir: rustix::fd::OwnedFd,
+}
+
+impl ProbeCgroup {
+    /// Creates `clonekit-probe-<pid>` in a cgroup2 hierarchy.
+    pub fn create() -> io::Result<ProbeCgroup> {
+        let (mount, own_mount) = match find_cgroup2_mount() {
+            Some(m) => (m, false),
+            None => {
+                let dir = std::env::temp_dir().join(format!("clonekit-cgroup2-{}", std::process::id()));
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO))?;
+                if let Err(e) =
+                    rustix::mount::mount(c"none", &dir, c"cgroup2", rustix::mount::MountFlags::empty(), None)
+                {
+                    let _ = std::fs::remove_dir(&dir);
+                    return Err(e);
+                }
+                (dir, true)
+            }
+        };
+        let name = format!("clonekit-probe-{}", std::process::id());
+        let path = mount.join(&name);
+        let made =
+            std::fs::create_dir(&path).map_err(|e| io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO));
+        let dir = made.and_then(|()| {
+            rustix::fs::open(
+                &path,
+                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+        });
+        match dir {
+            Ok(dir) => Ok(ProbeCgroup { mount, own_mount, name, dir }),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&path);
+                if own_mount {
+                    let _ = rustix::mount::unmount(&mount, rustix::mount::UnmountFlags::DETACH);
+                    let _ = std::fs::remove_dir(&mount);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The directory's fd, for `clone_args.cgroup`.
+    pub fn dir_fd(&self) -> rustix::fd::BorrowedFd<'_> {
+        rustix::fd::AsFd::as_fd(&self.dir)
+    }
+
+    /// The directory's name under the hierarchy's root.
+    pub fn name(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+}
+
+impl Drop for ProbeCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(self.mount.join(&self.name));
+        if self.own_mount {
+            let _ = rustix::mount::unmount(&self.mount, rustix::mount::UnmountFlags::DETACH);
+            let _ = std::fs::remove_dir(&self.mount);
+        }
+    }
+}
+
+/// The mount point of a cgroup2 hierarchy, from `/proc/self/mountinfo`.
+fn find_cgroup2_mount() -> Option<std::path::PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        if right.split_whitespace().next()? != "cgroup2" {
+            return None;
+        }
+        left.split_whitespace().nth(4).map(std::path::PathBuf::from)
+    })
+}

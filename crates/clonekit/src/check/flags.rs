@@ -1,0 +1,39 @@
+//! One case per `CLONE_*` flag: the probe in `clonekit_sys::probe` creates children with and
+//! without the flag and reports what each saw.
+
+use clonekit_sys::probe::{ProbeOutcome, FLAG_PROBES};
+
+use super::harness::{Case, Observation};
+
+/// The flag cases, in bit order.
+pub fn cases() -> Vec<Case> {
+    FLAG_PROBES
+        .iter()
+        .map(|p| {
+            let probe = *p;
+            Case {
+                group: "flag",
+                name: probe.flag.name().to_string(),
+                expected: format!("with: {}; without: {}", probe.expect_with, probe.expect_without),
+                run: Box::new(move || match (probe.run)() {
+                    Ok(ProbeOutcome::Observed { with, without, pass }) => {
+                        Observation::verdict(pass, format!("with: {with}; without: {without}"))
+                    }
+                    Ok(ProbeOutcome::Skipped(why)) => Observation::skip(why),
+                    Err(e) => Observation::error(format!("{} ({})", e, e.kind_name())),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// A short name for a probe's system error.
+trait KindName {
+    fn kind_name(&self) -> &'static str;
+}
+
+impl KindName for rustix::io::Errno {
+    fn kind_name(&self) -> &'static str {
+        clonekit_flags::Errno::from_raw(self.raw_os_error()).map_or("?", |e| e.name())
+    }
+}

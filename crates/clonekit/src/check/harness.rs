@@ -1,0 +1,106 @@
+//! Running cases: one after another, each isolated from the others' failures, with a
+//! progress line on a terminal.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// One probe or rule case.
+pub struct Case {
+    /// `flag` or `rule`.
+    pub group: &'static str,
+    /// The case's name, e.g. `CLONE_VM` or `P3`.
+    pub name: String,
+    /// What the kernel should do, in words.
+    pub expected: String,
+    /// Runs the case; returns what was observed and the verdict.
+    pub run: Box<dyn Fn() -> Observation>,
+}
+
+/// What a case observed.
+pub struct Observation {
+    /// What was seen, in words.
+    pub observed: String,
+    /// The verdict.
+    pub status: Status,
+}
+
+impl Observation {
+    /// A pass or fail, depending on `ok`.
+    pub fn verdict(ok: bool, observed: impl Into<String>) -> Observation {
+        Observation { observed: observed.into(), status: if ok { Status::Pass } else { Status::Fail } }
+    }
+
+    /// A case that cannot run here, with the reason (the missing privilege or feature).
+    pub fn skip(reason: impl Into<String>) -> Observation {
+        let reason = reason.into();
+        Observation { observed: "-".into(), status: Status::Skip(reason) }
+    }
+
+    /// A case whose machinery failed: reported as a failure with the error.
+    pub fn error(what: impl std::fmt::Display) -> Observation {
+        Observation { observed: format!("error: {what}"), status: Status::Fail }
+    }
+}
+
+/// A case's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// The kernel did what was expected.
+    Pass,
+    /// It did not (or the probe could not observe it).
+    Fail,
+    /// Not run, with the reason.
+    Skip(String),
+}
+
+/// A finished case.
+pub struct CaseResult {
+    /// `flag` or `rule`.
+    pub group: &'static str,
+    /// The case's name.
+    pub name: String,
+    /// The expectation.
+    pub expected: String,
+    /// The observation.
+    pub observed: String,
+    /// The verdict.
+    pub status: Status,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Runs every case in order. A panic inside a case is caught and reported as that case's
+/// failure, so one broken probe never hides the others.
+pub fn run_all(cases: &[Case], progress: bool) -> Vec<CaseResult> {
+    let mut out = Vec::with_capacity(cases.len());
+    let mut err = std::io::stderr();
+    for (i, case) in cases.iter().enumerate() {
+        if progress {
+            let _ = write!(err, "\r\x1b[2K[{:>3}/{}] {} {}", i + 1, cases.len(), case.group, case.name);
+            let _ = err.flush();
+        }
+        let start = Instant::now();
+        let obs =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (case.run)())).unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| p.downcast_ref::<&str>().copied())
+                    .unwrap_or("panic");
+                Observation::error(format!("probe panicked: {msg}"))
+            });
+        out.push(CaseResult {
+            group: case.group,
+            name: case.name.clone(),
+            expected: case.expected.clone(),
+            observed: obs.observed,
+            status: obs.status,
+            elapsed: start.elapsed(),
+        });
+    }
+    if progress {
+        let _ = write!(err, "\r\x1b[2K");
+        let _ = err.flush();
+    }
+    out
+}

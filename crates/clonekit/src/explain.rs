@@ -1,0 +1,316 @@
+//! `clonekit explain ARG`: what a flag set or a strace line means. The notation in strace's
+//! spelling and in hex, the libc call that makes it, whether the kernel accepts it (and if
+//! not, the first rule it breaks, in the kernel's order), and for each resource whether the
+//! child shares it, gets a copy or gets a new one.
+
+use clonekit_flags::{
+    classify, format_call, format_hex, parse_call, resources, violations, CallerState, CloneCall, CloneFlags,
+    NotationError, Observed, ResourceOutcome, Rule, CSIGNAL, FLAG_TABLE,
+};
+use serde::Serialize;
+
+use crate::Outcome;
+
+/// `clonekit explain` options.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Flags (`CLONE_VM|CLONE_FS|SIGCHLD`, `vm,fs,files`, `0x3d0f00`, `17`) or a whole strace
+    /// line (`clone(child_stack=NULL, flags=…) = 1978`, `clone3({…}, 88) = N`).
+    #[arg(value_name = "FLAGS|STRACE-LINE")]
+    input: String,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Describe the caller the rules are evaluated for, comma-separated: `init` (a pid
+    /// namespace's init), `threaded`, `chrooted`, `unprivileged` (no CAP_SYS_ADMIN),
+    /// `pidns-pending` (after unshare(CLONE_NEWPID)). Default: this process as it is.
+    #[arg(long, value_name = "TRAITS", value_delimiter = ',')]
+    caller: Vec<CallerTrait>,
+}
+
+/// A trait of the caller that some rules depend on.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum CallerTrait {
+    /// The init of a pid namespace (SIGNAL_UNKILLABLE).
+    Init,
+    /// Has more than one thread.
+    Threaded,
+    /// chroot()ed.
+    Chrooted,
+    /// Lacks CAP_SYS_ADMIN.
+    Unprivileged,
+    /// Has called unshare(CLONE_NEWPID): its children go to another pid namespace.
+    PidnsPending,
+}
+
+/// Errors of `explain`.
+#[derive(Debug, thiserror::Error)]
+pub enum ExplainError {
+    /// The argument is neither flag notation nor a strace line.
+    #[error("cannot read {input:?}: {source}")]
+    Parse {
+        /// The argument.
+        input: String,
+        /// Why.
+        source: NotationError,
+    },
+    /// Writing the output failed.
+    #[error("cannot write: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Serialize)]
+struct FlagRow {
+    name: &'static str,
+    meaning: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleRow {
+    id: &'static str,
+    errno: String,
+    message: &'static str,
+    reason: &'static str,
+    function: &'static str,
+    source: &'static str,
+}
+
+impl From<&Rule> for RuleRow {
+    fn from(r: &Rule) -> Self {
+        RuleRow {
+            id: r.id,
+            errno: r.errno.name().to_string(),
+            message: r.errno.message(),
+            reason: r.reason,
+            function: r.function,
+            source: r.source,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Explanation {
+    input: String,
+    syscall: &'static str,
+    call: String,
+    flags: String,
+    hex: String,
+    exit_signal: String,
+    flag_list: Vec<FlagRow>,
+    made_by: String,
+    caller: CallerState,
+    valid: bool,
+    rule: Option<RuleRow>,
+    also_broken: Vec<RuleRow>,
+    undecided: Vec<&'static str>,
+    resources: Vec<ResourceOutcome>,
+}
+
+/// The flags word strace would print for the call, and its hex form.
+fn flag_words(call: &CloneCall) -> (String, String) {
+    match call {
+        CloneCall::Clone { flags, .. } => (clonekit_flags::format_clone_flags(*flags), format_hex(*flags)),
+        CloneCall::Clone3 { args, .. } => {
+            (clonekit_flags::format_clone3_flags(args.flags), format_hex(args.flags))
+        }
+        CloneCall::Fork | CloneCall::Vfork => {
+            let k = call.kernel_args();
+            let word = k.flags.bits() | (k.exit_signal.raw() & CSIGNAL);
+            (clonekit_flags::format_clone_flags(word), format_hex(word))
+        }
+    }
+}
+
+fn caller_for(traits: &[CallerTrait]) -> CallerState {
+    let mut c = clonekit_sys::caller_state();
+    for t in traits {
+        match t {
+            CallerTrait::Init => c.pid_ns_init = true,
+            CallerTrait::Threaded => c.multithreaded = true,
+            CallerTrait::Chrooted => c.chrooted = true,
+            CallerTrait::Unprivileged => c.cap_sys_admin = false,
+            CallerTrait::PidnsPending => c.pid_ns_for_children_differs = true,
+        }
+    }
+    c
+}
+
+fn explain(input: &str, caller: CallerState) -> Result<Explanation, ExplainError> {
+    let parsed =
+        parse_call(input).map_err(|source| ExplainError::Parse { input: input.to_string(), source })?;
+    let call = parsed.call;
+    let k = call.kernel_args();
+    let (flags, hex) = flag_words(&call);
+    let broken = violations(&call, &caller);
+    let undecided = clonekit_flags::RULES
+        .iter()
+        .filter(|r| !r.decidable() && r.is_broken_by(&call, &caller).is_none())
+        .map(|r| r.id)
+        .collect::<Vec<_>>();
+    let flag_list = FLAG_TABLE
+        .iter()
+        .filter(|i| k.flags.contains(i.flag))
+        .map(|i| FlagRow { name: i.name(), meaning: i.meaning })
+        .collect();
+    Ok(Explanation {
+        input: input.trim().to_string(),
+        syscall: call.syscall_name(),
+        call: format_call(&call, &Observed::default()),
+        flags,
+        hex,
+        exit_signal: k.exit_signal.to_string(),
+        flag_list,
+        made_by: classify(&call).label(),
+        caller,
+        valid: broken.is_empty(),
+        rule: broken.first().map(|r| RuleRow::from(*r)),
+        also_broken: broken.iter().skip(1).map(|r| RuleRow::from(*r)).collect(),
+        undecided,
+        resources: resources(&k),
+    })
+}
+
+fn describe_caller(c: &CallerState) -> String {
+    let mut parts = vec![if c.cap_sys_admin { "CAP_SYS_ADMIN" } else { "unprivileged" }];
+    parts.push(if c.multithreaded { "multithreaded" } else { "single-threaded" });
+    if c.pid_ns_init {
+        parts.push("pid-ns init");
+    }
+    if c.chrooted {
+        parts.push("chrooted");
+    }
+    if c.pid_ns_for_children_differs {
+        parts.push("after unshare(CLONE_NEWPID)");
+    }
+    format!("{}, pid-ns level {}, Linux {}.{}", parts.join(", "), c.pid_ns_level, c.kernel.0, c.kernel.1)
+}
+
+fn print_text(e: &Explanation) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "call       {}", e.call)?;
+    writeln!(out, "flags      {}", e.flags)?;
+    writeln!(out, "hex        {}", e.hex)?;
+    writeln!(out, "exit       {}", e.exit_signal)?;
+    writeln!(out, "made by    {}", e.made_by)?;
+    match &e.rule {
+        None => writeln!(out, "valid      yes, for this caller ({})", describe_caller(&e.caller))?,
+        Some(r) => {
+            writeln!(out, "valid      no: {} {} ({}): {}", r.id, r.errno, r.message, r.reason)?;
+            writeln!(out, "           checked in {}, {}", r.function, r.source)?;
+            for also in &e.also_broken {
+                writeln!(out, "           also breaks {} {}: {}", also.id, also.errno, also.reason)?;
+            }
+            writeln!(out, "           caller: {}", describe_caller(&e.caller))?;
+        }
+    }
+    if !e.undecided.is_empty() {
+        writeln!(
+            out,
+            "           not decided from the arguments alone: {} (memory, limits, system state)",
+            e.undecided.join(" ")
+        )?;
+    }
+    if !e.flag_list.is_empty() {
+        writeln!(out, "\nflags")?;
+        let w = e.flag_list.iter().map(|f| f.name.len()).max().unwrap_or(0);
+        for f in &e.flag_list {
+            writeln!(out, "  {:<w$}  {}", f.name, f.meaning)?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{}",
+        if e.valid {
+            "what the child gets (copy_process order)"
+        } else {
+            "what the child would get if the call were accepted"
+        }
+    )?;
+    let w = e.resources.iter().map(|r| r.resource.label().len()).max().unwrap_or(0);
+    for r in &e.resources {
+        let flag = r.flag.map(|f| flag_names(f)).unwrap_or_default();
+        writeln!(out, "  {:<w$}  {:<9}  {}{}", r.resource.label(), r.sharing.to_string(), r.detail, flag)?;
+    }
+    Ok(())
+}
+
+/// `  [CLONE_VM]`: the flags that decide a resource.
+fn flag_names(f: CloneFlags) -> String {
+    let names: Vec<&str> = f.iter().map(CloneFlags::name).collect();
+    format!("  [{}]", names.join("|"))
+}
+
+/// Runs `clonekit explain`.
+pub fn run(args: &Args) -> Result<Outcome, ExplainError> {
+    let e = explain(&args.input, caller_for(&args.caller))?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &e).map_err(std::io::Error::from)?;
+        use std::io::Write;
+        writeln!(out)?;
+    } else {
+        print_text(&e)?;
+    }
+    Ok(Outcome::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clonekit_flags::{Resource, Sharing};
+
+    fn sharing(e: &Explanation, r: Resource) -> Sharing {
+        e.resources.iter().find(|o| o.resource == r).map(|o| o.sharing).expect("resource listed")
+    }
+
+    #[test]
+    fn seed_fork_line_is_glibc_fork_with_copies() {
+        let e = explain(
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7ff637155a10) = 1978",
+            CallerState::default(),
+        )
+        .unwrap();
+        assert!(e.made_by.contains("glibc fork()"), "{}", e.made_by);
+        assert!(e.valid);
+        assert_eq!(e.hex, "0x1200011");
+        assert_eq!(sharing(&e, Resource::AddressSpace), Sharing::Copied);
+        assert_eq!(sharing(&e, Resource::FdTable), Sharing::Copied);
+        assert_eq!(sharing(&e, Resource::FsInfo), Sharing::Copied);
+    }
+
+    #[test]
+    fn pthread_flags_share_everything() {
+        let e = explain(
+            "vm,fs,files,sighand,thread,sysvsem,settls,parent_settid,child_cleartid",
+            CallerState::default(),
+        )
+        .unwrap();
+        assert_eq!(sharing(&e, Resource::AddressSpace), Sharing::Shared);
+        assert_eq!(sharing(&e, Resource::SignalHandlers), Sharing::Shared);
+        assert!(e.made_by.contains("pthread_create"), "{}", e.made_by);
+    }
+
+    #[test]
+    fn thread_without_sighand_names_rule_p3() {
+        let e = explain("CLONE_VM|CLONE_THREAD", CallerState::default()).unwrap();
+        assert!(!e.valid);
+        let r = e.rule.unwrap();
+        assert_eq!((r.id, r.errno.as_str()), ("P3", "EINVAL"));
+    }
+
+    #[test]
+    fn caller_traits_change_the_verdict() {
+        let init = caller_for(&[CallerTrait::Init]);
+        let e = explain("CLONE_PARENT|SIGCHLD", init).unwrap();
+        assert_eq!(e.rule.map(|r| r.id), Some("P5"));
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error_with_a_column() {
+        let err = explain("CLONE_VM|CLONE_NOPE", CallerState::default()).err().unwrap();
+        let text = err.to_string();
+        assert!(text.contains("CLONE_NOPE"), "{text}");
+        assert_eq!(text.lines().count(), 1);
+    }
+}
