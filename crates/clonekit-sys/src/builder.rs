@@ -325,7 +325,7 @@ impl<'fd> Clone<'fd> {
             tls: self.tls,
             parent_tid: self.parent_tid,
             child_tid: self.child_tid,
-            pidfd: &mut pidfd as *mut i32 as usize,
+            pidfd: if flags.contains(CloneFlags::CLONE_PIDFD) { &mut pidfd as *mut i32 as usize } else { 0 },
             set_tid: &self.set_tid,
             cgroup: self.cgroup.map(|fd| fd.as_raw_fd()),
         };

@@ -163,13 +163,17 @@ impl Child {
             return Ok(Some(st));
         }
         let opts = self.wait_options() | extra;
+        let mut by_pidfd = self.pidfd.is_some();
         let res = loop {
-            let id = match &self.pidfd {
-                Some(fd) => WaitId::PidFd(fd.as_fd()),
-                None => WaitId::Pid(self.pid),
+            let id = match (&self.pidfd, by_pidfd) {
+                (Some(fd), true) => WaitId::PidFd(fd.as_fd()),
+                _ => WaitId::Pid(self.pid),
             };
             match rustix::process::waitid(id, opts) {
                 Err(e) if e == rustix::io::Errno::INTR => continue,
+                // waitid(P_PIDFD) arrived in 5.4, CLONE_PIDFD in 5.2: in between, wait by
+                // pid (still race-free, since only we can reap our child).
+                Err(e) if e == rustix::io::Errno::INVAL && by_pidfd => by_pidfd = false,
                 other => break other,
             }
         };

@@ -389,3 +389,27 @@ fn closure_is_dropped_once_per_address_space() {
     assert!(err.is_err());
     assert_eq!(DROPS.load(Ordering::SeqCst), 3);
 }
+
+#[test]
+fn error_line_names_syscall_errno_and_rule() {
+    // SAFETY: refused by the kernel, no child.
+    let err = unsafe {
+        Clone::new()
+            .flags(CloneFlags::CLONE_THREAD | CloneFlags::CLONE_VM)
+            .exit_signal(ExitSignal::NONE)
+            .syscall(Syscall::Clone)
+            .spawn(|| 0)
+    }
+    .unwrap_err();
+    println!("{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "clone: EINVAL (Invalid argument): rule P3 {} (copy_process, kernel/fork.c:2189)",
+            err.rule().unwrap().reason
+        )
+    );
+    let io: std::io::Error = err.into();
+    assert_eq!(io.raw_os_error(), None);
+    assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
+}

@@ -46,11 +46,32 @@ fn strace(test: &str, example_name: &str) -> Option<String> {
     Some(trace)
 }
 
+/// The trace's lines with strace's `<unfinished ...>` / `<... clone resumed>` pairs (printed
+/// when another task's event interleaves) joined back into one line per call.
+fn calls(trace: &str) -> Vec<String> {
+    let mut pending: std::collections::HashMap<String, String> = Default::default();
+    let mut out = Vec::new();
+    for line in trace.lines() {
+        let (pid, text) = line.split_once(char::is_whitespace).unwrap_or(("", line));
+        let text = text.trim_start();
+        if let Some(head) = text.strip_suffix("<unfinished ...>") {
+            pending.insert(pid.to_owned(), head.trim_end().to_owned());
+        } else if let Some(pos) = text.find(" resumed>") {
+            let head = pending.remove(pid).unwrap_or_default();
+            out.push(format!("{pid} {head}{}", &text[pos + " resumed>".len()..]));
+        } else {
+            out.push(line.to_owned());
+        }
+    }
+    out
+}
+
 #[test]
 fn fork_example_prints_glibcs_fork_line() {
     let Some(trace) = strace("fork_example_prints_glibcs_fork_line", "fork") else { return };
+    let calls = calls(&trace);
     let line =
-        trace.lines().find(|l| l.contains("clone(")).unwrap_or_else(|| panic!("no clone line in:\n{trace}"));
+        calls.iter().find(|l| l.contains("clone(")).unwrap_or_else(|| panic!("no clone line in:\n{trace}"));
     let call = &line[line.find("clone(").unwrap()..];
     let prefix =
         "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x";
@@ -65,9 +86,10 @@ fn fork_example_prints_glibcs_fork_line() {
 #[test]
 fn thread_example_prints_pthread_creates_flags() {
     let Some(trace) = strace("thread_example_prints_pthread_creates_flags", "thread") else { return };
+    let calls = calls(&trace);
     let flags = "flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID";
-    let line = trace
-        .lines()
+    let line = calls
+        .iter()
         .find(|l| l.contains("clone3(") || l.contains("clone("))
         .unwrap_or_else(|| panic!("no clone line in:\n{trace}"));
     if line.contains("clone3(") {
