@@ -720,12 +720,17 @@ pub const RULES: &[Rule] = &[
         needs: Needs::System,
         broken: None,
     },
+    // The reference lists ENODEV for a dead cgroup. On Linux 6.18 a removed cgroup2
+    // directory gives ENOENT: cgroup_get_from_file() fails first, because
+    // css_tryget_online_from_dir() refuses an offline css with -ENOENT. ENODEV is left for
+    // a cgroup that dies between that lookup and cgroup_css_set_fork()'s own check, a race
+    // no caller can aim for. Measured by `clonekit check` (rule G2).
     Rule {
         id: "G2",
-        errno: Errno::ENODEV,
-        reason: "CLONE_INTO_CGROUP into a dead cgroup",
-        function: "cgroup_css_set_fork",
-        source: "kernel/cgroup/cgroup.c:6588",
+        errno: Errno::ENOENT,
+        reason: "CLONE_INTO_CGROUP into a removed (dead) cgroup",
+        function: "cgroup_get_from_file",
+        source: "kernel/cgroup/cgroup.c (css_tryget_online_from_dir)",
         needs: Needs::System,
         broken: None,
     },

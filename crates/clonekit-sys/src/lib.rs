@@ -42,6 +42,7 @@ mod spawn;
 mod stack;
 mod sys;
 pub mod thread;
+pub mod trial;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
 pub use caller::caller_state;

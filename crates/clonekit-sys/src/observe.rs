@@ -556,6 +556,12 @@ impl ProbeCgroup {
         rustix::fd::AsFd::as_fd(&self.dir)
     }
 
+    /// Removes the directory now (it stays open through [`ProbeCgroup::dir_fd`], dead).
+    pub fn remove_dir(&self) -> io::Result<()> {
+        std::fs::remove_dir(self.mount.join(&self.name))
+            .map_err(|e| io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO))
+    }
+
     /// The directory's name under the hierarchy's root.
     pub fn name(&self) -> &[u8] {
         self.name.as_bytes()

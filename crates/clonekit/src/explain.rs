@@ -229,7 +229,7 @@ fn print_text(e: &Explanation) -> std::io::Result<()> {
     )?;
     let w = e.resources.iter().map(|r| r.resource.label().len()).max().unwrap_or(0);
     for r in &e.resources {
-        let flag = r.flag.map(|f| flag_names(f)).unwrap_or_default();
+        let flag = r.flag.map(flag_names).unwrap_or_default();
         writeln!(out, "  {:<w$}  {:<9}  {}{}", r.resource.label(), r.sharing.to_string(), r.detail, flag)?;
     }
     Ok(())

@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> Result<Outcome, CheckError> {
     cases.extend(rules::cases());
     if let Some(only) = &args.only {
         let needle = only.to_ascii_lowercase();
-        cases.retain(|c| c.name.to_ascii_lowercase().contains(&needle));
+        cases.retain(|c| format!("{} {}", c.group, c.name).to_ascii_lowercase().contains(&needle));
         if cases.is_empty() {
             return Err(CheckError::NoMatch(only.clone()));
         }

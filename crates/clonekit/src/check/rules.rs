@@ -1,9 +1,260 @@
-//! One case per validation rule that a call can break on this machine: the call is built to
-//! break that rule, issued on the kernel, and its errno must be the rule's.
+//! One case per validation rule of clonekit-flags: calls built to break exactly that rule are
+//! issued on the kernel (from a caller in the state the rule needs), and each must fail with
+//! the rule's errno. For rules decidable from the call and the caller, clonekit-flags'
+//! `check` must also name that very rule first, so a prediction and the kernel are compared.
+//!
+//! A few rules depend on system-wide state that a check must not change (global limits,
+//! races with a concurrent execve or a fatal signal); those are skipped with the reason.
 
-use super::harness::Case;
+use clonekit_flags::{check, rule, CallerState, CloneArgs, CloneCall, CloneFlags as F, ExitSignal, RULES};
+use clonekit_sys::trial::{self, Answer, Setup, Trial, TrialError, VALID};
 
-/// The rule cases.
+use super::harness::{Case, Observation};
+
+/// The rule cases, in the kernel's evaluation order.
 pub fn cases() -> Vec<Case> {
-    Vec::new()
+    RULES
+        .iter()
+        .map(|r| {
+            let id = r.id;
+            Case {
+                group: "rule",
+                name: format!("{id} {}", short(r.reason)),
+                expected: format!("{} ({})", r.errno, r.function),
+                run: Box::new(move || run_rule(id)),
+            }
+        })
+        .collect()
+}
+
+/// The first words of a rule's reason, for the case name.
+fn short(reason: &str) -> String {
+    let mut out = String::new();
+    for w in reason.split_whitespace() {
+        if out.len() + w.len() > 38 {
+            out.push('…');
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// What a rule case tries: calls that break it, or why it cannot be tried here.
+enum Plan {
+    Try(Vec<Trial>),
+    Skip(String),
+}
+
+fn clone3(flags: F, exit_signal: u64, edit: impl FnOnce(&mut CloneArgs, &mut u64, &mut bool)) -> CloneCall {
+    let mut args = CloneArgs { flags: flags.bits(), exit_signal, ..CloneArgs::default() };
+    let mut size = 88;
+    let mut tail = false;
+    edit(&mut args, &mut size, &mut tail);
+    CloneCall::Clone3 { args, size, nonzero_tail: tail }
+}
+
+fn c3(flags: F) -> CloneCall {
+    clone3(flags, 17, |_, _, _| {})
+}
+
+fn legacy(flags: F) -> CloneCall {
+    CloneCall::clone(flags, ExitSignal::SIGCHLD)
+}
+
+fn legacy_with(flags: F, parent_tid: u64, tls: u64) -> CloneCall {
+    CloneCall::Clone { flags: flags.bits() | 17, stack: 0, parent_tid, child_tid: 0, tls }
+}
+
+fn one(call: CloneCall) -> Plan {
+    Plan::Try(vec![Trial::new(call)])
+}
+
+fn from(call: CloneCall, setup: Setup) -> Plan {
+    Plan::Try(vec![Trial::new(call).with_setup(setup)])
+}
+
+fn skip(why: &str) -> Plan {
+    Plan::Skip(why.to_string())
+}
+
+/// The calls that break rule `id`.
+fn plan(id: &str) -> Plan {
+    let vm_thread = F::CLONE_VM | F::CLONE_SIGHAND | F::CLONE_THREAD;
+    match id {
+        "C0" if clonekit_sys::clone3_supported() => {
+            skip("this kernel has clone3; the rule applies to kernels before 5.3")
+        }
+        "C0" => one(c3(F::empty())),
+        "C1" => one(clone3(F::empty(), 17, |_, size, _| *size = 4104)),
+        "C2" => one(clone3(F::empty(), 17, |_, size, _| *size = 56)),
+        "C3" => one(clone3(F::empty(), 17, |_, size, tail| {
+            *size = 96;
+            *tail = true;
+        })),
+        "C4" => Plan::Try(vec![Trial {
+            unreadable_tail: true,
+            ..Trial::new(clone3(F::empty(), 17, |_, size, _| *size = 96))
+        }]),
+        "C5" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+            a.set_tid = VALID;
+            a.set_tid_size = 33;
+        }))
+        .with_set_tid(&[1; 33])]),
+        "C6" => Plan::Try(vec![
+            Trial::new(clone3(F::empty(), 17, |a, _, _| a.set_tid_size = 1)),
+            Trial::new(clone3(F::empty(), 17, |a, _, _| a.set_tid = VALID)).with_set_tid(&[1]),
+        ]),
+        "C7" => Plan::Try(vec![
+            Trial::new(clone3(F::empty(), 65, |_, _, _| {})),
+            Trial::new(clone3(F::empty(), 0x100, |_, _, _| {})),
+        ]),
+        "C8" => Plan::Try(vec![
+            Trial::new(clone3(F::CLONE_INTO_CGROUP, 17, |a, size, _| {
+                a.cgroup = VALID;
+                *size = 80;
+            })),
+            Trial::new(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = 1 << 31)),
+        ]),
+        "C9" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+            a.set_tid = 8;
+            a.set_tid_size = 1;
+        }))]),
+        "C10" => one(c3(F::from_bits_retain(1 << 40))),
+        "C11" => Plan::Try(vec![Trial::new(c3(F::CLONE_DETACHED)), Trial::new(clone3(F::empty(), 0, |a, _, _| a.flags = 17))]),
+        "C12" => one(c3(F::CLONE_VM | F::CLONE_SIGHAND | F::CLONE_CLEAR_SIGHAND)),
+        "C13" => Plan::Try(vec![Trial::new(c3(vm_thread)), Trial::new(c3(F::CLONE_PARENT))]),
+        "C14" => Plan::Try(vec![
+            Trial::new(clone3(F::empty(), 17, |a, _, _| a.stack = VALID)),
+            Trial::new(clone3(F::empty(), 17, |a, _, _| a.stack_size = 4096)),
+            Trial::new(clone3(F::empty(), 17, |a, _, _| {
+                a.stack = 0xffff_8000_0000_0000;
+                a.stack_size = 4096;
+            })),
+        ]),
+        "K1" => one(legacy_with(F::CLONE_PIDFD | F::CLONE_PARENT_SETTID, VALID, 0)),
+        "P1" => one(legacy(F::CLONE_NEWNS | F::CLONE_FS)),
+        "P2" => one(legacy(F::CLONE_NEWUSER | F::CLONE_FS)),
+        "P3" => one(legacy(F::CLONE_VM | F::CLONE_THREAD)),
+        "P4" => one(legacy(F::CLONE_SIGHAND)),
+        "P5" => from(legacy(F::CLONE_PARENT), Setup::PidNsInit),
+        "P6" => Plan::Try(vec![
+            Trial::new(legacy(vm_thread | F::CLONE_NEWPID)),
+            Trial::new(legacy(vm_thread | F::CLONE_NEWUSER)),
+            Trial::new(legacy(vm_thread)).with_setup(Setup::AfterUnshareNewpid),
+        ]),
+        "P7" => one(legacy_with(F::CLONE_PIDFD | F::CLONE_DETACHED, VALID, 0)),
+        "S1" => skip("a signal pending at entry makes the call restart (ERESTARTNOINTR) before user space sees it"),
+        "U1" => from(legacy(F::CLONE_NEWUSER), Setup::Chrooted),
+        "U2" => from(legacy(F::CLONE_NEWUSER), Setup::UnmappedUserNs),
+        "U3" => skip("needs 33 nested user namespaces or user.max_user_namespaces lowered"),
+        "L1" => from(legacy(F::empty()), Setup::NprocLimitZero),
+        "L2" => skip("needs kernel.threads-max lowered for the whole system"),
+        "F1" => skip("needs an execve racing with the clone in a task that shares the fs_struct"),
+        "N1" => Plan::Try(vec![
+            Trial::new(legacy(F::CLONE_NEWUTS)).with_setup(Setup::Unprivileged),
+            Trial::new(legacy(F::CLONE_NEWNET)).with_setup(Setup::Unprivileged),
+        ]),
+        "N2" => one(legacy(F::CLONE_NEWIPC | F::CLONE_SYSVSEM)),
+        "N3" => from(legacy(F::CLONE_NEWNS), Setup::MntNamespacesLimitZero),
+        "N4" => from(legacy(F::CLONE_NEWPID), Setup::AfterUnshareNewpid),
+        "N5" => skip("needs a pid namespace owned by a user namespace outside the caller's (setns)"),
+        "N6" => from(legacy(F::CLONE_NEWPID), Setup::DeepestPidNs),
+        "N7" => from(legacy(F::CLONE_NEWPID), Setup::PidNamespacesLimitZero),
+        "T1" => one(legacy_with(F::CLONE_SETTLS, 0, 0x7fff_ffff_f000)),
+        "A1" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+            a.set_tid = VALID;
+            a.set_tid_size = 2;
+        }))
+        .with_set_tid(&[2, 2])]),
+        "A2" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+            a.set_tid = VALID;
+            a.set_tid_size = 1;
+        }))
+        .with_set_tid(&[0])]),
+        "A3" => Plan::Try(vec![Trial::new(clone3(F::CLONE_NEWPID, 17, |a, _, _| {
+            a.set_tid = VALID;
+            a.set_tid_size = 1;
+        }))
+        .with_set_tid(&[5])]),
+        "A4" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+            a.set_tid = VALID;
+            a.set_tid_size = 1;
+        }))
+        .with_set_tid(&[2])
+        .with_setup(Setup::Unprivileged)]),
+        "A5" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+            a.set_tid = VALID;
+            a.set_tid_size = 1;
+        }))
+        .with_set_tid(&[1])]),
+        "A6" => skip("needs every pid below kernel.pid_max in use"),
+        "A7" => from(legacy(F::empty()), Setup::DyingPidNs),
+        "D1" => from(clone3(F::CLONE_PIDFD, 17, |a, _, _| a.pidfd = VALID), Setup::NofileLimitZero),
+        "D2" => one(clone3(F::CLONE_PIDFD, 17, |a, _, _| a.pidfd = 8)),
+        "G1" => from(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = VALID), Setup::NotACgroupDir),
+        "G2" => from(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = VALID), Setup::DeadCgroup),
+        "G3" => from(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = VALID), Setup::UnwritableCgroup),
+        "G4" => skip("needs a cgroup namespace rooted below the target cgroup"),
+        "G5" => skip("needs a threaded cgroup subtree"),
+        "G6" => skip("needs a cgroup v2 controller to enable in subtree_control (this machine's controllers are on cgroup v1)"),
+        "G7" => skip("needs the pids controller on cgroup v2 (this machine's is on cgroup v1)"),
+        "S2" => skip("needs a fatal signal to arrive while copy_process runs"),
+        other => Plan::Skip(format!("no trial is defined for rule {other}")),
+    }
+}
+
+/// The caller state a setup stands for, for clonekit-flags' prediction.
+fn caller_for(setup: Setup, base: CallerState) -> CallerState {
+    let mut c = base;
+    match setup {
+        Setup::PidNsInit => {
+            c.pid_ns_init = true;
+            c.pid_ns_level += 1;
+        }
+        Setup::AfterUnshareNewpid => c.pid_ns_for_children_differs = true,
+        Setup::Chrooted => c.chrooted = true,
+        Setup::Unprivileged | Setup::NprocLimitZero | Setup::UnwritableCgroup => c.cap_sys_admin = false,
+        Setup::DeepestPidNs => c.pid_ns_level = 32,
+        _ => {}
+    }
+    c
+}
+
+fn run_rule(id: &'static str) -> Observation {
+    let Some(r) = rule(id) else {
+        return Observation::error(format!("unknown rule {id}"));
+    };
+    let trials = match plan(id) {
+        Plan::Skip(why) => return Observation::skip(why),
+        Plan::Try(t) => t,
+    };
+    let base = clonekit_sys::caller_state();
+    let mut seen = Vec::new();
+    let mut ok = true;
+    for t in &trials {
+        let answer = match trial::run(t) {
+            Ok(a) => a,
+            Err(TrialError::Unavailable(why)) => return Observation::skip(why),
+            Err(e) => return Observation::error(e),
+        };
+        let kernel = match answer {
+            Answer::Created => "created".to_string(),
+            Answer::Refused(e) => e.name().to_string(),
+        };
+        ok &= answer == Answer::Refused(r.errno);
+        if r.decidable() {
+            let predicted = check(&t.call, &caller_for(t.setup, base)).err().map(|p| p.id);
+            if predicted != Some(id) {
+                ok = false;
+                seen.push(format!("{kernel}, but predicted {}", predicted.unwrap_or("success")));
+                continue;
+            }
+        }
+        seen.push(kernel);
+    }
+    Observation::verdict(ok, seen.join(", "))
 }
