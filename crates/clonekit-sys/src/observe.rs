@@ -498,54 +498,52 @@ pub fn cgroup2_path_is(name: &[u8]) -> bool {
     buf[..len].split(|&b| b == b'\n').any(|line| line.strip_prefix(b"0::/").is_some_and(|rest| rest == name))
 }
 
-/// A cgroup2 directory made for one probe, removed on drop. Uses the host's cgroup2
-/// hierarchy if one is mounted; otherwise mounts one privately under the runtime directory
-/// (root only) and unmounts it on drop.
+/// A cgroup2 directory made for one probe, removed on drop.
+///
+/// Uses the host's cgroup2 hierarchy if one is mounted. Otherwise (a cgroup v1 host) it
+/// mounts the cgroup2 hierarchy on a fresh directory, opens its root, and detaches the mount
+/// and removes the directory at once: the open root fd keeps the hierarchy reachable, and
+/// nothing is left mounted even if this process is killed. Directories left behind by a
+/// probe whose process no longer exists are removed on the next creation.
 #[derive(Debug)]
 pub struct ProbeCgroup {
-    mount: std::path::PathBuf,
-    own_mount: bool,
+    root: rustix::fd::OwnedFd,
     name: String,
     dir: rustix::fd::OwnedFd,
 }
 
+const PROBE_PREFIX: &str = "clonekit-probe-";
+
 impl ProbeCgroup {
     /// Creates `clonekit-probe-<pid>` in a cgroup2 hierarchy.
     pub fn create() -> io::Result<ProbeCgroup> {
-        let (mount, own_mount) = match find_cgroup2_mount() {
-            Some(m) => (m, false),
+        use rustix::fs::{open, Mode, OFlags};
+        let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let root = match find_cgroup2_mount() {
+            Some(m) => open(&m, dir_flags, Mode::empty())?,
             None => {
-                let dir = std::env::temp_dir().join(format!("clonekit-cgroup2-{}", std::process::id()));
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO))?;
-                if let Err(e) =
-                    rustix::mount::mount(c"none", &dir, c"cgroup2", rustix::mount::MountFlags::empty(), None)
-                {
-                    let _ = std::fs::remove_dir(&dir);
-                    return Err(e);
-                }
-                (dir, true)
+                let point = std::env::temp_dir().join(format!("clonekit-cgroup2-{}", std::process::id()));
+                std::fs::create_dir_all(&point).map_err(errno_of)?;
+                let mounted = rustix::mount::mount(
+                    c"none",
+                    &point,
+                    c"cgroup2",
+                    rustix::mount::MountFlags::empty(),
+                    None,
+                );
+                let root = mounted.and_then(|()| open(&point, dir_flags, Mode::empty()));
+                let _ = rustix::mount::unmount(&point, rustix::mount::UnmountFlags::DETACH);
+                let _ = std::fs::remove_dir(&point);
+                root?
             }
         };
-        let name = format!("clonekit-probe-{}", std::process::id());
-        let path = mount.join(&name);
-        let made =
-            std::fs::create_dir(&path).map_err(|e| io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO));
-        let dir = made.and_then(|()| {
-            rustix::fs::open(
-                &path,
-                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            )
-        });
-        match dir {
-            Ok(dir) => Ok(ProbeCgroup { mount, own_mount, name, dir }),
+        remove_stale_probes(&root);
+        let name = format!("{PROBE_PREFIX}{}", std::process::id());
+        rustix::fs::mkdirat(&root, name.as_str(), Mode::from_raw_mode(0o755))?;
+        match rustix::fs::openat(&root, name.as_str(), dir_flags, Mode::empty()) {
+            Ok(dir) => Ok(ProbeCgroup { root, name, dir }),
             Err(e) => {
-                let _ = std::fs::remove_dir(&path);
-                if own_mount {
-                    let _ = rustix::mount::unmount(&mount, rustix::mount::UnmountFlags::DETACH);
-                    let _ = std::fs::remove_dir(&mount);
-                }
+                let _ = rustix::fs::unlinkat(&root, name.as_str(), rustix::fs::AtFlags::REMOVEDIR);
                 Err(e)
             }
         }
@@ -558,8 +556,7 @@ impl ProbeCgroup {
 
     /// Removes the directory now (it stays open through [`ProbeCgroup::dir_fd`], dead).
     pub fn remove_dir(&self) -> io::Result<()> {
-        std::fs::remove_dir(self.mount.join(&self.name))
-            .map_err(|e| io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO))
+        rustix::fs::unlinkat(&self.root, self.name.as_str(), rustix::fs::AtFlags::REMOVEDIR)
     }
 
     /// The directory's name under the hierarchy's root.
@@ -570,10 +567,25 @@ impl ProbeCgroup {
 
 impl Drop for ProbeCgroup {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir(self.mount.join(&self.name));
-        if self.own_mount {
-            let _ = rustix::mount::unmount(&self.mount, rustix::mount::UnmountFlags::DETACH);
-            let _ = std::fs::remove_dir(&self.mount);
+        let _ = self.remove_dir();
+    }
+}
+
+fn errno_of(e: std::io::Error) -> io::Errno {
+    io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO)
+}
+
+/// Removes `clonekit-probe-<pid>` directories whose process is gone (left by a killed run).
+fn remove_stale_probes(root: &rustix::fd::OwnedFd) {
+    let Ok(dup) = rustix::io::dup(root) else { return };
+    let Ok(mut dir) = rustix::fs::Dir::new(dup) else { return };
+    while let Some(Ok(entry)) = dir.read() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(PROBE_PREFIX).and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let alive = rustix::process::Pid::from_raw(pid)
+            .is_some_and(|p| !matches!(rustix::process::test_kill_process(p), Err(io::Errno::SRCH)));
+        if !alive {
+            let _ = rustix::fs::unlinkat(root, name.as_str(), rustix::fs::AtFlags::REMOVEDIR);
         }
     }
 }
@@ -588,4 +600,45 @@ fn find_cgroup2_mount() -> Option<std::path::PathBuf> {
         }
         left.split_whitespace().nth(4).map(std::path::PathBuf::from)
     })
+}
+
+/// Holds back the signals that ask a process to stop (`SIGHUP`, `SIGINT`, `SIGQUIT`,
+/// `SIGTERM`) while it is inside work that must not be abandoned halfway (a probe with a
+/// child, a mount, a semaphore): they stay pending, and [`HeldSignals::pending`] says whether
+/// one arrived, so the caller can stop cleanly between two pieces of work. Children created
+/// meanwhile inherit the blocked mask and finish their (short) work too. Dropping it restores
+/// the previous mask, and a signal still pending is then delivered.
+#[derive(Debug)]
+pub struct HeldSignals {
+    old: u64,
+}
+
+const TERMINATION: [u32; 4] = [1, 2, 3, 15];
+
+impl HeldSignals {
+    /// Blocks the termination signals in the calling thread.
+    pub fn hold() -> io::Result<HeldSignals> {
+        const SIG_BLOCK: usize = 0;
+        let set: u64 = TERMINATION.iter().fold(0, |m, s| m | 1 << (s - 1));
+        let old = crate::sys::rt_sigprocmask(SIG_BLOCK, Some(&set))?;
+        Ok(HeldSignals { old })
+    }
+
+    /// The first termination signal that arrived while held, if any.
+    pub fn pending(&self) -> Option<clonekit_flags::Signal> {
+        const SYS_RT_SIGPENDING: usize = 127;
+        let mut set: u64 = 0;
+        // SAFETY: the kernel writes one 8-byte signal set to `set`, which outlives the call.
+        let r = unsafe { syscall4(SYS_RT_SIGPENDING, &mut set as *mut u64 as usize, 8, 0, 0) };
+        if r < 0 {
+            return None;
+        }
+        TERMINATION.iter().find(|&&s| set & (1 << (s - 1)) != 0).and_then(|&s| clonekit_flags::Signal::new(s))
+    }
+}
+
+impl Drop for HeldSignals {
+    fn drop(&mut self) {
+        let _ = crate::sys::rt_sigprocmask(crate::sys::SIG_SETMASK, Some(&self.old));
+    }
 }

@@ -30,6 +30,8 @@ pub enum Outcome {
     Ok,
     /// The command ran, and what it checked failed.
     Failed,
+    /// A termination signal stopped it cleanly; exit as the shell expects (128 + signal).
+    Interrupted(u8),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Interrupted(sig)) => ExitCode::from(128u8.saturating_add(sig)),
         Err(e) => {
             eprintln!("clonekit: {e}");
             ExitCode::from(2)

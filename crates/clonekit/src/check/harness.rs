@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use clonekit_flags::Signal;
+
 /// One probe or rule case.
 pub struct Case {
     /// `flag` or `rule`.
@@ -71,10 +73,20 @@ pub struct CaseResult {
 
 /// Runs every case in order. A panic inside a case is caught and reported as that case's
 /// failure, so one broken probe never hides the others.
-pub fn run_all(cases: &[Case], progress: bool) -> Vec<CaseResult> {
+///
+/// Termination signals (Ctrl-C, SIGTERM…) are held while a case runs, so that no case is
+/// abandoned with a child, a mount or a semaphore left behind; one that arrived stops the run
+/// after the current case and is returned.
+pub fn run_all(cases: &[Case], progress: bool) -> (Vec<CaseResult>, Option<Signal>) {
     let mut out = Vec::with_capacity(cases.len());
     let mut err = std::io::stderr();
+    let held = clonekit_sys::observe::HeldSignals::hold().ok();
+    let mut stopped_by = None;
     for (i, case) in cases.iter().enumerate() {
+        if let Some(sig) = held.as_ref().and_then(|h| h.pending()) {
+            stopped_by = Some(sig);
+            break;
+        }
         if progress {
             let _ = write!(err, "\r\x1b[2K[{:>3}/{}] {} {}", i + 1, cases.len(), case.group, case.name);
             let _ = err.flush();
@@ -98,9 +110,16 @@ pub fn run_all(cases: &[Case], progress: bool) -> Vec<CaseResult> {
             elapsed: start.elapsed(),
         });
     }
+    if let Some(sig) = held.as_ref().and_then(|h| h.pending()) {
+        stopped_by = Some(sig);
+    }
     if progress {
         let _ = write!(err, "\r\x1b[2K");
         let _ = err.flush();
     }
-    out
+    if stopped_by.is_some() {
+        // The held signal is not delivered: the caller reports it and exits as it asks.
+        std::mem::forget(held);
+    }
+    (out, stopped_by)
 }

@@ -53,12 +53,16 @@ pub fn run(args: &Args) -> Result<Outcome, CheckError> {
         }
     }
     let progress = !args.quiet && !args.json && std::io::stderr().is_terminal();
-    let results = harness::run_all(&cases, progress);
+    let (results, stopped_by) = harness::run_all(&cases, progress);
     let failed = results.iter().any(|r| matches!(r.status, Status::Fail));
     if args.json {
         report::json(&results)?;
     } else {
         report::table(&results)?;
+    }
+    if let Some(sig) = stopped_by {
+        eprintln!("clonekit: check interrupted by {sig} after {} of {} cases", results.len(), cases.len());
+        return Ok(Outcome::Interrupted(sig.number() as u8));
     }
     Ok(if failed { Outcome::Failed } else { Outcome::Ok })
 }
