@@ -92,7 +92,10 @@ fn check_passes_every_seed_flag_and_every_rule_it_can_try() {
     // Every flag of the seed's table was probed and passed (root is required for some: the
     // machines this runs on are root; elsewhere a skip must name the reason).
     for info in clonekit_flags::FLAG_TABLE.iter().filter(|i| i.in_seed_table) {
-        let c = cases.iter().find(|c| c["group"] == "flag" && c["case"] == info.name()).expect(info.name());
+        let c = cases
+            .iter()
+            .find(|c| c["group"] == "flag" && c["case"] == info.name())
+            .unwrap_or_else(|| panic!("no case for {}", info.name()));
         match c["status"].as_str().unwrap() {
             "pass" => {}
             "skipped" => assert!(c["skip_reason"].as_str().is_some_and(|r| !r.is_empty())),
