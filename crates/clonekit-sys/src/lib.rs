@@ -52,3 +52,8 @@ pub use dispatch::{clone3_supported, Clone3Only, Clone3Unavailable, Syscall};
 pub use error::CloneError;
 pub use fork::fork;
 pub use spawn::{pidfd_spawn, spawn, spawnp, SpawnError};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

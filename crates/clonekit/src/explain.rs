@@ -102,7 +102,8 @@ struct Explanation {
     valid: bool,
     rule: Option<RuleRow>,
     also_broken: Vec<RuleRow>,
-    undecided: Vec<&'static str>,
+    /// Rules only the kernel decides (memory, limits, system state), listed for `--json`.
+    kernel_decides: Vec<&'static str>,
     resources: Vec<ResourceOutcome>,
 }
 
@@ -142,7 +143,7 @@ fn explain(input: &str, caller: CallerState) -> Result<Explanation, ExplainError
     let k = call.kernel_args();
     let (flags, hex) = flag_words(&call);
     let broken = violations(&call, &caller);
-    let undecided = clonekit_flags::RULES
+    let kernel_decides = clonekit_flags::RULES
         .iter()
         .filter(|r| !r.decidable() && r.is_broken_by(&call, &caller).is_none())
         .map(|r| r.id)
@@ -165,7 +166,7 @@ fn explain(input: &str, caller: CallerState) -> Result<Explanation, ExplainError
         valid: broken.is_empty(),
         rule: broken.first().map(|r| RuleRow::from(*r)),
         also_broken: broken.iter().skip(1).map(|r| RuleRow::from(*r)).collect(),
-        undecided,
+        kernel_decides,
         resources: resources(&k),
     })
 }
@@ -203,13 +204,6 @@ fn print_text(e: &Explanation) -> std::io::Result<()> {
             }
             writeln!(out, "           caller: {}", describe_caller(&e.caller))?;
         }
-    }
-    if !e.undecided.is_empty() {
-        writeln!(
-            out,
-            "           not decided from the arguments alone: {} (memory, limits, system state)",
-            e.undecided.join(" ")
-        )?;
     }
     if !e.flag_list.is_empty() {
         writeln!(out, "\nflags")?;

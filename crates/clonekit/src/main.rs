@@ -51,16 +51,33 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Explain(args) => explain::run(&args).map_err(|e| e.to_string()),
-        Command::Check(args) => check::run(&args).map_err(|e| e.to_string()),
+        Command::Explain(args) => explain::run(&args).map_err(Box::<dyn std::error::Error>::from),
+        Command::Check(args) => check::run(&args).map_err(Box::<dyn std::error::Error>::from),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Interrupted(sig)) => ExitCode::from(128u8.saturating_add(sig)),
+        // A reader that went away (`clonekit check | head`) is not an error worth a word.
+        Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clonekit: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether an error comes from writing to a closed pipe.
+fn is_broken_pipe(mut e: &(dyn std::error::Error + 'static)) -> bool {
+    loop {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        match e.source() {
+            Some(next) => e = next,
+            None => return false,
         }
     }
 }
