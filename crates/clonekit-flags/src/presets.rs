@@ -185,25 +185,27 @@ impl Preset {
     }
 
     /// The flags `kernel_clone` receives (without the exit signal).
-    pub fn flags(self) -> CloneFlags {
+    pub const fn flags(self) -> CloneFlags {
         match self {
-            Preset::GlibcFork => F::CLONE_CHILD_SETTID | F::CLONE_CHILD_CLEARTID,
+            Preset::GlibcFork => F::CLONE_CHILD_SETTID.union(F::CLONE_CHILD_CLEARTID),
             Preset::GlibcPthreadCreate | Preset::GlibcPthreadCreateLegacy => THREAD_FLAGS,
-            Preset::GlibcPosixSpawn => SPAWN_FLAGS | F::CLONE_CLEAR_SIGHAND,
+            Preset::GlibcPosixSpawn => SPAWN_FLAGS.union(F::CLONE_CLEAR_SIGHAND),
             Preset::GlibcPosixSpawnNoClearSighand
             | Preset::GlibcPosixSpawnLegacy
             | Preset::MuslPosixSpawn => SPAWN_FLAGS,
-            Preset::GlibcPosixSpawnSetCgroup => SPAWN_FLAGS | F::CLONE_CLEAR_SIGHAND | F::CLONE_INTO_CGROUP,
-            Preset::GlibcPidfdSpawn => SPAWN_FLAGS | F::CLONE_CLEAR_SIGHAND | F::CLONE_PIDFD,
-            Preset::GlibcPidfdSpawnLegacy => SPAWN_FLAGS | F::CLONE_PIDFD,
-            Preset::MuslPthreadCreate => THREAD_FLAGS | F::CLONE_DETACHED,
+            Preset::GlibcPosixSpawnSetCgroup => {
+                SPAWN_FLAGS.union(F::CLONE_CLEAR_SIGHAND).union(F::CLONE_INTO_CGROUP)
+            }
+            Preset::GlibcPidfdSpawn => SPAWN_FLAGS.union(F::CLONE_CLEAR_SIGHAND).union(F::CLONE_PIDFD),
+            Preset::GlibcPidfdSpawnLegacy => SPAWN_FLAGS.union(F::CLONE_PIDFD),
+            Preset::MuslPthreadCreate => THREAD_FLAGS.union(F::CLONE_DETACHED),
             Preset::KernelFork => F::empty(),
-            Preset::KernelVfork => F::CLONE_VM | F::CLONE_VFORK,
+            Preset::KernelVfork => F::CLONE_VM.union(F::CLONE_VFORK),
         }
     }
 
     /// The exit signal: 0 for threads, SIGCHLD for everything else.
-    pub fn exit_signal(self) -> ExitSignal {
+    pub const fn exit_signal(self) -> ExitSignal {
         match self {
             Preset::GlibcPthreadCreate | Preset::GlibcPthreadCreateLegacy | Preset::MuslPthreadCreate => {
                 ExitSignal::NONE

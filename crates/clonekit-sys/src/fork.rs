@@ -27,7 +27,7 @@ use crate::builder::Clone;
 use crate::child::Child;
 use crate::dispatch::Syscall;
 use crate::error::CloneError;
-use clonekit_flags::{CloneFlags, ExitSignal};
+use clonekit_flags::Preset;
 use std::sync::atomic::AtomicI32;
 
 thread_local! {
@@ -60,8 +60,8 @@ pub(crate) fn tid_word() -> *mut i32 {
 ///   `f`, not through `std::process::exit` (stdio buffers would be flushed twice).
 pub unsafe fn fork<F: FnOnce() -> i32>(f: F) -> Result<Child, CloneError> {
     let builder = Clone::new()
-        .flags(CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID)
-        .exit_signal(ExitSignal::SIGCHLD)
+        .flags(Preset::GlibcFork.flags())
+        .exit_signal(Preset::GlibcFork.exit_signal())
         .no_stack()
         .child_tid(tid_word())
         .syscall(Syscall::Clone);

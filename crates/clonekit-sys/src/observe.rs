@@ -11,7 +11,7 @@ use core::sync::atomic::AtomicU64;
 use rustix::io;
 
 use crate::arch::syscall4;
-use crate::sys::check;
+use crate::sys::{check, KernelSigaction};
 
 const SYS_SEMGET: usize = 64;
 const SYS_SEMOP: usize = 65;
@@ -168,26 +168,9 @@ pub enum Disposition {
     Handler(usize),
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct KernelSigaction {
-    handler: usize,
-    flags: u64,
-    restorer: usize,
-    mask: u64,
-}
-
-const SYS_RT_SIGACTION: usize = 13;
-
+/// `rt_sigaction(sig, new, &old)`: installs `new` (if any), returns the previous action.
 fn rt_sigaction(sig: i32, new: Option<&KernelSigaction>) -> io::Result<KernelSigaction> {
-    let mut old = KernelSigaction::default();
-    let new_ptr = new.map_or(0, |n| n as *const KernelSigaction as usize);
-    // SAFETY: both pointers refer to live `struct sigaction` values of the kernel's layout and
-    // the mask size (8) is the kernel's.
-    check(unsafe {
-        syscall4(SYS_RT_SIGACTION, sig as usize, new_ptr, &mut old as *mut KernelSigaction as usize, 8)
-    })?;
-    Ok(old)
+    crate::sys::sigaction_swap(sig as usize, new)
 }
 
 /// The calling process's disposition of `sig`.
@@ -445,7 +428,8 @@ impl TlsBlock {
             )?
         };
         let page = core::ptr::NonNull::new(p.cast::<u64>()).ok_or(io::Errno::NOMEM)?;
-        let canary = current_stack_guard()?;
+        // The stack-protector canary (%fs:0x28) of the creating thread.
+        let canary = crate::arch::tcb_guards().0 as u64;
         // SAFETY: the page is 4096 bytes, writable and ours; words 0 and 5 are in range.
         unsafe {
             page.as_ptr().write(page.as_ptr() as u64);
@@ -465,19 +449,6 @@ impl Drop for TlsBlock {
         // SAFETY: the mapping is ours; the child that used it has been waited for.
         let _ = unsafe { rustix::mm::munmap(self.page.as_ptr().cast(), 4096) };
     }
-}
-
-/// The stack-protector canary of the calling thread (`%fs:0x28`).
-pub fn current_stack_guard() -> io::Result<u64> {
-    let fs = fs_base()?;
-    if fs == 0 {
-        return Ok(0);
-    }
-    let v: u64;
-    // SAFETY: the thread pointer of a live thread points at its TCB, whose word 5 is the
-    // stack guard on x86_64 (glibc and musl alike); the read has no side effect.
-    unsafe { core::arch::asm!("mov {}, fs:[0x28]", out(reg) v, options(nostack, readonly, preserves_flags)) };
-    Ok(v)
 }
 
 /// Whether the calling process's cgroup2 path (the `0::` line of `/proc/self/cgroup`) is

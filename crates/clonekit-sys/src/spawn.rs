@@ -19,7 +19,7 @@ use crate::child::Child;
 use crate::dispatch::clone3_supported;
 use crate::error::CloneError;
 use crate::sys;
-use clonekit_flags::{CloneFlags, Errno};
+use clonekit_flags::{CloneFlags, Errno, Preset};
 use rustix::io::Errno as RawErrno;
 use std::ffi::{CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -159,11 +159,13 @@ fn spawn_candidates(
     let last = AtomicI32::new(0);
     let plan = ExecPlan { paths: &path_ptrs, argv: &argv, envp: &envp, err: &err, last: &last };
 
-    let mut flags = CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK;
+    // glibc posix_spawn's flags; with CLONE_CLEAR_SIGHAND only where clone3 can carry it.
     let clear_sighand = clone3_supported();
-    if clear_sighand {
-        flags |= CloneFlags::CLONE_CLEAR_SIGHAND;
-    }
+    let flags = if clear_sighand {
+        Preset::GlibcPosixSpawn.flags()
+    } else {
+        Preset::GlibcPosixSpawnNoClearSighand.flags()
+    };
     let issue = |flags: CloneFlags| {
         let plan = &plan;
         let builder = Clone::new().flags(flags).stack_size(SPAWN_STACK_SIZE).pidfd(pidfd);

@@ -57,6 +57,17 @@ pub(crate) fn sigaction_get(sig: usize) -> Result<KernelSigaction, Errno> {
     Ok(old)
 }
 
+/// Installs `new` as the action of `sig` (or only reads it, with `None`) and returns the
+/// previous action (`rt_sigaction(sig, new, &old, 8)`).
+pub(crate) fn sigaction_swap(sig: usize, new: Option<&KernelSigaction>) -> Result<KernelSigaction, Errno> {
+    let mut old = KernelSigaction::default();
+    let new_ptr = new.map_or(0, |n| n as *const KernelSigaction as usize);
+    // SAFETY: both pointers refer to live structs of the kernel's layout (or null); the mask
+    // size is the kernel's. Installing a handler address is the caller's responsibility.
+    check(unsafe { syscall4(nr::RT_SIGACTION, sig, new_ptr, &mut old as *mut _ as usize, 8) })?;
+    Ok(old)
+}
+
 /// Sets `sig` to `SIG_DFL` or `SIG_IGN` (`handler`), with no flags and an empty mask.
 ///
 /// Only the two constant dispositions are accepted, which is what keeps this safe: no code

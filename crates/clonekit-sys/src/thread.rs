@@ -59,16 +59,9 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 /// The stack size [`spawn_raw`] uses: 128 KiB (musl's default thread stack).
 pub const DEFAULT_RAW_STACK_SIZE: usize = 128 * 1024;
 
-/// `pthread_create`'s flags (glibc nptl/pthread_create.c `create_thread`).
-pub const PTHREAD_FLAGS: CloneFlags = CloneFlags::CLONE_VM
-    .union(CloneFlags::CLONE_FS)
-    .union(CloneFlags::CLONE_FILES)
-    .union(CloneFlags::CLONE_SIGHAND)
-    .union(CloneFlags::CLONE_THREAD)
-    .union(CloneFlags::CLONE_SYSVSEM)
-    .union(CloneFlags::CLONE_SETTLS)
-    .union(CloneFlags::CLONE_PARENT_SETTID)
-    .union(CloneFlags::CLONE_CHILD_CLEARTID);
+/// `pthread_create`'s flags (glibc nptl/pthread_create.c `create_thread`), from
+/// clonekit-flags' preset.
+pub const PTHREAD_FLAGS: CloneFlags = clonekit_flags::Preset::GlibcPthreadCreate.flags();
 
 /// The prefix of glibc's x86_64 `tcbhead_t` (sysdeps/x86_64/nptl/tls.h).
 #[repr(C)]
