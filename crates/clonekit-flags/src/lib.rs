@@ -9,19 +9,25 @@
 #![warn(missing_docs)]
 
 mod args;
+mod cstring;
 mod errno;
 mod flags;
 mod notation;
 mod presets;
+mod process;
 mod resources;
 mod rules;
+mod siginfo;
 mod signal;
 
 pub use args::*;
+pub use cstring::*;
 pub use errno::*;
 pub use flags::*;
 pub use notation::*;
 pub use presets::*;
+pub use process::*;
 pub use resources::*;
 pub use rules::*;
+pub use siginfo::*;
 pub use signal::*;
