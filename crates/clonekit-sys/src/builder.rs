@@ -75,6 +75,8 @@ pub struct Clone<'fd> {
     set_tid: Vec<i32>,
     cgroup: Option<BorrowedFd<'fd>>,
     syscall: Syscall,
+    /// Leave the child's signal handlers exactly as the kernel copied them.
+    keep_handlers: bool,
 }
 
 impl Default for Clone<'_> {
@@ -136,6 +138,7 @@ impl<'fd> Clone<'fd> {
             set_tid: Vec::new(),
             cgroup: None,
             syscall: Syscall::Auto,
+            keep_handlers: false,
         }
     }
 
@@ -213,6 +216,16 @@ impl<'fd> Clone<'fd> {
     /// Which system call to use (default [`Syscall::Auto`]: `clone3` with a cached fallback).
     pub fn syscall(mut self, syscall: Syscall) -> Self {
         self.syscall = syscall;
+        self
+    }
+
+    /// Leaves the child's signal handlers exactly as the kernel set them up, even for a
+    /// `CLONE_VM` child (which otherwise resets every handled signal to `SIG_DFL` before
+    /// unblocking anything, so that no parent handler runs on the child's stack). For
+    /// callers that must observe the kernel's own behaviour, and whose handlers are safe on
+    /// any stack.
+    pub fn keep_signal_handlers(mut self) -> Self {
+        self.keep_handlers = true;
         self
     }
 
@@ -301,7 +314,8 @@ impl<'fd> Clone<'fd> {
             let block = ChildStart {
                 f: ManuallyDrop::new(f),
                 mask: 0,
-                reset_handlers: vm
+                reset_handlers: !self.keep_handlers
+                    && vm
                     && !flags.intersects(CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_CLEAR_SIGHAND),
                 exit_group: !flags.contains(CloneFlags::CLONE_THREAD),
             };

@@ -43,6 +43,7 @@ mod stack;
 mod sys;
 pub mod thread;
 pub mod trial;
+pub mod agent;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
 pub use caller::caller_state;

@@ -1,0 +1,427 @@
+//! Agents: real tasks that perform scenario steps with real system calls, one at a time,
+//! on a coordinator's request.
+//!
+//! Every task of a scenario run on the kernel is an agent: a small loop that waits in its
+//! mailbox (shared memory, a futex) for an operation, performs it with raw system calls
+//! (no allocation, no libc state, nothing a `CLONE_VM` or vfork child must not do), writes
+//! the result back and waits again. Operations that create tasks make the new task an agent
+//! too, serving the mailbox the coordinator named; `execve` re-executes the same program,
+//! which finds its mailbox again (see [`enter_if_agent`]). So the scenario's own fd tables,
+//! memory and signal state are touched by nothing but the scenario's steps: the control
+//! region is a memfd mapped by every agent, passed across `execve` at a high fd number.
+//!
+//! The coordinator ([`Fleet`]) posts one operation at a time and learns its [`Outcome`]:
+//! done (with the reply), blocked (the task sleeps in the operation's system call, read from
+//! `/proc/TID/stat` and `/proc/TID/syscall`, so no timeout decides it), or gone. It is the
+//! child subreaper of all the tasks, and reaps those that end up its children (the first
+//! task and orphans), like an init; dropping the fleet kills and reaps every task left.
+
+mod op;
+mod task;
+
+pub use op::{text, AgentOp, MAX_SET_TID, MAX_TEXT};
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::ffi::CStr;
+use std::time::{Duration, Instant};
+
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::io;
+
+/// The fd number at which agents keep the control region (kept across `execve`).
+pub const CONTROL_FD: i32 = 1000;
+/// Mailboxes in a control region: the most tasks a scenario may have.
+pub const MAX_TASKS: usize = 64;
+/// Memory words per address space.
+pub const MAX_VARS: usize = 256;
+/// The first argument that makes a program an agent (see [`enter_if_agent`]).
+pub const AGENT_ARG: &str = "__clonekit_agent";
+
+const MAGIC: u64 = 0x636c_6f6e_656b_6974; // "clonekit"
+
+/// What an operation answered.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Reply {
+    /// The system call's return value, or `-errno`.
+    pub ret: i64,
+    /// A second value: a wait status, a pid read from `siginfo`, a disposition, a mask, a
+    /// memory word, a count.
+    pub value: i64,
+    /// A third value: the `si_code` of a `waitid`, the flags of an fd.
+    pub extra: i64,
+    /// Text: a cwd, a host name.
+    pub text: [u8; 256],
+    /// Its length.
+    pub text_len: u32,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Reply { ret: 0, value: 0, extra: 0, text: [0; 256], text_len: 0 }
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("ret", &self.ret)
+            .field("value", &self.value)
+            .field("extra", &self.extra)
+            .field("text", &self.text())
+            .finish()
+    }
+}
+
+impl Reply {
+    /// The text part.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.text[..(self.text_len as usize).min(256)]).into_owned()
+    }
+
+    /// The errno, if the call failed.
+    pub fn errno(&self) -> Option<clonekit_flags::Errno> {
+        (self.ret < 0).then(|| clonekit_flags::Errno::from_raw(-self.ret as i32)).flatten()
+    }
+}
+
+/// One task's mailbox in the control region.
+#[repr(C)]
+pub(crate) struct Mailbox {
+    /// Sequence number of the last operation posted (coordinator).
+    posted: AtomicU32,
+    /// Sequence number of the last operation finished (agent).
+    done: AtomicU32,
+    /// The agent's tid, once it serves this mailbox; 0 before.
+    tid: AtomicI32,
+    /// Deliveries counted by the counting handler in this task.
+    handled: AtomicU64,
+    op: UnsafeCell<AgentOp>,
+    reply: UnsafeCell<Reply>,
+}
+
+/// The control region's layout.
+#[repr(C)]
+pub(crate) struct Region {
+    magic: u64,
+    boxes: [Mailbox; MAX_TASKS],
+}
+
+/// A mapping of the control region.
+pub(crate) struct Control {
+    region: *mut Region,
+}
+
+// SAFETY: the region is shared memory whose fields are atomics, or cells whose accesses are
+// ordered by the atomics (the coordinator writes `op` before bumping `posted`; the agent
+// writes `reply` before bumping `done`).
+unsafe impl Sync for Control {}
+// SAFETY: as above.
+unsafe impl Send for Control {}
+
+fn region_len() -> usize {
+    core::mem::size_of::<Region>().div_ceil(4096) * 4096
+}
+
+impl Control {
+    /// Maps the region behind `fd`.
+    fn map(fd: i32) -> io::Result<Control> {
+        use rustix::mm::{mmap, MapFlags, ProtFlags};
+        // SAFETY: `fd` is a memfd of at least `region_len()` bytes; a shared mapping of it at
+        // an address of the kernel's choosing aliases none of our memory.
+        let p = unsafe {
+            mmap(
+                core::ptr::null_mut(),
+                region_len(),
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                rustix::fd::BorrowedFd::borrow_raw(fd),
+                0,
+            )?
+        };
+        Ok(Control { region: p.cast() })
+    }
+
+    pub(crate) fn mailbox(&self, slot: u32) -> &Mailbox {
+        // SAFETY: the region is mapped for the life of `self`; the index is bounded.
+        unsafe { &(*self.region).boxes[slot as usize % MAX_TASKS] }
+    }
+
+    /// The mailbox whose agent has this tid.
+    pub(crate) fn mailbox_of_tid(&self, tid: i32) -> Option<&Mailbox> {
+        (0..MAX_TASKS as u32).map(|i| self.mailbox(i)).find(|m| m.tid.load(Ordering::SeqCst) == tid)
+    }
+}
+
+/// What became of a posted operation.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome {
+    /// It finished.
+    Done(Reply),
+    /// The task sleeps inside the operation's system call.
+    Blocked,
+    /// The task is gone (it exited or was killed) without finishing it.
+    Gone,
+}
+
+/// A coordinator of agents: the control region, and the tasks serving its mailboxes.
+pub struct Fleet {
+    fd: OwnedFd,
+    ctl: Control,
+    first: Option<i32>,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet").field("fd", &self.fd).field("first", &self.first).finish()
+    }
+}
+
+const PR_SET_CHILD_SUBREAPER: usize = 36;
+
+impl Fleet {
+    /// A new control region; this process becomes a child subreaper, so that orphaned tasks
+    /// come back to it rather than to the system's init.
+    pub fn new() -> io::Result<Fleet> {
+        let fd = rustix::fs::memfd_create(c"clonekit-agents", rustix::fs::MemfdFlags::CLOEXEC)?;
+        rustix::fs::ftruncate(&fd, region_len() as u64)?;
+        let ctl = Control::map(fd.as_raw_fd())?;
+        // SAFETY: the mapping is fresh and zeroed; the magic word is written once.
+        unsafe { (*ctl.region).magic = MAGIC };
+        // SAFETY: prctl with integer arguments.
+        crate::sys::check(unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;
+        Ok(Fleet { fd, ctl, first: None })
+    }
+
+    /// Creates the first task (a fork of this process) serving mailbox `slot`; returns its pid.
+    pub fn start(&mut self, slot: u32) -> io::Result<i32> {
+        let fd = self.fd.as_raw_fd();
+        let ctl = &self.ctl;
+        // SAFETY: the child prepares its control fd and serves its mailbox: raw system calls
+        // only, no allocation.
+        let child = unsafe {
+            crate::Clone::new().keep_signal_handlers().spawn(move || {
+                let _ = task::dup_control(fd);
+                task::clean_start();
+                task::serve(ctl, slot, task::fresh_vars())
+            })
+        }
+        .map_err(|e| io::Errno::from_raw_os_error(e.errno().raw()))?;
+        let pid = child.pid();
+        // The first task is reaped by `reap` like an orphan: the handle must not wait for it.
+        core::mem::forget(child);
+        self.first = Some(pid);
+        self.wait_serving(slot)?;
+        Ok(pid)
+    }
+
+    /// Waits until an agent serves mailbox `slot` (after a creating operation); its tid.
+    pub fn wait_serving(&self, slot: u32) -> io::Result<i32> {
+        let mb = self.ctl.mailbox(slot);
+        let start = Instant::now();
+        loop {
+            let tid = mb.tid.load(Ordering::SeqCst);
+            if tid != 0 {
+                return Ok(tid);
+            }
+            if start.elapsed() > Duration::from_secs(5) {
+                return Err(io::Errno::TIMEDOUT);
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// The tid serving mailbox `slot`, if any.
+    pub fn tid(&self, slot: u32) -> Option<i32> {
+        Some(self.ctl.mailbox(slot).tid.load(Ordering::SeqCst)).filter(|&t| t != 0)
+    }
+
+    /// Forgets mailbox `slot`'s agent (its task is gone), so the mailbox can be reused.
+    pub fn release(&self, slot: u32) {
+        self.ctl.mailbox(slot).tid.store(0, Ordering::SeqCst);
+    }
+
+    /// Posts `op` to mailbox `slot` and returns at once.
+    pub fn post(&self, slot: u32, op: &AgentOp) {
+        let mb = self.ctl.mailbox(slot);
+        // SAFETY: the agent reads `op` only after seeing `posted` change, and it is idle
+        // (its previous operation is done, or it is blocked inside one that reads nothing
+        // more), so nobody reads the cell while we write it.
+        unsafe { *mb.op.get() = *op };
+        let seq = mb.posted.load(Ordering::SeqCst).wrapping_add(1);
+        mb.posted.store(seq, Ordering::SeqCst);
+        let _ = rustix::thread::futex::wake(&mb.posted, rustix::thread::futex::Flags::empty(), 1);
+    }
+
+    /// Whether mailbox `slot`'s last posted operation is finished, and its reply.
+    pub fn poll(&self, slot: u32) -> Option<Reply> {
+        let mb = self.ctl.mailbox(slot);
+        let posted = mb.posted.load(Ordering::SeqCst);
+        (mb.done.load(Ordering::SeqCst) == posted).then(|| {
+            // SAFETY: the agent wrote the reply before publishing `done`, and writes it again
+            // only after a new post.
+            unsafe { *mb.reply.get() }
+        })
+    }
+
+    /// Waits for the outcome of the operation last posted to `slot`: done, blocked in
+    /// `blocks_in` (a system call number), or gone. `Err(TIMEDOUT)` if none of these happens
+    /// within `limit` (a task running away).
+    pub fn outcome(&self, slot: u32, blocks_in: Option<usize>, limit: Duration) -> io::Result<Outcome> {
+        let start = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            if let Some(r) = self.poll(slot) {
+                return Ok(Outcome::Done(r));
+            }
+            let tid = self.ctl.mailbox(slot).tid.load(Ordering::SeqCst);
+            match task_state(tid) {
+                TaskState::Gone => {
+                    // It may have finished just before going (an exec'd image that replied).
+                    return Ok(self.poll(slot).map_or(Outcome::Gone, Outcome::Done));
+                }
+                TaskState::Sleeping(nr) if blocks_in.is_some() && nr == blocks_in => {
+                    // Re-check the reply: a wake-up between the two reads shows as running.
+                    if let Some(r) = self.poll(slot) {
+                        return Ok(Outcome::Done(r));
+                    }
+                    return Ok(Outcome::Blocked);
+                }
+                _ => {}
+            }
+            if start.elapsed() > limit {
+                return Err(io::Errno::TIMEDOUT);
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(Duration::from_micros(20));
+            }
+        }
+    }
+
+    /// The pids of mailbox `slot`'s task in each pid namespace, outermost first (`NSpid:`).
+    pub fn nspids(&self, slot: u32) -> Vec<i32> {
+        let Some(tid) = self.tid(slot) else { return Vec::new() };
+        nspids_of(tid)
+    }
+
+    /// The count of signals handled in `slot`'s task (the counting handler).
+    pub fn handled(&self, slot: u32) -> u64 {
+        self.ctl.mailbox(slot).handled.load(Ordering::SeqCst)
+    }
+
+    /// Reaps every child of this process that has ended (the first task and orphans handed
+    /// to us as subreaper): what an init does.
+    pub fn reap(&self) {
+        while let Ok(Some(_)) = crate::observe::wait4(-1, crate::observe::WALL | crate::observe::WNOHANG) {}
+    }
+
+    /// Kills every task still serving a mailbox and reaps what comes back to us.
+    pub fn shutdown(&mut self) {
+        for slot in 0..MAX_TASKS as u32 {
+            if let Some(tid) = self.tid(slot) {
+                if !matches!(task_state(tid), TaskState::Gone) {
+                    let _ = crate::sys::kill(tid, 9);
+                }
+                self.release(slot);
+            }
+        }
+        if let Some(pid) = self.first.take() {
+            let _ = crate::sys::kill(pid, 9);
+        }
+        // Everything killed either was our child or is re-parented to us (subreaper): reap
+        // until nothing is left, waiting for the killed ones to die.
+        let start = Instant::now();
+        loop {
+            match crate::observe::wait4(-1, crate::observe::WALL | crate::observe::WNOHANG) {
+                Ok(Some(_)) => continue,
+                Ok(None) if start.elapsed() < Duration::from_secs(5) => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.shutdown();
+        // SAFETY: prctl with integer arguments.
+        let _ = unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
+        // SAFETY: the mapping is ours; the agents map their own.
+        let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };
+    }
+}
+
+/// A task's scheduling state, from `/proc/TID/stat` and `/proc/TID/syscall`.
+#[derive(Debug, PartialEq, Eq)]
+enum TaskState {
+    Gone,
+    /// Asleep, inside this system call (if it could be read).
+    Sleeping(Option<usize>),
+    Running,
+}
+
+fn task_state(tid: i32) -> TaskState {
+    if tid <= 0 {
+        return TaskState::Gone;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{tid}/stat")) else {
+        return TaskState::Gone;
+    };
+    let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()).unwrap_or('X');
+    match state {
+        'Z' | 'X' | 'x' => TaskState::Gone,
+        'S' | 'D' | 'I' => {
+            let nr = std::fs::read_to_string(format!("/proc/{tid}/syscall"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<usize>().ok()));
+            TaskState::Sleeping(nr)
+        }
+        _ => TaskState::Running,
+    }
+}
+
+fn nspids_of(tid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{tid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("NSpid:")).map(|l| {
+                l.split_whitespace().skip(1).filter_map(|n| n.parse().ok()).collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// If this program was started as an agent (by an `execve` operation: its first argument
+/// is [`AGENT_ARG`], its second the mailbox), serves that mailbox and never returns.
+/// Programs that run kernel scenarios call this first thing in `main`.
+pub fn enter_if_agent() {
+    let mut args = std::env::args_os();
+    let _ = args.next();
+    if args.next().as_deref() != Some(std::ffi::OsStr::new(AGENT_ARG)) {
+        return;
+    }
+    let mut number = || args.next().and_then(|s| s.to_str().and_then(|s| s.parse::<u32>().ok()));
+    let (Some(slot), Some(ignored)) = (number(), number()) else {
+        eprintln!("{AGENT_ARG}: expected a mailbox number and a signal mask");
+        std::process::exit(2);
+    };
+    match Control::map(CONTROL_FD) {
+        Ok(ctl) => {
+            let ctl: &'static Control = Box::leak(Box::new(ctl));
+            task::resume_after_exec(ctl, slot, ignored)
+        }
+        Err(e) => {
+            eprintln!("{AGENT_ARG}: cannot map the control region at fd {CONTROL_FD}: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The program an `execve` operation runs: this very program.
+pub(crate) const SELF_EXE: &CStr = c"/proc/self/exe";

@@ -1,0 +1,220 @@
+//! The operations an agent performs, as plain data that fits in a mailbox of the control
+//! region (no pointers into the coordinator's memory: the agent may be another address space,
+//! or a freshly exec'd image).
+
+/// Most `set_tid` entries a `clone3` operation carries.
+pub const MAX_SET_TID: usize = 8;
+/// Longest path or host name an operation carries (without the NUL).
+pub const MAX_TEXT: usize = 200;
+
+/// What the agent does in its task. Pids are real pids, as the acting task's pid namespace
+/// sees them (the coordinator translates task names); `var` is the index of a memory word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentOp {
+    /// glibc `fork()`: `clone(CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD)`; the child
+    /// serves mailbox `child`.
+    Fork {
+        /// The new task's mailbox.
+        child: u32,
+    },
+    /// `vfork()`-equivalent: `clone(CLONE_VM|CLONE_VFORK|SIGCHLD)` on a stack of its own.
+    Vfork {
+        /// The new task's mailbox.
+        child: u32,
+    },
+    /// Legacy `clone(flags, stack, ptid, ctid, tls)`: the exit signal in the low byte.
+    Clone {
+        /// The whole flags register.
+        flags: u64,
+        /// Memory word for `parent_tid`, if any.
+        ptid: Option<u32>,
+        /// Memory word for `child_tid`, if any.
+        ctid: Option<u32>,
+        /// The new task's mailbox.
+        child: u32,
+    },
+    /// `clone3`.
+    Clone3 {
+        /// `clone_args.flags`.
+        flags: u64,
+        /// `clone_args.exit_signal`.
+        exit_signal: u64,
+        /// Memory word for `parent_tid`, if any.
+        ptid: Option<u32>,
+        /// Memory word for `child_tid`, if any.
+        ctid: Option<u32>,
+        /// Memory word that receives the pidfd number, if any.
+        pidfd: Option<u32>,
+        /// `set_tid` entries (the first `set_tid_len`).
+        set_tid: [i32; MAX_SET_TID],
+        /// How many `set_tid` entries.
+        set_tid_len: u32,
+        /// `size`, when not the natural one (0: natural).
+        size: u32,
+        /// The new task's mailbox.
+        child: u32,
+    },
+    /// `exit(code)`.
+    Exit(i32),
+    /// `exit_group(code)`.
+    ExitGroup(i32),
+    /// `wait4(pid, &status, options, NULL)`.
+    Wait4 {
+        /// The pid argument.
+        pid: i32,
+        /// Options (`WNOHANG`, `__WCLONE`, …).
+        options: u32,
+    },
+    /// `waitid(idtype, id, &info, options, NULL)`; with `P_PIDFD`, `id_var` names the word
+    /// holding the pidfd.
+    Waitid {
+        /// `P_ALL` (0), `P_PID` (1), `P_PIDFD` (3).
+        idtype: u32,
+        /// The id (a pid) for `P_PID`.
+        id: i32,
+        /// For `P_PIDFD`: the memory word holding the fd.
+        id_var: Option<u32>,
+        /// Options.
+        options: u32,
+    },
+    /// `execve` of the agent program, continuing as the same mailbox.
+    Execve,
+    /// `getpid()`.
+    Getpid,
+    /// `gettid()`.
+    Gettid,
+    /// `getppid()`.
+    Getppid,
+    /// `stat("/proc/self/ns/<kind>")`: the inode.
+    NsInode {
+        /// Namespace kind, e.g. `uts`, `pid_for_children`.
+        kind: [u8; 24],
+    },
+    /// `unshare(flags)`.
+    Unshare(u64),
+    /// `sethostname(name)`.
+    Sethostname([u8; 64], u32),
+    /// `uname()`: the node name.
+    Gethostname,
+    /// `prctl(PR_SET_CHILD_SUBREAPER, 1)`.
+    Subreaper,
+    /// `prctl(PR_SET_PDEATHSIG, sig)`.
+    Pdeathsig(i32),
+    /// Store to a memory word.
+    Store {
+        /// The word.
+        var: u32,
+        /// The value.
+        value: u64,
+    },
+    /// Load a memory word.
+    Load(u32),
+    /// `set_tid_address(&word)`.
+    SetTidAddress(u32),
+    /// `futex(&word, FUTEX_WAIT, val)`.
+    FutexWait {
+        /// The word.
+        var: u32,
+        /// The expected value.
+        val: u32,
+    },
+    /// `futex(&word, FUTEX_WAKE, n)`.
+    FutexWake {
+        /// The word.
+        var: u32,
+        /// How many to wake.
+        n: u32,
+    },
+    /// `chdir(path)`.
+    Chdir([u8; MAX_TEXT], u32),
+    /// `getcwd()`.
+    Getcwd,
+    /// `umask(mode)`.
+    Umask(u32),
+    /// `open(path, O_RDONLY[|O_CLOEXEC])`.
+    Open {
+        /// The path.
+        path: [u8; MAX_TEXT],
+        /// Its length.
+        len: u32,
+        /// `O_CLOEXEC`.
+        cloexec: bool,
+    },
+    /// `close(fd)`.
+    Close(i32),
+    /// `dup(fd)`.
+    Dup(i32),
+    /// `fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0)`.
+    Cloexec {
+        /// The fd.
+        fd: i32,
+        /// Whether to set it.
+        on: bool,
+    },
+    /// `fcntl(fd, F_GETFD)`.
+    Fdstate(i32),
+    /// `rt_sigaction(sig, new?, &old)`: `new` 0 = `SIG_DFL`, 1 = `SIG_IGN`, 2 = the counting
+    /// handler; `None` reads only.
+    Sigaction {
+        /// The signal.
+        sig: i32,
+        /// The new disposition, if any.
+        new: Option<u8>,
+    },
+    /// `rt_sigprocmask(how, &set, &old)`.
+    Sigprocmask {
+        /// `SIG_BLOCK` (0), `SIG_UNBLOCK` (1), `SIG_SETMASK` (2).
+        how: u32,
+        /// The set (bit n-1 is signal n).
+        set: u64,
+    },
+    /// `kill(pid, sig)`.
+    Kill {
+        /// The pid.
+        pid: i32,
+        /// The signal.
+        sig: i32,
+    },
+    /// `tgkill(tgid, tid, sig)`.
+    Tgkill {
+        /// The thread group.
+        tgid: i32,
+        /// The thread.
+        tid: i32,
+        /// The signal.
+        sig: i32,
+    },
+    /// The count of signals the counting handler has run for in this task.
+    Handled,
+    /// `sigaltstack`: `Some(true)` installs one, `Some(false)` disables, `None` reads.
+    Sigaltstack(Option<bool>),
+}
+
+impl AgentOp {
+    /// The system call number the task sleeps in if this operation blocks (`None`: it never
+    /// blocks for long).
+    pub fn blocks_in(&self) -> Option<usize> {
+        match self {
+            AgentOp::Vfork { .. } => Some(56),
+            AgentOp::Clone { flags, .. } if flags & 0x4000 != 0 => Some(56),
+            AgentOp::Clone3 { flags, .. } if flags & 0x4000 != 0 => Some(435),
+            AgentOp::Wait4 { options, .. } if options & 1 == 0 => Some(61),
+            AgentOp::Waitid { options, .. } if options & 1 == 0 => Some(247),
+            AgentOp::FutexWait { .. } => Some(202),
+            _ => None,
+        }
+    }
+
+    /// Whether the task is gone once this operation has run.
+    pub fn ends_task(&self) -> bool {
+        matches!(self, AgentOp::Exit(_) | AgentOp::ExitGroup(_))
+    }
+}
+
+/// Text into a fixed buffer (truncated to fit).
+pub fn text<const N: usize>(s: &str) -> ([u8; N], u32) {
+    let mut buf = [0u8; N];
+    let n = s.len().min(N - 1);
+    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+    (buf, n as u32)
+}

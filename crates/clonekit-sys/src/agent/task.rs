@@ -1,0 +1,489 @@
+//! The agent's side: the loop a scenario task runs, and each operation as raw system calls.
+//!
+//! Nothing here allocates or touches thread-local or libc state: the code runs in tasks that
+//! share the address space (and the malloc arenas and TLS) of others, in vfork children, in
+//! threads with a thread pointer of their own, and in freshly exec'd images. Only one agent
+//! runs an operation at a time (the coordinator waits for each), and a blocked agent sleeps
+//! inside a system call, so tasks sharing memory never race on it.
+
+use core::sync::atomic::Ordering;
+
+use clonekit_flags::{CloneFlags, ExitSignal};
+
+use super::op::AgentOp;
+use super::{Control, Mailbox, Reply, AGENT_ARG, CONTROL_FD, MAX_VARS, SELF_EXE};
+use crate::arch::syscall4;
+use crate::{Clone, Syscall};
+
+mod nr {
+    pub const CLOSE: usize = 3;
+    pub const STAT: usize = 4;
+    pub const RT_SIGPROCMASK: usize = 14;
+    pub const DUP: usize = 32;
+    pub const GETPID: usize = 39;
+    pub const EXIT: usize = 60;
+    pub const WAIT4: usize = 61;
+    pub const KILL: usize = 62;
+    pub const UNAME: usize = 63;
+    pub const FCNTL: usize = 72;
+    pub const GETCWD: usize = 79;
+    pub const CHDIR: usize = 80;
+    pub const UMASK: usize = 95;
+    pub const GETPPID: usize = 110;
+    pub const SIGALTSTACK: usize = 131;
+    pub const PRCTL: usize = 157;
+    pub const SETHOSTNAME: usize = 170;
+    pub const GETTID: usize = 186;
+    pub const FUTEX: usize = 202;
+    pub const SET_TID_ADDRESS: usize = 218;
+    pub const EXIT_GROUP: usize = 231;
+    pub const TGKILL: usize = 234;
+    pub const WAITID: usize = 247;
+    pub const OPENAT: usize = 257;
+    pub const UNSHARE: usize = 272;
+    pub const DUP3: usize = 292;
+    pub const EXECVE: usize = 59;
+    pub const CLOSE_RANGE: usize = 436;
+}
+
+/// The control region of this process, for the signal handler (a plain static: shared by
+/// tasks that share memory, copied by fork, set again after exec).
+static CONTROL: core::sync::atomic::AtomicPtr<super::Region> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+fn raw(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> i64 {
+    // SAFETY: every call site passes arguments that are integers or pointers to memory valid
+    // for the call (stack buffers, memory words, the control region).
+    unsafe { syscall4(nr, a1, a2, a3, a4) as i64 }
+}
+
+/// `dup3(old, new, 0)`: keeps the control fd at its fixed number (not close-on-exec).
+pub(crate) fn dup_control(old: i32) -> i64 {
+    raw(nr::DUP3, old as usize, CONTROL_FD as usize, 0, 0)
+}
+
+/// Puts the first task in the scenario's defined initial state, whatever the coordinator's
+/// was: every signal at `SIG_DFL` and unblocked, no alternate signal stack, fds 0-2 and the
+/// control fd only, cwd `/`, umask 022.
+pub(crate) fn clean_start() {
+    for sig in 1..=64usize {
+        if sig != 9 && sig != 19 {
+            let _ = crate::sys::sigaction_set_disposition(sig, crate::sys::SIG_DFL);
+        }
+    }
+    let empty: u64 = 0;
+    let _ = raw(nr::RT_SIGPROCMASK, 2, &empty as *const u64 as usize, 0, 8);
+    let off = crate::observe::AltStack { sp: 0, flags: crate::observe::AltStack::SS_DISABLE, size: 0 };
+    let _ = raw(nr::SIGALTSTACK, &off as *const _ as usize, 0, 0, 0);
+    let _ = raw(nr::CLOSE_RANGE, 3, CONTROL_FD as usize - 1, 0, 0);
+    let _ = raw(nr::CLOSE_RANGE, CONTROL_FD as usize + 1, u32::MAX as usize, 0, 0);
+    let _ = raw(nr::CHDIR, c"/".as_ptr() as usize, 0, 0, 0);
+    let _ = raw(nr::UMASK, 0o022, 0, 0, 0);
+}
+
+/// A fresh region of memory words for a new address space.
+pub(crate) fn fresh_vars() -> *mut u64 {
+    use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+    // SAFETY: a fresh private anonymous mapping aliases nothing.
+    match unsafe {
+        mmap_anonymous(core::ptr::null_mut(), MAX_VARS * 8, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE)
+    } {
+        Ok(p) => p.cast(),
+        Err(_) => raw_exit(120),
+    }
+}
+
+fn raw_exit(code: i32) -> ! {
+    crate::arch::exit_syscall(nr::EXIT, code)
+}
+
+/// Where a memory word lives.
+fn var(vars: *mut u64, i: u32) -> *mut u64 {
+    // SAFETY: the index is bounded; the region has MAX_VARS words.
+    unsafe { vars.add(i as usize % MAX_VARS) }
+}
+
+/// Serves mailbox `slot` forever.
+pub(crate) fn serve(ctl: &Control, slot: u32, vars: *mut u64) -> ! {
+    CONTROL.store(ctl.region, Ordering::SeqCst);
+    let mb = ctl.mailbox(slot);
+    mb.tid.store(raw(nr::GETTID, 0, 0, 0, 0) as i32, Ordering::SeqCst);
+    let seen = mb.done.load(Ordering::SeqCst);
+    run(ctl, mb, vars, seen)
+}
+
+/// The signals whose disposition Rust's runtime sets at startup: SIGPIPE (ignored),
+/// SIGSEGV and SIGBUS (stack-overflow handlers).
+pub(crate) const RUNTIME_SIGNALS: [i32; 3] = [13, 11, 7];
+
+/// After an `execve` operation: the new image puts back what `execve` leaves and the
+/// runtime changed (the three signals' dispositions, no alternate signal stack), finds its
+/// mailbox, answers the exec, and serves.
+pub(crate) fn resume_after_exec(ctl: &'static Control, slot: u32, ignored: u32) -> ! {
+    for (bit, sig) in RUNTIME_SIGNALS.iter().enumerate() {
+        let handler = usize::from(ignored & (1 << bit) != 0);
+        let _ = crate::sys::sigaction_set_disposition(*sig as usize, handler);
+    }
+    let off = crate::observe::AltStack { sp: 0, flags: crate::observe::AltStack::SS_DISABLE, size: 0 };
+    let _ = raw(nr::SIGALTSTACK, &off as *const _ as usize, 0, 0, 0);
+    CONTROL.store(ctl.region, Ordering::SeqCst);
+    let mb = ctl.mailbox(slot);
+    mb.tid.store(raw(nr::GETTID, 0, 0, 0, 0) as i32, Ordering::SeqCst);
+    let posted = mb.posted.load(Ordering::SeqCst);
+    finish(mb, Reply::default(), posted);
+    run(ctl, mb, fresh_vars(), posted)
+}
+
+fn finish(mb: &Mailbox, reply: Reply, seq: u32) {
+    // SAFETY: the coordinator reads the reply only after `done` is published.
+    unsafe { *mb.reply.get() = reply };
+    mb.done.store(seq, Ordering::SeqCst);
+    let _ = rustix::thread::futex::wake(&mb.done, rustix::thread::futex::Flags::empty(), u32::MAX);
+}
+
+fn run(ctl: &Control, mb: &Mailbox, vars: *mut u64, mut seen: u32) -> ! {
+    loop {
+        let posted = mb.posted.load(Ordering::SeqCst);
+        if posted == seen {
+            let _ = rustix::thread::futex::wait(&mb.posted, rustix::thread::futex::Flags::empty(), seen, None);
+            continue;
+        }
+        // SAFETY: the coordinator wrote the operation before publishing `posted`.
+        let op = unsafe { *mb.op.get() };
+        let reply = perform(ctl, mb, vars, &op);
+        finish(mb, reply, posted);
+        seen = posted;
+    }
+}
+
+fn ret(r: i64) -> Reply {
+    Reply { ret: r, ..Reply::default() }
+}
+
+fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
+    match *op {
+        AgentOp::Fork { child } => {
+            let b = Clone::new()
+                .flags(clonekit_flags::Preset::GlibcFork.flags())
+                .exit_signal(ExitSignal::SIGCHLD)
+                .no_stack()
+                .child_tid(var(vars, (MAX_VARS - 1) as u32).cast())
+                .syscall(Syscall::Clone);
+            create(ctl, b, child, vars)
+        }
+        AgentOp::Vfork { child } => {
+            let b = Clone::new().flags(CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK).syscall(Syscall::Clone);
+            create(ctl, b, child, vars)
+        }
+        AgentOp::Clone { flags, ptid, ctid, child } => {
+            let k = clonekit_flags::CloneCall::Clone { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }.kernel_args();
+            let mut b = Clone::new().flags(k.flags).exit_signal(k.exit_signal).syscall(Syscall::Clone);
+            b = tid_words(b, vars, ptid, ctid, k.flags);
+            create(ctl, b, child, vars)
+        }
+        AgentOp::Clone3 { flags, exit_signal, ptid, ctid, pidfd, set_tid, set_tid_len, size: _, child } => {
+            let f = CloneFlags::from_bits_retain(flags);
+            let mut b = Clone::new()
+                .flags(f - CloneFlags::CLONE_PIDFD)
+                .exit_signal(ExitSignal(exit_signal))
+                .syscall(Syscall::Clone3)
+                .pidfd(f.contains(CloneFlags::CLONE_PIDFD));
+            b = tid_words(b, vars, ptid, ctid, f);
+            if set_tid_len > 0 {
+                b = b.set_tid(&set_tid[..(set_tid_len as usize).min(set_tid.len())]);
+            }
+            let mut r = create_keep_pidfd(ctl, b, child, vars);
+            if let (Some(v), Some(fd)) = (pidfd, r.1) {
+                // SAFETY: the word is in this task's memory region.
+                unsafe { var(vars, v).write(fd as u64) };
+            }
+            r.0.value = r.1.map_or(-1, i64::from);
+            r.0
+        }
+        AgentOp::Exit(code) => crate::arch::exit_syscall(nr::EXIT, code),
+        AgentOp::ExitGroup(code) => crate::arch::exit_syscall(nr::EXIT_GROUP, code),
+        AgentOp::Wait4 { pid, options } => {
+            let mut status: i32 = 0;
+            let r = raw(nr::WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0);
+            Reply { ret: r, value: i64::from(status), ..Reply::default() }
+        }
+        AgentOp::Waitid { idtype, id, id_var, options } => {
+            let mut info = [0i32; 32];
+            let id = match id_var {
+                // SAFETY: the word is in this task's memory region.
+                Some(v) => (unsafe { var(vars, v).read() }) as usize,
+                None => id as usize,
+            };
+            // waitid has a fifth argument (rusage) that must be NULL: r8 is not set by
+            // syscall4, so go through the five-argument form.
+            let r = waitid(idtype as usize, id, info.as_mut_ptr() as usize, options as usize);
+            // siginfo_t: si_signo @0, si_errno @4, si_code @8, si_pid @16, si_uid @20, si_status @24.
+            Reply { ret: r, value: i64::from(info[4]), extra: (i64::from(info[2]) << 32) | i64::from(info[6] as u32), ..Reply::default() }
+        }
+        AgentOp::Execve => {
+            let mut num = [0u8; 12];
+            let slot_text = decimal(slot_of(ctl, mb), &mut num);
+            let mut arg0 = *b"clonekit\0";
+            let mut arg1 = [0u8; 32];
+            arg1[..AGENT_ARG.len()].copy_from_slice(AGENT_ARG.as_bytes());
+            // Which of the signals the new image's runtime claims at startup were ignored
+            // here (execve keeps SIG_IGN and resets everything else to SIG_DFL).
+            let mut ignored = 0u32;
+            for (bit, sig) in RUNTIME_SIGNALS.iter().enumerate() {
+                if crate::sys::sigaction_swap(*sig as usize, None).is_ok_and(|a| a.handler == 1) {
+                    ignored |= 1 << bit;
+                }
+            }
+            let mut num2 = [0u8; 12];
+            let ignored_text = decimal(ignored, &mut num2);
+            let argv: [*const u8; 5] = [arg0.as_mut_ptr(), arg1.as_ptr(), slot_text, ignored_text, core::ptr::null()];
+            let envp: [*const u8; 1] = [core::ptr::null()];
+            let r = raw(nr::EXECVE, SELF_EXE.as_ptr() as usize, argv.as_ptr() as usize, envp.as_ptr() as usize, 0);
+            ret(r)
+        }
+        AgentOp::Getpid => ret(raw(nr::GETPID, 0, 0, 0, 0)),
+        AgentOp::Gettid => ret(raw(nr::GETTID, 0, 0, 0, 0)),
+        AgentOp::Getppid => ret(raw(nr::GETPPID, 0, 0, 0, 0)),
+        AgentOp::NsInode { kind } => {
+            let mut path = [0u8; 48];
+            let prefix = b"/proc/self/ns/";
+            path[..prefix.len()].copy_from_slice(prefix);
+            let n = kind.iter().position(|&b| b == 0).unwrap_or(kind.len()).min(path.len() - prefix.len() - 1);
+            path[prefix.len()..prefix.len() + n].copy_from_slice(&kind[..n]);
+            let mut st = [0u64; 18];
+            let r = raw(nr::STAT, path.as_ptr() as usize, st.as_mut_ptr() as usize, 0, 0);
+            // struct stat: st_dev @0, st_ino @8.
+            Reply { ret: r, value: st[1] as i64, ..Reply::default() }
+        }
+        AgentOp::Unshare(flags) => ret(raw(nr::UNSHARE, flags as usize, 0, 0, 0)),
+        AgentOp::Sethostname(name, len) => ret(raw(nr::SETHOSTNAME, name.as_ptr() as usize, len as usize, 0, 0)),
+        AgentOp::Gethostname => {
+            let mut uts = [0u8; 65 * 6];
+            let r = raw(nr::UNAME, uts.as_mut_ptr() as usize, 0, 0, 0);
+            let node = &uts[65..130];
+            text_reply(r, node)
+        }
+        AgentOp::Subreaper => ret(raw(nr::PRCTL, 36, 1, 0, 0)),
+        AgentOp::Pdeathsig(sig) => ret(raw(nr::PRCTL, 1, sig as usize, 0, 0)),
+        AgentOp::Store { var: v, value } => {
+            // SAFETY: the word is in this task's memory region.
+            unsafe { var(vars, v).write_volatile(value) };
+            ret(0)
+        }
+        AgentOp::Load(v) => {
+            // SAFETY: as above.
+            let value = unsafe { var(vars, v).read_volatile() };
+            Reply { ret: 0, value: value as i64, ..Reply::default() }
+        }
+        AgentOp::SetTidAddress(v) => ret(raw(nr::SET_TID_ADDRESS, var(vars, v) as usize, 0, 0, 0)),
+        AgentOp::FutexWait { var: v, val } => ret(raw(nr::FUTEX, var(vars, v) as usize, 0, val as usize, 0)),
+        AgentOp::FutexWake { var: v, n } => ret(raw(nr::FUTEX, var(vars, v) as usize, 1, n as usize, 0)),
+        AgentOp::Chdir(path, _) => ret(raw(nr::CHDIR, path.as_ptr() as usize, 0, 0, 0)),
+        AgentOp::Getcwd => {
+            let mut buf = [0u8; 256];
+            let r = raw(nr::GETCWD, buf.as_mut_ptr() as usize, buf.len(), 0, 0);
+            text_reply(if r > 0 { 0 } else { r }, &buf)
+        }
+        AgentOp::Umask(mode) => {
+            let old = raw(nr::UMASK, mode as usize, 0, 0, 0);
+            Reply { ret: 0, value: old, ..Reply::default() }
+        }
+        AgentOp::Open { path, len: _, cloexec } => {
+            const AT_FDCWD: isize = -100;
+            const O_CLOEXEC: usize = 0o2000000;
+            let flags = if cloexec { O_CLOEXEC } else { 0 };
+            ret(raw(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, flags, 0))
+        }
+        AgentOp::Close(fd) => ret(raw(nr::CLOSE, fd as usize, 0, 0, 0)),
+        AgentOp::Dup(fd) => ret(raw(nr::DUP, fd as usize, 0, 0, 0)),
+        AgentOp::Cloexec { fd, on } => ret(raw(nr::FCNTL, fd as usize, 2, usize::from(on), 0)),
+        AgentOp::Fdstate(fd) => {
+            let r = raw(nr::FCNTL, fd as usize, 1, 0, 0);
+            Reply { ret: r.min(0), value: r, ..Reply::default() }
+        }
+        AgentOp::Sigaction { sig, new } => sigaction(sig, new),
+        AgentOp::Sigprocmask { how, set } => {
+            let mut old: u64 = 0;
+            let r = raw(nr::RT_SIGPROCMASK, how as usize, &set as *const u64 as usize, &mut old as *mut u64 as usize, 8);
+            Reply { ret: r, value: old as i64, ..Reply::default() }
+        }
+        AgentOp::Kill { pid, sig } => ret(raw(nr::KILL, pid as isize as usize, sig as usize, 0, 0)),
+        AgentOp::Tgkill { tgid, tid, sig } => ret(raw(nr::TGKILL, tgid as usize, tid as usize, sig as usize, 0)),
+        AgentOp::Handled => Reply { ret: 0, value: mb.handled.load(Ordering::SeqCst) as i64, ..Reply::default() },
+        AgentOp::Sigaltstack(set) => altstack(set),
+    }
+}
+
+fn slot_of(ctl: &Control, mb: &Mailbox) -> u32 {
+    (0..super::MAX_TASKS as u32).find(|&i| core::ptr::eq(ctl.mailbox(i), mb)).unwrap_or(0)
+}
+
+/// Writes `n` in decimal, NUL-terminated, into `buf`; returns a pointer to the text.
+fn decimal(mut n: u32, buf: &mut [u8; 12]) -> *const u8 {
+    let mut i = buf.len() - 1;
+    buf[i] = 0;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[i..].as_ptr()
+}
+
+fn text_reply(r: i64, bytes: &[u8]) -> Reply {
+    let mut reply = ret(r);
+    let n = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len()).min(reply.text.len());
+    reply.text[..n].copy_from_slice(&bytes[..n]);
+    reply.text_len = n as u32;
+    reply
+}
+
+fn waitid(idtype: usize, id: usize, info: usize, options: usize) -> i64 {
+    let r: isize;
+    // SAFETY: waitid writes one siginfo_t (128 bytes) to `info`, a live buffer; rusage
+    // (r8) is NULL.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr::WAITID as isize => r,
+            in("rdi") idtype,
+            in("rsi") id,
+            in("rdx") info,
+            in("r10") options,
+            in("r8") 0usize,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    r as i64
+}
+
+fn tid_words(b: Clone<'static>, vars: *mut u64, ptid: Option<u32>, ctid: Option<u32>, flags: CloneFlags) -> Clone<'static> {
+    let mut b = b;
+    if let Some(v) = ptid {
+        b = b.parent_tid(var(vars, v).cast());
+    }
+    if let Some(v) = ctid {
+        b = b.child_tid(var(vars, v).cast());
+    }
+    if flags.contains(CloneFlags::CLONE_SETTLS) {
+        match crate::observe::TlsBlock::new() {
+            Ok(block) => {
+                b = b.tls(block.thread_pointer());
+                // The child runs with it as its thread pointer for as long as it lives.
+                core::mem::forget(block);
+            }
+            Err(_) => raw_exit(121),
+        }
+    }
+    b
+}
+
+fn create(ctl: &Control, b: Clone<'static>, child: u32, vars: *mut u64) -> Reply {
+    create_keep_pidfd(ctl, b, child, vars).0
+}
+
+/// Creates a task serving mailbox `child`; the reply carries its pid (or `-errno`), and the
+/// pidfd number if one was made (left open: it belongs to the scenario).
+fn create_keep_pidfd(ctl: &Control, b: Clone<'static>, child: u32, vars: *mut u64) -> (Reply, Option<i32>) {
+    let ctl_addr = ctl as *const Control as usize;
+    let vars_addr = vars as usize;
+    // SAFETY: the child serves its mailbox with raw system calls only; `ctl` (a mapping that
+    // every task keeps) and the memory words are valid in its address space, shared or
+    // copied; it never returns into our frames.
+    let r = unsafe {
+        b.keep_signal_handlers().spawn(move || {
+            // SAFETY: the address of a `Control` that lives for the task's life.
+            let ctl = &*(ctl_addr as *const Control);
+            serve(ctl, child, vars_addr as *mut u64)
+        })
+    };
+    match r {
+        Ok(mut c) => {
+            let pid = c.pid();
+            let fd = c.take_pidfd().map(rustix::fd::IntoRawFd::into_raw_fd);
+            // The task belongs to the scenario: its handle must neither wait for it nor
+            // kill it, nor unmap the stack it runs on.
+            core::mem::forget(c);
+            (ret(i64::from(pid)), fd)
+        }
+        Err(e) => (ret(-i64::from(e.errno().raw())), None),
+    }
+}
+
+/// The counting handler: one more delivery for the task it runs in.
+extern "C" fn count_delivery(_sig: i32) {
+    let region = CONTROL.load(Ordering::SeqCst);
+    if region.is_null() {
+        return;
+    }
+    let tid = raw(nr::GETTID, 0, 0, 0, 0) as i32;
+    let ctl = Control { region };
+    if let Some(mb) = ctl.mailbox_of_tid(tid) {
+        mb.handled.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+core::arch::global_asm!(
+    ".pushsection .text.clonekit_agent_restorer,\"ax\",@progbits",
+    ".globl clonekit_agent_restorer",
+    ".hidden clonekit_agent_restorer",
+    "clonekit_agent_restorer:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+    ".popsection",
+);
+
+extern "C" {
+    fn clonekit_agent_restorer();
+}
+
+fn sigaction(sig: i32, new: Option<u8>) -> Reply {
+    const SA_RESTORER: u64 = 0x0400_0000;
+    let act = new.map(|d| crate::sys::KernelSigaction {
+        handler: match d {
+            0 => 0,
+            1 => 1,
+            _ => count_delivery as extern "C" fn(i32) as usize,
+        },
+        flags: if d >= 2 { SA_RESTORER } else { 0 },
+        restorer: if d >= 2 { clonekit_agent_restorer as unsafe extern "C" fn() as usize } else { 0 },
+        mask: 0,
+    });
+    match crate::sys::sigaction_swap(sig as usize, act.as_ref()) {
+        Ok(old) => {
+            let code = match old.handler {
+                0 => 0,
+                1 => 1,
+                _ => 2,
+            };
+            Reply { ret: 0, value: code, ..Reply::default() }
+        }
+        Err(e) => ret(-i64::from(e.raw_os_error())),
+    }
+}
+
+fn altstack(set: Option<bool>) -> Reply {
+    let mut old = crate::observe::AltStack::default();
+    let new = match set {
+        None => None,
+        Some(false) => Some(crate::observe::AltStack { sp: 0, flags: crate::observe::AltStack::SS_DISABLE, size: 0 }),
+        Some(true) => {
+            use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+            // SAFETY: a fresh private anonymous mapping aliases nothing; it stays mapped for
+            // the task's life (it may be its signal stack).
+            match unsafe { mmap_anonymous(core::ptr::null_mut(), 65536, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) } {
+                Ok(p) => Some(crate::observe::AltStack { sp: p as usize, flags: 0, size: 65536 }),
+                Err(e) => return ret(-i64::from(e.raw_os_error())),
+            }
+        }
+    };
+    let new_ptr = new.as_ref().map_or(0, |n| n as *const _ as usize);
+    let r = raw(nr::SIGALTSTACK, new_ptr, &mut old as *mut _ as usize, 0, 0);
+    Reply { ret: r, value: i64::from(!old.is_disabled()), ..Reply::default() }
+}
+
