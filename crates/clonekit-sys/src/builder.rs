@@ -77,6 +77,8 @@ pub struct Clone<'fd> {
     syscall: Syscall,
     /// Leave the child's signal handlers exactly as the kernel copied them.
     keep_handlers: bool,
+    /// A stack lent by the caller (a pooled one): `(low, size, reserved block, its length)`.
+    lent: Option<(usize, usize, usize, usize)>,
 }
 
 impl Default for Clone<'_> {
@@ -139,6 +141,7 @@ impl<'fd> Clone<'fd> {
             cgroup: None,
             syscall: Syscall::Auto,
             keep_handlers: false,
+            lent: None,
         }
     }
 
@@ -210,6 +213,19 @@ impl<'fd> Clone<'fd> {
     /// Starts the child in the cgroup2 directory `fd` (`CLONE_INTO_CGROUP`, `clone3` only).
     pub fn cgroup(mut self, fd: BorrowedFd<'fd>) -> Self {
         self.cgroup = Some(fd);
+        self
+    }
+
+    /// Runs the child on `stack`, which the caller keeps (e.g. in a [`crate::stack::StackPool`])
+    /// instead of a stack mapped for this call. The start block goes into its reserved top.
+    ///
+    /// # Safety
+    ///
+    /// The stack must stay mapped, and be used by nobody else, until the child no longer
+    /// runs on it: it has exec'd or exited (which `CLONE_VFORK` guarantees when the call
+    /// returns; without it the caller must wait for that itself).
+    pub(crate) unsafe fn lend_stack(mut self, stack: &Stack) -> Self {
+        self.lent = Some((stack.low(), stack.size(), stack.reserved() as usize, stack.reserved_len()));
         self
     }
 
@@ -302,9 +318,23 @@ impl<'fd> Clone<'fd> {
         };
 
         let start_size = mem::size_of::<ChildStart<F>>() + mem::align_of::<ChildStart<F>>();
-        let stack = match stack_size {
-            Some(n) => Some(Stack::new(n, start_size).map_err(|e| CloneError::Stack { size: n, source: e })?),
-            None => None,
+        let stack = match (self.lent, stack_size) {
+            (Some(_), _) => None,
+            (None, Some(n)) => {
+                Some(Stack::new(n, start_size).map_err(|e| CloneError::Stack { size: n, source: e })?)
+            }
+            (None, None) => None,
+        };
+        // (low, size, reserved block) of the stack the child runs on, owned or lent.
+        let place = match (self.lent, &stack) {
+            (Some((low, size, reserved, reserved_len)), _) => {
+                if reserved_len < start_size {
+                    return Err(CloneError::Invalid("the lent stack's start block is too small"));
+                }
+                Some((low, size, reserved as *mut u8))
+            }
+            (None, Some(s)) => Some((s.low(), s.size(), s.reserved())),
+            (None, None) => None,
         };
 
         // The start block: at the top of the owned stack, or in this frame. Its closure is a
@@ -319,10 +349,10 @@ impl<'fd> Clone<'fd> {
                     && !flags.intersects(CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_CLEAR_SIGHAND),
                 exit_group: !flags.contains(CloneFlags::CLONE_THREAD),
             };
-            match &stack {
-                Some(s) => {
+            match place {
+                Some((_, _, reserved)) => {
                     let align = mem::align_of::<ChildStart<F>>();
-                    let p = ((s.reserved() as usize + align - 1) & !(align - 1)) as *mut ChildStart<F>;
+                    let p = ((reserved as usize + align - 1) & !(align - 1)) as *mut ChildStart<F>;
                     // SAFETY: `p` is aligned and the reserved block holds size + align bytes.
                     unsafe { ptr::write(p, block) };
                     p
@@ -335,7 +365,7 @@ impl<'fd> Clone<'fd> {
         let req = Request {
             flags,
             exit_signal: self.exit_signal,
-            stack: stack.as_ref().map(|s| (s.low(), s.size())),
+            stack: place.map(|(low, size, _)| (low, size)),
             tls: self.tls,
             parent_tid: self.parent_tid,
             child_tid: self.child_tid,

@@ -150,6 +150,93 @@ impl Child {
         &self.call
     }
 
+    /// Records that the child has called `execve` (or exited): it no longer runs on our
+    /// stack nor in our memory, whatever `CLONE_VM` said, so dropping the handle must not
+    /// kill it.
+    pub(crate) fn mark_exec(&mut self) {
+        self.flags -= CloneFlags::CLONE_VM;
+    }
+
+    /// Waits for the child without blocking the async runtime: the pidfd becomes readable
+    /// when the child exits (tokio's `AsyncFd`), then it is reaped with `waitid(P_PIDFD)`.
+    /// Fails with `EINVAL` when the child has no pidfd.
+    #[cfg(feature = "tokio")]
+    pub async fn wait_async(&mut self) -> io::Result<ExitStatus> {
+        if let Some(st) = self.status {
+            return Ok(st);
+        }
+        let Some(fd) = self.pidfd.as_ref() else {
+            return Err(io::Error::from_raw_os_error(rustix::io::Errno::INVAL.raw_os_error()));
+        };
+        let fd = tokio::io::unix::AsyncFd::with_interest(fd.try_clone()?, tokio::io::Interest::READABLE)?;
+        loop {
+            let mut ready = fd.readable().await?;
+            if let Some(st) = self.try_wait()? {
+                return Ok(st);
+            }
+            ready.clear_ready();
+        }
+    }
+
+    /// Waits for the child while forwarding `signals` to it: they are blocked in the calling
+    /// thread (so they do not act on this process), read from a `signalfd`, and sent on with
+    /// [`Child::kill`] (through the pidfd when there is one), until the child exits. The
+    /// caller's mask is restored before returning; a forwarded signal still pending is
+    /// discarded by the `signalfd` read, not delivered to us.
+    ///
+    /// Block the same signals before creating the child (e.g. with [`block_signals`]) so that
+    /// none arrives between the creation and this call.
+    pub fn wait_forwarding(&mut self, signals: &[Signal]) -> io::Result<ExitStatus> {
+        let mask = signals.iter().fold(0u64, |m, s| m | 1u64 << (s.number() - 1));
+        let old = sys::rt_sigprocmask(0, Some(&mask))?;
+        let restore = || {
+            let _ = sys::rt_sigprocmask(2, Some(&old));
+        };
+        let sfd = match sys::signalfd(mask) {
+            Ok(fd) => fd,
+            Err(e) => {
+                restore();
+                return Err(e.into());
+            }
+        };
+        let result = self.forward_loop(&sfd);
+        restore();
+        result
+    }
+
+    fn forward_loop(&mut self, sfd: &OwnedFd) -> io::Result<ExitStatus> {
+        use rustix::event::{poll, PollFd, PollFlags};
+        loop {
+            if let Some(st) = self.try_wait()? {
+                return Ok(st);
+            }
+            let ready = {
+                let mut fds = vec![PollFd::new(sfd, PollFlags::IN)];
+                if let Some(p) = self.pidfd.as_ref() {
+                    fds.push(PollFd::new(p, PollFlags::IN));
+                }
+                // Without a pidfd, wake up now and then to look for the child's exit.
+                let timeout = if fds.len() == 1 { Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 20_000_000 }) } else { None };
+                match poll(&mut fds, timeout) {
+                    Ok(_) => fds[0].revents().contains(PollFlags::IN),
+                    Err(e) if e == rustix::io::Errno::INTR => false,
+                    Err(e) => return Err(e.into()),
+                }
+            };
+            if ready {
+                // struct signalfd_siginfo is 128 bytes; ssi_signo is its first u32.
+                let mut info = [0u8; 128];
+                if let Ok(128) = rustix::io::read(sfd, &mut info) {
+                    let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+                    if let Some(sig) = Signal::new(signo) {
+                        // The child may be gone already: nothing to forward to then.
+                        let _ = self.kill(sig);
+                    }
+                }
+            }
+        }
+    }
+
     fn wait_options(&self) -> WaitIdOptions {
         let mut opts = WaitIdOptions::EXITED;
         if !self.exit_signal.is_sigchld() {
@@ -235,6 +322,27 @@ impl Child {
 
     fn reapable(&self) -> bool {
         !self.flags.intersects(CloneFlags::CLONE_THREAD | CloneFlags::CLONE_PARENT)
+    }
+}
+
+/// Blocks `signals` in the calling thread (added to its mask) and returns the previous mask's
+/// guard: dropping it restores the mask. Use before creating a child whose
+/// [`Child::wait_forwarding`] will forward them, so that none is lost in between.
+pub fn block_signals(signals: &[Signal]) -> io::Result<SignalsBlocked> {
+    let mask = signals.iter().fold(0u64, |m, s| m | 1u64 << (s.number() - 1));
+    let old = sys::rt_sigprocmask(0, Some(&mask))?;
+    Ok(SignalsBlocked { old })
+}
+
+/// The guard of [`block_signals`].
+#[derive(Debug)]
+pub struct SignalsBlocked {
+    old: u64,
+}
+
+impl Drop for SignalsBlocked {
+    fn drop(&mut self) {
+        let _ = sys::rt_sigprocmask(2, Some(&self.old));
     }
 }
 

@@ -12,6 +12,8 @@
 //!   stack of its own, then `execve`; an exec failure is an error value.
 //! - [`thread::spawn_raw`]: `pthread_create`'s nine flags with our own stack and TCB.
 //! - [`Child`]: `wait`/`try_wait`/`kill` through the pidfd when there is one.
+//! - [`Command`]: `std::process::Command`'s API, always on the vfork path, with ids,
+//!   namespaces, cgroups, pidfds and a pre-exec hook.
 //! - [`Syscall`], [`clone3_supported`]: clone3 first, legacy clone as a cached fallback.
 //!
 //! Every creation blocks all signals in the calling thread around the system call and
@@ -32,6 +34,7 @@ mod arch;
 mod builder;
 mod caller;
 mod child;
+pub mod command;
 mod dispatch;
 mod error;
 mod fork;
@@ -47,7 +50,8 @@ pub mod agent;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
 pub use caller::caller_state;
-pub use child::{Child, ExitStatus};
+pub use child::{block_signals, Child, ExitStatus, SignalsBlocked};
+pub use command::Command;
 pub use clonekit_flags::{CloneCall, CloneFlags, Errno, ExitSignal, Rule, Signal};
 pub use dispatch::{clone3_supported, Clone3Only, Clone3Unavailable, Syscall};
 pub use error::CloneError;

@@ -1,8 +1,9 @@
 //! [`spawn`], [`spawnp`], [`pidfd_spawn`]: a new program the way glibc's `posix_spawn`
 //! starts it (sysdeps/unix/sysv/linux/spawni.c), without `fork`'s cost.
 //!
-//! - `clone3({CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND, exit_signal=SIGCHLD})` on a 32 KiB
-//!   stack of its own (with a guard page), all signals blocked; legacy `clone` without
+//! - `clone3({CLONE_VM|CLONE_VFORK|CLONE_CLEAR_SIGHAND, exit_signal=SIGCHLD})` on a 64 KiB
+//!   stack of its own (with a guard page) taken from a process-wide pool, so that a spawn
+//!   maps nothing (glibc maps and unmaps a fresh one each time), all signals blocked; legacy `clone` without
 //!   `CLONE_CLEAR_SIGHAND` where `clone3` is unavailable, or refuses that flag with `EINVAL`
 //!   (Linux 5.3/5.4), in which case the child resets handled signals itself.
 //! - The child restores the caller's signal mask and calls `execve`. Everything it needs
@@ -18,6 +19,7 @@ use crate::builder::Clone;
 use crate::child::Child;
 use crate::dispatch::clone3_supported;
 use crate::error::CloneError;
+use crate::stack::StackPool;
 use crate::sys;
 use clonekit_flags::{CloneFlags, Errno, Preset};
 use rustix::io::Errno as RawErrno;
@@ -27,11 +29,16 @@ use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The spawn child's stack: glibc reserves 32 KiB for stack-clash probing; our child needs
-/// far less, since `argv`/`envp` live in the parent's heap.
-const SPAWN_STACK_SIZE: usize = 32 * 1024;
+/// far less, since `argv`/`envp` live in the parent's heap, but a [`crate::Command`]'s
+/// pre-exec hooks run there too.
+pub(crate) const SPAWN_STACK_SIZE: usize = 64 * 1024;
+
+/// Pooled spawn stacks (taken for one vfork-style child, put back once it has exec'd or
+/// exited), shared by [`spawn`] and [`crate::Command`].
+pub(crate) static SPAWN_STACKS: StackPool = StackPool::new(SPAWN_STACK_SIZE, 256, 16);
 
 /// The status of a spawn child whose `execve` failed (glibc's).
-const EXEC_FAILED_STATUS: i32 = 127;
+pub(crate) const EXEC_FAILED_STATUS: i32 = 127;
 
 /// Why a program could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -85,39 +92,43 @@ pub fn spawnp(file: &CStr, args: &[&CStr], env: &[&CStr]) -> Result<Child, Spawn
     if bytes.contains(&b'/') || bytes.is_empty() {
         return spawn_candidates(&[file], args, env, false);
     }
-    let path = std::env::var_os("PATH");
-    let path = path.as_deref().map_or(b"/bin:/usr/bin".as_slice(), |p| OsStr::as_bytes(p));
-    let candidates: Vec<CString> = path
-        .split(|&b| b == b':')
-        .filter_map(|dir| {
-            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
-            let mut full = Vec::with_capacity(dir.len() + 1 + bytes.len());
-            full.extend_from_slice(dir);
-            full.push(b'/');
-            full.extend_from_slice(bytes);
-            CString::new(full).ok()
-        })
-        .collect();
+    let candidates = path_candidates(bytes, std::env::var_os("PATH").as_deref());
     let refs: Vec<&CStr> = candidates.iter().map(CString::as_c_str).collect();
     spawn_candidates(&refs, args, env, false)
 }
 
-fn null_terminated(strings: &[&CStr]) -> Vec<*const u8> {
+/// `execvp`'s candidates for a `file` without a `/`: each directory of `path` (default
+/// `/bin:/usr/bin`; an empty entry means the current directory) joined with `file`.
+pub(crate) fn path_candidates(file: &[u8], path: Option<&OsStr>) -> Vec<CString> {
+    let path = path.map_or(b"/bin:/usr/bin".as_slice(), |p| OsStr::as_bytes(p));
+    path.split(|&b| b == b':')
+        .filter_map(|dir| {
+            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+            let mut full = Vec::with_capacity(dir.len() + 1 + file.len());
+            full.extend_from_slice(dir);
+            full.push(b'/');
+            full.extend_from_slice(file);
+            CString::new(full).ok()
+        })
+        .collect()
+}
+
+pub(crate) fn null_terminated(strings: &[&CStr]) -> Vec<*const u8> {
     strings.iter().map(|s| s.as_ptr().cast::<u8>()).chain([ptr::null()]).collect()
 }
 
 /// What the child does: try each path in turn, report the errno.
-struct ExecPlan<'a> {
-    paths: &'a [*const u8],
-    argv: &'a [*const u8],
-    envp: &'a [*const u8],
-    err: &'a AtomicI32,
-    last: &'a AtomicI32,
+pub(crate) struct ExecPlan<'a> {
+    pub(crate) paths: &'a [*const u8],
+    pub(crate) argv: &'a [*const u8],
+    pub(crate) envp: &'a [*const u8],
+    pub(crate) err: &'a AtomicI32,
+    pub(crate) last: &'a AtomicI32,
 }
 
 impl ExecPlan<'_> {
     /// Runs in the child: raw syscalls and atomics only, no allocation.
-    fn run(&self) -> i32 {
+    pub(crate) fn run(&self) -> i32 {
         let mut saw_eacces = false;
         let mut last = RawErrno::NOENT;
         let mut stopped = false;
@@ -166,14 +177,15 @@ fn spawn_candidates(
     } else {
         Preset::GlibcPosixSpawnNoClearSighand.flags()
     };
+    let stack = SPAWN_STACKS.take().map_err(|e| CloneError::Stack { size: SPAWN_STACK_SIZE, source: e })?;
     let issue = |flags: CloneFlags| {
         let plan = &plan;
-        let builder = Clone::new().flags(flags).stack_size(SPAWN_STACK_SIZE).pidfd(pidfd);
+        let builder = Clone::new().flags(flags).pidfd(pidfd);
         // SAFETY: CLONE_VM|CLONE_VFORK: this thread sleeps until the child execs or exits,
-        // so the borrowed plan outlives every use; the child makes raw syscalls only and
-        // allocates nothing; handlers are cleared (by the kernel or by the child) before
-        // it unblocks signals.
-        unsafe { builder.spawn_inner(move || plan.run()) }
+        // so the borrowed plan and the lent stack outlive every use; the child makes raw
+        // syscalls only and allocates nothing; handlers are cleared (by the kernel or by
+        // the child) before it unblocks signals.
+        unsafe { builder.lend_stack(stack.get()).spawn_inner(move || plan.run()) }
     };
     let child = match issue(flags) {
         // Linux 5.3/5.4 have clone3 but not CLONE_CLEAR_SIGHAND (glibc falls back the same way).
@@ -184,6 +196,8 @@ fn spawn_candidates(
         }
         other => other,
     };
+    // CLONE_VFORK: the child has exec'd or exited, the stack is free again.
+    drop(stack);
     let mut child = child?;
     let e = err.load(Ordering::Acquire);
     if e != 0 {

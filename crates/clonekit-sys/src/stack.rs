@@ -79,6 +79,11 @@ impl Stack {
         unsafe { self.base.add(self.len - self.reserved_top) }
     }
 
+    /// The size of the reserved block at the top.
+    pub(crate) fn reserved_len(&self) -> usize {
+        self.reserved_top
+    }
+
     /// Gives up ownership without unmapping (for a stack a child may still use forever).
     pub(crate) fn leak(self) {
         std::mem::forget(self);
@@ -90,6 +95,61 @@ impl Drop for Stack {
         // SAFETY: the mapping is ours, and whoever drops a Stack has established that no
         // child runs on it any more.
         let _ = unsafe { rustix::mm::munmap(self.base.cast(), self.len) };
+    }
+}
+
+/// A process-wide pool of spawn stacks, so that a vfork-style spawn maps nothing: a stack is
+/// taken for one `CLONE_VM|CLONE_VFORK` child and put back once that child has exec'd or
+/// exited (the parent only resumes then), its pages still resident. Every pooled stack has
+/// the same shape; each spawning thread takes its own, so concurrent spawns never share one
+/// and never wait on each other beyond the pool's short critical section.
+pub(crate) struct StackPool {
+    size: usize,
+    reserved_top: usize,
+    keep: usize,
+    stacks: std::sync::Mutex<Vec<Stack>>,
+}
+
+impl StackPool {
+    /// A pool of stacks of `size` usable bytes and `reserved_top` start-block bytes, keeping at
+    /// most `keep` idle ones.
+    pub(crate) const fn new(size: usize, reserved_top: usize, keep: usize) -> StackPool {
+        StackPool { size, reserved_top, keep, stacks: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// An idle stack, or a newly mapped one.
+    pub(crate) fn take(&'static self) -> io::Result<PooledStack> {
+        let idle = self.stacks.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let stack = match idle {
+            Some(s) => s,
+            None => Stack::new(self.size, self.reserved_top)?,
+        };
+        Ok(PooledStack { stack: Some(stack), pool: self })
+    }
+}
+
+/// A stack taken from a [`StackPool`]; it goes back when dropped, so whoever drops it must
+/// know that no child runs on it any more (as for [`Stack`]).
+pub(crate) struct PooledStack {
+    stack: Option<Stack>,
+    pool: &'static StackPool,
+}
+
+impl PooledStack {
+    /// The stack.
+    pub(crate) fn get(&self) -> &Stack {
+        self.stack.as_ref().expect("a pooled stack is present until dropped")
+    }
+}
+
+impl Drop for PooledStack {
+    fn drop(&mut self) {
+        if let Some(s) = self.stack.take() {
+            let mut idle = self.pool.stacks.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < self.pool.keep {
+                idle.push(s);
+            }
+        }
     }
 }
 

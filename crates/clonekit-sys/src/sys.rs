@@ -112,3 +112,125 @@ pub(crate) fn pidfd_send_signal(pidfd: i32, sig: u32) -> Result<(), Errno> {
     // SAFETY: sending a signal is memory-safe for the sender; no siginfo is passed.
     check(unsafe { syscall4(nr::PIDFD_SEND_SIGNAL, pidfd as usize, sig as usize, 0, 0) }).map(drop)
 }
+
+/// `syscall(nr, a...)` with pointer-free integer arguments, mapped to `Result`.
+fn plain(nr: usize, a: [usize; 6]) -> Result<usize, Errno> {
+    // SAFETY: callers below pass only integers or pointers they document as valid.
+    check(unsafe { crate::arch::syscall6(nr, a) })
+}
+
+/// `dup2(old, new)`; with `old == new` it clears `FD_CLOEXEC` instead (as `posix_spawn`'s
+/// `adddup2` does), so that the descriptor survives `execve`.
+pub(crate) fn dup2_inheritable(old: i32, new: i32) -> Result<(), Errno> {
+    if old == new {
+        const F_SETFD: usize = 2;
+        return plain(nr::FCNTL, [old as usize, F_SETFD, 0, 0, 0, 0]).map(drop);
+    }
+    plain(nr::DUP2, [old as usize, new as usize, 0, 0, 0, 0]).map(drop)
+}
+
+/// `close_range(first, last, 0)`.
+pub(crate) fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    plain(nr::CLOSE_RANGE, [first as usize, last as usize, 0, 0, 0, 0]).map(drop)
+}
+
+/// `setsid()`.
+pub(crate) fn setsid() -> Result<(), Errno> {
+    plain(nr::SETSID, [0; 6]).map(drop)
+}
+
+/// `setpgid(0, pgid)`: the calling process joins (or, with 0, leads) a process group.
+pub(crate) fn setpgid_self(pgid: i32) -> Result<(), Errno> {
+    plain(nr::SETPGID, [0, pgid as usize, 0, 0, 0, 0]).map(drop)
+}
+
+/// `setgroups(n, list)` for the calling thread only (raw: no libc setxid broadcast, pitfall 12).
+pub(crate) fn setgroups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: the list is valid for `len` gids.
+    check(unsafe { crate::arch::syscall4(nr::SETGROUPS, groups.len(), groups.as_ptr() as usize, 0, 0) })
+        .map(drop)
+}
+
+/// `setresgid(gid, gid, gid)` for the calling thread only.
+pub(crate) fn setresgid(gid: u32) -> Result<(), Errno> {
+    plain(nr::SETRESGID, [gid as usize, gid as usize, gid as usize, 0, 0, 0]).map(drop)
+}
+
+/// `setresuid(uid, uid, uid)` for the calling thread only.
+pub(crate) fn setresuid(uid: u32) -> Result<(), Errno> {
+    plain(nr::SETRESUID, [uid as usize, uid as usize, uid as usize, 0, 0, 0]).map(drop)
+}
+
+/// `chdir(path)`.
+///
+/// # Safety
+///
+/// `path` must be a NUL-terminated string.
+pub(crate) unsafe fn chdir(path: *const u8) -> Result<(), Errno> {
+    // SAFETY: per the contract.
+    check(unsafe { crate::arch::syscall4(nr::CHDIR, path as usize, 0, 0, 0) }).map(drop)
+}
+
+/// `chroot(path)`.
+///
+/// # Safety
+///
+/// `path` must be a NUL-terminated string.
+pub(crate) unsafe fn chroot(path: *const u8) -> Result<(), Errno> {
+    // SAFETY: per the contract.
+    check(unsafe { crate::arch::syscall4(nr::CHROOT, path as usize, 0, 0, 0) }).map(drop)
+}
+
+/// `mount(source, target, fstype, flags, NULL)`; null pointers are passed as NULL.
+///
+/// # Safety
+///
+/// Each non-null pointer must be a NUL-terminated string.
+pub(crate) unsafe fn mount(source: *const u8, target: *const u8, fstype: *const u8, flags: u64) -> Result<(), Errno> {
+    let a = [source as usize, target as usize, fstype as usize, flags as usize, 0, 0];
+    // SAFETY: per the contract; no data argument.
+    check(unsafe { crate::arch::syscall6(nr::MOUNT, a) }).map(drop)
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`.
+pub(crate) fn set_pdeathsig(sig: u32) -> Result<(), Errno> {
+    const PR_SET_PDEATHSIG: usize = 1;
+    plain(nr::PRCTL, [PR_SET_PDEATHSIG, sig as usize, 0, 0, 0, 0]).map(drop)
+}
+
+/// `getppid()`.
+pub(crate) fn getppid() -> i32 {
+    plain(nr::GETPPID, [0; 6]).map_or(0, |p| p as i32)
+}
+
+/// `FUTEX_WAIT` (shared, not private: the words live in memory that another process maps)
+/// while `*word == expected`; returns on a wake, a changed word or a signal.
+pub(crate) fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
+    const FUTEX_WAIT: usize = 0;
+    // SAFETY: `word` is a valid, aligned futex word for the duration of the call.
+    let _ = check(unsafe {
+        crate::arch::syscall4(nr::FUTEX, word.as_ptr() as usize, FUTEX_WAIT, expected as usize, 0)
+    });
+}
+
+/// `FUTEX_WAKE` of every waiter on `word` (shared).
+pub(crate) fn futex_wake(word: &core::sync::atomic::AtomicU32) {
+    const FUTEX_WAKE: usize = 1;
+    // SAFETY: `word` is a valid futex word; waking has no other effect.
+    let _ = check(unsafe {
+        crate::arch::syscall4(nr::FUTEX, word.as_ptr() as usize, FUTEX_WAKE, i32::MAX as usize, 0)
+    });
+}
+
+/// `signalfd4(-1, mask, 8, SFD_CLOEXEC)`: a new descriptor that reads the signals in `mask`
+/// (which the caller keeps blocked).
+pub(crate) fn signalfd(mask: SigSet) -> Result<std::os::fd::OwnedFd, Errno> {
+    const SFD_CLOEXEC: usize = 0o2000000;
+    let m = mask;
+    // SAFETY: `m` is a valid 8-byte signal set.
+    let fd = check(unsafe {
+        crate::arch::syscall4(nr::SIGNALFD4, usize::MAX, &m as *const SigSet as usize, 8, SFD_CLOEXEC)
+    })?;
+    // SAFETY: the kernel just installed this descriptor for us.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
+}

@@ -35,6 +35,21 @@ pub(crate) mod nr {
     pub(crate) const EXIT_GROUP: usize = 231;
     pub(crate) const PIDFD_SEND_SIGNAL: usize = 424;
     pub(crate) const CLONE3: usize = 435;
+    pub(crate) const DUP2: usize = 33;
+    pub(crate) const GETPPID: usize = 110;
+    pub(crate) const SETPGID: usize = 109;
+    pub(crate) const SETSID: usize = 112;
+    pub(crate) const SETGROUPS: usize = 116;
+    pub(crate) const SETRESUID: usize = 117;
+    pub(crate) const SETRESGID: usize = 119;
+    pub(crate) const CHDIR: usize = 80;
+    pub(crate) const FCNTL: usize = 72;
+    pub(crate) const PRCTL: usize = 157;
+    pub(crate) const CHROOT: usize = 161;
+    pub(crate) const MOUNT: usize = 165;
+    pub(crate) const FUTEX: usize = 202;
+    pub(crate) const SIGNALFD4: usize = 289;
+    pub(crate) const CLOSE_RANGE: usize = 436;
 }
 
 // `clonekit_sys_clone(flags, newsp, ptid, ctid, tls, entry, arg) -> long`
@@ -182,6 +197,34 @@ pub(crate) unsafe fn syscall4(nr: usize, a1: usize, a2: usize, a3: usize, a4: us
             in("rsi") a2,
             in("rdx") a3,
             in("r10") a4,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack, preserves_flags),
+        );
+    }
+    ret
+}
+
+/// A raw system call with up to six arguments, as [`syscall4`].
+///
+/// # Safety
+///
+/// The system call `nr` with these arguments must be memory-safe to make.
+#[inline(always)]
+pub(crate) unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
+    let ret: isize;
+    // SAFETY: as in `syscall4`; r8 and r9 carry the fifth and sixth arguments and are
+    // preserved by the kernel.
+    unsafe {
+        asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r9") a[5],
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack, preserves_flags),
