@@ -168,7 +168,12 @@ impl Child {
         let Some(fd) = self.pidfd.as_ref() else {
             return Err(io::Error::from_raw_os_error(rustix::io::Errno::INVAL.raw_os_error()));
         };
-        let fd = tokio::io::unix::AsyncFd::with_interest(fd.try_clone()?, tokio::io::Interest::READABLE)?;
+        let copy = fd.try_clone()?;
+        // SAFETY: the AsyncFd owns `copy`, an open OwnedFd whose number cannot change or be
+        // closed behind its back while it is registered.
+        let fd =
+            unsafe { tokio::io::unix::AsyncFd::register_with_interest(copy, tokio::io::Interest::READABLE) }
+                .map_err(io::Error::from)?;
         loop {
             let mut ready = fd.readable().await?;
             if let Some(st) = self.try_wait()? {
@@ -216,7 +221,11 @@ impl Child {
                     fds.push(PollFd::new(p, PollFlags::IN));
                 }
                 // Without a pidfd, wake up now and then to look for the child's exit.
-                let timeout = if fds.len() == 1 { Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 20_000_000 }) } else { None };
+                let timeout = if fds.len() == 1 {
+                    Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 20_000_000 })
+                } else {
+                    None
+                };
                 match poll(&mut fds, timeout) {
                     Ok(_) => fds[0].revents().contains(PollFlags::IN),
                     Err(e) if e == rustix::io::Errno::INTR => false,

@@ -30,12 +30,14 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod agent;
 mod arch;
 mod builder;
 mod caller;
 mod child;
 pub mod command;
 mod dispatch;
+pub mod elf;
 mod error;
 mod fork;
 pub mod observe;
@@ -46,13 +48,12 @@ mod stack;
 mod sys;
 pub mod thread;
 pub mod trial;
-pub mod agent;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
 pub use caller::caller_state;
 pub use child::{block_signals, Child, ExitStatus, SignalsBlocked};
-pub use command::Command;
 pub use clonekit_flags::{CloneCall, CloneFlags, Errno, ExitSignal, Rule, Signal};
+pub use command::Command;
 pub use dispatch::{clone3_supported, Clone3Only, Clone3Unavailable, Syscall};
 pub use error::CloneError;
 pub use fork::fork;

@@ -186,7 +186,12 @@ pub(crate) unsafe fn chroot(path: *const u8) -> Result<(), Errno> {
 /// # Safety
 ///
 /// Each non-null pointer must be a NUL-terminated string.
-pub(crate) unsafe fn mount(source: *const u8, target: *const u8, fstype: *const u8, flags: u64) -> Result<(), Errno> {
+pub(crate) unsafe fn mount(
+    source: *const u8,
+    target: *const u8,
+    fstype: *const u8,
+    flags: u64,
+) -> Result<(), Errno> {
     let a = [source as usize, target as usize, fstype as usize, flags as usize, 0, 0];
     // SAFETY: per the contract; no data argument.
     check(unsafe { crate::arch::syscall6(nr::MOUNT, a) }).map(drop)

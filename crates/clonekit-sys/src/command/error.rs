@@ -219,7 +219,10 @@ mod tests {
     #[test]
     fn messages_name_the_step_and_its_subject() {
         assert_eq!(CommandError::new(Step::Setgid, Errno::EPERM).to_string(), "setgid: EPERM");
-        assert_eq!(CommandError::new(Step::Chdir, Errno::ENOENT).about("/nope").to_string(), "chdir /nope: ENOENT");
+        assert_eq!(
+            CommandError::new(Step::Chdir, Errno::ENOENT).about("/nope").to_string(),
+            "chdir /nope: ENOENT"
+        );
         let io: io::Error = CommandError::new(Step::Exec, Errno::ENOENT).about("/bin/nope").into();
         assert_eq!(io.kind(), io::ErrorKind::NotFound);
         assert_eq!(io.to_string(), "exec /bin/nope: ENOENT");

@@ -38,7 +38,8 @@ pub(crate) struct Defaults {
 impl Defaults {
     pub(crate) const INHERIT: Defaults =
         Defaults { stdin: Stdio::inherit, stdout: Stdio::inherit, stderr: Stdio::inherit };
-    pub(crate) const OUTPUT: Defaults = Defaults { stdin: Stdio::null, stdout: Stdio::piped, stderr: Stdio::piped };
+    pub(crate) const OUTPUT: Defaults =
+        Defaults { stdin: Stdio::null, stdout: Stdio::piped, stderr: Stdio::piped };
 }
 
 /// The flags for `cmd`, before `CLONE_CLEAR_SIGHAND`, `CLONE_PIDFD` and `CLONE_INTO_CGROUP`.
@@ -119,7 +120,8 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         argv_c.push(cstring(a.as_bytes())?);
     }
     let env_c = cmd.env_block()?.unwrap_or_default();
-    let path_c = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| cstring(p.as_os_str().as_bytes())).transpose();
+    let path_c =
+        |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| cstring(p.as_os_str().as_bytes())).transpose();
     let cwd = path_c(&cmd.cwd)?;
     let chroot = path_c(&cmd.chroot)?;
     let mount_proc = path_c(&cmd.mount_proc)?;
@@ -187,7 +189,13 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         preserve: &cmd.preserve,
         close_fds: cmd.close_fds,
         hooks: cmd.hooks.as_mut_slice() as *mut [super::plan::Hook],
-        exec: ExecPlan { paths: &path_ptrs, argv: &argv, envp: &envp, err: &report.errno, last: &report.last },
+        exec: ExecPlan {
+            paths: &path_ptrs,
+            argv: &argv,
+            envp: &envp,
+            err: &report.errno,
+            last: &report.last,
+        },
     };
 
     let stack = if vm {
@@ -197,7 +205,8 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
     } else {
         None
     };
-    let clear_sighand = cmd.exact.is_none() && cmd.syscall != crate::dispatch::Syscall::Clone && clone3_supported();
+    let clear_sighand =
+        cmd.exact.is_none() && cmd.syscall != crate::dispatch::Syscall::Clone && clone3_supported();
     let issue = |flags: CloneFlags| {
         let plan = &plan;
         let mut b = Clone::new().flags(flags).pidfd(cmd.pidfd).syscall(cmd.syscall);
@@ -279,8 +288,12 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
                     };
                     err.about(shown)
                 }
-                Step::Chdir => err.about(cmd.cwd.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
-                Step::Chroot => err.about(cmd.chroot.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+                Step::Chdir => {
+                    err.about(cmd.cwd.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+                }
+                Step::Chroot => {
+                    err.about(cmd.chroot.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
+                }
                 Step::MountProc => {
                     err.about(cmd.mount_proc.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
                 }
@@ -293,8 +306,6 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         let _ = handle.wait();
         return Err(e);
     }
-    drop(plan);
-    drop(page);
     Ok(Child::new(
         handle,
         stdio::stdin_end(sin.parent_end),
@@ -302,4 +313,3 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         stdio::stderr_end(serr.parent_end),
     ))
 }
-

@@ -434,11 +434,8 @@ impl Command {
     }
 
     fn env_block(&self) -> Result<Option<Vec<CString>>, CommandError> {
-        let vars: Vec<(OsString, OsString)> = if self.env_clear {
-            Vec::new()
-        } else {
-            std::env::vars_os().collect()
-        };
+        let vars: Vec<(OsString, OsString)> =
+            if self.env_clear { Vec::new() } else { std::env::vars_os().collect() };
         let mut map: BTreeMap<OsString, OsString> = vars.into_iter().collect();
         for (k, v) in &self.env {
             match v {
@@ -472,4 +469,35 @@ fn cstring(bytes: impl Into<Vec<u8>>) -> Result<CString, CommandError> {
     CString::new(bytes).map_err(|_| {
         CommandError::new(Step::Invalid, clonekit_flags::Errno::EINVAL).detail("a string contains a NUL byte")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ignored_mask(cmd: &mut Command) -> u64 {
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        u64::from_str_radix(text.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    }
+
+    #[test]
+    fn signal_default_resets_an_ignored_signal_and_only_that_one() {
+        const SIGUSR2: usize = 12;
+        const SIGWINCH: usize = 28;
+        crate::sys::sigaction_set_disposition(SIGUSR2, crate::sys::SIG_IGN).unwrap();
+        crate::sys::sigaction_set_disposition(SIGWINCH, crate::sys::SIG_IGN).unwrap();
+        let probe = || {
+            let mut c = Command::new("/bin/sh");
+            c.args(["-c", "grep SigIgn /proc/self/status"]);
+            c
+        };
+        let kept = ignored_mask(&mut probe());
+        let reset = ignored_mask(probe().signal_default(Signal::new(SIGUSR2 as u32).unwrap()));
+        crate::sys::sigaction_set_disposition(SIGUSR2, crate::sys::SIG_DFL).unwrap();
+        crate::sys::sigaction_set_disposition(SIGWINCH, crate::sys::SIG_DFL).unwrap();
+        assert_ne!(kept & 1 << (SIGUSR2 - 1), 0, "SIG_IGN is inherited through exec");
+        assert_eq!(reset & 1 << (SIGUSR2 - 1), 0, "signal_default resets it");
+        assert_ne!(reset & 1 << (SIGWINCH - 1), 0, "and nothing else");
+    }
 }

@@ -130,15 +130,19 @@ impl ChildPlan<'_> {
         if let Some(pgid) = self.pgid {
             sys::setpgid_self(pgid).map_err(at(Step::Setpgid))?;
         }
-        for (target, (src, step)) in self.stdio.iter().zip([Step::Stdin, Step::Stdout, Step::Stderr]).enumerate() {
+        for (target, (src, step)) in
+            self.stdio.iter().zip([Step::Stdin, Step::Stdout, Step::Stderr]).enumerate()
+        {
             if let Some(src) = *src {
                 sys::dup2_inheritable(src, target as i32).map_err(at(step))?;
             }
         }
         if self.make_private {
             // SAFETY: "/" is a NUL-terminated string; no source or type.
-            unsafe { sys::mount(std::ptr::null(), c"/".as_ptr().cast(), std::ptr::null(), MS_REC | MS_PRIVATE) }
-                .map_err(at(Step::MountPrivate))?;
+            unsafe {
+                sys::mount(std::ptr::null(), c"/".as_ptr().cast(), std::ptr::null(), MS_REC | MS_PRIVATE)
+            }
+            .map_err(at(Step::MountPrivate))?;
         }
         if let Some(root) = self.chroot {
             // SAFETY: a C string built by the parent.
@@ -151,8 +155,10 @@ impl ChildPlan<'_> {
         if let Some(target) = self.mount_proc {
             let flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
             // SAFETY: C strings built by the parent or literals.
-            unsafe { sys::mount(c"proc".as_ptr().cast(), target.as_ptr().cast(), c"proc".as_ptr().cast(), flags) }
-                .map_err(at(Step::MountProc))?;
+            unsafe {
+                sys::mount(c"proc".as_ptr().cast(), target.as_ptr().cast(), c"proc".as_ptr().cast(), flags)
+            }
+            .map_err(at(Step::MountProc))?;
         }
         if let Some(groups) = self.groups {
             sys::setgroups(groups).map_err(at(Step::Setgroups))?;

@@ -150,7 +150,11 @@ fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, CommandError> {
 }
 
 /// Prepares stream `target` (0, 1, 2) from `cfg`, or from `default` when unset.
-pub(crate) fn prepare(cfg: Option<&Stdio>, default: fn() -> Stdio, target: RawFd) -> Result<Prepared, CommandError> {
+pub(crate) fn prepare(
+    cfg: Option<&Stdio>,
+    default: fn() -> Stdio,
+    target: RawFd,
+) -> Result<Prepared, CommandError> {
     let owned_default;
     let cfg = match cfg {
         Some(c) => c,
@@ -175,7 +179,9 @@ pub(crate) fn prepare(cfg: Option<&Stdio>, default: fn() -> Stdio, target: RawFd
             let child = above_stdio(child)?;
             Ok(Prepared { child_fd: Some(child.as_raw_fd()), hold: Some(child), parent_end: Some(parent) })
         }
-        Repr::Fd(fd) if fd.as_raw_fd() == target => Ok(Prepared { child_fd: Some(target), ..Prepared::default() }),
+        Repr::Fd(fd) if fd.as_raw_fd() == target => {
+            Ok(Prepared { child_fd: Some(target), ..Prepared::default() })
+        }
         Repr::Fd(fd) if fd.as_raw_fd() <= 2 => {
             let copy = rustix::io::fcntl_dupfd_cloexec(fd, 3)
                 .map_err(|e| CommandError::from_io(Step::DupFd, &e.into()))?;
@@ -233,4 +239,3 @@ pub(crate) fn read2(out: Option<ChildStdout>, err: Option<ChildStderr>) -> io::R
         }
     }
 }
-

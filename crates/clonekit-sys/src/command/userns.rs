@@ -74,8 +74,12 @@ fn render(map: &[IdMap]) -> String {
 fn write_file(pid: i32, name: &str, text: &[u8], step: Step) -> Result<(), CommandError> {
     let path = format!("/proc/{pid}/{name}");
     let fail = |e: rustix::io::Errno| CommandError::from_io(step, &e.into()).about(path.clone());
-    let fd = rustix::fs::open(path.as_str(), rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-        .map_err(fail)?;
+    let fd = rustix::fs::open(
+        path.as_str(),
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(fail)?;
     let n = rustix::io::write(&fd, text).map_err(fail)?;
     if n != text.len() {
         return Err(fail(rustix::io::Errno::IO));
@@ -89,6 +93,9 @@ mod tests {
 
     #[test]
     fn maps_render_one_line_per_range() {
-        assert_eq!(render(&[IdMap::new(0, 1000, 1), IdMap::new(1, 100000, 65536)]), "0 1000 1\n1 100000 65536\n");
+        assert_eq!(
+            render(&[IdMap::new(0, 1000, 1), IdMap::new(1, 100000, 65536)]),
+            "0 1000 1\n1 100000 65536\n"
+        );
     }
 }

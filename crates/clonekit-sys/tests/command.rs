@@ -1,0 +1,445 @@
+//! `Command` against the real kernel: one test per builder method, observed from inside the
+//! child (ids, cwd, fds, namespaces, cgroup membership) or through its handle (pidfd wait
+//! and kill, exec and setup errors).
+
+use clonekit_sys::command::{Command, CommandError, IdMap, Stdio, Step};
+use clonekit_sys::{CloneFlags, Errno, ExitStatus, Signal};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+fn sh(script: &str) -> Command {
+    let mut c = Command::new("/bin/sh");
+    c.args(["-c", script]);
+    c
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("spawn");
+    assert!(out.status.success(), "{:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn error_of(cmd: &mut Command) -> CommandError {
+    let e = cmd.status().expect_err("the spawn must fail");
+    e.get_ref().and_then(|e| e.downcast_ref::<CommandError>()).cloned().expect("a CommandError")
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+fn ns_link(pid: &str, ns: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap().display().to_string()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("clonekit-cmd-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn arg_and_args_reach_argv() {
+    let out = stdout_of(sh("printf '%s|' \"$0\" \"$@\"").arg("zero").args(["one", "two words"]));
+    assert_eq!(out, "zero|one|two words|");
+}
+
+#[test]
+fn arg0_replaces_the_program_name() {
+    assert_eq!(
+        stdout_of(Command::new("/bin/sh").arg0("custom-name").args(["-c", "echo $0"])),
+        "custom-name\n"
+    );
+}
+
+#[test]
+fn env_env_remove_and_env_clear() {
+    std::env::set_var("CLONEKIT_INHERITED", "yes");
+    let out =
+        stdout_of(sh("echo ${CLONEKIT_INHERITED:-none} ${CLONEKIT_SET:-none}").env("CLONEKIT_SET", "v"));
+    assert_eq!(out, "yes v\n");
+    let out = stdout_of(sh("echo ${CLONEKIT_INHERITED:-none}").env_remove("CLONEKIT_INHERITED"));
+    assert_eq!(out, "none\n");
+    let out = stdout_of(Command::new("/usr/bin/env").env_clear().env("ONLY", "1"));
+    assert_eq!(out, "ONLY=1\n");
+}
+
+#[test]
+fn a_name_is_looked_up_in_the_path() {
+    assert_eq!(stdout_of(Command::new("echo").arg("found")), "found\n");
+    let e = error_of(Command::new("clonekit-no-such-program").env("PATH", "/bin:/usr/bin"));
+    assert_eq!((e.step(), e.errno()), (Step::Exec, Errno::ENOENT));
+    assert_eq!(e.to_string(), "exec clonekit-no-such-program: ENOENT");
+}
+
+#[test]
+fn current_dir_and_its_error() {
+    assert_eq!(stdout_of(Command::new("/bin/pwd").current_dir("/usr/share")), "/usr/share\n");
+    let e = error_of(Command::new("/bin/true").current_dir("/nope"));
+    assert_eq!(e.to_string(), "chdir /nope: ENOENT");
+}
+
+#[test]
+fn exec_errors_name_the_program() {
+    let e = error_of(&mut Command::new("/bin/nope"));
+    assert_eq!(e.to_string(), "exec /bin/nope: ENOENT");
+    let dir = temp_dir("noexec");
+    let file = dir.join("data");
+    std::fs::write(&file, b"not a program").unwrap();
+    let e = error_of(&mut Command::new(&file));
+    assert_eq!((e.step(), e.errno()), (Step::Exec, Errno::EACCES));
+    let io = Command::new("/bin/nope").spawn().unwrap_err();
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn stdin_piped_stdout_piped_stderr_piped() {
+    let mut child = sh("cat; echo err >&2")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.as_mut().unwrap().write_all(b"through the pipe").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"through the pipe");
+    assert_eq!(out.stderr, b"err\n");
+}
+
+#[test]
+fn stdio_null_and_from_a_file() {
+    let out = sh("cat; echo done").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.stdout, b"done\n");
+    let dir = temp_dir("stdio");
+    let path = dir.join("out");
+    let file = std::fs::File::create(&path).unwrap();
+    let st = sh("echo into-file").stdout(file).status().unwrap();
+    assert!(st.success());
+    assert_eq!(std::fs::read(&path).unwrap(), b"into-file\n");
+    let input = std::fs::File::open(&path).unwrap();
+    assert_eq!(stdout_of(Command::new("/bin/cat").stdin(input)), "into-file\n");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn stdout_of_one_child_feeds_another() {
+    let mut first = sh("echo chained").stdout(Stdio::piped()).spawn().unwrap();
+    let pipe = first.stdout.take().unwrap();
+    let out = Command::new("/bin/cat").stdin(pipe).output().unwrap();
+    assert_eq!(out.stdout, b"chained\n");
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn uid_gid_and_groups_are_the_childs() {
+    if !is_root() {
+        eprintln!("skipped uid_gid_and_groups_are_the_childs: needs root");
+        return;
+    }
+    let out =
+        stdout_of(sh("id -u; id -g; id -G").current_dir("/").uid(65534).gid(65533).groups(&[65533, 100]));
+    assert_eq!(out, "65534\n65533\n65533 100\n");
+    // As in std, root dropping to a uid without naming groups drops its groups too.
+    let out = stdout_of(sh("id -G").current_dir("/").uid(65534).gid(65534));
+    assert_eq!(out, "65534\n");
+}
+
+#[test]
+fn setsid_and_process_group() {
+    // Fields 5 and 6 of /proc/PID/stat: process group and session.
+    let stat = |cmd: &mut Command| {
+        let out = stdout_of(cmd);
+        let (pid, stat) = out.split_once('\n').unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        (pid.to_string(), fields[2].to_string(), fields[3].to_string())
+    };
+    let (pid, pgrp, sid) = stat(sh("echo $$; cat /proc/$$/stat").setsid(true));
+    assert_eq!((pgrp.as_str(), sid.as_str()), (pid.as_str(), pid.as_str()), "a new session it leads");
+    let ours = rustix::process::getsid(None).unwrap().as_raw_nonzero().get().to_string();
+    let (pid, pgrp, sid) = stat(sh("echo $$; cat /proc/$$/stat").process_group(0));
+    assert_eq!(pgrp, pid, "a new process group it leads");
+    assert_eq!(sid, ours, "in our session");
+}
+
+#[test]
+fn chroot_runs_the_program_inside() {
+    if !is_root() {
+        eprintln!("skipped chroot_runs_the_program_inside: needs root");
+        return;
+    }
+    let dir = temp_dir("chroot");
+    clonekit_sys::elf::write_tiny_exit(&dir.join("prog"), 42).unwrap();
+    let st = Command::new("/prog").chroot(&dir).status().unwrap();
+    assert_eq!(st, ExitStatus::Exited(42), "/prog exists only inside the new root");
+    let e = error_of(Command::new("/prog").chroot(dir.join("missing")));
+    assert_eq!(e.to_string(), format!("chroot {}: ENOENT", dir.join("missing").display()));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn close_inherited_fds_and_preserve_fd() {
+    // An inheritable fd (no O_CLOEXEC) above 2.
+    let fd = rustix::fs::open("/dev/null", rustix::fs::OFlags::RDONLY, rustix::fs::Mode::empty()).unwrap();
+    let keep = rustix::fs::open(
+        "/dev/null",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
+    let n = fd.as_raw_fd();
+    let k = keep.as_raw_fd();
+    let probe = format!(
+        "test -e /proc/self/fd/{n} && echo open-{n}; test -e /proc/self/fd/{k} && echo open-{k}; true"
+    );
+    assert_eq!(stdout_of(&mut sh(&probe)), format!("open-{n}\n"), "inherited, and CLOEXEC not");
+    assert_eq!(stdout_of(sh(&probe).close_inherited_fds(true)), "", "closed by close_range");
+    assert_eq!(stdout_of(sh(&probe).close_inherited_fds(true).preserve_fd(k)), format!("open-{k}\n"));
+}
+
+#[test]
+fn pre_exec_hook_runs_last_and_its_error_is_reported() {
+    let mut cmd = sh("umask");
+    // SAFETY: the hook makes one raw system call.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o027));
+            Ok(())
+        })
+    };
+    assert_eq!(stdout_of(&mut cmd), "0027\n");
+    let mut cmd = Command::new("/bin/true");
+    // SAFETY: the hook only returns an errno.
+    unsafe { cmd.pre_exec(|| Err(std::io::Error::from_raw_os_error(libc::EPERM))) };
+    let e = error_of(&mut cmd);
+    assert_eq!(e.to_string(), "pre_exec hook: EPERM");
+}
+
+#[test]
+fn namespaces_are_seen_from_inside() {
+    if !is_root() {
+        eprintln!("skipped namespaces_are_seen_from_inside: needs root (CAP_SYS_ADMIN)");
+        return;
+    }
+    let me = std::process::id().to_string();
+    for (flag, ns) in [
+        (CloneFlags::CLONE_NEWUTS, "uts"),
+        (CloneFlags::CLONE_NEWIPC, "ipc"),
+        (CloneFlags::CLONE_NEWNET, "net"),
+        (CloneFlags::CLONE_NEWNS, "mnt"),
+        (CloneFlags::CLONE_NEWCGROUP, "cgroup"),
+        (CloneFlags::CLONE_NEWPID, "pid_for_children"),
+        (CloneFlags::CLONE_NEWTIME, "time_for_children"),
+    ] {
+        let shown = if ns == "pid_for_children" {
+            "pid"
+        } else if ns == "time_for_children" {
+            "time"
+        } else {
+            ns
+        };
+        let inside = stdout_of(sh(&format!("readlink /proc/self/ns/{shown}")).namespaces(flag));
+        assert_ne!(inside.trim(), ns_link(&me, ns), "{ns}: a new namespace");
+        let same = stdout_of(&mut sh(&format!("readlink /proc/self/ns/{shown}")));
+        assert_eq!(same.trim(), ns_link(&me, shown), "{ns}: without the flag, ours");
+    }
+    assert_eq!(stdout_of(sh("echo $$").namespaces(CloneFlags::CLONE_NEWPID)), "1\n");
+}
+
+#[test]
+fn user_namespace_maps_are_written_by_the_parent() {
+    let me = std::process::id().to_string();
+    let out = stdout_of(sh("id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; readlink /proc/self/ns/user").map_root_user());
+    let lines: Vec<&str> = out.lines().collect();
+    let euid = rustix::process::geteuid().as_raw();
+    let egid = rustix::process::getegid().as_raw();
+    assert_eq!(lines[0..2], ["0", "0"], "{out}");
+    let fields = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(fields(lines[2]), ["0".to_string(), euid.to_string(), "1".to_string()]);
+    assert_eq!(fields(lines[3]), ["0".to_string(), egid.to_string(), "1".to_string()]);
+    assert_eq!(lines[4], "deny");
+    assert_ne!(lines[5], ns_link(&me, "user"));
+    if is_root() {
+        // Explicit maps, then a uid inside the namespace.
+        let out = stdout_of(
+            sh("id -u; cat /proc/self/uid_map")
+                .current_dir("/")
+                .namespaces(CloneFlags::CLONE_NEWUSER)
+                .uid_map(&[IdMap::new(0, 100000, 1000)])
+                .gid_map(&[IdMap::new(0, 100000, 1000)])
+                .uid(7)
+                .gid(7)
+                .groups(&[7]),
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "7");
+        assert_eq!(fields(lines[1]), ["0", "100000", "1000"].map(String::from));
+    }
+}
+
+#[test]
+fn setup_errors_name_their_step() {
+    // setgroups is denied in a namespace made by map_root_user.
+    let e = error_of(Command::new("/bin/true").map_root_user().groups(&[0]));
+    assert_eq!(e.to_string(), "setgroups: EPERM");
+    // No gid map: gid 0 does not exist in the namespace.
+    let e = error_of(
+        Command::new("/bin/true")
+            .namespaces(CloneFlags::CLONE_NEWUSER)
+            .uid_map(&[IdMap::new(0, rustix::process::geteuid().as_raw(), 1)])
+            .gid(0),
+    );
+    assert_eq!(e.to_string(), "setgid: EINVAL");
+    // A map the kernel refuses, written by the parent: the waiting child is released and reaped.
+    let e = error_of(
+        Command::new("/bin/true")
+            .namespaces(CloneFlags::CLONE_NEWUSER)
+            .uid_map(&[IdMap::new(0, 0, 1), IdMap::new(0, 1, 1)]),
+    );
+    assert_eq!((e.step(), e.errno()), (Step::WriteUidMap, Errno::EINVAL), "{e}");
+    // Maps without a user namespace are refused before any system call.
+    let e = error_of(Command::new("/bin/true").uid_map(&[IdMap::new(0, 0, 1)]));
+    assert_eq!(e.step(), Step::Invalid);
+}
+
+/// The cgroup2 mount point, from mountinfo.
+fn cgroup2_root() -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        (right.split_whitespace().next()? == "cgroup2")
+            .then(|| PathBuf::from(left.split_whitespace().nth(4).unwrap()))
+    })
+}
+
+#[test]
+fn cgroup_places_the_child_at_creation() {
+    let Some(root) = cgroup2_root() else {
+        eprintln!("skipped cgroup_places_the_child_at_creation: no cgroup2 hierarchy mounted");
+        return;
+    };
+    let name = format!("clonekit-cmd-test-{}", std::process::id());
+    let dir = root.join(&name);
+    if let Err(e) = std::fs::create_dir(&dir) {
+        eprintln!("skipped cgroup_places_the_child_at_creation: cannot create {}: {e}", dir.display());
+        return;
+    }
+    let out = stdout_of(sh("grep '^0::' /proc/self/cgroup").cgroup(&dir));
+    let not_in = stdout_of(&mut sh("grep '^0::' /proc/self/cgroup"));
+    let e = error_of(Command::new("/bin/true").cgroup(root.join("clonekit-no-such-cgroup")));
+    std::fs::remove_dir(&dir).unwrap();
+    assert_eq!(out.trim(), format!("0::/{name}"));
+    assert_ne!(not_in.trim(), format!("0::/{name}"));
+    assert_eq!((e.step(), e.errno()), (Step::OpenCgroup, Errno::ENOENT));
+}
+
+#[test]
+fn pidfd_waits_and_kills() {
+    let mut child = Command::new("/bin/sleep").arg("10").spawn().unwrap();
+    assert!(child.pidfd().is_some());
+    assert!(child.handle().flags().contains(CloneFlags::CLONE_PIDFD));
+    assert_eq!(child.try_wait().unwrap(), None);
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGKILL));
+    child.kill().unwrap();
+    assert!(child.signal(Signal::SIGTERM).is_err(), "reaped: no signal by a stale pid");
+    let mut plain = Command::new("/bin/true").pidfd(false).spawn().unwrap();
+    assert!(plain.pidfd().is_none());
+    assert!(plain.wait().unwrap().success());
+}
+
+#[test]
+fn the_default_call_is_a_vfork_on_its_own_stack() {
+    let mut child = Command::new("/bin/true").spawn().unwrap();
+    let call = child.handle().call().kernel_args();
+    let flags = call.flags;
+    assert!(flags.contains(CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK), "{flags:?}");
+    assert_ne!(call.stack, 0, "a stack of its own");
+    assert!(child.wait().unwrap().success());
+    // With maps: CLONE_VM without CLONE_VFORK, CLONE_CHILD_CLEARTID instead.
+    let mut c = Command::new("/bin/true");
+    c.map_root_user();
+    let planned = c.planned_flags();
+    assert!(
+        planned.contains(CloneFlags::CLONE_VM | CloneFlags::CLONE_CHILD_CLEARTID | CloneFlags::CLONE_NEWUSER)
+    );
+    assert!(!planned.contains(CloneFlags::CLONE_VFORK));
+}
+
+#[test]
+fn pdeath_signal_follows_the_spawning_thread() {
+    let mut child = std::thread::spawn(|| {
+        Command::new("/bin/sleep").arg("30").pdeath_signal(Signal::SIGKILL).spawn().unwrap()
+    })
+    .join()
+    .unwrap();
+    // The spawning thread has exited: the kernel sent SIGKILL.
+    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGKILL));
+}
+
+#[test]
+fn sigpipe_is_reset_like_std() {
+    // The test harness ignores SIGPIPE, as every Rust program does.
+    let out = stdout_of(&mut sh("grep SigIgn /proc/self/status"));
+    let mask = u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(mask & (1 << 12), 0, "SIGPIPE is not ignored in the child: {out}");
+}
+
+#[test]
+fn mount_proc_in_new_pid_and_mount_namespaces() {
+    if !is_root() {
+        eprintln!("skipped mount_proc_in_new_pid_and_mount_namespaces: needs root");
+        return;
+    }
+    let out = stdout_of(
+        sh("ls /proc | grep -c '^[0-9]'")
+            .namespaces(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS)
+            .make_mounts_private()
+            .mount_proc("/proc"),
+    );
+    // The shell and the ls/grep it starts: a handful, never the host's.
+    assert!(out.trim().parse::<u32>().unwrap() <= 3, "{out}");
+}
+
+#[test]
+fn exact_flags_fork_style_child_reports_errors_too() {
+    let mut c = sh("echo fork-style");
+    c.clone_flags(CloneFlags::empty());
+    assert_eq!(stdout_of(&mut c), "fork-style\n");
+    let e = error_of(Command::new("/bin/true").clone_flags(CloneFlags::empty()).current_dir("/nope"));
+    assert_eq!(e.to_string(), "chdir /nope: ENOENT");
+    let e = error_of(Command::new("/bin/nope").clone_flags(CloneFlags::CLONE_FS));
+    assert_eq!(e.to_string(), "exec /bin/nope: ENOENT");
+    let e = error_of(Command::new("/bin/true").clone_flags(CloneFlags::CLONE_FILES));
+    assert_eq!(e.step(), Step::Invalid);
+    // CLONE_VM without CLONE_VFORK: observed through CLONE_CHILD_CLEARTID.
+    let mut c = sh("echo vm-only");
+    c.clone_flags(CloneFlags::CLONE_VM);
+    assert_eq!(stdout_of(&mut c), "vm-only\n");
+}
+
+#[test]
+fn legacy_clone_works_without_clear_sighand() {
+    let mut c = Command::new("/bin/echo");
+    c.arg("legacy").syscall(clonekit_sys::Syscall::Clone);
+    assert_eq!(stdout_of(&mut c), "legacy\n");
+}
+
+#[test]
+fn a_read_end_sees_eof_once_the_child_exits() {
+    let mut child = sh("echo a; exit 3").stdout(Stdio::piped()).spawn().unwrap();
+    let mut s = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+    assert_eq!(s, "a\n");
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+}
+
+#[test]
+fn nul_bytes_are_refused() {
+    let e = error_of(Command::new("/bin/echo").arg("a\0b"));
+    assert_eq!(e.step(), Step::Invalid);
+    assert!(Path::new("/bin/echo").exists());
+}
