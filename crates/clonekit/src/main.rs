@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ enum Command {
     Explain(explain::Args),
     /// Probe every flag's semantics and every validation rule on the running kernel.
     Check(check::Args),
+    /// Trace process and thread creation as `strace -f -e trace=process` shows it, faster.
+    Trace(trace::Args),
 }
 
 /// How a command ended: success, a check that found failures (1), or bad input (2).
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::Check(args) => check::run(&args).map_err(Box::<dyn std::error::Error>::from),
+        Command::Trace(args) => trace::run(&args).map_err(Box::<dyn std::error::Error>::from),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -1,0 +1,297 @@
+//! Getting tracees: starting a program under the tracer, or attaching to a running process.
+//!
+//! Starting: the child is created by clonekit-sys's `fork` (glibc's own clone call) and
+//! waits on a pipe until we have `PTRACE_SEIZE`d it, so no event can be missed; then it
+//! puts SIGPIPE back to default (Rust ignores it), installs the seccomp filter and execs.
+//! Its first traced call is that execve. `PTRACE_O_EXITKILL` makes sure a tracer that dies
+//! takes its tracees along instead of leaving them failing every traced call with ENOSYS.
+//!
+//! Attaching (`-p`): every thread in `/proc/PID/task` is seized and interrupted, as strace
+//! does; no filter can be added to a running process, so tracees run under `PTRACE_SYSCALL`.
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use crate::output::Printer;
+use crate::seccomp::Filter;
+use crate::sys;
+use crate::tracer::{Mode, Tracer, INTERRUPTED, WAKE};
+use crate::{Options, Report, TraceError};
+
+const OPTIONS: usize = sys::O_TRACESYSGOOD
+    | sys::O_TRACEFORK
+    | sys::O_TRACEVFORK
+    | sys::O_TRACECLONE
+    | sys::O_TRACEEXEC
+    | sys::O_TRACEEXIT;
+
+extern "C" fn on_termination(sig: libc::c_int) {
+    INTERRUPTED.store(sig, Ordering::SeqCst);
+    let wake = WAKE.load(Ordering::SeqCst);
+    if wake > 0 {
+        sys::interrupt_raw(wake);
+    }
+}
+
+/// SIGINT, SIGTERM, SIGHUP and SIGQUIT caught (without `SA_RESTART`, so a blocked `wait4`
+/// returns) while tracing; the previous actions come back on drop.
+pub struct TerminationSignals {
+    saved: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl TerminationSignals {
+    /// Installs the handler.
+    pub fn catch() -> TerminationSignals {
+        INTERRUPTED.store(0, Ordering::SeqCst);
+        let mut saved = Vec::new();
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+            // SAFETY: sigaction is plain data; zeroed is an empty mask and no flags.
+            let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+            act.sa_sigaction = on_termination as extern "C" fn(libc::c_int) as usize;
+            // SAFETY: as above.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: both structs are valid; the handler only stores atomics and makes a raw
+            // ptrace call, which is async-signal-safe.
+            if unsafe { libc::sigaction(sig, &act, &mut old) } == 0 {
+                saved.push((sig, old));
+            }
+        }
+        TerminationSignals { saved }
+    }
+}
+
+impl Drop for TerminationSignals {
+    fn drop(&mut self) {
+        for (sig, old) in &self.saved {
+            // SAFETY: restores the action saved by `catch`.
+            unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// Finds `name` as the shell would: a path if it has a slash, else the first executable
+/// regular file of that name in `PATH`.
+pub fn resolve(name: &OsString) -> Result<PathBuf, TraceError> {
+    let shown = name.to_string_lossy().into_owned();
+    let bad = |reason: &str| TraceError::Program { program: shown.clone(), reason: reason.to_string() };
+    if name.is_empty() {
+        return Err(bad("empty program name"));
+    }
+    let runnable = |p: &Path| {
+        std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    };
+    if name.as_bytes().contains(&b'/') {
+        let p = PathBuf::from(name);
+        return match std::fs::metadata(&p) {
+            Err(e) => Err(bad(&io_reason(&e))),
+            Ok(m) if m.is_dir() => Err(bad("is a directory")),
+            Ok(_) if !runnable(&p) => Err(bad("permission denied (not executable)")),
+            Ok(_) => Ok(p),
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&path) {
+        let p = dir.join(name);
+        if runnable(&p) {
+            return Ok(p);
+        }
+    }
+    Err(bad("not found in PATH"))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
+}
+
+fn cstring(s: &[u8]) -> Result<CString, TraceError> {
+    CString::new(s).map_err(|_| TraceError::Program {
+        program: String::from_utf8_lossy(s).into_owned(),
+        reason: "contains a NUL byte".into(),
+    })
+}
+
+fn pipe() -> Result<[i32; 2], TraceError> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(TraceError::Sys { what: "pipe2", source: std::io::Error::last_os_error() });
+    }
+    Ok(fds)
+}
+
+fn close(fd: i32) {
+    // SAFETY: closes a descriptor this module opened and owns.
+    unsafe { libc::close(fd) };
+}
+
+/// Starts `argv` under the tracer and traces it to the end.
+pub fn run_program(
+    opts: &Options,
+    argv: &[OsString],
+    printer: Printer,
+) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+    let first = argv.first().ok_or(TraceError::NoProgram)?;
+    let path = resolve(first)?;
+    let c_path = cstring(path.as_os_str().as_bytes())?;
+    let c_argv: Vec<CString> = argv.iter().map(|a| cstring(a.as_bytes())).collect::<Result<_, _>>()?;
+    let c_env: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            kv
+        })
+        .filter_map(|kv| CString::new(kv).ok())
+        .collect();
+    let mut argv_ptrs: Vec<*const libc::c_char> = c_argv.iter().map(|c| c.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|c| c.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    let filter = Filter::process_calls();
+    let go = pipe()?;
+    let err = match pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            close(go[0]);
+            close(go[1]);
+            return Err(e);
+        }
+    };
+
+    let child_main = || -> i32 {
+        // Async-signal-safe from here on: raw calls on memory prepared before the fork.
+        let report = |e: i32| {
+            let b = e.to_ne_bytes();
+            // SAFETY: writes 4 bytes from a local array to our pipe.
+            unsafe { libc::write(err[1], b.as_ptr().cast(), 4) };
+        };
+        // SAFETY: closing the pipe ends that belong to the tracer, in the child's copy.
+        unsafe {
+            libc::close(go[1]);
+            libc::close(err[0]);
+        }
+        let mut b = 0u8;
+        // SAFETY: reads one byte into a local.
+        if unsafe { libc::read(go[0], (&mut b as *mut u8).cast(), 1) } != 1 {
+            return 127; // the tracer went away before attaching
+        }
+        // SAFETY: resetting a disposition is async-signal-safe.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        if let Err(e) = filter.install() {
+            report(e);
+            return 126;
+        }
+        // SAFETY: every pointer array is NULL-terminated and points at live CStrings.
+        unsafe { libc::execve(c_path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+        report(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::ENOEXEC));
+        127
+    };
+    // SAFETY: the child only makes raw system calls on data prepared above (no allocation,
+    // no locks), as `fork` requires of a possibly multi-threaded caller.
+    let forked = unsafe { clonekit_sys::fork(child_main) };
+    close(go[0]);
+    close(err[1]);
+    let child = match forked {
+        Ok(c) => c,
+        Err(e) => {
+            close(go[1]);
+            close(err[0]);
+            return Err(TraceError::Sys { what: "fork", source: std::io::Error::other(e.to_string()) });
+        }
+    };
+    let pid = child.pid();
+    if let Err(source) = sys::seize(pid, OPTIONS | sys::O_TRACESECCOMP | sys::O_EXITKILL) {
+        close(go[1]);
+        close(err[0]);
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::wait_pid(pid);
+        return Err(TraceError::NotTraceable { pid, source });
+    }
+    // SAFETY: one byte from a local to our pipe.
+    unsafe { libc::write(go[1], [1u8].as_ptr().cast(), 1) };
+    close(go[1]);
+
+    let program = path.display().to_string();
+    let tracer = Tracer::new(opts, Mode::Seccomp, printer, pid, &[], program);
+    let result = tracer.run();
+    // Whatever happened, nothing we started may outlive us stopped or orphaned.
+    let (ending, tree, _summary, printer) = match result {
+        Ok(r) => r,
+        Err(source) => {
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::wait_pid(pid);
+            close(err[0]);
+            return Err(TraceError::Sys { what: "wait4", source });
+        }
+    };
+    drop(child);
+    let mut buf = [0u8; 4];
+    // SAFETY: reads up to 4 bytes into a local; the write end is closed everywhere now.
+    let n = unsafe { libc::read(err[0], buf.as_mut_ptr().cast(), 4) };
+    close(err[0]);
+    let exec_error = (n == 4).then(|| {
+        let e = i32::from_ne_bytes(buf);
+        TraceError::Program {
+            program: first.to_string_lossy().into_owned(),
+            reason: io_reason(&std::io::Error::from_raw_os_error(e)).to_lowercase(),
+        }
+    });
+    Ok((printer, Report { ending, tree }, exec_error))
+}
+
+/// Attaches to every thread of `pid` and traces until they are all gone or Ctrl-C.
+pub fn attach(
+    opts: &Options,
+    pid: i32,
+    printer: Printer,
+) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+    if pid <= 0 {
+        return Err(TraceError::NoSuchPid(pid));
+    }
+    let task_dir = format!("/proc/{pid}/task");
+    let mut tids: Vec<i32> = match std::fs::read_dir(&task_dir) {
+        Ok(d) => d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+        Err(_) => return Err(TraceError::NoSuchPid(pid)),
+    };
+    // A tid is also readable as /proc/TID: accept only a thread-group leader.
+    let tgid = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:").map(|v| v.trim().parse::<i32>().ok())))
+        .flatten();
+    if tgid != Some(pid) {
+        return Err(TraceError::NoSuchPid(pid));
+    }
+    tids.sort_unstable();
+    // SAFETY: getpid has no preconditions.
+    if pid == unsafe { libc::getpid() } {
+        return Err(TraceError::NotTraceable { pid, source: std::io::Error::from_raw_os_error(libc::EPERM) });
+    }
+    let mut seized = Vec::new();
+    for &tid in &tids {
+        match sys::seize(tid, OPTIONS) {
+            Ok(()) => seized.push(tid),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) && tid != pid => {}
+            Err(source) => {
+                for &t in &seized {
+                    let _ = sys::interrupt(t);
+                    let _ = sys::wait_pid(t);
+                    let _ = sys::detach(t, 0);
+                }
+                return Err(TraceError::NotTraceable { pid, source });
+            }
+        }
+    }
+    for &tid in &seized {
+        let _ = sys::interrupt(tid);
+    }
+    let program =
+        std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+    let tracer = Tracer::new(opts, Mode::Syscall, printer, pid, &seized, program);
+    let (ending, tree, _summary, printer) =
+        tracer.run().map_err(|source| TraceError::Sys { what: "wait4", source })?;
+    Ok((printer, Report { ending, tree }, None))
+}

@@ -1,0 +1,191 @@
+//! A ptrace tracer of Linux process and thread creation that prints what
+//! `strace -f -e trace=process` prints for clone, clone3, fork, vfork, execve, execveat,
+//! exit, exit_group, wait4, waitid, kill, tkill, tgkill (and the rest of strace's
+//! `%process` class), with the same decoding (from clonekit-flags), the same prefixes and
+//! the same `<unfinished ...>`/`<... X resumed>` splitting; plus a process tree (`--tree`),
+//! JSON events (`--json`), a summary (`-c`) and per-clone explanations (`--explain`).
+//!
+//! It is fast because the tracee only stops where it must: a seccomp-bpf filter returns
+//! `SECCOMP_RET_TRACE` for the traced calls only, a successful clone or exec is finished at
+//! its ptrace event (no exit stop), and exits are read at `PTRACE_EVENT_EXIT`.
+//!
+//! ```no_run
+//! use clonekit_trace::{trace, Options, Target};
+//! let opts = Options { target: Target::Program(vec!["/bin/true".into()]), ..Options::default() };
+//! let report = trace(&opts)?;
+//! assert_eq!(report.exit_code(), 0);
+//! # Ok::<(), clonekit_trace::TraceError>(())
+//! ```
+//!
+//! x86_64 Linux only.
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod decode;
+mod launch;
+mod mem;
+mod output;
+mod seccomp;
+mod summary;
+mod sys;
+mod tracer;
+mod tree;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+pub use output::Timestamps;
+pub use seccomp::traced_by_filter;
+pub use summary::Summary;
+pub use tracer::Ending;
+pub use tree::{End, Node, Tree};
+
+/// What to trace.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Start this program (argv\[0\] looked up in `PATH`) and trace it and its descendants.
+    Program(Vec<OsString>),
+    /// Attach to every thread of this process, then follow its descendants.
+    Pid(i32),
+}
+
+/// What to print and where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to trace.
+    pub target: Target,
+    /// `-o FILE`: write there, with `N     ` prefixes on every line; else stderr with
+    /// `[pid  N] ` prefixes once there are two tracees.
+    pub output: Option<PathBuf>,
+    /// `-t` / `-tt`.
+    pub timestamps: Timestamps,
+    /// `-T`: the time spent in each call.
+    pub syscall_times: bool,
+    /// `-c`: a summary table instead of the lines.
+    pub summary: bool,
+    /// `--tree`: the process tree at the end.
+    pub tree: bool,
+    /// `--json`: JSON objects instead of strace lines.
+    pub json: bool,
+    /// `--explain`: a comment after each clone line.
+    pub explain: bool,
+    /// `-s`: the longest string shown (strace's default is 32).
+    pub string_limit: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: Target::Program(Vec::new()),
+            output: None,
+            timestamps: Timestamps::Off,
+            syscall_times: false,
+            summary: false,
+            tree: false,
+            json: false,
+            explain: false,
+            string_limit: clonekit_flags::DEFAULT_STRING_LIMIT,
+        }
+    }
+}
+
+/// Why a trace could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// No program was given.
+    #[error("no program to trace")]
+    NoProgram,
+    /// The program was not found or cannot be run.
+    #[error("cannot run {program:?}: {reason}")]
+    Program {
+        /// What was asked for.
+        program: String,
+        /// Why not.
+        reason: String,
+    },
+    /// No process has this pid.
+    #[error("no process with pid {0}")]
+    NoSuchPid(i32),
+    /// The process exists but may not be traced by us.
+    #[error("cannot trace pid {pid}: {source}")]
+    NotTraceable {
+        /// The pid.
+        pid: i32,
+        /// What ptrace said.
+        source: std::io::Error,
+    },
+    /// The output file could not be opened.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A system call of the tracer itself failed.
+    #[error("{what}: {source}")]
+    Sys {
+        /// What was being done.
+        what: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// What a finished trace found.
+#[derive(Debug)]
+pub struct Report {
+    /// How it ended.
+    pub ending: Ending,
+    /// Every task seen.
+    pub tree: Tree,
+}
+
+impl Report {
+    /// The exit status the tracer should have: the traced program's (`128 + signal` if a
+    /// signal killed it), 0 after `-p`, `128 + signal` when interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match self.ending {
+            Ending::Done(Some(st)) => {
+                let st = st as u32;
+                if st & 0x7f == 0 {
+                    ((st >> 8) & 0xff) as u8
+                } else {
+                    128u8.saturating_add((st & 0x7f) as u8)
+                }
+            }
+            Ending::Done(None) => 0,
+            Ending::Interrupted(sig) => 128u8.saturating_add(sig as u8),
+        }
+    }
+}
+
+/// Traces `opts.target` to the end, printing as `opts` says.
+pub fn trace(opts: &Options) -> Result<Report, TraceError> {
+    let out: Box<dyn Write> = match &opts.output {
+        Some(p) => Box::new(
+            std::fs::File::create(p)
+                .map_err(|source| TraceError::Output { path: p.display().to_string(), source })?,
+        ),
+        None => Box::new(std::io::stderr()),
+    };
+    let printer = output::Printer::new(out, opts.output.is_some(), opts.timestamps);
+    let _signals = launch::TerminationSignals::catch();
+    let (mut printer, report, exec_error) = match &opts.target {
+        Target::Program(argv) => launch::run_program(opts, argv, printer)?,
+        Target::Pid(pid) => launch::attach(opts, *pid, printer)?,
+    };
+    if opts.tree {
+        if opts.json {
+            printer.raw(&format!("{}\n", report.tree.to_json()));
+        } else {
+            printer.raw(&report.tree.render());
+        }
+    }
+    printer.end().map_err(|source| TraceError::Sys { what: "writing the trace", source })?;
+    if let Some(e) = exec_error {
+        return Err(e);
+    }
+    Ok(report)
+}
