@@ -184,64 +184,87 @@ impl Child {
     }
 
     /// Waits for the child while forwarding `signals` to it: they are blocked in the calling
-    /// thread (so they do not act on this process), read from a `signalfd`, and sent on with
-    /// [`Child::kill`] (through the pidfd when there is one), until the child exits. The
-    /// caller's mask is restored before returning; a forwarded signal still pending is
-    /// discarded by the `signalfd` read, not delivered to us.
+    /// thread (so they do not act on this process) together with `SIGCHLD`, read from a
+    /// `signalfd`, and sent on with [`Child::kill`] (through the pidfd when there is one);
+    /// a `SIGCHLD` makes it look whether the child has exited. The caller's mask is restored
+    /// before returning; forwarded signals are consumed, not delivered to us.
     ///
     /// Block the same signals before creating the child (e.g. with [`block_signals`]) so that
     /// none arrives between the creation and this call.
     pub fn wait_forwarding(&mut self, signals: &[Signal]) -> io::Result<ExitStatus> {
-        let mask = signals.iter().fold(0u64, |m, s| m | 1u64 << (s.number() - 1));
+        self.forwarding(signals, false)
+    }
+
+    /// [`Child::wait_forwarding`] for a pid-namespace init (or a subreaper): besides
+    /// forwarding `signals` to the child, it reaps every other process that exits and is ours
+    /// to reap (orphans reparented to us), until the child itself exits.
+    pub fn wait_as_init(&mut self, signals: &[Signal]) -> io::Result<ExitStatus> {
+        self.forwarding(signals, true)
+    }
+
+    fn forwarding(&mut self, signals: &[Signal], reap_all: bool) -> io::Result<ExitStatus> {
+        let sigchld = Signal::SIGCHLD;
+        let mask = signals.iter().chain([&sigchld]).fold(0u64, |m, s| m | 1u64 << (s.number() - 1));
         let old = sys::rt_sigprocmask(0, Some(&mask))?;
-        let restore = || {
-            let _ = sys::rt_sigprocmask(2, Some(&old));
-        };
-        let sfd = match sys::signalfd(mask) {
-            Ok(fd) => fd,
-            Err(e) => {
-                restore();
-                return Err(e.into());
-            }
-        };
-        let result = self.forward_loop(&sfd);
-        restore();
+        let result =
+            sys::signalfd(mask).map_err(io::Error::from).and_then(|sfd| self.forward_loop(&sfd, reap_all));
+        let _ = sys::rt_sigprocmask(2, Some(&old));
         result
     }
 
-    fn forward_loop(&mut self, sfd: &OwnedFd) -> io::Result<ExitStatus> {
-        use rustix::event::{poll, PollFd, PollFlags};
+    /// Reaps every exited child of ours (`wait(WNOHANG)` until none); returns the status of
+    /// this handle's child if it was among them.
+    fn reap_all(&mut self) -> io::Result<Option<ExitStatus>> {
+        use rustix::process::{wait, WaitOptions};
         loop {
-            if let Some(st) = self.try_wait()? {
-                return Ok(st);
-            }
-            let ready = {
-                let mut fds = vec![PollFd::new(sfd, PollFlags::IN)];
-                if let Some(p) = self.pidfd.as_ref() {
-                    fds.push(PollFd::new(p, PollFlags::IN));
-                }
-                // Without a pidfd, wake up now and then to look for the child's exit.
-                let timeout = if fds.len() == 1 {
-                    Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 20_000_000 })
-                } else {
-                    None
-                };
-                match poll(&mut fds, timeout) {
-                    Ok(_) => fds[0].revents().contains(PollFlags::IN),
-                    Err(e) if e == rustix::io::Errno::INTR => false,
-                    Err(e) => return Err(e.into()),
-                }
-            };
-            if ready {
-                // struct signalfd_siginfo is 128 bytes; ssi_signo is its first u32.
-                let mut info = [0u8; 128];
-                if let Ok(128) = rustix::io::read(sfd, &mut info) {
-                    let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
-                    if let Some(sig) = Signal::new(signo) {
-                        // The child may be gone already: nothing to forward to then.
-                        let _ = self.kill(sig);
+            match wait(WaitOptions::NOHANG) {
+                Ok(Some((pid, st))) => {
+                    if pid == self.pid {
+                        let status = match (st.exit_status(), st.terminating_signal()) {
+                            (Some(code), _) => ExitStatus::Exited(code),
+                            (None, Some(sig)) => {
+                                ExitStatus::Killed(Signal::new(sig as u32).unwrap_or(Signal::SIGKILL))
+                            }
+                            (None, None) => continue,
+                        };
+                        self.reaped(status);
+                        return Ok(Some(status));
                     }
                 }
+                Ok(None) => return Ok(None),
+                Err(e) if e == rustix::io::Errno::INTR => {}
+                Err(e) if e == rustix::io::Errno::CHILD => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn forward_loop(&mut self, sfd: &OwnedFd, reap_all: bool) -> io::Result<ExitStatus> {
+        loop {
+            if reap_all {
+                if let Some(st) = self.reap_all()? {
+                    return Ok(st);
+                }
+            } else if let Some(st) = self.try_wait()? {
+                return Ok(st);
+            }
+            // struct signalfd_siginfo is 128 bytes; ssi_signo is its first u32. A blocking read:
+            // SIGCHLD wakes it when a child exits.
+            let mut info = [0u8; 128];
+            match rustix::io::read(sfd, &mut info) {
+                Ok(128) => {
+                    let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+                    match Signal::new(signo) {
+                        Some(sig) if sig != Signal::SIGCHLD => {
+                            // The child may be gone already: nothing to forward to then.
+                            let _ = self.kill(sig);
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) if e == rustix::io::Errno::INTR => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod check;
 mod explain;
+mod run;
 mod trace;
 
 use std::process::ExitCode;
@@ -25,6 +26,11 @@ enum Command {
     Check(check::Args),
     /// Trace process and thread creation as `strace -f -e trace=process` shows it, faster.
     Trace(trace::Args),
+    /// Run a program in new namespaces or sharing resources, with one clone call (like unshare).
+    Run(run::Args),
+    /// The init that `run --init` starts in the new pid namespace.
+    #[command(hide = true)]
+    RunInit(run::InitArgs),
 }
 
 /// How a command ended: success, a check that found failures (1), or bad input (2).
@@ -35,6 +41,8 @@ pub enum Outcome {
     Failed,
     /// A termination signal stopped it cleanly; exit as the shell expects (128 + signal).
     Interrupted(u8),
+    /// Exit with this status (a child's, passed through by `run`).
+    Exit(u8),
 }
 
 fn main() -> ExitCode {
@@ -57,11 +65,14 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::Check(args) => check::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::Trace(args) => trace::run(&args).map_err(Box::<dyn std::error::Error>::from),
+        Command::Run(args) => run::run(&args).map_err(Box::<dyn std::error::Error>::from),
+        Command::RunInit(args) => run::run_init(&args).map_err(Box::<dyn std::error::Error>::from),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Interrupted(sig)) => ExitCode::from(128u8.saturating_add(sig)),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         // A reader that went away (`clonekit check | head`) is not an error worth a word.
         Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {

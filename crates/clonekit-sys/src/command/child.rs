@@ -92,6 +92,13 @@ impl Child {
         self.handle.wait_forwarding(signals)
     }
 
+    /// Waits as a pid-namespace init: forwards `signals` and reaps orphans until the program
+    /// exits ([`crate::Child::wait_as_init`]).
+    pub fn wait_as_init(&mut self, signals: &[Signal]) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        self.handle.wait_as_init(signals)
+    }
+
     /// Waits on the pidfd without blocking the tokio runtime ([`crate::Child::wait_async`]).
     #[cfg(feature = "tokio")]
     pub async fn wait_async(&mut self) -> io::Result<ExitStatus> {
