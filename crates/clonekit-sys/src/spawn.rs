@@ -121,7 +121,8 @@ pub(crate) fn null_terminated(strings: &[&CStr]) -> Vec<*const u8> {
 pub(crate) struct ExecPlan<'a> {
     pub(crate) paths: &'a [*const u8],
     pub(crate) argv: &'a [*const u8],
-    pub(crate) envp: &'a [*const u8],
+    /// The NULL-terminated environment array (ours, or the C library's `environ`).
+    pub(crate) envp: *const *const u8,
     pub(crate) err: &'a AtomicI32,
     pub(crate) last: &'a AtomicI32,
 }
@@ -136,7 +137,7 @@ impl ExecPlan<'_> {
             self.last.store(i as i32, Ordering::Relaxed);
             // SAFETY: `path` and the arrays are NUL-/NULL-terminated, built by the parent,
             // which sleeps (CLONE_VFORK) until we exec or exit.
-            let e = unsafe { sys::execve(path, self.argv.as_ptr(), self.envp.as_ptr()) };
+            let e = unsafe { sys::execve(path, self.argv.as_ptr(), self.envp) };
             last = e;
             match e {
                 RawErrno::ACCESS => saw_eacces = true,
@@ -168,7 +169,7 @@ fn spawn_candidates(
     let envp = null_terminated(env);
     let err = AtomicI32::new(0);
     let last = AtomicI32::new(0);
-    let plan = ExecPlan { paths: &path_ptrs, argv: &argv, envp: &envp, err: &err, last: &last };
+    let plan = ExecPlan { paths: &path_ptrs, argv: &argv, envp: envp.as_ptr(), err: &err, last: &last };
 
     // glibc posix_spawn's flags; with CLONE_CLEAR_SIGHAND only where clone3 can carry it.
     let clear_sighand = clone3_supported();

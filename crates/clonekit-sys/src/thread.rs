@@ -116,13 +116,41 @@ unsafe extern "C" fn thread_entry<F: FnMut() -> i32>(arg: *mut u8) -> i32 {
 struct Mapping {
     base: *mut u8,
     len: usize,
+    /// The stack's size (the shape, with `len`).
+    stack: usize,
 }
 
+// SAFETY: plain memory owned by this value; only its owner uses or unmaps it.
+unsafe impl Send for Mapping {}
+
 impl Mapping {
-    /// `[guard | stack | trap | control]`, with `control` bytes of control block.
+    /// Gives the mapping of a thread that is gone back to the pool (or unmaps it).
+    fn recycle(self) {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < POOL_KEEP {
+            pool.push(self);
+        }
+    }
+}
+
+/// Mappings of joined threads, kept for reuse as glibc keeps thread stacks: a new thread of
+/// the same shape then maps and protects nothing. At most this many are kept.
+const POOL_KEEP: usize = 8;
+
+static POOL: std::sync::Mutex<Vec<Mapping>> = std::sync::Mutex::new(Vec::new());
+
+impl Mapping {
+    /// `[guard | stack | trap | control]`, with `control` bytes of control block: a pooled
+    /// mapping of that shape if there is one, else a new one.
     fn new(stack: usize, control: usize) -> io::Result<Mapping> {
         let stack = round_up(stack.max(PAGE), PAGE);
         let len = PAGE + stack + PAGE + round_up(control, PAGE);
+        {
+            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = pool.iter().position(|m| m.len == len && m.stack == stack) {
+                return Ok(pool.swap_remove(i));
+            }
+        }
         // SAFETY: a fresh anonymous mapping aliases nothing.
         let base = unsafe {
             rustix::mm::mmap_anonymous(
@@ -133,7 +161,7 @@ impl Mapping {
             )
         }?
         .cast::<u8>();
-        let m = Mapping { base, len };
+        let m = Mapping { base, len, stack };
         for page in [0, PAGE + stack] {
             // SAFETY: both pages lie inside the mapping just made.
             unsafe { rustix::mm::mprotect(base.add(page).cast(), PAGE, rustix::mm::MprotectFlags::empty()) }?;
@@ -224,7 +252,9 @@ impl RawThread {
         let r = unsafe { (*self.header).result.load(Ordering::Acquire) };
         // SAFETY: the closure was initialised and the thread that used it is gone.
         unsafe { (self.drop_closure)(self.closure) };
-        self.mapping = None;
+        if let Some(m) = self.mapping.take() {
+            m.recycle();
+        }
         self.result = Some(r);
         r
     }

@@ -1,6 +1,7 @@
 //! `clonekit`: Linux process and thread creation, explained and checked live.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod check;
 mod explain;
 mod run;
@@ -28,6 +29,8 @@ enum Command {
     Trace(trace::Args),
     /// Run a program in new namespaces or sharing resources, with one clone call (like unshare).
     Run(run::Args),
+    /// Measure our fork, threads and spawn against glibc and std, side by side.
+    Bench(bench::Args),
     /// The init that `run --init` starts in the new pid namespace.
     #[command(hide = true)]
     RunInit(run::InitArgs),
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::Trace(args) => trace::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::Run(args) => run::run(&args).map_err(Box::<dyn std::error::Error>::from),
+        Command::Bench(args) => bench::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::RunInit(args) => run::run_init(&args).map_err(Box::<dyn std::error::Error>::from),
     };
     match result {

@@ -27,6 +27,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::ptr;
 use std::sync::atomic::Ordering;
 
+extern "C" {
+    /// The C library's environment (`environ(7)`).
+    static environ: *const *const u8;
+}
+
 /// The default standard streams of a spawn.
 #[derive(Clone, Copy)]
 pub(crate) struct Defaults {
@@ -119,7 +124,11 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
     for a in &cmd.args {
         argv_c.push(cstring(a.as_bytes())?);
     }
-    let env_c = cmd.env_block()?.unwrap_or_default();
+    // An inherited, unchanged environment is passed as the C library's `environ`, as std and
+    // posix_spawn do: no copy. (Changing the environment while another thread spawns is
+    // already undefined: `std::env::set_var` is unsafe for that reason.)
+    let inherit_env = !cmd.env_clear && cmd.env.is_empty();
+    let env_c = if inherit_env { Vec::new() } else { cmd.env_block()?.unwrap_or_default() };
     let path_c =
         |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| cstring(p.as_os_str().as_bytes())).transpose();
     let cwd = path_c(&cmd.cwd)?;
@@ -134,7 +143,9 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
 
     let path_ptrs: Vec<*const u8> = candidates.iter().map(|c| c.as_ptr().cast::<u8>()).collect();
     let argv = null_terminated(&argv_c.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
-    let envp = null_terminated(&env_c.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
+    let envp_own = null_terminated(&env_c.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
+    // SAFETY: reading the C library's `environ` pointer itself (not what it points to).
+    let envp: *const *const u8 = if inherit_env { unsafe { environ } } else { envp_own.as_ptr() };
 
     // Standard streams.
     let sin = stdio::prepare(cmd.stdin.as_ref(), defaults.stdin, 0)?;
@@ -189,13 +200,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         preserve: &cmd.preserve,
         close_fds: cmd.close_fds,
         hooks: cmd.hooks.as_mut_slice() as *mut [super::plan::Hook],
-        exec: ExecPlan {
-            paths: &path_ptrs,
-            argv: &argv,
-            envp: &envp,
-            err: &report.errno,
-            last: &report.last,
-        },
+        exec: ExecPlan { paths: &path_ptrs, argv: &argv, envp, err: &report.errno, last: &report.last },
     };
 
     let stack = if vm {
