@@ -11,7 +11,7 @@ const LIMIT: Duration = Duration::from_secs(5);
 fn done(fleet: &Fleet, slot: u32, op: AgentOp) -> Reply {
     fleet.post(slot, &op);
     match fleet.outcome(slot, op.blocks_in(), LIMIT).expect("outcome") {
-        Outcome::Done(r) => r,
+        Outcome::Done(r) => *r,
         other => panic!("{op:?}: {other:?}"),
     }
 }
@@ -47,7 +47,7 @@ fn vfork_parent_blocks_until_the_child_exits_and_wait_reaps() {
     assert!(matches!(fleet.outcome(1, None, LIMIT).unwrap(), Outcome::Gone));
     fleet.release(1);
     let r = match fleet.outcome(0, op.blocks_in(), LIMIT).unwrap() {
-        Outcome::Done(r) => r,
+        Outcome::Done(r) => *r,
         other => panic!("vfork parent after the child's exit: {other:?}"),
     };
     assert_eq!(r.ret, i64::from(tid));
@@ -71,7 +71,11 @@ fn execve_keeps_the_task_and_starts_memory_afresh() {
     assert_eq!(done(&fleet, 0, AgentOp::Getpid).ret, i64::from(main));
     assert_eq!(done(&fleet, 0, AgentOp::Load(3)).value, 0, "a new address space");
     assert_eq!(done(&fleet, 0, AgentOp::Getcwd).text(), "/", "fs info survives exec");
-    assert_eq!(done(&fleet, 0, AgentOp::Sigaction { sig: 13, new: None }).value, 0, "SIGPIPE: dfl after exec");
+    assert_eq!(
+        done(&fleet, 0, AgentOp::Sigaction { sig: 13, new: None }).value,
+        0,
+        "SIGPIPE: dfl after exec"
+    );
     println!("ok execve_keeps_the_task_and_starts_memory_afresh");
 }
 

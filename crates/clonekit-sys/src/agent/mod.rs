@@ -158,7 +158,7 @@ impl Control {
 #[derive(Debug, Clone, Copy)]
 pub enum Outcome {
     /// It finished.
-    Done(Reply),
+    Done(Box<Reply>),
     /// The task sleeps inside the operation's system call.
     Blocked,
     /// The task is gone (it exited or was killed) without finishing it.
@@ -273,18 +273,18 @@ impl Fleet {
         let mut spins = 0u32;
         loop {
             if let Some(r) = self.poll(slot) {
-                return Ok(Outcome::Done(r));
+                return Ok(Outcome::Done(Box::new(r)));
             }
             let tid = self.ctl.mailbox(slot).tid.load(Ordering::SeqCst);
             match task_state(tid) {
                 TaskState::Gone => {
                     // It may have finished just before going (an exec'd image that replied).
-                    return Ok(self.poll(slot).map_or(Outcome::Gone, Outcome::Done));
+                    return Ok(self.poll(slot).map_or(Outcome::Gone, |r| Outcome::Done(Box::new(r))));
                 }
                 TaskState::Sleeping(nr) if blocks_in.is_some() && nr == blocks_in => {
                     // Re-check the reply: a wake-up between the two reads shows as running.
                     if let Some(r) = self.poll(slot) {
-                        return Ok(Outcome::Done(r));
+                        return Ok(Outcome::Done(Box::new(r)));
                     }
                     return Ok(Outcome::Blocked);
                 }
@@ -390,9 +390,9 @@ fn nspids_of(tid: i32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{tid}/status"))
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("NSpid:")).map(|l| {
-                l.split_whitespace().skip(1).filter_map(|n| n.parse().ok()).collect()
-            })
+            s.lines()
+                .find(|l| l.starts_with("NSpid:"))
+                .map(|l| l.split_whitespace().skip(1).filter_map(|n| n.parse().ok()).collect())
         })
         .unwrap_or_default()
 }
