@@ -155,7 +155,7 @@ impl Control {
 }
 
 /// What became of a posted operation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// It finished.
     Done(Box<Reply>),
