@@ -56,16 +56,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use userns::Maps;
 
-/// Every `CLONE_NEW*` flag.
-pub const NAMESPACE_FLAGS: CloneFlags = CloneFlags::CLONE_NEWNS
-    .union(CloneFlags::CLONE_NEWCGROUP)
-    .union(CloneFlags::CLONE_NEWUTS)
-    .union(CloneFlags::CLONE_NEWIPC)
-    .union(CloneFlags::CLONE_NEWUSER)
-    .union(CloneFlags::CLONE_NEWPID)
-    .union(CloneFlags::CLONE_NEWNET)
-    .union(CloneFlags::CLONE_NEWTIME);
-
 /// `SIGPIPE`, which the Rust runtime ignores and std resets in its children.
 const SIGPIPE: u32 = 13;
 
@@ -305,7 +295,7 @@ impl Command {
     /// Creates the child in new namespaces (any `CLONE_NEW*` flags, added to the call).
     /// Other flags are ignored here: see [`Command::clone_flags`].
     pub fn namespaces(&mut self, flags: CloneFlags) -> &mut Command {
-        self.namespaces |= flags & NAMESPACE_FLAGS;
+        self.namespaces |= flags & clonekit_flags::CLONE_NEW_MASK;
         self
     }
 
