@@ -149,11 +149,6 @@ impl Printer {
         }
     }
 
-    /// Whether output is waiting to be written.
-    pub fn pending(&self) -> bool {
-        !self.buf.is_empty()
-    }
-
     /// Writes what is buffered.
     pub fn flush(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {

@@ -81,6 +81,9 @@ pub(crate) struct Tracer<'a> {
     interrupting: bool,
 }
 
+/// How long to poll for the next event before sleeping in `wait4`.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
 const STOP_SIGNALS: [i32; 4] = [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
 
 impl<'a> Tracer<'a> {
@@ -143,16 +146,12 @@ impl<'a> Tracer<'a> {
             if self.interrupting && self.mode == Mode::Syscall && self.tasks.is_empty() {
                 break;
             }
-            let ev = if self.printer.pending() {
-                match sys::wait_any(true) {
-                    Ok(None) => {
-                        self.printer.flush()?;
-                        sys::wait_any(false)
-                    }
-                    other => other,
+            let ev = match self.poll() {
+                Ok(None) => {
+                    self.printer.flush()?;
+                    sys::wait_any(false)
                 }
-            } else {
-                sys::wait_any(false)
+                other => other,
             };
             match ev {
                 Ok(Some((tid, status))) => {
@@ -173,6 +172,21 @@ impl<'a> Tracer<'a> {
             self.printer.raw(&table);
         }
         Ok((ending, self.tree, self.summary, self.printer))
+    }
+
+    /// The next event if one comes within [`SPIN`]: asking again without sleeping is much
+    /// cheaper than sleeping in `wait4` and being woken (on a VM a wake-up is an
+    /// inter-processor interrupt to a halted virtual CPU), and tracees usually stop again
+    /// within microseconds.
+    fn poll(&mut self) -> io::Result<Option<(i32, i32)>> {
+        let start = Instant::now();
+        loop {
+            match sys::wait_any(true)? {
+                Some(ev) => return Ok(Some(ev)),
+                None if start.elapsed() >= SPIN => return Ok(None),
+                None => std::hint::spin_loop(),
+            }
+        }
     }
 
     /// Ctrl-C and friends: kill what we started (its tracees die with it), or, attached
