@@ -188,6 +188,21 @@ pub enum AgentOp {
     Handled,
     /// `sigaltstack`: `Some(true)` installs one, `Some(false)` disables, `None` reads.
     Sigaltstack(Option<bool>),
+    /// `prctl(PR_GET_PDEATHSIG, &sig)`.
+    GetPdeathsig,
+    /// `lseek(fd, offset, SEEK_SET)`.
+    Seek {
+        /// The fd.
+        fd: i32,
+        /// The offset.
+        offset: i64,
+    },
+    /// `lseek(fd, 0, SEEK_CUR)`.
+    Tell(i32),
+    /// `ioprio_set(IOPRIO_WHO_PROCESS, 0, prio)`.
+    IoprioSet(u16),
+    /// `ioprio_get(IOPRIO_WHO_PROCESS, 0)`.
+    IoprioGet,
 }
 
 impl AgentOp {

@@ -44,11 +44,15 @@ mod nr {
     pub const DUP3: usize = 292;
     pub const EXECVE: usize = 59;
     pub const CLOSE_RANGE: usize = 436;
+    pub const LSEEK: usize = 8;
+    pub const IOPRIO_SET: usize = 251;
+    pub const IOPRIO_GET: usize = 252;
 }
 
 /// The control region of this process, for the signal handler (a plain static: shared by
 /// tasks that share memory, copied by fork, set again after exec).
-static CONTROL: core::sync::atomic::AtomicPtr<super::Region> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+static CONTROL: core::sync::atomic::AtomicPtr<super::Region> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
 
 fn raw(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> i64 {
     // SAFETY: every call site passes arguments that are integers or pointers to memory valid
@@ -85,7 +89,12 @@ pub(crate) fn fresh_vars() -> *mut u64 {
     use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
     // SAFETY: a fresh private anonymous mapping aliases nothing.
     match unsafe {
-        mmap_anonymous(core::ptr::null_mut(), MAX_VARS * 8, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE)
+        mmap_anonymous(
+            core::ptr::null_mut(),
+            MAX_VARS * 8,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE,
+        )
     } {
         Ok(p) => p.cast(),
         Err(_) => raw_exit(120),
@@ -144,7 +153,8 @@ fn run(ctl: &Control, mb: &Mailbox, vars: *mut u64, mut seen: u32) -> ! {
     loop {
         let posted = mb.posted.load(Ordering::SeqCst);
         if posted == seen {
-            let _ = rustix::thread::futex::wait(&mb.posted, rustix::thread::futex::Flags::empty(), seen, None);
+            let _ =
+                rustix::thread::futex::wait(&mb.posted, rustix::thread::futex::Flags::empty(), seen, None);
             continue;
         }
         // SAFETY: the coordinator wrote the operation before publishing `posted`.
@@ -171,11 +181,13 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             create(ctl, b, child, vars)
         }
         AgentOp::Vfork { child } => {
-            let b = Clone::new().flags(CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK).syscall(Syscall::Clone);
+            let b =
+                Clone::new().flags(CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK).syscall(Syscall::Clone);
             create(ctl, b, child, vars)
         }
         AgentOp::Clone { flags, ptid, ctid, child } => {
-            let k = clonekit_flags::CloneCall::Clone { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }.kernel_args();
+            let k = clonekit_flags::CloneCall::Clone { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }
+                .kernel_args();
             let mut b = Clone::new().flags(k.flags).exit_signal(k.exit_signal).syscall(Syscall::Clone);
             b = tid_words(b, vars, ptid, ctid, k.flags);
             create(ctl, b, child, vars)
@@ -217,7 +229,12 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             // syscall4, so go through the five-argument form.
             let r = waitid(idtype as usize, id, info.as_mut_ptr() as usize, options as usize);
             // siginfo_t: si_signo @0, si_errno @4, si_code @8, si_pid @16, si_uid @20, si_status @24.
-            Reply { ret: r, value: i64::from(info[4]), extra: (i64::from(info[2]) << 32) | i64::from(info[6] as u32), ..Reply::default() }
+            Reply {
+                ret: r,
+                value: i64::from(info[4]),
+                extra: (i64::from(info[2]) << 32) | i64::from(info[6] as u32),
+                ..Reply::default()
+            }
         }
         AgentOp::Execve => {
             let mut num = [0u8; 12];
@@ -235,9 +252,16 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             }
             let mut num2 = [0u8; 12];
             let ignored_text = decimal(ignored, &mut num2);
-            let argv: [*const u8; 5] = [arg0.as_mut_ptr(), arg1.as_ptr(), slot_text, ignored_text, core::ptr::null()];
+            let argv: [*const u8; 5] =
+                [arg0.as_mut_ptr(), arg1.as_ptr(), slot_text, ignored_text, core::ptr::null()];
             let envp: [*const u8; 1] = [core::ptr::null()];
-            let r = raw(nr::EXECVE, SELF_EXE.as_ptr() as usize, argv.as_ptr() as usize, envp.as_ptr() as usize, 0);
+            let r = raw(
+                nr::EXECVE,
+                SELF_EXE.as_ptr() as usize,
+                argv.as_ptr() as usize,
+                envp.as_ptr() as usize,
+                0,
+            );
             ret(r)
         }
         AgentOp::Getpid => ret(raw(nr::GETPID, 0, 0, 0, 0)),
@@ -247,7 +271,8 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             let mut path = [0u8; 48];
             let prefix = b"/proc/self/ns/";
             path[..prefix.len()].copy_from_slice(prefix);
-            let n = kind.iter().position(|&b| b == 0).unwrap_or(kind.len()).min(path.len() - prefix.len() - 1);
+            let n =
+                kind.iter().position(|&b| b == 0).unwrap_or(kind.len()).min(path.len() - prefix.len() - 1);
             path[prefix.len()..prefix.len() + n].copy_from_slice(&kind[..n]);
             let mut st = [0u64; 18];
             let r = raw(nr::STAT, path.as_ptr() as usize, st.as_mut_ptr() as usize, 0, 0);
@@ -255,7 +280,9 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             Reply { ret: r, value: st[1] as i64, ..Reply::default() }
         }
         AgentOp::Unshare(flags) => ret(raw(nr::UNSHARE, flags as usize, 0, 0, 0)),
-        AgentOp::Sethostname(name, len) => ret(raw(nr::SETHOSTNAME, name.as_ptr() as usize, len as usize, 0, 0)),
+        AgentOp::Sethostname(name, len) => {
+            ret(raw(nr::SETHOSTNAME, name.as_ptr() as usize, len as usize, 0, 0))
+        }
         AgentOp::Gethostname => {
             let mut uts = [0u8; 65 * 6];
             let r = raw(nr::UNAME, uts.as_mut_ptr() as usize, 0, 0, 0);
@@ -303,13 +330,32 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Sigaction { sig, new } => sigaction(sig, new),
         AgentOp::Sigprocmask { how, set } => {
             let mut old: u64 = 0;
-            let r = raw(nr::RT_SIGPROCMASK, how as usize, &set as *const u64 as usize, &mut old as *mut u64 as usize, 8);
+            let r = raw(
+                nr::RT_SIGPROCMASK,
+                how as usize,
+                &set as *const u64 as usize,
+                &mut old as *mut u64 as usize,
+                8,
+            );
             Reply { ret: r, value: old as i64, ..Reply::default() }
         }
         AgentOp::Kill { pid, sig } => ret(raw(nr::KILL, pid as isize as usize, sig as usize, 0, 0)),
-        AgentOp::Tgkill { tgid, tid, sig } => ret(raw(nr::TGKILL, tgid as usize, tid as usize, sig as usize, 0)),
-        AgentOp::Handled => Reply { ret: 0, value: mb.handled.load(Ordering::SeqCst) as i64, ..Reply::default() },
+        AgentOp::Tgkill { tgid, tid, sig } => {
+            ret(raw(nr::TGKILL, tgid as usize, tid as usize, sig as usize, 0))
+        }
+        AgentOp::Handled => {
+            Reply { ret: 0, value: mb.handled.load(Ordering::SeqCst) as i64, ..Reply::default() }
+        }
         AgentOp::Sigaltstack(set) => altstack(set),
+        AgentOp::GetPdeathsig => {
+            let mut sig: i32 = 0;
+            let r = raw(nr::PRCTL, 2, &mut sig as *mut i32 as usize, 0, 0);
+            Reply { ret: r, value: i64::from(sig), ..Reply::default() }
+        }
+        AgentOp::Seek { fd, offset } => ret(raw(nr::LSEEK, fd as usize, offset as usize, 0, 0)),
+        AgentOp::Tell(fd) => ret(raw(nr::LSEEK, fd as usize, 0, 1, 0)),
+        AgentOp::IoprioSet(prio) => ret(raw(nr::IOPRIO_SET, 1, 0, usize::from(prio), 0)),
+        AgentOp::IoprioGet => ret(raw(nr::IOPRIO_GET, 1, 0, 0, 0)),
     }
 }
 
@@ -361,7 +407,13 @@ fn waitid(idtype: usize, id: usize, info: usize, options: usize) -> i64 {
     r as i64
 }
 
-fn tid_words(b: Clone<'static>, vars: *mut u64, ptid: Option<u32>, ctid: Option<u32>, flags: CloneFlags) -> Clone<'static> {
+fn tid_words(
+    b: Clone<'static>,
+    vars: *mut u64,
+    ptid: Option<u32>,
+    ctid: Option<u32>,
+    flags: CloneFlags,
+) -> Clone<'static> {
     let mut b = b;
     if let Some(v) = ptid {
         b = b.parent_tid(var(vars, v).cast());
@@ -471,12 +523,21 @@ fn altstack(set: Option<bool>) -> Reply {
     let mut old = crate::observe::AltStack::default();
     let new = match set {
         None => None,
-        Some(false) => Some(crate::observe::AltStack { sp: 0, flags: crate::observe::AltStack::SS_DISABLE, size: 0 }),
+        Some(false) => {
+            Some(crate::observe::AltStack { sp: 0, flags: crate::observe::AltStack::SS_DISABLE, size: 0 })
+        }
         Some(true) => {
             use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
             // SAFETY: a fresh private anonymous mapping aliases nothing; it stays mapped for
             // the task's life (it may be its signal stack).
-            match unsafe { mmap_anonymous(core::ptr::null_mut(), 65536, ProtFlags::READ | ProtFlags::WRITE, MapFlags::PRIVATE) } {
+            match unsafe {
+                mmap_anonymous(
+                    core::ptr::null_mut(),
+                    65536,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE,
+                )
+            } {
                 Ok(p) => Some(crate::observe::AltStack { sp: p as usize, flags: 0, size: 65536 }),
                 Err(e) => return ret(-i64::from(e.raw_os_error())),
             }
@@ -486,4 +547,3 @@ fn altstack(set: Option<bool>) -> Reply {
     let r = raw(nr::SIGALTSTACK, new_ptr, &mut old as *mut _ as usize, 0, 0);
     Reply { ret: r, value: i64::from(!old.is_disabled()), ..Reply::default() }
 }
-
