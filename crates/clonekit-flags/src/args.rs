@@ -46,10 +46,9 @@ pub struct CloneArgs {
 }
 
 impl CloneArgs {
-    /// The struct as the kernel reads its first `size` bytes (native endianness), with zeros
-    /// past the end of the struct for larger sizes.
-    pub fn to_bytes(&self, size: usize) -> Vec<u8> {
-        let words = [
+    /// The eleven fields in the kernel's order.
+    pub const fn to_words(&self) -> [u64; 11] {
+        [
             self.flags,
             self.pidfd,
             self.child_tid,
@@ -61,8 +60,13 @@ impl CloneArgs {
             self.set_tid,
             self.set_tid_size,
             self.cgroup,
-        ];
-        let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        ]
+    }
+
+    /// The struct as the kernel reads its first `size` bytes (native endianness), with zeros
+    /// past the end of the struct for larger sizes.
+    pub fn to_bytes(&self, size: usize) -> Vec<u8> {
+        let mut out: Vec<u8> = self.to_words().iter().flat_map(|w| w.to_ne_bytes()).collect();
         out.resize(size, 0);
         out
     }

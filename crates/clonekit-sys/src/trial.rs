@@ -352,7 +352,7 @@ impl Prepared {
             Some([flags, stack, ptid, ctid, tls]) => {
                 // SAFETY: the child side of `exit_at_once` touches no memory.
                 unsafe {
-                    exit_at_once(
+                    crate::arch::create_exit_at_once(
                         nr::CLONE,
                         flags as usize,
                         stack as usize,
@@ -363,45 +363,11 @@ impl Prepared {
                 }
             }
             // SAFETY: as above; the struct pointer and size are what the trial asks for.
-            None => unsafe { exit_at_once(nr::CLONE3, self.clone3_at, self.clone3_size, 0, 0, 0) },
+            None => unsafe {
+                crate::arch::create_exit_at_once(nr::CLONE3, self.clone3_at, self.clone3_size, 0, 0, 0)
+            },
         }
     }
-}
-
-/// `clone`/`clone3` whose child calls `exit(0)` at once, touching neither memory nor the
-/// stack, so that any flags and pointers are harmless to it.
-///
-/// # Safety
-///
-/// The arguments are passed to the kernel unchanged; the caller must accept what the kernel
-/// does with them in the parent (writes through `parent_tid` and `pidfd`).
-unsafe fn exit_at_once(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> isize {
-    let ret: isize;
-    // SAFETY: in the parent `syscall` clobbers rcx and r11 only (declared). In the child
-    // (rax = 0) the next instructions exit without reading or writing memory.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "mov eax, {exit}",
-            "xor edi, edi",
-            "syscall",
-            "ud2",
-            "2:",
-            exit = const nr::EXIT,
-            inlateout("rax") nr as isize => ret,
-            in("rdi") a1,
-            in("rsi") a2,
-            in("rdx") a3,
-            in("r10") a4,
-            in("r8") a5,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    ret
 }
 
 const NOBODY: u32 = 65534;
@@ -417,7 +383,7 @@ fn enter(setup: Setup) -> io::Result<()> {
             // The namespace's first process is its init; once it has exited, the namespace
             // accepts no new process.
             // SAFETY: the child side of `exit_at_once` touches no memory.
-            let init = unsafe { exit_at_once(nr::CLONE, 17, 0, 0, 0, 0) };
+            let init = unsafe { crate::arch::create_exit_at_once(nr::CLONE, 17, 0, 0, 0, 0) };
             let init = check(init)? as i32;
             observe::wait4(init, observe::WALL).map(drop)
         }

@@ -27,7 +27,8 @@ fn memory_words_are_copied_by_fork_and_shared_by_clone_vm() {
     done(&fleet, 1, AgentOp::Store { var: 1, value: 9 });
     assert_eq!(done(&fleet, 1, AgentOp::Load(1)).value, 9);
     assert_eq!(done(&fleet, 0, AgentOp::Load(1)).value, 5, "fork: private copy");
-    let vm = done(&fleet, 0, AgentOp::Clone { flags: 0x100 | 17, ptid: None, ctid: None, child: 2 }).ret;
+    let vm =
+        done(&fleet, 0, AgentOp::Clone { flags: 0x100 | 17, tls: 0, ptid: None, ctid: None, child: 2 }).ret;
     assert!(vm > 0, "clone(CLONE_VM): {vm}");
     fleet.wait_serving(2).unwrap();
     done(&fleet, 2, AgentOp::Store { var: 1, value: 7 });

@@ -26,6 +26,10 @@ pub enum AgentOp {
     Clone {
         /// The whole flags register.
         flags: u64,
+        /// `tls`: with `CLONE_SETTLS`, a value below the end of user space gets a thread
+        /// control block of the agent's own (the value itself is not a TCB); one at or above
+        /// it is passed as given (rule T1).
+        tls: u64,
         /// Memory word for `parent_tid`, if any.
         ptid: Option<u32>,
         /// Memory word for `child_tid`, if any.
@@ -51,6 +55,11 @@ pub enum AgentOp {
         set_tid_len: u32,
         /// `size`, when not the natural one (0: natural).
         size: u32,
+        /// The `tls` value (see [`AgentOp::Clone`]).
+        tls: u64,
+        /// Arguments meant to break a rule, passed as given: the call is made with a struct
+        /// built byte for byte, and a child it creates against expectation exits at once.
+        raw: Option<RawClone3>,
         /// The new task's mailbox.
         child: u32,
     },
@@ -203,6 +212,23 @@ pub enum AgentOp {
     IoprioSet(u16),
     /// `ioprio_get(IOPRIO_WHO_PROCESS, 0)`.
     IoprioGet,
+}
+
+/// `clone3` arguments passed exactly as given (see [`AgentOp::Clone3`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawClone3 {
+    /// `size`.
+    pub size: u32,
+    /// Non-zero bytes past the known struct.
+    pub tail: bool,
+    /// `stack`.
+    pub stack: u64,
+    /// `stack_size`.
+    pub stack_size: u64,
+    /// `set_tid_size` (the array pointer is the agent's own array when it has entries).
+    pub set_tid_size: u64,
+    /// `cgroup`.
+    pub cgroup: u64,
 }
 
 impl AgentOp {

@@ -185,14 +185,73 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 Clone::new().flags(CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK).syscall(Syscall::Clone);
             create(ctl, b, child, vars)
         }
-        AgentOp::Clone { flags, ptid, ctid, child } => {
+        AgentOp::Clone { flags, tls, ptid, ctid, child } => {
             let k = clonekit_flags::CloneCall::Clone { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }
                 .kernel_args();
+            if k.flags.contains(CloneFlags::CLONE_SETTLS) && tls >= TASK_SIZE_MAX {
+                // Rule T1: a thread pointer outside user space, exactly as given.
+                let r = exit_at_once(
+                    56,
+                    flags as usize,
+                    0,
+                    opt_var(vars, ptid),
+                    opt_var(vars, ctid),
+                    tls as usize,
+                );
+                return ret(r);
+            }
             let mut b = Clone::new().flags(k.flags).exit_signal(k.exit_signal).syscall(Syscall::Clone);
             b = tid_words(b, vars, ptid, ctid, k.flags);
             create(ctl, b, child, vars)
         }
-        AgentOp::Clone3 { flags, exit_signal, ptid, ctid, pidfd, set_tid, set_tid_len, size: _, child } => {
+        AgentOp::Clone3 {
+            flags,
+            exit_signal,
+            ptid,
+            ctid,
+            pidfd,
+            set_tid,
+            set_tid_len,
+            raw: Some(rc),
+            tls,
+            ..
+        } => {
+            // A struct built byte for byte, to break a rule; a child exits at once.
+            let args = clonekit_flags::CloneArgs {
+                flags,
+                pidfd: opt_var(vars, pidfd) as u64,
+                child_tid: opt_var(vars, ctid) as u64,
+                parent_tid: opt_var(vars, ptid) as u64,
+                exit_signal,
+                stack: rc.stack,
+                stack_size: rc.stack_size,
+                tls,
+                set_tid: if set_tid_len > 0 { set_tid.as_ptr() as u64 } else { 0 },
+                set_tid_size: rc.set_tid_size,
+                cgroup: rc.cgroup,
+            };
+            let mut buf = [0u64; 520];
+            let words = args.to_words();
+            buf[..words.len()].copy_from_slice(&words);
+            let size = (rc.size as usize).min(buf.len() * 8);
+            if rc.tail && size > words.len() * 8 {
+                buf[(size - 1) / 8] = 0x5a;
+            }
+            ret(exit_at_once(435, buf.as_ptr() as usize, size, 0, 0, 0))
+        }
+        AgentOp::Clone3 {
+            flags,
+            exit_signal,
+            ptid,
+            ctid,
+            pidfd,
+            set_tid,
+            set_tid_len,
+            tls,
+            raw: None,
+            child,
+            ..
+        } => {
             let f = CloneFlags::from_bits_retain(flags);
             let mut b = Clone::new()
                 .flags(f - CloneFlags::CLONE_PIDFD)
@@ -200,6 +259,9 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 .syscall(Syscall::Clone3)
                 .pidfd(f.contains(CloneFlags::CLONE_PIDFD));
             b = tid_words(b, vars, ptid, ctid, f);
+            if f.contains(CloneFlags::CLONE_SETTLS) && tls >= TASK_SIZE_MAX {
+                b = b.tls(tls as usize);
+            }
             if set_tid_len > 0 {
                 b = b.set_tid(&set_tid[..(set_tid_len as usize).min(set_tid.len())]);
             }
@@ -405,6 +467,22 @@ fn waitid(idtype: usize, id: usize, info: usize, options: usize) -> i64 {
         );
     }
     r as i64
+}
+
+/// `TASK_SIZE_MAX` with 4-level page tables: the end of user space.
+const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
+
+/// The address of a memory word, or 0.
+fn opt_var(vars: *mut u64, v: Option<u32>) -> usize {
+    v.map_or(0, |v| var(vars, v) as usize)
+}
+
+/// `clone`/`clone3` whose child exits at once without touching memory (for calls meant to
+/// fail). Returns the raw result.
+fn exit_at_once(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> i64 {
+    // SAFETY: the agent passes pointers into its own memory words and stack buffers, which
+    // outlive the call.
+    unsafe { crate::arch::create_exit_at_once(nr, a1, a2, a3, a4, a5) as i64 }
 }
 
 fn tid_words(

@@ -266,3 +266,48 @@ pub(crate) fn tcb_guards() -> (usize, usize) {
     }
     (canary, pointer_guard)
 }
+
+/// `clone` or `clone3` (`nr`) with these raw arguments, whose child exits at once with
+/// status 0 without reading or writing memory (not even a stack): for calls meant to fail,
+/// so that a child created against expectation is harmless whatever its flags, stack or
+/// thread pointer. Returns the raw result.
+///
+/// # Safety
+///
+/// The arguments go to the kernel unchanged; the caller must accept what the kernel does
+/// with them in the parent (writes through `parent_tid` and `pidfd`, reads of `clone_args`).
+pub(crate) unsafe fn create_exit_at_once(
+    nr: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+) -> isize {
+    let ret: isize;
+    // SAFETY: in the parent `syscall` clobbers rcx and r11 only (declared). In the child
+    // (rax = 0) the next instructions exit without reading or writing memory.
+    unsafe {
+        asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "mov eax, {exit}",
+            "xor edi, edi",
+            "syscall",
+            "ud2",
+            "2:",
+            exit = const nr::EXIT,
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a1,
+            in("rsi") a2,
+            in("rdx") a3,
+            in("r10") a4,
+            in("r8") a5,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
