@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod explain;
 mod run;
+mod sim;
 mod trace;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Run(run::Args),
     /// Measure our fork, threads and spawn against glibc and std, side by side.
     Bench(bench::Args),
+    /// Run scenarios on the model of the kernel and print their transcripts.
+    Sim(sim::Args),
     /// The init that `run --init` starts in the new pid namespace.
     #[command(hide = true)]
     RunInit(run::InitArgs),
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Trace(args) => trace::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::Run(args) => run::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::Bench(args) => bench::run(&args).map_err(Box::<dyn std::error::Error>::from),
+        Command::Sim(args) => sim::run(&args).map_err(Box::<dyn std::error::Error>::from),
         Command::RunInit(args) => run::run_init(&args).map_err(Box::<dyn std::error::Error>::from),
     };
     match result {

@@ -1,0 +1,103 @@
+//! `execve` (fs/exec.c `begin_new_exec`): `de_thread`, `unshare_files`, `exec_mmap` with
+//! `exec_mm_release` (clear-tid and vfork release), `unshare_sighand`, close-on-exec,
+//! `flush_signal_handlers`. The program is the same one again (the scenario runner's
+//! `execve`), so what changes is exactly what the kernel resets.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use clonekit_flags::Errno;
+
+use crate::mm::MmStruct;
+use crate::sched::{Kernel, TaskId};
+
+impl Kernel {
+    /// `execve` past the point of no return.
+    pub fn sys_execve(&mut self, cur: TaskId) -> Result<(), Errno> {
+        self.current(cur)?;
+        self.de_thread(cur)?;
+        // unshare_files: the fd table becomes private before close-on-exec applies.
+        let files = self.t(cur).files.clone().expect("a live task has a files_struct");
+        if Rc::strong_count(&files) > 2 {
+            let copy = files.borrow().dup_fd();
+            self.tm(cur).files = Some(Rc::new(RefCell::new(copy)));
+        }
+        drop(files);
+        self.exec_mmap(cur);
+        self.exec_task_namespaces(cur);
+        // unshare_sighand: a shared handler table is copied.
+        let sighand = self.t(cur).sighand.clone();
+        if Rc::strong_count(&sighand) > 2 {
+            let copy = sighand.borrow().clone();
+            self.tm(cur).sighand = Rc::new(RefCell::new(copy));
+        }
+        drop(sighand);
+        let t = self.tm(cur);
+        if let Some(files) = &t.files {
+            files.borrow_mut().do_close_on_exec();
+        }
+        // The exec changes the domain: a child's non-SIGCHLD exit signal turns into SIGCHLD
+        // when reported to us (do_notify_parent compares exec ids).
+        t.self_exec_id += 1;
+        t.sighand.borrow_mut().flush_signal_handlers();
+        // The alternate signal stack is not kept, and the new program's counters start at 0.
+        t.sas.on = false;
+        t.handled = 0;
+        t.set_child_tid = 0;
+        self.deliver_pending(cur);
+        self.wake_waiters();
+        Ok(())
+    }
+
+    /// `de_thread` (fs/exec.c): the other threads die; a non-leader takes the leader's pid
+    /// and place, and the old leader is released without a word to the parent. The exit
+    /// signal becomes SIGCHLD.
+    fn de_thread(&mut self, cur: TaskId) -> Result<(), Errno> {
+        let signal = self.t(cur).signal.clone();
+        if signal.borrow().group_exit {
+            return Err(Errno::EAGAIN);
+        }
+        let others: Vec<TaskId> = signal.borrow().threads.iter().copied().filter(|&t| t != cur).collect();
+        for t in others {
+            // zap_other_threads: SIGKILL; do_group_exit sees group_exec_task and exits with 0.
+            if self.task(t).is_some_and(|x| !x.exiting) {
+                self.do_exit(t, 0);
+            }
+        }
+        let leader = self.t(cur).group_leader;
+        if leader != cur {
+            // exchange_tids + transfer_pid: the execing thread gets the leader's pid.
+            let mine = self.t(cur).pid.clone();
+            let theirs = self.t(leader).pid.clone();
+            self.tm(cur).pid = theirs.clone();
+            self.tm(leader).pid = mine.clone();
+            self.attach_pid(&theirs, cur);
+            self.attach_pid(&mine, leader);
+            // list_replace_init(&leader->sibling, &tsk->sibling).
+            let parent = self.t(leader).real_parent;
+            if let Some(p) = self.task_mut(parent) {
+                for c in p.children.iter_mut() {
+                    if *c == leader {
+                        *c = cur;
+                    }
+                }
+            }
+            // The leader's own children were already handed to us by its exit.
+            let t = self.tm(cur);
+            t.group_leader = cur;
+            let l = self.tm(leader);
+            l.group_leader = cur;
+            l.exit_signal = -1;
+            self.release_task(leader);
+        }
+        self.tm(cur).exit_signal = 17;
+        Ok(())
+    }
+
+    /// `exec_mmap` (fs/exec.c): `exec_mm_release` on the old mm (clear-tid word and futex
+    /// wake if the mm stays in use, vfork parent released), then a fresh address space.
+    fn exec_mmap(&mut self, cur: TaskId) {
+        self.mm_release(cur);
+        self.tm(cur).mm = Some(Rc::new(RefCell::new(MmStruct::new())));
+    }
+}

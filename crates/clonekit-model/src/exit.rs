@@ -1,0 +1,380 @@
+//! Exiting (kernel/exit.c): `do_exit`, `do_group_exit`, `exit_mm` with `mm_release`
+//! (clear-tid and vfork completion, kernel/fork.c), `exit_notify` with reparenting
+//! (`forget_original_parent`, `find_child_reaper`, `find_new_reaper`, `reparent_leader`),
+//! `do_notify_parent` (kernel/signal.c), `release_task`, and the end of a pid namespace
+//! (`zap_pid_ns_processes`, kernel/pid_namespace.c).
+
+use std::rc::Rc;
+
+use clonekit_flags::Errno;
+
+use crate::sched::{Block, Kernel, Resumed, TaskId, TaskState};
+use crate::signal::Disposition;
+
+/// `SIGCHLD`.
+const SIGCHLD: i32 = 17;
+
+impl Kernel {
+    /// `exit(code)`: ends the calling thread only.
+    pub fn sys_exit(&mut self, cur: TaskId, code: i32) -> Result<(), Errno> {
+        self.current(cur)?;
+        self.do_exit(cur, (code & 0xff) << 8);
+        self.wake_waiters();
+        Ok(())
+    }
+
+    /// `exit_group(code)`: ends every thread of the caller's group.
+    pub fn sys_exit_group(&mut self, cur: TaskId, code: i32) -> Result<(), Errno> {
+        self.current(cur)?;
+        self.do_group_exit(cur, (code & 0xff) << 8);
+        self.wake_waiters();
+        Ok(())
+    }
+
+    /// `do_group_exit` (kernel/exit.c): the first group exit sets the group's status and kills
+    /// the other threads (`zap_other_threads`); they exit with that status.
+    pub(crate) fn do_group_exit(&mut self, cur: TaskId, exit_code: i32) {
+        let signal = self.t(cur).signal.clone();
+        let code = {
+            let mut s = signal.borrow_mut();
+            if s.group_exit {
+                s.group_exit_code
+            } else {
+                s.group_exit = true;
+                s.group_exit_code = exit_code;
+                exit_code
+            }
+        };
+        let others: Vec<TaskId> = signal.borrow().threads.iter().copied().filter(|&t| t != cur).collect();
+        for t in others {
+            if self.task(t).is_some_and(|x| !x.exiting) {
+                self.do_exit(t, code);
+            }
+        }
+        self.do_exit(cur, code);
+    }
+
+    /// A fatal signal (`complete_signal`'s group-exit path, or `get_signal` →
+    /// `do_group_exit(sig)`): every thread of `p`'s group dies with status `sig`.
+    pub(crate) fn group_kill(&mut self, p: TaskId, sig: i32) {
+        let signal = self.t(p).signal.clone();
+        {
+            let mut s = signal.borrow_mut();
+            if !s.group_exit {
+                s.group_exit = true;
+                s.group_exit_code = sig;
+            }
+        }
+        let code = signal.borrow().group_exit_code;
+        let threads = signal.borrow().threads.clone();
+        for t in threads {
+            if self.task(t).is_some_and(|x| !x.exiting) {
+                self.do_exit(t, code);
+            }
+        }
+    }
+
+    /// `do_exit` (kernel/exit.c): the task lets go of its resources and becomes a zombie (or
+    /// is released at once).
+    pub(crate) fn do_exit(&mut self, tsk: TaskId, code: i32) {
+        let Some(t) = self.task_mut(tsk) else { return };
+        if t.exiting {
+            return;
+        }
+        // exit_signals: PF_EXITING; a sleep in progress ends without a result.
+        t.exiting = true;
+        t.stopped = false;
+        t.stopped_resume = None;
+        let block = t.block.take();
+        t.state = TaskState::Running;
+        match block {
+            Some((_, Block::Vfork { child, .. })) => {
+                // wait_for_vfork_done killed: the child no longer completes anything.
+                if let Some(c) = self.task_mut(child) {
+                    c.vfork_done = None;
+                }
+            }
+            Some((_, Block::Futex)) => self.futex_forget(tsk),
+            _ => {}
+        }
+        let signal = self.t(tsk).signal.clone();
+        // synchronize_group_exit: the last thread out sets the group's status.
+        {
+            let mut s = signal.borrow_mut();
+            s.quick_threads = s.quick_threads.saturating_sub(1);
+            if s.quick_threads == 0 && !s.group_exit {
+                s.group_exit = true;
+                s.group_exit_code = code;
+            }
+        }
+        self.tm(tsk).exit_code = code;
+        if self.recording {
+            self.exit_log.push((tsk, code));
+        }
+        let group_dead = {
+            let mut s = signal.borrow_mut();
+            s.live = s.live.saturating_sub(1);
+            s.live == 0
+        };
+        self.exit_mm(tsk);
+        // exit_sem (ipc/sem.c): the last user of the undo list would apply its adjustments.
+        // exit_files, exit_fs, exit_task_namespaces.
+        let t = self.tm(tsk);
+        t.sysvsem = None;
+        t.files = None;
+        t.fs = None;
+        t.nsproxy = None;
+        t.io_context = None;
+        self.exit_notify(tsk, group_dead);
+    }
+
+    /// `exit_mm` (kernel/exit.c) → `exit_mm_release` → `mm_release`, then the mm is dropped.
+    fn exit_mm(&mut self, tsk: TaskId) {
+        self.mm_release(tsk);
+        self.tm(tsk).mm = None;
+    }
+
+    /// `mm_release` (kernel/fork.c): clears and wakes the clear-tid word if another task still
+    /// uses the mm (`mm_users > 1`), then completes a vfork.
+    pub(crate) fn mm_release(&mut self, tsk: TaskId) {
+        let t = self.t(tsk);
+        let clear = t.clear_child_tid;
+        if clear != 0 {
+            if let Some(mm) = t.mm.as_ref() {
+                if Rc::strong_count(mm) > 1 {
+                    let mm = mm.clone();
+                    if crate::mm::access_ok(clear, 4) && clear % 4 == 0 {
+                        mm.borrow_mut().store(clear, 0);
+                        self.futex_wake(&mm, clear, 1);
+                    }
+                }
+            }
+            self.tm(tsk).clear_child_tid = 0;
+        }
+        if let Some(parent) = self.tm(tsk).vfork_done.take() {
+            self.complete_vfork_done(parent, tsk);
+        }
+    }
+
+    /// `complete_vfork_done` (kernel/fork.c): the parent's `vfork` returns.
+    fn complete_vfork_done(&mut self, parent: TaskId, child: TaskId) {
+        let nr = match self.task(parent).and_then(|p| p.block.as_ref()) {
+            Some((_, Block::Vfork { child: c, nr })) if *c == child => *nr,
+            _ => return,
+        };
+        self.wake(parent, Resumed::Vfork(nr));
+    }
+
+    /// `exit_notify` (kernel/exit.c): children go to a new parent, the task becomes a
+    /// zombie, and a leader of an empty group tells its parent; non-leaders reap themselves.
+    fn exit_notify(&mut self, tsk: TaskId, _group_dead: bool) {
+        self.forget_original_parent(tsk);
+        // kill_orphaned_pgrp: the scenario's tasks share one process group whose only outside
+        // link is init, in another session, so no group becomes orphaned here.
+        self.tm(tsk).state = TaskState::Zombie;
+        let leader = self.t(tsk).group_leader == tsk;
+        let autoreap = if leader {
+            self.thread_group_empty(tsk) && {
+                let sig = self.t(tsk).exit_signal;
+                self.do_notify_parent(tsk, sig)
+            }
+        } else {
+            true
+        };
+        if autoreap {
+            self.release_task(tsk);
+        }
+    }
+
+    /// `thread_group_empty`: the task is the only one left in its group.
+    fn thread_group_empty(&self, p: TaskId) -> bool {
+        let s = self.t(p).signal.borrow();
+        s.threads.len() == 1 && s.threads[0] == p
+    }
+
+    /// `find_alive_thread` (kernel/exit.c): a thread of `p`'s group not exiting.
+    fn find_alive_thread(&self, p: TaskId) -> Option<TaskId> {
+        let threads = self.t(p).signal.borrow().threads.clone();
+        threads.into_iter().find(|&t| self.task(t).is_some_and(|x| !x.exiting))
+    }
+
+    /// `find_child_reaper` (kernel/exit.c): the namespace's init, or another thread of the
+    /// exiting init; if there is none, the namespace ends (`zap_pid_ns_processes`).
+    fn find_child_reaper(&mut self, father: TaskId) -> TaskId {
+        let ns = self.task_active_pid_ns(father);
+        let reaper = ns.child_reaper.get().unwrap_or(self.init_task);
+        if reaper != father {
+            return reaper;
+        }
+        if let Some(t) = self.find_alive_thread(father) {
+            ns.child_reaper.set(Some(t));
+            return t;
+        }
+        self.zap_pid_ns_processes(father);
+        father
+    }
+
+    /// `find_new_reaper` (kernel/exit.c): a live thread of the group, else the nearest
+    /// subreaper ancestor in the same pid namespace, else the namespace's reaper.
+    fn find_new_reaper(&self, father: TaskId, child_reaper: TaskId) -> TaskId {
+        if let Some(t) = self.find_alive_thread(father) {
+            return t;
+        }
+        if self.t(father).signal.borrow().has_child_subreaper {
+            let level = self.t(father).pid.level();
+            let mut reaper = self.t(father).real_parent;
+            while let Some(r) = self.task(reaper) {
+                if r.pid.level() != level || reaper == self.init_task {
+                    break;
+                }
+                if r.signal.borrow().is_child_subreaper {
+                    if let Some(t) = self.find_alive_thread(reaper) {
+                        return t;
+                    }
+                }
+                reaper = r.real_parent;
+            }
+        }
+        child_reaper
+    }
+
+    /// `forget_original_parent` (kernel/exit.c): every child (and each of its threads) gets
+    /// the new parent; `pdeath_signal` goes to each thread whose creator this was.
+    fn forget_original_parent(&mut self, father: TaskId) {
+        let reaper = self.find_child_reaper(father);
+        if self.t(father).children.is_empty() {
+            return;
+        }
+        let reaper = self.find_new_reaper(father, reaper);
+        let children = std::mem::take(&mut self.tm(father).children);
+        let same_group = Rc::ptr_eq(&self.t(reaper).signal, &self.t(father).signal);
+        let mut dead = Vec::new();
+        let mut pdeath = Vec::new();
+        for &p in &children {
+            let threads = self.t(p).signal.borrow().threads.clone();
+            for t in threads {
+                let Some(task) = self.task_mut(t) else { continue };
+                task.real_parent = reaper;
+                if task.pdeath_signal != 0 {
+                    pdeath.push((t, task.pdeath_signal));
+                }
+            }
+            if !same_group && self.reparent_leader(p) {
+                dead.push(p);
+            }
+        }
+        if let Some(r) = self.task_mut(reaper) {
+            r.children.extend(children.iter().copied().filter(|c| !dead.contains(c)));
+        }
+        for p in dead {
+            self.release_task(p);
+        }
+        // The parent-death signals are acted on once the children run again, after the
+        // tasklist lock is dropped: here, after the splice.
+        for (t, sig) in pdeath {
+            if self.task(t).is_some() {
+                self.send_signal(None, sig, t, true);
+            }
+        }
+    }
+
+    /// `reparent_leader` (kernel/exit.c): the exit signal becomes SIGCHLD, and a zombie is
+    /// reported to its new parent at once. Returns whether it is to be released.
+    fn reparent_leader(&mut self, p: TaskId) -> bool {
+        let Some(t) = self.task_mut(p) else { return false };
+        if t.state == TaskState::Dead {
+            return false;
+        }
+        t.exit_signal = SIGCHLD;
+        if t.state == TaskState::Zombie && self.thread_group_empty(p) {
+            return self.do_notify_parent(p, SIGCHLD);
+        }
+        false
+    }
+
+    /// `do_notify_parent` (kernel/signal.c): sends `sig` to the parent (SIGCHLD if the parent
+    /// exec'd since), wakes its waiters, and says whether the child reaps itself: the parent
+    /// ignores SIGCHLD. The model's init, like a real one, always waits; it reaps at once.
+    pub(crate) fn do_notify_parent(&mut self, tsk: TaskId, sig: i32) -> bool {
+        let t = self.t(tsk);
+        let parent = t.real_parent;
+        let mut sig = sig;
+        let parent_exec_id = self.task(parent).map_or(0, |p| p.self_exec_id);
+        if sig != SIGCHLD && t.parent_exec_id != parent_exec_id {
+            sig = SIGCHLD;
+        }
+        let Some(p) = self.task(parent) else { return true };
+        let action = p.sighand.borrow().get(SIGCHLD as u32);
+        let mut autoreap = false;
+        if sig == SIGCHLD && action == Disposition::Ignore {
+            autoreap = true;
+            sig = 0;
+        }
+        if (1..=64).contains(&sig) {
+            self.send_signal(None, sig as u32, parent, true);
+        }
+        autoreap || parent == self.init_task
+    }
+
+    /// `release_task` (kernel/exit.c): the task leaves its group and the pid tables; the last
+    /// thread of a zombie leader's group reports the leader to its parent.
+    pub(crate) fn release_task(&mut self, p: TaskId) {
+        let mut p = p;
+        loop {
+            let Some(t) = self.task_mut(p) else { return };
+            t.state = TaskState::Dead;
+            let leader = t.group_leader;
+            let pid = t.pid.clone();
+            let parent = t.real_parent;
+            let signal = t.signal.clone();
+            signal.borrow_mut().threads.retain(|&x| x != p);
+            self.free_pid(&pid, p);
+            if leader == p {
+                if let Some(par) = self.task_mut(parent) {
+                    par.children.retain(|&c| c != p);
+                }
+            }
+            self.free_task(p);
+            let zap_leader = leader != p
+                && self.task(leader).is_some_and(|l| l.state == TaskState::Zombie)
+                && self.thread_group_empty(leader)
+                && {
+                    let sig = self.t(leader).exit_signal;
+                    self.do_notify_parent(leader, sig)
+                };
+            if !zap_leader {
+                return;
+            }
+            p = leader;
+        }
+    }
+
+    /// `zap_pid_ns_processes` (kernel/pid_namespace.c): the init of a pid namespace is gone,
+    /// so no new pid may be allocated there, every other task in it is killed, and the init
+    /// reaps them (it ignores SIGCHLD from here on).
+    fn zap_pid_ns_processes(&mut self, init: TaskId) {
+        let ns = self.task_active_pid_ns(init);
+        ns.adding.set(false);
+        self.t(init).sighand.borrow_mut().action[SIGCHLD as usize - 1] = Disposition::Ignore;
+        let victims: Vec<TaskId> =
+            ns.idr.borrow().iter().filter(|(&nr, _)| nr > 1).map(|(_, &t)| t).collect();
+        for v in victims {
+            if self.task(v).is_some_and(|t| !t.exiting) {
+                self.group_kill(v, 9);
+            }
+        }
+        // kernel_wait4(-1, __WALL) until ECHILD: reap whatever zombies remain.
+        loop {
+            let zombie = self
+                .t(init)
+                .children
+                .iter()
+                .copied()
+                .find(|&c| self.task(c).is_some_and(|t| t.state == TaskState::Zombie));
+            match zombie {
+                Some(z) => self.release_task(z),
+                None => break,
+            }
+        }
+    }
+}

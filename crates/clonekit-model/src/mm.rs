@@ -1,0 +1,209 @@
+//! `struct mm_struct` (include/linux/mm_types.h): an address space of private anonymous
+//! memory whose pages are copy-on-write after a fork.
+//!
+//! The page table is persistent: a radix tree of `Rc` nodes. `dup_mmap` shares the root, so
+//! forking costs the same for one page as for a million; a store copies the nodes on its path
+//! that are still shared (`Rc::make_mut`), which is the write fault `do_wp_page` takes on a
+//! COW page. A page keeps only the words ever stored to it, so a modelled gigabyte fits in a
+//! few megabytes.
+
+use std::rc::Rc;
+
+/// `PAGE_SIZE` on x86_64.
+pub const PAGE_SIZE: u64 = 4096;
+const PAGE_SHIFT: u32 = 12;
+/// Bits of virtual page number each tree level resolves.
+const LEVEL_BITS: u32 = 6;
+const FANOUT: usize = 1 << LEVEL_BITS;
+/// Six levels of 6 bits: 36 bits of page number, the 48-bit user address space.
+const LEVELS: u32 = 6;
+/// The end of user space (`TASK_SIZE_MAX` with 4-level paging).
+pub(crate) const TASK_SIZE: u64 = 1 << 47;
+
+/// One page: the 32-bit words stored to it, by index, sorted; every other word is 0.
+#[derive(Debug, Clone, Default)]
+struct Page {
+    words: Vec<(u16, u32)>,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Table(Box<[Option<Rc<Node>>; FANOUT]>),
+    Page(Page),
+}
+
+fn empty_table() -> Node {
+    Node::Table(Box::new(std::array::from_fn(|_| None)))
+}
+
+/// `struct mm_struct`: the pages, and counters that make copy-on-write visible.
+#[derive(Debug, Clone)]
+pub struct MmStruct {
+    root: Option<Rc<Node>>,
+    /// Pages that hold a stored word (resident, in the model's sense).
+    pages: u64,
+    /// Pages (and tables) copied by write faults since this mm was created.
+    cow_copies: u64,
+}
+
+impl Default for MmStruct {
+    fn default() -> Self {
+        MmStruct::new()
+    }
+}
+
+impl MmStruct {
+    /// `mm_alloc` (kernel/fork.c): an empty address space, as `execve` builds.
+    pub fn new() -> MmStruct {
+        MmStruct { root: None, pages: 0, cow_copies: 0 }
+    }
+
+    /// `dup_mmap` (mm/mmap.c): the child's copy shares every page and page table with the
+    /// parent; both are write-protected (here: shared `Rc`s) until one side writes.
+    pub fn dup_mmap(&self) -> MmStruct {
+        MmStruct { root: self.root.clone(), pages: self.pages, cow_copies: 0 }
+    }
+
+    fn slot(vpn: u64, level: u32) -> usize {
+        ((vpn >> (LEVEL_BITS * (LEVELS - 1 - level))) as usize) & (FANOUT - 1)
+    }
+
+    /// A 32-bit load (`get_user` of an `int`): 0 where nothing was ever stored.
+    pub fn load(&self, addr: u64) -> u32 {
+        let vpn = addr >> PAGE_SHIFT;
+        let word = ((addr & (PAGE_SIZE - 1)) >> 2) as u16;
+        let mut node = match &self.root {
+            Some(r) => r,
+            None => return 0,
+        };
+        for level in 0..LEVELS {
+            match &**node {
+                Node::Table(slots) => match &slots[Self::slot(vpn, level)] {
+                    Some(n) => node = n,
+                    None => return 0,
+                },
+                Node::Page(_) => return 0,
+            }
+        }
+        match &**node {
+            Node::Page(p) => p.words.binary_search_by_key(&word, |w| w.0).map_or(0, |i| p.words[i].1),
+            Node::Table(_) => 0,
+        }
+    }
+
+    /// A 32-bit store (`put_user` of an `int`); a shared page or table on the way is copied
+    /// first (`do_wp_page` → `wp_page_copy`).
+    pub fn store(&mut self, addr: u64, value: u32) {
+        let vpn = addr >> PAGE_SHIFT;
+        let word = ((addr & (PAGE_SIZE - 1)) >> 2) as u16;
+        let mut copies = 0u64;
+        let mut new_page = false;
+        let root = self.root.get_or_insert_with(|| Rc::new(empty_table()));
+        let mut node: &mut Rc<Node> = root;
+        for level in 0..=LEVELS {
+            if Rc::strong_count(node) > 1 || Rc::weak_count(node) > 0 {
+                copies += 1;
+            }
+            let inner = Rc::make_mut(node);
+            match inner {
+                Node::Table(slots) => {
+                    let slot = &mut slots[Self::slot(vpn, level)];
+                    if slot.is_none() {
+                        let fresh = if level + 1 == LEVELS {
+                            new_page = true;
+                            Node::Page(Page::default())
+                        } else {
+                            empty_table()
+                        };
+                        *slot = Some(Rc::new(fresh));
+                    }
+                    node = slot.as_mut().expect("slot filled above");
+                }
+                Node::Page(p) => {
+                    match p.words.binary_search_by_key(&word, |w| w.0) {
+                        Ok(i) => p.words[i].1 = value,
+                        Err(i) => p.words.insert(i, (word, value)),
+                    }
+                    break;
+                }
+            }
+        }
+        self.cow_copies += copies;
+        if new_page {
+            self.pages += 1;
+        }
+    }
+
+    /// Pages that hold a stored word.
+    pub fn resident_pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// Nodes this address space copied on write since it was created or duplicated.
+    pub fn cow_copies(&self) -> u64 {
+        self.cow_copies
+    }
+
+    fn page_node(&self, addr: u64) -> Option<&Rc<Node>> {
+        let vpn = addr >> PAGE_SHIFT;
+        let mut node = self.root.as_ref()?;
+        for level in 0..LEVELS {
+            match &**node {
+                Node::Table(slots) => node = slots[Self::slot(vpn, level)].as_ref()?,
+                Node::Page(_) => return None,
+            }
+        }
+        Some(node)
+    }
+
+    /// Whether the page holding `addr` is the same physical page in both address spaces (a
+    /// COW page neither side has written since the fork).
+    pub fn shares_page_with(&self, other: &MmStruct, addr: u64) -> bool {
+        match (self.page_node(addr), other.page_node(addr)) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `[addr, addr + len)` is user memory (`access_ok`).
+pub(crate) fn access_ok(addr: u64, len: u64) -> bool {
+    addr.checked_add(len).is_some_and(|end| end <= TASK_SIZE) && addr != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dup_mmap_shares_pages_until_a_write() {
+        let mut parent = MmStruct::new();
+        parent.store(0x1000, 1);
+        parent.store(0x2000, 2);
+        let mut child = parent.dup_mmap();
+        assert!(parent.shares_page_with(&child, 0x1000));
+        child.store(0x1000, 9);
+        assert!(!parent.shares_page_with(&child, 0x1000));
+        assert!(parent.shares_page_with(&child, 0x2000));
+        assert_eq!((parent.load(0x1000), child.load(0x1000)), (1, 9));
+        assert_eq!(child.load(0x2000), 2);
+        assert!(child.cow_copies() > 0);
+    }
+
+    #[test]
+    fn unwritten_words_read_zero() {
+        let mut mm = MmStruct::new();
+        assert_eq!(mm.load(0x7fff_0000), 0);
+        mm.store(0x7fff_0004, 5);
+        assert_eq!(mm.load(0x7fff_0000), 0);
+        assert_eq!(mm.load(0x7fff_0004), 5);
+        assert_eq!(mm.resident_pages(), 1);
+    }
+
+    #[test]
+    fn access_ok_is_user_space() {
+        assert!(access_ok(0x1000, 8));
+        assert!(!access_ok(0, 8));
+        assert!(!access_ok(TASK_SIZE - 4, 8));
+    }
+}

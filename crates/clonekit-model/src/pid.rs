@@ -1,0 +1,288 @@
+//! `struct pid` and pid namespaces (kernel/pid.c, kernel/pid_namespace.c): one number per
+//! namespace level, allocated cyclically, with the namespace's child reaper.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use clonekit_flags::{Errno, MAX_PID_NS_LEVEL};
+
+use crate::cred::UserNamespace;
+use crate::sched::{Kernel, TaskId};
+
+/// `pid_max` (kernel/pid.c; per pid namespace since 6.14, inherited from the parent).
+pub(crate) const PID_MAX: i32 = 32768;
+/// `RESERVED_PIDS`: where cyclic allocation restarts after wrapping.
+const RESERVED_PIDS: i32 = 300;
+
+/// `struct pid_namespace`.
+#[derive(Debug)]
+pub struct PidNamespace {
+    /// Nesting level: 0 for the initial namespace.
+    pub level: u32,
+    /// The namespace it was created in.
+    pub parent: Option<Rc<PidNamespace>>,
+    /// The inode number `/proc/PID/ns/pid` shows.
+    pub inum: u64,
+    /// The user namespace that owns it.
+    pub user_ns: Rc<UserNamespace>,
+    /// The `idr`: number → the task holding that `struct pid` as its `thread_pid`.
+    pub(crate) idr: RefCell<BTreeMap<i32, TaskId>>,
+    /// The cursor of `idr_alloc_cyclic`: the last number handed out.
+    last: Cell<i32>,
+    /// `child_reaper`: the namespace's init, once it exists.
+    pub(crate) child_reaper: Cell<Option<TaskId>>,
+    /// `PIDNS_ADDING`: cleared when the init exits (`disable_pid_allocation`).
+    pub(crate) adding: Cell<bool>,
+}
+
+impl PidNamespace {
+    /// The initial pid namespace (`init_pid_ns`).
+    pub(crate) fn initial(inum: u64, user_ns: Rc<UserNamespace>) -> PidNamespace {
+        PidNamespace {
+            level: 0,
+            parent: None,
+            inum,
+            user_ns,
+            idr: RefCell::new(BTreeMap::new()),
+            last: Cell::new(0),
+            child_reaper: Cell::new(None),
+            adding: Cell::new(true),
+        }
+    }
+
+    /// `create_pid_namespace` (kernel/pid_namespace.c): a namespace one level deeper.
+    pub(crate) fn create(
+        parent: &Rc<PidNamespace>,
+        user_ns: Rc<UserNamespace>,
+        inum: u64,
+    ) -> Result<PidNamespace, Errno> {
+        let level = parent.level + 1;
+        // kernel/pid_namespace.c:85: more than MAX_PID_NS_LEVEL levels (rule N6).
+        if u64::from(level) > MAX_PID_NS_LEVEL {
+            return Err(Errno::ENOSPC);
+        }
+        Ok(PidNamespace {
+            level,
+            parent: Some(parent.clone()),
+            inum,
+            user_ns,
+            idr: RefCell::new(BTreeMap::new()),
+            last: Cell::new(0),
+            child_reaper: Cell::new(None),
+            adding: Cell::new(true),
+        })
+    }
+
+    /// `find_pid_ns` (kernel/pid.c): the task whose `struct pid` has number `nr` here.
+    pub fn find_task(&self, nr: i32) -> Option<TaskId> {
+        self.idr.borrow().get(&nr).copied()
+    }
+
+    /// The namespace's init, if it has one.
+    pub fn child_reaper(&self) -> Option<TaskId> {
+        self.child_reaper.get()
+    }
+
+    /// Whether `self` is `ns` or one of its descendants.
+    pub fn is_descendant_of(&self, ns: &PidNamespace) -> bool {
+        let mut cur = Some(self);
+        while let Some(c) = cur {
+            if std::ptr::eq(c, ns) {
+                return true;
+            }
+            cur = c.parent.as_deref();
+        }
+        false
+    }
+}
+
+/// One level of a `struct pid`: its number in one namespace (`struct upid`).
+#[derive(Debug, Clone)]
+pub struct UPid {
+    /// The number.
+    pub nr: i32,
+    /// The namespace.
+    pub ns: Rc<PidNamespace>,
+}
+
+/// `struct pid`: the numbers of one task id in its namespace and every ancestor namespace.
+#[derive(Debug)]
+pub struct Pid {
+    /// `numbers[0]` is in the initial namespace, the last in the deepest (`pid->level`).
+    pub numbers: Vec<UPid>,
+}
+
+impl Pid {
+    /// `pid->level`.
+    pub fn level(&self) -> u32 {
+        (self.numbers.len() - 1) as u32
+    }
+
+    /// `ns_of_pid`: the deepest namespace, where the task lives.
+    pub fn ns(&self) -> &Rc<PidNamespace> {
+        &self.numbers[self.numbers.len() - 1].ns
+    }
+
+    /// `pid_nr_ns` (kernel/pid.c): the number seen from `ns`, 0 if the pid is not visible there.
+    pub fn nr_ns(&self, ns: &PidNamespace) -> i32 {
+        let level = ns.level as usize;
+        match self.numbers.get(level) {
+            Some(u) if std::ptr::eq(&*u.ns, ns) => u.nr,
+            _ => 0,
+        }
+    }
+
+    /// `pid_nr`: the number in the initial namespace.
+    pub fn nr(&self) -> i32 {
+        self.numbers[0].nr
+    }
+}
+
+impl Kernel {
+    /// `alloc_pid` (kernel/pid.c): one number per level, deepest first, honouring `set_tid`
+    /// (deepest level first). Errors: rules A1 (checked by clonekit-flags before), A2, A3,
+    /// A5, A6, A7.
+    pub(crate) fn alloc_pid(&mut self, ns: &Rc<PidNamespace>, set_tid: &[i32]) -> Result<Vec<UPid>, Errno> {
+        if set_tid.len() > ns.level as usize + 1 {
+            return Err(Errno::EINVAL);
+        }
+        let mut numbers: Vec<UPid> = Vec::with_capacity(ns.level as usize + 1);
+        let mut remaining = set_tid.len();
+        let mut tmp = Some(ns.clone());
+        let mut i = 0usize;
+        while let Some(cur) = tmp {
+            let mut tid = 0;
+            if remaining > 0 {
+                tid = set_tid[i];
+                // kernel/pid.c:201 (rule A2).
+                if !(1..PID_MAX).contains(&tid) {
+                    self.undo_pids(&numbers);
+                    return Err(Errno::EINVAL);
+                }
+                // kernel/pid.c:207: a pid other than 1 where there is no init yet (rule A3).
+                if tid != 1 && cur.child_reaper.get().is_none() {
+                    self.undo_pids(&numbers);
+                    return Err(Errno::EINVAL);
+                }
+                remaining -= 1;
+            }
+            let nr = if tid != 0 {
+                // idr_alloc(tid, tid + 1): ENOSPC for a used number, turned into EEXIST (A5).
+                if cur.idr.borrow().contains_key(&tid) {
+                    self.undo_pids(&numbers);
+                    return Err(Errno::EEXIST);
+                }
+                tid
+            } else {
+                match alloc_cyclic(&cur) {
+                    Some(nr) => nr,
+                    None => {
+                        self.undo_pids(&numbers);
+                        // ENOSPC from the idr becomes EAGAIN (rule A6).
+                        return Err(Errno::EAGAIN);
+                    }
+                }
+            };
+            // Reserve the number (idr_alloc stores NULL first).
+            cur.idr.borrow_mut().insert(nr, self.init_task);
+            if tid != 0 {
+                cur.last.set(cur.last.get().max(nr));
+            }
+            numbers.push(UPid { nr, ns: cur.clone() });
+            tmp = cur.parent.clone();
+            i += 1;
+        }
+        // kernel/pid.c:256: the namespace's init has exited (rule A7).
+        if !ns.adding.get() {
+            self.undo_pids(&numbers);
+            return Err(Errno::ENOMEM);
+        }
+        numbers.reverse();
+        Ok(numbers)
+    }
+
+    fn undo_pids(&mut self, numbers: &[UPid]) {
+        for u in numbers {
+            u.ns.idr.borrow_mut().remove(&u.nr);
+        }
+    }
+
+    /// `attach_pid`: makes every level of `pid` find `task`.
+    pub(crate) fn attach_pid(&mut self, pid: &Pid, task: TaskId) {
+        for u in &pid.numbers {
+            u.ns.idr.borrow_mut().insert(u.nr, task);
+        }
+    }
+
+    /// `free_pid` (kernel/pid.c): the numbers become free; an init-less namespace whose last
+    /// pid goes is finished.
+    pub(crate) fn free_pid(&mut self, pid: &Pid, task: TaskId) {
+        for u in &pid.numbers {
+            let mut idr = u.ns.idr.borrow_mut();
+            if idr.get(&u.nr) == Some(&task) {
+                idr.remove(&u.nr);
+            }
+        }
+    }
+
+    /// `task_active_pid_ns`: the namespace the task's pid lives in.
+    pub(crate) fn task_active_pid_ns(&self, id: TaskId) -> Rc<PidNamespace> {
+        self.t(id).pid.ns().clone()
+    }
+
+    /// `task_pid_vnr`-style: the number of `target`'s pid as `observer` sees it (0: not
+    /// visible from there).
+    pub(crate) fn pid_vnr(&self, observer: TaskId, pid: &Pid) -> i32 {
+        pid.nr_ns(self.t(observer).pid.ns())
+    }
+
+    /// `task_tgid_vnr`: the thread group id of `id` as `observer` sees it.
+    pub(crate) fn tgid_vnr(&self, observer: TaskId, id: TaskId) -> i32 {
+        let leader = self.t(id).group_leader;
+        self.pid_vnr(observer, &self.t(leader).pid.clone())
+    }
+
+    /// `find_task_by_vpid`: the task holding number `nr` in `observer`'s pid namespace.
+    pub(crate) fn find_task_by_vpid(&self, observer: TaskId, nr: i32) -> Option<TaskId> {
+        let ns = self.task_active_pid_ns(observer);
+        let id = ns.find_task(nr)?;
+        // A number reserved by an unfinished alloc_pid points at init: not a task yet.
+        let t = self.task(id)?;
+        (t.pid.nr_ns(&ns) == nr).then_some(id)
+    }
+
+    /// Looks up the `struct pid` that number `nr` names in `ns`.
+    pub fn find_pid(&self, ns: &PidNamespace, nr: i32) -> Option<Rc<Pid>> {
+        let id = ns.find_task(nr)?;
+        let t = self.task(id)?;
+        (t.pid.nr_ns(ns) == nr).then(|| t.pid.clone())
+    }
+
+    /// The number `pid` has in the pid namespace of `observer` (0: not visible).
+    pub fn pid_nr_seen_by(&self, observer: TaskId, pid: &Pid) -> i32 {
+        match self.task(observer) {
+            Some(t) => pid.nr_ns(t.pid.ns()),
+            None => 0,
+        }
+    }
+
+    /// The pid namespace `id` lives in.
+    pub fn active_pid_ns(&self, id: TaskId) -> Option<Rc<PidNamespace>> {
+        self.task(id).map(|t| t.pid.ns().clone())
+    }
+}
+
+/// `idr_alloc_cyclic(pid_min, pid_max)`: the next free number after the cursor, wrapping to
+/// `RESERVED_PIDS` (or 1 before the first wrap).
+fn alloc_cyclic(ns: &PidNamespace) -> Option<i32> {
+    let idr = ns.idr.borrow();
+    let pid_min = if ns.last.get() > RESERVED_PIDS { RESERVED_PIDS } else { 1 };
+    let start = (ns.last.get() + 1).max(pid_min);
+    let found = (start..PID_MAX).chain(pid_min..start).find(|n| !idr.contains_key(n));
+    drop(idr);
+    if let Some(nr) = found {
+        ns.last.set(nr);
+    }
+    found
+}

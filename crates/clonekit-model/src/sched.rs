@@ -1,0 +1,403 @@
+//! `struct task_struct` (include/linux/sched.h), the task table, and the sleeping and waking
+//! of blocked system calls (kernel/sched/core.c's part: `try_to_wake_up`, `schedule`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use clonekit_flags::Errno;
+
+use crate::blk_ioc::IoContext;
+use crate::cred::Cred;
+use crate::file::FilesStruct;
+use crate::fork::CopyProcessRecord;
+use crate::fs::FsStruct;
+use crate::futex::FutexWaiter;
+use crate::mm::MmStruct;
+use crate::nsproxy::NsProxy;
+use crate::pid::{Pid, PidNamespace};
+use crate::sem::SemUndoList;
+use crate::signal::{SigAltStack, SigSet, SighandStruct, SignalStruct};
+use crate::wait::{WaitOptions, Waited};
+
+/// A shared, mutable kernel object: sharing is `Rc` identity.
+pub(crate) type Shared<T> = Rc<RefCell<T>>;
+
+/// A task in the model's task table (a slot and its generation, so a stale id never names a
+/// newer task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    index: u32,
+    generation: u32,
+}
+
+/// What a task is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Running user code: it can make system calls.
+    Running,
+    /// Sleeping in a system call that has not finished.
+    Blocked,
+    /// Stopped by a stop signal (`TASK_STOPPED`) until `SIGCONT`.
+    Stopped,
+    /// Exited, waiting to be reaped (`EXIT_ZOMBIE`).
+    Zombie,
+    /// Released (`EXIT_DEAD`): no longer in the task table.
+    Dead,
+}
+
+/// Why a task sleeps, with what its system call needs to finish.
+#[derive(Debug, Clone)]
+pub(crate) enum Block {
+    /// `wait_for_vfork_done` (kernel/fork.c): until the child releases its mm.
+    Vfork {
+        /// The child.
+        child: TaskId,
+        /// What `kernel_clone` returns once the child releases the parent.
+        nr: i32,
+    },
+    /// `do_wait` (kernel/exit.c): until a child changes state.
+    Wait(WaitOptions),
+    /// `futex_wait` (kernel/futex/waitwake.c): until `FUTEX_WAKE` on the word.
+    Futex,
+}
+
+/// A blocked system call that finished, with its result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// A `CLONE_VFORK` parent released: the child's pid as the parent sees it.
+    Vfork(i32),
+    /// A wait that found a child, or failed.
+    Wait(Result<Waited, Errno>),
+    /// A `FUTEX_WAIT` woken (0).
+    Futex(Result<i32, Errno>),
+}
+
+/// The result of a system call that may sleep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Syscall<T> {
+    /// It finished.
+    Done(T),
+    /// The task sleeps; the result comes later through [`Kernel::take_resumed`].
+    Blocked,
+}
+
+impl<T> Syscall<T> {
+    /// The result, if the call finished.
+    pub fn done(self) -> Option<T> {
+        match self {
+            Syscall::Done(v) => Some(v),
+            Syscall::Blocked => None,
+        }
+    }
+}
+
+/// A resource two tasks may share (for [`Kernel::shares`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// `mm_struct`.
+    Mm,
+    /// `fs_struct`.
+    Fs,
+    /// `files_struct`.
+    Files,
+    /// `sighand_struct`.
+    Sighand,
+    /// `signal_struct` (the thread group).
+    Signal,
+    /// `struct cred`.
+    Cred,
+    /// `struct nsproxy`.
+    Nsproxy,
+    /// The SysV semaphore undo list.
+    SysvSem,
+    /// `io_context`.
+    Io,
+}
+
+/// `struct task_struct`: one thread of execution.
+#[derive(Debug)]
+pub(crate) struct Task {
+    pub(crate) id: TaskId,
+    pub(crate) state: TaskState,
+    /// `PF_EXITING`.
+    pub(crate) exiting: bool,
+    /// The wait status `do_exit` recorded (`exit_code`).
+    pub(crate) exit_code: i32,
+    /// `thread_pid`: this task's `struct pid`.
+    pub(crate) pid: Rc<Pid>,
+    pub(crate) group_leader: TaskId,
+    pub(crate) real_parent: TaskId,
+    /// The processes this task created (their leaders), `children`.
+    pub(crate) children: Vec<TaskId>,
+    /// `exit_signal`: -1 for a thread, 0 for none.
+    pub(crate) exit_signal: i32,
+    pub(crate) pdeath_signal: u32,
+    pub(crate) mm: Option<Shared<MmStruct>>,
+    pub(crate) fs: Option<Shared<FsStruct>>,
+    pub(crate) files: Option<Shared<FilesStruct>>,
+    pub(crate) sighand: Shared<SighandStruct>,
+    pub(crate) signal: Shared<SignalStruct>,
+    pub(crate) cred: Rc<Cred>,
+    pub(crate) nsproxy: Option<Rc<NsProxy>>,
+    pub(crate) blocked: SigSet,
+    /// Signals sent to this thread (`pending`).
+    pub(crate) pending: Vec<u32>,
+    pub(crate) sysvsem: Option<Shared<SemUndoList>>,
+    pub(crate) io_context: Option<Shared<IoContext>>,
+    pub(crate) sas: SigAltStack,
+    pub(crate) set_child_tid: u64,
+    pub(crate) clear_child_tid: u64,
+    /// The parent sleeping in `wait_for_vfork_done` for this child (`vfork_done`).
+    pub(crate) vfork_done: Option<TaskId>,
+    pub(crate) self_exec_id: u64,
+    pub(crate) parent_exec_id: u64,
+    /// What the task sleeps on, and since which sleep (the order resumptions are reported in).
+    pub(crate) block: Option<(u64, Block)>,
+    /// Deliveries to the user handler in the running program (reset by exec).
+    pub(crate) handled: u64,
+    /// The thread pointer (`CLONE_SETTLS`).
+    pub(crate) tls: u64,
+    /// Creation order (`init_task.tasks` list order, which `for_each_process` walks).
+    pub(crate) serial: u64,
+    /// Stopped by a group stop (`TASK_STOPPED`).
+    pub(crate) stopped: bool,
+    /// A blocked call that finished while the task was stopped: reported when it continues.
+    pub(crate) stopped_resume: Option<(u64, TaskId, Resumed)>,
+}
+
+/// The whole modelled system: the task table, the initial namespaces and init.
+#[derive(Debug)]
+pub struct Kernel {
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) free: Vec<u32>,
+    pub(crate) init_task: TaskId,
+    pub(crate) init_pid_ns: Rc<PidNamespace>,
+    pub(crate) futex_waiters: Vec<FutexWaiter>,
+    pub(crate) resumed: Vec<(u64, TaskId, Resumed)>,
+    pub(crate) sleep_seq: u64,
+    pub(crate) next_inum: u64,
+    pub(crate) next_pgid: u64,
+    pub(crate) next_serial: u64,
+    /// The record of the last `copy_process`, kept when [`Kernel::set_recording`] is on.
+    pub(crate) last_copy: Option<CopyProcessRecord>,
+    pub(crate) recording: bool,
+    /// Exit statuses of tasks, kept when recording is on.
+    pub(crate) exit_log: Vec<(TaskId, i32)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) generation: u32,
+    pub(crate) task: Option<Task>,
+}
+
+impl TaskId {
+    /// An id that names no task (before boot fills in init).
+    pub(crate) fn placeholder() -> TaskId {
+        TaskId { index: u32::MAX, generation: u32::MAX }
+    }
+}
+
+impl Kernel {
+    /// A task that exists (running, blocked or a zombie).
+    pub(crate) fn task(&self, id: TaskId) -> Option<&Task> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.task.as_ref()
+    }
+
+    pub(crate) fn task_mut(&mut self, id: TaskId) -> Option<&mut Task> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.task.as_mut()
+    }
+
+    /// The task; for ids the kernel itself keeps (parents, leaders, threads), which are live by
+    /// construction.
+    pub(crate) fn t(&self, id: TaskId) -> &Task {
+        self.task(id).expect("task table link points to a released task")
+    }
+
+    pub(crate) fn tm(&mut self, id: TaskId) -> &mut Task {
+        self.task_mut(id).expect("task table link points to a released task")
+    }
+
+    /// Reserves a slot for a new task.
+    pub(crate) fn alloc_task_id(&mut self) -> TaskId {
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.generation = slot.generation.wrapping_add(1);
+            TaskId { index, generation: slot.generation }
+        } else {
+            self.slots.push(Slot { generation: 0, task: None });
+            TaskId { index: (self.slots.len() - 1) as u32, generation: 0 }
+        }
+    }
+
+    pub(crate) fn install_task(&mut self, task: Task) {
+        let index = task.id.index as usize;
+        self.slots[index].task = Some(task);
+    }
+
+    /// Drops a released task from the table (`put_task_struct`'s last reference).
+    pub(crate) fn free_task(&mut self, id: TaskId) {
+        if let Some(slot) = self.slots.get_mut(id.index as usize) {
+            if slot.generation == id.generation && slot.task.take().is_some() {
+                self.free.push(id.index);
+            }
+        }
+    }
+
+    /// A fresh namespace inode number.
+    pub(crate) fn alloc_inum(&mut self) -> u64 {
+        self.next_inum += 1;
+        self.next_inum
+    }
+
+    /// The state of a task; [`TaskState::Dead`] for one that was released or never existed.
+    pub fn state(&self, id: TaskId) -> TaskState {
+        self.task(id).map_or(TaskState::Dead, |t| match t.state {
+            TaskState::Running | TaskState::Blocked if t.stopped => TaskState::Stopped,
+            s => s,
+        })
+    }
+
+    /// Whether the task can make a system call now; the error a call on it gets otherwise.
+    pub(crate) fn current(&self, id: TaskId) -> Result<(), Errno> {
+        match self.task(id) {
+            Some(t) if t.state == TaskState::Running && !t.stopped => Ok(()),
+            _ => Err(Errno::ESRCH),
+        }
+    }
+
+    /// `init`: pid 1 of the initial pid namespace, the reaper of last resort.
+    pub fn init_task(&self) -> TaskId {
+        self.init_task
+    }
+
+    /// Puts `id` to sleep on `block` (`set_current_state` + `schedule`).
+    pub(crate) fn sleep(&mut self, id: TaskId, block: Block) {
+        self.sleep_seq += 1;
+        let seq = self.sleep_seq;
+        let t = self.tm(id);
+        t.state = TaskState::Blocked;
+        t.block = Some((seq, block));
+    }
+
+    /// Ends `id`'s sleep with `result` (`try_to_wake_up`, the call returning), then delivers
+    /// what became deliverable.
+    pub(crate) fn wake(&mut self, id: TaskId, result: Resumed) {
+        let Some(t) = self.task_mut(id) else { return };
+        let Some((seq, _)) = t.block.take() else { return };
+        t.state = TaskState::Running;
+        if t.stopped {
+            t.stopped_resume = Some((seq, id, result));
+            return;
+        }
+        self.resumed.push((seq, id, result));
+        self.deliver_pending(id);
+    }
+
+    /// Re-runs every sleeping `wait` in the order the tasks fell asleep, as `__wake_up_parent`
+    /// does for the waiters of `wait_chldexit`; each one that now finds something returns.
+    pub(crate) fn wake_waiters(&mut self) {
+        loop {
+            let mut sleepers: Vec<(u64, TaskId, WaitOptions)> = self
+                .slots
+                .iter()
+                .filter_map(|s| s.task.as_ref())
+                .filter_map(|t| match &t.block {
+                    Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked => {
+                        Some((*seq, t.id, w.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if sleepers.is_empty() {
+                return;
+            }
+            sleepers.sort_by_key(|s| s.0);
+            let mut progressed = false;
+            for (_, id, opts) in sleepers {
+                if self.state(id) != TaskState::Blocked {
+                    continue;
+                }
+                match self.do_wait(id, &opts) {
+                    Ok(Some(w)) => {
+                        self.wake(id, Resumed::Wait(Ok(w)));
+                        progressed = true;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.wake(id, Resumed::Wait(Err(e)));
+                        progressed = true;
+                    }
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// Blocked calls that finished since the last call, in the order they fell asleep.
+    pub fn take_resumed(&mut self) -> Vec<(TaskId, Resumed)> {
+        let mut r = std::mem::take(&mut self.resumed);
+        r.sort_by_key(|(seq, _, _)| *seq);
+        r.into_iter().map(|(_, id, res)| (id, res)).collect()
+    }
+
+    /// Whether two tasks use the same instance of `resource`: `Rc` identity.
+    pub fn shares(&self, a: TaskId, b: TaskId, resource: Resource) -> bool {
+        let (Some(x), Some(y)) = (self.task(a), self.task(b)) else { return false };
+        fn same<T>(p: &Option<Rc<T>>, q: &Option<Rc<T>>) -> bool {
+            matches!((p, q), (Some(p), Some(q)) if Rc::ptr_eq(p, q))
+        }
+        match resource {
+            Resource::Mm => same(&x.mm, &y.mm),
+            Resource::Fs => same(&x.fs, &y.fs),
+            Resource::Files => same(&x.files, &y.files),
+            Resource::Sighand => Rc::ptr_eq(&x.sighand, &y.sighand),
+            Resource::Signal => Rc::ptr_eq(&x.signal, &y.signal),
+            Resource::Cred => Rc::ptr_eq(&x.cred, &y.cred),
+            Resource::Nsproxy => same(&x.nsproxy, &y.nsproxy),
+            Resource::SysvSem => same(&x.sysvsem, &y.sysvsem),
+            Resource::Io => same(&x.io_context, &y.io_context),
+        }
+    }
+
+    /// The task's `struct pid`, which outlives the task for whoever holds it (`get_pid`).
+    pub fn task_pid(&self, id: TaskId) -> Option<Rc<Pid>> {
+        self.task(id).map(|t| t.pid.clone())
+    }
+
+    /// The live tasks, in table order.
+    pub fn tasks(&self) -> impl Iterator<Item = TaskId> + '_ {
+        self.slots.iter().filter_map(|s| s.task.as_ref()).map(|t| t.id)
+    }
+
+    /// Turns on keeping the last [`CopyProcessRecord`] ([`Kernel::last_copy_process`]).
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+    }
+
+    /// The status `do_exit` recorded for `id`, if it exited while recording was on.
+    pub fn exit_code_of(&self, id: TaskId) -> Option<i32> {
+        self.exit_log.iter().rev().find(|(t, _)| *t == id).map(|(_, c)| *c)
+    }
+
+    /// What the last `copy_process` did, step by step (when recording is on).
+    pub fn last_copy_process(&self) -> Option<&CopyProcessRecord> {
+        self.last_copy.as_ref()
+    }
+
+    /// The handler delivery count of the program running in `id` (the `handled` observation).
+    pub fn handled(&self, id: TaskId) -> Result<u64, Errno> {
+        self.current(id)?;
+        Ok(self.t(id).handled)
+    }
+}

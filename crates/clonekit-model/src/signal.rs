@@ -1,0 +1,586 @@
+//! Signals (kernel/signal.c): the handler table (`sighand_struct`, shared by
+//! `CLONE_SIGHAND`), the thread group (`signal_struct`, shared by `CLONE_THREAD`), per-task
+//! blocked masks, sending (`send_signal_locked`, `complete_signal`), delivery (`get_signal`)
+//! and the system calls `rt_sigaction`, `rt_sigprocmask`, `kill`, `tgkill`, `sigaltstack`.
+//!
+//! Delivery happens as the target returns to user space, which in the model is at once for a
+//! running task. A task asleep in `wait4` or `FUTEX_WAIT` runs its handler and goes back to
+//! sleep (handlers are installed with `SA_RESTART`); a vfork parent sleeps `TASK_KILLABLE`, so
+//! only a fatal signal reaches it before the child releases it.
+
+use std::fmt;
+
+use clonekit_flags::{Errno, Signal};
+
+use crate::sched::{Block, Kernel, TaskId, TaskState};
+
+/// A set of signals (`sigset_t`): bit `n - 1` for signal `n`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    /// The empty set.
+    pub const EMPTY: SigSet = SigSet(0);
+
+    fn bit(sig: u32) -> u64 {
+        if (1..=64).contains(&sig) {
+            1u64 << (sig - 1)
+        } else {
+            0
+        }
+    }
+
+    /// Whether `sig` is in the set.
+    pub fn has(self, sig: u32) -> bool {
+        self.0 & Self::bit(sig) != 0
+    }
+
+    /// The set with `sig` added.
+    pub fn with(self, sig: u32) -> SigSet {
+        SigSet(self.0 | Self::bit(sig))
+    }
+
+    /// The signals in the set, ascending.
+    pub fn signals(self) -> impl Iterator<Item = u32> {
+        (1..=64u32).filter(move |&s| self.has(s))
+    }
+}
+
+impl fmt::Display for SigSet {
+    /// strace's spelling: `[SIGUSR1 SIGCHLD]`, `[]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.signals().filter_map(Signal::new).map(|s| s.to_string()).collect();
+        write!(f, "[{}]", names.join(" "))
+    }
+}
+
+/// `SIGKILL` and `SIGSTOP`: never caught, blocked or ignored (`sig_kernel_only`).
+const KERNEL_ONLY: SigSet = SigSet((1 << 8) | (1 << 18));
+
+fn sig_kernel_only(sig: u32) -> bool {
+    sig == 9 || sig == 19
+}
+
+/// `SIG_KERNEL_IGNORE_MASK`: SIGCONT, SIGCHLD, SIGWINCH, SIGURG.
+fn sig_kernel_ignore(sig: u32) -> bool {
+    matches!(sig, 17 | 18 | 23 | 28)
+}
+
+/// `SIG_KERNEL_STOP_MASK`: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
+fn sig_kernel_stop(sig: u32) -> bool {
+    matches!(sig, 19..=22)
+}
+
+/// `SIG_KERNEL_COREDUMP_MASK`.
+fn sig_kernel_coredump(sig: u32) -> bool {
+    matches!(sig, 3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31)
+}
+
+/// A signal's disposition (`sa_handler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Disposition {
+    /// `SIG_DFL`.
+    #[default]
+    Default,
+    /// `SIG_IGN`.
+    Ignore,
+    /// A user handler (installed with `SA_RESTART`).
+    Handler,
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Disposition::Default => "dfl",
+            Disposition::Ignore => "ign",
+            Disposition::Handler => "handler",
+        })
+    }
+}
+
+/// `struct sighand_struct`: the action of every signal.
+#[derive(Debug, Clone)]
+pub struct SighandStruct {
+    /// `action[sig - 1]`.
+    pub action: [Disposition; 64],
+}
+
+impl Default for SighandStruct {
+    fn default() -> Self {
+        SighandStruct { action: [Disposition::Default; 64] }
+    }
+}
+
+impl SighandStruct {
+    /// The disposition of `sig`.
+    pub fn get(&self, sig: u32) -> Disposition {
+        self.action.get(sig as usize - 1).copied().unwrap_or_default()
+    }
+
+    /// `flush_signal_handlers(t, force_default = 0)` (kernel/signal.c): every handler becomes
+    /// `SIG_DFL`; `SIG_IGN` stays.
+    pub fn flush_signal_handlers(&mut self) {
+        for a in &mut self.action {
+            if *a == Disposition::Handler {
+                *a = Disposition::Default;
+            }
+        }
+    }
+}
+
+/// Resource limits, as `getrlimit` reports them (soft, hard).
+pub type Rlimit = (u64, u64);
+
+/// `struct signal_struct`: what the threads of one thread group share.
+#[derive(Debug, Clone)]
+pub struct SignalStruct {
+    /// `thread_head`: the group's threads, in creation order.
+    pub(crate) threads: Vec<TaskId>,
+    /// `live`: threads that have not started exiting.
+    pub(crate) live: u32,
+    /// `quick_threads`: threads that have not reached `synchronize_group_exit`.
+    pub(crate) quick_threads: u32,
+    /// `SIGNAL_GROUP_EXIT`.
+    pub(crate) group_exit: bool,
+    /// `group_exit_code`: the status of a group exit.
+    pub(crate) group_exit_code: i32,
+    /// `shared_pending`: signals sent to the whole group.
+    pub(crate) shared_pending: Vec<u32>,
+    /// `rlim`.
+    pub rlimits: [Rlimit; 16],
+    /// `is_child_subreaper` (`PR_SET_CHILD_SUBREAPER`).
+    pub(crate) is_child_subreaper: bool,
+    /// `has_child_subreaper`: an ancestor is a subreaper.
+    pub(crate) has_child_subreaper: bool,
+    /// `SIGNAL_UNKILLABLE`: the group is a pid namespace's init.
+    pub(crate) unkillable: bool,
+    /// The process group (an identity, inherited by fork).
+    pub(crate) pgid: u64,
+    /// `SIGNAL_STOP_STOPPED` with the stop signal still to report (`group_exit_code`).
+    pub(crate) stopped: Option<u32>,
+    /// The group is stopped (`SIGNAL_STOP_STOPPED`).
+    pub(crate) is_stopped: bool,
+    /// `SIGNAL_STOP_CONTINUED`, not yet reported.
+    pub(crate) continued: bool,
+}
+
+impl SignalStruct {
+    /// A new thread group with default limits.
+    pub(crate) fn new(pgid: u64) -> SignalStruct {
+        const INF: u64 = u64::MAX;
+        let mut rlimits = [(INF, INF); 16];
+        rlimits[7] = (1024, 1_048_576); // RLIMIT_NOFILE
+        rlimits[3] = (8 << 20, INF); // RLIMIT_STACK
+        rlimits[4] = (0, INF); // RLIMIT_CORE
+        SignalStruct {
+            threads: Vec::new(),
+            live: 0,
+            quick_threads: 0,
+            group_exit: false,
+            group_exit_code: 0,
+            shared_pending: Vec::new(),
+            rlimits,
+            is_child_subreaper: false,
+            has_child_subreaper: false,
+            unkillable: false,
+            pgid,
+            stopped: None,
+            is_stopped: false,
+            continued: false,
+        }
+    }
+}
+
+/// `sas_ss_sp`/`sas_ss_size`: the alternate signal stack, or none (`SS_DISABLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SigAltStack {
+    /// Whether one is installed.
+    pub on: bool,
+}
+
+/// `rt_sigprocmask`'s `how`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigprocmaskHow {
+    /// `SIG_BLOCK`.
+    Block,
+    /// `SIG_UNBLOCK`.
+    Unblock,
+    /// `SIG_SETMASK`.
+    SetMask,
+}
+
+fn queue(pending: &mut Vec<u32>, sig: u32) {
+    // legacy_queue: a non-realtime signal already pending is not queued twice.
+    if sig < 32 && pending.contains(&sig) {
+        return;
+    }
+    pending.push(sig);
+}
+
+fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
+    pending.retain(|&s| !mask(s));
+}
+
+impl Kernel {
+    /// `sig_ignored` (kernel/signal.c): whether sending `sig` to `t` can be dropped at once.
+    fn sig_ignored(&self, t: TaskId, sig: u32, force: bool) -> bool {
+        let task = self.t(t);
+        if task.blocked.has(sig) {
+            return false;
+        }
+        let handler = task.sighand.borrow().get(sig);
+        // sig_task_ignored: an init ignores default-action signals it has no handler for,
+        // unless they come from an ancestor namespace (SIGKILL, SIGSTOP).
+        if task.signal.borrow().unkillable
+            && handler == Disposition::Default
+            && !(force && sig_kernel_only(sig))
+        {
+            return true;
+        }
+        handler == Disposition::Ignore || (handler == Disposition::Default && sig_kernel_ignore(sig))
+    }
+
+    /// `prepare_signal` (kernel/signal.c): stop/continue side effects; false to drop `sig`.
+    fn prepare_signal(&mut self, sig: u32, p: TaskId, force: bool) -> bool {
+        let signal = self.t(p).signal.clone();
+        if signal.borrow().group_exit {
+            // The group is dying: drop the signal.
+            return false;
+        }
+        let threads = signal.borrow().threads.clone();
+        if sig_kernel_stop(sig) {
+            // A stop signal flushes SIGCONT.
+            flush(&mut signal.borrow_mut().shared_pending, |s| s == 18);
+            for &t in &threads {
+                flush(&mut self.tm(t).pending, |s| s == 18);
+            }
+        } else if sig == 18 {
+            // SIGCONT flushes stop signals and wakes the stopped threads.
+            flush(&mut signal.borrow_mut().shared_pending, sig_kernel_stop);
+            for &t in &threads {
+                flush(&mut self.tm(t).pending, sig_kernel_stop);
+            }
+            let was_stopped = signal.borrow().is_stopped;
+            if was_stopped {
+                {
+                    let mut s = signal.borrow_mut();
+                    s.is_stopped = false;
+                    s.stopped = None;
+                    s.continued = true;
+                }
+                for &t in &threads {
+                    self.tm(t).stopped = false;
+                }
+                // do_notify_parent_cldstop(CLD_CONTINUED), from the leader.
+                let leader = self.t(p).group_leader;
+                self.do_notify_parent_cldstop(leader);
+                for &t in &threads {
+                    self.flush_stopped_resume(t);
+                }
+            }
+        }
+        !self.sig_ignored(p, sig, force)
+    }
+
+    /// `wants_signal` (kernel/signal.c).
+    fn wants_signal(&self, sig: u32, p: TaskId) -> bool {
+        let t = self.t(p);
+        if t.blocked.has(sig) || t.exiting {
+            return false;
+        }
+        sig == 9 || !t.stopped
+    }
+
+    /// `send_signal_locked` + `complete_signal` (kernel/signal.c): queue `sig` for `p` (for
+    /// its whole group if `group`), then pick a thread to take it, or kill the group at once
+    /// for a fatal signal. `sender` is the sending task, `None` for the kernel.
+    pub(crate) fn send_signal(&mut self, sender: Option<TaskId>, sig: u32, p: TaskId, group: bool) {
+        if self.task(p).is_none_or(|t| t.state == TaskState::Zombie || t.state == TaskState::Dead) {
+            // A zombie has no one to deliver to; the signal is accepted and dropped.
+            return;
+        }
+        // Forced when sent by the kernel, or from an ancestor pid namespace (the sender has
+        // no number in the target's namespace).
+        let force = match sender {
+            None => true,
+            Some(s) => {
+                let target_ns = self.t(p).pid.ns().clone();
+                self.task(s).is_none_or(|st| st.pid.nr_ns(&target_ns) == 0)
+            }
+        };
+        if !self.prepare_signal(sig, p, force) {
+            return;
+        }
+        let signal = self.t(p).signal.clone();
+        if group {
+            queue(&mut signal.borrow_mut().shared_pending, sig);
+        } else {
+            queue(&mut self.tm(p).pending, sig);
+        }
+        // complete_signal: the target if it wants the signal, else another thread.
+        let t = if self.wants_signal(sig, p) {
+            p
+        } else if !group {
+            return;
+        } else {
+            let threads = signal.borrow().threads.clone();
+            match threads.into_iter().find(|&t| self.wants_signal(sig, t)) {
+                Some(t) => t,
+                None => return,
+            }
+        };
+        let handler = self.t(p).sighand.borrow().get(sig);
+        let fatal = !sig_kernel_ignore(sig) && !sig_kernel_stop(sig) && handler == Disposition::Default;
+        if fatal && !signal.borrow().group_exit && !sig_kernel_coredump(sig) {
+            // Start a group exit: every thread gets SIGKILL.
+            self.group_kill(p, sig as i32);
+            return;
+        }
+        self.deliver_pending(t);
+    }
+
+    /// `get_signal` (kernel/signal.c), run for `t` as it returns to user space: takes each
+    /// deliverable signal and acts on it. Does nothing for a task that cannot run its
+    /// handlers now (stopped, exiting, or a vfork parent's killable sleep).
+    pub(crate) fn deliver_pending(&mut self, t: TaskId) {
+        loop {
+            let Some(task) = self.task(t) else { return };
+            if task.exiting || task.stopped || matches!(task.state, TaskState::Zombie | TaskState::Dead) {
+                return;
+            }
+            if matches!(task.block, Some((_, Block::Vfork { .. }))) {
+                return;
+            }
+            let blocked = task.blocked;
+            let signal = task.signal.clone();
+            // dequeue_signal: the thread's own queue first, then the group's; lowest number.
+            let own = task.pending.iter().copied().filter(|&s| !blocked.has(s)).min();
+            let sig = match own {
+                Some(s) => {
+                    let p = &mut self.tm(t).pending;
+                    if let Some(i) = p.iter().position(|&x| x == s) {
+                        p.remove(i);
+                    }
+                    s
+                }
+                None => {
+                    let mut sp = signal.borrow_mut();
+                    let Some(s) = sp.shared_pending.iter().copied().filter(|&s| !blocked.has(s)).min() else {
+                        return;
+                    };
+                    if let Some(i) = sp.shared_pending.iter().position(|&x| x == s) {
+                        sp.shared_pending.remove(i);
+                    }
+                    s
+                }
+            };
+            let handler = self.t(t).sighand.borrow().get(sig);
+            match handler {
+                Disposition::Ignore => continue,
+                Disposition::Handler => {
+                    self.tm(t).handled += 1;
+                }
+                Disposition::Default => {
+                    if sig_kernel_ignore(sig) {
+                        continue;
+                    }
+                    // An init ignores fatal default actions (SIGKILL aside).
+                    if signal.borrow().unkillable && !sig_kernel_only(sig) {
+                        continue;
+                    }
+                    if sig_kernel_stop(sig) {
+                        // SIGTSTP/SIGTTIN/SIGTTOU to an orphaned process group are discarded;
+                        // the scenario's process group is orphaned (its parent, init, is in
+                        // another session).
+                        if sig != 19 {
+                            continue;
+                        }
+                        self.do_signal_stop(t, sig);
+                        return;
+                    }
+                    // do_group_exit(sig) (a core dump for the coredump signals, with no core
+                    // file: RLIMIT_CORE is 0).
+                    self.group_kill(t, sig as i32);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// `do_signal_stop` (kernel/signal.c): the whole group stops and the parent is told.
+    fn do_signal_stop(&mut self, t: TaskId, sig: u32) {
+        let signal = self.t(t).signal.clone();
+        let threads = signal.borrow().threads.clone();
+        {
+            let mut s = signal.borrow_mut();
+            s.is_stopped = true;
+            s.stopped = Some(sig);
+            s.continued = false;
+        }
+        for th in threads {
+            if !self.t(th).exiting {
+                self.tm(th).stopped = true;
+            }
+        }
+        let leader = self.t(t).group_leader;
+        self.do_notify_parent_cldstop(leader);
+    }
+
+    /// `do_notify_parent_cldstop` (kernel/signal.c): SIGCHLD (unless ignored) and a wake-up
+    /// for the waiters of the leader's parent.
+    fn do_notify_parent_cldstop(&mut self, leader: TaskId) {
+        let parent = self.t(leader).real_parent;
+        if self.task(parent).is_none() {
+            return;
+        }
+        let action = self.t(parent).sighand.borrow().get(17);
+        if action != Disposition::Ignore {
+            self.send_signal(None, 17, parent, true);
+        }
+        self.wake_waiters();
+    }
+
+    /// Reports a blocked call that finished while its task was stopped, now that it runs.
+    fn flush_stopped_resume(&mut self, t: TaskId) {
+        if let Some(r) = self.task_mut(t).and_then(|task| task.stopped_resume.take()) {
+            self.resumed.push(r);
+        }
+        self.deliver_pending(t);
+    }
+
+    /// `rt_sigaction(sig, act, &old)` (kernel/signal.c `do_sigaction`): sets the disposition
+    /// if `act` is given, returns the old one.
+    pub fn sys_rt_sigaction(
+        &mut self,
+        cur: TaskId,
+        sig: u32,
+        act: Option<Disposition>,
+    ) -> Result<Disposition, Errno> {
+        self.current(cur)?;
+        if !(1..=64).contains(&sig) || (act.is_some() && sig_kernel_only(sig)) {
+            return Err(Errno::EINVAL);
+        }
+        let sighand = self.t(cur).sighand.clone();
+        let old = sighand.borrow().get(sig);
+        if let Some(new) = act {
+            sighand.borrow_mut().action[sig as usize - 1] = new;
+            // sig_handler_ignored: discard what is pending, in every thread of the group.
+            if new == Disposition::Ignore || (new == Disposition::Default && sig_kernel_ignore(sig)) {
+                let signal = self.t(cur).signal.clone();
+                flush(&mut signal.borrow_mut().shared_pending, |s| s == sig);
+                let threads = signal.borrow().threads.clone();
+                for t in threads {
+                    flush(&mut self.tm(t).pending, |s| s == sig);
+                }
+            }
+        }
+        Ok(old)
+    }
+
+    /// `rt_sigprocmask` (kernel/signal.c `sigprocmask`): per task, never shared; SIGKILL and
+    /// SIGSTOP cannot be blocked. Returns the old mask; newly unblocked signals are delivered.
+    pub fn sys_rt_sigprocmask(
+        &mut self,
+        cur: TaskId,
+        how: SigprocmaskHow,
+        set: SigSet,
+    ) -> Result<SigSet, Errno> {
+        self.current(cur)?;
+        let set = SigSet(set.0 & !KERNEL_ONLY.0);
+        let t = self.tm(cur);
+        let old = t.blocked;
+        t.blocked = match how {
+            SigprocmaskHow::Block => SigSet(old.0 | set.0),
+            SigprocmaskHow::Unblock => SigSet(old.0 & !set.0),
+            SigprocmaskHow::SetMask => set,
+        };
+        self.deliver_pending(cur);
+        Ok(old)
+    }
+
+    /// `kill(pid, sig)` (kernel/signal.c `kill_something_info`): `pid > 0` a process, `0` the
+    /// caller's process group, `-1` every process the caller can see but init and itself.
+    pub fn sys_kill(&mut self, cur: TaskId, pid: i32, sig: u32) -> Result<(), Errno> {
+        self.current(cur)?;
+        if sig > 64 {
+            return Err(Errno::EINVAL);
+        }
+        if pid > 0 {
+            let p = self.find_task_by_vpid(cur, pid).ok_or(Errno::ESRCH)?;
+            if sig != 0 {
+                self.send_signal(Some(cur), sig, p, true);
+            }
+            return Ok(());
+        }
+        let ns = self.task_active_pid_ns(cur);
+        let my_signal = self.t(cur).signal.clone();
+        let pgid = my_signal.borrow().pgid;
+        let mut leaders: Vec<(u64, TaskId)> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.task.as_ref())
+            .filter(|t| t.group_leader == t.id)
+            .map(|t| (t.serial, t.id))
+            .collect();
+        leaders.sort();
+        let mut count = 0;
+        for (_, p) in leaders {
+            let Some(t) = self.task(p) else { continue };
+            let visible = t.pid.nr_ns(&ns);
+            let pick = match pid {
+                0 => t.signal.borrow().pgid == pgid && visible > 0,
+                -1 => visible > 1 && !std::rc::Rc::ptr_eq(&t.signal, &my_signal),
+                _ => false,
+            };
+            if pick {
+                count += 1;
+                if sig != 0 {
+                    self.send_signal(Some(cur), sig, p, true);
+                }
+            }
+        }
+        if pid < -1 {
+            // A process group by number: the model's tasks are all in one group, which has no
+            // number a scenario can name.
+            return Err(Errno::ESRCH);
+        }
+        if count == 0 {
+            return Err(Errno::ESRCH);
+        }
+        Ok(())
+    }
+
+    /// `tgkill(tgid, tid, sig)` (kernel/signal.c `do_tkill`): one thread, which must belong to
+    /// `tgid`.
+    pub fn sys_tgkill(&mut self, cur: TaskId, tgid: i32, tid: i32, sig: u32) -> Result<(), Errno> {
+        self.current(cur)?;
+        if tgid <= 0 || tid <= 0 || sig > 64 {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.find_task_by_vpid(cur, tid).ok_or(Errno::ESRCH)?;
+        if self.tgid_vnr(cur, p) != tgid {
+            return Err(Errno::ESRCH);
+        }
+        if sig != 0 {
+            self.send_signal(Some(cur), sig, p, false);
+        }
+        Ok(())
+    }
+
+    /// `sigaltstack` (kernel/signal.c `do_sigaltstack`): `Some(on)` installs a stack
+    /// (`SIGSTKSZ` bytes) or disables it; returns whether one was installed before.
+    pub fn sys_sigaltstack(&mut self, cur: TaskId, set: Option<bool>) -> Result<bool, Errno> {
+        self.current(cur)?;
+        let t = self.tm(cur);
+        let old = t.sas.on;
+        if let Some(on) = set {
+            t.sas.on = on;
+        }
+        Ok(old)
+    }
+
+    /// The disposition of `sig` in `id`'s handler table.
+    pub fn disposition(&self, id: TaskId, sig: u32) -> Disposition {
+        self.task(id).map_or(Disposition::Default, |t| t.sighand.borrow().get(sig))
+    }
+}

@@ -1,0 +1,175 @@
+//! Small system calls (kernel/sys.c and friends): ids, host name, `prctl`,
+//! `set_tid_address` (kernel/fork.c), `ioprio_get`/`ioprio_set` (block/ioprio.c), and the
+//! user-space loads and stores a program makes on its own memory.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use clonekit_flags::Errno;
+
+use crate::blk_ioc::IoContext;
+use crate::sched::{Kernel, TaskId};
+
+/// `__NEW_UTS_LEN`.
+const NEW_UTS_LEN: usize = 64;
+
+/// `IOPRIO_DEFAULT`: best-effort class, level 4.
+pub const IOPRIO_DEFAULT: u16 = (2 << 13) | 4;
+
+impl Kernel {
+    /// `getpid`: the thread group id in the caller's pid namespace.
+    pub fn sys_getpid(&mut self, cur: TaskId) -> Result<i32, Errno> {
+        self.current(cur)?;
+        Ok(self.tgid_vnr(cur, cur))
+    }
+
+    /// `gettid`: the caller's own id.
+    pub fn sys_gettid(&mut self, cur: TaskId) -> Result<i32, Errno> {
+        self.current(cur)?;
+        let pid = self.t(cur).pid.clone();
+        Ok(self.pid_vnr(cur, &pid))
+    }
+
+    /// `getppid`: the tgid of `real_parent`, 0 when it is outside the caller's pid namespace.
+    pub fn sys_getppid(&mut self, cur: TaskId) -> Result<i32, Errno> {
+        self.current(cur)?;
+        let parent = self.t(cur).real_parent;
+        if self.task(parent).is_none() {
+            return Ok(0);
+        }
+        Ok(self.tgid_vnr(cur, parent))
+    }
+
+    /// The `struct pid` of `real_parent`'s thread group, for naming it.
+    pub fn parent_pid(&self, id: TaskId) -> Option<Rc<crate::pid::Pid>> {
+        let parent = self.task(id)?.real_parent;
+        let leader = self.task(parent)?.group_leader;
+        self.task(leader).map(|t| t.pid.clone())
+    }
+
+    /// `sethostname` (kernel/sys.c): needs `CAP_SYS_ADMIN` over the UTS namespace's owner.
+    pub fn sys_sethostname(&mut self, cur: TaskId, name: &str) -> Result<(), Errno> {
+        self.current(cur)?;
+        let t = self.t(cur);
+        let ns = t.nsproxy.as_ref().ok_or(Errno::EINVAL)?;
+        if !t.cred.ns_capable(&ns.uts.user_ns) {
+            return Err(Errno::EPERM);
+        }
+        if name.len() > NEW_UTS_LEN {
+            return Err(Errno::EINVAL);
+        }
+        *ns.uts.nodename.borrow_mut() = name.to_string();
+        Ok(())
+    }
+
+    /// `gethostname` (the UTS namespace's node name).
+    pub fn sys_gethostname(&mut self, cur: TaskId) -> Result<String, Errno> {
+        self.current(cur)?;
+        let ns = self.t(cur).nsproxy.as_ref().ok_or(Errno::EINVAL)?;
+        let name = ns.uts.nodename.borrow().clone();
+        Ok(name)
+    }
+
+    /// `prctl(PR_SET_CHILD_SUBREAPER, on)` (kernel/sys.c): marks the group, and every
+    /// descendant learns it has a subreaper above it (`propagate_has_child_subreaper`).
+    pub fn sys_prctl_set_child_subreaper(&mut self, cur: TaskId, on: bool) -> Result<(), Errno> {
+        self.current(cur)?;
+        let signal = self.t(cur).signal.clone();
+        signal.borrow_mut().is_child_subreaper = on;
+        if on {
+            let mut stack: Vec<TaskId> = signal.borrow().threads.clone();
+            while let Some(t) = stack.pop() {
+                let children = self.t(t).children.clone();
+                for c in children {
+                    let s = self.t(c).signal.clone();
+                    let mut sb = s.borrow_mut();
+                    if sb.has_child_subreaper {
+                        continue;
+                    }
+                    sb.has_child_subreaper = true;
+                    stack.extend(sb.threads.iter().copied());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `prctl(PR_SET_PDEATHSIG, sig)` (kernel/sys.c): per thread; `EINVAL` for an invalid
+    /// signal.
+    pub fn sys_prctl_set_pdeathsig(&mut self, cur: TaskId, sig: u32) -> Result<(), Errno> {
+        self.current(cur)?;
+        if sig > 64 {
+            return Err(Errno::EINVAL);
+        }
+        self.tm(cur).pdeath_signal = sig;
+        Ok(())
+    }
+
+    /// `prctl(PR_GET_PDEATHSIG)`.
+    pub fn sys_prctl_get_pdeathsig(&mut self, cur: TaskId) -> Result<u32, Errno> {
+        self.current(cur)?;
+        Ok(self.t(cur).pdeath_signal)
+    }
+
+    /// `set_tid_address` (kernel/fork.c): registers the clear-tid word; returns the tid.
+    pub fn sys_set_tid_address(&mut self, cur: TaskId, addr: u64) -> Result<i32, Errno> {
+        self.current(cur)?;
+        self.tm(cur).clear_child_tid = addr;
+        self.sys_gettid(cur)
+    }
+
+    /// `ioprio_set(IOPRIO_WHO_PROCESS, 0, prio)` (block/ioprio.c): sets the caller's I/O
+    /// priority, creating its io_context if it has none.
+    pub fn sys_ioprio_set(&mut self, cur: TaskId, prio: u16) -> Result<(), Errno> {
+        self.current(cur)?;
+        let class = prio >> 13;
+        let data = prio & 0x1fff;
+        match class {
+            0 if data == 0 => {}
+            1 | 2 if data < 8 => {}
+            3 if data == 0 => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        let t = self.tm(cur);
+        match &t.io_context {
+            Some(ioc) => ioc.borrow_mut().ioprio = prio,
+            None => t.io_context = Some(Rc::new(RefCell::new(IoContext { ioprio: prio }))),
+        }
+        Ok(())
+    }
+
+    /// `ioprio_get(IOPRIO_WHO_PROCESS, 0)` (block/ioprio.c): the io_context's priority, or the
+    /// default when there is none or it is unset.
+    pub fn sys_ioprio_get(&mut self, cur: TaskId) -> Result<u16, Errno> {
+        self.current(cur)?;
+        let prio = self.t(cur).io_context.as_ref().map_or(0, |i| i.borrow().ioprio);
+        Ok(if prio >> 13 == 0 { IOPRIO_DEFAULT } else { prio })
+    }
+
+    /// A 32-bit load from the caller's memory (a plain user-space access).
+    pub fn load(&mut self, cur: TaskId, addr: u64) -> Result<u32, Errno> {
+        self.current(cur)?;
+        if !crate::mm::access_ok(addr, 4) || addr % 4 != 0 {
+            return Err(Errno::EFAULT);
+        }
+        let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
+        let v = mm.borrow().load(addr);
+        Ok(v)
+    }
+
+    /// A 32-bit store to the caller's memory (a write fault copies a shared COW page).
+    pub fn store(&mut self, cur: TaskId, addr: u64, value: u32) -> Result<(), Errno> {
+        self.current(cur)?;
+        if !crate::mm::access_ok(addr, 4) || addr % 4 != 0 {
+            return Err(Errno::EFAULT);
+        }
+        let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
+        mm.borrow_mut().store(addr, value);
+        Ok(())
+    }
+
+    /// The caller's address space, to inspect (resident pages, copy-on-write counters).
+    pub fn mm(&self, id: TaskId) -> Option<std::cell::Ref<'_, crate::mm::MmStruct>> {
+        self.task(id)?.mm.as_ref().map(|m| m.borrow())
+    }
+}

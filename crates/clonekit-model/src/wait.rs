@@ -1,0 +1,337 @@
+//! Waiting for children (kernel/exit.c): `wait4`, `waitid`, `do_wait` with
+//! `eligible_child` (`__WCLONE`/`__WALL`), `wait_task_zombie`, `wait_task_stopped`,
+//! `wait_task_continued`.
+
+use std::rc::Rc;
+
+use clonekit_flags::Errno;
+
+use crate::file::FileKind;
+use crate::pid::Pid;
+use crate::sched::{Block, Kernel, Syscall, TaskId, TaskState};
+
+/// `WNOHANG`.
+pub const WNOHANG: u32 = 0x1;
+/// `WUNTRACED` (also `WSTOPPED`).
+pub const WUNTRACED: u32 = 0x2;
+/// `WEXITED`.
+pub const WEXITED: u32 = 0x4;
+/// `WCONTINUED`.
+pub const WCONTINUED: u32 = 0x8;
+/// `WNOWAIT`.
+pub const WNOWAIT: u32 = 0x0100_0000;
+/// `__WNOTHREAD`.
+pub const WNOTHREAD: u32 = 0x2000_0000;
+/// `__WALL`.
+pub const WALL: u32 = 0x4000_0000;
+/// `__WCLONE`.
+pub const WCLONE: u32 = 0x8000_0000;
+
+/// What a wait reports about a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitStatus {
+    /// `exit(N)` / `exit_group(N)`.
+    Exited(i32),
+    /// Killed by a signal.
+    Killed(u32),
+    /// Stopped by a signal (`WUNTRACED`).
+    Stopped(u32),
+    /// Continued by SIGCONT (`WCONTINUED`).
+    Continued,
+}
+
+impl WaitStatus {
+    /// Decodes an `exit_code` as `wait4` encodes it.
+    pub fn from_exit_code(code: i32) -> WaitStatus {
+        if code & 0x7f == 0 {
+            WaitStatus::Exited((code >> 8) & 0xff)
+        } else {
+            WaitStatus::Killed((code & 0x7f) as u32)
+        }
+    }
+}
+
+/// A child a wait found.
+#[derive(Debug, Clone)]
+pub struct Waited {
+    /// Its `struct pid`.
+    pub pid: Rc<Pid>,
+    /// Its pid as the waiter sees it (what the call returns).
+    pub nr: i32,
+    /// What happened to it.
+    pub status: WaitStatus,
+}
+
+impl PartialEq for Waited {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.pid, &other.pid) && self.nr == other.nr && self.status == other.status
+    }
+}
+
+impl Eq for Waited {}
+
+/// `waitid`'s `idtype` and `id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdType {
+    /// `P_ALL`.
+    All,
+    /// `P_PID` with a pid.
+    Pid(i32),
+    /// `P_PGID` with a process group id (0: the caller's).
+    Pgid(i32),
+    /// `P_PIDFD` with a descriptor.
+    Pidfd(i32),
+}
+
+/// Which children a wait looks at (`wo_type`/`wo_pid`).
+#[derive(Debug, Clone)]
+pub(crate) enum Who {
+    All,
+    /// A pid; `None` when the number named no pid (nothing can match).
+    Pid(Option<Rc<Pid>>),
+    /// The caller's process group.
+    Pgrp(u64),
+}
+
+/// `struct wait_opts`: whom to wait for and how.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    pub(crate) who: Who,
+    /// The `W*` flags, `WEXITED` included for `wait4`.
+    pub(crate) flags: u32,
+}
+
+impl Kernel {
+    /// `wait4(pid, &status, options, NULL)` (kernel/exit.c `kernel_wait4`).
+    pub fn sys_wait4(
+        &mut self,
+        cur: TaskId,
+        upid: i32,
+        options: u32,
+    ) -> Result<Syscall<Option<Waited>>, Errno> {
+        self.current(cur)?;
+        if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WCLONE | WALL) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        // The negation of INT_MIN is undefined.
+        if upid == i32::MIN {
+            return Err(Errno::ESRCH);
+        }
+        let who = match upid {
+            -1 => Who::All,
+            0 => Who::Pgrp(self.t(cur).signal.borrow().pgid),
+            n if n < 0 => Who::Pid(None),
+            n => {
+                let ns = self.task_active_pid_ns(cur);
+                Who::Pid(self.find_pid(&ns, n))
+            }
+        };
+        self.wait_common(cur, WaitOptions { who, flags: options | WEXITED })
+    }
+
+    /// `waitid(idtype, id, &info, options, NULL)` (kernel/exit.c `kernel_waitid_prepare`).
+    pub fn sys_waitid(
+        &mut self,
+        cur: TaskId,
+        id: IdType,
+        options: u32,
+    ) -> Result<Syscall<Option<Waited>>, Errno> {
+        self.current(cur)?;
+        if options & !(WNOHANG | WNOWAIT | WEXITED | WUNTRACED | WCONTINUED | WNOTHREAD | WCLONE | WALL) != 0
+        {
+            return Err(Errno::EINVAL);
+        }
+        if options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let flags = options;
+        let who = match id {
+            IdType::All => Who::All,
+            IdType::Pid(n) => {
+                if n <= 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let ns = self.task_active_pid_ns(cur);
+                Who::Pid(self.find_pid(&ns, n))
+            }
+            IdType::Pgid(n) => {
+                if n < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if n == 0 {
+                    Who::Pgrp(self.t(cur).signal.borrow().pgid)
+                } else {
+                    Who::Pid(None)
+                }
+            }
+            IdType::Pidfd(fd) => {
+                if fd < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                // pidfd_get_pid: EBADF for no descriptor, EINVAL for one that is no pidfd.
+                let files = self.t(cur).files.clone().ok_or(Errno::EBADF)?;
+                let file = files.borrow().file(fd).ok_or(Errno::EBADF)?;
+                match &file.kind {
+                    FileKind::Pidfd { pid, .. } => Who::Pid(Some(pid.clone())),
+                    FileKind::Path { .. } => return Err(Errno::EINVAL),
+                }
+            }
+        };
+        self.wait_common(cur, WaitOptions { who, flags })
+    }
+
+    fn wait_common(&mut self, cur: TaskId, wo: WaitOptions) -> Result<Syscall<Option<Waited>>, Errno> {
+        match self.do_wait(cur, &wo)? {
+            Some(w) => {
+                self.wake_waiters();
+                Ok(Syscall::Done(Some(w)))
+            }
+            None if wo.flags & WNOHANG != 0 => Ok(Syscall::Done(None)),
+            None => {
+                self.sleep(cur, Block::Wait(wo));
+                Ok(Syscall::Blocked)
+            }
+        }
+    }
+
+    /// `do_wait` (kernel/exit.c): looks at the children of every thread of the caller's group
+    /// (only the caller's with `__WNOTHREAD`). `Ok(None)`: a child may still change state;
+    /// `ECHILD`: no child qualifies.
+    pub(crate) fn do_wait(&mut self, cur: TaskId, wo: &WaitOptions) -> Result<Option<Waited>, Errno> {
+        let mut notask_error = true;
+        let threads: Vec<TaskId> = if wo.flags & WNOTHREAD != 0 {
+            vec![cur]
+        } else {
+            // for_each_thread, starting at the caller.
+            let all = self.t(cur).signal.borrow().threads.clone();
+            let pos = all.iter().position(|&t| t == cur).unwrap_or(0);
+            all[pos..].iter().chain(all[..pos].iter()).copied().collect()
+        };
+        for tsk in threads {
+            let children = match self.task(tsk) {
+                Some(t) => t.children.clone(),
+                None => continue,
+            };
+            for p in children {
+                if let Some(w) = self.wait_consider_task(cur, wo, p, &mut notask_error) {
+                    return Ok(Some(w));
+                }
+            }
+        }
+        if notask_error {
+            Err(Errno::ECHILD)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// `eligible_child` (kernel/exit.c): the pid matches, and `__WALL` takes every child,
+    /// `__WCLONE` only those whose exit signal is not SIGCHLD, neither only SIGCHLD ones.
+    fn eligible_child(&self, wo: &WaitOptions, p: TaskId) -> bool {
+        let t = self.t(p);
+        let pid_ok = match &wo.who {
+            Who::All => true,
+            Who::Pid(None) => false,
+            Who::Pid(Some(pid)) => Rc::ptr_eq(&t.pid, pid),
+            Who::Pgrp(g) => t.signal.borrow().pgid == *g,
+        };
+        if !pid_ok {
+            return false;
+        }
+        if wo.flags & WALL != 0 {
+            return true;
+        }
+        (t.exit_signal != 17) == (wo.flags & WCLONE != 0)
+    }
+
+    /// `wait_consider_task` (kernel/exit.c).
+    fn wait_consider_task(
+        &mut self,
+        cur: TaskId,
+        wo: &WaitOptions,
+        p: TaskId,
+        notask_error: &mut bool,
+    ) -> Option<Waited> {
+        let state = self.task(p)?.state;
+        if state == TaskState::Dead || !self.eligible_child(wo, p) {
+            return None;
+        }
+        if state == TaskState::Zombie {
+            // delay_group_leader: a zombie leader whose threads still run cannot be reaped.
+            let delayed = {
+                let s = self.t(p).signal.borrow();
+                !(s.threads.len() == 1 && s.threads[0] == p)
+            };
+            if !delayed {
+                return self.wait_task_zombie(cur, wo, p);
+            }
+            *notask_error = false;
+        } else {
+            *notask_error = false;
+        }
+        if let Some(w) = self.wait_task_stopped(cur, wo, p) {
+            return Some(w);
+        }
+        self.wait_task_continued(cur, wo, p)
+    }
+
+    /// `wait_task_zombie` (kernel/exit.c): reports the exit status and, without `WNOWAIT`,
+    /// releases the child. A group exit reports the group's status.
+    fn wait_task_zombie(&mut self, cur: TaskId, wo: &WaitOptions, p: TaskId) -> Option<Waited> {
+        if wo.flags & WEXITED == 0 {
+            return None;
+        }
+        let t = self.t(p);
+        let code = {
+            let s = t.signal.borrow();
+            if s.group_exit {
+                s.group_exit_code
+            } else {
+                t.exit_code
+            }
+        };
+        let pid = t.pid.clone();
+        let nr = self.pid_vnr(cur, &pid);
+        if wo.flags & WNOWAIT == 0 {
+            self.release_task(p);
+        }
+        Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code) })
+    }
+
+    /// `wait_task_stopped` (kernel/exit.c): a stop not yet reported, with `WUNTRACED`.
+    fn wait_task_stopped(&mut self, cur: TaskId, wo: &WaitOptions, p: TaskId) -> Option<Waited> {
+        if wo.flags & WUNTRACED == 0 {
+            return None;
+        }
+        let t = self.t(p);
+        if !t.stopped {
+            return None;
+        }
+        let signal = t.signal.clone();
+        let sig = signal.borrow().stopped?;
+        if wo.flags & WNOWAIT == 0 {
+            signal.borrow_mut().stopped = None;
+        }
+        let pid = t.pid.clone();
+        let nr = self.pid_vnr(cur, &pid);
+        Some(Waited { pid, nr, status: WaitStatus::Stopped(sig) })
+    }
+
+    /// `wait_task_continued` (kernel/exit.c): a continue not yet reported, with `WCONTINUED`.
+    fn wait_task_continued(&mut self, cur: TaskId, wo: &WaitOptions, p: TaskId) -> Option<Waited> {
+        if wo.flags & WCONTINUED == 0 {
+            return None;
+        }
+        let t = self.t(p);
+        let signal = t.signal.clone();
+        if !signal.borrow().continued {
+            return None;
+        }
+        if wo.flags & WNOWAIT == 0 {
+            signal.borrow_mut().continued = false;
+        }
+        let pid = t.pid.clone();
+        let nr = self.pid_vnr(cur, &pid);
+        Some(Waited { pid, nr, status: WaitStatus::Continued })
+    }
+}

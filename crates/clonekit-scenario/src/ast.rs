@@ -1,0 +1,252 @@
+//! A parsed scenario: its title, its first task, and its steps, each one operation of the
+//! language (docs/scenario-language.md).
+
+use clonekit_model::NsKind;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// The file name, as given (for messages).
+    pub file: String,
+    /// The `# title:` line, if any.
+    pub title: Option<String>,
+    /// The first task's name (`main` unless the file starts with `task NAME`).
+    pub first_task: String,
+    /// The steps, in file order.
+    pub steps: Vec<Step>,
+}
+
+/// One step line: `TASK: OPERATION [=> EXPECTED]`, or `TASK: resumed OPERATION [=> EXPECTED]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column the task name starts at, from 1.
+    pub col: usize,
+    /// The task the step is addressed to.
+    pub task: String,
+    /// The operation, normalized (single spaces), as the transcript prints it.
+    pub text: String,
+    /// What the line is.
+    pub kind: StepKind,
+    /// The expected result, if the line has `=>`.
+    pub expect: Option<String>,
+}
+
+/// A step that runs an operation, or one that checks a resumption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// Run the operation.
+    Run(Op),
+    /// Check that the task's blocked step resumed here.
+    Resumed,
+}
+
+/// A memory word's name.
+pub type Var = String;
+
+/// A 32-bit value given in a step: a number, or a task's tid as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Word {
+    /// A number.
+    Num(u32),
+    /// The tid of the named task.
+    Tid(String),
+}
+
+/// A `kill`/`wait4` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A task by name (its pid, as the caller sees it).
+    Task(String),
+    /// `-1`.
+    All,
+    /// `0`: the caller's process group.
+    Group,
+}
+
+/// `waitid`'s id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitidId {
+    /// `all`.
+    All,
+    /// `pid TASK`.
+    Pid(String),
+    /// `pidfd VAR`: the descriptor stored in a memory word.
+    Pidfd(Var),
+}
+
+/// The arguments of `clone3` beyond its flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Clone3Args {
+    /// Flags (`clone_args.flags`, flag bits only).
+    pub flags: u64,
+    /// `exit=`: the exit signal (any number: `clone3` validates it).
+    pub exit: u64,
+    /// `ptid=`.
+    pub ptid: Option<Var>,
+    /// `ctid=`.
+    pub ctid: Option<Var>,
+    /// `pidfd=`.
+    pub pidfd: Option<Var>,
+    /// `set_tid=`: the array, deepest namespace first.
+    pub set_tid: Option<Vec<i64>>,
+    /// `set_tid_size=`: overrides the array's length (to break rules C5/C6).
+    pub set_tid_size: Option<u64>,
+    /// `size=`: the `size` argument (default 88).
+    pub size: Option<u64>,
+    /// `tail`: non-zero bytes past the known struct (rule C3).
+    pub tail: bool,
+    /// `stack=`, `stack_size=`: given explicitly (to break rule C14).
+    pub stack: Option<u64>,
+    /// See `stack`.
+    pub stack_size: Option<u64>,
+    /// `tls=`.
+    pub tls: u64,
+    /// `cgroup=`.
+    pub cgroup: u64,
+}
+
+/// One operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `fork as NAME`.
+    Fork {
+        /// The child's name.
+        name: String,
+    },
+    /// `vfork as NAME`.
+    Vfork {
+        /// The child's name.
+        name: String,
+    },
+    /// `clone FLAGS [ptid=VAR] [ctid=VAR] [tls=N] as NAME`.
+    Clone {
+        /// The whole legacy flags word (exit signal in the low byte).
+        flags: u64,
+        /// `ptid=`.
+        ptid: Option<Var>,
+        /// `ctid=`.
+        ctid: Option<Var>,
+        /// `tls=`.
+        tls: u64,
+        /// The child's name.
+        name: String,
+    },
+    /// `clone3 FLAGS [...] as NAME`.
+    Clone3 {
+        /// The arguments.
+        args: Box<Clone3Args>,
+        /// The child's name.
+        name: String,
+    },
+    /// `exit N`.
+    Exit(i32),
+    /// `exit_group N`.
+    ExitGroup(i32),
+    /// `wait4 TARGET [OPTS]`.
+    Wait4 {
+        /// Whom.
+        target: Target,
+        /// `W*` option bits.
+        options: u32,
+    },
+    /// `waitid all|pid TASK|pidfd VAR OPTS`.
+    Waitid {
+        /// Whom.
+        id: WaitidId,
+        /// `W*` option bits.
+        options: u32,
+    },
+    /// `execve`.
+    Execve,
+    /// `getpid`.
+    Getpid,
+    /// `gettid`.
+    Gettid,
+    /// `getppid`.
+    Getppid,
+    /// `ns KIND`.
+    Ns(NsKind),
+    /// `unshare FLAGS`.
+    Unshare(u64),
+    /// `sethostname NAME`.
+    Sethostname(String),
+    /// `gethostname`.
+    Gethostname,
+    /// `prctl subreaper`.
+    PrctlSubreaper,
+    /// `prctl pdeathsig SIG`.
+    PrctlPdeathsig(u32),
+    /// `prctl get_pdeathsig`.
+    PrctlGetPdeathsig,
+    /// `store VAR N`.
+    Store(Var, u32),
+    /// `load VAR`.
+    Load(Var),
+    /// `set_tid_address VAR`.
+    SetTidAddress(Var),
+    /// `futex_wait VAR N|TASK`: a task name stands for its tid as the caller sees it (what a
+    /// thread's clear-tid word holds, as `pthread_join` waits on it).
+    FutexWait(Var, Word),
+    /// `futex_wake VAR N`.
+    FutexWake(Var, u32),
+    /// `chdir PATH`.
+    Chdir(String),
+    /// `getcwd`.
+    Getcwd,
+    /// `umask MODE`.
+    Umask(u32),
+    /// `open PATH [cloexec]`.
+    Open {
+        /// The path.
+        path: String,
+        /// `O_CLOEXEC`.
+        cloexec: bool,
+    },
+    /// `close FD`.
+    Close(i32),
+    /// `dup FD`.
+    Dup(i32),
+    /// `cloexec FD on|off`.
+    Cloexec(i32, bool),
+    /// `fdstate FD`.
+    Fdstate(i32),
+    /// `seek FD N`: `lseek(fd, N, SEEK_SET)`.
+    Seek(i32, i64),
+    /// `tell FD`: `lseek(fd, 0, SEEK_CUR)`.
+    Tell(i32),
+    /// `sigaction SIG [dfl|ign|handler]`.
+    Sigaction(u32, Option<clonekit_model::Disposition>),
+    /// `sigprocmask block|unblock|setmask SIGS`.
+    Sigprocmask(clonekit_model::SigprocmaskHow, u64),
+    /// `kill TARGET SIG`.
+    Kill(Target, u32),
+    /// `tgkill TGID TID SIG`.
+    Tgkill(String, String, u32),
+    /// `handled`.
+    Handled,
+    /// `sigaltstack [on|off]`.
+    Sigaltstack(Option<bool>),
+    /// `ioprio_set CLASS,LEVEL`, as the raw value.
+    IoprioSet(u16),
+    /// `ioprio_get`.
+    IoprioGet,
+}
+
+impl Op {
+    /// The name of the task this operation creates, if it creates one.
+    pub fn creates(&self) -> Option<&str> {
+        match self {
+            Op::Fork { name } | Op::Vfork { name } | Op::Clone { name, .. } | Op::Clone3 { name, .. } => {
+                Some(name)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the operation ends the task (no result is printed).
+    pub fn ends_task(&self) -> bool {
+        matches!(self, Op::Exit(_) | Op::ExitGroup(_))
+    }
+}

@@ -1,0 +1,177 @@
+//! The interface between the language and what runs it. The runner drives the steps one at
+//! a time; a backend carries each out and says whether it finished or blocked, and reports
+//! the blocked steps that finished since. Results come back as [`Value`]s that name tasks by
+//! [`TaskKey`], never by pid number, so the runner can print the same transcript whatever
+//! numbers the backend's kernel handed out. The model is one backend ([`crate::ModelBackend`]);
+//! the real kernel is meant to be another.
+
+use std::collections::{HashMap, HashSet};
+
+use clonekit_flags::Errno;
+use clonekit_model::{Disposition, FdState, NsKind, WaitStatus};
+
+use crate::ast::Op;
+
+/// A task of the scenario: the index of its name in [`Env`]. The first task is `TaskKey(0)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskKey(pub usize);
+
+/// A memory word of the scenario, numbered in order of first appearance in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VarId(pub usize);
+
+/// The names a backend needs to resolve: tasks created so far, memory words, and which
+/// words hold tids (so their loads print as pids).
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    tasks: Vec<String>,
+    by_name: HashMap<String, TaskKey>,
+    vars: HashMap<String, VarId>,
+    tid_words: HashSet<VarId>,
+}
+
+impl Env {
+    /// An environment with the first task and the scenario's memory words.
+    pub fn new(first_task: &str, vars: Vec<String>, tid_words: &HashSet<String>) -> Env {
+        let mut env = Env::default();
+        env.add_task(first_task);
+        for (i, v) in vars.into_iter().enumerate() {
+            if tid_words.contains(&v) {
+                env.tid_words.insert(VarId(i));
+            }
+            env.vars.insert(v, VarId(i));
+        }
+        env
+    }
+
+    /// Registers a created task; returns its key.
+    pub fn add_task(&mut self, name: &str) -> TaskKey {
+        let key = TaskKey(self.tasks.len());
+        self.tasks.push(name.to_string());
+        self.by_name.insert(name.to_string(), key);
+        key
+    }
+
+    /// The key the next created task will get.
+    pub fn next_key(&self) -> TaskKey {
+        TaskKey(self.tasks.len())
+    }
+
+    /// A task by name, if it was created.
+    pub fn task(&self, name: &str) -> Option<TaskKey> {
+        self.by_name.get(name).copied()
+    }
+
+    /// A task's name.
+    pub fn name(&self, key: TaskKey) -> &str {
+        self.tasks.get(key.0).map_or("?", String::as_str)
+    }
+
+    /// A memory word by name.
+    pub fn var(&self, name: &str) -> Option<VarId> {
+        self.vars.get(name).copied()
+    }
+
+    /// Whether the word is passed to the kernel as a tid pointer.
+    pub fn is_tid_word(&self, var: VarId) -> bool {
+        self.tid_words.contains(&var)
+    }
+}
+
+/// A pid or tid as a task saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidView {
+    /// The task that was created with this pid (`None`: not a scenario task, i.e. init).
+    pub task: Option<TaskKey>,
+    /// The number the observer saw (0: none).
+    pub nr: i32,
+    /// Whether the observer lives in the scenario's first pid namespace (where pids print as
+    /// bare names).
+    pub first_ns: bool,
+}
+
+/// What a finished step returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Success without a value.
+    Ok,
+    /// Failure.
+    Errno(Errno),
+    /// A number.
+    Num(i64),
+    /// A file mode (printed in octal).
+    Mode(u32),
+    /// A pid.
+    Pid(PidView),
+    /// A wait result: a child and its status, or nothing yet (`WNOHANG`).
+    Wait(Option<(PidView, WaitStatus)>),
+    /// A namespace identity (the kind whose numbering it shares, and an opaque id).
+    Ns(NsKind, u64),
+    /// Text (a path, a host name).
+    Text(String),
+    /// A signal disposition.
+    Disposition(Disposition),
+    /// A signal mask.
+    Mask(u64),
+    /// A descriptor's state.
+    Fd(FdState),
+    /// On or off.
+    OnOff(bool),
+    /// A signal number (0: none).
+    Signal(u32),
+    /// An I/O priority (class << 13 | level).
+    Ioprio(u16),
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned this.
+    Done(Value),
+    /// It sleeps; its result comes later from [`Backend::resumed`].
+    Blocked,
+    /// The task ended (`exit`, `exit_group`, or killed by another thread's exit).
+    Ended,
+    /// The task was killed by this signal during the step.
+    Killed(u32),
+}
+
+/// Whether a task can run its next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    /// It can.
+    Running,
+    /// It sleeps in a step.
+    Blocked,
+    /// It is stopped by a signal.
+    Stopped,
+    /// It has exited (or was never created).
+    Gone,
+}
+
+/// A backend error: the backend could not do what the step asked (not an errno the step
+/// observes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendError(pub String);
+
+/// What runs scenarios: the model, or (later) the real kernel.
+pub trait Backend {
+    /// The backend's name, for messages.
+    fn name(&self) -> &'static str;
+
+    /// Creates the first task, `TaskKey(0)`.
+    fn start(&mut self, env: &Env) -> Result<(), BackendError>;
+
+    /// Runs `op` in `task`. A step that creates a task gives it `new_task`.
+    fn step(&mut self, task: TaskKey, op: &Op, env: &Env, new_task: TaskKey)
+        -> Result<Outcome, BackendError>;
+
+    /// Blocked steps that finished since the last call, in the order they blocked.
+    fn resumed(&mut self, env: &Env) -> Vec<(TaskKey, Value)>;
+
+    /// Whether `task` can run a step now.
+    fn status(&self, task: TaskKey) -> TaskStatus;
+
+    /// Ends the scenario: every task left is killed and reaped.
+    fn finish(&mut self);
+}

@@ -1,0 +1,453 @@
+//! The model backend: each step is a call into `clonekit-model`'s kernel, made by the task the
+//! step names, with arguments laid out the way a real program would lay them out (memory
+//! words at fixed addresses of private memory, a stack of its own for a `CLONE_VM` child, the
+//! `set_tid` array in the caller's memory).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use clonekit_flags::{CloneArgs, CloneFlags, Errno, CLONE_ARGS_SIZE_VER2, PAGE_SIZE};
+use clonekit_model::{
+    Forked, IdType, Kernel, Pid, PidNamespace, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
+};
+
+use crate::ast::{Op, Target, WaitidId, Word};
+use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId};
+
+/// Where the scenario's memory words live: one 32-bit word each, in order.
+const VAR_BASE: u64 = 0x7f00_0000_0000;
+/// Scratch memory for the `set_tid` array.
+const SCRATCH: u64 = 0x7f00_1000_0000;
+/// Each task's thread control block: the word glibc's fork passes as `child_tid`.
+const TCB_BASE: u64 = 0x7e00_0000_0000;
+/// Stacks for `CLONE_VM` children.
+const STACK_BASE: u64 = 0x7d00_0000_0000;
+const STACK_SIZE: u64 = 0x1_0000;
+
+/// What a blocked step is waiting for, to turn its result into a [`Value`].
+#[derive(Debug, Clone, Copy)]
+enum Waiting {
+    Vfork,
+    Wait,
+    Futex,
+}
+
+/// The model as a scenario backend.
+#[derive(Debug, Default)]
+pub struct ModelBackend {
+    k: Kernel,
+    tasks: Vec<Option<TaskId>>,
+    /// The pid each task was created with, and its name key (pids print as the name of the
+    /// task created with them).
+    pid_keys: HashMap<*const Pid, TaskKey>,
+    pids: Vec<Rc<Pid>>,
+    first_ns: Option<Rc<PidNamespace>>,
+    waiting: HashMap<TaskKey, Waiting>,
+}
+
+impl ModelBackend {
+    /// A freshly booted model.
+    pub fn new() -> ModelBackend {
+        let mut k = Kernel::new();
+        k.set_recording(true);
+        ModelBackend { k, ..ModelBackend::default() }
+    }
+
+    /// The kernel, to inspect.
+    pub fn kernel(&self) -> &Kernel {
+        &self.k
+    }
+
+    fn id(&self, key: TaskKey) -> Result<TaskId, BackendError> {
+        self.tasks
+            .get(key.0)
+            .copied()
+            .flatten()
+            .ok_or_else(|| BackendError(format!("no task with key {}", key.0)))
+    }
+
+    fn register(&mut self, key: TaskKey, id: TaskId) {
+        if self.tasks.len() <= key.0 {
+            self.tasks.resize(key.0 + 1, None);
+        }
+        self.tasks[key.0] = Some(id);
+        if let Some(pid) = self.k.task_pid(id) {
+            self.pid_keys.insert(Rc::as_ptr(&pid), key);
+            self.pids.push(pid);
+        }
+    }
+
+    fn addr(env: &Env, name: &str) -> Result<u64, BackendError> {
+        let VarId(i) = env.var(name).ok_or_else(|| BackendError(format!("unknown memory word {name:?}")))?;
+        Ok(VAR_BASE + 4 * i as u64)
+    }
+
+    fn opt_addr(env: &Env, name: &Option<String>) -> Result<u64, BackendError> {
+        name.as_deref().map_or(Ok(0), |n| Self::addr(env, n))
+    }
+
+    /// A pid number seen by `observer`, named.
+    fn view(&self, observer: TaskId, nr: i32) -> PidView {
+        let first_ns = self.in_first_ns(observer);
+        let task = self
+            .k
+            .active_pid_ns(observer)
+            .and_then(|ns| self.k.find_pid(&ns, nr))
+            .and_then(|pid| self.pid_keys.get(&Rc::as_ptr(&pid)).copied());
+        PidView { task, nr, first_ns }
+    }
+
+    fn view_of(&self, observer: TaskId, pid: &Rc<Pid>, nr: i32) -> PidView {
+        PidView {
+            task: self.pid_keys.get(&Rc::as_ptr(pid)).copied(),
+            nr,
+            first_ns: self.in_first_ns(observer),
+        }
+    }
+
+    fn in_first_ns(&self, observer: TaskId) -> bool {
+        match (self.k.active_pid_ns(observer), &self.first_ns) {
+            (Some(a), Some(b)) => Rc::ptr_eq(&a, b),
+            _ => true,
+        }
+    }
+
+    /// The number a named task's creation pid has for `observer` (a number no pid has, when
+    /// it is not visible there).
+    fn nr_of(&self, observer: TaskId, env: &Env, name: &str) -> Result<i32, BackendError> {
+        let key = env.task(name).ok_or_else(|| BackendError(format!("no task {name:?}")))?;
+        let pid = self
+            .pids
+            .iter()
+            .find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key))
+            .ok_or_else(|| BackendError(format!("no pid for {name:?}")))?;
+        let nr = self.k.pid_nr_seen_by(observer, pid);
+        Ok(if nr == 0 { i32::MAX } else { nr })
+    }
+
+    fn wait_value(&self, observer: TaskId, w: Option<Waited>) -> Value {
+        Value::Wait(w.map(|w| (self.view_of(observer, &w.pid, w.nr), w.status)))
+    }
+
+    fn forked(
+        &mut self,
+        cur: TaskId,
+        r: Result<Syscall<Forked>, Errno>,
+        new: TaskKey,
+        key: TaskKey,
+    ) -> Outcome {
+        match r {
+            Err(e) => Outcome::Done(Value::Errno(e)),
+            Ok(Syscall::Done(f)) => {
+                self.register(new, f.child);
+                Outcome::Done(Value::Pid(self.view(cur, f.nr)))
+            }
+            Ok(Syscall::Blocked) => {
+                if let Some(child) = self.k.vfork_child(cur) {
+                    self.register(new, child);
+                }
+                self.waiting.insert(key, Waiting::Vfork);
+                Outcome::Blocked
+            }
+        }
+    }
+
+    fn blocking<T>(
+        &mut self,
+        key: TaskKey,
+        r: Result<Syscall<T>, Errno>,
+        w: Waiting,
+        f: impl FnOnce(&Self, T) -> Value,
+    ) -> Outcome {
+        match r {
+            Err(e) => Outcome::Done(Value::Errno(e)),
+            Ok(Syscall::Done(v)) => Outcome::Done(f(self, v)),
+            Ok(Syscall::Blocked) => {
+                self.waiting.insert(key, w);
+                Outcome::Blocked
+            }
+        }
+    }
+
+    fn clone3_bytes(
+        &mut self,
+        cur: TaskId,
+        key: TaskKey,
+        args: &crate::ast::Clone3Args,
+        env: &Env,
+    ) -> Result<(Vec<u8>, u64), BackendError> {
+        let mut ca = CloneArgs {
+            flags: args.flags,
+            pidfd: Self::opt_addr(env, &args.pidfd)?,
+            child_tid: Self::opt_addr(env, &args.ctid)?,
+            parent_tid: Self::opt_addr(env, &args.ptid)?,
+            exit_signal: args.exit,
+            tls: args.tls,
+            cgroup: args.cgroup,
+            ..CloneArgs::default()
+        };
+        match (args.stack, args.stack_size) {
+            (None, None) if args.flags & CloneFlags::CLONE_VM.bits() != 0 => {
+                ca.stack = STACK_BASE + key.0 as u64 * STACK_SIZE * 2;
+                ca.stack_size = STACK_SIZE;
+            }
+            (stack, size) => {
+                ca.stack = stack.unwrap_or(0);
+                ca.stack_size = size.unwrap_or(0);
+            }
+        }
+        if let Some(list) = &args.set_tid {
+            for (i, v) in list.iter().enumerate() {
+                let _ = self.k.store(cur, SCRATCH + 4 * i as u64, *v as i32 as u32);
+            }
+            ca.set_tid = SCRATCH;
+            ca.set_tid_size = list.len() as u64;
+        }
+        if let Some(n) = args.set_tid_size {
+            ca.set_tid_size = n;
+        }
+        let size = args.size.unwrap_or(CLONE_ARGS_SIZE_VER2 as u64);
+        let len =
+            if size > PAGE_SIZE { CLONE_ARGS_SIZE_VER2 } else { (size as usize).max(CLONE_ARGS_SIZE_VER2) };
+        let mut bytes = ca.to_bytes(len);
+        if args.tail && len > CLONE_ARGS_SIZE_VER2 {
+            bytes[CLONE_ARGS_SIZE_VER2] = 1;
+        }
+        Ok((bytes, size))
+    }
+
+    fn run(
+        &mut self,
+        key: TaskKey,
+        cur: TaskId,
+        op: &Op,
+        env: &Env,
+        new: TaskKey,
+    ) -> Result<Outcome, BackendError> {
+        let k = &mut self.k;
+        let done = |r: Result<Value, Errno>| Outcome::Done(r.unwrap_or_else(Value::Errno));
+        Ok(match op {
+            Op::Fork { .. } => {
+                let flags = (CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID).bits() | 17;
+                let tcb = TCB_BASE + 64 * key.0 as u64;
+                let r = k.sys_clone(cur, flags, 0, 0, tcb, 0);
+                self.forked(cur, r, new, key)
+            }
+            Op::Vfork { .. } => {
+                let r = k.sys_vfork(cur);
+                self.forked(cur, r, new, key)
+            }
+            Op::Clone { flags, ptid, ctid, tls, .. } => {
+                let sp = if flags & CloneFlags::CLONE_VM.bits() != 0 {
+                    STACK_BASE + new.0 as u64 * STACK_SIZE * 2 + STACK_SIZE
+                } else {
+                    0
+                };
+                let (p, c) = (Self::opt_addr(env, ptid)?, Self::opt_addr(env, ctid)?);
+                let r = self.k.sys_clone(cur, *flags, sp, p, c, *tls);
+                self.forked(cur, r, new, key)
+            }
+            Op::Clone3 { args, .. } => {
+                let (bytes, size) = self.clone3_bytes(cur, new, args, env)?;
+                let r = self.k.sys_clone3(cur, &bytes, size);
+                self.forked(cur, r, new, key)
+            }
+            Op::Exit(n) => {
+                let _ = k.sys_exit(cur, *n);
+                Outcome::Ended
+            }
+            Op::ExitGroup(n) => {
+                let _ = k.sys_exit_group(cur, *n);
+                Outcome::Ended
+            }
+            Op::Wait4 { target, options } => {
+                let upid = match target {
+                    Target::All => -1,
+                    Target::Group => 0,
+                    Target::Task(name) => self.nr_of(cur, env, name)?,
+                };
+                let r = self.k.sys_wait4(cur, upid, *options);
+                self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
+            }
+            Op::Waitid { id, options } => {
+                let id = match id {
+                    WaitidId::All => IdType::All,
+                    WaitidId::Pid(name) => IdType::Pid(self.nr_of(cur, env, name)?),
+                    WaitidId::Pidfd(var) => {
+                        let a = Self::addr(env, var)?;
+                        IdType::Pidfd(self.k.load(cur, a).unwrap_or(u32::MAX) as i32)
+                    }
+                };
+                let r = self.k.sys_waitid(cur, id, *options);
+                self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
+            }
+            Op::Execve => done(k.sys_execve(cur).map(|_| Value::Ok)),
+            Op::Getpid => {
+                let r = k.sys_getpid(cur);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::Gettid => {
+                let r = k.sys_gettid(cur);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::Getppid => {
+                let r = k.sys_getppid(cur);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::Ns(kind) => done(k.ns_inum(cur, *kind).map(|i| Value::Ns(kind.base(), i))),
+            Op::Unshare(bits) => {
+                done(k.sys_unshare(cur, CloneFlags::from_bits_retain(*bits)).map(|_| Value::Ok))
+            }
+            Op::Sethostname(name) => done(k.sys_sethostname(cur, name).map(|_| Value::Ok)),
+            Op::Gethostname => done(k.sys_gethostname(cur).map(Value::Text)),
+            Op::PrctlSubreaper => done(k.sys_prctl_set_child_subreaper(cur, true).map(|_| Value::Ok)),
+            Op::PrctlPdeathsig(sig) => done(k.sys_prctl_set_pdeathsig(cur, *sig).map(|_| Value::Ok)),
+            Op::PrctlGetPdeathsig => done(k.sys_prctl_get_pdeathsig(cur).map(Value::Signal)),
+            Op::Store(var, v) => {
+                let a = Self::addr(env, var)?;
+                done(self.k.store(cur, a, *v).map(|_| Value::Ok))
+            }
+            Op::Load(var) => {
+                let a = Self::addr(env, var)?;
+                let tid_word = env.var(var).is_some_and(|v| env.is_tid_word(v));
+                match self.k.load(cur, a) {
+                    Err(e) => Outcome::Done(Value::Errno(e)),
+                    Ok(v) if tid_word && v != 0 => {
+                        let view = self.view(cur, v as i32);
+                        Outcome::Done(if view.task.is_some() {
+                            Value::Pid(view)
+                        } else {
+                            Value::Num(i64::from(v))
+                        })
+                    }
+                    Ok(v) => Outcome::Done(Value::Num(i64::from(v))),
+                }
+            }
+            Op::SetTidAddress(var) => {
+                let a = Self::addr(env, var)?;
+                let r = self.k.sys_set_tid_address(cur, a);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::FutexWait(var, v) => {
+                let a = Self::addr(env, var)?;
+                let v = match v {
+                    Word::Num(n) => *n,
+                    Word::Tid(name) => self.nr_of(cur, env, name)? as u32,
+                };
+                let r = self.k.sys_futex_wait(cur, a, v);
+                self.blocking(key, r, Waiting::Futex, |_, _| Value::Ok)
+            }
+            Op::FutexWake(var, n) => {
+                let a = Self::addr(env, var)?;
+                done(self.k.sys_futex_wake(cur, a, *n).map(|n| Value::Num(i64::from(n))))
+            }
+            Op::Chdir(p) => done(k.sys_chdir(cur, p).map(|_| Value::Ok)),
+            Op::Getcwd => done(k.sys_getcwd(cur).map(Value::Text)),
+            Op::Umask(m) => done(k.sys_umask(cur, *m).map(Value::Mode)),
+            Op::Open { path, cloexec } => {
+                done(k.sys_open(cur, path, *cloexec).map(|fd| Value::Num(i64::from(fd))))
+            }
+            Op::Close(fd) => done(k.sys_close(cur, *fd).map(|_| Value::Ok)),
+            Op::Dup(fd) => done(k.sys_dup(cur, *fd).map(|fd| Value::Num(i64::from(fd)))),
+            Op::Cloexec(fd, on) => done(k.sys_set_cloexec(cur, *fd, *on).map(|_| Value::Ok)),
+            Op::Fdstate(fd) => done(k.sys_fdstate(cur, *fd).map(Value::Fd)),
+            Op::Seek(fd, off) => done(k.sys_lseek(cur, *fd, *off, Whence::Set).map(Value::Num)),
+            Op::Tell(fd) => done(k.sys_lseek(cur, *fd, 0, Whence::Cur).map(Value::Num)),
+            Op::Sigaction(sig, act) => done(k.sys_rt_sigaction(cur, *sig, *act).map(Value::Disposition)),
+            Op::Sigprocmask(how, set) => {
+                done(k.sys_rt_sigprocmask(cur, *how, clonekit_model::SigSet(*set)).map(|s| Value::Mask(s.0)))
+            }
+            Op::Kill(target, sig) => {
+                let pid = match target {
+                    Target::All => -1,
+                    Target::Group => 0,
+                    Target::Task(name) => self.nr_of(cur, env, name)?,
+                };
+                done(self.k.sys_kill(cur, pid, *sig).map(|_| Value::Ok))
+            }
+            Op::Tgkill(tg, t, sig) => {
+                let (tgid, tid) = (self.nr_of(cur, env, tg)?, self.nr_of(cur, env, t)?);
+                done(self.k.sys_tgkill(cur, tgid, tid, *sig).map(|_| Value::Ok))
+            }
+            Op::Handled => done(k.handled(cur).map(|n| Value::Num(n as i64))),
+            Op::Sigaltstack(set) => done(k.sys_sigaltstack(cur, *set).map(Value::OnOff)),
+            Op::IoprioSet(p) => done(k.sys_ioprio_set(cur, *p).map(|_| Value::Ok)),
+            Op::IoprioGet => done(k.sys_ioprio_get(cur).map(Value::Ioprio)),
+        })
+    }
+}
+
+impl Backend for ModelBackend {
+    fn name(&self) -> &'static str {
+        "model"
+    }
+
+    fn start(&mut self, _env: &Env) -> Result<(), BackendError> {
+        let first =
+            self.k.spawn_first().map_err(|e| BackendError(format!("cannot create the first task: {e}")))?;
+        self.first_ns = self.k.active_pid_ns(first);
+        self.register(TaskKey(0), first);
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        task: TaskKey,
+        op: &Op,
+        env: &Env,
+        new_task: TaskKey,
+    ) -> Result<Outcome, BackendError> {
+        let cur = self.id(task)?;
+        let outcome = self.run(task, cur, op, env, new_task)?;
+        if matches!(outcome, Outcome::Done(_))
+            && matches!(self.k.state(cur), TaskState::Zombie | TaskState::Dead)
+        {
+            // The task died during its own step (a signal it sent itself, a sibling's exit).
+            return Ok(match self.k.exit_code_of(cur) {
+                Some(code) if code & 0x7f != 0 => Outcome::Killed((code & 0x7f) as u32),
+                _ => Outcome::Ended,
+            });
+        }
+        Ok(outcome)
+    }
+
+    fn resumed(&mut self, _env: &Env) -> Vec<(TaskKey, Value)> {
+        let done = self.k.take_resumed();
+        let mut out = Vec::new();
+        for (id, r) in done {
+            let Some(key) = self.tasks.iter().position(|t| *t == Some(id)).map(TaskKey) else { continue };
+            self.waiting.remove(&key);
+            let v = match r {
+                Resumed::Vfork(nr) => Value::Pid(self.view(id, nr)),
+                Resumed::Wait(Ok(w)) => self.wait_value(id, Some(w)),
+                Resumed::Wait(Err(e)) | Resumed::Futex(Err(e)) => Value::Errno(e),
+                Resumed::Futex(Ok(_)) => Value::Ok,
+            };
+            out.push((key, v));
+        }
+        out
+    }
+
+    fn status(&self, task: TaskKey) -> TaskStatus {
+        let Some(Some(id)) = self.tasks.get(task.0) else { return TaskStatus::Gone };
+        match self.k.state(*id) {
+            TaskState::Running => TaskStatus::Running,
+            TaskState::Blocked => TaskStatus::Blocked,
+            TaskState::Stopped => TaskStatus::Stopped,
+            TaskState::Zombie | TaskState::Dead => TaskStatus::Gone,
+        }
+    }
+
+    fn finish(&mut self) {
+        let init = self.k.init_task();
+        let ns = self.k.active_pid_ns(init);
+        let live: Vec<TaskId> = self.k.tasks().filter(|&t| t != init).collect();
+        for t in live {
+            if let (Some(pid), Some(ns)) = (self.k.task_pid(t), ns.as_ref()) {
+                let nr = pid.nr_ns(ns);
+                let _ = self.k.sys_kill(init, nr, 9);
+            }
+        }
+        let _ = self.k.take_resumed();
+    }
+}

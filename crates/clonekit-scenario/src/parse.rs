@@ -1,0 +1,665 @@
+//! The parser: text to [`Scenario`], with errors that name `file:line:col`. It never panics,
+//! whatever the input.
+
+use std::collections::HashSet;
+
+use clonekit_flags::{parse_clone3_flags, parse_flags, Signal, CSIGNAL};
+use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
+
+use crate::ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::error::ScenarioError;
+
+/// One whitespace-separated word of a line and the column it starts at (from 1).
+#[derive(Debug, Clone, Copy)]
+struct Tok<'a> {
+    text: &'a str,
+    col: usize,
+}
+
+/// Parses a scenario; `file` is used in messages only.
+pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let mut title = None;
+    let mut first_task: Option<String> = None;
+    let mut steps = Vec::new();
+    let mut names: HashSet<String> = HashSet::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let err = |col: usize, msg: String| ScenarioError::Parse {
+            file: file.to_string(),
+            line: line_no,
+            col,
+            msg,
+        };
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix('#') {
+            if title.is_none() && steps.is_empty() {
+                if let Some(t) = rest.trim_start().strip_prefix("title:") {
+                    title = Some(t.trim().to_string());
+                }
+            }
+            continue;
+        }
+        // Drop a trailing comment.
+        let code = match line.find('#') {
+            Some(p) => &line[..p],
+            None => line,
+        };
+        let toks = tokens(code);
+        let Some(first) = toks.first() else { continue };
+        if first.text == "task" && !code.contains(':') {
+            if !steps.is_empty() || first_task.is_some() {
+                return Err(err(first.col, "`task NAME` must come before the first step".into()));
+            }
+            let Some(name) = toks.get(1) else {
+                return Err(err(first.col + 4, "expected a task name after `task`".into()));
+            };
+            check_name(name).map_err(|m| err(name.col, m))?;
+            if let Some(extra) = toks.get(2) {
+                return Err(err(extra.col, format!("unexpected {:?} after the task name", extra.text)));
+            }
+            first_task = Some(name.text.to_string());
+            names.insert(name.text.to_string());
+            continue;
+        }
+        if first_task.is_none() {
+            first_task = Some("main".to_string());
+            names.insert("main".to_string());
+        }
+        let step = parse_step(code, line_no, &mut names).map_err(|(col, msg)| err(col, msg))?;
+        steps.push(step);
+    }
+    Ok(Scenario {
+        file: file.to_string(),
+        title,
+        first_task: first_task.unwrap_or_else(|| "main".to_string()),
+        steps,
+    })
+}
+
+/// Splits on whitespace, keeping each word's column (in characters, from 1).
+fn tokens(s: &str) -> Vec<Tok<'_>> {
+    let mut out = Vec::new();
+    let mut start: Option<(usize, usize)> = None;
+    let mut col = 0usize;
+    for (b, ch) in s.char_indices() {
+        col += 1;
+        if ch.is_whitespace() {
+            if let Some((sb, sc)) = start.take() {
+                out.push(Tok { text: &s[sb..b], col: sc });
+            }
+        } else if start.is_none() {
+            start = Some((b, col));
+        }
+    }
+    if let Some((sb, sc)) = start {
+        out.push(Tok { text: &s[sb..], col: sc });
+    }
+    out
+}
+
+/// The column (from 1) of byte offset `b` in `s`.
+fn col_of(s: &str, b: usize) -> usize {
+    s.get(..b).map_or(1, |p| p.chars().count() + 1)
+}
+
+fn check_name(t: &Tok<'_>) -> Result<(), String> {
+    let mut chars = t.text.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{:?} is not a name ([a-z][a-z0-9_]*)", t.text))
+    }
+}
+
+type PResult<T> = Result<T, (usize, String)>;
+
+fn parse_step(code: &str, line: usize, names: &mut HashSet<String>) -> PResult<Step> {
+    let Some(colon) = code.find(':') else {
+        let c = tokens(code).first().map_or(1, |t| t.col);
+        return Err((c, "expected `TASK: OPERATION`".into()));
+    };
+    let head = &code[..colon];
+    let head_toks = tokens(head);
+    let task_tok = match head_toks.as_slice() {
+        [t] => *t,
+        [] => return Err((col_of(code, colon), "expected a task name before `:`".into())),
+        [_, second, ..] => return Err((second.col, "expected `:` after the task name".into())),
+    };
+    check_name(&task_tok).map_err(|m| (task_tok.col, m))?;
+    let rest = &code[colon + 1..];
+    let rest_col = col_of(code, colon + 1) - 1;
+    let (op_part, expect) = match rest.find("=>") {
+        Some(p) => {
+            let exp = rest[p + 2..].trim();
+            if exp.is_empty() {
+                return Err((rest_col + col_of(rest, p), "expected a result after `=>`".into()));
+            }
+            (&rest[..p], Some(exp.split_whitespace().collect::<Vec<_>>().join(" ")))
+        }
+        None => (rest, None),
+    };
+    let toks: Vec<Tok<'_>> =
+        tokens(op_part).into_iter().map(|t| Tok { text: t.text, col: t.col + rest_col }).collect();
+    let Some(first) = toks.first() else {
+        return Err((rest_col + 1, "expected an operation after `:`".into()));
+    };
+    let text = toks.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+    let kind = if first.text == "resumed" {
+        if toks.len() < 2 {
+            return Err((first.col + 7, "expected the resumed operation after `resumed`".into()));
+        }
+        StepKind::Resumed
+    } else {
+        let op = parse_op(&toks)?;
+        if let Some(name) = op.creates() {
+            if !names.insert(name.to_string()) {
+                let col = toks.last().map_or(first.col, |t| t.col);
+                return Err((col, format!("task name {name:?} is already used")));
+            }
+        }
+        if op.ends_task() && expect.is_some() {
+            return Err((first.col, format!("`{}` has no result to expect", first.text)));
+        }
+        StepKind::Run(op)
+    };
+    let text = match kind {
+        StepKind::Resumed => text["resumed ".len().min(text.len())..].to_string(),
+        StepKind::Run(_) => text,
+    };
+    Ok(Step { line, col: task_tok.col, task: task_tok.text.to_string(), text, kind, expect })
+}
+
+/// Reads the words after the operation's name.
+struct Args<'a, 'b> {
+    toks: &'b [Tok<'a>],
+    pos: usize,
+    /// Where the operation ends, for "expected …" at the end of the line.
+    end_col: usize,
+}
+
+impl<'a> Args<'a, '_> {
+    fn next(&mut self, what: &str) -> PResult<Tok<'a>> {
+        match self.toks.get(self.pos) {
+            Some(t) => {
+                self.pos += 1;
+                Ok(*t)
+            }
+            None => Err((self.end_col, format!("expected {what}"))),
+        }
+    }
+
+    fn peek(&self) -> Option<Tok<'a>> {
+        self.toks.get(self.pos).copied()
+    }
+
+    fn done(&self) -> PResult<()> {
+        match self.toks.get(self.pos) {
+            Some(t) => Err((t.col, format!("unexpected {:?}", t.text))),
+            None => Ok(()),
+        }
+    }
+
+    fn name(&mut self, what: &str) -> PResult<String> {
+        let t = self.next(what)?;
+        check_name(&t).map_err(|m| (t.col, m))?;
+        Ok(t.text.to_string())
+    }
+
+    /// `as NAME`, the end of a creating operation.
+    fn as_name(&mut self) -> PResult<String> {
+        let t = self.next("`as NAME`")?;
+        if t.text != "as" {
+            return Err((t.col, format!("expected `as NAME`, found {:?}", t.text)));
+        }
+        let name = self.name("a task name after `as`")?;
+        self.done()?;
+        Ok(name)
+    }
+}
+
+/// A decimal or `0x` hexadecimal number.
+fn number(t: &Tok<'_>) -> PResult<u64> {
+    let s = t.text;
+    let parsed = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16)
+    } else {
+        s.parse::<u64>()
+    };
+    parsed.map_err(|_| (t.col, format!("{s:?} is not a number")))
+}
+
+fn signed(t: &Tok<'_>) -> PResult<i64> {
+    match t.text.strip_prefix('-') {
+        Some(rest) => {
+            let n = number(&Tok { text: rest, col: t.col })?;
+            i64::try_from(n).map(|n| -n).map_err(|_| (t.col, format!("{:?} is out of range", t.text)))
+        }
+        None => {
+            let n = number(t)?;
+            i64::try_from(n).map_err(|_| (t.col, format!("{:?} is out of range", t.text)))
+        }
+    }
+}
+
+fn int32(t: &Tok<'_>) -> PResult<i32> {
+    let n = signed(t)?;
+    i32::try_from(n).map_err(|_| (t.col, format!("{:?} does not fit an int", t.text)))
+}
+
+fn word32(t: &Tok<'_>) -> PResult<u32> {
+    let n = number(t)?;
+    u32::try_from(n).map_err(|_| (t.col, format!("{:?} does not fit a 32-bit word", t.text)))
+}
+
+/// A signal by name or number; `0` is allowed where `allow_zero` (kill's existence check).
+fn signal(t: &Tok<'_>, allow_zero: bool) -> PResult<u32> {
+    if allow_zero && t.text == "0" {
+        return Ok(0);
+    }
+    Signal::from_name(t.text)
+        .map(Signal::number)
+        .ok_or_else(|| (t.col, format!("unknown signal {:?}", t.text)))
+}
+
+fn target(t: &Tok<'_>) -> PResult<Target> {
+    match t.text {
+        "-1" => Ok(Target::All),
+        "0" => Ok(Target::Group),
+        _ => {
+            check_name(t)
+                .map_err(|_| (t.col, format!("expected a task name, -1 or 0, found {:?}", t.text)))?;
+            Ok(Target::Task(t.text.to_string()))
+        }
+    }
+}
+
+fn wait_options(t: &Tok<'_>, waitid: bool) -> PResult<u32> {
+    use clonekit_model::{WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED};
+    let mut bits = 0;
+    for o in t.text.split(',') {
+        bits |= match o {
+            "wnohang" => WNOHANG,
+            "wclone" => WCLONE,
+            "wall" => WALL,
+            "wnothread" => WNOTHREAD,
+            "wcontinued" => WCONTINUED,
+            "wuntraced" if !waitid => WUNTRACED,
+            "wstopped" if waitid => WUNTRACED,
+            "wexited" if waitid => WEXITED,
+            "wnowait" if waitid => WNOWAIT,
+            _ => return Err((t.col, format!("unknown wait option {o:?}"))),
+        };
+    }
+    Ok(bits)
+}
+
+fn clone_flags(t: &Tok<'_>) -> PResult<u64> {
+    let (flags, sig) =
+        parse_flags(t.text).map_err(|e| (t.col + e.column().saturating_sub(1), e.to_string()))?;
+    Ok(flags.bits() | (sig.raw() & CSIGNAL))
+}
+
+fn clone3_flags(t: &Tok<'_>) -> PResult<u64> {
+    if t.text == "0" {
+        return Ok(0);
+    }
+    parse_clone3_flags(t.text)
+        .map(|f| f.bits())
+        .map_err(|e| (t.col + e.column().saturating_sub(1), e.to_string()))
+}
+
+/// `key=value`.
+fn key_value<'a>(t: &Tok<'a>) -> Option<(&'a str, Tok<'a>)> {
+    let p = t.text.find('=')?;
+    let value = &t.text[p + 1..];
+    Some((&t.text[..p], Tok { text: value, col: t.col + t.text[..p].chars().count() + 1 }))
+}
+
+fn var(t: &Tok<'_>) -> PResult<String> {
+    check_name(t).map_err(|m| (t.col, m))?;
+    Ok(t.text.to_string())
+}
+
+fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
+    let first = toks[0];
+    let end_col = toks.last().map_or(first.col, |t| t.col + t.text.chars().count());
+    let mut a = Args { toks, pos: 1, end_col };
+    let op = match first.text {
+        "fork" => Op::Fork { name: a.as_name()? },
+        "vfork" => Op::Vfork { name: a.as_name()? },
+        "clone" => {
+            let flags = clone_flags(&a.next("flags")?)?;
+            let (mut ptid, mut ctid, mut tls) = (None, None, 0);
+            while let Some(t) = a.peek() {
+                let Some((k, v)) = key_value(&t) else { break };
+                a.pos += 1;
+                match k {
+                    "ptid" => ptid = Some(var(&v)?),
+                    "ctid" => ctid = Some(var(&v)?),
+                    "tls" => tls = number(&v)?,
+                    _ => return Err((t.col, format!("unknown clone argument {k:?}"))),
+                }
+            }
+            Op::Clone { flags, ptid, ctid, tls, name: a.as_name()? }
+        }
+        "clone3" => {
+            let mut args = Clone3Args { flags: clone3_flags(&a.next("flags")?)?, ..Clone3Args::default() };
+            while let Some(t) = a.peek() {
+                if t.text == "tail" {
+                    a.pos += 1;
+                    args.tail = true;
+                    continue;
+                }
+                let Some((k, v)) = key_value(&t) else { break };
+                a.pos += 1;
+                match k {
+                    "exit" => {
+                        args.exit = match Signal::from_name(v.text) {
+                            Some(s) if !v.text.starts_with(|c: char| c.is_ascii_digit()) => {
+                                u64::from(s.number())
+                            }
+                            _ => number(&v)?,
+                        }
+                    }
+                    "ptid" => args.ptid = Some(var(&v)?),
+                    "ctid" => args.ctid = Some(var(&v)?),
+                    "pidfd" => args.pidfd = Some(var(&v)?),
+                    "set_tid" => {
+                        let mut list = Vec::new();
+                        let mut col = v.col;
+                        for part in v.text.split(',') {
+                            list.push(signed(&Tok { text: part, col })?);
+                            col += part.chars().count() + 1;
+                        }
+                        args.set_tid = Some(list);
+                    }
+                    "set_tid_size" => args.set_tid_size = Some(number(&v)?),
+                    "size" => args.size = Some(number(&v)?),
+                    "stack" => args.stack = Some(number(&v)?),
+                    "stack_size" => args.stack_size = Some(number(&v)?),
+                    "tls" => args.tls = number(&v)?,
+                    "cgroup" => args.cgroup = number(&v)?,
+                    _ => return Err((t.col, format!("unknown clone3 argument {k:?}"))),
+                }
+            }
+            Op::Clone3 { args: Box::new(args), name: a.as_name()? }
+        }
+        "exit" => Op::Exit(int32(&a.next("an exit code")?)?),
+        "exit_group" => Op::ExitGroup(int32(&a.next("an exit code")?)?),
+        "wait4" => {
+            let target = target(&a.next("a target (task, -1 or 0)")?)?;
+            let options = match a.peek() {
+                Some(t) => {
+                    a.pos += 1;
+                    wait_options(&t, false)?
+                }
+                None => 0,
+            };
+            Op::Wait4 { target, options }
+        }
+        "waitid" => {
+            let which = a.next("all, pid TASK or pidfd VAR")?;
+            let id = match which.text {
+                "all" => WaitidId::All,
+                "pid" => WaitidId::Pid(a.name("a task name")?),
+                "pidfd" => WaitidId::Pidfd(var(&a.next("a memory word")?)?),
+                _ => return Err((which.col, format!("expected all, pid or pidfd, found {:?}", which.text))),
+            };
+            let options = wait_options(&a.next("wait options (wexited, …)")?, true)?;
+            Op::Waitid { id, options }
+        }
+        "execve" => Op::Execve,
+        "getpid" => Op::Getpid,
+        "gettid" => Op::Gettid,
+        "getppid" => Op::Getppid,
+        "ns" => {
+            let t = a.next("a namespace kind")?;
+            Op::Ns(
+                NsKind::from_name(t.text)
+                    .ok_or_else(|| (t.col, format!("unknown namespace {:?}", t.text)))?,
+            )
+        }
+        "unshare" => Op::Unshare(clone3_flags(&a.next("flags")?)?),
+        "sethostname" => {
+            let t = a.next("a host name")?;
+            Op::Sethostname(t.text.to_string())
+        }
+        "gethostname" => Op::Gethostname,
+        "prctl" => {
+            let t = a.next("subreaper, pdeathsig SIG or get_pdeathsig")?;
+            match t.text {
+                "subreaper" => Op::PrctlSubreaper,
+                "pdeathsig" => Op::PrctlPdeathsig(signal(&a.next("a signal")?, true)?),
+                "get_pdeathsig" => Op::PrctlGetPdeathsig,
+                _ => return Err((t.col, format!("unknown prctl {:?}", t.text))),
+            }
+        }
+        "store" => {
+            let v = var(&a.next("a memory word")?)?;
+            Op::Store(v, word32(&a.next("a value")?)?)
+        }
+        "load" => Op::Load(var(&a.next("a memory word")?)?),
+        "set_tid_address" => Op::SetTidAddress(var(&a.next("a memory word")?)?),
+        "futex_wait" => {
+            let v = var(&a.next("a memory word")?)?;
+            let t = a.next("the expected value (a number or a task)")?;
+            let w = if t.text.starts_with(|c: char| c.is_ascii_lowercase()) {
+                check_name(&t).map_err(|m| (t.col, m))?;
+                Word::Tid(t.text.to_string())
+            } else {
+                Word::Num(word32(&t)?)
+            };
+            Op::FutexWait(v, w)
+        }
+        "futex_wake" => {
+            let v = var(&a.next("a memory word")?)?;
+            Op::FutexWake(v, word32(&a.next("how many to wake")?)?)
+        }
+        "chdir" => Op::Chdir(a.next("a path")?.text.to_string()),
+        "getcwd" => Op::Getcwd,
+        "umask" => {
+            let t = a.next("a mode (octal)")?;
+            let m = u32::from_str_radix(t.text, 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| (t.col, format!("{:?} is not an octal mode", t.text)))?;
+            Op::Umask(m)
+        }
+        "open" => {
+            let path = a.next("a path")?.text.to_string();
+            let cloexec = match a.peek() {
+                Some(t) if t.text == "cloexec" => {
+                    a.pos += 1;
+                    true
+                }
+                _ => false,
+            };
+            Op::Open { path, cloexec }
+        }
+        "close" => Op::Close(int32(&a.next("a descriptor")?)?),
+        "dup" => Op::Dup(int32(&a.next("a descriptor")?)?),
+        "cloexec" => {
+            let fd = int32(&a.next("a descriptor")?)?;
+            let t = a.next("on or off")?;
+            Op::Cloexec(fd, on_off(&t)?)
+        }
+        "fdstate" => Op::Fdstate(int32(&a.next("a descriptor")?)?),
+        "seek" => {
+            let fd = int32(&a.next("a descriptor")?)?;
+            Op::Seek(fd, signed(&a.next("an offset")?)?)
+        }
+        "tell" => Op::Tell(int32(&a.next("a descriptor")?)?),
+        "sigaction" => {
+            let sig = signal(&a.next("a signal")?, false)?;
+            let act = match a.peek() {
+                Some(t) => {
+                    a.pos += 1;
+                    Some(match t.text {
+                        "dfl" => Disposition::Default,
+                        "ign" => Disposition::Ignore,
+                        "handler" => Disposition::Handler,
+                        _ => {
+                            return Err((t.col, format!("expected dfl, ign or handler, found {:?}", t.text)))
+                        }
+                    })
+                }
+                None => None,
+            };
+            Op::Sigaction(sig, act)
+        }
+        "sigprocmask" => {
+            let h = a.next("block, unblock or setmask")?;
+            let how = match h.text {
+                "block" => SigprocmaskHow::Block,
+                "unblock" => SigprocmaskHow::Unblock,
+                "setmask" => SigprocmaskHow::SetMask,
+                _ => return Err((h.col, format!("expected block, unblock or setmask, found {:?}", h.text))),
+            };
+            let s = a.next("signals (comma-separated, or [])")?;
+            let mut set = 0u64;
+            if s.text != "[]" {
+                let mut col = s.col;
+                for part in s.text.split(',') {
+                    let n = signal(&Tok { text: part, col }, false)?;
+                    set |= 1u64 << (n - 1);
+                    col += part.chars().count() + 1;
+                }
+            }
+            Op::Sigprocmask(how, set)
+        }
+        "kill" => {
+            let t = target(&a.next("a target")?)?;
+            Op::Kill(t, signal(&a.next("a signal")?, true)?)
+        }
+        "tgkill" => {
+            let tgid = a.name("the thread group (a task)")?;
+            let tid = a.name("the thread (a task)")?;
+            Op::Tgkill(tgid, tid, signal(&a.next("a signal")?, true)?)
+        }
+        "handled" => Op::Handled,
+        "sigaltstack" => match a.peek() {
+            Some(t) => {
+                a.pos += 1;
+                Op::Sigaltstack(Some(on_off(&t)?))
+            }
+            None => Op::Sigaltstack(None),
+        },
+        "ioprio_set" => {
+            let t = a.next("CLASS,LEVEL (rt, be, idle, none)")?;
+            Op::IoprioSet(ioprio(&t)?)
+        }
+        "ioprio_get" => Op::IoprioGet,
+        other => return Err((first.col, format!("unknown operation {other:?}"))),
+    };
+    a.done()?;
+    Ok(op)
+}
+
+fn on_off(t: &Tok<'_>) -> PResult<bool> {
+    match t.text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err((t.col, format!("expected on or off, found {:?}", t.text))),
+    }
+}
+
+/// `be,4` → `IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)`.
+fn ioprio(t: &Tok<'_>) -> PResult<u16> {
+    let (class, level) = t.text.split_once(',').unwrap_or((t.text, "0"));
+    let c = match class {
+        "none" => 0u16,
+        "rt" => 1,
+        "be" => 2,
+        "idle" => 3,
+        _ => return Err((t.col, format!("unknown I/O class {class:?}"))),
+    };
+    let l = level
+        .parse::<u16>()
+        .ok()
+        .filter(|l| *l < 8)
+        .ok_or_else(|| (t.col, format!("{level:?} is not a level 0-7")))?;
+    Ok((c << 13) | l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_of(text: &str) -> String {
+        parse("t.scn", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn steps_titles_and_expectations() {
+        let s =
+            parse("t.scn", "# title: hello\n\nmain: store x 1\nmain: fork as child  => child # c\n").unwrap();
+        assert_eq!(s.title.as_deref(), Some("hello"));
+        assert_eq!(s.first_task, "main");
+        assert_eq!(s.steps.len(), 2);
+        assert_eq!(s.steps[1].expect.as_deref(), Some("child"));
+        assert_eq!(s.steps[1].text, "fork as child");
+        assert_eq!(s.steps[1].kind, StepKind::Run(Op::Fork { name: "child".into() }));
+    }
+
+    #[test]
+    fn task_header_names_the_first_task() {
+        let s = parse("t.scn", "task boss\nboss: getpid => boss\n").unwrap();
+        assert_eq!(s.first_task, "boss");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        assert_eq!(err_of("main: frok as c\n"), "t.scn:1:7: unknown operation \"frok\"");
+        assert_eq!(err_of("\nmain: clone vm|bogus as c\n"), "t.scn:2:16: unknown flag \"bogus\" at column 4");
+        assert_eq!(
+            err_of("main: fork as c\nmain: fork as c\n"),
+            "t.scn:2:15: task name \"c\" is already used"
+        );
+        assert_eq!(
+            err_of("main: store x 99999999999\n"),
+            "t.scn:1:15: \"99999999999\" does not fit a 32-bit word"
+        );
+        assert_eq!(err_of("main: exit 0 => 0\n"), "t.scn:1:7: `exit` has no result to expect");
+        assert_eq!(err_of("Main: getpid\n"), "t.scn:1:1: \"Main\" is not a name ([a-z][a-z0-9_]*)");
+        assert_eq!(err_of("main: getpid =>\n"), "t.scn:1:14: expected a result after `=>`");
+    }
+
+    #[test]
+    fn resumed_lines_keep_their_operation() {
+        let s = parse("t.scn", "main: vfork as c => blocked\nc: exit 0\nmain: resumed vfork as c => c\n")
+            .unwrap();
+        assert_eq!(s.steps[2].kind, StepKind::Resumed);
+        assert_eq!(s.steps[2].text, "vfork as c");
+    }
+
+    #[test]
+    fn clone3_arguments() {
+        let s = parse("t.scn", "main: clone3 newpid exit=SIGCHLD set_tid=1 size=96 tail as c\n").unwrap();
+        let StepKind::Run(Op::Clone3 { args, .. }) = &s.steps[0].kind else { panic!("not clone3") };
+        assert_eq!((args.exit, args.size, args.tail), (17, Some(96), true));
+        assert_eq!(args.set_tid, Some(vec![1]));
+    }
+
+    #[test]
+    fn odd_input_is_an_error_not_a_panic() {
+        for text in [
+            "main:",
+            ":",
+            "main: é",
+            "main: clone3 0x as c",
+            "main: set_tid_address",
+            "x:y:z",
+            "main: clone3 0 set_tid=,, as c",
+            "\u{0}: ñ => ",
+            "main: umask 999",
+        ] {
+            let _ = parse("t.scn", text);
+        }
+    }
+}

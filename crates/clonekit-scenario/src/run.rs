@@ -1,0 +1,436 @@
+//! The runner: drives a scenario's steps one at a time through a [`Backend`], prints each
+//! result the same way whatever the backend, and checks the expectations.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use clonekit_flags::{CloneFlags, Signal};
+use clonekit_model::{FdState, NsKind, WaitStatus};
+use serde::Serialize;
+
+use crate::ast::{Op, Scenario, Step, StepKind, Target, WaitidId};
+use crate::backend::{Backend, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
+use crate::error::ScenarioError;
+
+/// What a transcript line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// A step ran.
+    Step,
+    /// A blocked step finished.
+    Resumed,
+    /// A step still blocked when the scenario ended.
+    Still,
+}
+
+/// One line of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    /// The file line of the step (or of the `resumed` line that checked it).
+    pub line: Option<usize>,
+    /// The task.
+    pub task: String,
+    /// What kind of line.
+    pub kind: LineKind,
+    /// The operation, as written (normalized).
+    pub op: String,
+    /// The result, if the step has one.
+    pub result: Option<String>,
+    /// The expectation the file gave for it.
+    pub expected: Option<String>,
+    /// Whether the expectation held (`None`: nothing was expected).
+    pub pass: Option<bool>,
+}
+
+impl fmt::Display for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = match self.kind {
+            LineKind::Step => self.op.clone(),
+            LineKind::Resumed => format!("resumed {}", self.op),
+            LineKind::Still => format!("still {}", self.op),
+        };
+        match &self.result {
+            Some(r) => write!(f, "{}: {} => {}", self.task, op, r),
+            None => write!(f, "{}: {}", self.task, op),
+        }
+    }
+}
+
+/// An expectation that did not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// The file line.
+    pub line: usize,
+    /// What the file expected.
+    pub expected: String,
+    /// What happened (`None`: the step did not resume there).
+    pub got: Option<String>,
+}
+
+/// A scenario's transcript: what every step observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transcript {
+    /// The file.
+    pub file: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// The lines, in order.
+    pub lines: Vec<Line>,
+    /// Expectations checked.
+    pub checked: usize,
+    /// Expectations that failed.
+    pub failures: Vec<Failure>,
+}
+
+impl Transcript {
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+impl fmt::Display for Transcript {
+    /// The transcript as text: a header, one line per step, and a summary.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.title {
+            Some(t) => writeln!(f, "# {}: {}", self.file, t)?,
+            None => writeln!(f, "# {}", self.file)?,
+        }
+        for l in &self.lines {
+            writeln!(f, "{l}")?;
+        }
+        for fail in &self.failures {
+            match &fail.got {
+                Some(got) => {
+                    writeln!(f, "{}:{}: expected {}, got {}", self.file, fail.line, fail.expected, got)?
+                }
+                None => writeln!(
+                    f,
+                    "{}:{}: expected {}, but the step did not resume here",
+                    self.file, fail.line, fail.expected
+                )?,
+            }
+        }
+        let status =
+            if self.passed() { "all passed".to_string() } else { format!("{} failed", self.failures.len()) };
+        writeln!(f, "# {} steps, {} expectations checked, {}", self.lines.len(), self.checked, status)
+    }
+}
+
+/// Names the runner prints with: tasks, namespaces by first observation.
+struct Printer {
+    ns_classes: HashMap<(NsKind, u64), usize>,
+    ns_counts: HashMap<NsKind, usize>,
+}
+
+impl Printer {
+    fn pid(&self, env: &Env, p: &PidView) -> String {
+        if p.nr == 0 {
+            return "0".to_string();
+        }
+        let name = p.task.map_or("init", |k| env.name(k));
+        if p.first_ns {
+            name.to_string()
+        } else {
+            format!("{name}/{}", p.nr)
+        }
+    }
+
+    fn value(&mut self, env: &Env, v: &Value) -> String {
+        match v {
+            Value::Ok => "ok".into(),
+            Value::Errno(e) => e.name().into(),
+            Value::Num(n) => n.to_string(),
+            Value::Mode(m) => format!("{m:03o}"),
+            Value::Pid(p) => self.pid(env, p),
+            Value::Wait(None) => "0".into(),
+            Value::Wait(Some((p, s))) => {
+                let who = self.pid(env, p);
+                match s {
+                    WaitStatus::Exited(n) => format!("{who} exited {n}"),
+                    WaitStatus::Killed(sig) => format!("{who} killed {}", sig_name(*sig)),
+                    WaitStatus::Stopped(sig) => format!("{who} stopped {}", sig_name(*sig)),
+                    WaitStatus::Continued => format!("{who} continued"),
+                }
+            }
+            Value::Ns(kind, id) => {
+                let n = match self.ns_classes.get(&(*kind, *id)) {
+                    Some(n) => *n,
+                    None => {
+                        let count = self.ns_counts.entry(*kind).or_insert(0);
+                        *count += 1;
+                        let n = *count;
+                        self.ns_classes.insert((*kind, *id), n);
+                        n
+                    }
+                };
+                format!("{}:{n}", kind.name())
+            }
+            Value::Text(t) => t.clone(),
+            Value::Disposition(d) => d.to_string(),
+            Value::Mask(m) => clonekit_model::SigSet(*m).to_string(),
+            Value::Fd(FdState::Closed) => "closed".into(),
+            Value::Fd(FdState::Open) => "open".into(),
+            Value::Fd(FdState::OpenCloexec) => "open cloexec".into(),
+            Value::OnOff(b) => if *b { "on" } else { "off" }.into(),
+            Value::Signal(0) => "0".into(),
+            Value::Signal(s) => sig_name(*s),
+            Value::Ioprio(p) => {
+                let class = ["none", "rt", "be", "idle"].get(usize::from(p >> 13)).copied().unwrap_or("?");
+                format!("{class},{}", p & 0x1fff)
+            }
+        }
+    }
+}
+
+fn sig_name(n: u32) -> String {
+    Signal::new(n).map_or_else(|| n.to_string(), |s| s.to_string())
+}
+
+/// The memory words of a scenario, in order of first appearance, and those passed to the
+/// kernel as tid pointers.
+fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
+    let mut vars: Vec<String> = Vec::new();
+    let mut tid_words = HashSet::new();
+    let add = |v: &String, vars: &mut Vec<String>| {
+        if !vars.contains(v) {
+            vars.push(v.clone());
+        }
+    };
+    for step in &s.steps {
+        let StepKind::Run(op) = &step.kind else { continue };
+        match op {
+            Op::Clone { flags, ptid, ctid, .. } => {
+                let f = CloneFlags::from_bits_retain(*flags);
+                if let Some(v) = ptid {
+                    add(v, &mut vars);
+                    if f.contains(CloneFlags::CLONE_PARENT_SETTID) {
+                        tid_words.insert(v.clone());
+                    }
+                }
+                if let Some(v) = ctid {
+                    add(v, &mut vars);
+                    if f.intersects(CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID) {
+                        tid_words.insert(v.clone());
+                    }
+                }
+            }
+            Op::Clone3 { args, .. } => {
+                let f = CloneFlags::from_bits_retain(args.flags);
+                if let Some(v) = &args.ptid {
+                    add(v, &mut vars);
+                    if f.contains(CloneFlags::CLONE_PARENT_SETTID) {
+                        tid_words.insert(v.clone());
+                    }
+                }
+                if let Some(v) = &args.ctid {
+                    add(v, &mut vars);
+                    if f.intersects(CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID) {
+                        tid_words.insert(v.clone());
+                    }
+                }
+                if let Some(v) = &args.pidfd {
+                    add(v, &mut vars);
+                }
+            }
+            Op::SetTidAddress(v) => {
+                add(v, &mut vars);
+                tid_words.insert(v.clone());
+            }
+            Op::Store(v, _) | Op::Load(v) | Op::FutexWait(v, _) | Op::FutexWake(v, _) => add(v, &mut vars),
+            Op::Waitid { id: WaitidId::Pidfd(v), .. } => add(v, &mut vars),
+            _ => {}
+        }
+    }
+    (vars, tid_words)
+}
+
+/// The task names an operation refers to (besides its own task).
+fn referenced_tasks(op: &Op) -> Vec<&str> {
+    match op {
+        Op::Wait4 { target: Target::Task(n), .. } | Op::Kill(Target::Task(n), _) => vec![n],
+        Op::Waitid { id: WaitidId::Pid(n), .. } => vec![n],
+        Op::Tgkill(a, b, _) => vec![a, b],
+        Op::FutexWait(_, crate::ast::Word::Tid(n)) => vec![n],
+        _ => vec![],
+    }
+}
+
+/// Runs a scenario on a backend and returns its transcript. Steps that cannot run (their task
+/// is blocked, gone or unknown) are errors; expectations that fail are in the transcript.
+pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, ScenarioError> {
+    let (vars, tid_words) = scan_vars(s);
+    let mut env = Env::new(&s.first_task, vars, &tid_words);
+    let mut printer = Printer { ns_classes: HashMap::new(), ns_counts: HashMap::new() };
+    let backend_err = |step: &Step, name: &'static str, msg: String| ScenarioError::Backend {
+        file: s.file.clone(),
+        line: step.line,
+        backend: name,
+        msg,
+    };
+    let step_err = |step: &Step, msg: String| ScenarioError::Step {
+        file: s.file.clone(),
+        line: step.line,
+        col: step.col,
+        msg,
+    };
+    backend.start(&env).map_err(|e| ScenarioError::Backend {
+        file: s.file.clone(),
+        line: 0,
+        backend: backend.name(),
+        msg: e.0,
+    })?;
+    let mut t = Transcript {
+        file: s.file.clone(),
+        title: s.title.clone(),
+        lines: Vec::new(),
+        checked: 0,
+        failures: Vec::new(),
+    };
+    // Steps that blocked and have not finished: task → (op text, line).
+    let mut blocked: HashMap<TaskKey, (String, usize)> = HashMap::new();
+    let mut i = 0;
+    while i < s.steps.len() {
+        let step = &s.steps[i];
+        i += 1;
+        let StepKind::Run(op) = &step.kind else {
+            // A `resumed` line not right after a step that released something.
+            t.checked += 1;
+            t.failures.push(Failure { line: step.line, expected: resumed_expectation(step), got: None });
+            continue;
+        };
+        let Some(key) = env.task(&step.task) else {
+            return Err(step_err(step, format!("task {:?} does not exist", step.task)));
+        };
+        match backend.status(key) {
+            TaskStatus::Running => {}
+            TaskStatus::Blocked => {
+                let what = blocked.get(&key).map_or("a step".to_string(), |(op, _)| format!("`{op}`"));
+                return Err(step_err(step, format!("task {:?} is blocked in {what}", step.task)));
+            }
+            TaskStatus::Stopped => return Err(step_err(step, format!("task {:?} is stopped", step.task))),
+            TaskStatus::Gone => return Err(step_err(step, format!("task {:?} has exited", step.task))),
+        }
+        for name in referenced_tasks(op) {
+            if env.task(name).is_none() {
+                return Err(step_err(step, format!("task {name:?} does not exist")));
+            }
+        }
+        let new_key = env.next_key();
+        let outcome =
+            backend.step(key, op, &env, new_key).map_err(|e| backend_err(step, backend.name(), e.0))?;
+        if let Some(name) = op.creates() {
+            let created = matches!(&outcome, Outcome::Blocked | Outcome::Done(Value::Pid(_)));
+            if created {
+                env.add_task(name);
+            }
+        }
+        let result = match &outcome {
+            Outcome::Done(v) => Some(printer.value(&env, v)),
+            Outcome::Blocked => {
+                blocked.insert(key, (step.text.clone(), step.line));
+                Some("blocked".to_string())
+            }
+            Outcome::Ended if op.ends_task() => None,
+            Outcome::Ended => Some("gone".to_string()),
+            Outcome::Killed(sig) => Some(format!("killed {}", sig_name(*sig))),
+        };
+        let mut line = Line {
+            line: Some(step.line),
+            task: step.task.clone(),
+            kind: LineKind::Step,
+            op: step.text.clone(),
+            result,
+            expected: step.expect.clone(),
+            pass: None,
+        };
+        check(&mut t, &mut line, step.line);
+        t.lines.push(line);
+        // What this step released, checked against the `resumed` lines that follow it.
+        let released = backend.resumed(&env);
+        let mut lines: Vec<Line> = released
+            .into_iter()
+            .map(|(k, v)| {
+                let (op, _) = blocked.remove(&k).unwrap_or_else(|| ("?".to_string(), 0));
+                Line {
+                    line: None,
+                    task: env.name(k).to_string(),
+                    kind: LineKind::Resumed,
+                    op,
+                    result: Some(printer.value(&env, &v)),
+                    expected: None,
+                    pass: None,
+                }
+            })
+            .collect();
+        while let Some(next) = s.steps.get(i) {
+            if next.kind != StepKind::Resumed {
+                break;
+            }
+            i += 1;
+            match lines.iter_mut().find(|l| l.task == next.task && l.line.is_none()) {
+                Some(l) if l.op == next.text => {
+                    l.line = Some(next.line);
+                    l.expected = next.expect.clone();
+                    let mut tmp = l.clone();
+                    check(&mut t, &mut tmp, next.line);
+                    *l = tmp;
+                }
+                Some(l) => {
+                    t.checked += 1;
+                    t.failures.push(Failure {
+                        line: next.line,
+                        expected: resumed_expectation(next),
+                        got: Some(format!("{l}")),
+                    });
+                }
+                None => {
+                    t.checked += 1;
+                    t.failures.push(Failure {
+                        line: next.line,
+                        expected: resumed_expectation(next),
+                        got: None,
+                    });
+                }
+            }
+        }
+        t.lines.extend(lines);
+    }
+    let mut still: Vec<(TaskKey, (String, usize))> = blocked.into_iter().collect();
+    still.sort_by_key(|(_, (_, line))| *line);
+    for (k, (op, line)) in still {
+        if backend.status(k) == TaskStatus::Blocked {
+            t.lines.push(Line {
+                line: Some(line),
+                task: env.name(k).to_string(),
+                kind: LineKind::Still,
+                op,
+                result: Some("blocked".into()),
+                expected: None,
+                pass: None,
+            });
+        }
+    }
+    backend.finish();
+    Ok(t)
+}
+
+fn resumed_expectation(step: &Step) -> String {
+    match &step.expect {
+        Some(e) => format!("{}: resumed {} => {}", step.task, step.text, e),
+        None => format!("{}: resumed {}", step.task, step.text),
+    }
+}
+
+/// Compares a line's result with its expectation, recording a failure.
+fn check(t: &mut Transcript, line: &mut Line, file_line: usize) {
+    let Some(exp) = &line.expected else { return };
+    t.checked += 1;
+    let got = line.result.clone().unwrap_or_default();
+    let pass = got == *exp;
+    line.pass = Some(pass);
+    if !pass {
+        t.failures.push(Failure { line: file_line, expected: exp.clone(), got: Some(got) });
+    }
+}
