@@ -17,6 +17,7 @@
 mod ast;
 mod backend;
 mod error;
+mod kernel;
 mod model;
 mod parse;
 mod run;
@@ -24,6 +25,7 @@ mod run;
 pub use ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, Var, WaitidId, Word};
 pub use backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId};
 pub use error::ScenarioError;
+pub use kernel::KernelBackend;
 pub use model::ModelBackend;
 pub use parse::parse;
 pub use run::{run, Failure, Line, LineKind, Transcript};

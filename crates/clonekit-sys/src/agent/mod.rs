@@ -19,7 +19,7 @@
 mod op;
 mod task;
 
-pub use op::{text, AgentOp, MAX_SET_TID, MAX_TEXT};
+pub use op::{text, AgentOp, RawClone3, MAX_SET_TID, MAX_TEXT};
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};

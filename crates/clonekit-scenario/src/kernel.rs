@@ -1,0 +1,556 @@
+//! The kernel backend: every task of the scenario is a real task on the running kernel, an
+//! agent of clonekit-sys that performs each step with real system calls (see
+//! `clonekit_sys::agent`). The coordinator here translates the language into agent
+//! operations (task names into the pids the acting task sees, memory words into indices)
+//! and the agents' raw results back into [`Value`]s, which name tasks, never pid numbers.
+//!
+//! A step blocks when its task sleeps inside the step's system call (read from `/proc`);
+//! blocked steps finish when a later step releases them, and are reported by
+//! [`Backend::resumed`] in the order they blocked.
+//!
+//! The program running a kernel scenario must call `clonekit_sys::agent::enter_if_agent()`
+//! first thing in `main`, because the `execve` operation re-executes that very program.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use clonekit_flags::Errno;
+use clonekit_model::{Disposition, FdState, NsKind, SigprocmaskHow, WaitStatus};
+use clonekit_sys::agent::{
+    self, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
+};
+
+use crate::ast::{Op, Target, WaitidId, Word};
+use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
+
+/// How long a step may run before the backend gives up on it (a task running away).
+const STEP_LIMIT: Duration = Duration::from_secs(5);
+
+/// What a task is, as far as the coordinator knows.
+#[derive(Debug, Clone)]
+struct TaskInfo {
+    /// Its pid in every pid namespace, outermost first (`NSpid:`), read when it started and
+    /// after each exec.
+    nspids: Vec<i32>,
+    /// It has ended (exit, exit_group, killed, or replaced by a sibling's exec).
+    gone: bool,
+}
+
+/// The real kernel as a scenario backend.
+pub struct KernelBackend {
+    fleet: Option<Fleet>,
+    tasks: HashMap<TaskKey, TaskInfo>,
+    /// Blocked steps, in the order they blocked, with the operation each waits in.
+    blocked: Vec<(TaskKey, AgentOp)>,
+    /// The pid of this process (the scenario's `init`), in the first task's namespace.
+    init_pid: i32,
+    /// The pid namespace depth of the first task.
+    first_level: usize,
+    /// The machine's host name, printed as `(host)`.
+    host: String,
+}
+
+impl std::fmt::Debug for KernelBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelBackend").field("tasks", &self.tasks.len()).finish()
+    }
+}
+
+impl Default for KernelBackend {
+    fn default() -> Self {
+        KernelBackend::new()
+    }
+}
+
+fn err(what: impl std::fmt::Display) -> BackendError {
+    BackendError(what.to_string())
+}
+
+impl KernelBackend {
+    /// A backend; the first task is created by [`Backend::start`].
+    pub fn new() -> KernelBackend {
+        KernelBackend {
+            fleet: None,
+            tasks: HashMap::new(),
+            blocked: Vec::new(),
+            init_pid: std::process::id() as i32,
+            first_level: 0,
+            host: rustix::system::uname().nodename().to_string_lossy().into_owned(),
+        }
+    }
+
+    fn fleet(&self) -> Result<&Fleet, BackendError> {
+        self.fleet.as_ref().ok_or_else(|| err("the kernel backend has not started"))
+    }
+
+    fn slot(key: TaskKey) -> Result<u32, BackendError> {
+        if key.0 < MAX_TASKS {
+            Ok(key.0 as u32)
+        } else {
+            Err(err(format!("a kernel scenario has at most {MAX_TASKS} tasks")))
+        }
+    }
+
+    fn level(&self, key: TaskKey) -> usize {
+        self.tasks.get(&key).map_or(0, |t| t.nspids.len().saturating_sub(1))
+    }
+
+    /// A pid number `observer` saw, named.
+    fn view(&self, observer: TaskKey, nr: i32) -> PidView {
+        let level = self.level(observer);
+        let task = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.nspids.get(level) == Some(&nr))
+            .map(|(k, _)| *k)
+            .min_by_key(|k| k.0);
+        PidView { task, nr, first_ns: level == self.first_level }
+    }
+
+    /// The pid of a named task as `observer` sees it (a number no pid has if it cannot).
+    fn nr_of(&self, observer: TaskKey, env: &Env, name: &str) -> Result<i32, BackendError> {
+        let key = env.task(name).ok_or_else(|| err(format!("no task {name:?}")))?;
+        let info = self.tasks.get(&key).ok_or_else(|| err(format!("no pid for {name:?}")))?;
+        Ok(info.nspids.get(self.level(observer)).copied().unwrap_or(i32::MAX))
+    }
+
+    fn target(&self, observer: TaskKey, env: &Env, t: &Target) -> Result<i32, BackendError> {
+        Ok(match t {
+            Target::All => -1,
+            Target::Group => 0,
+            Target::Task(name) => self.nr_of(observer, env, name)?,
+        })
+    }
+
+    fn var(env: &Env, name: &str) -> Result<u32, BackendError> {
+        env.var(name).map(|v| v.0 as u32).ok_or_else(|| err(format!("unknown memory word {name:?}")))
+    }
+
+    fn opt_var(env: &Env, name: &Option<String>) -> Result<Option<u32>, BackendError> {
+        name.as_deref().map(|n| Self::var(env, n)).transpose()
+    }
+
+    /// The agent operation for a language operation.
+    fn translate(&self, task: TaskKey, op: &Op, env: &Env, new: TaskKey) -> Result<AgentOp, BackendError> {
+        let child = new.0 as u32;
+        Ok(match op {
+            Op::Fork { .. } => AgentOp::Fork { child },
+            Op::Vfork { .. } => AgentOp::Vfork { child },
+            Op::Clone { flags, ptid, ctid, tls, .. } => AgentOp::Clone {
+                flags: *flags,
+                tls: *tls,
+                ptid: Self::opt_var(env, ptid)?,
+                ctid: Self::opt_var(env, ctid)?,
+                child,
+            },
+            Op::Clone3 { args, .. } => {
+                let mut set_tid = [0i32; MAX_SET_TID];
+                let list = args.set_tid.clone().unwrap_or_default();
+                for (i, v) in list.iter().take(MAX_SET_TID).enumerate() {
+                    set_tid[i] = *v as i32;
+                }
+                let unusual = args.size.is_some_and(|s| s != 88)
+                    || args.tail
+                    || args.stack.is_some()
+                    || args.stack_size.is_some()
+                    || args.set_tid_size.is_some()
+                    || args.cgroup != 0
+                    || list.len() > MAX_SET_TID;
+                let raw = unusual.then(|| RawClone3 {
+                    size: args.size.unwrap_or(88).min(u64::from(u32::MAX)) as u32,
+                    tail: args.tail,
+                    stack: args.stack.unwrap_or(0),
+                    stack_size: args.stack_size.unwrap_or(0),
+                    set_tid_size: args.set_tid_size.unwrap_or(list.len() as u64),
+                    cgroup: args.cgroup,
+                });
+                AgentOp::Clone3 {
+                    flags: args.flags,
+                    exit_signal: args.exit,
+                    ptid: Self::opt_var(env, &args.ptid)?,
+                    ctid: Self::opt_var(env, &args.ctid)?,
+                    pidfd: Self::opt_var(env, &args.pidfd)?,
+                    set_tid,
+                    set_tid_len: list.len().min(MAX_SET_TID) as u32,
+                    size: 0,
+                    tls: args.tls,
+                    raw,
+                    child,
+                }
+            }
+            Op::Exit(n) => AgentOp::Exit(*n),
+            Op::ExitGroup(n) => AgentOp::ExitGroup(*n),
+            Op::Wait4 { target, options } => {
+                AgentOp::Wait4 { pid: self.target(task, env, target)?, options: *options }
+            }
+            Op::Waitid { id, options } => match id {
+                WaitidId::All => AgentOp::Waitid { idtype: 0, id: 0, id_var: None, options: *options },
+                WaitidId::Pid(name) => AgentOp::Waitid {
+                    idtype: 1,
+                    id: self.nr_of(task, env, name)?,
+                    id_var: None,
+                    options: *options,
+                },
+                WaitidId::Pidfd(v) => {
+                    AgentOp::Waitid { idtype: 3, id: 0, id_var: Some(Self::var(env, v)?), options: *options }
+                }
+            },
+            Op::Execve => AgentOp::Execve,
+            Op::Getpid => AgentOp::Getpid,
+            Op::Gettid => AgentOp::Gettid,
+            Op::Getppid => AgentOp::Getppid,
+            Op::Ns(kind) => AgentOp::NsInode { kind: agent::text::<24>(ns_file(*kind)).0 },
+            Op::Unshare(bits) => AgentOp::Unshare(*bits),
+            Op::Sethostname(name) => {
+                let (buf, len) = agent::text::<64>(name);
+                AgentOp::Sethostname(buf, len)
+            }
+            Op::Gethostname => AgentOp::Gethostname,
+            Op::PrctlSubreaper => AgentOp::Subreaper,
+            Op::PrctlPdeathsig(sig) => AgentOp::Pdeathsig(*sig as i32),
+            Op::PrctlGetPdeathsig => AgentOp::GetPdeathsig,
+            Op::Store(v, n) => AgentOp::Store { var: Self::var(env, v)?, value: u64::from(*n) },
+            Op::Load(v) => AgentOp::Load(Self::var(env, v)?),
+            Op::SetTidAddress(v) => AgentOp::SetTidAddress(Self::var(env, v)?),
+            Op::FutexWait(v, w) => AgentOp::FutexWait {
+                var: Self::var(env, v)?,
+                val: match w {
+                    Word::Num(n) => *n,
+                    Word::Tid(name) => self.nr_of(task, env, name)? as u32,
+                },
+            },
+            Op::FutexWake(v, n) => AgentOp::FutexWake { var: Self::var(env, v)?, n: *n },
+            Op::Chdir(p) => {
+                let (buf, len) = agent::text(p);
+                AgentOp::Chdir(buf, len)
+            }
+            Op::Getcwd => AgentOp::Getcwd,
+            Op::Umask(m) => AgentOp::Umask(*m),
+            Op::Open { path, cloexec } => {
+                let (buf, len) = agent::text(path);
+                AgentOp::Open { path: buf, len, cloexec: *cloexec }
+            }
+            Op::Close(fd) => AgentOp::Close(*fd),
+            Op::Dup(fd) => AgentOp::Dup(*fd),
+            Op::Cloexec(fd, on) => AgentOp::Cloexec { fd: *fd, on: *on },
+            Op::Fdstate(fd) => AgentOp::Fdstate(*fd),
+            Op::Seek(fd, off) => AgentOp::Seek { fd: *fd, offset: *off },
+            Op::Tell(fd) => AgentOp::Tell(*fd),
+            Op::Sigaction(sig, new) => AgentOp::Sigaction {
+                sig: *sig as i32,
+                new: new.map(|d| match d {
+                    Disposition::Default => 0,
+                    Disposition::Ignore => 1,
+                    Disposition::Handler => 2,
+                }),
+            },
+            Op::Sigprocmask(how, set) => AgentOp::Sigprocmask {
+                how: match how {
+                    SigprocmaskHow::Block => 0,
+                    SigprocmaskHow::Unblock => 1,
+                    SigprocmaskHow::SetMask => 2,
+                },
+                set: *set,
+            },
+            Op::Kill(target, sig) => AgentOp::Kill { pid: self.target(task, env, target)?, sig: *sig as i32 },
+            Op::Tgkill(tg, t, sig) => AgentOp::Tgkill {
+                tgid: self.nr_of(task, env, tg)?,
+                tid: self.nr_of(task, env, t)?,
+                sig: *sig as i32,
+            },
+            Op::Handled => AgentOp::Handled,
+            Op::Sigaltstack(set) => AgentOp::Sigaltstack(*set),
+            Op::IoprioSet(p) => AgentOp::IoprioSet(*p),
+            Op::IoprioGet => AgentOp::IoprioGet,
+        })
+    }
+
+    /// The value of a finished operation.
+    fn value(&self, task: TaskKey, op: &Op, env: &Env, r: &Reply) -> Value {
+        if let Some(e) = r.errno() {
+            return Value::Errno(e);
+        }
+        if r.ret < 0 {
+            return Value::Errno(Errno::EINVAL);
+        }
+        let pid = |nr: i64| Value::Pid(self.view(task, nr as i32));
+        match op {
+            Op::Fork { .. } | Op::Vfork { .. } | Op::Clone { .. } | Op::Clone3 { .. } => pid(r.ret),
+            Op::Exit(_) | Op::ExitGroup(_) => Value::Ok,
+            Op::Wait4 { .. } => {
+                if r.ret == 0 {
+                    Value::Wait(None)
+                } else {
+                    Value::Wait(Some((
+                        self.view(task, r.ret as i32),
+                        WaitStatus::from_exit_code(r.value as i32),
+                    )))
+                }
+            }
+            Op::Waitid { .. } => {
+                let si_pid = r.value as i32;
+                if si_pid == 0 {
+                    return Value::Wait(None);
+                }
+                let (code, status) = ((r.extra >> 32) as i32, r.extra as u32 as i32);
+                let st = match code {
+                    1 => WaitStatus::Exited(status),
+                    2 | 3 => WaitStatus::Killed(status as u32),
+                    5 => WaitStatus::Stopped(status as u32),
+                    _ => WaitStatus::Continued,
+                };
+                Value::Wait(Some((self.view(task, si_pid), st)))
+            }
+            Op::Execve
+            | Op::Unshare(_)
+            | Op::Sethostname(_)
+            | Op::PrctlSubreaper
+            | Op::PrctlPdeathsig(_)
+            | Op::Store(..)
+            | Op::FutexWait(..)
+            | Op::Chdir(_)
+            | Op::Close(_)
+            | Op::Cloexec(..)
+            | Op::Kill(..)
+            | Op::Tgkill(..)
+            | Op::IoprioSet(_) => Value::Ok,
+            Op::Getpid | Op::Gettid | Op::Getppid | Op::SetTidAddress(_) => {
+                let v = self.view(task, r.ret as i32);
+                if v.task.is_none() && r.ret as i32 == self.init_pid && v.first_ns {
+                    Value::Pid(PidView { task: None, nr: v.nr, first_ns: true })
+                } else {
+                    Value::Pid(v)
+                }
+            }
+            Op::Ns(kind) => Value::Ns(kind.base(), r.value as u64),
+            Op::Gethostname => {
+                let name = r.text();
+                Value::Text(if name == self.host { "(host)".to_string() } else { name })
+            }
+            Op::PrctlGetPdeathsig => Value::Signal(r.value as u32),
+            Op::Load(v) => {
+                let word = r.value as u32;
+                let tid_word = env.var(v).is_some_and(|v| env.is_tid_word(v));
+                if tid_word && word != 0 {
+                    let view = self.view(task, word as i32);
+                    if view.task.is_some() {
+                        return Value::Pid(view);
+                    }
+                }
+                Value::Num(i64::from(word))
+            }
+            Op::FutexWake(..) | Op::Dup(_) | Op::Open { .. } | Op::Seek(..) | Op::Tell(_) => {
+                Value::Num(r.ret)
+            }
+            Op::Getcwd => Value::Text(r.text()),
+            Op::Umask(_) => Value::Mode(r.value as u32),
+            Op::Fdstate(_) => Value::Fd(match r.value {
+                v if v < 0 => FdState::Closed,
+                v if v & 1 != 0 => FdState::OpenCloexec,
+                _ => FdState::Open,
+            }),
+            Op::Sigaction(..) => Value::Disposition(match r.value {
+                0 => Disposition::Default,
+                1 => Disposition::Ignore,
+                _ => Disposition::Handler,
+            }),
+            Op::Sigprocmask(..) => Value::Mask(r.value as u64),
+            Op::Handled => Value::Num(r.value),
+            Op::Sigaltstack(_) => Value::OnOff(r.value != 0),
+            Op::IoprioGet => Value::Ioprio(r.ret as u16),
+        }
+    }
+
+    /// Records a task that now serves its mailbox.
+    fn adopt(&mut self, key: TaskKey) -> Result<(), BackendError> {
+        let slot = Self::slot(key)?;
+        let fleet = self.fleet()?;
+        fleet.wait_serving(slot).map_err(|e| err(format!("task {} did not start: {e}", key.0)))?;
+        let nspids = fleet.nspids(slot);
+        self.tasks.insert(key, TaskInfo { nspids, gone: false });
+        Ok(())
+    }
+
+    /// After an exec in `key`: its pid may have changed (a non-leader takes the leader's),
+    /// and the tasks its exec killed are gone.
+    fn after_exec(&mut self, key: TaskKey) -> Result<(), BackendError> {
+        let slot = Self::slot(key)?;
+        let (nspids, tid) = {
+            let fleet = self.fleet()?;
+            (fleet.nspids(slot), fleet.tid(slot))
+        };
+        for (k, info) in self.tasks.iter_mut() {
+            if *k != key && !info.gone && !nspids.is_empty() && info.nspids == nspids {
+                info.gone = true;
+            }
+        }
+        let fleet = self.fleet()?;
+        if let Some(t) = tid {
+            for other in 0..MAX_TASKS as u32 {
+                if other != slot && fleet.tid(other) == Some(t) {
+                    fleet.release(other);
+                }
+            }
+        }
+        if let Some(info) = self.tasks.get_mut(&key) {
+            info.nspids = nspids;
+        }
+        Ok(())
+    }
+
+    fn alive(&self, key: TaskKey) -> bool {
+        let Some(info) = self.tasks.get(&key) else { return false };
+        if info.gone {
+            return false;
+        }
+        let Some(fleet) = self.fleet.as_ref() else { return false };
+        let Some(tid) = fleet.tid(key.0 as u32) else { return false };
+        proc_state(tid).is_some_and(|s| !matches!(s, 'Z' | 'X' | 'x'))
+    }
+}
+
+/// The file under `/proc/self/ns/` for a namespace kind.
+fn ns_file(kind: NsKind) -> &'static str {
+    match kind {
+        NsKind::Mnt => "mnt",
+        NsKind::Uts => "uts",
+        NsKind::Ipc => "ipc",
+        NsKind::Pid => "pid",
+        NsKind::PidForChildren => "pid_for_children",
+        NsKind::Net => "net",
+        NsKind::Cgroup => "cgroup",
+        NsKind::User => "user",
+        NsKind::Time => "time",
+        NsKind::TimeForChildren => "time_for_children",
+    }
+}
+
+fn proc_state(tid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
+}
+
+impl Backend for KernelBackend {
+    fn name(&self) -> &'static str {
+        "kernel"
+    }
+
+    fn start(&mut self, _env: &Env) -> Result<(), BackendError> {
+        let mut fleet = Fleet::new().map_err(|e| err(format!("cannot set up the agents: {e}")))?;
+        fleet.start(0).map_err(|e| err(format!("cannot create the first task: {e}")))?;
+        self.fleet = Some(fleet);
+        self.adopt(TaskKey(0))?;
+        self.first_level = self.level(TaskKey(0));
+        Ok(())
+    }
+
+    fn step(
+        &mut self,
+        task: TaskKey,
+        op: &Op,
+        env: &Env,
+        new_task: TaskKey,
+    ) -> Result<Outcome, BackendError> {
+        let slot = Self::slot(task)?;
+        if op.creates().is_some() {
+            Self::slot(new_task)?;
+        }
+        let aop = self.translate(task, op, env, new_task)?;
+        let fleet = self.fleet()?;
+        fleet.post(slot, &aop);
+        let outcome = fleet.outcome(slot, aop.blocks_in(), STEP_LIMIT).map_err(|e| {
+            err(format!("step of task {} did not finish, block or end within {STEP_LIMIT:?}: {e}", task.0))
+        })?;
+        let result = match outcome {
+            AgentOutcome::Done(r) => {
+                if op.creates().is_some() && r.ret > 0 {
+                    self.adopt(new_task)?;
+                }
+                if matches!(op, Op::Execve) && r.ret == 0 {
+                    self.after_exec(task)?;
+                }
+                Outcome::Done(self.value(task, op, env, &r))
+            }
+            AgentOutcome::Blocked => {
+                if op.creates().is_some() {
+                    // A vfork parent sleeps while its child runs.
+                    self.adopt(new_task)?;
+                }
+                self.blocked.push((task, aop));
+                Outcome::Blocked
+            }
+            AgentOutcome::Gone => {
+                if let Some(info) = self.tasks.get_mut(&task) {
+                    info.gone = true;
+                }
+                self.fleet()?.release(slot);
+                Outcome::Ended
+            }
+        };
+        if let Some(fleet) = self.fleet.as_ref() {
+            fleet.reap();
+        }
+        Ok(result)
+    }
+
+    fn resumed(&mut self, env: &Env) -> Vec<(TaskKey, Value)> {
+        let mut out = Vec::new();
+        let mut still = Vec::new();
+        let blocked = std::mem::take(&mut self.blocked);
+        for (key, aop) in blocked {
+            let Some(fleet) = self.fleet.as_ref() else { break };
+            match fleet.outcome(key.0 as u32, aop.blocks_in(), STEP_LIMIT) {
+                Ok(AgentOutcome::Done(r)) => {
+                    let op = op_of(&aop);
+                    out.push((key, op.map_or(Value::Ok, |op| self.value(key, &op, env, &r))));
+                }
+                Ok(AgentOutcome::Blocked) => still.push((key, aop)),
+                Ok(AgentOutcome::Gone) | Err(_) => {
+                    if let Some(info) = self.tasks.get_mut(&key) {
+                        info.gone = true;
+                    }
+                }
+            }
+        }
+        self.blocked = still;
+        if let Some(fleet) = self.fleet.as_ref() {
+            fleet.reap();
+        }
+        out
+    }
+
+    fn status(&self, task: TaskKey) -> TaskStatus {
+        if !self.alive(task) {
+            return TaskStatus::Gone;
+        }
+        if self.blocked.iter().any(|(k, _)| *k == task) {
+            return TaskStatus::Blocked;
+        }
+        let tid = self.fleet.as_ref().and_then(|f| f.tid(task.0 as u32)).unwrap_or(0);
+        match proc_state(tid) {
+            Some('T') | Some('t') => TaskStatus::Stopped,
+            _ => TaskStatus::Running,
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(mut fleet) = self.fleet.take() {
+            fleet.shutdown();
+        }
+        self.blocked.clear();
+    }
+}
+
+/// The language operation a blocked agent operation came from, as far as its value needs.
+fn op_of(aop: &AgentOp) -> Option<Op> {
+    Some(match aop {
+        AgentOp::Fork { .. } => Op::Fork { name: String::new() },
+        AgentOp::Vfork { .. } => Op::Vfork { name: String::new() },
+        AgentOp::Clone { .. } => Op::Clone { flags: 0, ptid: None, ctid: None, tls: 0, name: String::new() },
+        AgentOp::Clone3 { .. } => Op::Clone3 { args: Box::default(), name: String::new() },
+        AgentOp::Wait4 { .. } => Op::Wait4 { target: Target::All, options: 0 },
+        AgentOp::Waitid { .. } => Op::Waitid { id: WaitidId::All, options: 0 },
+        AgentOp::FutexWait { .. } => Op::FutexWait(String::new(), Word::Num(0)),
+        _ => return None,
+    })
+}
