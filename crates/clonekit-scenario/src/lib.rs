@@ -20,6 +20,7 @@ mod error;
 mod kernel;
 mod model;
 mod parse;
+pub mod random;
 mod run;
 
 pub use ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, Var, WaitidId, Word};

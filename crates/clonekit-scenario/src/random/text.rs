@@ -1,0 +1,261 @@
+//! Scenarios back to text: each [`Op`] printed in the language's own spelling, so that a
+//! generated scenario can be saved as a `.scn` file that the parser reads back to the same
+//! operations.
+
+use std::fmt::Write as _;
+
+use clonekit_flags::{ExitSignal, Signal, CSIGNAL, FLAG_TABLE};
+use clonekit_model::{
+    Disposition, SigprocmaskHow, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED,
+};
+
+use crate::ast::{Op, Scenario, StepKind, Target, WaitidId, Word};
+
+/// A flags word as named flags joined by `|` (lowercase short names from clonekit-flags'
+/// table), bits without a name in hexadecimal, `None` when empty.
+fn flag_names(bits: u64) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut left = bits;
+    for row in FLAG_TABLE {
+        if bits & row.flag.bits() != 0 {
+            parts.push(row.short_name().to_ascii_lowercase());
+            left &= !row.flag.bits();
+        }
+    }
+    if left != 0 {
+        parts.push(format!("{left:#x}"));
+    }
+    (!parts.is_empty()).then(|| parts.join("|"))
+}
+
+/// The legacy `clone` flags word: flags, then the exit signal of its low byte.
+pub(crate) fn clone_flags_text(raw: u64) -> String {
+    let sig = raw & CSIGNAL;
+    let sig_text = ExitSignal(sig).signal().map(|s| s.to_string());
+    match (flag_names(raw & !CSIGNAL), sig) {
+        (None, 0) => "0".to_string(),
+        (None, _) => sig_text.unwrap_or_else(|| format!("{sig:#x}")),
+        (Some(f), 0) => f,
+        (Some(f), _) => match sig_text {
+            Some(s) => format!("{f}|{s}"),
+            None => format!("{:#x}", raw),
+        },
+    }
+}
+
+/// `clone_args.flags`, or `unshare`'s flags: `0` when empty.
+pub(crate) fn clone3_flags_text(bits: u64) -> String {
+    flag_names(bits).unwrap_or_else(|| "0".to_string())
+}
+
+fn sig_text(n: u32) -> String {
+    Signal::new(n).map_or_else(|| n.to_string(), |s| s.to_string())
+}
+
+fn target_text(t: &Target) -> String {
+    match t {
+        Target::Task(n) => n.clone(),
+        Target::All => "-1".into(),
+        Target::Group => "0".into(),
+    }
+}
+
+fn wait_options_text(bits: u32, waitid: bool) -> String {
+    let mut names = Vec::new();
+    let table: [(u32, &str); 9] = [
+        (WEXITED, "wexited"),
+        (WUNTRACED, if waitid { "wstopped" } else { "wuntraced" }),
+        (WCONTINUED, "wcontinued"),
+        (WNOHANG, "wnohang"),
+        (WNOWAIT, "wnowait"),
+        (WCLONE, "wclone"),
+        (WALL, "wall"),
+        (WNOTHREAD, "wnothread"),
+        (0, ""),
+    ];
+    for (bit, name) in table {
+        if bit != 0 && bits & bit != 0 {
+            names.push(name);
+        }
+    }
+    names.join(",")
+}
+
+fn opt_kv(out: &mut String, key: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        let _ = write!(out, " {key}={v}");
+    }
+}
+
+/// One operation in the language's spelling (what follows `TASK: `).
+pub fn op_text(op: &Op) -> String {
+    let mut s = String::new();
+    match op {
+        Op::Fork { name } => s = format!("fork as {name}"),
+        Op::Vfork { name } => s = format!("vfork as {name}"),
+        Op::Clone { flags, ptid, ctid, tls, name } => {
+            s = format!("clone {}", clone_flags_text(*flags));
+            opt_kv(&mut s, "ptid", ptid);
+            opt_kv(&mut s, "ctid", ctid);
+            if *tls != 0 {
+                let _ = write!(s, " tls={tls}");
+            }
+            let _ = write!(s, " as {name}");
+        }
+        Op::Clone3 { args, name } => {
+            s = format!("clone3 {}", clone3_flags_text(args.flags));
+            if args.exit != 0 {
+                match u32::try_from(args.exit).ok().and_then(Signal::new) {
+                    Some(sig) => {
+                        let _ = write!(s, " exit={sig}");
+                    }
+                    None => {
+                        let _ = write!(s, " exit={}", args.exit);
+                    }
+                }
+            }
+            opt_kv(&mut s, "ptid", &args.ptid);
+            opt_kv(&mut s, "ctid", &args.ctid);
+            opt_kv(&mut s, "pidfd", &args.pidfd);
+            if let Some(list) = &args.set_tid {
+                let l: Vec<String> = list.iter().map(i64::to_string).collect();
+                let _ = write!(s, " set_tid={}", l.join(","));
+            }
+            for (key, v) in [
+                ("set_tid_size", args.set_tid_size),
+                ("size", args.size),
+                ("stack", args.stack),
+                ("stack_size", args.stack_size),
+            ] {
+                if let Some(v) = v {
+                    let _ = write!(s, " {key}={v}");
+                }
+            }
+            if args.tls != 0 {
+                let _ = write!(s, " tls={}", args.tls);
+            }
+            if args.cgroup != 0 {
+                let _ = write!(s, " cgroup={}", args.cgroup);
+            }
+            if args.tail {
+                s.push_str(" tail");
+            }
+            let _ = write!(s, " as {name}");
+        }
+        Op::Exit(n) => s = format!("exit {n}"),
+        Op::ExitGroup(n) => s = format!("exit_group {n}"),
+        Op::Wait4 { target, options } => {
+            s = format!("wait4 {}", target_text(target));
+            if *options != 0 {
+                let _ = write!(s, " {}", wait_options_text(*options, false));
+            }
+        }
+        Op::Waitid { id, options } => {
+            let id = match id {
+                WaitidId::All => "all".to_string(),
+                WaitidId::Pid(n) => format!("pid {n}"),
+                WaitidId::Pidfd(v) => format!("pidfd {v}"),
+            };
+            s = format!("waitid {id} {}", wait_options_text(*options, true));
+        }
+        Op::Execve => s.push_str("execve"),
+        Op::Getpid => s.push_str("getpid"),
+        Op::Gettid => s.push_str("gettid"),
+        Op::Getppid => s.push_str("getppid"),
+        Op::Ns(kind) => s = format!("ns {}", kind.name()),
+        Op::Unshare(bits) => s = format!("unshare {}", clone3_flags_text(*bits)),
+        Op::Sethostname(n) => s = format!("sethostname {n}"),
+        Op::Gethostname => s.push_str("gethostname"),
+        Op::PrctlSubreaper => s.push_str("prctl subreaper"),
+        Op::PrctlPdeathsig(sig) => {
+            s = format!("prctl pdeathsig {}", if *sig == 0 { "0".into() } else { sig_text(*sig) })
+        }
+        Op::PrctlGetPdeathsig => s.push_str("prctl get_pdeathsig"),
+        Op::Store(v, n) => s = format!("store {v} {n}"),
+        Op::Load(v) => s = format!("load {v}"),
+        Op::SetTidAddress(v) => s = format!("set_tid_address {v}"),
+        Op::FutexWait(v, w) => {
+            let w = match w {
+                Word::Num(n) => n.to_string(),
+                Word::Tid(t) => t.clone(),
+            };
+            s = format!("futex_wait {v} {w}");
+        }
+        Op::FutexWake(v, n) => s = format!("futex_wake {v} {n}"),
+        Op::Chdir(p) => s = format!("chdir {p}"),
+        Op::Getcwd => s.push_str("getcwd"),
+        Op::Umask(m) => s = format!("umask {m:03o}"),
+        Op::Open { path, cloexec } => s = format!("open {path}{}", if *cloexec { " cloexec" } else { "" }),
+        Op::Close(fd) => s = format!("close {fd}"),
+        Op::Dup(fd) => s = format!("dup {fd}"),
+        Op::Cloexec(fd, on) => s = format!("cloexec {fd} {}", if *on { "on" } else { "off" }),
+        Op::Fdstate(fd) => s = format!("fdstate {fd}"),
+        Op::Seek(fd, off) => s = format!("seek {fd} {off}"),
+        Op::Tell(fd) => s = format!("tell {fd}"),
+        Op::Sigaction(sig, act) => {
+            s = format!("sigaction {}", sig_text(*sig));
+            if let Some(d) = act {
+                s.push_str(match d {
+                    Disposition::Default => " dfl",
+                    Disposition::Ignore => " ign",
+                    Disposition::Handler => " handler",
+                });
+            }
+        }
+        Op::Sigprocmask(how, set) => {
+            let how = match how {
+                SigprocmaskHow::Block => "block",
+                SigprocmaskHow::Unblock => "unblock",
+                SigprocmaskHow::SetMask => "setmask",
+            };
+            let sigs: Vec<String> =
+                (1..=64u32).filter(|n| set & (1u64 << (n - 1)) != 0).map(sig_text).collect();
+            let sigs = if sigs.is_empty() { "[]".to_string() } else { sigs.join(",") };
+            s = format!("sigprocmask {how} {sigs}");
+        }
+        Op::Kill(t, sig) => {
+            s = format!("kill {} {}", target_text(t), if *sig == 0 { "0".into() } else { sig_text(*sig) })
+        }
+        Op::Tgkill(a, b, sig) => {
+            s = format!("tgkill {a} {b} {}", if *sig == 0 { "0".into() } else { sig_text(*sig) })
+        }
+        Op::Handled => s.push_str("handled"),
+        Op::Sigaltstack(None) => s.push_str("sigaltstack"),
+        Op::Sigaltstack(Some(on)) => s = format!("sigaltstack {}", if *on { "on" } else { "off" }),
+        Op::IoprioSet(p) => {
+            let class = ["none", "rt", "be", "idle"].get(usize::from(p >> 13)).copied().unwrap_or("none");
+            s = format!("ioprio_set {class},{}", p & 0x1fff);
+        }
+        Op::IoprioGet => s.push_str("ioprio_get"),
+    }
+    s
+}
+
+/// A scenario as a file the parser reads back to the same steps: the title, a `task NAME`
+/// header when the first task is not `main`, then one line per step, its operation printed
+/// from the AST (`resumed` lines keep their text), with `=> EXPECTED` where the step has one.
+pub fn to_text(s: &Scenario) -> String {
+    let mut out = String::new();
+    if let Some(t) = &s.title {
+        let _ = writeln!(out, "# title: {t}");
+    }
+    if s.first_task != "main" {
+        let _ = writeln!(out, "task {}", s.first_task);
+    }
+    for step in &s.steps {
+        let op = match &step.kind {
+            StepKind::Run(op) => op_text(op),
+            StepKind::Resumed => format!("resumed {}", step.text),
+        };
+        let line = format!("{}: {op}", step.task);
+        match &step.expect {
+            Some(e) => {
+                let _ = writeln!(out, "{line:<44} => {e}");
+            }
+            None => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,59 @@
+//! Random scenarios on the model and on the real kernel: the transcripts must be the same.
+//! Each disagreement is shrunk by proptest and saved in `scenarios/` as `random_<hash>.scn`,
+//! with the kernel's results as the expectations, so it joins the corpus; then the test
+//! fails.
+//!
+//! A test binary with its own `main`, because the `execve` operation re-executes this very
+//! program as the task's agent. `CLONEKIT_RANDOM_CASES` sets the number of scenarios (default
+//! 500), `CLONEKIT_RANDOM_SEED` the seed (default: a fixed one, so a run is reproducible).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clonekit_scenario::random::{save_counterexample, soak};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+fn main() {
+    clonekit_sys::agent::enter_if_agent();
+    let cases = env_number("CLONEKIT_RANDOM_CASES", 500) as usize;
+    let seed = env_number("CLONEKIT_RANDOM_SEED", 0x636c_6f6e_656b_6974);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let start = Instant::now();
+    let report = soak(cases, seed, |done, found| {
+        if let Some(f) = found {
+            println!("case {}: {}", f.case, f.difference);
+        }
+        if done % 1000 == 0 {
+            println!("{done} scenarios, {:.1?}", start.elapsed());
+        }
+    });
+    let mut saved = Vec::new();
+    for f in &report.found {
+        match save_counterexample(&dir, &f.difference) {
+            Ok(path) => saved.push(format!("{} (reproduced {}/3)", path.display(), f.reproduced)),
+            Err(e) => saved.push(format!("could not save case {}: {e}", f.case)),
+        }
+    }
+    println!(
+        "random: seed {seed:#x}, {} scenarios ({} steps) on the model and the kernel in {:.2?}: {} disagreements ({} distinct)",
+        report.count,
+        report.steps,
+        report.elapsed,
+        report.disagreements,
+        report.found.len()
+    );
+    assert_eq!(report.count, cases, "every case ran");
+    assert!(report.steps >= report.count, "scenarios have steps");
+    if report.disagreements > 0 {
+        for s in &saved {
+            println!("saved {s}");
+        }
+        std::process::exit(1);
+    }
+}
