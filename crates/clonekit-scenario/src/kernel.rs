@@ -252,7 +252,15 @@ impl KernelBackend {
                 },
                 set: *set,
             },
-            Op::Kill(target, sig) => AgentOp::Kill { pid: self.target(task, env, target)?, sig: *sig as i32 },
+            Op::Kill(target, sig) => {
+                if *target == Target::All && !self.fleet()?.isolated() {
+                    return Err(err(
+                        "kill -1 needs the tasks in a pid namespace of their own (root or a user namespace): \
+                         outside one it would signal every process of the machine",
+                    ));
+                }
+                AgentOp::Kill { pid: self.target(task, env, target)?, sig: *sig as i32 }
+            }
             Op::Tgkill(tg, t, sig) => AgentOp::Tgkill {
                 tgid: self.nr_of(task, env, tg)?,
                 tid: self.nr_of(task, env, t)?,
@@ -267,6 +275,10 @@ impl KernelBackend {
 
     /// The value of a finished operation.
     fn value(&self, task: TaskKey, op: &Op, env: &Env, r: &Reply) -> Value {
+        if let (Op::Fdstate(_), Some(Errno::EBADF)) = (op, r.errno()) {
+            // `fcntl(F_GETFD)` on a closed descriptor: the language prints `closed`.
+            return Value::Fd(FdState::Closed);
+        }
         if let Some(e) = r.errno() {
             return Value::Errno(e);
         }
@@ -281,10 +293,7 @@ impl KernelBackend {
                 if r.ret == 0 {
                     Value::Wait(None)
                 } else {
-                    Value::Wait(Some((
-                        self.view(task, r.ret as i32),
-                        WaitStatus::from_exit_code(r.value as i32),
-                    )))
+                    Value::Wait(Some((self.view(task, r.ret as i32), wait_status(r.value as i32))))
                 }
             }
             Op::Waitid { .. } => {
@@ -409,6 +418,18 @@ impl KernelBackend {
     }
 }
 
+/// A `wait4` status word: exited, killed, stopped (`0x7f` in the low byte) or continued
+/// (`0xffff`).
+fn wait_status(status: i32) -> WaitStatus {
+    if status == 0xffff {
+        WaitStatus::Continued
+    } else if status & 0xff == 0x7f {
+        WaitStatus::Stopped(((status >> 8) & 0xff) as u32)
+    } else {
+        WaitStatus::from_exit_code(status)
+    }
+}
+
 /// The file under `/proc/self/ns/` for a namespace kind.
 fn ns_file(kind: NsKind) -> &'static str {
     match kind {
@@ -457,8 +478,7 @@ impl Backend for KernelBackend {
         }
         let aop = self.translate(task, op, env, new_task)?;
         let fleet = self.fleet()?;
-        fleet.post(slot, &aop);
-        let outcome = fleet.outcome(slot, aop.blocks_in(), STEP_LIMIT).map_err(|e| {
+        let outcome = fleet.run(slot, &aop, STEP_LIMIT).map_err(|e| {
             err(format!("step of task {} did not finish, block or end within {STEP_LIMIT:?}: {e}", task.0))
         })?;
         let result = match outcome {
@@ -480,11 +500,17 @@ impl Backend for KernelBackend {
                 Outcome::Blocked
             }
             AgentOutcome::Gone => {
+                // Killed during its own step (its zombie still shows how), or ended by it.
+                let killed = if op.ends_task() {
+                    None
+                } else {
+                    self.fleet()?.exit_status(slot).filter(|st| st & 0x7f != 0).map(|st| (st & 0x7f) as u32)
+                };
                 if let Some(info) = self.tasks.get_mut(&task) {
                     info.gone = true;
                 }
                 self.fleet()?.release(slot);
-                Outcome::Ended
+                killed.map_or(Outcome::Ended, Outcome::Killed)
             }
         };
         if let Some(fleet) = self.fleet.as_ref() {
@@ -494,6 +520,9 @@ impl Backend for KernelBackend {
     }
 
     fn resumed(&mut self, env: &Env) -> Vec<(TaskKey, Value)> {
+        if let Some(fleet) = self.fleet.as_ref() {
+            let _ = fleet.settle(STEP_LIMIT);
+        }
         let mut out = Vec::new();
         let mut still = Vec::new();
         let blocked = std::mem::take(&mut self.blocked);

@@ -319,8 +319,14 @@ pub fn wait4(pid: i32, options: u32) -> io::Result<Option<(i32, i32)>> {
 /// Reads a decimal field such as `TracerPid:` from `/proc/self/status` into nothing but a
 /// stack buffer, so that any child may call it.
 pub fn proc_status_field(field: &[u8]) -> io::Result<i64> {
+    proc_field(c"/proc/self/status", field)
+}
+
+/// Reads the first decimal number after `field` in a `/proc` file such as
+/// `/proc/thread-self/status`, into nothing but a stack buffer.
+pub fn proc_field(path: &core::ffi::CStr, field: &[u8]) -> io::Result<i64> {
     use rustix::fs::{open, Mode, OFlags};
-    let fd = open(c"/proc/self/status", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let mut buf = [0u8; 4096];
     let mut len = 0;
     while len < buf.len() {

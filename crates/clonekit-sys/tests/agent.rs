@@ -9,8 +9,7 @@ use clonekit_sys::agent::{enter_if_agent, text, AgentOp, Fleet, Outcome, Reply};
 const LIMIT: Duration = Duration::from_secs(5);
 
 fn done(fleet: &Fleet, slot: u32, op: AgentOp) -> Reply {
-    fleet.post(slot, &op);
-    match fleet.outcome(slot, op.blocks_in(), LIMIT).expect("outcome") {
+    match fleet.run(slot, &op, LIMIT).expect("outcome") {
         Outcome::Done(r) => *r,
         other => panic!("{op:?}: {other:?}"),
     }
@@ -18,12 +17,19 @@ fn done(fleet: &Fleet, slot: u32, op: AgentOp) -> Reply {
 
 fn memory_words_are_copied_by_fork_and_shared_by_clone_vm() {
     let mut fleet = Fleet::new().unwrap();
-    let main = fleet.start(0).unwrap();
-    assert_eq!(done(&fleet, 0, AgentOp::Getpid).ret, i64::from(main));
+    fleet.start(0).unwrap();
+    if fleet.isolated() {
+        // pid 1 is the namespace's init, the first task pid 2.
+        assert_eq!(done(&fleet, 0, AgentOp::Getpid).ret, 2);
+        assert_eq!(done(&fleet, 0, AgentOp::Getppid).ret, 1);
+    } else {
+        println!("skipped: first task is pid 2 of a namespace of its own (no privilege to create one)");
+    }
     done(&fleet, 0, AgentOp::Store { var: 1, value: 5 });
     let child = done(&fleet, 0, AgentOp::Fork { child: 1 }).ret;
     assert!(child > 0);
-    assert_eq!(i64::from(fleet.wait_serving(1).unwrap()), child);
+    fleet.wait_serving(1).unwrap();
+    assert_eq!(inner(&fleet, 1), child);
     done(&fleet, 1, AgentOp::Store { var: 1, value: 9 });
     assert_eq!(done(&fleet, 1, AgentOp::Load(1)).value, 9);
     assert_eq!(done(&fleet, 0, AgentOp::Load(1)).value, 5, "fork: private copy");
@@ -42,7 +48,8 @@ fn vfork_parent_blocks_until_the_child_exits_and_wait_reaps() {
     let op = AgentOp::Vfork { child: 1 };
     fleet.post(0, &op);
     assert!(matches!(fleet.outcome(0, op.blocks_in(), LIMIT).unwrap(), Outcome::Blocked));
-    let tid = fleet.wait_serving(1).unwrap();
+    fleet.wait_serving(1).unwrap();
+    let tid = inner(&fleet, 1) as i32;
     assert_eq!(done(&fleet, 1, AgentOp::Getppid).ret, done_ppid_of_main(&fleet));
     fleet.post(1, &AgentOp::Exit(3));
     assert!(matches!(fleet.outcome(1, None, LIMIT).unwrap(), Outcome::Gone));
@@ -57,19 +64,26 @@ fn vfork_parent_blocks_until_the_child_exits_and_wait_reaps() {
     println!("ok vfork_parent_blocks_until_the_child_exits_and_wait_reaps");
 }
 
+/// The first task's pid as the tasks see it (the innermost `NSpid:` entry).
 fn done_ppid_of_main(fleet: &Fleet) -> i64 {
-    i64::from(fleet.tid(0).unwrap())
+    inner(fleet, 0)
+}
+
+/// A task's pid as the tasks see it.
+fn inner(fleet: &Fleet, slot: u32) -> i64 {
+    i64::from(*fleet.nspids(slot).last().unwrap())
 }
 
 fn execve_keeps_the_task_and_starts_memory_afresh() {
     let mut fleet = Fleet::new().unwrap();
-    let main = fleet.start(0).unwrap();
+    fleet.start(0).unwrap();
     done(&fleet, 0, AgentOp::Store { var: 3, value: 11 });
     let (path, len) = text("/");
     done(&fleet, 0, AgentOp::Chdir(path, len));
+    let before = done(&fleet, 0, AgentOp::Getpid).ret;
     let r = done(&fleet, 0, AgentOp::Execve);
     assert_eq!(r.ret, 0, "{r:?}");
-    assert_eq!(done(&fleet, 0, AgentOp::Getpid).ret, i64::from(main));
+    assert_eq!(done(&fleet, 0, AgentOp::Getpid).ret, before);
     assert_eq!(done(&fleet, 0, AgentOp::Load(3)).value, 0, "a new address space");
     assert_eq!(done(&fleet, 0, AgentOp::Getcwd).text(), "/", "fs info survives exec");
     assert_eq!(
@@ -82,7 +96,8 @@ fn execve_keeps_the_task_and_starts_memory_afresh() {
 
 fn handler_counts_deliveries_and_wait_blocks() {
     let mut fleet = Fleet::new().unwrap();
-    let main = fleet.start(0).unwrap();
+    fleet.start(0).unwrap();
+    let main = done(&fleet, 0, AgentOp::Getpid).ret as i32;
     assert_eq!(done(&fleet, 0, AgentOp::Sigaction { sig: 10, new: Some(2) }).value, 0);
     done(&fleet, 0, AgentOp::Kill { pid: main, sig: 10 });
     assert_eq!(done(&fleet, 0, AgentOp::Handled).value, 1);
@@ -100,11 +115,32 @@ fn handler_counts_deliveries_and_wait_blocks() {
     println!("ok handler_counts_deliveries_and_wait_blocks");
 }
 
+/// `kill -1` reaches the scenario's tasks only, and dropping the fleet leaves nothing behind.
+fn kill_minus_one_stays_in_the_namespace() {
+    let mut fleet = Fleet::new().unwrap();
+    if !fleet.isolated() {
+        println!("skipped kill_minus_one_stays_in_the_namespace: no pid namespace of our own");
+        return;
+    }
+    fleet.start(0).unwrap();
+    let child = done(&fleet, 0, AgentOp::Fork { child: 1 }).ret as i32;
+    fleet.wait_serving(1).unwrap();
+    let main_outer = fleet.nspids(0)[0];
+    assert_eq!(done(&fleet, 0, AgentOp::Kill { pid: -1, sig: 9 }).ret, 0);
+    let w = done(&fleet, 0, AgentOp::Wait4 { pid: child, options: 0 });
+    assert_eq!((w.ret, w.value & 0x7f), (i64::from(child), 9), "the child was killed");
+    drop(fleet);
+    let left = std::fs::read_to_string(format!("/proc/{main_outer}/stat")).unwrap_or_default();
+    assert!(!left.contains("agent"), "the first task outlived the fleet: {left}");
+    println!("ok kill_minus_one_stays_in_the_namespace");
+}
+
 fn main() {
     enter_if_agent();
+    kill_minus_one_stays_in_the_namespace();
     memory_words_are_copied_by_fork_and_shared_by_clone_vm();
     vfork_parent_blocks_until_the_child_exits_and_wait_reaps();
     execve_keeps_the_task_and_starts_memory_afresh();
     handler_counts_deliveries_and_wait_blocks();
-    println!("4 passed, 0 failed");
+    println!("5 passed, 0 failed");
 }

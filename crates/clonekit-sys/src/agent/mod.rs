@@ -12,9 +12,16 @@
 //!
 //! The coordinator ([`Fleet`]) posts one operation at a time and learns its [`Outcome`]:
 //! done (with the reply), blocked (the task sleeps in the operation's system call, read from
-//! `/proc/TID/stat` and `/proc/TID/syscall`, so no timeout decides it), or gone. It is the
-//! child subreaper of all the tasks, and reaps those that end up its children (the first
-//! task and orphans), like an init; dropping the fleet kills and reaps every task left.
+//! `/proc/TID/stat` and `/proc/TID/syscall`, so no timeout decides it), or gone.
+//!
+//! The tasks live in pid, UTS and IPC namespaces of their own (so neither `sethostname`
+//! nor SysV objects reach the machine), whose init (pid 1 there) is a small agent
+//! that creates the first task (pid 2) and then only reaps, as an init does: so `kill -1`
+//! and `kill 0` reach the scenario's tasks and nothing else on the machine, pid numbers are
+//! the same on every run, and killing that init ends every task at once
+//! (`zap_pid_ns_processes`), which is how dropping the fleet cleans up. A caller that may
+//! not create a pid namespace gets the same tasks as children of a child subreaper instead
+//! ([`Fleet::isolated`] is then false, and `kill -1` must not be sent).
 
 mod op;
 mod task;
@@ -31,8 +38,12 @@ use rustix::io;
 
 /// The fd number at which agents keep the control region (kept across `execve`).
 pub const CONTROL_FD: i32 = 1000;
-/// Mailboxes in a control region: the most tasks a scenario may have.
-pub const MAX_TASKS: usize = 64;
+/// Mailboxes in a control region.
+const MAILBOXES: usize = 64;
+/// The most tasks a scenario may have (one mailbox is the namespace init's).
+pub const MAX_TASKS: usize = MAILBOXES - 1;
+/// The namespace init's mailbox.
+const INIT_SLOT: u32 = (MAILBOXES - 1) as u32;
 /// Memory words per address space.
 pub const MAX_VARS: usize = 256;
 /// The first argument that makes a program an agent (see [`enter_if_agent`]).
@@ -93,8 +104,12 @@ pub(crate) struct Mailbox {
     posted: AtomicU32,
     /// Sequence number of the last operation finished (agent).
     done: AtomicU32,
-    /// The agent's tid, once it serves this mailbox; 0 before.
+    /// The agent's tid in its own pid namespace, once it serves this mailbox; 0 before.
     tid: AtomicI32,
+    /// The same task's tid as the coordinator sees it (for `/proc` and signals).
+    host_tid: AtomicI32,
+    /// The inode of the agent's pid namespace (with `tid`, names the task inside).
+    pidns: AtomicU64,
     /// Deliveries counted by the counting handler in this task.
     handled: AtomicU64,
     op: UnsafeCell<AgentOp>,
@@ -105,7 +120,7 @@ pub(crate) struct Mailbox {
 #[repr(C)]
 pub(crate) struct Region {
     magic: u64,
-    boxes: [Mailbox; MAX_TASKS],
+    boxes: [Mailbox; MAILBOXES],
 }
 
 /// A mapping of the control region.
@@ -145,12 +160,15 @@ impl Control {
 
     pub(crate) fn mailbox(&self, slot: u32) -> &Mailbox {
         // SAFETY: the region is mapped for the life of `self`; the index is bounded.
-        unsafe { &(*self.region).boxes[slot as usize % MAX_TASKS] }
+        unsafe { &(*self.region).boxes[slot as usize % MAILBOXES] }
     }
 
-    /// The mailbox whose agent has this tid.
-    pub(crate) fn mailbox_of_tid(&self, tid: i32) -> Option<&Mailbox> {
-        (0..MAX_TASKS as u32).map(|i| self.mailbox(i)).find(|m| m.tid.load(Ordering::SeqCst) == tid)
+    /// The mailbox whose agent is the task with this tid in the pid namespace with this
+    /// inode.
+    pub(crate) fn mailbox_of(&self, tid: i32, pidns: u64) -> Option<&Mailbox> {
+        (0..MAILBOXES as u32)
+            .map(|i| self.mailbox(i))
+            .find(|m| m.tid.load(Ordering::SeqCst) == tid && m.pidns.load(Ordering::SeqCst) == pidns)
     }
 }
 
@@ -169,33 +187,84 @@ pub enum Outcome {
 pub struct Fleet {
     fd: OwnedFd,
     ctl: Control,
+    /// The namespace init (our child), when the tasks have a pid namespace of their own.
+    init: Option<i32>,
+    /// Without a namespace: the first task (our child).
     first: Option<i32>,
 }
 
 impl std::fmt::Debug for Fleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fleet").field("fd", &self.fd).field("first", &self.first).finish()
+        f.debug_struct("Fleet")
+            .field("fd", &self.fd)
+            .field("init", &self.init)
+            .field("first", &self.first)
+            .finish()
     }
 }
 
 const PR_SET_CHILD_SUBREAPER: usize = 36;
 
+/// The namespaces the tasks get of their own: pids (so `kill -1` and pid numbers stay
+/// inside), the host name and the SysV IPC objects (so `sethostname` and semaphores never
+/// touch the machine's).
+const ISOLATION: clonekit_flags::CloneFlags = clonekit_flags::CloneFlags::CLONE_NEWPID
+    .union(clonekit_flags::CloneFlags::CLONE_NEWUTS)
+    .union(clonekit_flags::CloneFlags::CLONE_NEWIPC);
+
 impl Fleet {
-    /// A new control region; this process becomes a child subreaper, so that orphaned tasks
-    /// come back to it rather than to the system's init.
+    /// A new control region, and the pid namespace the tasks will live in (with its init);
+    /// without the privilege to create one, this process becomes a child subreaper instead.
     pub fn new() -> io::Result<Fleet> {
         let fd = rustix::fs::memfd_create(c"clonekit-agents", rustix::fs::MemfdFlags::CLOEXEC)?;
         rustix::fs::ftruncate(&fd, region_len() as u64)?;
         let ctl = Control::map(fd.as_raw_fd())?;
         // SAFETY: the mapping is fresh and zeroed; the magic word is written once.
         unsafe { (*ctl.region).magic = MAGIC };
-        // SAFETY: prctl with integer arguments.
-        crate::sys::check(unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;
-        Ok(Fleet { fd, ctl, first: None })
+        let mut fleet = Fleet { fd, ctl, init: None, first: None };
+        let raw_fd = fleet.fd.as_raw_fd();
+        let ctl = &fleet.ctl;
+        // SAFETY: the namespace init prepares its control fd and serves its mailbox with raw
+        // system calls only, no allocation.
+        let init = unsafe {
+            crate::Clone::new().flags(ISOLATION).keep_signal_handlers().spawn(move || {
+                let _ = task::dup_control(raw_fd);
+                task::clean_start();
+                task::serve_as_init(ctl, INIT_SLOT)
+            })
+        };
+        match init {
+            Ok(child) => {
+                fleet.init = Some(child.pid());
+                // Reaped by `shutdown`; the handle must not wait for it.
+                core::mem::forget(child);
+                fleet.wait_serving(INIT_SLOT)?;
+            }
+            Err(_) => {
+                // SAFETY: prctl with integer arguments.
+                crate::sys::check(unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;
+            }
+        }
+        Ok(fleet)
     }
 
-    /// Creates the first task (a fork of this process) serving mailbox `slot`; returns its pid.
+    /// Whether the tasks have a pid namespace of their own (see the module notes).
+    pub fn isolated(&self) -> bool {
+        self.init.is_some()
+    }
+
+    /// Creates the first task serving mailbox `slot` (pid 2 of the tasks' namespace, in a
+    /// process group of its own); returns its pid as this process sees it.
     pub fn start(&mut self, slot: u32) -> io::Result<i32> {
+        if self.isolated() {
+            self.post(INIT_SLOT, &AgentOp::Fork { child: slot });
+            match self.outcome(INIT_SLOT, None, Duration::from_secs(5))? {
+                Outcome::Done(r) if r.ret > 0 => {}
+                Outcome::Done(r) => return Err(io::Errno::from_raw_os_error((-r.ret) as i32)),
+                _ => return Err(io::Errno::CHILD),
+            }
+            return self.wait_serving(slot);
+        }
         let fd = self.fd.as_raw_fd();
         let ctl = &self.ctl;
         // SAFETY: the child prepares its control fd and serves its mailbox: raw system calls
@@ -204,6 +273,7 @@ impl Fleet {
             crate::Clone::new().keep_signal_handlers().spawn(move || {
                 let _ = task::dup_control(fd);
                 task::clean_start();
+                task::own_process_group();
                 task::serve(ctl, slot, task::fresh_vars())
             })
         }
@@ -212,16 +282,16 @@ impl Fleet {
         // The first task is reaped by `reap` like an orphan: the handle must not wait for it.
         core::mem::forget(child);
         self.first = Some(pid);
-        self.wait_serving(slot)?;
-        Ok(pid)
+        self.wait_serving(slot)
     }
 
-    /// Waits until an agent serves mailbox `slot` (after a creating operation); its tid.
+    /// Waits until an agent serves mailbox `slot` (after a creating operation); its tid as
+    /// this process sees it.
     pub fn wait_serving(&self, slot: u32) -> io::Result<i32> {
         let mb = self.ctl.mailbox(slot);
         let start = Instant::now();
         loop {
-            let tid = mb.tid.load(Ordering::SeqCst);
+            let tid = mb.host_tid.load(Ordering::SeqCst);
             if tid != 0 {
                 return Ok(tid);
             }
@@ -232,14 +302,17 @@ impl Fleet {
         }
     }
 
-    /// The tid serving mailbox `slot`, if any.
+    /// The tid serving mailbox `slot`, as this process sees it, if any.
     pub fn tid(&self, slot: u32) -> Option<i32> {
-        Some(self.ctl.mailbox(slot).tid.load(Ordering::SeqCst)).filter(|&t| t != 0)
+        Some(self.ctl.mailbox(slot).host_tid.load(Ordering::SeqCst)).filter(|&t| t != 0)
     }
 
     /// Forgets mailbox `slot`'s agent (its task is gone), so the mailbox can be reused.
     pub fn release(&self, slot: u32) {
-        self.ctl.mailbox(slot).tid.store(0, Ordering::SeqCst);
+        let mb = self.ctl.mailbox(slot);
+        mb.host_tid.store(0, Ordering::SeqCst);
+        mb.tid.store(0, Ordering::SeqCst);
+        mb.pidns.store(0, Ordering::SeqCst);
     }
 
     /// Posts `op` to mailbox `slot` and returns at once.
@@ -275,11 +348,24 @@ impl Fleet {
             if let Some(r) = self.poll(slot) {
                 return Ok(Outcome::Done(Box::new(r)));
             }
-            let tid = self.ctl.mailbox(slot).tid.load(Ordering::SeqCst);
+            let mb = self.ctl.mailbox(slot);
+            let tid = mb.host_tid.load(Ordering::SeqCst);
+            // SAFETY: a read of the operation we posted; nobody writes it meanwhile.
+            let posted_op = unsafe { *mb.op.get() };
+            let execing = matches!(posted_op, AgentOp::Execve);
+            let ending = posted_op.ends_task();
             match task_state(tid) {
+                // An exec from a non-leader thread takes the leader's pid: the old tid
+                // vanishes before the new image answers.
+                TaskState::Gone if execing && start.elapsed() < limit => {}
                 TaskState::Gone => {
                     // It may have finished just before going (an exec'd image that replied).
                     return Ok(self.poll(slot).map_or(Outcome::Gone, |r| Outcome::Done(Box::new(r))));
+                }
+                // Ending: a pid namespace's init sleeps inside exit until every other task of
+                // its namespace has been reaped (zap_pid_ns_processes).
+                TaskState::Sleeping(Some(60 | 231)) if ending => {
+                    return Ok(Outcome::Gone);
                 }
                 TaskState::Sleeping(nr) if blocks_in.is_some() && nr == blocks_in => {
                     // Re-check the reply: a wake-up between the two reads shows as running.
@@ -302,6 +388,39 @@ impl Fleet {
         }
     }
 
+    /// Waits until nothing is in flight: every task serving a mailbox (and the namespace
+    /// init) is asleep, stopped or dead, so that the effects of the last operation (a
+    /// signal on its way, a parent being woken by a child's exit) have all landed.
+    /// `Err(TIMEDOUT)` if some task keeps running past `limit`.
+    pub fn settle(&self, limit: Duration) -> io::Result<()> {
+        let start = Instant::now();
+        loop {
+            let busy = (0..MAILBOXES as u32)
+                .filter_map(|s| self.tid(s))
+                .any(|tid| matches!(task_state(tid), TaskState::Running));
+            if !busy {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(io::Errno::TIMEDOUT);
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
+    }
+
+    /// Posts `op` to `slot` and returns its outcome once everything has settled: a step
+    /// that slept only because an effect had not landed yet (a `wait4` racing a `SIGKILL`)
+    /// is then found done.
+    pub fn run(&self, slot: u32, op: &AgentOp, limit: Duration) -> io::Result<Outcome> {
+        self.post(slot, op);
+        let first = self.outcome(slot, op.blocks_in(), limit)?;
+        self.settle(limit)?;
+        Ok(match first {
+            Outcome::Blocked => self.outcome(slot, op.blocks_in(), limit)?,
+            other => other,
+        })
+    }
+
     /// The pids of mailbox `slot`'s task in each pid namespace, outermost first (`NSpid:`).
     pub fn nspids(&self, slot: u32) -> Vec<i32> {
         let Some(tid) = self.tid(slot) else { return Vec::new() };
@@ -313,14 +432,44 @@ impl Fleet {
         self.ctl.mailbox(slot).handled.load(Ordering::SeqCst)
     }
 
-    /// Reaps every child of this process that has ended (the first task and orphans handed
-    /// to us as subreaper): what an init does.
+    /// Without a namespace of their own: reaps every task that has ended and come back to
+    /// us (the first task and orphans handed to us as subreaper), as an init does. (In a
+    /// namespace, its init does that.)
     pub fn reap(&self) {
+        if self.isolated() {
+            self.post(INIT_SLOT, &AgentOp::ReapAll);
+            let _ = self.outcome(INIT_SLOT, None, Duration::from_secs(5));
+            return;
+        }
         while let Ok(Some(_)) = crate::observe::wait4(-1, crate::observe::WALL | crate::observe::WNOHANG) {}
     }
 
-    /// Kills every task still serving a mailbox and reaps what comes back to us.
+    /// How mailbox `slot`'s task ended, while it is a zombie not yet reaped: its wait
+    /// status (`/proc/TID/stat`'s exit_code).
+    pub fn exit_status(&self, slot: u32) -> Option<i32> {
+        let tid = self.tid(slot)?;
+        let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+        let (_, rest) = stat.rsplit_once(") ")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // After the comm: field 3 (state) is index 0, so field 52 (exit_code) is index 49.
+        if fields.first() != Some(&"Z") {
+            return None;
+        }
+        fields.get(49)?.parse().ok()
+    }
+
+    /// Ends every task: in a namespace, by killing its init (the kernel then kills every
+    /// task in it, and the init is reapable only once they are all gone); otherwise by
+    /// killing every task still serving a mailbox and reaping what comes back to us.
     pub fn shutdown(&mut self) {
+        if let Some(init) = self.init.take() {
+            let _ = crate::sys::kill(init, 9);
+            let _ = crate::observe::wait4(init, crate::observe::WALL);
+            for slot in 0..MAILBOXES as u32 {
+                self.release(slot);
+            }
+            return;
+        }
         for slot in 0..MAX_TASKS as u32 {
             if let Some(tid) = self.tid(slot) {
                 if !matches!(task_state(tid), TaskState::Gone) {
@@ -330,6 +479,9 @@ impl Fleet {
             }
         }
         if let Some(pid) = self.first.take() {
+            // The whole process group of the first task: every task it created that is still
+            // in it.
+            let _ = crate::sys::kill(-pid, 9);
             let _ = crate::sys::kill(pid, 9);
         }
         // Everything killed either was our child or is re-parented to us (subreaper): reap
@@ -349,9 +501,12 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
+        let subreaper = !self.isolated();
         self.shutdown();
-        // SAFETY: prctl with integer arguments.
-        let _ = unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
+        if subreaper {
+            // SAFETY: prctl with integer arguments.
+            let _ = unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
+        }
         // SAFETY: the mapping is ours; the agents map their own.
         let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };
     }
@@ -363,6 +518,8 @@ enum TaskState {
     Gone,
     /// Asleep, inside this system call (if it could be read).
     Sleeping(Option<usize>),
+    /// Stopped by a signal or a tracer.
+    Stopped,
     Running,
 }
 
@@ -376,6 +533,7 @@ fn task_state(tid: i32) -> TaskState {
     let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()).unwrap_or('X');
     match state {
         'Z' | 'X' | 'x' => TaskState::Gone,
+        'T' | 't' => TaskState::Stopped,
         'S' | 'D' | 'I' => {
             let nr = std::fs::read_to_string(format!("/proc/{tid}/syscall"))
                 .ok()

@@ -212,6 +212,8 @@ pub enum AgentOp {
     IoprioSet(u16),
     /// `ioprio_get(IOPRIO_WHO_PROCESS, 0)`.
     IoprioGet,
+    /// For the namespace init only: reap every child that has ended (`wait4(-1, WNOHANG)`).
+    ReapAll,
 }
 
 /// `clone3` arguments passed exactly as given (see [`AgentOp::Clone3`]).

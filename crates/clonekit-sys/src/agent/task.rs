@@ -44,6 +44,7 @@ mod nr {
     pub const DUP3: usize = 292;
     pub const EXECVE: usize = 59;
     pub const CLOSE_RANGE: usize = 436;
+    pub const SETPGID: usize = 109;
     pub const LSEEK: usize = 8;
     pub const IOPRIO_SET: usize = 251;
     pub const IOPRIO_GET: usize = 252;
@@ -84,6 +85,75 @@ pub(crate) fn clean_start() {
     let _ = raw(nr::UMASK, 0o022, 0, 0, 0);
 }
 
+/// Makes the calling task the leader of a process group of its own (`setpgid(0, 0)`), as
+/// the first task of a scenario is.
+pub(crate) fn own_process_group() {
+    let _ = raw(nr::SETPGID, 0, 0, 0, 0);
+}
+
+/// The namespace init: creates the first task when asked (a `Fork` operation), and reaps
+/// whatever has ended in its namespace when asked (`ReapAll`, after every step, once the
+/// coordinator has seen how the dead ended), forever.
+pub(crate) fn serve_as_init(ctl: &Control, slot: u32) -> ! {
+    CONTROL.store(ctl.region, Ordering::SeqCst);
+    let mb = ctl.mailbox(slot);
+    identify(mb);
+    let mut seen = mb.done.load(Ordering::SeqCst);
+    loop {
+        let posted = mb.posted.load(Ordering::SeqCst);
+        if posted == seen {
+            let _ =
+                rustix::thread::futex::wait(&mb.posted, rustix::thread::futex::Flags::empty(), seen, None);
+            continue;
+        }
+        // SAFETY: the coordinator wrote the operation before publishing `posted`.
+        let op = unsafe { *mb.op.get() };
+        let reply = match op {
+            AgentOp::Fork { child } => first_task(ctl, child),
+            AgentOp::ReapAll => {
+                let mut n = 0;
+                loop {
+                    let mut status = 0i32;
+                    let r = raw(nr::WAIT4, usize::MAX, &mut status as *mut i32 as usize, 0x4000_0001, 0);
+                    if r <= 0 {
+                        break;
+                    }
+                    n += 1;
+                }
+                ret(n)
+            }
+            _ => ret(-22),
+        };
+        finish(mb, reply, posted);
+        seen = posted;
+    }
+}
+
+/// The first task: a fork of the namespace init, in a process group of its own.
+fn first_task(ctl: &Control, child: u32) -> Reply {
+    let ctl_addr = ctl as *const Control as usize;
+    // SAFETY: the child serves its mailbox with raw system calls only; the control region is
+    // mapped in its copy of the address space.
+    let r = unsafe {
+        Clone::new().keep_signal_handlers().spawn(move || {
+            // SAFETY: the address of a `Control` that lives for the task's life.
+            let ctl = &*(ctl_addr as *const Control);
+            clean_start();
+            own_process_group();
+            serve(ctl, child, fresh_vars())
+        })
+    };
+    match r {
+        Ok(c) => {
+            let pid = c.pid();
+            // Reaped by the init's loop.
+            core::mem::forget(c);
+            ret(i64::from(pid))
+        }
+        Err(e) => ret(-i64::from(e.errno().raw())),
+    }
+}
+
 /// A fresh region of memory words for a new address space.
 pub(crate) fn fresh_vars() -> *mut u64 {
     use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
@@ -111,11 +181,34 @@ fn var(vars: *mut u64, i: u32) -> *mut u64 {
     unsafe { vars.add(i as usize % MAX_VARS) }
 }
 
+/// Records in the mailbox who serves it: the tid inside (what the task's signal handler
+/// finds), the pid namespace's inode, and last the tid as the coordinator sees it (the first
+/// `NSpid:` entry of `/proc/thread-self/status`, `/proc` being the coordinator's), which
+/// tells the coordinator that the agent serves.
+fn identify(mb: &Mailbox) {
+    mb.tid.store(raw(nr::GETTID, 0, 0, 0, 0) as i32, Ordering::SeqCst);
+    mb.pidns.store(pidns_inode(), Ordering::SeqCst);
+    let host = crate::observe::proc_field(c"/proc/thread-self/status", b"NSpid:").unwrap_or(0) as i32;
+    let host = if host > 0 { host } else { raw(nr::GETTID, 0, 0, 0, 0) as i32 };
+    mb.host_tid.store(host, Ordering::SeqCst);
+}
+
+/// The inode of the calling task's pid namespace.
+fn pidns_inode() -> u64 {
+    let mut st = [0u64; 18];
+    let r = raw(nr::STAT, c"/proc/thread-self/ns/pid".as_ptr() as usize, st.as_mut_ptr() as usize, 0, 0);
+    if r < 0 {
+        0
+    } else {
+        st[1]
+    }
+}
+
 /// Serves mailbox `slot` forever.
 pub(crate) fn serve(ctl: &Control, slot: u32, vars: *mut u64) -> ! {
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
-    mb.tid.store(raw(nr::GETTID, 0, 0, 0, 0) as i32, Ordering::SeqCst);
+    identify(mb);
     let seen = mb.done.load(Ordering::SeqCst);
     run(ctl, mb, vars, seen)
 }
@@ -136,7 +229,7 @@ pub(crate) fn resume_after_exec(ctl: &'static Control, slot: u32, ignored: u32) 
     let _ = raw(nr::SIGALTSTACK, &off as *const _ as usize, 0, 0, 0);
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
-    mb.tid.store(raw(nr::GETTID, 0, 0, 0, 0) as i32, Ordering::SeqCst);
+    identify(mb);
     let posted = mb.posted.load(Ordering::SeqCst);
     finish(mb, Reply::default(), posted);
     run(ctl, mb, fresh_vars(), posted)
@@ -188,6 +281,12 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Clone { flags, tls, ptid, ctid, child } => {
             let k = clonekit_flags::CloneCall::Clone { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }
                 .kernel_args();
+            if k.flags.contains(CloneFlags::CLONE_PIDFD) && ptid.is_none() {
+                // Legacy clone returns the pidfd through `parent_tid`: without a word for it
+                // the pointer is NULL, exactly as given (copy_process's put_user fails).
+                let r = exit_at_once(56, flags as usize, 0, 0, opt_var(vars, ctid), tls as usize);
+                return ret(r);
+            }
             if k.flags.contains(CloneFlags::CLONE_SETTLS) && tls >= TASK_SIZE_MAX {
                 // Rule T1: a thread pointer outside user space, exactly as given.
                 let r = exit_at_once(
@@ -214,9 +313,11 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             set_tid_len,
             raw: Some(rc),
             tls,
+            child,
             ..
         } => {
-            // A struct built byte for byte, to break a rule; a child exits at once.
+            // A struct built byte for byte, to break a rule (a child of an unexpected success
+            // exits at once, unless the call is fork-like and may well be valid).
             let args = clonekit_flags::CloneArgs {
                 flags,
                 pidfd: opt_var(vars, pidfd) as u64,
@@ -237,7 +338,23 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             if rc.tail && size > words.len() * 8 {
                 buf[(size - 1) / 8] = 0x5a;
             }
-            ret(exit_at_once(435, buf.as_ptr() as usize, size, 0, 0, 0))
+            let fork_like = flags & (CloneFlags::CLONE_VM | CloneFlags::CLONE_SETTLS).bits() == 0
+                && rc.stack == 0
+                && rc.stack_size == 0;
+            if !fork_like {
+                return ret(exit_at_once(435, buf.as_ptr() as usize, size, 0, 0, 0));
+            }
+            // A call that may well succeed (an odd but valid size): the child, on its own
+            // copy of this stack, becomes the agent of its mailbox.
+            let start = RawStart { ctl: ctl as *const Control, slot: child, vars };
+            let r = raw_clone3_agent(buf.as_mut_ptr().cast(), size, &start);
+            let mut reply = ret(r);
+            if let (Some(v), true) = (pidfd, r > 0 && flags & CloneFlags::CLONE_PIDFD.bits() != 0) {
+                // SAFETY: the word is in this task's memory region; the kernel stored the fd
+                // there through `clone_args.pidfd`.
+                reply.value = unsafe { var(vars, v).read() } as i64;
+            }
+            reply
         }
         AgentOp::Clone3 {
             flags,
@@ -418,11 +535,12 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Tell(fd) => ret(raw(nr::LSEEK, fd as usize, 0, 1, 0)),
         AgentOp::IoprioSet(prio) => ret(raw(nr::IOPRIO_SET, 1, 0, usize::from(prio), 0)),
         AgentOp::IoprioGet => ret(raw(nr::IOPRIO_GET, 1, 0, 0, 0)),
+        AgentOp::ReapAll => ret(-22),
     }
 }
 
 fn slot_of(ctl: &Control, mb: &Mailbox) -> u32 {
-    (0..super::MAX_TASKS as u32).find(|&i| core::ptr::eq(ctl.mailbox(i), mb)).unwrap_or(0)
+    (0..super::MAILBOXES as u32).find(|&i| core::ptr::eq(ctl.mailbox(i), mb)).unwrap_or(0)
 }
 
 /// Writes `n` in decimal, NUL-terminated, into `buf`; returns a pointer to the text.
@@ -467,6 +585,31 @@ fn waitid(idtype: usize, id: usize, info: usize, options: usize) -> i64 {
         );
     }
     r as i64
+}
+
+/// What a child created by [`raw_clone3_agent`] needs to serve its mailbox.
+struct RawStart {
+    ctl: *const Control,
+    slot: u32,
+    vars: *mut u64,
+}
+
+/// The child side of [`raw_clone3_agent`]: serves the mailbox named in the start block.
+unsafe extern "C" fn raw_agent_entry(arg: *mut u8) -> i32 {
+    // SAFETY: `arg` points at the parent's start block, which the child sees in its own
+    // copy of the parent's stack (no CLONE_VM), unchanged.
+    let start = unsafe { &*(arg as *const RawStart) };
+    // SAFETY: the control region is mapped in the child's copy of the address space.
+    serve(unsafe { &*start.ctl }, start.slot, start.vars)
+}
+
+/// `clone3` with a struct built byte for byte, for a fork-like call (no `CLONE_VM`, no
+/// stack): the child continues on its copy of this stack in [`raw_agent_entry`].
+fn raw_clone3_agent(args: *mut u8, size: usize, start: &RawStart) -> i64 {
+    // SAFETY: `args` holds `size` readable bytes (or the kernel answers EFAULT); without
+    // CLONE_VM and without a stack the child runs on its own copy of this stack, where the
+    // start block stays valid; the entry never returns into our frames.
+    unsafe { crate::arch::clone3(args, size, raw_agent_entry, start as *const RawStart as *mut u8) as i64 }
 }
 
 /// `TASK_SIZE_MAX` with 4-level page tables: the end of user space.
@@ -552,7 +695,7 @@ extern "C" fn count_delivery(_sig: i32) {
     }
     let tid = raw(nr::GETTID, 0, 0, 0, 0) as i32;
     let ctl = Control { region };
-    if let Some(mb) = ctl.mailbox_of_tid(tid) {
+    if let Some(mb) = ctl.mailbox_of(tid, pidns_inode()) {
         mb.handled.fetch_add(1, Ordering::SeqCst);
     }
 }
