@@ -15,8 +15,9 @@ use crate::pid::{Pid, PidNamespace, UPid};
 use crate::sched::{Kernel, Syscall, Task, TaskId, TaskState};
 use crate::signal::{SigAltStack, SigSet, SighandStruct, SignalStruct};
 
-/// The host name a booted model starts with.
-pub const INIT_HOSTNAME: &str = "clonekit";
+/// The host name a booted model starts with: the scenario language prints the machine's
+/// initial host name as `(host)`, whatever the machine is called.
+pub const INIT_HOSTNAME: &str = "(host)";
 
 impl Kernel {
     /// A booted system: the initial namespaces and `init` (pid 1, the child reaper of the

@@ -168,12 +168,13 @@ impl Kernel {
                 if fd < 0 {
                     return Err(Errno::EINVAL);
                 }
-                // pidfd_get_pid: EBADF for no descriptor, EINVAL for one that is no pidfd.
+                // pidfd_get_pid → pidfd_pid (fs/pidfs.c): EBADF for no descriptor, and EBADF
+                // too for one that is not a pidfd (Linux 6.18; measured by the kernel backend).
                 let files = self.t(cur).files.clone().ok_or(Errno::EBADF)?;
                 let file = files.borrow().file(fd).ok_or(Errno::EBADF)?;
                 match &file.kind {
                     FileKind::Pidfd { pid, .. } => Who::Pid(Some(pid.clone())),
-                    FileKind::Path { .. } => return Err(Errno::EINVAL),
+                    FileKind::Path { .. } => return Err(Errno::EBADF),
                 }
             }
         };

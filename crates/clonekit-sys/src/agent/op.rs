@@ -3,7 +3,7 @@
 //! or a freshly exec'd image).
 
 /// Most `set_tid` entries a `clone3` operation carries.
-pub const MAX_SET_TID: usize = 8;
+pub const MAX_SET_TID: usize = 32;
 /// Longest path or host name an operation carries (without the NUL).
 pub const MAX_TEXT: usize = 200;
 
