@@ -168,7 +168,10 @@ impl Kernel {
     /// `exit_notify` (kernel/exit.c): children go to a new parent, the task becomes a
     /// zombie, and a leader of an empty group tells its parent; non-leaders reap themselves.
     fn exit_notify(&mut self, tsk: TaskId, _group_dead: bool) {
-        self.forget_original_parent(tsk);
+        if !self.forget_original_parent(tsk) {
+            // A pid namespace's init waits in zap_pid_ns_processes; release_task resumes it.
+            return;
+        }
         // kill_orphaned_pgrp: the scenario's tasks share one process group whose only outside
         // link is init, in another session, so no group becomes orphaned here.
         self.tm(tsk).state = TaskState::Zombie;
@@ -199,19 +202,19 @@ impl Kernel {
     }
 
     /// `find_child_reaper` (kernel/exit.c): the namespace's init, or another thread of the
-    /// exiting init; if there is none, the namespace ends (`zap_pid_ns_processes`).
-    fn find_child_reaper(&mut self, father: TaskId) -> TaskId {
+    /// exiting init; if there is none, the namespace ends (`zap_pid_ns_processes`). `None`
+    /// while the init still waits for pids of its namespace to be freed.
+    fn find_child_reaper(&mut self, father: TaskId) -> Option<TaskId> {
         let ns = self.task_active_pid_ns(father);
         let reaper = ns.child_reaper.get().unwrap_or(self.init_task);
         if reaper != father {
-            return reaper;
+            return Some(reaper);
         }
         if let Some(t) = self.find_alive_thread(father) {
             ns.child_reaper.set(Some(t));
-            return t;
+            return Some(t);
         }
-        self.zap_pid_ns_processes(father);
-        father
+        self.zap_pid_ns_processes(father).then_some(father)
     }
 
     /// `find_new_reaper` (kernel/exit.c): a live thread of the group, else the nearest
@@ -240,10 +243,10 @@ impl Kernel {
 
     /// `forget_original_parent` (kernel/exit.c): every child (and each of its threads) gets
     /// the new parent; `pdeath_signal` goes to each thread whose creator this was.
-    fn forget_original_parent(&mut self, father: TaskId) {
-        let reaper = self.find_child_reaper(father);
+    fn forget_original_parent(&mut self, father: TaskId) -> bool {
+        let Some(reaper) = self.find_child_reaper(father) else { return false };
         if self.t(father).children.is_empty() {
-            return;
+            return true;
         }
         let reaper = self.find_new_reaper(father, reaper);
         let children = std::mem::take(&mut self.tm(father).children);
@@ -276,6 +279,7 @@ impl Kernel {
                 self.send_signal(None, sig, t, true);
             }
         }
+        true
     }
 
     /// `reparent_leader` (kernel/exit.c): the exit signal becomes SIGCHLD, and a zombie is
@@ -329,6 +333,16 @@ impl Kernel {
             let signal = t.signal.clone();
             signal.borrow_mut().threads.retain(|&x| x != p);
             self.free_pid(&pid, p);
+            // The last pid of a dying namespace freed: its init finishes exiting.
+            for u in &pid.numbers {
+                if let Some(w) = u.ns.zap_waiter.get() {
+                    let own = self.task(w).map_or(0, |t| t.pid.nr_ns(&u.ns));
+                    if !u.ns.idr.borrow().keys().any(|&nr| nr != own) {
+                        u.ns.zap_waiter.set(None);
+                        self.exit_notify(w, true);
+                    }
+                }
+            }
             if leader == p {
                 if let Some(par) = self.task_mut(parent) {
                     par.children.retain(|&c| c != p);
@@ -351,8 +365,10 @@ impl Kernel {
 
     /// `zap_pid_ns_processes` (kernel/pid_namespace.c): the init of a pid namespace is gone,
     /// so no new pid may be allocated there, every other task in it is killed, and the init
-    /// reaps them (it ignores SIGCHLD from here on).
-    fn zap_pid_ns_processes(&mut self, init: TaskId) {
+    /// reaps them (it ignores SIGCHLD from here on). It then waits until the namespace holds
+    /// no pid but its own (zombies whose parents are outside must be reaped there first):
+    /// false while it waits.
+    fn zap_pid_ns_processes(&mut self, init: TaskId) -> bool {
         let ns = self.task_active_pid_ns(init);
         ns.adding.set(false);
         self.t(init).sighand.borrow_mut().action[SIGCHLD as usize - 1] = Disposition::Ignore;
@@ -376,5 +392,13 @@ impl Kernel {
                 None => break,
             }
         }
+        let own = self.t(init).pid.nr_ns(&ns);
+        let others = ns.idr.borrow().keys().any(|&nr| nr != own);
+        if others {
+            ns.zap_waiter.set(Some(init));
+            return false;
+        }
+        ns.zap_waiter.set(None);
+        true
     }
 }

@@ -34,6 +34,9 @@ pub struct PidNamespace {
     pub(crate) child_reaper: Cell<Option<TaskId>>,
     /// `PIDNS_ADDING`: cleared when the init exits (`disable_pid_allocation`).
     pub(crate) adding: Cell<bool>,
+    /// An init in `zap_pid_ns_processes`, waiting for the namespace's last pids (held by
+    /// zombies whose parents are outside) to be freed.
+    pub(crate) zap_waiter: Cell<Option<TaskId>>,
 }
 
 impl PidNamespace {
@@ -48,6 +51,7 @@ impl PidNamespace {
             last: Cell::new(0),
             child_reaper: Cell::new(None),
             adding: Cell::new(true),
+            zap_waiter: Cell::new(None),
         }
     }
 
@@ -71,6 +75,7 @@ impl PidNamespace {
             last: Cell::new(0),
             child_reaper: Cell::new(None),
             adding: Cell::new(true),
+            zap_waiter: Cell::new(None),
         })
     }
 

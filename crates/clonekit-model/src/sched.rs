@@ -261,6 +261,8 @@ impl Kernel {
     /// The state of a task; [`TaskState::Dead`] for one that was released or never existed.
     pub fn state(&self, id: TaskId) -> TaskState {
         self.task(id).map_or(TaskState::Dead, |t| match t.state {
+            // Past PF_EXITING the task runs no more user code: a zombie in all but name.
+            TaskState::Running if t.exiting => TaskState::Zombie,
             TaskState::Running | TaskState::Blocked if t.stopped => TaskState::Stopped,
             s => s,
         })

@@ -13,8 +13,9 @@ use crate::sched::{Kernel, TaskId};
 /// `__NEW_UTS_LEN`.
 const NEW_UTS_LEN: usize = 64;
 
-/// `IOPRIO_DEFAULT`: best-effort class, level 4.
-pub const IOPRIO_DEFAULT: u16 = (2 << 13) | 4;
+/// `IOPRIO_DEFAULT`: `IOPRIO_CLASS_NONE`, level 0 (what `ioprio_get` reports for a task
+/// that never set one; checked on Linux 6.18).
+pub const IOPRIO_DEFAULT: u16 = 0;
 
 impl Kernel {
     /// `getpid`: the thread group id in the caller's pid namespace.
@@ -124,10 +125,12 @@ impl Kernel {
         self.current(cur)?;
         let class = prio >> 13;
         let data = prio & 0x1fff;
+        // ioprio_check_cap (block/ioprio.c): RT and BE need a level below 8, NONE level 0;
+        // IDLE takes any data (it has no levels), as Linux 6.18 measured does.
         match class {
             0 if data == 0 => {}
             1 | 2 if data < 8 => {}
-            3 if data == 0 => {}
+            3 => {}
             _ => return Err(Errno::EINVAL),
         }
         let t = self.tm(cur);
@@ -138,12 +141,11 @@ impl Kernel {
         Ok(())
     }
 
-    /// `ioprio_get(IOPRIO_WHO_PROCESS, 0)` (block/ioprio.c): the io_context's priority, or the
-    /// default when there is none or it is unset.
+    /// `ioprio_get(IOPRIO_WHO_PROCESS, 0)` (block/ioprio.c): the io_context's priority, or
+    /// `IOPRIO_DEFAULT` when the task has none.
     pub fn sys_ioprio_get(&mut self, cur: TaskId) -> Result<u16, Errno> {
         self.current(cur)?;
-        let prio = self.t(cur).io_context.as_ref().map_or(0, |i| i.borrow().ioprio);
-        Ok(if prio >> 13 == 0 { IOPRIO_DEFAULT } else { prio })
+        Ok(self.t(cur).io_context.as_ref().map_or(IOPRIO_DEFAULT, |i| i.borrow().ioprio))
     }
 
     /// A 32-bit load from the caller's memory (a plain user-space access).
