@@ -105,6 +105,82 @@ struct Explanation {
     /// Rules only the kernel decides (memory, limits, system state), listed for `--json`.
     kernel_decides: Vec<&'static str>,
     resources: Vec<ResourceOutcome>,
+    /// What `copy_process` did when the call was run on the model (clonekit-model).
+    model: ModelPath,
+}
+
+/// The call run on the model: the steps `copy_process` recorded, and the result.
+#[derive(Serialize)]
+struct ModelPath {
+    /// The caller the model was set up as.
+    caller: String,
+    /// The record, if the call reached `kernel_clone`.
+    record: Option<clonekit_model::CopyProcessRecord>,
+    /// What the call returned: the child's pid as the caller sees it, or the errno.
+    result: String,
+}
+
+/// Runs `call` on a freshly booted model, from a first task put in the state `traits`
+/// describe where the model can (a pid namespace's init, a second thread, after
+/// unshare(CLONE_NEWPID)).
+fn model_path(call: &CloneCall, traits: &[CallerTrait]) -> ModelPath {
+    use clonekit_model::{Kernel, Syscall};
+    let mut k = Kernel::new();
+    let mut notes = Vec::new();
+    let Ok(mut cur) = k.spawn_first() else {
+        return ModelPath { caller: "none".into(), record: None, result: "the model could not boot".into() };
+    };
+    for t in traits {
+        match t {
+            CallerTrait::Init => {
+                let made =
+                    k.sys_unshare(cur, CloneFlags::CLONE_NEWPID).ok().and_then(|_| k.sys_fork(cur).ok());
+                if let Some(Syscall::Done(f)) = made {
+                    cur = f.child;
+                    notes.push("pid 1 of a new pid namespace");
+                }
+            }
+            CallerTrait::Threaded => {
+                let flags =
+                    (CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND | CloneFlags::CLONE_THREAD).bits();
+                if k.sys_clone(cur, flags, 0x7d00_0001_0000, 0, 0, 0).is_ok() {
+                    notes.push("with a second thread");
+                }
+            }
+            CallerTrait::PidnsPending => {
+                if k.sys_unshare(cur, CloneFlags::CLONE_NEWPID).is_ok() {
+                    notes.push("after unshare(CLONE_NEWPID)");
+                }
+            }
+            CallerTrait::Chrooted | CallerTrait::Unprivileged => {
+                notes.push("(chroot and privileges are not modelled)")
+            }
+        }
+    }
+    k.set_recording(true);
+    let r = match call {
+        CloneCall::Fork => k.sys_fork(cur),
+        CloneCall::Vfork => k.sys_vfork(cur),
+        CloneCall::Clone { flags, stack, parent_tid, child_tid, tls } => {
+            k.sys_clone(cur, *flags, *stack, *parent_tid, *child_tid, *tls)
+        }
+        CloneCall::Clone3 { args, size, nonzero_tail } => {
+            let len = if *size > clonekit_flags::PAGE_SIZE { 88 } else { (*size as usize).max(88) };
+            let mut bytes = args.to_bytes(len);
+            if *nonzero_tail && len > 88 {
+                bytes[88] = 1;
+            }
+            k.sys_clone3(cur, &bytes, *size)
+        }
+    };
+    let result = match r {
+        Ok(Syscall::Done(f)) => format!("returns {} (the child's pid) in the caller", f.nr),
+        Ok(Syscall::Blocked) => "the caller sleeps until the child execs or exits (vfork)".into(),
+        Err(e) => format!("fails with {}", e.name()),
+    };
+    let caller =
+        if notes.is_empty() { "a root task in the initial namespaces".to_string() } else { notes.join(", ") };
+    ModelPath { caller, record: k.last_copy_process().cloned(), result }
 }
 
 /// The flags word strace would print for the call, and its hex form.
@@ -136,7 +212,12 @@ fn caller_for(traits: &[CallerTrait]) -> CallerState {
     c
 }
 
+#[cfg(test)]
 fn explain(input: &str, caller: CallerState) -> Result<Explanation, ExplainError> {
+    explain_as(input, caller, &[])
+}
+
+fn explain_as(input: &str, caller: CallerState, traits: &[CallerTrait]) -> Result<Explanation, ExplainError> {
     let parsed =
         parse_call(input).map_err(|source| ExplainError::Parse { input: input.to_string(), source })?;
     let call = parsed.call;
@@ -168,6 +249,7 @@ fn explain(input: &str, caller: CallerState) -> Result<Explanation, ExplainError
         also_broken: broken.iter().skip(1).map(|r| RuleRow::from(*r)).collect(),
         kernel_decides,
         resources: resources(&k),
+        model: model_path(&call, traits),
     })
 }
 
@@ -226,6 +308,21 @@ fn print_text(e: &Explanation) -> std::io::Result<()> {
         let flag = r.flag.map(flag_names).unwrap_or_default();
         writeln!(out, "  {:<w$}  {:<9}  {}{}", r.resource.label(), r.sharing.to_string(), r.detail, flag)?;
     }
+    writeln!(out, "\nthe model's copy_process path (clonekit-model; caller: {})", e.model.caller)?;
+    if let Some(rec) = &e.model.record {
+        let w = rec.steps.iter().map(|s| s.function.len()).max().unwrap_or(0);
+        for s in &rec.steps {
+            let outcome = serde_json::to_value(s.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            writeln!(out, "  {:<w$}  {:<8}  {}", s.function, outcome, s.detail)?;
+        }
+        if let Some(rule) = rec.rule {
+            writeln!(out, "  rule {rule} failed")?;
+        }
+    }
+    writeln!(out, "  {}", e.model.result)?;
     Ok(())
 }
 
@@ -237,7 +334,7 @@ fn flag_names(f: CloneFlags) -> String {
 
 /// Runs `clonekit explain`.
 pub fn run(args: &Args) -> Result<Outcome, ExplainError> {
-    let e = explain(&args.input, caller_for(&args.caller))?;
+    let e = explain_as(&args.input, caller_for(&args.caller), &args.caller)?;
     if args.json {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &e).map_err(std::io::Error::from)?;
@@ -298,6 +395,19 @@ mod tests {
         let init = caller_for(&[CallerTrait::Init]);
         let e = explain("CLONE_PARENT|SIGCHLD", init).unwrap();
         assert_eq!(e.rule.map(|r| r.id), Some("P5"));
+    }
+
+    #[test]
+    fn vfork_flags_show_the_models_copy_process_path() {
+        let e = explain("CLONE_VM|CLONE_VFORK|SIGCHLD", CallerState::default()).unwrap();
+        let rec = e.model.record.expect("copy_process ran");
+        let step = |f: &str| rec.steps.iter().find(|s| s.function == f).map(|s| s.outcome);
+        assert_eq!(step("copy_mm"), Some(clonekit_model::Outcome::Shared));
+        assert_eq!(step("copy_files"), Some(clonekit_model::Outcome::Copied));
+        assert!(e.model.result.contains("sleeps"), "{}", e.model.result);
+        let bad = explain("CLONE_VM|CLONE_THREAD", CallerState::default()).unwrap();
+        assert_eq!(bad.model.record.and_then(|r| r.rule), Some("P3"));
+        assert_eq!(bad.model.result, "fails with EINVAL");
     }
 
     #[test]
