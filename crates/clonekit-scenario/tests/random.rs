@@ -25,7 +25,12 @@ fn main() {
     let seed = env_number("CLONEKIT_RANDOM_SEED", 0x636c_6f6e_656b_6974);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let start = Instant::now();
+    let mut last = Instant::now();
     let report = soak(cases, seed, |done, found| {
+        if last.elapsed().as_millis() > 500 {
+            println!("case {}: {:.1?}", done - 1, last.elapsed());
+        }
+        last = Instant::now();
         if let Some(f) = found {
             println!("case {}: {}", f.case, f.difference);
         }

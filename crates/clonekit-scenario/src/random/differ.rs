@@ -181,6 +181,8 @@ pub struct SoakReport {
 
 /// How many shrinking steps a disagreement gets at most.
 const SHRINK_ITERS: usize = 300;
+/// How long shrinking one disagreement may take (a step that times out costs seconds).
+const SHRINK_TIME: Duration = Duration::from_secs(30);
 
 /// Runs `count` random scenarios from `seed` on both backends. Each new kind of disagreement
 /// (see [`Difference::signature`]) is shrunk
@@ -235,7 +237,11 @@ fn shrink(
     if !tree.simplify() {
         return (best, diff);
     }
+    let start = Instant::now();
     for _ in 0..SHRINK_ITERS {
+        if start.elapsed() > SHRINK_TIME {
+            break;
+        }
         let p = tree.current();
         match compare(&interpret(&p)) {
             Err(d) => {

@@ -50,8 +50,16 @@ const VARS: [&str; 5] = ["x", "y", "p", "c", "f"];
 const FILES: [&str; 4] = ["/dev/null", "/dev/zero", "/etc/passwd", "/nonexistent"];
 /// Directories for `chdir`.
 const DIRS: [&str; 7] = ["/", "/tmp", "/proc", "/dev", "/etc", "..", "/nonexistent"];
-/// Signals sent and handled (0 is `kill`'s existence check).
-const SIGNALS: [u32; 9] = [10, 12, 15, 9, 19, 18, 17, 1, 0];
+/// Signals sent and handled (0 is `kill`'s existence check). SIGSTOP is left out for now:
+/// the kernel backend does not yet settle after a task stops (its step times out).
+const SIGNALS: [u32; 8] = [10, 12, 15, 9, 18, 17, 1, 0];
+/// Whether a creating call is one the kernel backend cannot follow yet: with `CLONE_VFORK`,
+/// a parent seen asleep inside `clone` is taken for a vfork parent, but a call that creates
+/// namespaces sleeps on its way too (and may then fail).
+fn vfork_with_namespaces(flags: CloneFlags) -> bool {
+    flags.contains(CloneFlags::CLONE_VFORK) && flags.intersects(clonekit_flags::CLONE_NEW_MASK)
+}
+
 /// Exit signals for `clone`/`clone3`: SIGCHLD most, none, one that kills the parent, a real-time
 /// one, and 65 (invalid for `clone3`, rule C7).
 const EXIT_SIGNALS: [u64; 6] = [17, 17, 0, 10, 34, 65];
@@ -344,6 +352,9 @@ impl Interp {
                 let (mut flags, sig) = pick_flags.resolve();
                 // Legacy clone has no room for the clone3-only flags.
                 flags.remove(CloneFlags::CLONE3_ONLY);
+                if vfork_with_namespaces(flags) {
+                    return None;
+                }
                 let tls = if flags.contains(CloneFlags::CLONE_SETTLS) { 1 } else { 0 };
                 Op::Clone {
                     flags: flags.bits() | sig,
@@ -355,6 +366,9 @@ impl Interp {
             }
             Action::Clone3(pick_flags, words) => {
                 let (flags, sig) = pick_flags.resolve();
+                if vfork_with_namespaces(flags) {
+                    return None;
+                }
                 let args = Clone3Args {
                     flags: flags.bits(),
                     exit: sig,
@@ -451,9 +465,9 @@ impl Interp {
                 }
             }
             Action::Sigaction(s, a) => {
-                let sig = pick(&SIGNALS[..8], *s);
-                if sig == 9 || sig == 19 {
-                    // SIGKILL and SIGSTOP cannot be changed: read them only.
+                let sig = pick(&SIGNALS[..7], *s);
+                if sig == 9 {
+                    // SIGKILL cannot be changed: read it only.
                     return Some(Op::Sigaction(sig, None));
                 }
                 let act = match a % 4 {
