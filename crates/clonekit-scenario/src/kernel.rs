@@ -23,6 +23,9 @@ use clonekit_sys::agent::{
 use crate::ast::{Op, Target, WaitidId, Word};
 use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
 
+/// `CLONE_PIDFD`.
+const CLONE_PIDFD: u64 = 0x1000;
+
 /// How long a step may run before the backend gives up on it (a task running away).
 const STEP_LIMIT: Duration = Duration::from_secs(5);
 
@@ -149,7 +152,9 @@ impl KernelBackend {
                 for (i, v) in list.iter().take(MAX_SET_TID).enumerate() {
                     set_tid[i] = *v as i32;
                 }
-                let unusual = args.size.is_some_and(|s| s != 88)
+                let pidfd_nowhere = args.flags & CLONE_PIDFD != 0 && args.pidfd.is_none();
+                let unusual = pidfd_nowhere
+                    || args.size.is_some_and(|s| s != 88)
                     || args.tail
                     || args.stack.is_some()
                     || args.stack_size.is_some()
@@ -509,7 +514,14 @@ impl Backend for KernelBackend {
                 if let Some(info) = self.tasks.get_mut(&task) {
                     info.gone = true;
                 }
-                self.fleet()?.release(slot);
+                // A task whose step has ended may still be on its way out (a pid namespace's
+                // init tearing its namespace down): its mailbox keeps the tid, so that
+                // settling waits for it, until it is gone.
+                let fleet = self.fleet()?;
+                if fleet.tid(slot).is_some_and(|t| proc_state(t).is_none_or(|c| matches!(c, 'Z' | 'X' | 'x')))
+                {
+                    fleet.release(slot);
+                }
                 killed.map_or(Outcome::Ended, Outcome::Killed)
             }
         };
@@ -563,6 +575,39 @@ impl Backend for KernelBackend {
     }
 
     fn finish(&mut self) {
+        if std::env::var_os("CLONEKIT_KERNEL_DEBUG").is_some() && !self.blocked.is_empty() {
+            if let Some(fleet) = self.fleet.as_ref() {
+                for slot in 0..MAX_TASKS as u32 {
+                    if let Some(tid) = fleet.tid(slot) {
+                        let read =
+                            |f: &str| std::fs::read_to_string(format!("/proc/{tid}/{f}")).unwrap_or_default();
+                        let state =
+                            read("stat").rsplit_once(") ").map(|(_, r)| r.chars().next().unwrap_or('?'));
+                        eprintln!(
+                            "debug: slot {slot} tid {tid} state {state:?} wchan {} syscall {}",
+                            read("wchan").trim(),
+                            read("syscall").split_whitespace().next().unwrap_or("")
+                        );
+                    }
+                }
+            }
+        }
+        if std::env::var_os("CLONEKIT_KERNEL_DEBUG").is_some() && !self.blocked.is_empty() {
+            for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+                let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap_or("");
+                if nspid.split_whitespace().count() >= 4 {
+                    let st = status.lines().find(|l| l.starts_with("State:")).unwrap_or("");
+                    let wchan = std::fs::read_to_string(e.path().join("wchan")).unwrap_or_default();
+                    let stack = std::fs::read_to_string(e.path().join("stack")).unwrap_or_default();
+                    let sc = std::fs::read_to_string(e.path().join("syscall")).unwrap_or_default();
+                    eprintln!(
+                        "debug: {nspid} {st} wchan {wchan} syscall {sc} stack {}",
+                        stack.replace('\n', " / ")
+                    );
+                }
+            }
+        }
         if let Some(mut fleet) = self.fleet.take() {
             fleet.shutdown();
         }

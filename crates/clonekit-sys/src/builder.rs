@@ -72,7 +72,12 @@ pub struct Clone<'fd> {
     parent_tid: usize,
     child_tid: usize,
     pidfd: bool,
-    set_tid: Vec<i32>,
+    /// `set_tid` entries, inline (creating a child never allocates): the first
+    /// `set_tid_len` of them.
+    set_tid: [i32; MAX_SET_TID],
+    set_tid_len: usize,
+    /// On a kernel error, look up the rule that predicts it (reads `/proc`, allocates).
+    rule_lookup: bool,
     cgroup: Option<BorrowedFd<'fd>>,
     syscall: Syscall,
     /// Leave the child's signal handlers exactly as the kernel copied them.
@@ -86,6 +91,9 @@ impl Default for Clone<'_> {
         Clone::new()
     }
 }
+
+/// `MAX_PID_NS_LEVEL`: the most `set_tid` entries a call can carry.
+const MAX_SET_TID: usize = 32;
 
 /// What the child needs, placed where it can read it.
 #[repr(C)]
@@ -137,7 +145,9 @@ impl<'fd> Clone<'fd> {
             parent_tid: 0,
             child_tid: 0,
             pidfd: false,
-            set_tid: Vec::new(),
+            set_tid: [0; MAX_SET_TID],
+            set_tid_len: 0,
+            rule_lookup: true,
             cgroup: None,
             syscall: Syscall::Auto,
             keep_handlers: false,
@@ -206,7 +216,11 @@ impl<'fd> Clone<'fd> {
 
     /// The pids the child gets, one per pid-namespace level, deepest first (`clone3` only).
     pub fn set_tid(mut self, tids: &[i32]) -> Self {
-        self.set_tid = tids.to_vec();
+        // MAX_PID_NS_LEVEL entries at most; a longer list is cut there (the kernel would
+        // refuse it anyway, rule C5).
+        let n = tids.len().min(MAX_SET_TID);
+        self.set_tid[..n].copy_from_slice(&tids[..n]);
+        self.set_tid_len = n;
         self
     }
 
@@ -242,6 +256,13 @@ impl<'fd> Clone<'fd> {
     /// any stack.
     pub fn keep_signal_handlers(mut self) -> Self {
         self.keep_handlers = true;
+        self
+    }
+
+    /// For callers that must not allocate (agents running on a thread pointer of their
+    /// own): a kernel error carries its errno and call, without looking up the rule.
+    pub(crate) fn without_rule_lookup(mut self) -> Self {
+        self.rule_lookup = false;
         self
     }
 
@@ -370,7 +391,7 @@ impl<'fd> Clone<'fd> {
             parent_tid: self.parent_tid,
             child_tid: self.child_tid,
             pidfd: if flags.contains(CloneFlags::CLONE_PIDFD) { &mut pidfd as *mut i32 as usize } else { 0 },
-            set_tid: &self.set_tid,
+            set_tid: &self.set_tid[..self.set_tid_len],
             cgroup: self.cgroup.map(|fd| fd.as_raw_fd()),
         };
 
@@ -388,7 +409,7 @@ impl<'fd> Clone<'fd> {
                 // SAFETY: the block is initialised and nobody else can see it.
                 unsafe { ManuallyDrop::drop(&mut (*start_ptr).f) };
                 drop(stack);
-                Err(CloneError::from_failure(failure))
+                Err(CloneError::from_failure(failure, self.rule_lookup))
             }
             Ok((pid, call)) => {
                 if !vm && !flags.contains(CloneFlags::CLONE_FILES) {

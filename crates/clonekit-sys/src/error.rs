@@ -84,12 +84,16 @@ impl CloneError {
         }
     }
 
-    pub(crate) fn from_failure(failure: Failure) -> CloneError {
+    pub(crate) fn from_failure(failure: Failure, rule_lookup: bool) -> CloneError {
         match failure {
             Failure::Clone3Only(c) => CloneError::Clone3Only(c),
             Failure::Kernel(e, call) => {
                 let errno = Errno::from_raw(e.raw_os_error()).unwrap_or(Errno::EIO);
-                let rule = check(&call, &crate::caller::caller_state()).err().filter(|r| r.errno == errno);
+                let rule = if rule_lookup {
+                    check(&call, &crate::caller::caller_state()).err().filter(|r| r.errno == errno)
+                } else {
+                    None
+                };
                 CloneError::Kernel { errno, call, rule }
             }
         }

@@ -357,7 +357,7 @@ pub unsafe fn spawn_raw_with_stack_size<F: FnMut() -> i32 + Send + 'static>(
             // SAFETY: initialised, and nobody else can see it.
             unsafe { ManuallyDrop::drop(&mut *(*ctl).f.get()) };
             drop(mapping);
-            Err(CloneError::from_failure(failure))
+            Err(CloneError::from_failure(failure, true))
         }
     }
 }

@@ -270,7 +270,7 @@ impl Fleet {
         // SAFETY: the child prepares its control fd and serves its mailbox: raw system calls
         // only, no allocation.
         let child = unsafe {
-            crate::Clone::new().keep_signal_handlers().spawn(move || {
+            crate::Clone::new().keep_signal_handlers().without_rule_lookup().spawn(move || {
                 let _ = task::dup_control(fd);
                 task::clean_start();
                 task::own_process_group();
@@ -363,8 +363,9 @@ impl Fleet {
                     return Ok(self.poll(slot).map_or(Outcome::Gone, |r| Outcome::Done(Box::new(r))));
                 }
                 // Ending: a pid namespace's init sleeps inside exit until every other task of
-                // its namespace has been reaped (zap_pid_ns_processes).
-                TaskState::Sleeping(Some(60 | 231)) if ending => {
+                // its namespace has been reaped (zap_pid_ns_processes); other sleeps inside
+                // exit (a namespace's teardown waiting for RCU) are still in flight.
+                TaskState::Sleeping(Some(60 | 231)) if ending && waits_for_its_namespace(tid) => {
                     return Ok(Outcome::Gone);
                 }
                 TaskState::Sleeping(nr) if blocks_in.is_some() && nr == blocks_in => {
@@ -395,9 +396,12 @@ impl Fleet {
     pub fn settle(&self, limit: Duration) -> io::Result<()> {
         let start = Instant::now();
         loop {
-            let busy = (0..MAILBOXES as u32)
-                .filter_map(|s| self.tid(s))
-                .any(|tid| matches!(task_state(tid), TaskState::Running));
+            let busy = (0..MAILBOXES as u32).filter_map(|s| self.tid(s)).any(|tid| match task_state(tid) {
+                TaskState::Running => true,
+                // Inside exit: done only when it waits for the rest of its pid namespace.
+                TaskState::Sleeping(Some(60 | 231)) => !waits_for_its_namespace(tid),
+                _ => false,
+            });
             if !busy {
                 return Ok(());
             }
@@ -542,6 +546,12 @@ fn task_state(tid: i32) -> TaskState {
         }
         _ => TaskState::Running,
     }
+}
+
+/// Whether the task sleeps in `zap_pid_ns_processes`: a pid namespace's init whose exit
+/// waits for every other task of its namespace to be reaped (`/proc/TID/wchan`).
+fn waits_for_its_namespace(tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{tid}/wchan")).is_ok_and(|w| w.trim() == "zap_pid_ns_processes")
 }
 
 fn nspids_of(tid: i32) -> Vec<i32> {

@@ -95,6 +95,9 @@ pub(crate) fn own_process_group() {
 /// whatever has ended in its namespace when asked (`ReapAll`, after every step, once the
 /// coordinator has seen how the dead ended), forever.
 pub(crate) fn serve_as_init(ctl: &Control, slot: u32) -> ! {
+    // If the coordinator dies without ending the tasks, the init dies too, and with it every
+    // task of the namespace (PR_SET_PDEATHSIG, SIGKILL).
+    let _ = raw(nr::PRCTL, 1, 9, 0, 0);
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
     identify(mb);
@@ -135,7 +138,7 @@ fn first_task(ctl: &Control, child: u32) -> Reply {
     // SAFETY: the child serves its mailbox with raw system calls only; the control region is
     // mapped in its copy of the address space.
     let r = unsafe {
-        Clone::new().keep_signal_handlers().spawn(move || {
+        Clone::new().keep_signal_handlers().without_rule_lookup().spawn(move || {
             // SAFETY: the address of a `Control` that lives for the task's life.
             let ctl = &*(ctl_addr as *const Control);
             clean_start();
@@ -299,9 +302,25 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 );
                 return ret(r);
             }
-            let mut b = Clone::new().flags(k.flags).exit_signal(k.exit_signal).syscall(Syscall::Clone);
-            b = tid_words(b, vars, ptid, ctid, k.flags);
-            create(ctl, b, child, vars)
+            if k.flags.contains(CloneFlags::CLONE_PIDFD) && ptid.is_none() {
+                // The pidfd goes where parent_tid points: nowhere here (rule D2, EFAULT).
+                let r = exit_at_once(56, flags as usize, 0, 0, opt_var(vars, ctid), tls as usize);
+                return ret(r);
+            }
+            let pidfd_word = ptid.filter(|_| k.flags.contains(CloneFlags::CLONE_PIDFD));
+            let mut b = Clone::new()
+                .flags(k.flags - CloneFlags::CLONE_PIDFD)
+                .exit_signal(k.exit_signal)
+                .syscall(Syscall::Clone)
+                .pidfd(k.flags.contains(CloneFlags::CLONE_PIDFD));
+            b = tid_words(b, vars, ptid.filter(|_| pidfd_word.is_none()), ctid, k.flags);
+            let (reply, fd) = create_keep_pidfd(ctl, b, child, vars);
+            if let (Some(v), Some(fd)) = (pidfd_word, fd) {
+                // SAFETY: the word is in this task's memory region; legacy clone stores the
+                // pidfd through parent_tid.
+                unsafe { var(vars, v).write(fd as u64) };
+            }
+            reply
         }
         AgentOp::Clone3 {
             flags,
@@ -668,7 +687,7 @@ fn create_keep_pidfd(ctl: &Control, b: Clone<'static>, child: u32, vars: *mut u6
     // every task keeps) and the memory words are valid in its address space, shared or
     // copied; it never returns into our frames.
     let r = unsafe {
-        b.keep_signal_handlers().spawn(move || {
+        b.keep_signal_handlers().without_rule_lookup().spawn(move || {
             // SAFETY: the address of a `Control` that lives for the task's life.
             let ctl = &*(ctl_addr as *const Control);
             serve(ctl, child, vars_addr as *mut u64)
