@@ -78,6 +78,8 @@ pub struct Clone<'fd> {
     set_tid_len: usize,
     /// On a kernel error, look up the rule that predicts it (reads `/proc`, allocates).
     rule_lookup: bool,
+    /// Where the kernel stores the pidfd (0: a word of the builder's own).
+    pidfd_at: usize,
     cgroup: Option<BorrowedFd<'fd>>,
     syscall: Syscall,
     /// Leave the child's signal handlers exactly as the kernel copied them.
@@ -148,6 +150,7 @@ impl<'fd> Clone<'fd> {
             set_tid: [0; MAX_SET_TID],
             set_tid_len: 0,
             rule_lookup: true,
+            pidfd_at: 0,
             cgroup: None,
             syscall: Syscall::Auto,
             keep_handlers: false,
@@ -249,13 +252,22 @@ impl<'fd> Clone<'fd> {
         self
     }
 
-    /// Leaves the child's signal handlers exactly as the kernel set them up, even for a
-    /// `CLONE_VM` child (which otherwise resets every handled signal to `SIG_DFL` before
-    /// unblocking anything, so that no parent handler runs on the child's stack). For
-    /// callers that must observe the kernel's own behaviour, and whose handlers are safe on
-    /// any stack.
+    /// Leaves the signal state exactly as the kernel sets it up: no signal is blocked around
+    /// the call, and even a `CLONE_VM` child keeps its handlers (otherwise every handled
+    /// signal is reset to `SIG_DFL` in it before anything is unblocked, so that no parent
+    /// handler runs on the child's stack). For callers that must observe the kernel's own
+    /// behaviour (a vfork parent killed by a signal while it waits), and whose handlers are
+    /// safe on any stack.
     pub fn keep_signal_handlers(mut self) -> Self {
         self.keep_handlers = true;
+        self
+    }
+
+    /// Has the kernel store the pidfd (`CLONE_PIDFD`) at `ptr`, as a caller's own
+    /// `clone_args.pidfd` (or, for legacy `clone`, `parent_tid`) would: it is written there
+    /// before the child runs.
+    pub(crate) fn pidfd_into(mut self, ptr: *mut i32) -> Self {
+        self.pidfd_at = ptr as usize;
         self
     }
 
@@ -390,12 +402,17 @@ impl<'fd> Clone<'fd> {
             tls: self.tls,
             parent_tid: self.parent_tid,
             child_tid: self.child_tid,
-            pidfd: if flags.contains(CloneFlags::CLONE_PIDFD) { &mut pidfd as *mut i32 as usize } else { 0 },
+            pidfd: match (flags.contains(CloneFlags::CLONE_PIDFD), self.pidfd_at) {
+                (false, _) => 0,
+                (true, 0) => &mut pidfd as *mut i32 as usize,
+                (true, at) => at,
+            },
             set_tid: &self.set_tid[..self.set_tid_len],
             cgroup: self.cgroup.map(|fd| fd.as_raw_fd()),
         };
 
-        let blocked = BlockedSignals::block_all();
+        let blocked =
+            if self.keep_handlers { BlockedSignals::unchanged() } else { BlockedSignals::block_all() };
         // SAFETY: the start block is initialised and stays valid and untouched by us until
         // the call returns (and, for CLONE_VM children, afterwards: we never touch it again);
         // the stack is mapped; the caller vouches for `f` and the pointers.
@@ -433,6 +450,10 @@ impl<'fd> Clone<'fd> {
                     }
                     None => StackHold::None,
                 };
+                if self.pidfd_at != 0 {
+                    // SAFETY: the caller's word, where the kernel stored the pidfd.
+                    pidfd = unsafe { (self.pidfd_at as *const i32).read_volatile() };
+                }
                 let pidfd = (flags.contains(CloneFlags::CLONE_PIDFD) && pidfd >= 0).then(|| {
                     // SAFETY: the kernel installed this fd for us with CLONE_PIDFD.
                     unsafe { OwnedFd::from_raw_fd(pidfd) }

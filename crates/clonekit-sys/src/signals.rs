@@ -38,6 +38,15 @@ impl BlockedSignals {
         BlockedSignals { old, restored: false }
     }
 
+    /// Blocks nothing: only records the calling thread's mask (for callers that must leave
+    /// the signal state exactly as it is, see `Clone::keep_signal_handlers`).
+    pub(crate) fn unchanged() -> BlockedSignals {
+        const SIG_BLOCK: usize = 0;
+        let none: SigSet = 0;
+        let old = sys::rt_sigprocmask(SIG_BLOCK, Some(&none)).unwrap_or(0);
+        BlockedSignals { old, restored: true }
+    }
+
     /// The mask that was in force before [`BlockedSignals::block_all`].
     pub(crate) fn saved(&self) -> SigSet {
         self.old

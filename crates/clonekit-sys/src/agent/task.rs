@@ -271,7 +271,6 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             let b = Clone::new()
                 .flags(clonekit_flags::Preset::GlibcFork.flags())
                 .exit_signal(ExitSignal::SIGCHLD)
-                .no_stack()
                 .child_tid(var(vars, (MAX_VARS - 1) as u32).cast())
                 .syscall(Syscall::Clone);
             create(ctl, b, child, vars)
@@ -314,13 +313,11 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 .syscall(Syscall::Clone)
                 .pidfd(k.flags.contains(CloneFlags::CLONE_PIDFD));
             b = tid_words(b, vars, ptid.filter(|_| pidfd_word.is_none()), ctid, k.flags);
-            let (reply, fd) = create_keep_pidfd(ctl, b, child, vars);
-            if let (Some(v), Some(fd)) = (pidfd_word, fd) {
-                // SAFETY: the word is in this task's memory region; legacy clone stores the
-                // pidfd through parent_tid.
-                unsafe { var(vars, v).write(fd as u64) };
+            if let Some(v) = pidfd_word {
+                // Legacy clone stores the pidfd through parent_tid, before the child runs.
+                b = b.pidfd_into(var(vars, v).cast());
             }
-            reply
+            create_keep_pidfd(ctl, b, child, vars).0
         }
         AgentOp::Clone3 {
             flags,
@@ -350,30 +347,7 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 set_tid_size: rc.set_tid_size,
                 cgroup: rc.cgroup,
             };
-            let mut buf = [0u64; 520];
-            let words = args.to_words();
-            buf[..words.len()].copy_from_slice(&words);
-            let size = (rc.size as usize).min(buf.len() * 8);
-            if rc.tail && size > words.len() * 8 {
-                buf[(size - 1) / 8] = 0x5a;
-            }
-            let fork_like = flags & (CloneFlags::CLONE_VM | CloneFlags::CLONE_SETTLS).bits() == 0
-                && rc.stack == 0
-                && rc.stack_size == 0;
-            if !fork_like {
-                return ret(exit_at_once(435, buf.as_ptr() as usize, size, 0, 0, 0));
-            }
-            // A call that may well succeed (an odd but valid size): the child, on its own
-            // copy of this stack, becomes the agent of its mailbox.
-            let start = RawStart { ctl: ctl as *const Control, slot: child, vars };
-            let r = raw_clone3_agent(buf.as_mut_ptr().cast(), size, &start);
-            let mut reply = ret(r);
-            if let (Some(v), true) = (pidfd, r > 0 && flags & CloneFlags::CLONE_PIDFD.bits() != 0) {
-                // SAFETY: the word is in this task's memory region; the kernel stored the fd
-                // there through `clone_args.pidfd`.
-                reply.value = unsafe { var(vars, v).read() } as i64;
-            }
-            reply
+            raw_clone3(ctl, &args, &rc, child, vars, pidfd)
         }
         AgentOp::Clone3 {
             flags,
@@ -401,11 +375,11 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             if set_tid_len > 0 {
                 b = b.set_tid(&set_tid[..(set_tid_len as usize).min(set_tid.len())]);
             }
-            let mut r = create_keep_pidfd(ctl, b, child, vars);
-            if let (Some(v), Some(fd)) = (pidfd, r.1) {
-                // SAFETY: the word is in this task's memory region.
-                unsafe { var(vars, v).write(fd as u64) };
+            if let Some(v) = pidfd {
+                // The kernel stores the pidfd in the scenario's word, before the child runs.
+                b = b.pidfd_into(var(vars, v).cast());
             }
+            let mut r = create_keep_pidfd(ctl, b, child, vars);
             r.0.value = r.1.map_or(-1, i64::from);
             r.0
         }
@@ -606,6 +580,43 @@ fn waitid(idtype: usize, id: usize, info: usize, options: usize) -> i64 {
     r as i64
 }
 
+/// `clone3` with these arguments written byte for byte into a buffer of `rc.size` bytes
+/// (kept out of `perform`'s frame: a chain of tasks runs `perform` once per generation).
+#[inline(never)]
+fn raw_clone3(
+    ctl: &Control,
+    args: &clonekit_flags::CloneArgs,
+    rc: &super::op::RawClone3,
+    child: u32,
+    vars: *mut u64,
+    pidfd: Option<u32>,
+) -> Reply {
+    let mut buf = [0u64; 520];
+    let words = args.to_words();
+    buf[..words.len()].copy_from_slice(&words);
+    let size = (rc.size as usize).min(buf.len() * 8);
+    if rc.tail && size > words.len() * 8 {
+        buf[(size - 1) / 8] = 0x5a;
+    }
+    let fork_like = args.flags & (CloneFlags::CLONE_VM | CloneFlags::CLONE_SETTLS).bits() == 0
+        && rc.stack == 0
+        && rc.stack_size == 0;
+    if !fork_like {
+        return ret(exit_at_once(435, buf.as_ptr() as usize, size, 0, 0, 0));
+    }
+    // A call that may well succeed (an odd but valid size): the child, on its own copy of
+    // this stack, becomes the agent of its mailbox.
+    let start = RawStart { ctl: ctl as *const Control, slot: child, vars };
+    let r = raw_clone3_agent(buf.as_mut_ptr().cast(), size, &start);
+    let mut reply = ret(r);
+    if let (Some(v), true) = (pidfd, r > 0 && args.flags & CloneFlags::CLONE_PIDFD.bits() != 0) {
+        // SAFETY: the word is in this task's memory region; the kernel stored the fd there
+        // through `clone_args.pidfd`.
+        reply.value = unsafe { var(vars, v).read() } as i64;
+    }
+    reply
+}
+
 /// What a child created by [`raw_clone3_agent`] needs to serve its mailbox.
 struct RawStart {
     ctl: *const Control,
@@ -630,6 +641,10 @@ fn raw_clone3_agent(args: *mut u8, size: usize, start: &RawStart) -> i64 {
     // start block stays valid; the entry never returns into our frames.
     unsafe { crate::arch::clone3(args, size, raw_agent_entry, start as *const RawStart as *mut u8) as i64 }
 }
+
+/// The stack every agent-created task starts on (a fresh one, also for fork-style children,
+/// so that a chain of forks does not run deeper and deeper into one copied stack).
+const AGENT_STACK: usize = 256 * 1024;
 
 /// `TASK_SIZE_MAX` with 4-level page tables: the end of user space.
 const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
@@ -687,7 +702,7 @@ fn create_keep_pidfd(ctl: &Control, b: Clone<'static>, child: u32, vars: *mut u6
     // every task keeps) and the memory words are valid in its address space, shared or
     // copied; it never returns into our frames.
     let r = unsafe {
-        b.keep_signal_handlers().without_rule_lookup().spawn(move || {
+        b.stack_size(AGENT_STACK).keep_signal_handlers().without_rule_lookup().spawn(move || {
             // SAFETY: the address of a `Control` that lives for the task's life.
             let ctl = &*(ctl_addr as *const Control);
             serve(ctl, child, vars_addr as *mut u64)
