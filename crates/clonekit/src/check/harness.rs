@@ -24,23 +24,42 @@ pub struct Observation {
     pub observed: String,
     /// The verdict.
     pub status: Status,
+    /// For a scenario case: what the two backends did.
+    pub scenario: Option<ScenarioDetail>,
+}
+
+/// What a scenario case found, for the per-flag summary.
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioDetail {
+    /// The flags its creating steps use.
+    pub flags: clonekit_flags::CloneFlags,
+    /// Its expectations held on the model.
+    pub model_passed: bool,
+    /// Its expectations held on the kernel.
+    pub kernel_passed: bool,
+    /// The two transcripts are identical.
+    pub agree: bool,
 }
 
 impl Observation {
     /// A pass or fail, depending on `ok`.
     pub fn verdict(ok: bool, observed: impl Into<String>) -> Observation {
-        Observation { observed: observed.into(), status: if ok { Status::Pass } else { Status::Fail } }
+        Observation {
+            observed: observed.into(),
+            status: if ok { Status::Pass } else { Status::Fail },
+            scenario: None,
+        }
     }
 
     /// A case that cannot run here, with the reason (the missing privilege or feature).
     pub fn skip(reason: impl Into<String>) -> Observation {
         let reason = reason.into();
-        Observation { observed: "-".into(), status: Status::Skip(reason) }
+        Observation { observed: "-".into(), status: Status::Skip(reason), scenario: None }
     }
 
     /// A case whose machinery failed: reported as a failure with the error.
     pub fn error(what: impl std::fmt::Display) -> Observation {
-        Observation { observed: format!("error: {what}"), status: Status::Fail }
+        Observation { observed: format!("error: {what}"), status: Status::Fail, scenario: None }
     }
 }
 
@@ -69,6 +88,8 @@ pub struct CaseResult {
     pub status: Status,
     /// How long it took.
     pub elapsed: Duration,
+    /// For a scenario case: what the two backends did.
+    pub scenario: Option<ScenarioDetail>,
 }
 
 /// Runs every case in order. A panic inside a case is caught and reported as that case's
@@ -108,6 +129,7 @@ pub fn run_all(cases: &[Case], progress: bool) -> (Vec<CaseResult>, Option<Signa
             observed: obs.observed,
             status: obs.status,
             elapsed: start.elapsed(),
+            scenario: obs.scenario,
         });
     }
     if let Some(sig) = held.as_ref().and_then(|h| h.pending()) {

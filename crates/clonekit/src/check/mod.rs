@@ -5,6 +5,7 @@
 //! for every validation rule of clonekit-flags, a call built to break exactly that rule,
 //! issued on the kernel, whose errno must be the one the rule predicts.
 
+mod corpus;
 mod flags;
 mod harness;
 mod report;
@@ -45,6 +46,7 @@ pub enum CheckError {
 pub fn run(args: &Args) -> Result<Outcome, CheckError> {
     let mut cases: Vec<Case> = flags::cases();
     cases.extend(rules::cases());
+    cases.extend(corpus::cases());
     if let Some(only) = &args.only {
         let needle = only.to_ascii_lowercase();
         cases.retain(|c| format!("{} {}", c.group, c.name).to_ascii_lowercase().contains(&needle));

@@ -2,7 +2,52 @@
 
 use std::io::{self, Write};
 
+use clonekit_flags::FLAG_TABLE;
+
 use super::harness::{CaseResult, Status};
+
+/// One flag's row of the corpus summary.
+struct FlagRow {
+    name: &'static str,
+    scenarios: usize,
+    model: usize,
+    kernel: usize,
+    agree: usize,
+}
+
+/// For each flag some scenario uses: how many scenarios use it, and how many of those pass
+/// on the model, pass on the kernel, and agree.
+fn per_flag(results: &[CaseResult]) -> Vec<FlagRow> {
+    FLAG_TABLE
+        .iter()
+        .map(|info| {
+            let using: Vec<_> =
+                results.iter().filter_map(|r| r.scenario).filter(|d| d.flags.contains(info.flag)).collect();
+            FlagRow {
+                name: info.name(),
+                scenarios: using.len(),
+                model: using.iter().filter(|d| d.model_passed).count(),
+                kernel: using.iter().filter(|d| d.kernel_passed).count(),
+                agree: using.iter().filter(|d| d.agree).count(),
+            }
+        })
+        .filter(|r| r.scenarios > 0)
+        .collect()
+}
+
+/// Scenarios run on both backends, and how many of them agree.
+fn agreement(results: &[CaseResult]) -> (usize, usize) {
+    let ran: Vec<_> = results.iter().filter_map(|r| r.scenario).collect();
+    (ran.len(), ran.iter().filter(|d| d.agree).count())
+}
+
+fn rate(agree: usize, total: usize) -> f64 {
+    if total == 0 {
+        100.0
+    } else {
+        100.0 * agree as f64 / total as f64
+    }
+}
 
 fn status_word(s: &Status) -> &'static str {
     match s {
@@ -52,10 +97,33 @@ pub fn table(results: &[CaseResult]) -> io::Result<()> {
         }
         writeln!(out)?;
     }
+    let flags = per_flag(results);
+    if !flags.is_empty() {
+        writeln!(
+            out,
+            "\n{:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
+            "scenarios per flag", "scenarios", "model pass", "kernel pass", "agree"
+        )?;
+        for f in &flags {
+            writeln!(
+                out,
+                "{:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
+                f.name, f.scenarios, f.model, f.kernel, f.agree
+            )?;
+        }
+    }
+    let (ran, agree) = agreement(results);
+    if ran > 0 {
+        writeln!(
+            out,
+            "\ncorpus: {ran} scenarios on the model and on the kernel, {agree} agree ({:.1}%)",
+            rate(agree, ran)
+        )?;
+    }
     let s = summary(results);
     writeln!(
         out,
-        "\n{} cases on Linux {}: {} passed, {} failed, {} skipped",
+        "{} cases on Linux {}: {} passed, {} failed, {} skipped",
         results.len(),
         kernel_release(),
         s.passed,
@@ -82,9 +150,20 @@ pub fn json(results: &[CaseResult]) -> io::Result<()> {
             })
         })
         .collect();
+    let (ran, agree) = agreement(results);
+    let flags: Vec<serde_json::Value> = per_flag(results)
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "flag": f.name, "scenarios": f.scenarios, "model_pass": f.model,
+                "kernel_pass": f.kernel, "agree": f.agree,
+            })
+        })
+        .collect();
     let doc = serde_json::json!({
         "kernel": kernel_release(),
         "cases": cases,
+        "corpus": { "scenarios": ran, "agree": agree, "agreement_percent": rate(agree, ran), "per_flag": flags },
         "summary": { "total": results.len(), "passed": s.passed, "failed": s.failed, "skipped": s.skipped },
     });
     let mut out = io::stdout().lock();
