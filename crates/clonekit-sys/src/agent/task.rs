@@ -283,12 +283,6 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Clone { flags, tls, ptid, ctid, child } => {
             let k = clonekit_flags::CloneCall::Clone { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }
                 .kernel_args();
-            if k.flags.contains(CloneFlags::CLONE_PIDFD) && ptid.is_none() {
-                // Legacy clone returns the pidfd through `parent_tid`: without a word for it
-                // the pointer is NULL, exactly as given (copy_process's put_user fails).
-                let r = exit_at_once(56, flags as usize, 0, 0, opt_var(vars, ctid), tls as usize);
-                return ret(r);
-            }
             if k.flags.contains(CloneFlags::CLONE_SETTLS) && tls >= TASK_SIZE_MAX {
                 // Rule T1: a thread pointer outside user space, exactly as given.
                 let r = exit_at_once(
