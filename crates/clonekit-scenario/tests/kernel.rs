@@ -8,14 +8,19 @@ use clonekit_scenario::{parse, run, KernelBackend, ModelBackend};
 
 fn main() {
     clonekit_sys::agent::enter_if_agent();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    // `unresolved`: the open disagreements kept in scenarios/unresolved/ instead.
+    let (sub, only) = match only.as_deref() {
+        Some("unresolved") => ("scenarios/unresolved", None),
+        _ => ("scenarios", only),
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(sub);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("scenarios/")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "scn"))
         .collect();
     files.sort();
-    let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
     let (mut passed, mut failed) = (0, 0);
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
