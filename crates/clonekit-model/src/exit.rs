@@ -69,6 +69,10 @@ impl Kernel {
         let threads = signal.borrow().threads.clone();
         for t in threads {
             if self.task(t).is_some_and(|x| !x.exiting) {
+                // A call that finished but has not returned to user space yet (a vfork
+                // parent released by the child's mm_release just before the child's exit
+                // signal kills it) never returns: get_signal acts on the SIGKILL first.
+                self.resumed.retain(|(_, id, _)| *id != t);
                 self.do_exit(t, code);
             }
         }

@@ -93,7 +93,16 @@ impl ModelBackend {
             .k
             .active_pid_ns(observer)
             .and_then(|ns| self.k.find_pid(&ns, nr))
-            .and_then(|pid| self.pid_keys.get(&Rc::as_ptr(&pid)).copied());
+            .and_then(|pid| self.pid_keys.get(&Rc::as_ptr(&pid)).copied())
+            // A pid no longer in use still prints as the task created with it (the latest
+            // one, should the number have been handed out again).
+            .or_else(|| {
+                self.pids
+                    .iter()
+                    .rev()
+                    .find(|p| nr != 0 && self.k.pid_nr_seen_by(observer, p) == nr)
+                    .and_then(|p| self.pid_keys.get(&Rc::as_ptr(p)).copied())
+            });
         PidView { task, nr, first_ns }
     }
 
