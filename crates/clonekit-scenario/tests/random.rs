@@ -1,7 +1,7 @@
 //! Random scenarios on the model and on the real kernel: the transcripts must be the same.
-//! Each disagreement is shrunk by proptest and saved in `scenarios/` as `random_<hash>.scn`,
-//! with the kernel's results as the expectations, so it joins the corpus; then the test
-//! fails.
+//! Each disagreement is shrunk by proptest and saved in `scenarios/unresolved/` as
+//! `random_<hash>.scn`, with the kernel's results as the expectations (it moves to
+//! `scenarios/` once the model agrees); then the test fails.
 //!
 //! A test binary with its own `main`, because the `execve` operation re-executes this very
 //! program as the task's agent. `CLONEKIT_RANDOM_CASES` sets the number of scenarios (default
@@ -23,7 +23,7 @@ fn main() {
     clonekit_sys::agent::enter_if_agent();
     let cases = env_number("CLONEKIT_RANDOM_CASES", 500) as usize;
     let seed = env_number("CLONEKIT_RANDOM_SEED", 0x636c_6f6e_656b_6974);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/unresolved");
     let start = Instant::now();
     let mut last = Instant::now();
     let report = soak(cases, seed, |done, found| {
@@ -39,6 +39,9 @@ fn main() {
         }
     });
     let mut saved = Vec::new();
+    if !report.found.is_empty() {
+        let _ = std::fs::create_dir_all(&dir);
+    }
     for f in &report.found {
         match save_counterexample(&dir, &f.difference) {
             Ok(path) => saved.push(format!("{} (reproduced {}/3)", path.display(), f.reproduced)),
