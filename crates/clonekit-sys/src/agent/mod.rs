@@ -368,6 +368,11 @@ impl Fleet {
                 TaskState::Sleeping(Some(60 | 231)) if ending && waits_for_its_namespace(tid) => {
                     return Ok(Outcome::Gone);
                 }
+                // A task that stopped itself (`kill 0 SIGSTOP`): the kill returned, and the
+                // stop came on the way back to user space, before the agent could answer.
+                TaskState::Stopped if matches!(posted_op, AgentOp::Kill { .. } | AgentOp::Tgkill { .. }) => {
+                    return Ok(Outcome::Done(Box::new(Reply::default())));
+                }
                 TaskState::Sleeping(nr) if blocks_in.is_some() && nr == blocks_in => {
                     // Re-check the reply: a wake-up between the two reads shows as running.
                     if let Some(r) = self.poll(slot) {
