@@ -515,11 +515,11 @@ impl Backend for KernelBackend {
                     info.gone = true;
                 }
                 // A task whose step has ended may still be on its way out (a pid namespace's
-                // init tearing its namespace down): its mailbox keeps the tid, so that
-                // settling waits for it, until it is gone.
+                // init tearing its namespace down, a thread dead but not yet released, whose
+                // pid is still allocated): its mailbox keeps the tid, so that settling waits
+                // for it, until it is gone or a zombie.
                 let fleet = self.fleet()?;
-                if fleet.tid(slot).is_some_and(|t| proc_state(t).is_none_or(|c| matches!(c, 'Z' | 'X' | 'x')))
-                {
+                if fleet.tid(slot).is_some_and(|t| proc_state(t).is_none_or(|c| c == 'Z')) {
                     fleet.release(slot);
                 }
                 killed.map_or(Outcome::Ended, Outcome::Killed)

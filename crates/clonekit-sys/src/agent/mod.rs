@@ -403,6 +403,8 @@ impl Fleet {
         loop {
             let busy = (0..MAILBOXES as u32).filter_map(|s| self.tid(s)).any(|tid| match task_state(tid) {
                 TaskState::Running => true,
+                // Dead but not yet released: its pid is still allocated.
+                TaskState::Gone => proc_state_char(tid).is_some_and(|c| matches!(c, 'X' | 'x')),
                 // Inside exit: done only when it waits for the rest of its pid namespace.
                 TaskState::Sleeping(Some(60 | 231)) => !waits_for_its_namespace(tid),
                 _ => false,
@@ -557,6 +559,12 @@ fn task_state(tid: i32) -> TaskState {
 /// waits for every other task of its namespace to be reaped (`/proc/TID/wchan`).
 fn waits_for_its_namespace(tid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{tid}/wchan")).is_ok_and(|w| w.trim() == "zap_pid_ns_processes")
+}
+
+/// The one-letter state of `/proc/TID/stat`, if the task is still there.
+fn proc_state_char(tid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
 }
 
 fn nspids_of(tid: i32) -> Vec<i32> {
