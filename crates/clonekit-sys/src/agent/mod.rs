@@ -371,7 +371,7 @@ impl Fleet {
                 // A task that stopped itself (`kill 0 SIGSTOP`): the kill returned, and the
                 // stop came on the way back to user space, before the agent could answer.
                 TaskState::Stopped if matches!(posted_op, AgentOp::Kill { .. } | AgentOp::Tgkill { .. }) => {
-                    return Ok(Outcome::Done(Box::new(Reply::default())));
+                    return Ok(Outcome::Done(Box::default()));
                 }
                 TaskState::Sleeping(nr) if blocks_in.is_some() && nr == blocks_in => {
                     // Re-check the reply: a wake-up between the two reads shows as running.
