@@ -9,9 +9,9 @@ use clonekit_scenario::{parse, run, KernelBackend, ModelBackend};
 fn main() {
     clonekit_sys::agent::enter_if_agent();
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    // `unresolved`: the open disagreements kept in scenarios/unresolved/ instead.
+    // `open`: the open disagreements kept in scenarios-open/ instead.
     let (sub, only) = match only.as_deref() {
-        Some("unresolved") => ("scenarios/unresolved", None),
+        Some("open") => ("scenarios-open", None),
         _ => ("scenarios", only),
     };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(sub);

@@ -1,5 +1,5 @@
 //! Random scenarios on the model and on the real kernel: the transcripts must be the same.
-//! Each disagreement is shrunk by proptest and saved in `scenarios/unresolved/` as
+//! Each disagreement is shrunk by proptest and saved in `scenarios-open/` as
 //! `random_<hash>.scn`, with the kernel's results as the expectations (it moves to
 //! `scenarios/` once the model agrees); then the test fails.
 //!
@@ -8,7 +8,7 @@
 //! `CLONEKIT_RANDOM_SEED` the seed (default: a fixed one, so a run is reproducible).
 //!
 //! Without `CLONEKIT_RANDOM_CASES` the test is skipped, by name: the model and the kernel
-//! still disagree on the scenarios kept in `scenarios/unresolved/`, which random runs find
+//! still disagree on the scenarios kept in `scenarios-open/`, which random runs find
 //! again within a few hundred cases; run it with `CLONEKIT_RANDOM_CASES=500`.
 
 use std::path::PathBuf;
@@ -29,12 +29,12 @@ fn main() {
     if cases == 0 {
         println!(
             "skipped random_scenarios_agree_on_model_and_kernel: open disagreements are listed in \
-             scenarios/unresolved/; set CLONEKIT_RANDOM_CASES=500 to run it"
+             scenarios-open/; set CLONEKIT_RANDOM_CASES=500 to run it"
         );
         return;
     }
     let seed = env_number("CLONEKIT_RANDOM_SEED", 0x636c_6f6e_656b_6974);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/unresolved");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios-open");
     let start = Instant::now();
     let mut last = Instant::now();
     let report = soak(cases, seed, |done, found| {
