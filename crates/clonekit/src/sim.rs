@@ -20,6 +20,59 @@ pub struct Args {
     /// Print only failures and the summary, not every transcript line.
     #[arg(long, short)]
     quiet: bool,
+    /// Where to run: the model, the real kernel, or both, comparing the transcripts.
+    #[arg(long, value_enum, default_value_t = Backend::Both)]
+    backend: Backend,
+}
+
+/// Where `sim` runs the scenarios.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The model of the kernel (clonekit-model).
+    Model,
+    /// The running kernel: every task a real task.
+    Kernel,
+    /// Both, and the transcripts must be the same.
+    Both,
+}
+
+/// One file's results.
+struct Ran {
+    /// The transcript shown: the model's, or the kernel's with `--backend kernel`.
+    shown: Transcript,
+    /// With `--backend both`: where the kernel's transcript differs, if it does.
+    difference: Option<String>,
+}
+
+/// The first line where two transcripts differ.
+fn first_difference(model: &str, kernel: &str) -> Option<String> {
+    let (m, k): (Vec<&str>, Vec<&str>) = (model.lines().collect(), kernel.lines().collect());
+    (0..m.len().max(k.len())).find(|&i| m.get(i) != k.get(i)).map(|i| {
+        format!(
+            "line {}: model `{}`, kernel `{}`",
+            i + 1,
+            m.get(i).copied().unwrap_or("(nothing)"),
+            k.get(i).copied().unwrap_or("(nothing)")
+        )
+    })
+}
+
+fn run_one(path: &std::path::Path, backend: Backend) -> Result<Ran, ScenarioError> {
+    let name = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: name.clone(), source })?;
+    let scenario = clonekit_scenario::parse(&name, &text)?;
+    let on_kernel = || clonekit_scenario::run(&scenario, &mut clonekit_scenario::KernelBackend::new());
+    Ok(match backend {
+        Backend::Model => Ran { shown: run_file_on_model(path)?, difference: None },
+        Backend::Kernel => Ran { shown: on_kernel()?, difference: None },
+        Backend::Both => {
+            let model = clonekit_scenario::run(&scenario, &mut clonekit_scenario::ModelBackend::new())?;
+            let kernel = on_kernel()?;
+            let difference = first_difference(&model.to_string(), &kernel.to_string());
+            Ran { shown: model, difference }
+        }
+    })
 }
 
 /// Errors of `sim`: a scenario that cannot be read, parsed or run, or output that cannot be
@@ -37,13 +90,30 @@ pub enum SimError {
 /// Runs `clonekit sim`. Every file is parsed and run before anything is printed, so bad
 /// input anywhere prints one line and nothing else.
 pub fn run(args: &Args) -> Result<Outcome, SimError> {
-    let transcripts: Vec<Transcript> =
-        args.files.iter().map(|f| run_file_on_model(f)).collect::<Result<_, ScenarioError>>()?;
+    let ran: Vec<Ran> =
+        args.files.iter().map(|f| run_one(f, args.backend)).collect::<Result<_, ScenarioError>>()?;
+    let differing = ran.iter().filter(|r| r.difference.is_some()).count();
+    let transcripts: Vec<Transcript> = ran.iter().map(|r| r.shown.clone()).collect();
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &transcripts).map_err(std::io::Error::from)?;
+        let docs: Vec<serde_json::Value> = ran
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "transcript": r.shown,
+                    "backend": format!("{:?}", args.backend).to_lowercase(),
+                    "kernel_differs_at": r.difference,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &docs).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
+        for r in &ran {
+            if let Some(d) = &r.difference {
+                writeln!(out, "# {}: the kernel's transcript differs at {d}", r.shown.file)?;
+            }
+        }
         for t in &transcripts {
             if args.quiet {
                 for f in &t.failures {
@@ -65,14 +135,27 @@ pub fn run(args: &Args) -> Result<Outcome, SimError> {
         if transcripts.len() > 1 || args.quiet {
             let failed = transcripts.iter().filter(|t| !t.passed()).count();
             let checked: usize = transcripts.iter().map(|t| t.checked).sum();
-            writeln!(
+            write!(
                 out,
                 "{} scenarios, {} expectations checked, {} scenarios failed",
                 transcripts.len(),
                 checked,
                 failed
             )?;
+            if args.backend == Backend::Both {
+                write!(
+                    out,
+                    "; model and kernel agree on {} of {}",
+                    transcripts.len() - differing,
+                    transcripts.len()
+                )?;
+            }
+            writeln!(out)?;
         }
     }
-    Ok(if transcripts.iter().all(Transcript::passed) { Outcome::Ok } else { Outcome::Failed })
+    Ok(if differing == 0 && transcripts.iter().all(Transcript::passed) {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    })
 }
