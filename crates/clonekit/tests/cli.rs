@@ -129,3 +129,37 @@ fn check_table_has_a_summary_line() {
     assert!(out.contains("flag CLONE_VM"), "{out}");
     assert!(out.trim_end().lines().last().unwrap().contains("passed, 0 failed"), "{out}");
 }
+
+fn repo(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn sim_runs_both_backends_and_reports_agreement() {
+    let o = clonekit(&[
+        "sim",
+        "-q",
+        &repo("scenarios/00_glibc_fork_copies_mm.scn"),
+        &repo("scenarios/03_vfork_released_by_exec.scn"),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("model and kernel agree on 2 of 2"), "{out}");
+}
+
+#[test]
+fn sim_shows_where_the_kernel_differs() {
+    let o = clonekit(&["sim", "-q", &repo("scenarios-open/random_60b7ae0ff4f212c0.scn")]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("the kernel's transcript differs at line"), "{out}");
+    let model =
+        clonekit(&["sim", "-q", "--backend", "model", &repo("scenarios/00_glibc_fork_copies_mm.scn")]);
+    assert_eq!(model.status.code(), Some(0));
+}
+
+#[test]
+fn sim_bad_input_is_one_line() {
+    assert_one_line_error(&["sim", "/no/such/file.scn"], "/no/such/file.scn");
+    assert_one_line_error(&["sim", "--backend", "moon", "x.scn"], "moon");
+}
