@@ -204,7 +204,7 @@ impl KernelBackend {
             Op::Getpid => AgentOp::Getpid,
             Op::Gettid => AgentOp::Gettid,
             Op::Getppid => AgentOp::Getppid,
-            Op::Ns(kind) => AgentOp::NsInode { kind: agent::text::<24>(ns_file(*kind)).0 },
+            Op::Ns(kind) => AgentOp::NsInode { kind: agent::text::<24>(kind.name()).0 },
             Op::Unshare(bits) => AgentOp::Unshare(*bits),
             Op::Sethostname(name) => {
                 let (buf, len) = agent::text::<64>(name);
@@ -432,22 +432,6 @@ fn wait_status(status: i32) -> WaitStatus {
         WaitStatus::Stopped(((status >> 8) & 0xff) as u32)
     } else {
         WaitStatus::from_exit_code(status)
-    }
-}
-
-/// The file under `/proc/self/ns/` for a namespace kind.
-fn ns_file(kind: NsKind) -> &'static str {
-    match kind {
-        NsKind::Mnt => "mnt",
-        NsKind::Uts => "uts",
-        NsKind::Ipc => "ipc",
-        NsKind::Pid => "pid",
-        NsKind::PidForChildren => "pid_for_children",
-        NsKind::Net => "net",
-        NsKind::Cgroup => "cgroup",
-        NsKind::User => "user",
-        NsKind::Time => "time",
-        NsKind::TimeForChildren => "time_for_children",
     }
 }
 
