@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use clonekit_flags::Errno;
-use clonekit_model::{Disposition, FdState, NsKind, SigprocmaskHow, WaitStatus};
+use clonekit_model::{Disposition, FdState, SigprocmaskHow, WaitStatus};
 use clonekit_sys::agent::{
     self, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
 };
