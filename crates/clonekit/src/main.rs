@@ -62,10 +62,16 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first line, without the usage block.
+            // One line: clap's message up to its usage block, joined.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("clonekit: {}", first.trim_start_matches("error: "));
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let line = if message.is_empty() { "invalid arguments".to_string() } else { message.join(" ") };
+            eprintln!("clonekit: {}", line.trim_start_matches("error: "));
             return ExitCode::from(2);
         }
     };

@@ -163,3 +163,15 @@ fn sim_bad_input_is_one_line() {
     assert_one_line_error(&["sim", "/no/such/file.scn"], "/no/such/file.scn");
     assert_one_line_error(&["sim", "--backend", "moon", "x.scn"], "moon");
 }
+
+#[test]
+fn check_random_soak_reports_seed_count_and_disagreements() {
+    let o = clonekit(&["check", "--random", "20", "--seed", "1"]);
+    let out = stdout(&o);
+    // 0 when the 20 scenarios agree, 1 when one does not (each is then printed, shrunk).
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{out}{}", stderr(&o));
+    let last = out.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("random: 20 scenarios") && last.contains("seed 0x1"), "{out}");
+    assert_eq!(o.status.code() == Some(0), last.contains(": 0 disagree"), "{out}");
+    assert_one_line_error(&["check", "--seed", "3"], "random");
+}

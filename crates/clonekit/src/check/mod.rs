@@ -29,6 +29,13 @@ pub struct Args {
     /// Do not show the progress indicator.
     #[arg(long)]
     quiet: bool,
+    /// Instead of the suite, run N random scenarios on the model and on the kernel and
+    /// report every disagreement (shrunk), exit 0 only if there is none.
+    #[arg(long, value_name = "N")]
+    random: Option<usize>,
+    /// The seed of `--random` (the same seed gives the same scenarios).
+    #[arg(long, value_name = "S", default_value_t = 0x636c_6f6e_656b_6974, requires = "random")]
+    seed: u64,
 }
 
 /// Errors that stop `check` before it can report.
@@ -40,10 +47,69 @@ pub enum CheckError {
     /// The report could not be written.
     #[error("cannot write the report: {0}")]
     Io(#[from] std::io::Error),
+    /// The JSON report could not be written.
+    #[error("cannot write the report: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// `--random N --seed S`: a soak of random scenarios on both backends.
+fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckError> {
+    use std::io::Write;
+    let progress = std::io::stderr().is_terminal() && !json;
+    let report = clonekit_scenario::random::soak(count, seed, |done, found| {
+        if let Some(f) = found {
+            eprintln!("\r\x1b[2Kcase {}: {}", f.case, f.difference.summary());
+        }
+        if progress && done % 50 == 0 {
+            eprint!("\r\x1b[2K[{done}/{count}] random scenarios");
+        }
+    });
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        let found: Vec<serde_json::Value> = report
+            .found
+            .iter()
+            .map(|f| serde_json::json!({"case": f.case, "difference": f.difference.summary(), "reproduced_of_3": f.reproduced, "scenario": clonekit_scenario::random::counterexample_text(&f.difference)}))
+            .collect();
+        let doc = serde_json::json!({
+            "seed": report.seed, "scenarios": report.count, "steps": report.steps,
+            "elapsed_ms": report.elapsed.as_millis() as u64, "disagreements": report.disagreements, "found": found,
+        });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        for f in &report.found {
+            writeln!(
+                out,
+                "# case {} (reproduced {} of 3 times): {}",
+                f.case,
+                f.reproduced,
+                f.difference.summary()
+            )?;
+            writeln!(out, "{}", clonekit_scenario::random::counterexample_text(&f.difference))?;
+        }
+        writeln!(
+            out,
+            "random: {} scenarios ({} steps) on the model and on the kernel in {:.1?}, seed {:#x}: {} disagree ({} distinct)",
+            report.count,
+            report.steps,
+            report.elapsed,
+            report.seed,
+            report.disagreements,
+            report.found.len()
+        )?;
+    }
+    Ok(if report.disagreements == 0 { Outcome::Ok } else { Outcome::Failed })
 }
 
 /// Runs the suite and prints the report.
 pub fn run(args: &Args) -> Result<Outcome, CheckError> {
+    if let Some(count) = args.random {
+        return random_soak(count, args.seed, args.json);
+    }
     let mut cases: Vec<Case> = flags::cases();
     cases.extend(rules::cases());
     cases.extend(corpus::cases());
