@@ -101,35 +101,23 @@ pub(crate) fn serve_as_init(ctl: &Control, slot: u32) -> ! {
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
     identify(mb);
-    let mut seen = mb.done.load(Ordering::SeqCst);
-    loop {
-        let posted = mb.posted.load(Ordering::SeqCst);
-        if posted == seen {
-            let _ =
-                rustix::thread::futex::wait(&mb.posted, rustix::thread::futex::Flags::empty(), seen, None);
-            continue;
-        }
-        // SAFETY: the coordinator wrote the operation before publishing `posted`.
-        let op = unsafe { *mb.op.get() };
-        let reply = match op {
-            AgentOp::Fork { child } => first_task(ctl, child),
-            AgentOp::ReapAll => {
-                let mut n = 0;
-                loop {
-                    let mut status = 0i32;
-                    let r = raw(nr::WAIT4, usize::MAX, &mut status as *mut i32 as usize, 0x4000_0001, 0);
-                    if r <= 0 {
-                        break;
-                    }
-                    n += 1;
+    let seen = mb.done.load(Ordering::SeqCst);
+    mailbox_loop(mb, seen, |op| match *op {
+        AgentOp::Fork { child } => first_task(ctl, child),
+        AgentOp::ReapAll => {
+            let mut n = 0;
+            loop {
+                let mut status = 0i32;
+                let r = raw(nr::WAIT4, usize::MAX, &mut status as *mut i32 as usize, 0x4000_0001, 0);
+                if r <= 0 {
+                    break;
                 }
-                ret(n)
+                n += 1;
             }
-            _ => ret(-22),
-        };
-        finish(mb, reply, posted);
-        seen = posted;
-    }
+            ret(n)
+        }
+        _ => ret(-22),
+    })
 }
 
 /// The first task: a fork of the namespace init, in a process group of its own.
@@ -245,7 +233,12 @@ fn finish(mb: &Mailbox, reply: Reply, seq: u32) {
     let _ = rustix::thread::futex::wake(&mb.done, rustix::thread::futex::Flags::empty(), u32::MAX);
 }
 
-fn run(ctl: &Control, mb: &Mailbox, vars: *mut u64, mut seen: u32) -> ! {
+fn run(ctl: &Control, mb: &Mailbox, vars: *mut u64, seen: u32) -> ! {
+    mailbox_loop(mb, seen, |op| perform(ctl, mb, vars, op))
+}
+
+/// Waits for each operation posted after `seen`, answers it with `answer`, forever.
+fn mailbox_loop(mb: &Mailbox, mut seen: u32, mut answer: impl FnMut(&AgentOp) -> Reply) -> ! {
     loop {
         let posted = mb.posted.load(Ordering::SeqCst);
         if posted == seen {
@@ -255,7 +248,7 @@ fn run(ctl: &Control, mb: &Mailbox, vars: *mut u64, mut seen: u32) -> ! {
         }
         // SAFETY: the coordinator wrote the operation before publishing `posted`.
         let op = unsafe { *mb.op.get() };
-        let reply = perform(ctl, mb, vars, &op);
+        let reply = answer(&op);
         finish(mb, reply, posted);
         seen = posted;
     }
