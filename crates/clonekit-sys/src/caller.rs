@@ -5,7 +5,7 @@ use std::fs;
 
 /// The calling process as the validation rules see it: kernel version (`uname`),
 /// `CAP_SYS_ADMIN` (`capget`), whether it is a pid-namespace init (`getpid() == 1`), its
-/// thread count and pid-namespace level (`/proc/self/status`), whether children go to
+/// thread count (`/proc/self/status`), its pid-namespace level ([`pid_ns_level`]), whether children go to
 /// another pid namespace (`/proc/self/ns/pid` vs `pid_for_children`), and whether it is
 /// chrooted (`/proc/self/root` vs `/proc/1/root`, when readable). What cannot be read keeps
 /// [`CallerState::default`]'s value.
@@ -27,11 +27,10 @@ pub fn caller_state() -> CallerState {
         for line in status.lines() {
             if let Some(n) = line.strip_prefix("Threads:") {
                 st.multithreaded = n.trim().parse::<u32>().is_ok_and(|n| n > 1);
-            } else if let Some(ns) = line.strip_prefix("NSpid:") {
-                st.pid_ns_level = ns.split_whitespace().count().saturating_sub(1) as u32;
             }
         }
     }
+    st.pid_ns_level = pid_ns_level();
     if let (Ok(a), Ok(b)) =
         (fs::read_link("/proc/self/ns/pid"), fs::read_link("/proc/self/ns/pid_for_children"))
     {
@@ -42,4 +41,47 @@ pub fn caller_state() -> CallerState {
         st.chrooted = (a.dev(), a.ino()) != (b.dev(), b.ino());
     }
     st
+}
+
+/// The most `set_tid` entries a call can carry (`MAX_PID_NS_LEVEL`).
+const MAX_SET_TID: u32 = 32;
+
+/// The calling process's pid-namespace level: 0 in the initial pid namespace, one more for
+/// each namespace below it.
+///
+/// `NSpid:` in `/proc/self/status` lists only the levels that the `/proc` mount's pid
+/// namespace sees, so under a `/proc` mounted inside a pid namespace it counts too few. The
+/// kernel itself is then asked: `alloc_pid` refuses a `set_tid` array longer than the
+/// child's level + 1 with `EINVAL` before it looks at anything else, so a clone3 carrying
+/// one entry more than the level believed is refused with `EINVAL` exactly when the belief
+/// is right. Every entry is pid 1, which is taken in every namespace that has an init, so a
+/// call within the limit fails too (`EEXIST`, or `EPERM` without `CAP_CHECKPOINT_RESTORE`)
+/// and creates nothing. Any other answer (a limit hit before `alloc_pid`) keeps the count.
+pub fn pid_ns_level() -> u32 {
+    let seen = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("NSpid:").map(|ns| ns.split_whitespace().count()))
+        })
+        .map_or(0, |n| n.saturating_sub(1) as u32);
+    let mut level = seen;
+    while level + 2 <= MAX_SET_TID && within_set_tid_limit(level + 2) {
+        level += 1;
+    }
+    level
+}
+
+/// Whether a clone3 with `n` `set_tid` entries gets past `alloc_pid`'s length check.
+fn within_set_tid_limit(n: u32) -> bool {
+    let tids = [1i32; MAX_SET_TID as usize];
+    // SAFETY: the child, created only if every pid 1 were free, returns at once: it
+    // touches nothing of the parent's and allocates nothing.
+    let made = unsafe { crate::Clone::new().set_tid(&tids[..n as usize]).without_rule_lookup().spawn(|| 0) };
+    match made {
+        Ok(mut child) => {
+            let _ = child.wait();
+            true
+        }
+        Err(e) => matches!(e.errno(), clonekit_flags::Errno::EEXIST | clonekit_flags::Errno::EPERM),
+    }
 }

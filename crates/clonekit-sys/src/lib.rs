@@ -50,7 +50,7 @@ pub mod thread;
 pub mod trial;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
-pub use caller::caller_state;
+pub use caller::{caller_state, pid_ns_level};
 pub use child::{block_signals, Child, ExitStatus, SignalsBlocked};
 pub use clonekit_flags::{CloneCall, CloneFlags, Errno, ExitSignal, Rule, Signal};
 pub use command::Command;

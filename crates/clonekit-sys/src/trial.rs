@@ -183,8 +183,11 @@ pub fn run(trial: &Trial) -> Result<Answer, TrialError> {
         }
         0
     };
-    let depth =
-        if setup == Setup::DeepestPidNs { MAX_PID_NS_LEVEL.saturating_sub(pid_ns_level()?) } else { 0 };
+    let depth = if setup == Setup::DeepestPidNs {
+        MAX_PID_NS_LEVEL.saturating_sub(crate::caller::pid_ns_level())
+    } else {
+        0
+    };
     // SAFETY: the throw-away child (and, for the deepest setup, its chain of descendants)
     // makes raw system calls only, on memory prepared above, which stays alive until it is
     // reaped below; it allocates nothing.
@@ -403,14 +406,6 @@ fn enter(setup: Setup) -> io::Result<()> {
 
 /// `MAX_PID_NS_LEVEL`: the deepest pid namespace level.
 const MAX_PID_NS_LEVEL: u32 = 32;
-
-/// The calling process's pid namespace level: the number of `NSpid:` entries minus one.
-fn pid_ns_level() -> io::Result<u32> {
-    let text = std::fs::read_to_string("/proc/self/status")
-        .map_err(|e| io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO))?;
-    let line = text.lines().find(|l| l.starts_with("NSpid:")).ok_or(io::Errno::NOENT)?;
-    Ok(line.split_whitespace().count().saturating_sub(2) as u32)
-}
 
 /// Runs `body` `levels` pid namespaces below the caller: each level unshares a new pid
 /// namespace and creates its init, which goes on one level further. Returns `body`'s status,

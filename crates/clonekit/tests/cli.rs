@@ -175,3 +175,35 @@ fn check_random_soak_reports_seed_count_and_disagreements() {
     assert_eq!(o.status.code() == Some(0), last.contains(": 0 disagree"), "{out}");
     assert_one_line_error(&["check", "--seed", "3"], "random");
 }
+
+#[test]
+fn check_rules_pass_from_inside_a_pid_namespace_with_its_own_proc() {
+    // /proc mounted inside a pid namespace shows fewer NSpid levels than the caller has; the
+    // rules that depend on the level (N6, A1) must still be tried at the right depth.
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let Some(unshare) = unshare else {
+        eprintln!("skipped check_rules_pass_from_inside_a_pid_namespace_with_its_own_proc: no unshare(1)");
+        return;
+    };
+    let o = Command::new(unshare)
+        .args(["--pid", "--fork", "--mount-proc", env!("CARGO_BIN_EXE_clonekit"), "check", "--json"])
+        .args(["--only", "rule", "--quiet"])
+        .output()
+        .expect("run unshare");
+    if !o.status.success() && o.stdout.is_empty() {
+        eprintln!(
+            "skipped check_rules_pass_from_inside_a_pid_namespace_with_its_own_proc: unshare failed: {}",
+            stderr(&o).trim()
+        );
+        return;
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let cases = v["cases"].as_array().unwrap();
+    let failed: Vec<_> = cases.iter().filter(|c| c["status"] == "fail").collect();
+    assert!(failed.is_empty(), "failed cases: {failed:#?}");
+    for id in ["N6", "A1", "P5", "N4"] {
+        let c = cases.iter().find(|c| c["case"].as_str().unwrap().starts_with(&format!("{id} "))).unwrap();
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+}

@@ -165,11 +165,15 @@ fn plan(id: &str) -> Plan {
         "N6" => from(legacy(F::CLONE_NEWPID), Setup::DeepestPidNs),
         "N7" => from(legacy(F::CLONE_NEWPID), Setup::PidNamespacesLimitZero),
         "T1" => one(legacy_with(F::CLONE_SETTLS, 0, 0x7fff_ffff_f000)),
-        "A1" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
-            a.set_tid = VALID;
-            a.set_tid_size = 2;
-        }))
-        .with_set_tid(&[2, 2])]),
+        "A1" => {
+            // One entry more than the child's level + 1, whatever level the caller is at.
+            let n = clonekit_sys::pid_ns_level() + 2;
+            Plan::Try(vec![Trial::new(clone3(F::empty(), 17, move |a, _, _| {
+                a.set_tid = VALID;
+                a.set_tid_size = u64::from(n);
+            }))
+            .with_set_tid(&vec![2; n as usize])])
+        }
         "A2" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
             a.set_tid = VALID;
             a.set_tid_size = 1;
