@@ -76,6 +76,9 @@ impl Kernel {
                 self.do_exit(t, code);
             }
         }
+        // do_notify_parent's __wake_up_parent: the parent's sleeping waits look again, whoever
+        // sent the signal (a sibling's kill, a parent-death signal, an exit signal).
+        self.wake_waiters();
     }
 
     /// `do_exit` (kernel/exit.c): the task lets go of its resources and becomes a zombie (or

@@ -356,11 +356,13 @@ impl Kernel {
         // alloc_pid (kernel/pid.c), in the child's pid namespace for children.
         let pid_ns = nsproxy.pid_ns_for_children.clone();
         let set_tid = &set_tid[..set_tid.len().min(k.set_tid_size as usize)];
-        let numbers = match self.alloc_pid(&pid_ns, set_tid) {
+        let caller_cred = self.t(cur).cred.clone();
+        let numbers = match self.alloc_pid(&pid_ns, set_tid, &caller_cred) {
             Ok(n) => n,
             Err(e) => {
                 let rule = match e {
                     Errno::EEXIST => "A5",
+                    Errno::EPERM => "A4",
                     Errno::EAGAIN => "A6",
                     Errno::ENOMEM => "A7",
                     _ if set_tid.len() > pid_ns.level as usize + 1 => "A1",

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use clonekit_flags::{Errno, MAX_PID_NS_LEVEL};
 
-use crate::cred::UserNamespace;
+use crate::cred::{Cred, UserNamespace};
 use crate::sched::{Kernel, TaskId};
 
 /// `pid_max` (kernel/pid.c; per pid namespace since 6.14, inherited from the parent).
@@ -146,9 +146,15 @@ impl Pid {
 
 impl Kernel {
     /// `alloc_pid` (kernel/pid.c): one number per level, deepest first, honouring `set_tid`
-    /// (deepest level first). Errors: rules A1 (checked by clonekit-flags before), A2, A3,
-    /// A5, A6, A7.
-    pub(crate) fn alloc_pid(&mut self, ns: &Rc<PidNamespace>, set_tid: &[i32]) -> Result<Vec<UPid>, Errno> {
+    /// (deepest level first). `cred` is the caller's (`current`'s), whose capability over each
+    /// level's owning user namespace a `set_tid` entry needs. Errors: rules A1 (checked by
+    /// clonekit-flags before), A2, A3, A4, A5, A6, A7.
+    pub(crate) fn alloc_pid(
+        &mut self,
+        ns: &Rc<PidNamespace>,
+        set_tid: &[i32],
+        cred: &Cred,
+    ) -> Result<Vec<UPid>, Errno> {
         if set_tid.len() > ns.level as usize + 1 {
             return Err(Errno::EINVAL);
         }
@@ -169,6 +175,13 @@ impl Kernel {
                 if tid != 1 && cur.child_reaper.get().is_none() {
                     self.undo_pids(&numbers);
                     return Err(Errno::EINVAL);
+                }
+                // kernel/pid.c:211: checkpoint_restore_ns_capable(tmp->user_ns), before the
+                // number is looked up (rule A4): a caller in a user namespace of its own is
+                // not capable over a pid namespace its parent's namespace owns.
+                if !cred.ns_capable(&cur.user_ns) {
+                    self.undo_pids(&numbers);
+                    return Err(Errno::EPERM);
                 }
                 remaining -= 1;
             }

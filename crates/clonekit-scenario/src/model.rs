@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use clonekit_flags::{CloneArgs, CloneFlags, Errno, CLONE_ARGS_SIZE_VER2, PAGE_SIZE};
 use clonekit_model::{
-    Forked, IdType, Kernel, Pid, PidNamespace, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
+    Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
 };
 
 use crate::ast::{Op, Target, WaitidId, Word};
@@ -123,6 +123,24 @@ impl ModelBackend {
 
     /// The number a named task's creation pid has for `observer` (a number no pid has, when
     /// it is not visible there).
+    /// Whether `op` signals a thread group other than the caller's. What the target's death
+    /// then does to the caller (a parent-death signal, the exit signal it sends its parent)
+    /// happens after the call has returned, as on a real machine, where the target dies on
+    /// its own CPU: the step prints its own result, not the caller's death.
+    fn signals_another_group(&self, cur: TaskId, env: &Env, op: &Op) -> bool {
+        let name = match op {
+            Op::Kill(Target::Task(n), _) | Op::Tgkill(_, n, _) => n,
+            _ => return false,
+        };
+        let Some(key) = env.task(name) else { return false };
+        let Some(pid) = self.pids.iter().find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key)) else {
+            return false;
+        };
+        !self.k.tasks().any(|t| {
+            self.k.shares(cur, t, Resource::Signal) && self.k.task_pid(t).is_some_and(|p| Rc::ptr_eq(&p, pid))
+        })
+    }
+
     fn nr_of(&self, observer: TaskId, env: &Env, name: &str) -> Result<i32, BackendError> {
         let key = env.task(name).ok_or_else(|| BackendError(format!("no task {name:?}")))?;
         let pid = self
@@ -407,8 +425,10 @@ impl Backend for ModelBackend {
         new_task: TaskKey,
     ) -> Result<Outcome, BackendError> {
         let cur = self.id(task)?;
+        let after_return = self.signals_another_group(cur, env, op);
         let outcome = self.run(task, cur, op, env, new_task)?;
         if matches!(outcome, Outcome::Done(_))
+            && !after_return
             && matches!(self.k.state(cur), TaskState::Zombie | TaskState::Dead)
         {
             // The task died during its own step (a signal it sent itself, a sibling's exit).

@@ -60,6 +60,14 @@ fn vfork_with_namespaces(flags: CloneFlags) -> bool {
     flags.contains(CloneFlags::CLONE_VFORK) && flags.intersects(clonekit_flags::CLONE_NEW_MASK)
 }
 
+/// Whether a creating call makes a vfork child whose exit signal can kill its parent. The
+/// child's exit completes the vfork (`mm_release`) and then sends the signal
+/// (`exit_notify`): whether the woken parent returns from its call before the signal
+/// arrives is a race on a real machine, so such calls are left out.
+fn vfork_with_fatal_exit_signal(flags: CloneFlags, exit_signal: u64) -> bool {
+    flags.contains(CloneFlags::CLONE_VFORK) && !matches!(exit_signal, 0 | 17)
+}
+
 /// Exit signals for `clone`/`clone3`: SIGCHLD most, none, one that kills the parent, a real-time
 /// one, and 65 (invalid for `clone3`, rule C7).
 const EXIT_SIGNALS: [u64; 6] = [17, 17, 0, 10, 34, 65];
@@ -259,6 +267,8 @@ struct Interp {
     next_name: usize,
     /// Each task's thread group (the task whose pid is its tgid), as last seen.
     groups: std::collections::HashMap<TaskKey, Option<TaskKey>>,
+    /// The exit signal each created task was given, by name.
+    exit_signals: std::collections::HashMap<String, u64>,
 }
 
 impl Interp {
@@ -273,6 +283,7 @@ impl Interp {
             host_uts: None,
             next_name: 1,
             groups: Default::default(),
+            exit_signals: Default::default(),
         };
         it.host_uts = it.query(TaskKey(0), &Op::Ns(NsKind::Uts));
         it.note_groups();
@@ -312,16 +323,28 @@ impl Interp {
         self.query(k, &Op::Getpid).and_then(|v| pid_task(&v))
     }
 
-    /// Whether the task named `other` is alive in `k`'s thread group. A step that signals
-    /// its own group with a fatal signal ends its task; the kernel backend sees the task
-    /// gone but not the signal, so such steps are left out.
+    /// Whether the task named `other` was last seen in `k`'s thread group (alive, or a
+    /// leader that exited while its threads live on: its pid still names the group). A step
+    /// that signals its own group with a fatal signal ends its task; the kernel backend sees
+    /// a thread gone but not the signal, so such steps are left out.
     fn same_group(&mut self, k: TaskKey, other: &str) -> bool {
         let Some(o) = self.env.task(other) else { return false };
-        if self.model.status(o) == TaskStatus::Gone {
-            return false;
-        }
         let mine = self.groups.get(&k).copied().flatten();
         mine.is_some() && mine == self.groups.get(&o).copied().flatten()
+    }
+
+    /// Whether signalling `target` with `sig` may kill it in a way that sends a signal back to
+    /// the sender `k`: a parent-death signal when `k` has one set, or the target's own exit
+    /// signal when it is not SIGCHLD. The target dies on its own CPU while the sender returns
+    /// from its call, so whether the sender's step reports `ok` or its death is a race on a
+    /// real machine; such steps are left out.
+    fn death_comes_back(&mut self, k: TaskKey, target: &str, sig: u32) -> bool {
+        if sig == 0 {
+            return false;
+        }
+        let pdeathsig = self.query(k, &Op::PrctlGetPdeathsig);
+        let has_pdeathsig = !matches!(pdeathsig, Some(Value::Signal(0)) | Some(Value::Num(0)));
+        has_pdeathsig || self.exit_signals.get(target).is_some_and(|s| !matches!(s, 0 | 17))
     }
 
     /// Notes the thread group of every task that can run (a blocked or stopped task keeps
@@ -352,7 +375,7 @@ impl Interp {
                 let (mut flags, sig) = pick_flags.resolve();
                 // Legacy clone has no room for the clone3-only flags.
                 flags.remove(CloneFlags::CLONE3_ONLY);
-                if vfork_with_namespaces(flags) {
+                if vfork_with_namespaces(flags) || vfork_with_fatal_exit_signal(flags, sig) {
                     return None;
                 }
                 let tls = if flags.contains(CloneFlags::CLONE_SETTLS) { 1 } else { 0 };
@@ -366,7 +389,7 @@ impl Interp {
             }
             Action::Clone3(pick_flags, words) => {
                 let (flags, sig) = pick_flags.resolve();
-                if vfork_with_namespaces(flags) {
+                if vfork_with_namespaces(flags) || vfork_with_fatal_exit_signal(flags, sig) {
                     return None;
                 }
                 let args = Clone3Args {
@@ -491,17 +514,19 @@ impl Interp {
             }
             Action::Kill(t, s) => {
                 let target = self.any_task(*t);
-                if self.same_group(k, &target) {
+                let sig = pick(&SIGNALS, *s);
+                if self.same_group(k, &target) || self.death_comes_back(k, &target, sig) {
                     return None;
                 }
-                Op::Kill(Target::Task(target), pick(&SIGNALS, *s))
+                Op::Kill(Target::Task(target), sig)
             }
             Action::Tgkill(a, t, s) => {
                 let target = self.any_task(*t);
-                if self.same_group(k, &target) {
+                let sig = pick(&SIGNALS, *s);
+                if self.same_group(k, &target) || self.death_comes_back(k, &target, sig) {
                     return None;
                 }
-                Op::Tgkill(self.any_task(*a), target, pick(&SIGNALS, *s))
+                Op::Tgkill(self.any_task(*a), target, sig)
             }
             Action::Sigaltstack(on) => Op::Sigaltstack(Some(*on)),
             Action::IoprioSet(n) => {
@@ -524,6 +549,12 @@ impl Interp {
         if let Some(name) = op.creates() {
             if matches!(outcome, Outcome::Blocked | Outcome::Done(Value::Pid(_))) {
                 self.env.add_task(name);
+                let exit_signal = match &op {
+                    Op::Clone { flags, .. } => flags & 0xff,
+                    Op::Clone3 { args, .. } => args.exit,
+                    _ => 17,
+                };
+                self.exit_signals.insert(name.to_string(), exit_signal);
             }
         }
         let _ = self.model.resumed(&self.env);

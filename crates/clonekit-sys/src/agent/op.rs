@@ -94,7 +94,7 @@ pub enum AgentOp {
     Gettid,
     /// `getppid()`.
     Getppid,
-    /// `stat("/proc/self/ns/<kind>")`: the inode.
+    /// `stat("/proc/thread-self/ns/<kind>")`: the inode.
     NsInode {
         /// Namespace kind, e.g. `uts`, `pid_for_children`.
         kind: [u8; 24],

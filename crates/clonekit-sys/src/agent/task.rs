@@ -427,8 +427,10 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Gettid => ret(raw(nr::GETTID, 0, 0, 0, 0)),
         AgentOp::Getppid => ret(raw(nr::GETPPID, 0, 0, 0, 0)),
         AgentOp::NsInode { kind } => {
+            // The calling thread's own links: /proc/self/ns goes through the thread group
+            // leader, which may have exited (ENOENT) while this thread lives on.
             let mut path = [0u8; 48];
-            let prefix = b"/proc/self/ns/";
+            let prefix = b"/proc/thread-self/ns/";
             path[..prefix.len()].copy_from_slice(prefix);
             let n =
                 kind.iter().position(|&b| b == 0).unwrap_or(kind.len()).min(path.len() - prefix.len() - 1);
