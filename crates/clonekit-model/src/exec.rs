@@ -25,6 +25,18 @@ impl Kernel {
         drop(files);
         self.exec_mmap(cur);
         self.exec_task_namespaces(cur);
+        // prepare_exec_creds + cap_bprm_creds_from_file (security/commoncap.c): with no file
+        // capabilities, the new program keeps its capabilities only if its euid is root in
+        // its user namespace (root_privileged: euid == make_kuid(user_ns, 0)). In a user
+        // namespace with no uid_map, uid 0 maps to no kernel uid, so nobody is root there and
+        // the capabilities the namespace's creator was given are gone after execve.
+        let cred = self.t(cur).cred.clone();
+        let root_privileged = cred.user_ns.mapped && cred.euid == 0;
+        if cred.cap_sys_admin && !root_privileged {
+            let mut new = (*cred).clone();
+            new.cap_sys_admin = false;
+            self.tm(cur).cred = Rc::new(new);
+        }
         // unshare_sighand: a shared handler table is copied.
         let sighand = self.t(cur).sighand.clone();
         if Rc::strong_count(&sighand) > 2 {

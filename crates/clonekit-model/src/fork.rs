@@ -399,6 +399,9 @@ impl Kernel {
                 self.free_pid(&pid, self.init_task);
                 return Err(rec.fail("copy_process", "D2", Errno::EFAULT));
             }
+            // The number is in the caller's memory from here on, even if a later step fails
+            // and the reserved descriptor is let go (put_unused_fd).
+            self.store_user(cur, k.pidfd, free as u32);
             rec.step("pidfd", Outcome::New, "O_CLOEXEC pidfd reserved in the caller's table");
             Some(free as i32)
         } else {

@@ -295,8 +295,12 @@ impl Kernel {
     /// its whole group if `group`), then pick a thread to take it, or kill the group at once
     /// for a fatal signal. `sender` is the sending task, `None` for the kernel.
     pub(crate) fn send_signal(&mut self, sender: Option<TaskId>, sig: u32, p: TaskId, group: bool) {
-        if self.task(p).is_none_or(|t| t.state == TaskState::Zombie || t.state == TaskState::Dead) {
-            // A zombie has no one to deliver to; the signal is accepted and dropped.
+        let Some(target) = self.task(p) else { return };
+        let live_group = group && target.signal.borrow().live > 0;
+        if target.state == TaskState::Dead || (target.state == TaskState::Zombie && !live_group) {
+            // A zombie has no one to deliver to; the signal is accepted and dropped. A zombie
+            // leader whose threads live on still names its group: a group signal sent through
+            // its pid reaches them (the pid's PIDTYPE_TGID link stays with the group).
             return;
         }
         // Forced when sent by the kernel, or from an ancestor pid namespace (the sender has

@@ -589,7 +589,7 @@ pub fn enter_if_agent() {
     }
     let mut number = || args.next().and_then(|s| s.to_str().and_then(|s| s.parse::<u32>().ok()));
     let (Some(slot), Some(ignored)) = (number(), number()) else {
-        eprintln!("{AGENT_ARG}: expected a mailbox number and a signal mask");
+        eprintln!("{AGENT_ARG}: expected a mailbox number and a mask of what to put back");
         std::process::exit(2);
     };
     match Control::map(CONTROL_FD) {

@@ -208,13 +208,24 @@ pub(crate) fn serve(ctl: &Control, slot: u32, vars: *mut u64) -> ! {
 /// SIGSEGV and SIGBUS (stack-overflow handlers).
 pub(crate) const RUNTIME_SIGNALS: [i32; 3] = [13, 11, 7];
 
+/// In the mask an `execve` operation passes to the new image: the first bit that stands for
+/// fd 0 (then fd 1 and fd 2) being closed across the exec. The bits below are
+/// [`RUNTIME_SIGNALS`] that were ignored.
+const STDIO_BITS: usize = 3;
+
 /// After an `execve` operation: the new image puts back what `execve` leaves and the
-/// runtime changed (the three signals' dispositions, no alternate signal stack), finds its
-/// mailbox, answers the exec, and serves.
+/// runtime changed (the three signals' dispositions, no alternate signal stack, fds 0-2 that
+/// the exec closed and the runtime reopened on /dev/null), finds its mailbox, answers the
+/// exec, and serves.
 pub(crate) fn resume_after_exec(ctl: &'static Control, slot: u32, ignored: u32) -> ! {
     for (bit, sig) in RUNTIME_SIGNALS.iter().enumerate() {
         let handler = usize::from(ignored & (1 << bit) != 0);
         let _ = crate::sys::sigaction_set_disposition(*sig as usize, handler);
+    }
+    for fd in 0..3 {
+        if ignored & (1 << (STDIO_BITS + fd)) != 0 {
+            let _ = raw(nr::CLOSE, fd, 0, 0, 0);
+        }
     }
     let off = crate::observe::AltStack { sp: 0, flags: crate::observe::AltStack::SS_DISABLE, size: 0 };
     let _ = raw(nr::SIGALTSTACK, &off as *const _ as usize, 0, 0, 0);
@@ -407,6 +418,14 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             for (bit, sig) in RUNTIME_SIGNALS.iter().enumerate() {
                 if crate::sys::sigaction_swap(*sig as usize, None).is_ok_and(|a| a.handler == 1) {
                     ignored |= 1 << bit;
+                }
+            }
+            // Which of fds 0-2 the new image starts without (closed here, or close-on-exec):
+            // Rust's runtime opens /dev/null on them at startup, which the new image undoes.
+            for fd in 0..3 {
+                let flags = raw(nr::FCNTL, fd, 1, 0, 0);
+                if flags < 0 || flags & 1 != 0 {
+                    ignored |= 1 << (STDIO_BITS + fd);
                 }
             }
             let mut num2 = [0u8; 12];
