@@ -51,6 +51,9 @@ impl Kernel {
 
     /// The wake itself, also used by `mm_release` for the clear-tid word.
     pub(crate) fn futex_wake(&mut self, mm: &Shared<MmStruct>, addr: u64, n: u32) -> i32 {
+        // kernel/futex/waitwake.c futex_wake: each waiter is woken before `++ret >= nr_wake`
+        // is tested, so asking for 0 wakes one, like asking for 1.
+        let n = n.max(1);
         let mut woken = Vec::new();
         let mut i = 0;
         while i < self.futex_waiters.len() && woken.len() < n as usize {
