@@ -234,12 +234,16 @@ impl Kernel {
     }
 
     /// `free_pid` (kernel/pid.c): the numbers become free; an init-less namespace whose last
-    /// pid goes is finished.
+    /// pid goes is finished. A namespace that still takes pids and is left with none lost
+    /// the fork of its first process (`case PIDNS_ADDING`): it takes no more (`ENOMEM`).
     pub(crate) fn free_pid(&mut self, pid: &Pid, task: TaskId) {
         for u in &pid.numbers {
             let mut idr = u.ns.idr.borrow_mut();
             if idr.get(&u.nr) == Some(&task) {
                 idr.remove(&u.nr);
+            }
+            if idr.is_empty() && u.ns.adding.get() {
+                u.ns.adding.set(false);
             }
         }
     }
