@@ -759,13 +759,16 @@ extern "C" {
 
 fn sigaction(sig: i32, new: Option<u8>) -> Reply {
     const SA_RESTORER: u64 = 0x0400_0000;
+    // The scenario language installs handlers with SA_RESTART: an interrupted wait4 or
+    // futex_wait goes back to sleep after the handler.
+    const SA_RESTART: u64 = 0x1000_0000;
     let act = new.map(|d| crate::sys::KernelSigaction {
         handler: match d {
             0 => 0,
             1 => 1,
             _ => count_delivery as extern "C" fn(i32) as usize,
         },
-        flags: if d >= 2 { SA_RESTORER } else { 0 },
+        flags: if d >= 2 { SA_RESTORER | SA_RESTART } else { 0 },
         restorer: if d >= 2 { clonekit_agent_restorer as unsafe extern "C" fn() as usize } else { 0 },
         mask: 0,
     });
