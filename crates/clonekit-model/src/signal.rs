@@ -282,13 +282,29 @@ impl Kernel {
         !self.sig_ignored(p, sig, force)
     }
 
-    /// `wants_signal` (kernel/signal.c).
+    /// `wants_signal` (kernel/signal.c): not a thread that blocks it or is exiting; SIGKILL
+    /// always; not a stopped one; and `task_curr(p) || !task_sigpending(p)`: a sleeping
+    /// thread that already has a signal to take (a vfork parent holding a handled signal
+    /// until it is released) is not picked, so a fatal signal sent to it then stays pending
+    /// instead of killing its group at once.
     fn wants_signal(&self, sig: u32, p: TaskId) -> bool {
         let t = self.t(p);
         if t.blocked.has(sig) || t.exiting {
             return false;
         }
-        sig == 9 || !t.stopped
+        if sig == 9 {
+            return true;
+        }
+        if t.stopped {
+            return false;
+        }
+        let asleep = t.state == TaskState::Blocked;
+        // TIF_SIGPENDING before this signal: what was pending already (the signal being
+        // sent is queued before complete_signal asks).
+        let other = |s: u32| s != sig && !t.blocked.has(s);
+        let sigpending =
+            t.pending.iter().any(|&s| other(s)) || t.signal.borrow().shared_pending.iter().any(|&s| other(s));
+        !(asleep && sigpending)
     }
 
     /// `send_signal_locked` + `complete_signal` (kernel/signal.c): queue `sig` for `p` (for
