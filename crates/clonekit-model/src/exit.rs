@@ -48,6 +48,10 @@ impl Kernel {
         let others: Vec<TaskId> = signal.borrow().threads.iter().copied().filter(|&t| t != cur).collect();
         for t in others {
             if self.task(t).is_some_and(|x| !x.exiting) {
+                // zap_other_threads has sent every thread SIGKILL before any of them exits: a
+                // sleep that an earlier thread's exit ended (its clear-tid futex wake) never
+                // returns to user space.
+                self.resumed.retain(|(_, id, _)| *id != t);
                 self.do_exit(t, code);
             }
         }
