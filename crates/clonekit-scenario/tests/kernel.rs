@@ -1,6 +1,7 @@
 //! Every scenario in `scenarios/` on the real kernel and on the model: the transcripts must
-//! be the same. A test binary with its own `main`, because the `execve` operation
-//! re-executes this very program as the task's agent.
+//! be the same. Then a scenario whose step times out on the kernel backend; afterwards no
+//! task, zombie or fd of any run may be left. A test binary with its own `main`, because
+//! the `execve` operation re-executes this very program as the task's agent.
 
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ fn main() {
         Some("open") => ("scenarios-open", None),
         _ => ("scenarios", only),
     };
+    let fds_before = open_fds();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(sub);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("scenarios/")
@@ -59,4 +61,52 @@ fn main() {
     if failed > 0 {
         std::process::exit(1);
     }
+    if sub == "scenarios" && only.is_none() {
+        a_timed_out_step_leaves_nothing_behind(&fds_before);
+    }
+}
+
+/// The fds this process has open, by number.
+fn open_fds() -> Vec<String> {
+    let mut fds: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    fds.sort();
+    fds
+}
+
+/// Processes whose parent is this one, live or zombie.
+fn children() -> Vec<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let rest = stat.rsplit_once(") ")?.1;
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?;
+            let ppid = fields.next()?;
+            (ppid == me).then(|| format!("{} ({state})", e.file_name().to_string_lossy()))
+        })
+        .collect()
+}
+
+fn a_timed_out_step_leaves_nothing_behind(fds_before: &[String]) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/step_times_out.scn");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let scenario = parse("step_times_out.scn", &text).unwrap_or_else(|e| panic!("{e}"));
+    match run(&scenario, &mut KernelBackend::new()) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.contains("did not finish, block or end within"), "{e}");
+            println!("ok   step_times_out.scn: {e}");
+        }
+        Ok(t) => println!("ok   step_times_out.scn: the kernel backend followed it after all:\n{t}"),
+    }
+    let left = children();
+    assert!(left.is_empty(), "tasks left behind: {left:?}");
+    assert_eq!(open_fds(), fds_before, "fds left open");
+    println!("ok   no task, zombie or fd left behind");
 }
