@@ -31,7 +31,7 @@ pub struct Entry {
     pub observed: Observed,
     /// For execve/execveat: the program path and argv.
     pub exec: Option<(String, Vec<String>)>,
-    /// Decoded arguments for `--json`.
+    /// Decoded arguments for `--json` (`Null` without it).
     pub json: Value,
 }
 
@@ -47,8 +47,9 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Decodes the entry of `syscall` in `pid`; `limit` is strace's `-s`.
-pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize) -> Entry {
+/// Decodes the entry of `syscall` in `pid`; `limit` is strace's `-s`; the JSON form of the
+/// arguments is built only if `want_json`.
+pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, want_json: bool) -> Entry {
     let mut e = Entry {
         syscall,
         args,
@@ -108,12 +109,16 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize) ->
             } else {
                 format!("execve({path_text}, {argv_text}, {env_text}")
             };
-            e.json = json!({ "path": path, "argv": argv, "envc": envc });
+            if want_json {
+                e.json = json!({ "path": path, "argv": argv, "envc": envc });
+            }
             e.exec = Some((path, argv));
         }
         ProcessSyscall::Exit | ProcessSyscall::ExitGroup => {
             e.text = format!("{name}({}", args[0] as i32);
-            e.json = json!({ "status": args[0] as i32 });
+            if want_json {
+                e.json = json!({ "status": args[0] as i32 });
+            }
         }
         ProcessSyscall::Wait4 => {
             e.text = format!("wait4({}, ", args[0] as i32);
@@ -124,7 +129,9 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize) ->
         }
         ProcessSyscall::Kill | ProcessSyscall::Tkill => {
             e.text = format!("{name}({}, {}", args[0] as i32, format_signal_arg(args[1] as i32 as i64));
-            e.json = json!({ "pid": args[0] as i32, "signal": format_signal_arg(args[1] as i32 as i64) });
+            if want_json {
+                e.json = json!({ "pid": args[0] as i32, "signal": format_signal_arg(args[1] as i32 as i64) });
+            }
         }
         ProcessSyscall::Tgkill => {
             e.text = format!(
@@ -133,7 +140,9 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize) ->
                 args[1] as i32,
                 format_signal_arg(args[2] as i32 as i64)
             );
-            e.json = json!({ "tgid": args[0] as i32, "tid": args[1] as i32, "signal": format_signal_arg(args[2] as i32 as i64) });
+            if want_json {
+                e.json = json!({ "tgid": args[0] as i32, "tid": args[1] as i32, "signal": format_signal_arg(args[2] as i32 as i64) });
+            }
         }
         ProcessSyscall::RtSigqueueinfo => {
             e.text = format!(
@@ -268,8 +277,8 @@ pub fn result(rval: i64, is_error: bool) -> SyscallResult {
 }
 
 /// What strace prints at exit for `e`, after the entry part, up to and including `)`, and
-/// the decoded exit values for `--json`.
-pub fn exit(pid: i32, e: &Entry, res: &SyscallResult) -> (String, Value) {
+/// the decoded exit values for `--json` (`Null` unless `want_json`).
+pub fn exit(pid: i32, e: &Entry, res: &SyscallResult, want_json: bool) -> (String, Value) {
     let ok = matches!(res, SyscallResult::Value(_));
     let positive = matches!(res, SyscallResult::Value(v) if *v > 0);
     let a = e.args;
@@ -282,6 +291,9 @@ pub fn exit(pid: i32, e: &Entry, res: &SyscallResult) -> (String, Value) {
             }
             let full = format_call(call, &observed);
             let rest = full.get(e.text.len()..).unwrap_or(")").to_string();
+            if !want_json {
+                return (rest, Value::Null);
+            }
             let v = json!({
                 "call": call,
                 "flags": flags_text(call),
@@ -299,6 +311,9 @@ pub fn exit(pid: i32, e: &Entry, res: &SyscallResult) -> (String, Value) {
             };
             let usage = if positive { rusage(pid, a[3]) } else { addr(a[3]) };
             let rest = format!("{status_text}, {}, {usage})", format_wait_options(a[2]));
+            if !want_json {
+                return (rest, Value::Null);
+            }
             let v = json!({
                 "pid": a[0] as i32,
                 "status": status.map(wait_status_json),
@@ -316,6 +331,9 @@ pub fn exit(pid: i32, e: &Entry, res: &SyscallResult) -> (String, Value) {
             };
             let usage = if ok { rusage(pid, a[4]) } else { addr(a[4]) };
             let rest = format!("{si}, {}, {usage})", format_wait_options(a[3]));
+            if !want_json {
+                return (rest, Value::Null);
+            }
             let v = json!({ "idtype": format_idtype(a[0] as u32), "id": a[1] as i32, "siginfo": si, "options": format_wait_options(a[3]) });
             (rest, v)
         }

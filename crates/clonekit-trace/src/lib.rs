@@ -26,6 +26,7 @@ mod launch;
 mod mem;
 mod output;
 mod seccomp;
+mod spin;
 mod summary;
 mod sys;
 mod tracer;

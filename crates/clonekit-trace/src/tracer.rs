@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 
 use crate::decode::{self, Entry};
 use crate::output::Printer;
+use crate::spin::{self, Spin};
 use crate::summary::Summary;
 use crate::sys::{self, SyscallInfo};
 use crate::tree::{End, Tree};
@@ -79,10 +80,11 @@ pub(crate) struct Tracer<'a> {
     started: Instant,
     text: bool,
     interrupting: bool,
+    /// When to poll for the next stop rather than sleep.
+    spin: Spin,
+    /// The kind of the stop being answered, for `spin`.
+    kind: usize,
 }
-
-/// How long to poll for the next event before sleeping in `wait4`.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 const STOP_SIGNALS: [i32; 4] = [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
 
@@ -107,6 +109,8 @@ impl<'a> Tracer<'a> {
             started: Instant::now(),
             text: !opts.json && !opts.summary,
             interrupting: false,
+            spin: Spin::new(),
+            kind: spin::OTHER,
         };
         let leader = t.tree.add(root, program.clone());
         t.tasks.insert(root, Task { node: leader, pending: None });
@@ -146,7 +150,9 @@ impl<'a> Tracer<'a> {
             if self.interrupting && self.mode == Mode::Syscall && self.tasks.is_empty() {
                 break;
             }
-            let ev = match self.poll() {
+            let budget = self.spin.budget();
+            let polled = if budget.is_zero() { Ok(None) } else { self.poll(budget) };
+            let ev = match polled {
                 Ok(None) => {
                     self.printer.flush()?;
                     sys::wait_any(false)
@@ -155,7 +161,10 @@ impl<'a> Tracer<'a> {
             };
             match ev {
                 Ok(Some((tid, status))) => {
+                    self.spin.arrived();
+                    self.kind = spin::OTHER;
                     self.handle(tid, status);
+                    self.spin.answered(self.kind);
                     self.printer.flush_if_full()?;
                 }
                 Ok(None) => {}
@@ -174,16 +183,15 @@ impl<'a> Tracer<'a> {
         Ok((ending, self.tree, self.summary, self.printer))
     }
 
-    /// The next event if one comes within [`SPIN`]: asking again without sleeping is much
-    /// cheaper than sleeping in `wait4` and being woken (on a VM a wake-up is an
-    /// inter-processor interrupt to a halted virtual CPU), and tracees usually stop again
-    /// within microseconds.
-    fn poll(&mut self) -> io::Result<Option<(i32, i32)>> {
+    /// The next event if one comes within `budget`: asking again without sleeping is much
+    /// cheaper than sleeping in `wait4` and being woken when the next stop is microseconds
+    /// away (see [`Spin`] for when that is).
+    fn poll(&mut self, budget: std::time::Duration) -> io::Result<Option<(i32, i32)>> {
         let start = Instant::now();
         loop {
             match sys::wait_any(true)? {
                 Some(ev) => return Ok(Some(ev)),
-                None if start.elapsed() >= SPIN => return Ok(None),
+                None if start.elapsed() >= budget => return Ok(None),
                 None => std::hint::spin_loop(),
             }
         }
@@ -226,12 +234,20 @@ impl<'a> Tracer<'a> {
     fn handle(&mut self, tid: i32, status: i32) {
         let st = status as u32;
         if st & 0xff != 0x7f {
+            self.kind = spin::DEATH;
             self.gone(tid, status);
             return;
         }
         WAKE.store(tid, Ordering::Relaxed);
         let sig = ((st >> 8) & 0xff) as i32;
         let event = st >> 16;
+        self.kind = if event != 0 {
+            spin::event_kind(event)
+        } else if sig == (libc::SIGTRAP | 0x80) {
+            spin::OTHER
+        } else {
+            spin::SIGNAL
+        };
         self.task(tid);
         if self.interrupting && self.mode == Mode::Syscall {
             // Let go of it; a pending signal goes back to it.
@@ -285,11 +301,12 @@ impl<'a> Tracer<'a> {
     }
 
     fn on_entry(&mut self, tid: i32, nr: u64, args: [u64; 6]) {
+        self.kind = spin::entry_kind(nr);
         let Some(sc) = ProcessSyscall::from_number(nr) else {
             self.resume(tid, 0);
             return;
         };
-        let entry = decode::entry(tid, sc, args, self.opts.string_limit);
+        let entry = decode::entry(tid, sc, args, self.opts.string_limit, self.opts.json);
         if self.text {
             self.printer.entry(tid, &entry.text);
         }
@@ -322,8 +339,9 @@ impl<'a> Tracer<'a> {
 
     fn on_exit(&mut self, tid: i32, rval: i64, is_error: bool) {
         if let Some(p) = self.task(tid).pending.take() {
+            self.kind = spin::exit_kind(p.entry.syscall.number());
             let res = decode::result(rval, is_error);
-            let (rest, j) = decode::exit(tid, &p.entry, &res);
+            let (rest, j) = decode::exit(tid, &p.entry, &res, self.opts.json);
             self.finish(tid, p, &rest, &res, j);
         }
         self.resume(tid, 0);
@@ -353,7 +371,7 @@ impl<'a> Tracer<'a> {
                 n.made_by = Some(classify(&call).label());
                 n.flags = Some(decode_flags(&call));
                 let res = SyscallResult::Value(i64::from(child));
-                let (rest, j) = decode::exit(tid, &p.entry, &res);
+                let (rest, j) = decode::exit(tid, &p.entry, &res, self.opts.json);
                 self.finish(tid, p, &rest, &res, j);
                 if self.opts.explain && self.text {
                     self.printer.annotate_last(&explain(&call));
@@ -395,7 +413,7 @@ impl<'a> Tracer<'a> {
                 self.tree.nodes[node].program = path.clone();
             }
             let res = SyscallResult::Value(0);
-            let (rest, j) = decode::exit(tid, &p.entry, &res);
+            let (rest, j) = decode::exit(tid, &p.entry, &res, self.opts.json);
             self.finish(tid, p, &rest, &res, j);
             let _ = sys::cont(tid, 0);
             if self.mode == Mode::Syscall {
@@ -414,7 +432,7 @@ impl<'a> Tracer<'a> {
                 if let Ok(r) = sys::regs(tid) {
                     if let Some(sc) = ProcessSyscall::from_number(r.orig_rax).filter(|s| s.never_returns()) {
                         let args = [r.rdi, 0, 0, 0, 0, 0];
-                        let entry = decode::entry(tid, sc, args, self.opts.string_limit);
+                        let entry = decode::entry(tid, sc, args, self.opts.string_limit, self.opts.json);
                         if self.text {
                             self.printer.entry(tid, &entry.text);
                         }
