@@ -2,6 +2,10 @@
 //! prints at syscall entry, and the rest that it prints at exit (after `<... X resumed>` when
 //! another tracee printed in between). Every name, flag, signal, errno and struct layout comes
 //! from clonekit-flags.
+//!
+//! Each part is done in two steps: [`read_entry`] / [`read_exit`] read what is needed from the
+//! tracee's memory while it is stopped, and [`entry`] / [`exit`] format it without touching
+//! the tracee, so that the tracer can resume the tracee in between and format while it runs.
 
 use clonekit_flags::{
     classify, format_c_string, format_call, format_clone_flags, format_dirfd, format_execveat_flags,
@@ -47,9 +51,57 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Decodes the entry of `syscall` in `pid`; `limit` is strace's `-s`; the JSON form of the
-/// arguments is built only if `want_json`.
-pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, want_json: bool) -> Entry {
+/// A NULL-terminated array of string pointers as read: each pointer with its string (and
+/// whether it goes on past the limit), and whether more pointers follow.
+type StringArray = (Vec<(u64, Option<(Vec<u8>, bool)>)>, bool);
+
+/// What formatting a call's entry needs from the tracee's memory.
+#[derive(Debug, Default)]
+pub struct EntryMem {
+    /// clone3's `struct clone_args` and `set_tid` values.
+    clone3: Option<(CloneCall, Observed)>,
+    /// execve's path (`None` if unreadable).
+    path: Option<Vec<u8>>,
+    /// execve's argv (`None` if NULL or unreadable).
+    argv: Option<StringArray>,
+    /// execve's environment count (`None` if NULL or unreadable).
+    envc: Option<usize>,
+    /// The `siginfo_t` argument of rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal.
+    siginfo: Option<Vec<u8>>,
+}
+
+/// The argument of `syscall` that points at a `siginfo_t`, if any.
+fn siginfo_arg(syscall: ProcessSyscall) -> Option<usize> {
+    match syscall {
+        ProcessSyscall::RtSigqueueinfo | ProcessSyscall::PidfdSendSignal => Some(2),
+        ProcessSyscall::RtTgsigqueueinfo => Some(3),
+        _ => None,
+    }
+}
+
+/// Reads what the entry of `syscall` needs from `pid`'s memory; `limit` is strace's `-s`.
+pub fn read_entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize) -> EntryMem {
+    let mut m = EntryMem::default();
+    match syscall {
+        ProcessSyscall::Clone3 => m.clone3 = Some(read_clone3(pid, args[0], args[1])),
+        ProcessSyscall::Execve | ProcessSyscall::Execveat => {
+            let base = if syscall == ProcessSyscall::Execveat { 1 } else { 0 };
+            m.path = mem::read_cstr(pid, args[base], 4095).map(|(p, _)| p);
+            m.argv = read_string_array(pid, args[base + 1], limit);
+            m.envc = if args[base + 2] == 0 { None } else { mem::count_ptr_array(pid, args[base + 2]) };
+        }
+        s => {
+            if let Some(i) = siginfo_arg(s).filter(|&i| args[i] != 0) {
+                m.siginfo = mem::read_exact(pid, args[i], 128);
+            }
+        }
+    }
+    m
+}
+
+/// Formats the entry of `syscall` from its arguments and what [`read_entry`] read; `limit` is
+/// strace's `-s`; the JSON form of the arguments is built only if `want_json`.
+pub fn entry(syscall: ProcessSyscall, args: [u64; 6], m: EntryMem, limit: usize, want_json: bool) -> Entry {
     let mut e = Entry {
         syscall,
         args,
@@ -78,7 +130,7 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, wa
         }
         ProcessSyscall::Clone3 => {
             let size = args[1];
-            let (call, observed) = read_clone3(pid, args[0], size);
+            let (call, observed) = m.clone3.expect("read_entry reads clone3's arguments");
             let full = format_call(&call, &observed);
             let exit_fields = observed.args_addr.is_none() && clone3_has_exit_fields(&call);
             let cut = if exit_fields { format!(", {size})").len() } else { 1 };
@@ -88,12 +140,12 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, wa
         }
         ProcessSyscall::Execve | ProcessSyscall::Execveat => {
             let base = if syscall == ProcessSyscall::Execveat { 1 } else { 0 };
-            let (path_text, path) = match mem::read_cstr(pid, args[base], 4095) {
-                Some((p, _)) => (format_c_string(&p, usize::MAX), lossy(&p)),
+            let (path_text, path) = match &m.path {
+                Some(p) => (format_c_string(p, usize::MAX), lossy(p)),
                 None => (addr(args[base]), String::new()),
             };
-            let (argv_text, argv) = string_array(pid, args[base + 1], limit);
-            let envc = if args[base + 2] == 0 { None } else { mem::count_ptr_array(pid, args[base + 2]) };
+            let (argv_text, argv) = string_array(args[base + 1], m.argv, limit);
+            let envc = m.envc;
             let env_text = match envc {
                 Some(n) => {
                     format!("{} /* {} var{} */", addr(args[base + 2]), n, if n == 1 { "" } else { "s" })
@@ -149,7 +201,7 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, wa
                 "rt_sigqueueinfo({}, {}, {}",
                 args[0] as i32,
                 format_signal_arg(args[1] as i32 as i64),
-                siginfo_at(pid, args[2])
+                siginfo_text(args[2], m.siginfo.as_deref())
             );
         }
         ProcessSyscall::RtTgsigqueueinfo => {
@@ -158,7 +210,7 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, wa
                 args[0] as i32,
                 args[1] as i32,
                 format_signal_arg(args[2] as i32 as i64),
-                siginfo_at(pid, args[3])
+                siginfo_text(args[3], m.siginfo.as_deref())
             );
         }
         ProcessSyscall::PidfdSendSignal => {
@@ -166,7 +218,7 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, wa
                 "pidfd_send_signal({}, {}, {}, {:#x}",
                 args[0] as i32,
                 format_signal_arg(args[1] as i32 as i64),
-                if args[2] == 0 { "NULL".to_string() } else { siginfo_at(pid, args[2]) },
+                siginfo_text(args[2], m.siginfo.as_deref()),
                 args[3] as u32
             )
             .replace(", 0x0", ", 0");
@@ -175,30 +227,37 @@ pub fn entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize, wa
     e
 }
 
-fn siginfo_at(pid: i32, a: u64) -> String {
-    if a == 0 {
-        return "NULL".into();
-    }
-    match mem::read_exact(pid, a, 128) {
-        Some(b) => format_siginfo(&SigInfo::from_bytes(&b)),
+/// A `siginfo_t` at `a` from the bytes read there (`None`: unreadable).
+fn siginfo_text(a: u64, bytes: Option<&[u8]>) -> String {
+    match bytes {
+        _ if a == 0 => "NULL".into(),
+        Some(b) => format_siginfo(&SigInfo::from_bytes(b)),
         None => addr(a),
     }
 }
 
-fn string_array(pid: i32, a: u64, limit: usize) -> (String, Vec<String>) {
+fn read_string_array(pid: i32, a: u64, limit: usize) -> Option<StringArray> {
+    if a == 0 {
+        return None;
+    }
+    let (ptrs, more) = mem::read_ptr_array(pid, a, limit)?;
+    Some((ptrs.into_iter().map(|p| (p, mem::read_cstr(pid, p, limit))).collect(), more))
+}
+
+fn string_array(a: u64, read: Option<StringArray>, limit: usize) -> (String, Vec<String>) {
     if a == 0 {
         return ("NULL".into(), Vec::new());
     }
-    let Some((ptrs, more)) = mem::read_ptr_array(pid, a, limit) else {
+    let Some((items, more)) = read else {
         return (addr(a), Vec::new());
     };
     let mut text = String::from("[");
-    let mut values = Vec::with_capacity(ptrs.len());
-    for (i, p) in ptrs.iter().enumerate() {
+    let mut values = Vec::with_capacity(items.len());
+    for (i, (p, s)) in items.into_iter().enumerate() {
         if i > 0 {
             text.push_str(", ");
         }
-        match mem::read_cstr(pid, *p, limit) {
+        match s {
             Some((s, cut)) => {
                 let mut q = format_c_string(&s, limit);
                 if cut && !q.ends_with("...") {
@@ -207,7 +266,7 @@ fn string_array(pid: i32, a: u64, limit: usize) -> (String, Vec<String>) {
                 text.push_str(&q);
                 values.push(lossy(&s));
             }
-            None => text.push_str(&addr(*p)),
+            None => text.push_str(&addr(p)),
         }
     }
     if more {
@@ -276,19 +335,58 @@ pub fn result(rval: i64, is_error: bool) -> SyscallResult {
     }
 }
 
-/// What strace prints at exit for `e`, after the entry part, up to and including `)`, and
-/// the decoded exit values for `--json` (`Null` unless `want_json`).
-pub fn exit(pid: i32, e: &Entry, res: &SyscallResult, want_json: bool) -> (String, Value) {
+/// What formatting a call's exit needs from the tracee's memory.
+#[derive(Debug, Default)]
+pub struct ExitMem {
+    /// clone/clone3: the entry's observations plus the values read back (`parent_tid`, pidfd).
+    observed: Option<Observed>,
+    /// wait4: the status word.
+    status: Option<i32>,
+    /// wait4, waitid: the `struct rusage` (its first 32 bytes).
+    rusage: Option<Vec<u8>>,
+    /// waitid: the `siginfo_t`.
+    siginfo: Option<Vec<u8>>,
+}
+
+/// Reads what the exit of `e` with result `res` needs from `pid`'s memory.
+pub fn read_exit(pid: i32, e: &Entry, res: &SyscallResult) -> ExitMem {
+    let ok = matches!(res, SyscallResult::Value(_));
+    let positive = matches!(res, SyscallResult::Value(v) if *v > 0);
+    let a = e.args;
+    let read = |at: u64, len: usize| if at == 0 { None } else { mem::read_exact(pid, at, len) };
+    let mut m = ExitMem::default();
+    match e.syscall {
+        ProcessSyscall::Clone | ProcessSyscall::Clone3 | ProcessSyscall::Fork | ProcessSyscall::Vfork => {
+            let mut observed = e.observed.clone();
+            if let (true, Some(call)) = (ok, &e.call) {
+                read_exit_values(pid, call, &mut observed);
+            }
+            m.observed = Some(observed);
+        }
+        ProcessSyscall::Wait4 if positive => {
+            m.status = if a[1] != 0 { mem::read_i32(pid, a[1]) } else { None };
+            m.rusage = read(a[3], 32);
+        }
+        ProcessSyscall::Waitid if ok => {
+            m.siginfo = read(a[2], 128);
+            m.rusage = read(a[4], 32);
+        }
+        _ => {}
+    }
+    m
+}
+
+/// What strace prints at exit for `e`, after the entry part, up to and including `)`, from
+/// what [`read_exit`] read, and the decoded exit values for `--json` (`Null` unless
+/// `want_json`).
+pub fn exit(e: &Entry, res: &SyscallResult, m: ExitMem, want_json: bool) -> (String, Value) {
     let ok = matches!(res, SyscallResult::Value(_));
     let positive = matches!(res, SyscallResult::Value(v) if *v > 0);
     let a = e.args;
     match e.syscall {
         ProcessSyscall::Clone | ProcessSyscall::Clone3 | ProcessSyscall::Fork | ProcessSyscall::Vfork => {
             let call = e.call.as_ref().expect("clone-family entries carry their call");
-            let mut observed = e.observed.clone();
-            if ok {
-                read_exit_values(pid, call, &mut observed);
-            }
+            let observed = m.observed.unwrap_or_else(|| e.observed.clone());
             let full = format_call(call, &observed);
             let rest = full.get(e.text.len()..).unwrap_or(")").to_string();
             if !want_json {
@@ -304,12 +402,12 @@ pub fn exit(pid: i32, e: &Entry, res: &SyscallResult, want_json: bool) -> (Strin
             (rest, v)
         }
         ProcessSyscall::Wait4 => {
-            let status = if positive && a[1] != 0 { mem::read_i32(pid, a[1]) } else { None };
+            let status = m.status;
             let status_text = match status {
                 Some(s) => format_wait_status(s),
                 None => addr(a[1]),
             };
-            let usage = if positive { rusage(pid, a[3]) } else { addr(a[3]) };
+            let usage = if positive { rusage_text(a[3], m.rusage.as_deref()) } else { addr(a[3]) };
             let rest = format!("{status_text}, {}, {usage})", format_wait_options(a[2]));
             if !want_json {
                 return (rest, Value::Null);
@@ -322,14 +420,8 @@ pub fn exit(pid: i32, e: &Entry, res: &SyscallResult, want_json: bool) -> (Strin
             (rest, v)
         }
         ProcessSyscall::Waitid => {
-            let si = if a[2] == 0 {
-                "NULL".to_string()
-            } else if ok {
-                siginfo_at(pid, a[2])
-            } else {
-                addr(a[2])
-            };
-            let usage = if ok { rusage(pid, a[4]) } else { addr(a[4]) };
+            let si = if ok { siginfo_text(a[2], m.siginfo.as_deref()) } else { addr(a[2]) };
+            let usage = if ok { rusage_text(a[4], m.rusage.as_deref()) } else { addr(a[4]) };
             let rest = format!("{si}, {}, {usage})", format_wait_options(a[3]));
             if !want_json {
                 return (rest, Value::Null);
@@ -372,12 +464,10 @@ fn read_exit_values(pid: i32, call: &CloneCall, observed: &mut Observed) {
     }
 }
 
-/// `printrusage` in its abbreviated form.
-fn rusage(pid: i32, a: u64) -> String {
-    if a == 0 {
-        return "NULL".into();
-    }
-    match mem::read_exact(pid, a, 32) {
+/// `printrusage` in its abbreviated form, from the bytes read at `a` (`None`: unreadable).
+fn rusage_text(a: u64, bytes: Option<&[u8]>) -> String {
+    match bytes {
+        _ if a == 0 => "NULL".into(),
         Some(b) => {
             let w = |i: usize| {
                 i64::from_ne_bytes([

@@ -286,8 +286,21 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// Resumes a tracee stopped at a clone or exec event whose result is known, so that it
+    /// skips the syscall-exit stop.
+    fn resume_past_exit(&self, tid: i32) {
+        let _ = sys::cont(tid, 0);
+        if self.mode == Mode::Syscall {
+            let _ = sys::syscall(tid, 0);
+        }
+    }
+
+    // Every handler below reads what it needs from the stopped tracee, resumes it, and only
+    // then formats and prints: the tracee runs while its line is written.
+
     fn on_signal(&mut self, tid: i32, sig: i32) {
         let info = sys::siginfo(tid).map(|b| SigInfo::from_bytes(&b)).ok();
+        self.resume(tid, sig);
         if let Some(si) = info {
             let name = format_signal_arg(sig.into());
             if self.text {
@@ -297,7 +310,6 @@ impl<'a> Tracer<'a> {
                     "si_code": clonekit_flags::format_si_code(si.signo, si.code) }));
             }
         }
-        self.resume(tid, sig);
     }
 
     fn on_entry(&mut self, tid: i32, nr: u64, args: [u64; 6]) {
@@ -306,13 +318,15 @@ impl<'a> Tracer<'a> {
             self.resume(tid, 0);
             return;
         };
-        let entry = decode::entry(tid, sc, args, self.opts.string_limit, self.opts.json);
+        let at = Instant::now();
+        let mem = decode::read_entry(tid, sc, args, self.opts.string_limit);
+        // The exit stop (or the clone/exec event before it) gives the result.
+        let _ = sys::syscall(tid, 0);
+        let entry = decode::entry(sc, args, mem, self.opts.string_limit, self.opts.json);
         if self.text {
             self.printer.entry(tid, &entry.text);
         }
-        self.task(tid).pending = Some(Pending { entry, at: Instant::now() });
-        // The exit stop (or the clone/exec event before it) gives the result.
-        let _ = sys::syscall(tid, 0);
+        self.task(tid).pending = Some(Pending { entry, at });
     }
 
     fn finish(&mut self, tid: i32, p: Pending, rest: &str, res: &SyscallResult, json_args: Value) {
@@ -341,8 +355,11 @@ impl<'a> Tracer<'a> {
         if let Some(p) = self.task(tid).pending.take() {
             self.kind = spin::exit_kind(p.entry.syscall.number());
             let res = decode::result(rval, is_error);
-            let (rest, j) = decode::exit(tid, &p.entry, &res, self.opts.json);
+            let mem = decode::read_exit(tid, &p.entry, &res);
+            self.resume(tid, 0);
+            let (rest, j) = decode::exit(&p.entry, &res, mem, self.opts.json);
             self.finish(tid, p, &rest, &res, j);
+            return;
         }
         self.resume(tid, 0);
     }
@@ -352,8 +369,22 @@ impl<'a> Tracer<'a> {
             self.resume(tid, 0);
             return;
         };
-        let parent_node = self.task(tid).node;
         let pending = self.task(tid).pending.take();
+        let res = SyscallResult::Value(i64::from(child));
+        let finishing = match pending {
+            Some(p) if p.entry.call.is_some() => {
+                let mem = decode::read_exit(tid, &p.entry, &res);
+                // The result is known: skip the exit stop.
+                self.resume_past_exit(tid);
+                Some((p, mem))
+            }
+            other => {
+                self.task(tid).pending = other;
+                self.resume(tid, 0);
+                None
+            }
+        };
+        let parent_node = self.task(tid).node;
         let child_node = self.task(child).node;
         self.tree.link(parent_node, child_node);
         let program = self.tree.nodes[parent_node].program.clone();
@@ -361,35 +392,32 @@ impl<'a> Tracer<'a> {
         if n.program.is_empty() {
             n.program = program;
         }
-        match pending {
-            Some(p) if p.entry.call.is_some() => {
-                let call = p.entry.call.clone().expect("checked");
-                let k = call.kernel_args();
-                let n = &mut self.tree.nodes[child_node];
-                n.thread = k.flags.contains(CloneFlags::CLONE_THREAD);
-                n.syscall = Some(call.syscall_name().to_string());
-                n.made_by = Some(classify(&call).label());
-                n.flags = Some(decode_flags(&call));
-                let res = SyscallResult::Value(i64::from(child));
-                let (rest, j) = decode::exit(tid, &p.entry, &res, self.opts.json);
-                self.finish(tid, p, &rest, &res, j);
-                if self.opts.explain && self.text {
-                    self.printer.annotate_last(&explain(&call));
-                }
-                // The result is known: skip the exit stop.
-                let _ = sys::cont(tid, 0);
-                if self.mode == Mode::Syscall {
-                    let _ = sys::syscall(tid, 0);
-                }
-                return;
+        if let Some((p, mem)) = finishing {
+            let call = p.entry.call.clone().expect("checked");
+            let k = call.kernel_args();
+            let n = &mut self.tree.nodes[child_node];
+            n.thread = k.flags.contains(CloneFlags::CLONE_THREAD);
+            n.syscall = Some(call.syscall_name().to_string());
+            n.made_by = Some(classify(&call).label());
+            n.flags = Some(decode_flags(&call));
+            let (rest, j) = decode::exit(&p.entry, &res, mem, self.opts.json);
+            self.finish(tid, p, &rest, &res, j);
+            if self.opts.explain && self.text {
+                self.printer.annotate_last(&explain(&call));
             }
-            other => self.task(tid).pending = other,
         }
-        self.resume(tid, 0);
     }
 
     fn on_exec(&mut self, tid: i32) {
         let former = sys::event_msg(tid).map(|m| m as i32).unwrap_or(tid);
+        // The execve entry is pending on the task that called it (which took `tid` if it was
+        // not the leader).
+        let finishing = self.tasks.get(&former).is_some_and(|t| t.pending.is_some());
+        if finishing {
+            self.resume_past_exit(tid);
+        } else {
+            self.resume(tid, 0);
+        }
         if former != tid {
             // A non-leader thread exec'd: it now has the leader's pid, and the leader is gone.
             if self.text {
@@ -413,26 +441,23 @@ impl<'a> Tracer<'a> {
                 self.tree.nodes[node].program = path.clone();
             }
             let res = SyscallResult::Value(0);
-            let (rest, j) = decode::exit(tid, &p.entry, &res, self.opts.json);
+            let (rest, j) = decode::exit(&p.entry, &res, decode::ExitMem::default(), self.opts.json);
             self.finish(tid, p, &rest, &res, j);
-            let _ = sys::cont(tid, 0);
-            if self.mode == Mode::Syscall {
-                let _ = sys::syscall(tid, 0);
-            }
-            return;
         }
-        self.resume(tid, 0);
     }
 
     fn on_exit_event(&mut self, tid: i32) {
         let pending = self.task(tid).pending.take();
+        let regs = if pending.is_none() { sys::regs(tid).ok() } else { None };
+        let _ = sys::cont(tid, 0);
         match pending {
             Some(p) => self.no_return(tid, p),
             None => {
-                if let Ok(r) = sys::regs(tid) {
+                if let Some(r) = regs {
                     if let Some(sc) = ProcessSyscall::from_number(r.orig_rax).filter(|s| s.never_returns()) {
                         let args = [r.rdi, 0, 0, 0, 0, 0];
-                        let entry = decode::entry(tid, sc, args, self.opts.string_limit, self.opts.json);
+                        let mem = decode::EntryMem::default();
+                        let entry = decode::entry(sc, args, mem, self.opts.string_limit, self.opts.json);
                         if self.text {
                             self.printer.entry(tid, &entry.text);
                         }
@@ -441,7 +466,6 @@ impl<'a> Tracer<'a> {
                 }
             }
         }
-        let _ = sys::cont(tid, 0);
     }
 
     /// ` = ?`: the call will not return. strace adds ` <unfinished ...>` inside the
