@@ -7,7 +7,9 @@
 //!
 //! It is fast because the tracee only stops where it must: a seccomp-bpf filter returns
 //! `SECCOMP_RET_TRACE` for the traced calls only, a successful clone or exec is finished at
-//! its ptrace event (no exit stop), and exits are read at `PTRACE_EVENT_EXIT`.
+//! its ptrace event (no exit stop), and exits are read at `PTRACE_EVENT_EXIT`; and because a
+//! stopped tracee waits only for what must be read while it is stopped: the line is formatted
+//! after it has been resumed.
 //!
 //! ```no_run
 //! use clonekit_trace::{trace, Options, Target};
