@@ -258,3 +258,16 @@ impl Kernel {
         })
     }
 }
+
+/// Whether `node` is `ancestor` or below it, following `parent` links: the one walk behind
+/// `UserNamespace::is_descendant_of` and `PidNamespace::is_descendant_of`.
+pub(crate) fn descends_from<T>(node: &T, ancestor: &T, parent: impl Fn(&T) -> Option<&T>) -> bool {
+    let mut cur = Some(node);
+    while let Some(c) = cur {
+        if std::ptr::eq(c, ancestor) {
+            return true;
+        }
+        cur = parent(c);
+    }
+    false
+}

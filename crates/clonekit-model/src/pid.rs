@@ -91,14 +91,7 @@ impl PidNamespace {
 
     /// Whether `self` is `ns` or one of its descendants.
     pub fn is_descendant_of(&self, ns: &PidNamespace) -> bool {
-        let mut cur = Some(self);
-        while let Some(c) = cur {
-            if std::ptr::eq(c, ns) {
-                return true;
-            }
-            cur = c.parent.as_deref();
-        }
-        false
+        crate::nsproxy::descends_from(self, ns, |c| c.parent.as_deref())
     }
 }
 
