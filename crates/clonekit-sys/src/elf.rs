@@ -2,9 +2,18 @@
 //! `exit_group(code)`. Spawning it measures process creation and `execve` without `ld.so`
 //! (the benchmark's "static child"), and it runs anywhere, even in an empty `chroot`.
 
+use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::ExitStatus;
+
+const EINVAL: i32 = 22;
+const EIO: i32 = 5;
 
 /// Where the single `PT_LOAD` segment is mapped.
 const BASE: u64 = 0x40_0000;
@@ -43,7 +52,40 @@ pub fn tiny_exit(code: u8) -> Vec<u8> {
 }
 
 /// Writes [`tiny_exit`]`(code)` to `path`, mode 0755.
+///
+/// The file is written by a forked child, never opened for writing in this process: a copy
+/// of a writable descriptor that another thread's `fork` took before its `exec` would make
+/// running the file fail with `ETXTBSY` for as long as that child held it.
 pub fn write_tiny_exit(path: &Path, code: u8) -> io::Result<()> {
-    std::fs::write(path, tiny_exit(code))?;
+    let bytes = tiny_exit(code);
+    let c_path =
+        CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(EINVAL))?;
+    let writer = || -> i32 {
+        // Raw calls on memory prepared before the fork: the parent may have other threads.
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
+        let fd = match rustix::fs::open(c_path.as_c_str(), flags, Mode::from_raw_mode(0o755)) {
+            Ok(fd) => fd,
+            Err(e) => return e.raw_os_error(),
+        };
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            match rustix::io::write(&fd, rest) {
+                Ok(0) => return EIO,
+                Ok(n) => rest = &rest[n..],
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return e.raw_os_error(),
+            }
+        }
+        0
+    };
+    // SAFETY: `writer` makes raw system calls only, on data prepared above; it allocates,
+    // frees and locks nothing (dropping the descriptor is one `close`).
+    let mut child = unsafe { crate::fork(writer) }?;
+    match child.wait()? {
+        ExitStatus::Exited(0) => {}
+        ExitStatus::Exited(errno) => return Err(io::Error::from_raw_os_error(errno)),
+        other => return Err(io::Error::other(format!("the writer of {} ended: {other:?}", path.display()))),
+    }
+    // The mode given to open was narrowed by the umask.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
 }
