@@ -90,31 +90,11 @@ impl Report {
     /// The tables as text: fixed-size latencies, the sweep, the ratios.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "{:<52} {:>9} {:>10} {:>10} {:>7}",
-            "operation (small parent)", "variant", "median µs", "p99 µs", "n"
-        );
-        for r in &self.fixed {
-            let _ = writeln!(
-                s,
-                "{:<52} {:>9} {:>10.1} {:>10.1} {:>7}",
-                r.op, r.variant, r.summary.p50, r.summary.p99, r.summary.n
-            );
-        }
+        let fixed = self.fixed.iter().map(|r| (r.op, r.variant.to_string(), &r.summary));
+        latency_table(&mut s, "operation (small parent)", "variant", fixed);
         let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "{:<52} {:>9} {:>10} {:>10} {:>7}",
-            "operation (unpinned)", "parent", "median µs", "p99 µs", "n"
-        );
-        for r in &self.sweep {
-            let _ = writeln!(
-                s,
-                "{:<52} {:>5} MiB {:>10.1} {:>10.1} {:>7}",
-                r.op, r.mib, r.summary.p50, r.summary.p99, r.summary.n
-            );
-        }
+        let sweep = self.sweep.iter().map(|r| (r.op, format!("{:>5} MiB", r.mib), &r.summary));
+        latency_table(&mut s, "operation (unpinned)", "parent", sweep);
         let _ = writeln!(s);
         let _ = writeln!(s, "{:<90} {:>7} {:>8} {:>6}", "ratio of medians", "value", "target", "met");
         for r in self.ratios() {
@@ -242,6 +222,20 @@ impl Report {
 
 fn escape(t: &str) -> String {
     t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// One latency table: a header, then per row the operation, a second column (the variant or
+/// the parent's size), the median and p99 in µs, and the sample count.
+fn latency_table<'a>(
+    s: &mut String,
+    title: &str,
+    second: &str,
+    rows: impl Iterator<Item = (&'a str, String, &'a Summary)>,
+) {
+    let _ = writeln!(s, "{:<52} {:>9} {:>10} {:>10} {:>7}", title, second, "median µs", "p99 µs", "n");
+    for (op, col, sum) in rows {
+        let _ = writeln!(s, "{:<52} {:>9} {:>10.1} {:>10.1} {:>7}", op, col, sum.p50, sum.p99, sum.n);
+    }
 }
 
 #[cfg(test)]

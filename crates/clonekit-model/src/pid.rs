@@ -42,9 +42,19 @@ pub struct PidNamespace {
 impl PidNamespace {
     /// The initial pid namespace (`init_pid_ns`).
     pub(crate) fn initial(inum: u64, user_ns: Rc<UserNamespace>) -> PidNamespace {
+        PidNamespace::empty(0, None, inum, user_ns)
+    }
+
+    /// A namespace with no pid allocated yet, open for the first one.
+    fn empty(
+        level: u32,
+        parent: Option<Rc<PidNamespace>>,
+        inum: u64,
+        user_ns: Rc<UserNamespace>,
+    ) -> PidNamespace {
         PidNamespace {
-            level: 0,
-            parent: None,
+            level,
+            parent,
             inum,
             user_ns,
             idr: RefCell::new(BTreeMap::new()),
@@ -66,17 +76,7 @@ impl PidNamespace {
         if u64::from(level) > MAX_PID_NS_LEVEL {
             return Err(Errno::ENOSPC);
         }
-        Ok(PidNamespace {
-            level,
-            parent: Some(parent.clone()),
-            inum,
-            user_ns,
-            idr: RefCell::new(BTreeMap::new()),
-            last: Cell::new(0),
-            child_reaper: Cell::new(None),
-            adding: Cell::new(true),
-            zap_waiter: Cell::new(None),
-        })
+        Ok(PidNamespace::empty(level, Some(parent.clone()), inum, user_ns))
     }
 
     /// `find_pid_ns` (kernel/pid.c): the task whose `struct pid` has number `nr` here.

@@ -14,6 +14,35 @@ pub(crate) const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
 }
 
+/// Maps `len` bytes (a multiple of [`PAGE`]) of anonymous read-write `MAP_STACK` memory and
+/// makes the pages at the offsets in `guards` inaccessible (`PROT_NONE`). On failure nothing
+/// stays mapped.
+pub(crate) fn map_guarded(len: usize, guards: &[usize]) -> io::Result<*mut u8> {
+    // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing aliases
+    // nothing.
+    let base = unsafe {
+        rustix::mm::mmap_anonymous(
+            ptr::null_mut(),
+            len,
+            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+            rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::STACK,
+        )
+    }?
+    .cast::<u8>();
+    for &page in guards {
+        debug_assert!(page % PAGE == 0 && page + PAGE <= len);
+        // SAFETY: the page lies inside the mapping just created, which nothing else uses yet.
+        if let Err(e) =
+            unsafe { rustix::mm::mprotect(base.add(page).cast(), PAGE, rustix::mm::MprotectFlags::empty()) }
+        {
+            // SAFETY: unmapping the mapping we own and never handed out.
+            let _ = unsafe { rustix::mm::munmap(base.cast(), len) };
+            return Err(e.into());
+        }
+    }
+    Ok(base)
+}
+
 /// An anonymous `MAP_STACK` mapping: `[guard page][stack ...][reserved top]`.
 #[derive(Debug)]
 pub(crate) struct Stack {
@@ -37,24 +66,7 @@ impl Stack {
             .map(|n| round_up(n, PAGE))
             .filter(|&n| n < isize::MAX as usize)
             .ok_or_else(|| io::Error::from_raw_os_error(libc_enomem()))?;
-        // SAFETY: a fresh anonymous mapping at an address of the kernel's choosing aliases
-        // nothing.
-        let base = unsafe {
-            rustix::mm::mmap_anonymous(
-                ptr::null_mut(),
-                len,
-                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
-                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::STACK,
-            )
-        }?
-        .cast::<u8>();
-        // SAFETY: the first page belongs to the mapping just created.
-        if let Err(e) = unsafe { rustix::mm::mprotect(base.cast(), PAGE, rustix::mm::MprotectFlags::empty()) }
-        {
-            // SAFETY: unmapping the mapping we own and never handed out.
-            let _ = unsafe { rustix::mm::munmap(base.cast(), len) };
-            return Err(e.into());
-        }
+        let base = map_guarded(len, &[0])?;
         Ok(Stack { base, len, reserved_top })
     }
 

@@ -47,7 +47,7 @@
 use crate::dispatch::{self, Request, Syscall};
 use crate::error::CloneError;
 use crate::signals::BlockedSignals;
-use crate::stack::{round_up, PAGE};
+use crate::stack::{map_guarded, round_up, PAGE};
 use clonekit_flags::{CloneFlags, ExitSignal};
 use rustix::thread::futex;
 use std::cell::UnsafeCell;
@@ -151,22 +151,8 @@ impl Mapping {
                 return Ok(pool.swap_remove(i));
             }
         }
-        // SAFETY: a fresh anonymous mapping aliases nothing.
-        let base = unsafe {
-            rustix::mm::mmap_anonymous(
-                ptr::null_mut(),
-                len,
-                rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
-                rustix::mm::MapFlags::PRIVATE | rustix::mm::MapFlags::STACK,
-            )
-        }?
-        .cast::<u8>();
-        let m = Mapping { base, len, stack };
-        for page in [0, PAGE + stack] {
-            // SAFETY: both pages lie inside the mapping just made.
-            unsafe { rustix::mm::mprotect(base.add(page).cast(), PAGE, rustix::mm::MprotectFlags::empty()) }?;
-        }
-        Ok(m)
+        let base = map_guarded(len, &[0, PAGE + stack])?;
+        Ok(Mapping { base, len, stack })
     }
 
     fn stack_low(&self) -> usize {

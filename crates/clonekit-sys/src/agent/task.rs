@@ -325,41 +325,29 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             pidfd,
             set_tid,
             set_tid_len,
-            raw: Some(rc),
             tls,
+            raw,
             child,
             ..
         } => {
-            // A struct built byte for byte, to break a rule (a child of an unexpected success
-            // exits at once, unless the call is fork-like and may well be valid).
-            let args = clonekit_flags::CloneArgs {
-                flags,
-                pidfd: opt_var(vars, pidfd) as u64,
-                child_tid: opt_var(vars, ctid) as u64,
-                parent_tid: opt_var(vars, ptid) as u64,
-                exit_signal,
-                stack: rc.stack,
-                stack_size: rc.stack_size,
-                tls,
-                set_tid: if set_tid_len > 0 { set_tid.as_ptr() as u64 } else { 0 },
-                set_tid_size: rc.set_tid_size,
-                cgroup: rc.cgroup,
-            };
-            raw_clone3(ctl, &args, &rc, child, vars, pidfd)
-        }
-        AgentOp::Clone3 {
-            flags,
-            exit_signal,
-            ptid,
-            ctid,
-            pidfd,
-            set_tid,
-            set_tid_len,
-            tls,
-            raw: None,
-            child,
-            ..
-        } => {
+            if let Some(rc) = raw {
+                // A struct built byte for byte, to break a rule (a child of an unexpected
+                // success exits at once, unless the call is fork-like and may well be valid).
+                let args = clonekit_flags::CloneArgs {
+                    flags,
+                    pidfd: opt_var(vars, pidfd) as u64,
+                    child_tid: opt_var(vars, ctid) as u64,
+                    parent_tid: opt_var(vars, ptid) as u64,
+                    exit_signal,
+                    stack: rc.stack,
+                    stack_size: rc.stack_size,
+                    tls,
+                    set_tid: if set_tid_len > 0 { set_tid.as_ptr() as u64 } else { 0 },
+                    set_tid_size: rc.set_tid_size,
+                    cgroup: rc.cgroup,
+                };
+                return raw_clone3(ctl, &args, &rc, child, vars, pidfd);
+            }
             let f = CloneFlags::from_bits_retain(flags);
             let mut b = Clone::new()
                 .flags(f - CloneFlags::CLONE_PIDFD)
