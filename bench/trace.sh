@@ -97,7 +97,13 @@ bench() {
     fi
 }
 
-echo "machine: $(nproc) CPUs, Linux $(uname -r), $(strace -V 2>/dev/null | head -1 || echo 'no strace')"
+# How an idle CPU waits decides what a ptrace stop costs: a CPU that halts at once must be
+# woken by an interrupt each time a tracee is resumed; one that polls first is not.
+idle=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo unknown)
+if [ -r /sys/module/haltpoll/parameters/guest_halt_poll_ns ]; then
+    idle="$idle, guest_halt_poll_ns=$(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns)"
+fi
+echo "machine: $(nproc) CPUs, Linux $(uname -r), cpuidle $idle, $(strace -V 2>/dev/null | head -1 || echo 'no strace')"
 bench "fork-heavy: sh -c 'for i in \$(seq 2000); do /bin/true; done'" sh -c 'for i in $(seq 2000); do /bin/true; done'
 if [ $have_cc = 1 ]; then
     bench "thread-heavy: 20,000 pthread_create + pthread_join" "$work/threads" 20000
