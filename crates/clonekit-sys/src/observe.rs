@@ -9,6 +9,7 @@
 
 use core::sync::atomic::AtomicU64;
 use rustix::io;
+use std::time::Duration;
 
 use crate::arch::syscall4;
 use crate::sys::{check, KernelSigaction};
@@ -480,8 +481,12 @@ pub fn cgroup2_path_is(name: &[u8]) -> bool {
 /// Uses the host's cgroup2 hierarchy if one is mounted. Otherwise (a cgroup v1 host) it
 /// mounts the cgroup2 hierarchy on a fresh directory, opens its root, and detaches the mount
 /// and removes the directory at once: the open root fd keeps the hierarchy reachable, and
-/// nothing is left mounted even if this process is killed. Directories left behind by a
-/// probe whose process no longer exists are removed on the next creation.
+/// nothing is left mounted even if this process is killed.
+///
+/// Names are made unique with `mkdir` itself (`clonekit-probe-<pid>-<n>`, the next `n` on
+/// `EEXIST`): runs in other pid namespaces share the hierarchy and may have the same pid.
+/// A probe lives for milliseconds, so a probe directory older than [`STALE_PROBE`] was left
+/// behind by a killed run and is removed on the next creation.
 #[derive(Debug)]
 pub struct ProbeCgroup {
     root: rustix::fd::OwnedFd,
@@ -499,8 +504,10 @@ impl ProbeCgroup {
         let root = match find_cgroup2_mount() {
             Some(m) => open(&m, dir_flags, Mode::empty())?,
             None => {
-                let point = std::env::temp_dir().join(format!("clonekit-cgroup2-{}", std::process::id()));
-                std::fs::create_dir_all(&point).map_err(errno_of)?;
+                let point = unique_name(|n| {
+                    let p = std::env::temp_dir().join(format!("clonekit-cgroup2-{}-{n}", std::process::id()));
+                    std::fs::create_dir(&p).map_err(errno_of).map(|()| p)
+                })?;
                 let mounted = rustix::mount::mount(
                     c"none",
                     &point,
@@ -515,8 +522,10 @@ impl ProbeCgroup {
             }
         };
         remove_stale_probes(&root);
-        let name = format!("{PROBE_PREFIX}{}", std::process::id());
-        rustix::fs::mkdirat(&root, name.as_str(), Mode::from_raw_mode(0o755))?;
+        let name = unique_name(|n| {
+            let name = format!("{PROBE_PREFIX}{}-{n}", std::process::id());
+            rustix::fs::mkdirat(&root, name.as_str(), Mode::from_raw_mode(0o755)).map(|()| name)
+        })?;
         match rustix::fs::openat(&root, name.as_str(), dir_flags, Mode::empty()) {
             Ok(dir) => Ok(ProbeCgroup { root, name, dir }),
             Err(e) => {
@@ -552,16 +561,42 @@ fn errno_of(e: std::io::Error) -> io::Errno {
     io::Errno::from_io_error(&e).unwrap_or(io::Errno::IO)
 }
 
-/// Removes `clonekit-probe-<pid>` directories whose process is gone (left by a killed run).
+/// Probe directories older than this were left behind by a killed run.
+pub const STALE_PROBE: Duration = Duration::from_secs(600);
+
+/// Calls `make(n)` for n = 0, 1, … while it fails with `EEXIST` (someone else made that name
+/// first), at most 1000 times: `make` creates a name atomically and returns it.
+fn unique_name<T>(mut make: impl FnMut(u64) -> io::Result<T>) -> io::Result<T> {
+    // Start where another run of the same pid is unlikely to be.
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    for n in start..start + 1000 {
+        match make(n) {
+            Err(io::Errno::EXIST) => continue,
+            other => return other,
+        }
+    }
+    Err(io::Errno::EXIST)
+}
+
+/// Removes probe directories (`clonekit-probe-…`) made more than [`STALE_PROBE`] ago: a
+/// killed run left them. Whether their pid is alive says nothing, since it may be a pid of
+/// another namespace.
 fn remove_stale_probes(root: &rustix::fd::OwnedFd) {
     let Ok(dup) = rustix::io::dup(root) else { return };
     let Ok(mut dir) = rustix::fs::Dir::new(dup) else { return };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     while let Some(Ok(entry)) = dir.read() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(PROBE_PREFIX).and_then(|p| p.parse::<i32>().ok()) else { continue };
-        let alive = rustix::process::Pid::from_raw(pid)
-            .is_some_and(|p| !matches!(rustix::process::test_kill_process(p), Err(io::Errno::SRCH)));
-        if !alive {
+        if !name.starts_with(PROBE_PREFIX) {
+            continue;
+        }
+        let Ok(st) = rustix::fs::statat(root, name.as_str(), rustix::fs::AtFlags::SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        let made = Duration::from_secs(u64::try_from(st.st_ctime).unwrap_or(0));
+        if now.saturating_sub(made) > STALE_PROBE {
             let _ = rustix::fs::unlinkat(root, name.as_str(), rustix::fs::AtFlags::REMOVEDIR);
         }
     }
