@@ -400,16 +400,32 @@ impl Fleet {
     /// `Err(TIMEDOUT)` if some task keeps running past `limit`.
     pub fn settle(&self, limit: Duration) -> io::Result<()> {
         let start = Instant::now();
+        // Since when a namespace init has been seen waiting for the rest of its namespace.
+        let mut zap_since: Option<Instant> = None;
         loop {
+            let mut zapping = false;
             let busy = (0..MAILBOXES as u32).filter_map(|s| self.tid(s)).any(|tid| match task_state(tid) {
                 TaskState::Running => true,
                 // Dead but not yet released: its pid is still allocated.
                 TaskState::Gone => proc_state_char(tid).is_some_and(|c| matches!(c, 'X' | 'x')),
                 // Inside exit: done only when it waits for the rest of its pid namespace.
-                TaskState::Sleeping(Some(60 | 231)) => !waits_for_its_namespace(tid),
+                TaskState::Sleeping(Some(60 | 231)) => {
+                    let waits = waits_for_its_namespace(tid);
+                    zapping |= waits;
+                    !waits
+                }
                 _ => false,
             });
-            if !busy {
+            // An init in zap_pid_ns_processes may wait for good (a zombie of its namespace
+            // whose parent is outside has to be reaped first) or for a moment: a task that
+            // has left /proc still holds its pid until release_task frees it, and then wakes
+            // the init. Only a wait that lasts is taken as settled.
+            let settled = !busy
+                && (!zapping || zap_since.get_or_insert_with(Instant::now).elapsed() >= ZAP_WAIT_SETTLED);
+            if !zapping {
+                zap_since = None;
+            }
+            if settled {
                 return Ok(());
             }
             if start.elapsed() > limit {
@@ -560,6 +576,10 @@ fn task_state(tid: i32) -> TaskState {
 fn waits_for_its_namespace(tid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{tid}/wchan")).is_ok_and(|w| w.trim() == "zap_pid_ns_processes")
 }
+
+/// How long a namespace init must stay in `zap_pid_ns_processes` before [`Fleet::settle`]
+/// takes it as waiting for good.
+const ZAP_WAIT_SETTLED: Duration = Duration::from_millis(10);
 
 /// The one-letter state of `/proc/TID/stat`, if the task is still there.
 fn proc_state_char(tid: i32) -> Option<char> {
