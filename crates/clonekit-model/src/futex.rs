@@ -15,6 +15,8 @@ pub(crate) struct FutexWaiter {
     pub(crate) task: TaskId,
     pub(crate) mm: Weak<std::cell::RefCell<MmStruct>>,
     pub(crate) addr: u64,
+    /// The value it sleeps on: a restarted wait reads the word again.
+    pub(crate) val: u32,
 }
 
 impl Kernel {
@@ -33,7 +35,7 @@ impl Kernel {
         if mm.borrow().load(addr) != val {
             return Err(Errno::EAGAIN);
         }
-        self.futex_waiters.push(FutexWaiter { task: cur, mm: Rc::downgrade(&mm), addr });
+        self.futex_waiters.push(FutexWaiter { task: cur, mm: Rc::downgrade(&mm), addr, val });
         self.sleep(cur, Block::Futex);
         Ok(Syscall::Blocked)
     }
@@ -68,6 +70,23 @@ impl Kernel {
             self.wake(t, Resumed::Futex(Ok(0)));
         }
         woken.len() as i32
+    }
+
+    /// A handler has run in `t`, asleep in `FUTEX_WAIT` with no timeout: `futex_wait`
+    /// (kernel/futex/waitwake.c) returned `-ERESTARTSYS`, and with `SA_RESTART` the call is
+    /// made again, which reads the word again: `EAGAIN` if it no longer holds the value the
+    /// task slept on, else back to sleep.
+    pub(crate) fn futex_restart(&mut self, t: TaskId) {
+        if !matches!(self.task(t).and_then(|x| x.block.as_ref()), Some((_, Block::Futex))) {
+            return;
+        }
+        let Some(i) = self.futex_waiters.iter().position(|w| w.task == t) else { return };
+        let w = &self.futex_waiters[i];
+        let changed = w.mm.upgrade().is_some_and(|mm| mm.borrow().load(w.addr) != w.val);
+        if changed {
+            self.futex_waiters.remove(i);
+            self.wake(t, Resumed::Futex(Err(Errno::EAGAIN)));
+        }
     }
 
     /// Drops `task` from the futex queues (it is exiting).

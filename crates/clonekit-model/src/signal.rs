@@ -5,7 +5,8 @@
 //!
 //! Delivery happens as the target returns to user space, which in the model is at once for a
 //! running task. A task asleep in `wait4` or `FUTEX_WAIT` runs its handler and goes back to
-//! sleep (handlers are installed with `SA_RESTART`); a vfork parent sleeps `TASK_KILLABLE`, so
+//! sleep (handlers are installed with `SA_RESTART`), unless the futex word changed meanwhile
+//! (the restarted wait returns `EAGAIN`); a vfork parent sleeps `TASK_KILLABLE`, so
 //! only a fatal signal reaches it before the child releases it.
 
 use std::fmt;
@@ -399,6 +400,7 @@ impl Kernel {
                 Disposition::Ignore => continue,
                 Disposition::Handler => {
                     self.tm(t).handled += 1;
+                    self.futex_restart(t);
                 }
                 Disposition::Default => {
                     if sig_kernel_ignore(sig) {
