@@ -35,6 +35,9 @@ struct TaskInfo {
     /// Its pid in every pid namespace, outermost first (`NSpid:`), read when it started and
     /// after each exec.
     nspids: Vec<i32>,
+    /// The pid namespace of each of those pids (inode numbers, the same order), when they
+    /// could be read: two tasks of sibling namespaces may have the same pid at one level.
+    pidns: Vec<u64>,
     /// It has ended (exit, exit_group, killed, or replaced by a sibling's exec).
     gone: bool,
 }
@@ -101,10 +104,15 @@ impl KernelBackend {
     /// A pid number `observer` saw, named.
     fn view(&self, observer: TaskKey, nr: i32) -> PidView {
         let level = self.level(observer);
+        let ns = self.tasks.get(&observer).and_then(|t| t.pidns.get(level).copied());
         let task = self
             .tasks
             .iter()
             .filter(|(_, t)| t.nspids.get(level) == Some(&nr))
+            .filter(|(_, t)| match (ns, t.pidns.get(level)) {
+                (Some(mine), Some(theirs)) => mine == *theirs,
+                _ => true,
+            })
             .map(|(k, _)| *k)
             .min_by_key(|k| k.0);
         PidView { task, nr, first_ns: level == self.first_level }
@@ -114,7 +122,13 @@ impl KernelBackend {
     fn nr_of(&self, observer: TaskKey, env: &Env, name: &str) -> Result<i32, BackendError> {
         let key = env.task(name).ok_or_else(|| err(format!("no task {name:?}")))?;
         let info = self.tasks.get(&key).ok_or_else(|| err(format!("no pid for {name:?}")))?;
-        Ok(info.nspids.get(self.level(observer)).copied().unwrap_or(i32::MAX))
+        let level = self.level(observer);
+        // A task of another namespace at that level (a sibling's) has no pid there.
+        let ns = self.tasks.get(&observer).and_then(|t| t.pidns.get(level));
+        if ns.zip(info.pidns.get(level)).is_some_and(|(mine, theirs)| mine != theirs) {
+            return Ok(i32::MAX);
+        }
+        Ok(info.nspids.get(level).copied().unwrap_or(i32::MAX))
     }
 
     fn target(&self, observer: TaskKey, env: &Env, t: &Target) -> Result<i32, BackendError> {
@@ -381,8 +395,20 @@ impl KernelBackend {
         let fleet = self.fleet()?;
         fleet.wait_serving(slot).map_err(|e| err(format!("task {} did not start: {e}", key.0)))?;
         let nspids = fleet.nspids(slot);
-        self.tasks.insert(key, TaskInfo { nspids, gone: false });
+        let pidns = self.pidns_of(slot, nspids.len());
+        self.tasks.insert(key, TaskInfo { nspids, pidns, gone: false });
         Ok(())
+    }
+
+    /// The pid namespaces of mailbox `slot`'s task, outermost first, if there are as many
+    /// as it has pids (else none: the pids are then matched by number alone).
+    fn pidns_of(&self, slot: u32, levels: usize) -> Vec<u64> {
+        let Ok(fleet) = self.fleet() else { return Vec::new() };
+        fleet
+            .tid(slot)
+            .and_then(|tid| clonekit_sys::observe::pid_ns_chain(tid).ok())
+            .filter(|chain| chain.len() == levels)
+            .unwrap_or_default()
     }
 
     /// After an exec in `key`: its pid may have changed (a non-leader takes the leader's),

@@ -23,6 +23,7 @@ const SYS_ARCH_PRCTL: usize = 158;
 const SYS_IOPRIO_SET: usize = 251;
 const SYS_IOPRIO_GET: usize = 252;
 const SYS_KCMP: usize = 312;
+const SYS_IOCTL: usize = 16;
 
 /// A System V semaphore set of one semaphore, removed (`IPC_RMID`) on drop.
 #[derive(Debug)]
@@ -474,6 +475,65 @@ pub fn cgroup2_path_is(name: &[u8]) -> bool {
         }
     }
     buf[..len].split(|&b| b == b'\n').any(|line| line.strip_prefix(b"0::/").is_some_and(|rest| rest == name))
+}
+
+/// How the task of `pidfd` ended, as a wait status, once it has been reaped by anyone:
+/// `ioctl(pidfd, PIDFD_GET_INFO)` with `PIDFD_INFO_EXIT` (Linux 6.15). `Ok(None)` while the
+/// task is not yet reaped; `Err(ENOTTY)` or `Err(EINVAL)` from a kernel without it.
+pub fn pidfd_exit_status(pidfd: rustix::fd::BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    /// `struct pidfd_info` up to `exit_code`: `PIDFD_INFO_SIZE_VER0`, 64 bytes.
+    #[repr(C)]
+    #[derive(Default)]
+    struct PidfdInfo {
+        mask: u64,
+        cgroupid: u64,
+        /// pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid.
+        ids: [u32; 11],
+        exit_code: i32,
+    }
+    const PIDFD_INFO_EXIT: u64 = 1 << 3;
+    // _IOWR(PIDFS_IOCTL_MAGIC = 0xFF, 11, 64 bytes).
+    const PIDFD_GET_INFO: usize = (3 << 30) | (core::mem::size_of::<PidfdInfo>() << 16) | (0xFF << 8) | 11;
+    let mut info = PidfdInfo { mask: PIDFD_INFO_EXIT, ..PidfdInfo::default() };
+    use rustix::fd::AsRawFd;
+    // SAFETY: the kernel writes at most size_of::<PidfdInfo>() bytes (the size in the
+    // request number) to `info`, which outlives the call.
+    check(unsafe {
+        syscall4(
+            SYS_IOCTL,
+            pidfd.as_raw_fd() as usize,
+            PIDFD_GET_INFO,
+            &mut info as *mut PidfdInfo as usize,
+            0,
+        )
+    })?;
+    Ok((info.mask & PIDFD_INFO_EXIT != 0).then_some(info.exit_code))
+}
+
+/// The inodes of `tid`'s pid namespace and of its ancestors, up to this process's own, the
+/// outermost first: the same order as `NSpid:`, so that entry `i` names the namespace in
+/// which the task has its `i`-th pid. Walks up with `ioctl(NS_GET_PARENT)`, which refuses
+/// (`EPERM`) to go above the caller's namespace.
+pub fn pid_ns_chain(tid: i32) -> io::Result<Vec<u64>> {
+    use rustix::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use rustix::fs::{fstat, open, Mode, OFlags};
+    // _IO(NSIO = 0xb7, 0x2).
+    const NS_GET_PARENT: usize = 0xb702;
+    let mut fd = open(format!("/proc/{tid}/ns/pid"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut chain = vec![fstat(&fd)?.st_ino];
+    // A namespace is at most 32 levels deep.
+    for _ in 0..40 {
+        // SAFETY: an ioctl without argument on a namespace fd we own; it returns a new fd.
+        let Ok(parent) = check(unsafe { syscall4(SYS_IOCTL, fd.as_raw_fd() as usize, NS_GET_PARENT, 0, 0) })
+        else {
+            break;
+        };
+        // SAFETY: the kernel just made this fd for us; nothing else owns it.
+        fd = unsafe { OwnedFd::from_raw_fd(parent as i32) };
+        chain.push(fstat(&fd)?.st_ino);
+    }
+    chain.reverse();
+    Ok(chain)
 }
 
 /// A cgroup2 directory made for one probe, removed on drop.

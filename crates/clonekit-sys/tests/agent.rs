@@ -115,6 +115,38 @@ fn handler_counts_deliveries_and_wait_blocks() {
     println!("ok handler_counts_deliveries_and_wait_blocks");
 }
 
+/// A task killed by a signal it sent itself, while its parent waits for it: the parent reaps
+/// it at once, and how it ended is still known (its pidfd's `PIDFD_INFO_EXIT`).
+fn exit_status_after_the_parent_reaped() {
+    let mut fleet = Fleet::new().unwrap();
+    fleet.start(0).unwrap();
+    let child = done(&fleet, 0, AgentOp::Fork { child: 1 }).ret as i32;
+    fleet.wait_serving(1).unwrap();
+    let w = AgentOp::Wait4 { pid: child, options: 0 };
+    fleet.post(0, &w);
+    assert!(matches!(fleet.outcome(0, w.blocks_in(), LIMIT).unwrap(), Outcome::Blocked));
+    let me = inner(&fleet, 1) as i32;
+    fleet.post(1, &AgentOp::Kill { pid: me, sig: 15 });
+    assert!(matches!(fleet.outcome(1, None, LIMIT).unwrap(), Outcome::Gone));
+    match fleet.outcome(0, w.blocks_in(), LIMIT).unwrap() {
+        Outcome::Done(r) => {
+            assert_eq!((r.ret, r.value & 0x7f), (i64::from(child), 15), "reaped by its parent")
+        }
+        other => panic!("{other:?}"),
+    }
+    let uname = rustix::system::uname();
+    let release = uname.release().to_string_lossy();
+    let mut v = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
+    if (v.next().unwrap_or(0), v.next().unwrap_or(0)) < (6, 15) {
+        println!(
+            "skipped exit_status_after_the_parent_reaped: no PIDFD_INFO_EXIT before Linux 6.15 ({release})"
+        );
+        return;
+    }
+    assert_eq!(fleet.exit_status(1).map(|st| st & 0x7f), Some(15), "killed by SIGTERM");
+    println!("ok exit_status_after_the_parent_reaped");
+}
+
 /// `kill -1` reaches the scenario's tasks only, and dropping the fleet leaves nothing behind.
 fn kill_minus_one_stays_in_the_namespace() {
     let mut fleet = Fleet::new().unwrap();
@@ -137,6 +169,7 @@ fn kill_minus_one_stays_in_the_namespace() {
 
 fn main() {
     enter_if_agent();
+    exit_status_after_the_parent_reaped();
     kill_minus_one_stays_in_the_namespace();
     memory_words_are_copied_by_fork_and_shared_by_clone_vm();
     vfork_parent_blocks_until_the_child_exits_and_wait_reaps();

@@ -265,8 +265,6 @@ struct Interp {
     /// The first UTS namespace (the machine's, on the kernel).
     host_uts: Option<Value>,
     next_name: usize,
-    /// Each task's thread group (the task whose pid is its tgid), as last seen.
-    groups: std::collections::HashMap<TaskKey, Option<TaskKey>>,
     /// The exit signal each created task was given, by name.
     exit_signals: std::collections::HashMap<String, u64>,
 }
@@ -282,11 +280,9 @@ impl Interp {
             steps: Vec::new(),
             host_uts: None,
             next_name: 1,
-            groups: Default::default(),
             exit_signals: Default::default(),
         };
         it.host_uts = it.query(TaskKey(0), &Op::Ns(NsKind::Uts));
-        it.note_groups();
         it
     }
 
@@ -323,16 +319,6 @@ impl Interp {
         self.query(k, &Op::Getpid).and_then(|v| pid_task(&v))
     }
 
-    /// Whether the task named `other` was last seen in `k`'s thread group (alive, or a
-    /// leader that exited while its threads live on: its pid still names the group). A step
-    /// that signals its own group with a fatal signal ends its task; the kernel backend sees
-    /// a thread gone but not the signal, so such steps are left out.
-    fn same_group(&mut self, k: TaskKey, other: &str) -> bool {
-        let Some(o) = self.env.task(other) else { return false };
-        let mine = self.groups.get(&k).copied().flatten();
-        mine.is_some() && mine == self.groups.get(&o).copied().flatten()
-    }
-
     /// Whether signalling `target` with `sig` may kill it in a way that sends a signal back to
     /// the sender `k`: a parent-death signal when `k` has one set, or the target's own exit
     /// signal when it is not SIGCHLD. The target dies on its own CPU while the sender returns
@@ -345,15 +331,6 @@ impl Interp {
         let pdeathsig = self.query(k, &Op::PrctlGetPdeathsig);
         let has_pdeathsig = !matches!(pdeathsig, Some(Value::Signal(0)) | Some(Value::Num(0)));
         has_pdeathsig || self.exit_signals.get(target).is_some_and(|s| !matches!(s, 0 | 17))
-    }
-
-    /// Notes the thread group of every task that can run (a blocked or stopped task keeps
-    /// the one it had).
-    fn note_groups(&mut self) {
-        for k in self.runnable() {
-            let g = self.group_of(k);
-            self.groups.insert(k, g);
-        }
     }
 
     fn fresh_name(&mut self) -> String {
@@ -515,7 +492,7 @@ impl Interp {
             Action::Kill(t, s) => {
                 let target = self.any_task(*t);
                 let sig = pick(&SIGNALS, *s);
-                if self.same_group(k, &target) || self.death_comes_back(k, &target, sig) {
+                if self.death_comes_back(k, &target, sig) {
                     return None;
                 }
                 Op::Kill(Target::Task(target), sig)
@@ -523,7 +500,7 @@ impl Interp {
             Action::Tgkill(a, t, s) => {
                 let target = self.any_task(*t);
                 let sig = pick(&SIGNALS, *s);
-                if self.same_group(k, &target) || self.death_comes_back(k, &target, sig) {
+                if self.death_comes_back(k, &target, sig) {
                     return None;
                 }
                 Op::Tgkill(self.any_task(*a), target, sig)
@@ -558,7 +535,6 @@ impl Interp {
             }
         }
         let _ = self.model.resumed(&self.env);
-        self.note_groups();
         let line = self.steps.len() + 2;
         let text = op_text(&op);
         self.steps.push(Step {

@@ -191,6 +191,9 @@ pub struct Fleet {
     init: Option<i32>,
     /// Without a namespace: the first task (our child).
     first: Option<i32>,
+    /// Per mailbox: a pidfd of its task and the tid it was opened for, so that how the task
+    /// ended can still be read after another task reaped it ([`Fleet::exit_status`]).
+    pidfds: std::sync::Mutex<Vec<Option<(i32, OwnedFd)>>>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -204,6 +207,8 @@ impl std::fmt::Debug for Fleet {
 }
 
 const PR_SET_CHILD_SUBREAPER: usize = 36;
+/// `pidfd_open` flag: a pidfd for this very thread, not its thread group (Linux 6.9).
+const PIDFD_THREAD: u32 = 0o200;
 
 /// The namespaces the tasks get of their own: pids (so `kill -1` and pid numbers stay
 /// inside), the host name and the SysV IPC objects (so `sethostname` and semaphores never
@@ -221,7 +226,8 @@ impl Fleet {
         let ctl = Control::map(fd.as_raw_fd())?;
         // SAFETY: the mapping is fresh and zeroed; the magic word is written once.
         unsafe { (*ctl.region).magic = MAGIC };
-        let mut fleet = Fleet { fd, ctl, init: None, first: None };
+        let pidfds = std::sync::Mutex::new((0..MAILBOXES).map(|_| None).collect());
+        let mut fleet = Fleet { fd, ctl, init: None, first: None, pidfds };
         let raw_fd = fleet.fd.as_raw_fd();
         let ctl = &fleet.ctl;
         // SAFETY: the namespace init prepares its control fd and serves its mailbox with raw
@@ -293,12 +299,27 @@ impl Fleet {
         loop {
             let tid = mb.host_tid.load(Ordering::SeqCst);
             if tid != 0 {
+                self.watch(slot, tid);
                 return Ok(tid);
             }
             if start.elapsed() > Duration::from_secs(5) {
                 return Err(io::Errno::TIMEDOUT);
             }
             std::thread::yield_now();
+        }
+    }
+
+    fn pidfds(&self) -> std::sync::MutexGuard<'_, Vec<Option<(i32, OwnedFd)>>> {
+        self.pidfds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps a pidfd of `tid`, mailbox `slot`'s task (none if it is already reaped).
+    fn watch(&self, slot: u32, tid: i32) {
+        let fd = rustix::process::Pid::from_raw(tid).and_then(|pid| {
+            rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::from_bits_retain(PIDFD_THREAD)).ok()
+        });
+        if let Some(p) = self.pidfds().get_mut(slot as usize) {
+            *p = fd.map(|fd| (tid, fd));
         }
     }
 
@@ -309,6 +330,9 @@ impl Fleet {
 
     /// Forgets mailbox `slot`'s agent (its task is gone), so the mailbox can be reused.
     pub fn release(&self, slot: u32) {
+        if let Some(p) = self.pidfds().get_mut(slot as usize) {
+            *p = None;
+        }
         let mb = self.ctl.mailbox(slot);
         mb.host_tid.store(0, Ordering::SeqCst);
         mb.tid.store(0, Ordering::SeqCst);
@@ -471,18 +495,39 @@ impl Fleet {
         while let Ok(Some(_)) = crate::observe::wait4(-1, crate::observe::WALL | crate::observe::WNOHANG) {}
     }
 
-    /// How mailbox `slot`'s task ended, while it is a zombie not yet reaped: its wait
-    /// status (`/proc/TID/stat`'s exit_code).
+    /// How mailbox `slot`'s task ended, as a wait status: while it is a zombie, from
+    /// `/proc/TID/stat`'s exit_code; once something reaped it (its parent may have been
+    /// waiting), from its pidfd (`PIDFD_INFO_EXIT`, Linux 6.15). `None` while it lives, or if
+    /// neither tells.
     pub fn exit_status(&self, slot: u32) -> Option<i32> {
         let tid = self.tid(slot)?;
-        let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
-        let (_, rest) = stat.rsplit_once(") ")?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // After the comm: field 3 (state) is index 0, so field 52 (exit_code) is index 49.
-        if fields.first() != Some(&"Z") {
-            return None;
+        let start = Instant::now();
+        loop {
+            match std::fs::read_to_string(format!("/proc/{tid}/stat")) {
+                Ok(stat) => {
+                    let (_, rest) = stat.rsplit_once(") ")?;
+                    let fields: Vec<&str> = rest.split_whitespace().collect();
+                    // After the comm: field 3 (state) is index 0, field 52 (exit_code) index 49.
+                    match fields.first().copied() {
+                        Some("Z") => return fields.get(49)?.parse().ok(),
+                        // Being reaped: the pidfd has the status once it is released.
+                        Some("X" | "x") if start.elapsed() < Duration::from_millis(100) => {
+                            std::thread::sleep(Duration::from_micros(20));
+                        }
+                        _ => return None,
+                    }
+                }
+                Err(_) => {
+                    let pidfds = self.pidfds();
+                    let (watched, fd) = pidfds.get(slot as usize)?.as_ref()?;
+                    return (*watched == tid)
+                        .then(|| {
+                            crate::observe::pidfd_exit_status(rustix::fd::AsFd::as_fd(fd)).ok().flatten()
+                        })
+                        .flatten();
+                }
+            }
         }
-        fields.get(49)?.parse().ok()
     }
 
     /// Ends every task: in a namespace, by killing its init (the kernel then kills every
