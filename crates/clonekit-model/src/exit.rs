@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use clonekit_flags::Errno;
 
+use crate::pid::PidNamespace;
 use crate::sched::{Block, Kernel, Resumed, TaskId, TaskState};
 use crate::signal::Disposition;
 
@@ -347,8 +348,7 @@ impl Kernel {
             // The last pid of a dying namespace freed: its init finishes exiting.
             for u in &pid.numbers {
                 if let Some(w) = u.ns.zap_waiter.get() {
-                    let own = self.task(w).map_or(0, |t| t.pid.nr_ns(&u.ns));
-                    if !u.ns.idr.borrow().keys().any(|&nr| nr != own) {
+                    if self.task(w).is_some() && self.zap_done(w, &u.ns) {
                         u.ns.zap_waiter.set(None);
                         self.exit_notify(w, true);
                     }
@@ -403,13 +403,22 @@ impl Kernel {
                 None => break,
             }
         }
-        let own = self.t(init).pid.nr_ns(&ns);
-        let others = ns.idr.borrow().keys().any(|&nr| nr != own);
-        if others {
+        if !self.zap_done(init, &ns) {
             ns.zap_waiter.set(Some(init));
             return false;
         }
         ns.zap_waiter.set(None);
         true
+    }
+
+    /// The end of `zap_pid_ns_processes`' wait, `pid_allocated == init_pids`: the namespace
+    /// holds no pid but the init's own and, when the init is a thread other than its group's
+    /// leader (the leader exited first and is a zombie), the leader's (`init_pids` is 2).
+    fn zap_done(&self, init: TaskId, ns: &PidNamespace) -> bool {
+        let me = self.t(init);
+        let own = me.pid.nr_ns(ns);
+        let leader =
+            (me.group_leader != init).then(|| self.task(me.group_leader).map(|l| l.pid.nr_ns(ns))).flatten();
+        !ns.idr.borrow().keys().any(|&nr| nr != own && Some(nr) != leader)
     }
 }
