@@ -32,8 +32,8 @@ const STEP_LIMIT: Duration = Duration::from_secs(5);
 /// What a task is, as far as the coordinator knows.
 #[derive(Debug, Clone)]
 struct TaskInfo {
-    /// Its pid in every pid namespace, outermost first (`NSpid:`), read when it started and
-    /// after each exec.
+    /// Its pid in every pid namespace, outermost first (`NSpid:`), read when it started: a
+    /// pid is named after the task created with it, even after another thread's exec took it.
     nspids: Vec<i32>,
     /// The pid namespace of each of those pids (inode numbers, the same order), when they
     /// could be read: two tasks of sibling namespaces may have the same pid at one level.
@@ -432,8 +432,11 @@ impl KernelBackend {
                 }
             }
         }
-        if let Some(info) = self.tasks.get_mut(&key) {
-            info.nspids = nspids;
+        // Its pids are still named after the tasks created with them (a non-leader that
+        // exec'd holds the leader's, and its own are gone), so `nspids` stays as it was; the
+        // fleet watches the task under its tid of now.
+        if tid.is_some() {
+            fleet.wait_serving(slot).map_err(|e| err(format!("task {} after its exec: {e}", key.0)))?;
         }
         Ok(())
     }

@@ -149,7 +149,7 @@ fn sim_runs_both_backends_and_reports_agreement() {
 
 #[test]
 fn sim_shows_where_the_kernel_differs() {
-    let o = clonekit(&["sim", "-q", &repo("scenarios-open/random_f41cd6b32bec450c.scn")]);
+    let o = clonekit(&["sim", "-q", &repo("scenarios-open/random_38f91aaf4ac3a4d6.scn")]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("the kernel's transcript differs at line"), "{out}");

@@ -314,11 +314,6 @@ impl Interp {
         }
     }
 
-    /// The task whose pid is `k`'s thread group id.
-    fn group_of(&mut self, k: TaskKey) -> Option<TaskKey> {
-        self.query(k, &Op::Getpid).and_then(|v| pid_task(&v))
-    }
-
     /// Whether signalling `target` with `sig` may kill it in a way that sends a signal back to
     /// the sender `k`: a parent-death signal when `k` has one set, or the target's own exit
     /// signal when it is not SIGCHLD. The target dies on its own CPU while the sender returns
@@ -395,14 +390,7 @@ impl Interp {
                 };
                 Op::Waitid { id, options: wait_options(*o, true) }
             }
-            Action::Execve => {
-                // Only a thread group leader: the kernel backend cannot yet follow a
-                // non-leader through the exec that gives it the leader's pid.
-                if self.group_of(k) != self.query(k, &Op::Gettid).and_then(|v| pid_task(&v)) {
-                    return None;
-                }
-                Op::Execve
-            }
+            Action::Execve => Op::Execve,
             Action::Query(q) => match q % 9 {
                 0 => Op::Getpid,
                 1 => Op::Gettid,
@@ -546,13 +534,6 @@ impl Interp {
             expect: None,
         });
         true
-    }
-}
-
-fn pid_task(v: &Value) -> Option<TaskKey> {
-    match v {
-        Value::Pid(p) => p.task,
-        _ => None,
     }
 }
 

@@ -670,4 +670,4 @@ pub fn enter_if_agent() {
 }
 
 /// The program an `execve` operation runs: this very program.
-pub(crate) const SELF_EXE: &CStr = c"/proc/self/exe";
+pub(crate) const SELF_EXE: &CStr = c"/proc/thread-self/exe";
