@@ -232,6 +232,9 @@ pub(crate) fn resume_after_exec(ctl: &'static Control, slot: u32, ignored: u32) 
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
     identify(mb);
+    // `handled` counts deliveries since the last exec (the count lives in the shared
+    // region, which the exec does not reset).
+    mb.handled.store(0, Ordering::SeqCst);
     let posted = mb.posted.load(Ordering::SeqCst);
     finish(mb, Reply::default(), posted);
     run(ctl, mb, fresh_vars(), posted)
