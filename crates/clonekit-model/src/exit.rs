@@ -329,6 +329,7 @@ impl Kernel {
         if (1..=64).contains(&sig) {
             self.send_signal(None, sig as u32, parent, true);
         }
+        self.wake_up_parent(tsk, parent);
         autoreap || parent == self.init_task
     }
 

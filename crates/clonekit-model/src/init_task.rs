@@ -29,6 +29,7 @@ impl Kernel {
             init_task: TaskId::placeholder(),
             init_pid_ns: Rc::new(PidNamespace::initial(0, Rc::new(UserNamespace::initial()))),
             futex_waiters: Vec::new(),
+            child_wakes: Vec::new(),
             resumed: Vec::new(),
             sleep_seq: 0,
             next_inum: 0xEFFF_FFF0,

@@ -165,6 +165,16 @@ pub(crate) struct Task {
     pub(crate) stopped_resume: Option<(u64, TaskId, Resumed)>,
 }
 
+/// A `__wake_up_parent` call: the parent's thread group, and the child's pid and process
+/// group, which the woken waits' pid filters are checked against.
+#[derive(Debug)]
+pub(crate) struct ChildWake {
+    group: Shared<crate::signal::SignalStruct>,
+    pid: Rc<crate::pid::Pid>,
+    pgid: u64,
+    parent: TaskId,
+}
+
 /// The whole modelled system: the task table, the initial namespaces and init.
 #[derive(Debug)]
 pub struct Kernel {
@@ -173,6 +183,9 @@ pub struct Kernel {
     pub(crate) init_task: TaskId,
     pub(crate) init_pid_ns: Rc<PidNamespace>,
     pub(crate) futex_waiters: Vec<FutexWaiter>,
+    /// `__wake_up_parent` calls not yet acted on: which waits they wake (see
+    /// [`Kernel::wake_waiters`]).
+    pub(crate) child_wakes: Vec<ChildWake>,
     pub(crate) resumed: Vec<(u64, TaskId, Resumed)>,
     pub(crate) sleep_seq: u64,
     pub(crate) next_inum: u64,
@@ -304,45 +317,68 @@ impl Kernel {
         self.deliver_pending(id);
     }
 
-    /// Re-runs every sleeping `wait` in the order the tasks fell asleep, as `__wake_up_parent`
-    /// does for the waiters of `wait_chldexit`; each one that now finds something returns.
+    /// `__wake_up_parent(p, parent)` (kernel/signal.c): notes that `p` changed state and
+    /// woke the waits of its parent's thread group, acted on by [`Kernel::wake_waiters`].
+    pub(crate) fn wake_up_parent(&mut self, p: TaskId, parent: TaskId) {
+        let (Some(child), Some(par)) = (self.task(p), self.task(parent)) else { return };
+        let wake = ChildWake {
+            group: par.signal.clone(),
+            pid: child.pid.clone(),
+            pgid: child.signal.borrow().pgid,
+            parent,
+        };
+        self.child_wakes.push(wake);
+    }
+
+    /// Re-runs the sleeping `wait`s that the noted `__wake_up_parent` calls woke, in the
+    /// order the tasks fell asleep: those of the parent's thread group whose pid filter takes
+    /// the child (`child_wait_callback`, kernel/exit.c). Each one that now finds something,
+    /// or finds no child left to wait for, returns; the others sleep on. Waits that are not
+    /// woken are not looked at, as on the kernel.
     pub(crate) fn wake_waiters(&mut self) {
         loop {
+            let wakes = std::mem::take(&mut self.child_wakes);
+            if wakes.is_empty() {
+                return;
+            }
             let mut sleepers: Vec<(u64, TaskId, WaitOptions)> = self
                 .slots
                 .iter()
                 .filter_map(|s| s.task.as_ref())
                 .filter_map(|t| match &t.block {
                     Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked => {
-                        Some((*seq, t.id, w.clone()))
+                        let woken = wakes.iter().any(|k| {
+                            Rc::ptr_eq(&k.group, &t.signal)
+                                && crate::wait::eligible_pid(w, &k.pid, k.pgid)
+                                && (w.flags & crate::wait::WNOTHREAD == 0 || k.parent == t.id)
+                        });
+                        woken.then(|| (*seq, t.id, w.clone()))
                     }
                     _ => None,
                 })
                 .collect();
-            if sleepers.is_empty() {
-                return;
-            }
             sleepers.sort_by_key(|s| s.0);
-            let mut progressed = false;
             for (_, id, opts) in sleepers {
                 if self.state(id) != TaskState::Blocked {
                     continue;
                 }
                 match self.do_wait(id, &opts) {
-                    Ok(Some(w)) => {
-                        self.wake(id, Resumed::Wait(Ok(w)));
-                        progressed = true;
-                    }
+                    Ok(Some(w)) => self.wake(id, Resumed::Wait(Ok(w))),
                     Ok(None) => {}
-                    Err(e) => {
-                        self.wake(id, Resumed::Wait(Err(e)));
-                        progressed = true;
-                    }
+                    Err(e) => self.wake(id, Resumed::Wait(Err(e))),
                 }
             }
-            if !progressed {
-                return;
-            }
+        }
+    }
+
+    /// A handler has run in `t`, asleep in a `wait`: the call returned `-ERESTARTSYS` and,
+    /// with `SA_RESTART`, is made again: it looks at the children again.
+    pub(crate) fn wait_restart(&mut self, t: TaskId) {
+        let Some(Some((_, Block::Wait(opts)))) = self.task(t).map(|x| x.block.clone()) else { return };
+        match self.do_wait(t, &opts) {
+            Ok(Some(w)) => self.wake(t, Resumed::Wait(Ok(w))),
+            Ok(None) => {}
+            Err(e) => self.wake(t, Resumed::Wait(Err(e))),
         }
     }
 

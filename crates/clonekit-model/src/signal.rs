@@ -4,9 +4,9 @@
 //! and the system calls `rt_sigaction`, `rt_sigprocmask`, `kill`, `tgkill`, `sigaltstack`.
 //!
 //! Delivery happens as the target returns to user space, which in the model is at once for a
-//! running task. A task asleep in `wait4` or `FUTEX_WAIT` runs its handler and goes back to
-//! sleep (handlers are installed with `SA_RESTART`), unless the futex word changed meanwhile
-//! (the restarted wait returns `EAGAIN`); a vfork parent sleeps `TASK_KILLABLE`, so
+//! running task. A task asleep in `wait4` or `FUTEX_WAIT` runs its handler and makes the call
+//! again (handlers are installed with `SA_RESTART`): a wait looks at the children again, a
+//! futex wait whose word changed meanwhile returns `EAGAIN`; a vfork parent sleeps `TASK_KILLABLE`, so
 //! only a fatal signal reaches it before the child releases it.
 
 use std::fmt;
@@ -401,6 +401,7 @@ impl Kernel {
                 Disposition::Handler => {
                     self.tm(t).handled += 1;
                     self.futex_restart(t);
+                    self.wait_restart(t);
                 }
                 Disposition::Default => {
                     if sig_kernel_ignore(sig) {
@@ -459,6 +460,7 @@ impl Kernel {
         if action != Disposition::Ignore {
             self.send_signal(None, 17, parent, true);
         }
+        self.wake_up_parent(leader, parent);
         self.wake_waiters();
     }
 

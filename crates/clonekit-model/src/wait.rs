@@ -93,6 +93,17 @@ pub(crate) enum Who {
     Pgrp(u64),
 }
 
+/// `eligible_pid` (kernel/exit.c): the wait's pid filter takes a child with this pid and
+/// process group.
+pub(crate) fn eligible_pid(wo: &WaitOptions, pid: &Rc<Pid>, pgid: u64) -> bool {
+    match &wo.who {
+        Who::All => true,
+        Who::Pid(None) => false,
+        Who::Pid(Some(p)) => Rc::ptr_eq(pid, p),
+        Who::Pgrp(g) => pgid == *g,
+    }
+}
+
 /// `struct wait_opts`: whom to wait for and how.
 #[derive(Debug, Clone)]
 pub struct WaitOptions {
@@ -230,13 +241,7 @@ impl Kernel {
     /// `__WCLONE` only those whose exit signal is not SIGCHLD, neither only SIGCHLD ones.
     fn eligible_child(&self, wo: &WaitOptions, p: TaskId) -> bool {
         let t = self.t(p);
-        let pid_ok = match &wo.who {
-            Who::All => true,
-            Who::Pid(None) => false,
-            Who::Pid(Some(pid)) => Rc::ptr_eq(&t.pid, pid),
-            Who::Pgrp(g) => t.signal.borrow().pgid == *g,
-        };
-        if !pid_ok {
+        if !eligible_pid(wo, &t.pid, t.signal.borrow().pgid) {
             return false;
         }
         if wo.flags & WALL != 0 {
