@@ -330,8 +330,8 @@ impl Kernel {
         self.child_wakes.push(wake);
     }
 
-    /// Re-runs the sleeping `wait`s that the noted `__wake_up_parent` calls woke, in the
-    /// order the tasks fell asleep: those of the parent's thread group whose pid filter takes
+    /// Re-runs the sleeping `wait`s that the noted `__wake_up_parent` calls woke, the last
+    /// task to fall asleep first: those of the parent's thread group whose pid filter takes
     /// the child (`child_wait_callback`, kernel/exit.c). Each one that now finds something,
     /// or finds no child left to wait for, returns; the others sleep on. Waits that are not
     /// woken are not looked at, as on the kernel.
@@ -357,7 +357,9 @@ impl Kernel {
                     _ => None,
                 })
                 .collect();
-            sleepers.sort_by_key(|s| s.0);
+            // do_wait queues itself with add_wait_queue, at the head of wait_chldexit: the
+            // wake-up reaches the last task to fall asleep first.
+            sleepers.sort_by_key(|s| std::cmp::Reverse(s.0));
             for (_, id, opts) in sleepers {
                 if self.state(id) != TaskState::Blocked {
                     continue;
