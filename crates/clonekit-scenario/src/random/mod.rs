@@ -53,13 +53,6 @@ const DIRS: [&str; 7] = ["/", "/tmp", "/proc", "/dev", "/etc", "..", "/nonexiste
 /// Signals sent and handled (0 is `kill`'s existence check). SIGSTOP is left out for now:
 /// the kernel backend does not yet settle after a task stops (its step times out).
 const SIGNALS: [u32; 8] = [10, 12, 15, 9, 18, 17, 1, 0];
-/// Whether a creating call is one the kernel backend cannot follow yet: with `CLONE_VFORK`,
-/// a parent seen asleep inside `clone` is taken for a vfork parent, but a call that creates
-/// namespaces sleeps on its way too (and may then fail).
-fn vfork_with_namespaces(flags: CloneFlags) -> bool {
-    flags.contains(CloneFlags::CLONE_VFORK) && flags.intersects(clonekit_flags::CLONE_NEW_MASK)
-}
-
 /// Whether a creating call makes a vfork child whose exit signal can kill its parent. The
 /// child's exit completes the vfork (`mm_release`) and then sends the signal
 /// (`exit_notify`): whether the woken parent returns from its call before the signal
@@ -347,7 +340,7 @@ impl Interp {
                 let (mut flags, sig) = pick_flags.resolve();
                 // Legacy clone has no room for the clone3-only flags.
                 flags.remove(CloneFlags::CLONE3_ONLY);
-                if vfork_with_namespaces(flags) || vfork_with_fatal_exit_signal(flags, sig) {
+                if vfork_with_fatal_exit_signal(flags, sig) {
                     return None;
                 }
                 let tls = if flags.contains(CloneFlags::CLONE_SETTLS) { 1 } else { 0 };
@@ -361,7 +354,7 @@ impl Interp {
             }
             Action::Clone3(pick_flags, words) => {
                 let (flags, sig) = pick_flags.resolve();
-                if vfork_with_namespaces(flags) || vfork_with_fatal_exit_signal(flags, sig) {
+                if vfork_with_fatal_exit_signal(flags, sig) {
                     return None;
                 }
                 let args = Clone3Args {

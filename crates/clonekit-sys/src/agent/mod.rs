@@ -397,7 +397,13 @@ impl Fleet {
                 TaskState::Stopped if matches!(posted_op, AgentOp::Kill { .. } | AgentOp::Tgkill { .. }) => {
                     return Ok(Outcome::Done(Box::default()));
                 }
-                TaskState::Sleeping(nr) if blocks_in.is_some() && nr == blocks_in => {
+                // A vfork parent sleeps in kernel_clone (wait_for_vfork_done is inlined there);
+                // a sleep elsewhere in the call is part of creating the child.
+                TaskState::Sleeping(nr)
+                    if blocks_in.is_some()
+                        && nr == blocks_in
+                        && (!posted_op.blocks_in_vfork() || sleeps_in(tid, "kernel_clone")) =>
+                {
                     // Re-check the reply: a wake-up between the two reads shows as running.
                     if let Some(r) = self.poll(slot) {
                         return Ok(Outcome::Done(Box::new(r)));
@@ -619,7 +625,12 @@ fn task_state(tid: i32) -> TaskState {
 /// Whether the task sleeps in `zap_pid_ns_processes`: a pid namespace's init whose exit
 /// waits for every other task of its namespace to be reaped (`/proc/TID/wchan`).
 fn waits_for_its_namespace(tid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{tid}/wchan")).is_ok_and(|w| w.trim() == "zap_pid_ns_processes")
+    sleeps_in(tid, "zap_pid_ns_processes")
+}
+
+/// Whether `tid` sleeps in the kernel function `function` (`/proc/TID/wchan`).
+fn sleeps_in(tid: i32, function: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{tid}/wchan")).is_ok_and(|w| w.trim() == function)
 }
 
 /// How long a namespace init must stay in `zap_pid_ns_processes` before [`Fleet::settle`]

@@ -248,6 +248,18 @@ impl AgentOp {
         }
     }
 
+    /// Whether blocking in this operation means the vfork wait (`CLONE_VFORK`): the parent
+    /// sleeps in `kernel_clone` until the child releases it, while any other sleep in the call
+    /// (a new namespace being set up) is on its way.
+    pub fn blocks_in_vfork(&self) -> bool {
+        match self {
+            AgentOp::Vfork { .. } => true,
+            AgentOp::Clone { flags, .. } => flags & 0x4000 != 0,
+            AgentOp::Clone3 { flags, .. } => flags & 0x4000 != 0,
+            _ => false,
+        }
+    }
+
     /// Whether the task is gone once this operation has run.
     pub fn ends_task(&self) -> bool {
         matches!(self, AgentOp::Exit(_) | AgentOp::ExitGroup(_))
