@@ -286,15 +286,6 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// Resumes a tracee stopped at a clone or exec event whose result is known, so that it
-    /// skips the syscall-exit stop.
-    fn resume_past_exit(&self, tid: i32) {
-        let _ = sys::cont(tid, 0);
-        if self.mode == Mode::Syscall {
-            let _ = sys::syscall(tid, 0);
-        }
-    }
-
     // Every handler below reads what it needs from the stopped tracee, resumes it, and only
     // then formats and prints: the tracee runs while its line is written.
 
@@ -374,8 +365,9 @@ impl<'a> Tracer<'a> {
         let finishing = match pending {
             Some(p) if p.entry.call.is_some() => {
                 let mem = decode::read_exit(tid, &p.entry, &res);
-                // The result is known: skip the exit stop.
-                self.resume_past_exit(tid);
+                // The result is known: with the seccomp filter, `PTRACE_CONT` skips the exit
+                // stop; attached with `-p`, the call's exit stop comes and finds nothing pending.
+                self.resume(tid, 0);
                 Some((p, mem))
             }
             other => {
@@ -410,14 +402,9 @@ impl<'a> Tracer<'a> {
 
     fn on_exec(&mut self, tid: i32) {
         let former = sys::event_msg(tid).map(|m| m as i32).unwrap_or(tid);
-        // The execve entry is pending on the task that called it (which took `tid` if it was
-        // not the leader).
-        let finishing = self.tasks.get(&former).is_some_and(|t| t.pending.is_some());
-        if finishing {
-            self.resume_past_exit(tid);
-        } else {
-            self.resume(tid, 0);
-        }
+        // The call succeeded: with the filter, `PTRACE_CONT` skips its exit stop. Its entry is
+        // pending on the task that called it (which took `tid` if it was not the leader).
+        self.resume(tid, 0);
         if former != tid {
             // A non-leader thread exec'd: it now has the leader's pid, and the leader is gone.
             if self.text {

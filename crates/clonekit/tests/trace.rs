@@ -470,3 +470,38 @@ fn ctrl_c_with_p_detaches_and_leaves_the_process_running() {
     target.wait().unwrap();
     let _ = std::fs::remove_file(&out);
 }
+
+#[test]
+fn p_follows_the_children_and_the_calls_after_them() {
+    // A shell that waits on its stdin until we are attached, then runs two programs.
+    let mut target = Command::new("sh")
+        .args(["-c", "read x; /bin/true; /bin/true; exit 3"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = target.id();
+    let out = tmp("attach-children");
+    let mut ck = Command::new(CK).args(["trace", "-p", &pid.to_string(), "-o"]).arg(&out).spawn().unwrap();
+    let mut traced = false;
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(10));
+        if proc_state(pid).map(|s| s.1) == Some(ck.id()) {
+            traced = true;
+            break;
+        }
+    }
+    assert!(traced, "attached");
+    use std::io::Write;
+    target.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert_eq!(ck.wait().unwrap().code(), Some(3), "the traced shell's status");
+    target.wait().unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let count = |s: &str| text.lines().filter(|l| l.contains(s)).count();
+    assert_eq!(count("execve(\"/bin/true\""), 2, "{text}");
+    // After each child is created the shell keeps being traced: its blocking wait for the
+    // child is shown (whole or resumed), each returning the child's status.
+    assert_eq!(count("[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = "), 2, "{text}");
+    assert_eq!(count("+++ exited with 0 +++"), 2, "{text}");
+    assert!(text.contains("exit_group(3)"), "{text}");
+}
