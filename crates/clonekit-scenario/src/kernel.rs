@@ -17,7 +17,7 @@ use std::time::Duration;
 use clonekit_flags::Errno;
 use clonekit_model::{Disposition, FdState, SigprocmaskHow, WaitStatus};
 use clonekit_sys::agent::{
-    self, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
+    self, proc_state, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
 };
 
 use crate::ast::{Op, Target, WaitidId, Word};
@@ -101,34 +101,33 @@ impl KernelBackend {
         self.tasks.get(&key).map_or(0, |t| t.nspids.len().saturating_sub(1))
     }
 
+    /// The pid of `info`'s task as `observer` sees it: its pid at the observer's level, if
+    /// it has one there in the observer's own namespace (not in a sibling's).
+    fn pid_seen_by(&self, observer: TaskKey, info: &TaskInfo) -> Option<i32> {
+        let level = self.level(observer);
+        let ns = self.tasks.get(&observer).and_then(|t| t.pidns.get(level));
+        if ns.zip(info.pidns.get(level)).is_some_and(|(mine, theirs)| mine != theirs) {
+            return None;
+        }
+        info.nspids.get(level).copied()
+    }
+
     /// A pid number `observer` saw, named.
     fn view(&self, observer: TaskKey, nr: i32) -> PidView {
-        let level = self.level(observer);
-        let ns = self.tasks.get(&observer).and_then(|t| t.pidns.get(level).copied());
         let task = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.nspids.get(level) == Some(&nr))
-            .filter(|(_, t)| match (ns, t.pidns.get(level)) {
-                (Some(mine), Some(theirs)) => mine == *theirs,
-                _ => true,
-            })
+            .filter(|(_, t)| self.pid_seen_by(observer, t) == Some(nr))
             .map(|(k, _)| *k)
             .min_by_key(|k| k.0);
-        PidView { task, nr, first_ns: level == self.first_level }
+        PidView { task, nr, first_ns: self.level(observer) == self.first_level }
     }
 
     /// The pid of a named task as `observer` sees it (a number no pid has if it cannot).
     fn nr_of(&self, observer: TaskKey, env: &Env, name: &str) -> Result<i32, BackendError> {
         let key = env.task(name).ok_or_else(|| err(format!("no task {name:?}")))?;
         let info = self.tasks.get(&key).ok_or_else(|| err(format!("no pid for {name:?}")))?;
-        let level = self.level(observer);
-        // A task of another namespace at that level (a sibling's) has no pid there.
-        let ns = self.tasks.get(&observer).and_then(|t| t.pidns.get(level));
-        if ns.zip(info.pidns.get(level)).is_some_and(|(mine, theirs)| mine != theirs) {
-            return Ok(i32::MAX);
-        }
-        Ok(info.nspids.get(level).copied().unwrap_or(i32::MAX))
+        Ok(self.pid_seen_by(observer, info).unwrap_or(i32::MAX))
     }
 
     fn target(&self, observer: TaskKey, env: &Env, t: &Target) -> Result<i32, BackendError> {
@@ -462,11 +461,6 @@ fn wait_status(status: i32) -> WaitStatus {
     } else {
         WaitStatus::from_exit_code(status)
     }
-}
-
-fn proc_state(tid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
-    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
 }
 
 impl Backend for KernelBackend {

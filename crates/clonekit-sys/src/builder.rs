@@ -95,7 +95,7 @@ impl Default for Clone<'_> {
 }
 
 /// `MAX_PID_NS_LEVEL`: the most `set_tid` entries a call can carry.
-const MAX_SET_TID: usize = 32;
+const MAX_SET_TID: usize = clonekit_flags::MAX_PID_NS_LEVEL as usize;
 
 /// What the child needs, placed where it can read it.
 #[repr(C)]

@@ -44,7 +44,7 @@ pub fn caller_state() -> CallerState {
 }
 
 /// The most `set_tid` entries a call can carry (`MAX_PID_NS_LEVEL`).
-const MAX_SET_TID: u32 = 32;
+const MAX_SET_TID: u32 = clonekit_flags::MAX_PID_NS_LEVEL as u32;
 
 /// The calling process's pid-namespace level: 0 in the initial pid namespace, one more for
 /// each namespace below it.

@@ -11,19 +11,8 @@ use core::sync::atomic::AtomicU64;
 use rustix::io;
 use std::time::Duration;
 
-use crate::arch::syscall4;
+use crate::arch::{nr, syscall4};
 use crate::sys::{check, KernelSigaction};
-
-const SYS_SEMGET: usize = 64;
-const SYS_SEMOP: usize = 65;
-const SYS_SEMCTL: usize = 66;
-const SYS_PTRACE: usize = 101;
-const SYS_SIGALTSTACK: usize = 131;
-const SYS_ARCH_PRCTL: usize = 158;
-const SYS_IOPRIO_SET: usize = 251;
-const SYS_IOPRIO_GET: usize = 252;
-const SYS_KCMP: usize = 312;
-const SYS_IOCTL: usize = 16;
 
 /// A System V semaphore set of one semaphore, removed (`IPC_RMID`) on drop.
 #[derive(Debug)]
@@ -36,7 +25,7 @@ impl SysvSemaphore {
     pub fn new() -> io::Result<SysvSemaphore> {
         const IPC_CREAT: usize = 0o1000;
         // SAFETY: semget takes integers only.
-        let id = check(unsafe { syscall4(SYS_SEMGET, 0, 1, IPC_CREAT | 0o600, 0) })?;
+        let id = check(unsafe { syscall4(nr::SEMGET, 0, 1, IPC_CREAT | 0o600, 0) })?;
         Ok(SysvSemaphore { id: id as i32 })
     }
 
@@ -52,14 +41,14 @@ impl SysvSemaphore {
         }
         let op = Sembuf { num: 0, op: delta, flg: if undo { SEM_UNDO } else { 0 } };
         // SAFETY: `op` is a valid `struct sembuf` that lives across the call; nsops is 1.
-        check(unsafe { syscall4(SYS_SEMOP, self.id as usize, &op as *const Sembuf as usize, 1, 0) }).map(drop)
+        check(unsafe { syscall4(nr::SEMOP, self.id as usize, &op as *const Sembuf as usize, 1, 0) }).map(drop)
     }
 
     /// `semctl(GETVAL)`: the semaphore's value.
     pub fn value(&self) -> io::Result<i32> {
         const GETVAL: usize = 12;
         // SAFETY: GETVAL takes no pointer argument.
-        check(unsafe { syscall4(SYS_SEMCTL, self.id as usize, 0, GETVAL, 0) }).map(|v| v as i32)
+        check(unsafe { syscall4(nr::SEMCTL, self.id as usize, 0, GETVAL, 0) }).map(|v| v as i32)
     }
 }
 
@@ -67,7 +56,7 @@ impl Drop for SysvSemaphore {
     fn drop(&mut self) {
         const IPC_RMID: usize = 0;
         // SAFETY: IPC_RMID takes no pointer argument. An error leaves nothing to clean up.
-        let _ = unsafe { syscall4(SYS_SEMCTL, self.id as usize, 0, IPC_RMID, 0) };
+        let _ = unsafe { syscall4(nr::SEMCTL, self.id as usize, 0, IPC_RMID, 0) };
     }
 }
 
@@ -92,7 +81,7 @@ pub enum KcmpType {
 /// `kcmp(pid1, pid2, type, 0, 0)`: whether two tasks use the very same kernel object.
 pub fn kcmp_same(pid1: i32, pid2: i32, kind: KcmpType) -> io::Result<bool> {
     // SAFETY: kcmp with these types takes no pointer argument.
-    check(unsafe { syscall4(SYS_KCMP, pid1 as usize, pid2 as usize, kind as usize, 0) }).map(|r| r == 0)
+    check(unsafe { syscall4(nr::KCMP, pid1 as usize, pid2 as usize, kind as usize, 0) }).map(|r| r == 0)
 }
 
 const IOPRIO_WHO_PROCESS: usize = 1;
@@ -100,13 +89,13 @@ const IOPRIO_WHO_PROCESS: usize = 1;
 /// `ioprio_get(IOPRIO_WHO_PROCESS, tid)`; 0 is the calling thread.
 pub fn ioprio_get(tid: i32) -> io::Result<u32> {
     // SAFETY: integers only.
-    check(unsafe { syscall4(SYS_IOPRIO_GET, IOPRIO_WHO_PROCESS, tid as usize, 0, 0) }).map(|v| v as u32)
+    check(unsafe { syscall4(nr::IOPRIO_GET, IOPRIO_WHO_PROCESS, tid as usize, 0, 0) }).map(|v| v as u32)
 }
 
 /// `ioprio_set(IOPRIO_WHO_PROCESS, tid, prio)`; 0 is the calling thread.
 pub fn ioprio_set(tid: i32, prio: u32) -> io::Result<()> {
     // SAFETY: integers only.
-    check(unsafe { syscall4(SYS_IOPRIO_SET, IOPRIO_WHO_PROCESS, tid as usize, prio as usize, 0) }).map(drop)
+    check(unsafe { syscall4(nr::IOPRIO_SET, IOPRIO_WHO_PROCESS, tid as usize, prio as usize, 0) }).map(drop)
 }
 
 /// `arch_prctl(ARCH_GET_FS)`: the calling thread's thread pointer.
@@ -114,7 +103,7 @@ pub fn fs_base() -> io::Result<usize> {
     const ARCH_GET_FS: usize = 0x1003;
     let mut out: usize = 0;
     // SAFETY: the kernel writes one unsigned long to `out`, which outlives the call.
-    check(unsafe { syscall4(SYS_ARCH_PRCTL, ARCH_GET_FS, &mut out as *mut usize as usize, 0, 0) })?;
+    check(unsafe { syscall4(nr::ARCH_PRCTL, ARCH_GET_FS, &mut out as *mut usize as usize, 0, 0) })?;
     Ok(out)
 }
 
@@ -144,7 +133,7 @@ impl AltStack {
 pub fn sigaltstack_get() -> io::Result<AltStack> {
     let mut old = AltStack::default();
     // SAFETY: the kernel writes one stack_t to `old`; no new stack is installed.
-    check(unsafe { syscall4(SYS_SIGALTSTACK, 0, &mut old as *mut AltStack as usize, 0, 0) })?;
+    check(unsafe { syscall4(nr::SIGALTSTACK, 0, &mut old as *mut AltStack as usize, 0, 0) })?;
     Ok(old)
 }
 
@@ -156,7 +145,7 @@ pub fn sigaltstack_set(region: Option<&'static [u8]>) -> io::Result<()> {
         None => AltStack { sp: 0, flags: AltStack::SS_DISABLE, size: 0 },
     };
     // SAFETY: `new` is a valid stack_t; the region, if any, is 'static so it outlives its use.
-    check(unsafe { syscall4(SYS_SIGALTSTACK, &new as *const AltStack as usize, 0, 0, 0) }).map(drop)
+    check(unsafe { syscall4(nr::SIGALTSTACK, &new as *const AltStack as usize, 0, 0, 0) }).map(drop)
 }
 
 /// A signal's disposition, as `rt_sigaction` reports it.
@@ -216,7 +205,7 @@ pub fn restore_disposition(saved: SavedDisposition) -> io::Result<()> {
 
 /// ptrace requests the probes use.
 pub mod ptrace {
-    use super::{check, syscall4, SYS_PTRACE};
+    use super::{check, nr, syscall4};
     use rustix::io;
 
     const PTRACE_CONT: usize = 7;
@@ -227,25 +216,25 @@ pub mod ptrace {
     /// `PTRACE_SEIZE` with these `PTRACE_O_*` options.
     pub fn seize(pid: i32, options: usize) -> io::Result<()> {
         // SAFETY: SEIZE takes no pointer; `data` carries the options.
-        check(unsafe { syscall4(SYS_PTRACE, PTRACE_SEIZE, pid as usize, 0, options) }).map(drop)
+        check(unsafe { syscall4(nr::PTRACE, PTRACE_SEIZE, pid as usize, 0, options) }).map(drop)
     }
 
     /// `PTRACE_INTERRUPT`.
     pub fn interrupt(pid: i32) -> io::Result<()> {
         // SAFETY: integers only.
-        check(unsafe { syscall4(SYS_PTRACE, PTRACE_INTERRUPT, pid as usize, 0, 0) }).map(drop)
+        check(unsafe { syscall4(nr::PTRACE, PTRACE_INTERRUPT, pid as usize, 0, 0) }).map(drop)
     }
 
     /// `PTRACE_CONT`, delivering `sig` (0 for none).
     pub fn cont(pid: i32, sig: i32) -> io::Result<()> {
         // SAFETY: integers only.
-        check(unsafe { syscall4(SYS_PTRACE, PTRACE_CONT, pid as usize, 0, sig as usize) }).map(drop)
+        check(unsafe { syscall4(nr::PTRACE, PTRACE_CONT, pid as usize, 0, sig as usize) }).map(drop)
     }
 
     /// `PTRACE_DETACH`, delivering `sig` (0 for none).
     pub fn detach(pid: i32, sig: i32) -> io::Result<()> {
         // SAFETY: integers only.
-        check(unsafe { syscall4(SYS_PTRACE, PTRACE_DETACH, pid as usize, 0, sig as usize) }).map(drop)
+        check(unsafe { syscall4(nr::PTRACE, PTRACE_DETACH, pid as usize, 0, sig as usize) }).map(drop)
     }
 }
 
@@ -298,8 +287,6 @@ impl Drop for SharedPage {
     }
 }
 
-const SYS_WAIT4: usize = 61;
-
 /// `__WALL`: wait for every kind of child (clone children and ptrace tracees too).
 pub const WALL: u32 = 0x4000_0000;
 /// `__WCLONE`: wait only for children whose exit signal is not SIGCHLD.
@@ -313,7 +300,7 @@ pub fn wait4(pid: i32, options: u32) -> io::Result<Option<(i32, i32)>> {
     let mut status: i32 = 0;
     // SAFETY: the kernel writes one int to `status`, which outlives the call; rusage is NULL.
     let r = check(unsafe {
-        syscall4(SYS_WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0)
+        syscall4(nr::WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0)
     })?;
     Ok(if r == 0 { None } else { Some((r as i32, status)) })
 }
@@ -500,7 +487,7 @@ pub fn pidfd_exit_status(pidfd: rustix::fd::BorrowedFd<'_>) -> io::Result<Option
     // request number) to `info`, which outlives the call.
     check(unsafe {
         syscall4(
-            SYS_IOCTL,
+            nr::IOCTL,
             pidfd.as_raw_fd() as usize,
             PIDFD_GET_INFO,
             &mut info as *mut PidfdInfo as usize,
@@ -524,7 +511,7 @@ pub fn pid_ns_chain(tid: i32) -> io::Result<Vec<u64>> {
     // A namespace is at most 32 levels deep.
     for _ in 0..40 {
         // SAFETY: an ioctl without argument on a namespace fd we own; it returns a new fd.
-        let Ok(parent) = check(unsafe { syscall4(SYS_IOCTL, fd.as_raw_fd() as usize, NS_GET_PARENT, 0, 0) })
+        let Ok(parent) = check(unsafe { syscall4(nr::IOCTL, fd.as_raw_fd() as usize, NS_GET_PARENT, 0, 0) })
         else {
             break;
         };
@@ -698,10 +685,9 @@ impl HeldSignals {
 
     /// The first termination signal that arrived while held, if any.
     pub fn pending(&self) -> Option<clonekit_flags::Signal> {
-        const SYS_RT_SIGPENDING: usize = 127;
         let mut set: u64 = 0;
         // SAFETY: the kernel writes one 8-byte signal set to `set`, which outlives the call.
-        let r = unsafe { syscall4(SYS_RT_SIGPENDING, &mut set as *mut u64 as usize, 8, 0, 0) };
+        let r = unsafe { syscall4(nr::RT_SIGPENDING, &mut set as *mut u64 as usize, 8, 0, 0) };
         if r < 0 {
             return None;
         }

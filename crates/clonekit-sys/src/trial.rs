@@ -405,7 +405,7 @@ fn enter(setup: Setup) -> io::Result<()> {
 }
 
 /// `MAX_PID_NS_LEVEL`: the deepest pid namespace level.
-const MAX_PID_NS_LEVEL: u32 = 32;
+const MAX_PID_NS_LEVEL: u32 = clonekit_flags::MAX_PID_NS_LEVEL as u32;
 
 /// Runs `body` `levels` pid namespaces below the caller: each level unshares a new pid
 /// namespace and creates its init, which goes on one level further. Returns `body`'s status,
@@ -429,9 +429,8 @@ fn nest_pid_namespaces(levels: u32, body: &(dyn Fn() -> i32 + Sync)) -> i32 {
 }
 
 fn unshare(flags: CloneFlags) -> io::Result<()> {
-    const SYS_UNSHARE: usize = 272;
     // SAFETY: unshare of namespaces changes no memory; the caller is single-threaded.
-    check(unsafe { syscall4(SYS_UNSHARE, flags.bits() as usize, 0, 0, 0) }).map(drop)
+    check(unsafe { syscall4(crate::arch::nr::UNSHARE, flags.bits() as usize, 0, 0, 0) }).map(drop)
 }
 
 fn drop_to_nobody() -> io::Result<()> {

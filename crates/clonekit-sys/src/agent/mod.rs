@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io;
 
+use crate::arch::nr;
+
 /// The fd number at which agents keep the control region (kept across `execve`).
 pub const CONTROL_FD: i32 = 1000;
 /// Mailboxes in a control region.
@@ -389,7 +391,9 @@ impl Fleet {
                 // Ending: a pid namespace's init sleeps inside exit until every other task of
                 // its namespace has been reaped (zap_pid_ns_processes); other sleeps inside
                 // exit (a namespace's teardown waiting for RCU) are still in flight.
-                TaskState::Sleeping(Some(60 | 231)) if ending && waits_for_its_namespace(tid) => {
+                TaskState::Sleeping(Some(nr::EXIT | nr::EXIT_GROUP))
+                    if ending && waits_for_its_namespace(tid) =>
+                {
                     return Ok(Outcome::Gone);
                 }
                 // A task that stopped itself (`kill 0 SIGSTOP`): the kill returned, and the
@@ -437,9 +441,9 @@ impl Fleet {
             let busy = (0..MAILBOXES as u32).filter_map(|s| self.tid(s)).any(|tid| match task_state(tid) {
                 TaskState::Running => true,
                 // Dead but not yet released: its pid is still allocated.
-                TaskState::Gone => proc_state_char(tid).is_some_and(|c| matches!(c, 'X' | 'x')),
+                TaskState::Gone => proc_state(tid).is_some_and(|c| matches!(c, 'X' | 'x')),
                 // Inside exit: done only when it waits for the rest of its pid namespace.
-                TaskState::Sleeping(Some(60 | 231)) => {
+                TaskState::Sleeping(Some(nr::EXIT | nr::EXIT_GROUP)) => {
                     let waits = waits_for_its_namespace(tid);
                     zapping |= waits;
                     !waits
@@ -508,31 +512,24 @@ impl Fleet {
     pub fn exit_status(&self, slot: u32) -> Option<i32> {
         let tid = self.tid(slot)?;
         let start = Instant::now();
-        loop {
-            match std::fs::read_to_string(format!("/proc/{tid}/stat")) {
-                Ok(stat) => {
-                    let (_, rest) = stat.rsplit_once(") ")?;
-                    let fields: Vec<&str> = rest.split_whitespace().collect();
-                    // After the comm: field 3 (state) is index 0, field 52 (exit_code) index 49.
-                    match fields.first().copied() {
-                        Some("Z") => return fields.get(49)?.parse().ok(),
-                        // Being reaped: the pidfd has the status once it is released.
-                        Some("X" | "x") if start.elapsed() < Duration::from_millis(100) => {
-                            std::thread::sleep(Duration::from_micros(20));
-                        }
-                        _ => return None,
-                    }
+        while let Some(stat) = proc_stat(tid) {
+            let fields: Vec<&str> = stat.split_whitespace().collect();
+            // After the comm: field 3 (state) is index 0, field 52 (exit_code) index 49.
+            match fields.first().copied() {
+                Some("Z") => return fields.get(49)?.parse().ok(),
+                // Being reaped: the pidfd has the status once it is released.
+                Some("X" | "x") if start.elapsed() < Duration::from_millis(100) => {
+                    std::thread::sleep(Duration::from_micros(20));
                 }
-                Err(_) => {
-                    let pidfds = self.pidfds();
-                    let (watched, fd) = pidfds.get(slot as usize)?.as_ref()?;
-                    return (*watched == tid)
-                        .then(|| {
-                            crate::observe::pidfd_exit_status(rustix::fd::AsFd::as_fd(fd)).ok().flatten()
-                        })
-                        .flatten();
-                }
+                _ => return None,
             }
+        }
+        let pidfds = self.pidfds();
+        match pidfds.get(slot as usize)? {
+            Some((watched, fd)) if *watched == tid => {
+                crate::observe::pidfd_exit_status(rustix::fd::AsFd::as_fd(fd)).ok().flatten()
+            }
+            _ => None,
         }
     }
 
@@ -605,10 +602,9 @@ fn task_state(tid: i32) -> TaskState {
     if tid <= 0 {
         return TaskState::Gone;
     }
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{tid}/stat")) else {
+    let Some(state) = proc_state(tid) else {
         return TaskState::Gone;
     };
-    let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()).unwrap_or('X');
     match state {
         'Z' | 'X' | 'x' => TaskState::Gone,
         'T' | 't' => TaskState::Stopped,
@@ -637,10 +633,16 @@ fn sleeps_in(tid: i32, function: &str) -> bool {
 /// takes it as waiting for good.
 const ZAP_WAIT_SETTLED: Duration = Duration::from_millis(10);
 
-/// The one-letter state of `/proc/TID/stat`, if the task is still there.
-fn proc_state_char(tid: i32) -> Option<char> {
+/// `/proc/TID/stat` after the command name: the state letter, then the other fields.
+fn proc_stat(tid: i32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
-    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
+    stat.rsplit_once(") ").map(|(_, rest)| rest.to_string())
+}
+
+/// The one-letter state of `/proc/TID/stat` (`R`, `S`, `Z`, `X`…), if the task is still
+/// there.
+pub fn proc_state(tid: i32) -> Option<char> {
+    proc_stat(tid)?.chars().next()
 }
 
 fn nspids_of(tid: i32) -> Vec<i32> {

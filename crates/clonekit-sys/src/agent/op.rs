@@ -2,8 +2,10 @@
 //! region (no pointers into the coordinator's memory: the agent may be another address space,
 //! or a freshly exec'd image).
 
-/// Most `set_tid` entries a `clone3` operation carries.
-pub const MAX_SET_TID: usize = 32;
+use crate::arch::nr;
+
+/// Most `set_tid` entries a `clone3` operation carries (`MAX_PID_NS_LEVEL`).
+pub const MAX_SET_TID: usize = clonekit_flags::MAX_PID_NS_LEVEL as usize;
 /// Longest path or host name an operation carries (without the NUL).
 pub const MAX_TEXT: usize = 200;
 
@@ -238,12 +240,12 @@ impl AgentOp {
     /// blocks for long).
     pub fn blocks_in(&self) -> Option<usize> {
         match self {
-            AgentOp::Vfork { .. } => Some(56),
-            AgentOp::Clone { flags, .. } if flags & 0x4000 != 0 => Some(56),
-            AgentOp::Clone3 { flags, .. } if flags & 0x4000 != 0 => Some(435),
-            AgentOp::Wait4 { options, .. } if options & 1 == 0 => Some(61),
-            AgentOp::Waitid { options, .. } if options & 1 == 0 => Some(247),
-            AgentOp::FutexWait { .. } => Some(202),
+            // A vfork is made with the legacy clone.
+            AgentOp::Clone3 { .. } if self.blocks_in_vfork() => Some(nr::CLONE3),
+            _ if self.blocks_in_vfork() => Some(nr::CLONE),
+            AgentOp::Wait4 { options, .. } if options & 1 == 0 => Some(nr::WAIT4),
+            AgentOp::Waitid { options, .. } if options & 1 == 0 => Some(nr::WAITID),
+            AgentOp::FutexWait { .. } => Some(nr::FUTEX),
             _ => None,
         }
     }
@@ -254,8 +256,9 @@ impl AgentOp {
     pub fn blocks_in_vfork(&self) -> bool {
         match self {
             AgentOp::Vfork { .. } => true,
-            AgentOp::Clone { flags, .. } => flags & 0x4000 != 0,
-            AgentOp::Clone3 { flags, .. } => flags & 0x4000 != 0,
+            AgentOp::Clone { flags, .. } | AgentOp::Clone3 { flags, .. } => {
+                flags & clonekit_flags::CloneFlags::CLONE_VFORK.bits() != 0
+            }
             _ => false,
         }
     }

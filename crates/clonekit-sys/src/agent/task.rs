@@ -12,43 +12,8 @@ use clonekit_flags::{CloneFlags, ExitSignal};
 
 use super::op::AgentOp;
 use super::{Control, Mailbox, Reply, AGENT_ARG, CONTROL_FD, MAX_VARS, SELF_EXE};
-use crate::arch::syscall4;
+use crate::arch::{nr, syscall4};
 use crate::{Clone, Syscall};
-
-mod nr {
-    pub const CLOSE: usize = 3;
-    pub const STAT: usize = 4;
-    pub const RT_SIGPROCMASK: usize = 14;
-    pub const DUP: usize = 32;
-    pub const GETPID: usize = 39;
-    pub const EXIT: usize = 60;
-    pub const WAIT4: usize = 61;
-    pub const KILL: usize = 62;
-    pub const UNAME: usize = 63;
-    pub const FCNTL: usize = 72;
-    pub const GETCWD: usize = 79;
-    pub const CHDIR: usize = 80;
-    pub const UMASK: usize = 95;
-    pub const GETPPID: usize = 110;
-    pub const SIGALTSTACK: usize = 131;
-    pub const PRCTL: usize = 157;
-    pub const SETHOSTNAME: usize = 170;
-    pub const GETTID: usize = 186;
-    pub const FUTEX: usize = 202;
-    pub const SET_TID_ADDRESS: usize = 218;
-    pub const EXIT_GROUP: usize = 231;
-    pub const TGKILL: usize = 234;
-    pub const WAITID: usize = 247;
-    pub const OPENAT: usize = 257;
-    pub const UNSHARE: usize = 272;
-    pub const DUP3: usize = 292;
-    pub const EXECVE: usize = 59;
-    pub const CLOSE_RANGE: usize = 436;
-    pub const SETPGID: usize = 109;
-    pub const LSEEK: usize = 8;
-    pub const IOPRIO_SET: usize = 251;
-    pub const IOPRIO_GET: usize = 252;
-}
 
 /// The control region of this process, for the signal handler (a plain static: shared by
 /// tasks that share memory, copied by fork, set again after exec).
