@@ -341,7 +341,7 @@ impl Kernel {
             if wakes.is_empty() {
                 return;
             }
-            let mut sleepers: Vec<(u64, TaskId, WaitOptions)> = self
+            let mut sleepers: Vec<(u64, TaskId)> = self
                 .slots
                 .iter()
                 .filter_map(|s| s.task.as_ref())
@@ -352,7 +352,7 @@ impl Kernel {
                                 && crate::wait::eligible_pid(w, &k.pid, k.pgid)
                                 && (w.flags & crate::wait::WNOTHREAD == 0 || k.parent == t.id)
                         });
-                        woken.then(|| (*seq, t.id, w.clone()))
+                        woken.then_some((*seq, t.id))
                     }
                     _ => None,
                 })
@@ -360,23 +360,21 @@ impl Kernel {
             // do_wait queues itself with add_wait_queue, at the head of wait_chldexit: the
             // wake-up reaches the last task to fall asleep first.
             sleepers.sort_by_key(|s| std::cmp::Reverse(s.0));
-            for (_, id, opts) in sleepers {
-                if self.state(id) != TaskState::Blocked {
-                    continue;
-                }
-                match self.do_wait(id, &opts) {
-                    Ok(Some(w)) => self.wake(id, Resumed::Wait(Ok(w))),
-                    Ok(None) => {}
-                    Err(e) => self.wake(id, Resumed::Wait(Err(e))),
-                }
+            for (_, id) in sleepers {
+                self.wait_again(id);
             }
         }
     }
 
-    /// A handler has run in `t`, asleep in a `wait`: the call returned `-ERESTARTSYS` and,
-    /// with `SA_RESTART`, is made again: it looks at the children again.
-    pub(crate) fn wait_restart(&mut self, t: TaskId) {
-        let Some(Some((_, Block::Wait(opts)))) = self.task(t).map(|x| x.block.clone()) else { return };
+    /// A task asleep in a `wait` looks at the children again (a child's change woke it, or a
+    /// handler ran and `SA_RESTART` makes the call again after `-ERESTARTSYS`): it returns
+    /// if it finds something, or no child left to wait for; else it sleeps on.
+    pub(crate) fn wait_again(&mut self, t: TaskId) {
+        let Some(task) = self.task(t) else { return };
+        let Some((_, Block::Wait(opts))) = task.block.clone().filter(|_| task.state == TaskState::Blocked)
+        else {
+            return;
+        };
         match self.do_wait(t, &opts) {
             Ok(Some(w)) => self.wake(t, Resumed::Wait(Ok(w))),
             Ok(None) => {}

@@ -401,7 +401,7 @@ impl Kernel {
                 Disposition::Handler => {
                     self.tm(t).handled += 1;
                     self.futex_restart(t);
-                    self.wait_restart(t);
+                    self.wait_again(t);
                 }
                 Disposition::Default => {
                     if sig_kernel_ignore(sig) {

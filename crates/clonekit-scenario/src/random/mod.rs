@@ -58,8 +58,17 @@ const SIGNALS: [u32; 8] = [10, 12, 15, 9, 18, 17, 1, 0];
 /// (`exit_notify`): whether the woken parent returns from its call before the signal
 /// arrives is a race on a real machine, so such calls are left out.
 fn vfork_with_fatal_exit_signal(flags: CloneFlags, exit_signal: u64) -> bool {
-    flags.contains(CloneFlags::CLONE_VFORK) && !matches!(exit_signal, 0 | 17)
+    flags.contains(CloneFlags::CLONE_VFORK) && may_kill_parent(exit_signal)
 }
+
+/// Whether an exit signal may kill the parent it is sent to: anything but none and SIGCHLD
+/// (whose default action is to ignore it).
+fn may_kill_parent(exit_signal: u64) -> bool {
+    !matches!(exit_signal, 0 | SIGCHLD)
+}
+
+/// `SIGCHLD`, the exit signal of fork and vfork children.
+const SIGCHLD: u64 = clonekit_flags::ExitSignal::SIGCHLD.raw();
 
 /// Exit signals for `clone`/`clone3`: SIGCHLD most, none, one that kills the parent, a real-time
 /// one, and 65 (invalid for `clone3`, rule C7).
@@ -318,7 +327,7 @@ impl Interp {
         }
         let pdeathsig = self.query(k, &Op::PrctlGetPdeathsig);
         let has_pdeathsig = !matches!(pdeathsig, Some(Value::Signal(0)) | Some(Value::Num(0)));
-        has_pdeathsig || self.exit_signals.get(target).is_some_and(|s| !matches!(s, 0 | 17))
+        has_pdeathsig || self.exit_signals.get(target).is_some_and(|&s| may_kill_parent(s))
     }
 
     fn fresh_name(&mut self) -> String {
@@ -508,9 +517,9 @@ impl Interp {
             if matches!(outcome, Outcome::Blocked | Outcome::Done(Value::Pid(_))) {
                 self.env.add_task(name);
                 let exit_signal = match &op {
-                    Op::Clone { flags, .. } => flags & 0xff,
+                    Op::Clone { flags, .. } => flags & clonekit_flags::CSIGNAL,
                     Op::Clone3 { args, .. } => args.exit,
-                    _ => 17,
+                    _ => SIGCHLD,
                 };
                 self.exit_signals.insert(name.to_string(), exit_signal);
             }
