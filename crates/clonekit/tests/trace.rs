@@ -98,6 +98,14 @@ fn join_splits(text: &str) -> Vec<(u32, String)> {
         let Some((pid, rest)) = split_pid(line) else { continue };
         if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
             open.insert(pid, head.to_string());
+        } else if let Some(by) =
+            rest.strip_prefix("+++ superseded by execve in pid ").and_then(|r| r.strip_suffix(" +++"))
+        {
+            // The exec'ing thread's call goes on under this pid.
+            if let Some(head) = by.parse().ok().and_then(|by: u32| open.remove(&by)) {
+                open.insert(pid, head);
+            }
+            out.push((pid, rest.to_string()));
         } else if let Some(i) = rest.find(" <pid changed to ") {
             let new: u32 = rest[i + 17..].split(' ').next().unwrap().parse().unwrap();
             open.insert(new, rest[..i].to_string());
@@ -215,7 +223,18 @@ fn normalize_all(text: &str) -> Vec<String> {
         if line.contains("= ? ERESTART") {
             continue; // a wait interrupted or not by a signal: timing
         }
-        lines.push(scrub(&replace_pids(&format!("{pid} {line}"), &map)));
+        let mut norm = scrub(&replace_pids(&format!("{pid} {line}"), &map));
+        // pthread_create's parent_tid and child_tid are one word, which the new thread
+        // clears when it exits: read at the call's exit stop (strace), it is 0 if the thread
+        // is already gone; read at the clone event (clonekit), it is always the new tid.
+        if norm.contains("CLONE_CHILD_CLEARTID") {
+            if let Some(i) = norm.find("=> {parent_tid=[") {
+                if let Some(j) = norm[i..].find("]}") {
+                    norm.replace_range(i..i + j + 2, "=> {parent_tid=[P or 0]}");
+                }
+            }
+        }
+        lines.push(norm);
     }
     lines
 }
@@ -240,11 +259,20 @@ fn differential_against_strace() {
         assert_eq!(ck.status.code(), st.status.code(), "{name}: exit status");
         let (sa, sb) = (std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
         let (na, nb) = (normalize(&sa), normalize(&sb));
-        // SIGCHLD lines: as many as timing gives, but decoded the same way.
+        // SIGCHLD lines: as many as timing gives, about whichever child's exit was queued
+        // first when two coalesce, but decoded the same way.
         let sigchld = |t: &str| {
             normalize_all(t)
                 .into_iter()
                 .filter(|l| l.contains("--- SIGCHLD "))
+                .map(|l| match l.find("si_pid=P") {
+                    Some(i) => {
+                        let end =
+                            l[i + 8..].find(|c: char| !c.is_ascii_digit()).map_or(l.len(), |n| i + 8 + n);
+                        format!("{}si_pid=P*{}", &l[..i], &l[end..])
+                    }
+                    None => l,
+                })
                 .collect::<std::collections::BTreeSet<_>>()
         };
         let (ca, cb) = (sigchld(&sa), sigchld(&sb));
