@@ -7,6 +7,8 @@
 # reported with its ratio to the untraced median. Trace output goes to /dev/null.
 # The machine may be shared: each run waits until the CPUs are idle, and a run during which
 # other processes used the CPU (more than 5% of its wall time, from /proc/stat) is done again.
+# Where /dev/cpu_dma_latency is writable, `clonekit trace --low-latency` is measured too, and
+# the program untraced while the same CPU latency request is held.
 # Usage: bench/trace.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,13 @@ trap 'rm -rf "$work"' EXIT
 
 have_strace=1
 command -v strace >/dev/null 2>&1 || { have_strace=0; echo "strace: not installed, its rows are skipped"; }
+# `--low-latency` needs write access to /dev/cpu_dma_latency (root). Its row is compared with
+# the program run untraced while the same request is held, so that what the request does to
+# the program itself shows.
+have_lowlat=1
+[ -w /dev/cpu_dma_latency ] || { have_lowlat=0; echo "clonekit trace --low-latency: /dev/cpu_dma_latency not writable, its rows are skipped"; }
+# Runs "$@" while holding a CPU latency request of 0 µs (as `--low-latency` does).
+latency_held() { ( exec 3>/dev/cpu_dma_latency && printf 0x00000000 >&3 && "$@" ); }
 have_cc=1
 command -v gcc >/dev/null 2>&1 || { have_cc=0; echo "thread-heavy: skipped (no C compiler: gcc)"; }
 if [ $have_cc = 1 ]; then
@@ -66,6 +75,7 @@ bench() {
     local name=$1; shift
     local -a work_cmd=("$@")
     local -a configs=(untraced clonekit)
+    [ $have_lowlat = 1 ] && configs+=(lowlat untraced_held)
     [ $have_strace = 1 ] && configs+=(strace)
     declare -A times
     for ((r = 0; r < runs; r++)); do
@@ -73,6 +83,8 @@ bench() {
             case $c in
                 untraced) t=$(time_one "${work_cmd[@]}") ;;
                 clonekit) t=$(time_one "$ck" trace -o /dev/null -- "${work_cmd[@]}") ;;
+                lowlat) t=$(time_one "$ck" trace --low-latency -o /dev/null -- "${work_cmd[@]}") ;;
+                untraced_held) t=$(time_one latency_held "${work_cmd[@]}") ;;
                 strace) t=$(time_one strace -f --seccomp-bpf -e trace=process -o /dev/null "${work_cmd[@]}") ;;
             esac
             times[$c]+="$t "
@@ -89,6 +101,8 @@ bench() {
         [ $c = strace ] && stm=$m
         local label=$c
         [ $c = clonekit ] && label="clonekit trace"
+        [ $c = lowlat ] && label="clonekit trace --low-latency"
+        [ $c = untraced_held ] && label="untraced, latency request held"
         [ $c = strace ] && label="strace -f --seccomp-bpf -e trace=process"
         printf '  %-42s %8.3f s  %5.2fx untraced   runs: %s\n' "$label" "$m" "$(echo "$m $base" | awk '{ print $1 / $2 }')" "${times[$c]}"
     done

@@ -242,3 +242,52 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// Where the kernel takes CPU latency requests (PM QoS).
+pub const CPU_LATENCY_DEVICE: &str = "/dev/cpu_dma_latency";
+
+/// Asks the kernel that no CPU take longer than `us` microseconds to wake from idle, for as
+/// long as the returned file stays open (the request ends when it is closed, also when the
+/// process dies). With 0, idle CPUs poll instead of halting.
+pub fn hold_cpu_latency(us: i32) -> io::Result<std::fs::File> {
+    use std::io::Write;
+    // std opens with O_CLOEXEC, so no traced program inherits the request.
+    let mut f = std::fs::OpenOptions::new().write(true).open(CPU_LATENCY_DEVICE)?;
+    f.write_all(&us.to_ne_bytes())?;
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CPU latency the kernel honours now (the strictest request), in µs.
+    fn cpu_latency() -> io::Result<i32> {
+        use std::io::Read;
+        let mut b = [0u8; 4];
+        std::fs::File::open(CPU_LATENCY_DEVICE)?.read_exact(&mut b)?;
+        Ok(i32::from_ne_bytes(b))
+    }
+
+    #[test]
+    fn a_cpu_latency_request_lasts_while_its_file_is_open() {
+        let held = match hold_cpu_latency(0) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!(
+                    "skipped: a_cpu_latency_request_lasts_while_its_file_is_open ({CPU_LATENCY_DEVICE}: {e})"
+                );
+                return;
+            }
+        };
+        assert_eq!(cpu_latency().unwrap(), 0);
+        drop(held);
+        // Another process may hold its own request; ours alone must not be left behind.
+        let after = cpu_latency().unwrap();
+        if after == 0 {
+            eprintln!("note: another process holds a CPU latency request of 0");
+        } else {
+            assert!(after > 0, "{after}");
+        }
+    }
+}

@@ -41,6 +41,10 @@ pub struct Args {
     /// Longest string shown (strace's -s).
     #[arg(short = 's', value_name = "N", default_value_t = 32)]
     string_limit: usize,
+    /// Keep idle CPUs polling while tracing (a CPU latency request of 0 µs on
+    /// /dev/cpu_dma_latency, root only): every stop costs less, most of all on VMs; uses power.
+    #[arg(long)]
+    low_latency: bool,
     /// The program to start, and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM")]
     command: Vec<OsString>,
@@ -68,6 +72,7 @@ pub fn run(args: &Args) -> Result<Outcome, TraceError> {
         json: args.json,
         explain: args.explain,
         string_limit: args.string_limit,
+        low_latency: args.low_latency,
     };
     let report = clonekit_trace::trace(&opts)?;
     match report.ending {

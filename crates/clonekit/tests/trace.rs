@@ -533,3 +533,64 @@ fn p_follows_the_children_and_the_calls_after_them() {
     assert_eq!(count("+++ exited with 0 +++"), 2, "{text}");
     assert!(text.contains("exit_group(3)"), "{text}");
 }
+
+/// The CPU latency the kernel honours, read by `od` from `/dev/cpu_dma_latency`.
+fn read_cpu_latency(out: &str) -> Option<i64> {
+    out.split_whitespace().next()?.parse().ok()
+}
+
+#[test]
+fn low_latency_holds_a_cpu_latency_request_for_the_trace_only() {
+    let dev = "/dev/cpu_dma_latency";
+    if std::fs::OpenOptions::new().write(true).open(dev).is_err() {
+        eprintln!("skipped low_latency_holds_a_cpu_latency_request_for_the_trace_only: cannot write {dev}");
+        return;
+    }
+    let out = tmp("lowlat");
+    let argv: Vec<String> = ["od", "-An", "-td4", dev].iter().map(|s| s.to_string()).collect();
+    let r = run_clonekit(&["--low-latency"], &argv, &out);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // The traced program sees the request; the trace itself is unchanged.
+    assert_eq!(read_cpu_latency(&String::from_utf8_lossy(&r.stdout)), Some(0));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("execve(\"/usr/bin/od\"") || text.contains("execve(\"/bin/od\""), "{text}");
+    assert!(text.contains("+++ exited with 0 +++"), "{text}");
+    // After the trace the request is gone (unless another process holds one of its own).
+    let after = Command::new("od").args(["-An", "-td4", dev]).output().unwrap();
+    match read_cpu_latency(&String::from_utf8_lossy(&after.stdout)) {
+        Some(0) => eprintln!("note: another process holds a CPU latency request of 0"),
+        v => assert!(v.is_some_and(|v| v > 0), "{v:?}"),
+    }
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn low_latency_without_permission_is_one_line_and_exit_2() {
+    // As an unprivileged user the device (mode 0600) cannot be opened for writing.
+    let r = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            CK,
+            "trace",
+            "--low-latency",
+            "--",
+            "/bin/true",
+        ])
+        .output();
+    let Ok(r) = r else {
+        eprintln!("skipped low_latency_without_permission_is_one_line_and_exit_2: no setpriv");
+        return;
+    };
+    let err = String::from_utf8_lossy(&r.stderr).into_owned();
+    if r.status.code() != Some(2) && !err.starts_with("clonekit: ") {
+        eprintln!(
+            "skipped low_latency_without_permission_is_one_line_and_exit_2: cannot run as uid 65534: {err}"
+        );
+        return;
+    }
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--low-latency") && err.contains("Permission denied"), "{err}");
+}
