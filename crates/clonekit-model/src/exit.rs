@@ -69,9 +69,16 @@ impl Kernel {
                 s.group_exit = true;
                 s.group_exit_code = sig;
             }
+            // zap_other_threads: no group stop goes on.
+            s.group_stop_count = 0;
         }
         let code = signal.borrow().group_exit_code;
         let threads = signal.borrow().threads.clone();
+        for &t in &threads {
+            if let Some(x) = self.task_mut(t) {
+                x.stop_pending = false;
+            }
+        }
         for t in threads {
             if self.task(t).is_some_and(|x| !x.exiting) {
                 // A call that finished but has not returned to user space yet (a vfork
@@ -93,7 +100,9 @@ impl Kernel {
         if t.exiting {
             return;
         }
-        // exit_signals: PF_EXITING; a sleep in progress ends without a result.
+        // exit_signals: PF_EXITING; a sleep in progress ends without a result; a part owed in
+        // a group stop is given (which may complete it).
+        let owes_stop = t.stop_pending;
         t.exiting = true;
         t.stopped = false;
         t.stopped_resume = None;
@@ -110,6 +119,17 @@ impl Kernel {
             _ => {}
         }
         let signal = self.t(tsk).signal.clone();
+        if owes_stop {
+            let (group_exit, alone) = {
+                let s = signal.borrow();
+                (s.group_exit, s.threads.len() <= 1)
+            };
+            if group_exit || alone {
+                self.tm(tsk).stop_pending = false;
+            } else {
+                self.participate_group_stop(tsk, false);
+            }
+        }
         // synchronize_group_exit: the last thread out sets the group's status.
         {
             let mut s = signal.borrow_mut();

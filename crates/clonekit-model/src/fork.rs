@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use clonekit_flags::{
     violations, CallerState, CloneArgs, CloneCall, CloneFlags, Errno, ExitSignal, KernelCloneArgs, Rule,
-    CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, TASK_SIZE_MAX_4LEVEL,
+    CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, RULES, TASK_SIZE_MAX_4LEVEL,
 };
 use serde::Serialize;
 
@@ -119,6 +119,13 @@ pub struct Forked {
 }
 
 /// Builds the call the rules of clonekit-flags read, from what `kernel_clone` received.
+/// Whether the kernel checks `rule` before `copy_process` looks for pending signals (rule
+/// S1): the clone3 argument checks, kernel_clone's and copy_process's flag checks.
+fn checked_before_signals(rule: &Rule) -> bool {
+    let pos = |id: &str| RULES.iter().position(|r| r.id == id);
+    pos(rule.id) < pos("S1")
+}
+
 fn rules_call(k: &KernelCloneArgs, set_tid_len: usize) -> CloneCall {
     let args = CloneArgs {
         flags: k.flags.bits(),
@@ -170,9 +177,29 @@ impl Kernel {
         // The flag-combination checks (fork.c:2179‑2227) and every later rule decidable from
         // the call and the caller: the first broken one is what Linux returns.
         let caller = self.caller_state(cur);
-        if let Some(rule) =
-            violations(&rules_call(k, set_tid.len()), &caller).into_iter().find(|r| !r.clone3_only())
-        {
+        let broken =
+            violations(&rules_call(k, set_tid.len()), &caller).into_iter().find(|r| !r.clone3_only());
+        if let Some(rule) = broken.filter(|r| checked_before_signals(r)) {
+            return Err(rec.fail_rule(rule));
+        }
+        // fork.c:2238: recalc_sigpending(); a pending signal (or group stop) is taken first
+        // and the call made again (-ERESTARTNOINTR, never seen by user space): after a
+        // handler or an ignored signal at once, after a stop at SIGCONT, after a fatal one
+        // never.
+        if self.signal_pending(cur) {
+            self.deliver_pending(cur);
+            let t = self.t(cur);
+            if t.exiting || t.stopped || t.state != TaskState::Running {
+                let s1 = RULES.iter().find(|r| r.id == "S1").expect("rule S1 exists");
+                return Err(rec.fail_rule(s1));
+            }
+            rec.step(
+                "copy_process",
+                Outcome::Set,
+                "a pending signal was taken first, then the call made again",
+            );
+        }
+        if let Some(rule) = broken {
             return Err(rec.fail_rule(rule));
         }
         rec.step("copy_process", Outcome::Set, "flag checks passed (clonekit-flags rules)");
@@ -484,6 +511,7 @@ impl Kernel {
             tls,
             serial: self.next_serial,
             stopped: false,
+            stop_pending: false,
             stopped_resume: None,
         };
         self.install_task(task);
@@ -553,6 +581,11 @@ impl Kernel {
             Ok(r) => r,
             Err(e) => {
                 self.keep_record(rec);
+                if e == Errno::ERESTARTNOINTR && self.task(cur).is_some_and(|t| t.stopped && !t.exiting) {
+                    // Stopped by the pending signal: the call is made again at SIGCONT.
+                    self.sleep(cur, Block::Restart { args: *args, set_tid: set_tid.to_vec() });
+                    return Ok(Syscall::Blocked);
+                }
                 return Err(e);
             }
         };

@@ -60,7 +60,9 @@ impl Kernel {
         let mut i = 0;
         while i < self.futex_waiters.len() && woken.len() < n as usize {
             let w = &self.futex_waiters[i];
-            if w.addr == addr && w.mm.upgrade().is_some_and(|m| Rc::ptr_eq(&m, mm)) {
+            // A stopped waiter left the queue (-ERESTARTSYS) and waits again at SIGCONT.
+            let stopped = self.task(w.task).is_some_and(|t| t.stopped);
+            if !stopped && w.addr == addr && w.mm.upgrade().is_some_and(|m| Rc::ptr_eq(&m, mm)) {
                 woken.push(self.futex_waiters.remove(i).task);
             } else {
                 i += 1;

@@ -30,6 +30,7 @@ impl Kernel {
             init_pid_ns: Rc::new(PidNamespace::initial(0, Rc::new(UserNamespace::initial()))),
             futex_waiters: Vec::new(),
             child_wakes: Vec::new(),
+            continuing: Vec::new(),
             resumed: Vec::new(),
             sleep_seq: 0,
             next_inum: 0xEFFF_FFF0,
@@ -108,6 +109,7 @@ impl Kernel {
             tls: 0,
             serial: k.next_serial,
             stopped: false,
+            stop_pending: false,
             stopped_resume: None,
         };
         k.install_task(init);

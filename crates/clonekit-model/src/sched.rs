@@ -4,12 +4,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use clonekit_flags::Errno;
+use clonekit_flags::{Errno, KernelCloneArgs};
 
 use crate::blk_ioc::IoContext;
 use crate::cred::Cred;
 use crate::file::FilesStruct;
-use crate::fork::CopyProcessRecord;
+use crate::fork::{CopyProcessRecord, Forked};
 use crate::fs::FsStruct;
 use crate::futex::FutexWaiter;
 use crate::mm::MmStruct;
@@ -59,6 +59,14 @@ pub(crate) enum Block {
     Wait(WaitOptions),
     /// `futex_wait` (kernel/futex/waitwake.c): until `FUTEX_WAKE` on the word.
     Futex,
+    /// A clone that found a signal pending at entry (`copy_process` returned
+    /// `-ERESTARTNOINTR`) and whose task then stopped: the call is made again at `SIGCONT`.
+    Restart {
+        /// The call.
+        args: KernelCloneArgs,
+        /// `clone3`'s `set_tid` array.
+        set_tid: Vec<i32>,
+    },
 }
 
 /// A blocked system call that finished, with its result.
@@ -70,6 +78,9 @@ pub enum Resumed {
     Wait(Result<Waited, Errno>),
     /// A `FUTEX_WAIT` woken (0).
     Futex(Result<i32, Errno>),
+    /// A clone made again after its task continued ([`Block::Restart`]): the child, or why
+    /// not. A vfork restarted this way sleeps again; its child is reported with `Blocked`.
+    Clone(Result<Syscall<Forked>, Errno>),
 }
 
 /// The result of a system call that may sleep.
@@ -161,6 +172,9 @@ pub(crate) struct Task {
     pub(crate) serial: u64,
     /// Stopped by a group stop (`TASK_STOPPED`).
     pub(crate) stopped: bool,
+    /// `JOBCTL_STOP_PENDING`: a group stop is under way and this thread has yet to take part
+    /// (it will at its next return to user space; a vfork parent only once released).
+    pub(crate) stop_pending: bool,
     /// A blocked call that finished while the task was stopped: reported when it continues.
     pub(crate) stopped_resume: Option<(u64, TaskId, Resumed)>,
 }
@@ -186,6 +200,9 @@ pub struct Kernel {
     /// `__wake_up_parent` calls not yet acted on: which waits they wake (see
     /// [`Kernel::wake_waiters`]).
     pub(crate) child_wakes: Vec<ChildWake>,
+    /// Threads a `SIGCONT` woke from a stop, with the leader to report it for: they run
+    /// once the sending is done (see [`Kernel::send_signal`]).
+    pub(crate) continuing: Vec<(TaskId, Option<TaskId>)>,
     pub(crate) resumed: Vec<(u64, TaskId, Resumed)>,
     pub(crate) sleep_seq: u64,
     pub(crate) next_inum: u64,
@@ -315,6 +332,14 @@ impl Kernel {
         }
         self.resumed.push((seq, id, result));
         self.deliver_pending(id);
+        // A stop taken on the way back to user space (a stop signal held while it slept, a
+        // group stop it had yet to join) keeps the result from the task until it continues.
+        if self.task(id).is_some_and(|t| t.stopped) {
+            if let Some(i) = self.resumed.iter().position(|(s, t, _)| *s == seq && *t == id) {
+                let entry = self.resumed.remove(i);
+                self.tm(id).stopped_resume = Some(entry);
+            }
+        }
     }
 
     /// `__wake_up_parent(p, parent)` (kernel/signal.c): notes that `p` changed state and
@@ -346,7 +371,9 @@ impl Kernel {
                 .iter()
                 .filter_map(|s| s.task.as_ref())
                 .filter_map(|t| match &t.block {
-                    Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked => {
+                    // A stopped waiter left its wait (-ERESTARTSYS) and makes it again at
+                    // SIGCONT.
+                    Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked && !t.stopped => {
                         let woken = wakes.iter().any(|k| {
                             Rc::ptr_eq(&k.group, &t.signal)
                                 && crate::wait::eligible_pid(w, &k.pid, k.pgid)

@@ -13,7 +13,7 @@ use std::fmt;
 
 use clonekit_flags::{Errno, Signal};
 
-use crate::sched::{Block, Kernel, TaskId, TaskState};
+use crate::sched::{Block, Kernel, Resumed, Syscall, TaskId, TaskState};
 
 /// A set of signals (`sigset_t`): bit `n - 1` for signal `n`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -163,6 +163,10 @@ pub struct SignalStruct {
     pub(crate) is_stopped: bool,
     /// `SIGNAL_STOP_CONTINUED`, not yet reported.
     pub(crate) continued: bool,
+    /// `group_stop_count`: threads that have yet to take part in the group stop under way.
+    pub(crate) group_stop_count: u32,
+    /// The signal of the group stop under way (`group_exit_code` until it is reported).
+    pub(crate) stop_sig: u32,
 }
 
 impl SignalStruct {
@@ -188,6 +192,8 @@ impl SignalStruct {
             stopped: None,
             is_stopped: false,
             continued: false,
+            group_stop_count: 0,
+            stop_sig: 0,
         }
     }
 }
@@ -256,29 +262,40 @@ impl Kernel {
                 flush(&mut self.tm(t).pending, |s| s == 18);
             }
         } else if sig == 18 {
-            // SIGCONT flushes stop signals and wakes the stopped threads.
+            // SIGCONT flushes stop signals, ends the group stop (done or under way) and wakes
+            // the stopped threads.
             flush(&mut signal.borrow_mut().shared_pending, sig_kernel_stop);
             for &t in &threads {
                 flush(&mut self.tm(t).pending, sig_kernel_stop);
             }
-            let was_stopped = signal.borrow().is_stopped;
-            if was_stopped {
-                {
-                    let mut s = signal.borrow_mut();
+            let mut woken = Vec::new();
+            for &t in &threads {
+                let task = self.tm(t);
+                task.stop_pending = false;
+                if task.stopped {
+                    task.stopped = false;
+                    woken.push(t);
+                }
+            }
+            let notify = {
+                let mut s = signal.borrow_mut();
+                // CLD_CONTINUED after a finished stop; CLD_STOPPED for one still under way
+                // (its stopped threads are told to report it as they wake).
+                let why = s.is_stopped || s.group_stop_count > 0;
+                if why {
                     s.is_stopped = false;
                     s.stopped = None;
                     s.continued = true;
+                    s.group_stop_count = 0;
+                    s.stop_sig = 0;
                 }
-                for &t in &threads {
-                    self.tm(t).stopped = false;
-                }
-                // do_notify_parent_cldstop(CLD_CONTINUED), from the leader.
-                let leader = self.t(p).group_leader;
-                self.do_notify_parent_cldstop(leader);
-                for &t in &threads {
-                    self.flush_stopped_resume(t);
-                }
-            }
+                why
+            };
+            // The woken threads run (and one of them tells the parent) after the signal is
+            // sent: get_signal in the woken thread, not the sender, does it.
+            let leader = notify.then(|| self.t(p).group_leader);
+            self.continuing.push((p, leader));
+            self.continuing.extend(woken.into_iter().map(|t| (t, None)));
         }
         !self.sig_ignored(p, sig, force)
     }
@@ -303,8 +320,10 @@ impl Kernel {
         // TIF_SIGPENDING before this signal: what was pending already (the signal being
         // sent is queued before complete_signal asks).
         let other = |s: u32| s != sig && !t.blocked.has(s);
-        let sigpending =
-            t.pending.iter().any(|&s| other(s)) || t.signal.borrow().shared_pending.iter().any(|&s| other(s));
+        // A group stop it owes a part in set TIF_SIGPENDING too (signal_wake_up).
+        let sigpending = t.stop_pending
+            || t.pending.iter().any(|&s| other(s))
+            || t.signal.borrow().shared_pending.iter().any(|&s| other(s));
         !(asleep && sigpending)
     }
 
@@ -312,6 +331,19 @@ impl Kernel {
     /// its whole group if `group`), then pick a thread to take it, or kill the group at once
     /// for a fatal signal. `sender` is the sending task, `None` for the kernel.
     pub(crate) fn send_signal(&mut self, sender: Option<TaskId>, sig: u32, p: TaskId, group: bool) {
+        self.send_signal_locked(sender, sig, p, group);
+        // What a SIGCONT woke runs now.
+        for (t, leader) in std::mem::take(&mut self.continuing) {
+            match leader {
+                Some(l) if self.task(l).is_some() => self.do_notify_parent_cldstop(l),
+                Some(_) => {}
+                None if self.task(t).is_some() => self.continue_stopped(t),
+                None => {}
+            }
+        }
+    }
+
+    fn send_signal_locked(&mut self, sender: Option<TaskId>, sig: u32, p: TaskId, group: bool) {
         let Some(target) = self.task(p) else { return };
         let live_group = group && target.signal.borrow().live > 0;
         if target.state == TaskState::Dead || (target.state == TaskState::Zombie && !live_group) {
@@ -360,6 +392,16 @@ impl Kernel {
         self.deliver_pending(t);
     }
 
+    /// `recalc_sigpending_tsk` (kernel/signal.c): whether `t` has something to do in
+    /// `get_signal` (an unblocked signal of its own or of its group, a group stop to join).
+    pub(crate) fn signal_pending(&self, t: TaskId) -> bool {
+        let task = self.t(t);
+        let blocked = task.blocked;
+        task.stop_pending
+            || task.pending.iter().any(|&s| !blocked.has(s))
+            || task.signal.borrow().shared_pending.iter().any(|&s| !blocked.has(s))
+    }
+
     /// `get_signal` (kernel/signal.c), run for `t` as it returns to user space: takes each
     /// deliverable signal and acts on it. Does nothing for a task that cannot run its
     /// handlers now (stopped, exiting, or a vfork parent's killable sleep).
@@ -370,6 +412,11 @@ impl Kernel {
                 return;
             }
             if matches!(task.block, Some((_, Block::Vfork { .. }))) {
+                return;
+            }
+            // get_signal: a group stop this thread owes a part in comes first.
+            if task.stop_pending {
+                self.participate_group_stop(t, true);
                 return;
             }
             let blocked = task.blocked;
@@ -430,23 +477,74 @@ impl Kernel {
         }
     }
 
-    /// `do_signal_stop` (kernel/signal.c): the whole group stops and the parent is told.
+    /// `do_signal_stop` (kernel/signal.c), run by `t` as it takes the stop signal `sig`: a
+    /// new group stop makes every live thread not yet stopped owe a part in it
+    /// (`JOBCTL_STOP_PENDING`), and `t` stops. The others are woken to take part at once
+    /// (idle, or in an interruptible sleep, which returns `-ERESTARTSYS` to be made again
+    /// at `SIGCONT`); a vfork parent's killable sleep is not woken, so it takes part only
+    /// when released, and until then the stop is not complete and the parent is not told.
     fn do_signal_stop(&mut self, t: TaskId, sig: u32) {
         let signal = self.t(t).signal.clone();
-        let threads = signal.borrow().threads.clone();
-        {
+        if !self.t(t).stop_pending {
+            if signal.borrow().group_exit {
+                return;
+            }
+            let threads = signal.borrow().threads.clone();
+            let mut count = 0;
+            for th in threads {
+                let task = self.tm(th);
+                if !task.exiting && (th == t || !task.stopped) {
+                    task.stop_pending = true;
+                    count += 1;
+                }
+            }
             let mut s = signal.borrow_mut();
-            s.is_stopped = true;
-            s.stopped = Some(sig);
-            s.continued = false;
+            s.stop_sig = sig;
+            s.group_stop_count = count;
         }
+        self.participate_group_stop(t, true);
+        let threads = signal.borrow().threads.clone();
         for th in threads {
-            if !self.t(th).exiting {
-                self.tm(th).stopped = true;
+            let task = self.t(th);
+            let interruptible = matches!(
+                (&task.state, &task.block),
+                (TaskState::Running, _) | (TaskState::Blocked, Some((_, Block::Wait(_) | Block::Futex)))
+            );
+            if task.stop_pending && !task.exiting && interruptible {
+                self.participate_group_stop(th, true);
             }
         }
-        let leader = self.t(t).group_leader;
-        self.do_notify_parent_cldstop(leader);
+    }
+
+    /// `task_participate_group_stop` (kernel/signal.c): `t` takes its part in the group stop
+    /// (and stops, unless it is exiting); the last part completes the stop and tells the
+    /// parent (`CLD_STOPPED`).
+    pub(crate) fn participate_group_stop(&mut self, t: TaskId, stop: bool) {
+        let task = self.tm(t);
+        if !task.stop_pending {
+            return;
+        }
+        task.stop_pending = false;
+        if stop {
+            task.stopped = true;
+        }
+        let signal = task.signal.clone();
+        let complete = {
+            let mut s = signal.borrow_mut();
+            s.group_stop_count = s.group_stop_count.saturating_sub(1);
+            if s.group_stop_count == 0 && !s.is_stopped {
+                s.is_stopped = true;
+                s.stopped = Some(s.stop_sig);
+                s.continued = false;
+                true
+            } else {
+                false
+            }
+        };
+        if complete {
+            let leader = self.t(t).group_leader;
+            self.do_notify_parent_cldstop(leader);
+        }
     }
 
     /// `do_notify_parent_cldstop` (kernel/signal.c): SIGCHLD (unless ignored) and a wake-up
@@ -464,11 +562,28 @@ impl Kernel {
         self.wake_waiters();
     }
 
-    /// Reports a blocked call that finished while its task was stopped, now that it runs.
-    fn flush_stopped_resume(&mut self, t: TaskId) {
+    /// `t` continues after a stop: a call that finished meanwhile is reported, and a call the
+    /// stop interrupted is made again (a wait looks at the children again, a futex wait
+    /// reads its word again, a clone that found the stop signal pending is made now).
+    fn continue_stopped(&mut self, t: TaskId) {
         if let Some(r) = self.task_mut(t).and_then(|task| task.stopped_resume.take()) {
             self.resumed.push(r);
         }
+        let restart = match self.task(t).and_then(|x| x.block.clone()) {
+            Some((seq, Block::Restart { args, set_tid })) => Some((seq, args, set_tid)),
+            _ => None,
+        };
+        if let Some((seq, args, set_tid)) = restart {
+            let task = self.tm(t);
+            task.block = None;
+            task.state = TaskState::Running;
+            let r = self.kernel_clone(t, &args, &set_tid);
+            if !matches!(r, Ok(Syscall::Blocked)) || self.vfork_child(t).is_some() {
+                self.resumed.push((seq, t, Resumed::Clone(r)));
+            }
+        }
+        self.futex_restart(t);
+        self.wait_again(t);
         self.deliver_pending(t);
     }
 

@@ -46,8 +46,9 @@ struct TaskInfo {
 pub struct KernelBackend {
     fleet: Option<Fleet>,
     tasks: HashMap<TaskKey, TaskInfo>,
-    /// Blocked steps, in the order they blocked, with the operation each waits in.
-    blocked: Vec<(TaskKey, AgentOp)>,
+    /// Blocked steps, in the order they blocked, with the operation each waits in and, for
+    /// a creating call stopped before it created anything, the key its child will get.
+    blocked: Vec<(TaskKey, AgentOp, Option<TaskKey>)>,
     /// The pid of this process (the scenario's `init`), in the first task's namespace.
     init_pid: i32,
     /// The pid namespace depth of the first task.
@@ -508,7 +509,14 @@ impl Backend for KernelBackend {
                     // A vfork parent sleeps while its child runs.
                     self.adopt(new_task)?;
                 }
-                self.blocked.push((task, aop));
+                self.blocked.push((task, aop, None));
+                Outcome::Blocked
+            }
+            AgentOutcome::Stopped => {
+                // Stopped inside the call: a clone that found a stop signal pending made
+                // nothing yet, and is made again at SIGCONT.
+                let later = op.creates().is_some().then_some(new_task);
+                self.blocked.push((task, aop, later));
                 Outcome::Blocked
             }
             AgentOutcome::Gone => {
@@ -545,14 +553,27 @@ impl Backend for KernelBackend {
         let mut out = Vec::new();
         let mut still = Vec::new();
         let blocked = std::mem::take(&mut self.blocked);
-        for (key, aop) in blocked {
+        for (key, aop, later) in blocked {
             let Some(fleet) = self.fleet.as_ref() else { break };
             match fleet.outcome(key.0 as u32, aop.blocks_in(), STEP_LIMIT) {
                 Ok(AgentOutcome::Done(r)) => {
+                    if let Some(child) = later.filter(|_| r.ret > 0) {
+                        if let Err(e) = self.adopt(child) {
+                            eprintln!("kernel backend: {}", e.0);
+                        }
+                    }
                     let op = op_of(&aop);
                     out.push((key, op.map_or(Value::Ok, |op| self.value(key, &op, env, &r))));
                 }
-                Ok(AgentOutcome::Blocked) => still.push((key, aop)),
+                Ok(AgentOutcome::Blocked) => {
+                    // A vfork made again after SIGCONT: it sleeps now, its child runs.
+                    let later = match later {
+                        Some(child) if self.adopt(child).is_ok() => None,
+                        other => other,
+                    };
+                    still.push((key, aop, later));
+                }
+                Ok(AgentOutcome::Stopped) => still.push((key, aop, later)),
                 Ok(AgentOutcome::Gone) | Err(_) => {
                     if let Some(info) = self.tasks.get_mut(&key) {
                         info.gone = true;
@@ -571,14 +592,14 @@ impl Backend for KernelBackend {
         if !self.alive(task) {
             return TaskStatus::Gone;
         }
-        if self.blocked.iter().any(|(k, _)| *k == task) {
+        let tid = self.fleet.as_ref().and_then(|f| f.tid(task.0 as u32)).unwrap_or(0);
+        if matches!(proc_state(tid), Some('T' | 't')) {
+            return TaskStatus::Stopped;
+        }
+        if self.blocked.iter().any(|(k, _, _)| *k == task) {
             return TaskStatus::Blocked;
         }
-        let tid = self.fleet.as_ref().and_then(|f| f.tid(task.0 as u32)).unwrap_or(0);
-        match proc_state(tid) {
-            Some('T') | Some('t') => TaskStatus::Stopped,
-            _ => TaskStatus::Running,
-        }
+        TaskStatus::Running
     }
 
     fn finish(&mut self) {

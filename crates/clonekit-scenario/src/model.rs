@@ -30,6 +30,9 @@ enum Waiting {
     Vfork,
     Wait,
     Futex,
+    /// A clone stopped before it could create anything, made again at SIGCONT: the key its
+    /// child gets.
+    Restart(TaskKey),
 }
 
 /// The model as a scenario backend.
@@ -172,8 +175,10 @@ impl ModelBackend {
             Ok(Syscall::Blocked) => {
                 if let Some(child) = self.k.vfork_child(cur) {
                     self.register(new, child);
+                    self.waiting.insert(key, Waiting::Vfork);
+                } else {
+                    self.waiting.insert(key, Waiting::Restart(new));
                 }
-                self.waiting.insert(key, Waiting::Vfork);
                 Outcome::Blocked
             }
         }
@@ -445,9 +450,27 @@ impl Backend for ModelBackend {
         let mut out = Vec::new();
         for (id, r) in done {
             let Some(key) = self.tasks.iter().position(|t| *t == Some(id)).map(TaskKey) else { continue };
-            self.waiting.remove(&key);
+            let waiting = self.waiting.remove(&key);
             let v = match r {
                 Resumed::Vfork(nr) => Value::Pid(self.view(id, nr)),
+                Resumed::Clone(r) => {
+                    let Some(Waiting::Restart(new)) = waiting else { continue };
+                    match r {
+                        Ok(Syscall::Done(f)) => {
+                            self.register(new, f.child);
+                            Value::Pid(self.view(id, f.nr))
+                        }
+                        Ok(Syscall::Blocked) => {
+                            // A vfork made again: it sleeps now, for the child it has made.
+                            if let Some(child) = self.k.vfork_child(id) {
+                                self.register(new, child);
+                            }
+                            self.waiting.insert(key, Waiting::Vfork);
+                            continue;
+                        }
+                        Err(e) => Value::Errno(e),
+                    }
+                }
                 Resumed::Wait(Ok(w)) => self.wait_value(id, Some(w)),
                 Resumed::Wait(Err(e)) | Resumed::Futex(Err(e)) => Value::Errno(e),
                 Resumed::Futex(Ok(_)) => Value::Ok,

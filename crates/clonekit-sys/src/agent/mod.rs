@@ -183,6 +183,9 @@ pub enum Outcome {
     Blocked,
     /// The task is gone (it exited or was killed) without finishing it.
     Gone,
+    /// The task stopped (a group stop) before the operation's system call returned to it: it
+    /// returns, or is made again, after `SIGCONT`.
+    Stopped,
 }
 
 /// A coordinator of agents: the control region, and the tasks serving its mailboxes.
@@ -401,6 +404,14 @@ impl Fleet {
                 TaskState::Stopped if matches!(posted_op, AgentOp::Kill { .. } | AgentOp::Tgkill { .. }) => {
                     return Ok(Outcome::Done(Box::default()));
                 }
+                // Stopped inside the call (a clone that found a stop signal pending, a wait
+                // or a vfork parent that joined a group stop): it goes on after SIGCONT.
+                TaskState::Stopped => {
+                    if let Some(r) = self.poll(slot) {
+                        return Ok(Outcome::Done(Box::new(r)));
+                    }
+                    return Ok(Outcome::Stopped);
+                }
                 // A vfork parent sleeps in kernel_clone (wait_for_vfork_done is inlined there);
                 // a sleep elsewhere in the call is part of creating the child.
                 TaskState::Sleeping(nr)
@@ -477,7 +488,7 @@ impl Fleet {
         let first = self.outcome(slot, op.blocks_in(), limit)?;
         self.settle(limit)?;
         Ok(match first {
-            Outcome::Blocked => self.outcome(slot, op.blocks_in(), limit)?,
+            Outcome::Blocked | Outcome::Stopped => self.outcome(slot, op.blocks_in(), limit)?,
             other => other,
         })
     }
