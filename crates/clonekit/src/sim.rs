@@ -159,3 +159,24 @@ pub fn run(args: &Args) -> Result<Outcome, SimError> {
         Outcome::Failed
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::first_difference;
+
+    #[test]
+    fn the_first_differing_line_is_named_with_both_sides() {
+        let model = "a: fork as b => b\nb: exit 0\n# 2 steps\n";
+        assert_eq!(first_difference(model, model), None);
+        let kernel = "a: fork as b => b\nb: exit 1\n# 2 steps\n";
+        assert_eq!(
+            first_difference(model, kernel).as_deref(),
+            Some("line 2: model `b: exit 0`, kernel `b: exit 1`")
+        );
+        let longer = "a: fork as b => b\nb: exit 0\n# 2 steps\na: resumed vfork => b\n";
+        assert_eq!(
+            first_difference(model, longer).as_deref(),
+            Some("line 4: model `(nothing)`, kernel `a: resumed vfork => b`")
+        );
+    }
+}
