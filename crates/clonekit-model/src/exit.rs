@@ -43,6 +43,7 @@ impl Kernel {
             } else {
                 s.group_exit = true;
                 s.group_exit_code = exit_code;
+                s.clear_stop_flags();
                 exit_code
             }
         };
@@ -68,6 +69,7 @@ impl Kernel {
             if !s.group_exit {
                 s.group_exit = true;
                 s.group_exit_code = sig;
+                s.clear_stop_flags();
             }
             // zap_other_threads: no group stop goes on.
             s.group_stop_count = 0;

@@ -188,8 +188,10 @@ impl Kernel {
         // never.
         if self.signal_pending(cur) {
             self.deliver_pending(cur);
-            let t = self.t(cur);
-            if t.exiting || t.stopped || t.state != TaskState::Running {
+            // Killed (and perhaps released at once), stopped, or free to go on.
+            let gone_or_stopped =
+                self.task(cur).is_none_or(|t| t.exiting || t.stopped || t.state != TaskState::Running);
+            if gone_or_stopped {
                 let s1 = RULES.iter().find(|r| r.id == "S1").expect("rule S1 exists");
                 return Err(rec.fail_rule(s1));
             }
@@ -512,6 +514,7 @@ impl Kernel {
             serial: self.next_serial,
             stopped: false,
             stop_pending: false,
+            sigpending: false,
             stopped_resume: None,
         };
         self.install_task(task);

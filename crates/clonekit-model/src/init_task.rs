@@ -110,6 +110,7 @@ impl Kernel {
             serial: k.next_serial,
             stopped: false,
             stop_pending: false,
+            sigpending: false,
             stopped_resume: None,
         };
         k.install_task(init);

@@ -175,6 +175,11 @@ pub(crate) struct Task {
     /// `JOBCTL_STOP_PENDING`: a group stop is under way and this thread has yet to take part
     /// (it will at its next return to user space; a vfork parent only once released).
     pub(crate) stop_pending: bool,
+    /// `TIF_SIGPENDING`: the thread will run `get_signal` on its way back to user space. Set
+    /// when it is the one picked to take a group signal (or owes a part in a group stop),
+    /// cleared when `get_signal` finds nothing more; a thread released from a sleep without
+    /// it does not look at the group's pending signals.
+    pub(crate) sigpending: bool,
     /// A blocked call that finished while the task was stopped: reported when it continues.
     pub(crate) stopped_resume: Option<(u64, TaskId, Resumed)>,
 }
@@ -331,7 +336,9 @@ impl Kernel {
             return;
         }
         self.resumed.push((seq, id, result));
-        self.deliver_pending(id);
+        if self.t(id).sigpending {
+            self.deliver_pending(id);
+        }
         // A stop taken on the way back to user space (a stop signal held while it slept, a
         // group stop it had yet to join) keeps the result from the task until it continues.
         if self.task(id).is_some_and(|t| t.stopped) {

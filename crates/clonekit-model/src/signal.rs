@@ -170,6 +170,14 @@ pub struct SignalStruct {
 }
 
 impl SignalStruct {
+    /// `signal->flags = SIGNAL_GROUP_EXIT` (do_group_exit, complete_signal): a stop or a
+    /// continue not yet reported is lost.
+    pub(crate) fn clear_stop_flags(&mut self) {
+        self.is_stopped = false;
+        self.stopped = None;
+        self.continued = false;
+    }
+
     /// A new thread group with default limits.
     pub(crate) fn new(pgid: u64) -> SignalStruct {
         const INF: u64 = u64::MAX;
@@ -316,15 +324,10 @@ impl Kernel {
         if t.stopped {
             return false;
         }
+        // TIF_SIGPENDING from before this signal: a sleeper already picked for another one
+        // (or owing a part in a group stop) that it could not take yet.
         let asleep = t.state == TaskState::Blocked;
-        // TIF_SIGPENDING before this signal: what was pending already (the signal being
-        // sent is queued before complete_signal asks).
-        let other = |s: u32| s != sig && !t.blocked.has(s);
-        // A group stop it owes a part in set TIF_SIGPENDING too (signal_wake_up).
-        let sigpending = t.stop_pending
-            || t.pending.iter().any(|&s| other(s))
-            || t.signal.borrow().shared_pending.iter().any(|&s| other(s));
-        !(asleep && sigpending)
+        !(asleep && t.sigpending)
     }
 
     /// `send_signal_locked` + `complete_signal` (kernel/signal.c): queue `sig` for `p` (for
@@ -332,15 +335,22 @@ impl Kernel {
     /// for a fatal signal. `sender` is the sending task, `None` for the kernel.
     pub(crate) fn send_signal(&mut self, sender: Option<TaskId>, sig: u32, p: TaskId, group: bool) {
         self.send_signal_locked(sender, sig, p, group);
-        // What a SIGCONT woke runs now.
-        for (t, leader) in std::mem::take(&mut self.continuing) {
+        // What a SIGCONT woke runs now: the first woken thread tells the parent and goes on
+        // in get_signal (a fatal signal held during the stop kills the group there); the
+        // parent's waits look after that, from another CPU.
+        let continuing = std::mem::take(&mut self.continuing);
+        if continuing.is_empty() {
+            return;
+        }
+        for (t, leader) in continuing {
             match leader {
-                Some(l) if self.task(l).is_some() => self.do_notify_parent_cldstop(l),
+                Some(l) if self.task(l).is_some() => self.notify_parent_cldstop(l),
                 Some(_) => {}
                 None if self.task(t).is_some() => self.continue_stopped(t),
                 None => {}
             }
         }
+        self.wake_waiters();
     }
 
     fn send_signal_locked(&mut self, sender: Option<TaskId>, sig: u32, p: TaskId, group: bool) {
@@ -389,6 +399,9 @@ impl Kernel {
             self.group_kill(p, sig as i32);
             return;
         }
+        // signal_wake_up: the picked thread takes it on its way back to user space (at once,
+        // unless its sleep is one a signal does not end).
+        self.tm(t).sigpending = true;
         self.deliver_pending(t);
     }
 
@@ -434,6 +447,9 @@ impl Kernel {
                 None => {
                     let mut sp = signal.borrow_mut();
                     let Some(s) = sp.shared_pending.iter().copied().filter(|&s| !blocked.has(s)).min() else {
+                        // recalc_sigpending: nothing left to take.
+                        drop(sp);
+                        self.tm(t).sigpending = false;
                         return;
                     };
                     if let Some(i) = sp.shared_pending.iter().position(|&x| x == s) {
@@ -495,6 +511,7 @@ impl Kernel {
                 let task = self.tm(th);
                 if !task.exiting && (th == t || !task.stopped) {
                     task.stop_pending = true;
+                    task.sigpending = true;
                     count += 1;
                 }
             }
@@ -550,6 +567,13 @@ impl Kernel {
     /// `do_notify_parent_cldstop` (kernel/signal.c): SIGCHLD (unless ignored) and a wake-up
     /// for the waiters of the leader's parent.
     fn do_notify_parent_cldstop(&mut self, leader: TaskId) {
+        self.notify_parent_cldstop(leader);
+        self.wake_waiters();
+    }
+
+    /// The SIGCHLD and the wake-up of [`Kernel::do_notify_parent_cldstop`], the waits to look
+    /// later.
+    fn notify_parent_cldstop(&mut self, leader: TaskId) {
         let parent = self.t(leader).real_parent;
         if self.task(parent).is_none() {
             return;
@@ -559,7 +583,6 @@ impl Kernel {
             self.send_signal(None, 17, parent, true);
         }
         self.wake_up_parent(leader, parent);
-        self.wake_waiters();
     }
 
     /// `t` continues after a stop: a call that finished meanwhile is reported, and a call the
@@ -578,7 +601,8 @@ impl Kernel {
             task.block = None;
             task.state = TaskState::Running;
             let r = self.kernel_clone(t, &args, &set_tid);
-            if !matches!(r, Ok(Syscall::Blocked)) || self.vfork_child(t).is_some() {
+            let dead = self.task(t).is_none_or(|x| x.exiting);
+            if !dead && (!matches!(r, Ok(Syscall::Blocked)) || self.vfork_child(t).is_some()) {
                 self.resumed.push((seq, t, Resumed::Clone(r)));
             }
         }
