@@ -48,7 +48,7 @@ pub struct KernelBackend {
     tasks: HashMap<TaskKey, TaskInfo>,
     /// Blocked steps, in the order they blocked, with the operation each waits in and, for
     /// a creating call stopped before it created anything, the key its child will get.
-    blocked: Vec<(TaskKey, AgentOp, Option<TaskKey>)>,
+    blocked: Vec<(TaskKey, AgentOp, Option<TaskKey>, Op)>,
     /// The pid of this process (the scenario's `init`), in the first task's namespace.
     init_pid: i32,
     /// The pid namespace depth of the first task.
@@ -509,14 +509,14 @@ impl Backend for KernelBackend {
                     // A vfork parent sleeps while its child runs.
                     self.adopt(new_task)?;
                 }
-                self.blocked.push((task, aop, None));
+                self.blocked.push((task, aop, None, op.clone()));
                 Outcome::Blocked
             }
             AgentOutcome::Stopped => {
                 // Stopped inside the call: a clone that found a stop signal pending made
                 // nothing yet, and is made again at SIGCONT.
                 let later = op.creates().is_some().then_some(new_task);
-                self.blocked.push((task, aop, later));
+                self.blocked.push((task, aop, later, op.clone()));
                 Outcome::Blocked
             }
             AgentOutcome::Gone => {
@@ -553,7 +553,7 @@ impl Backend for KernelBackend {
         let mut out = Vec::new();
         let mut still = Vec::new();
         let blocked = std::mem::take(&mut self.blocked);
-        for (key, aop, later) in blocked {
+        for (key, aop, later, op) in blocked {
             let Some(fleet) = self.fleet.as_ref() else { break };
             match fleet.outcome(key.0 as u32, aop.blocks_in(), STEP_LIMIT) {
                 Ok(AgentOutcome::Done(r)) => {
@@ -562,8 +562,13 @@ impl Backend for KernelBackend {
                             eprintln!("kernel backend: {}", e.0);
                         }
                     }
-                    let op = op_of(&aop);
-                    out.push((key, op.map_or(Value::Ok, |op| self.value(key, &op, env, &r))));
+                    // An exec that stopped before its new image answered is followed now.
+                    if matches!(op, Op::Execve) && r.ret == 0 {
+                        if let Err(e) = self.after_exec(key) {
+                            eprintln!("kernel backend: {}", e.0);
+                        }
+                    }
+                    out.push((key, self.value(key, &op, env, &r)));
                 }
                 Ok(AgentOutcome::Blocked) => {
                     // A vfork made again after SIGCONT: it sleeps now, its child runs.
@@ -571,9 +576,9 @@ impl Backend for KernelBackend {
                         Some(child) if self.adopt(child).is_ok() => None,
                         other => other,
                     };
-                    still.push((key, aop, later));
+                    still.push((key, aop, later, op));
                 }
-                Ok(AgentOutcome::Stopped) => still.push((key, aop, later)),
+                Ok(AgentOutcome::Stopped) => still.push((key, aop, later, op)),
                 Ok(AgentOutcome::Gone) | Err(_) => {
                     if let Some(info) = self.tasks.get_mut(&key) {
                         info.gone = true;
@@ -596,7 +601,7 @@ impl Backend for KernelBackend {
         if matches!(proc_state(tid), Some('T' | 't')) {
             return TaskStatus::Stopped;
         }
-        if self.blocked.iter().any(|(k, _, _)| *k == task) {
+        if self.blocked.iter().any(|(k, _, _, _)| *k == task) {
             return TaskStatus::Blocked;
         }
         TaskStatus::Running
@@ -641,18 +646,4 @@ impl Backend for KernelBackend {
         }
         self.blocked.clear();
     }
-}
-
-/// The language operation a blocked agent operation came from, as far as its value needs.
-fn op_of(aop: &AgentOp) -> Option<Op> {
-    Some(match aop {
-        AgentOp::Fork { .. } => Op::Fork { name: String::new() },
-        AgentOp::Vfork { .. } => Op::Vfork { name: String::new() },
-        AgentOp::Clone { .. } => Op::Clone { flags: 0, ptid: None, ctid: None, tls: 0, name: String::new() },
-        AgentOp::Clone3 { .. } => Op::Clone3 { args: Box::default(), name: String::new() },
-        AgentOp::Wait4 { .. } => Op::Wait4 { target: Target::All, options: 0 },
-        AgentOp::Waitid { .. } => Op::Waitid { id: WaitidId::All, options: 0 },
-        AgentOp::FutexWait { .. } => Op::FutexWait(String::new(), Word::Num(0)),
-        _ => return None,
-    })
 }

@@ -46,6 +46,12 @@ pub struct ModelBackend {
     pids: Vec<Rc<Pid>>,
     first_ns: Option<Rc<PidNamespace>>,
     waiting: HashMap<TaskKey, Waiting>,
+    /// Steps whose call finished but whose task stopped on its way back to user space (a
+    /// stop signal taken in get_signal): the result, reported once the task continues.
+    held: Vec<(TaskKey, Value)>,
+    /// When each blocked step blocked (resumed steps are reported in that order).
+    blocked_at: HashMap<TaskKey, u64>,
+    steps: u64,
 }
 
 impl ModelBackend {
@@ -442,6 +448,23 @@ impl Backend for ModelBackend {
                 _ => Outcome::Ended,
             });
         }
+        self.steps += 1;
+        let outcome = match outcome {
+            // The call returned, and a stop signal it made the task take (a group signal
+            // retargeted to it by an exec's de_thread, a recalc in sigprocmask) stopped it
+            // before user space saw the result. A kill's `ok` is known before the stop.
+            Outcome::Done(v)
+                if self.k.state(cur) == TaskState::Stopped
+                    && !matches!(op, Op::Kill(..) | Op::Tgkill(..)) =>
+            {
+                self.held.push((task, v));
+                Outcome::Blocked
+            }
+            other => other,
+        };
+        if outcome == Outcome::Blocked {
+            self.blocked_at.insert(task, self.steps);
+        }
         Ok(outcome)
     }
 
@@ -476,6 +499,18 @@ impl Backend for ModelBackend {
                 Resumed::Futex(Ok(_)) => Value::Ok,
             };
             out.push((key, v));
+        }
+        let held = std::mem::take(&mut self.held);
+        for (key, v) in held {
+            match self.tasks.get(key.0).copied().flatten().map(|id| self.k.state(id)) {
+                Some(TaskState::Stopped) => self.held.push((key, v)),
+                Some(TaskState::Running | TaskState::Blocked) => out.push((key, v)),
+                _ => {}
+            }
+        }
+        out.sort_by_key(|(k, _)| self.blocked_at.get(k).copied().unwrap_or(0));
+        for (k, _) in &out {
+            self.blocked_at.remove(k);
         }
         out
     }

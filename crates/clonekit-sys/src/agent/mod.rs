@@ -110,6 +110,8 @@ pub(crate) struct Mailbox {
     tid: AtomicI32,
     /// The same task's tid as the coordinator sees it (for `/proc` and signals).
     host_tid: AtomicI32,
+    /// Its thread group's id as the coordinator sees it: the pid a non-leader's exec takes.
+    host_tgid: AtomicI32,
     /// The inode of the agent's pid namespace (with `tid`, names the task inside).
     pidns: AtomicU64,
     /// Deliveries counted by the counting handler in this task.
@@ -340,6 +342,7 @@ impl Fleet {
         }
         let mb = self.ctl.mailbox(slot);
         mb.host_tid.store(0, Ordering::SeqCst);
+        mb.host_tgid.store(0, Ordering::SeqCst);
         mb.tid.store(0, Ordering::SeqCst);
         mb.pidns.store(0, Ordering::SeqCst);
     }
@@ -386,6 +389,14 @@ impl Fleet {
             match task_state(tid) {
                 // An exec from a non-leader thread takes the leader's pid: the old tid
                 // vanishes before the new image answers.
+                // It may also have stopped on its way out of the exec (a group stop signal
+                // the exec's de_thread retargeted to it), under the leader's pid.
+                TaskState::Gone if execing && exec_stopped(mb) => {
+                    if let Some(r) = self.poll(slot) {
+                        return Ok(Outcome::Done(Box::new(r)));
+                    }
+                    return Ok(Outcome::Stopped);
+                }
                 TaskState::Gone if execing && start.elapsed() < limit => {}
                 TaskState::Gone => {
                     // It may have finished just before going (an exec'd image that replied).
@@ -607,6 +618,13 @@ enum TaskState {
     /// Stopped by a signal or a tracer.
     Stopped,
     Running,
+}
+
+/// Whether the task of `mb`, which execs from a non-leader thread, is stopped under its thread
+/// group's id (the pid it takes) before its new image has answered.
+fn exec_stopped(mb: &Mailbox) -> bool {
+    let tgid = mb.host_tgid.load(Ordering::SeqCst);
+    tgid > 0 && tgid != mb.host_tid.load(Ordering::SeqCst) && task_state(tgid) == TaskState::Stopped
 }
 
 fn task_state(tid: i32) -> TaskState {

@@ -147,6 +147,9 @@ fn identify(mb: &Mailbox) {
     let host = crate::observe::proc_field(c"/proc/thread-self/status", b"NSpid:").unwrap_or(0) as i32;
     let host = if host > 0 { host } else { raw(nr::GETTID, 0, 0, 0, 0) as i32 };
     mb.host_tid.store(host, Ordering::SeqCst);
+    let tgid = crate::observe::proc_field(c"/proc/thread-self/status", b"NStgid:").unwrap_or(0) as i32;
+    let tgid = if tgid > 0 { tgid } else { raw(nr::GETPID, 0, 0, 0, 0) as i32 };
+    mb.host_tgid.store(tgid, Ordering::SeqCst);
 }
 
 /// The inode of the calling task's pid namespace.
