@@ -194,6 +194,17 @@ pub(crate) struct ChildWake {
     parent: TaskId,
 }
 
+/// What a `SIGCONT` sets going: the woken threads run `get_signal`, and the first of them
+/// tells the parent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Continuing {
+    /// `do_notify_parent_cldstop` for the group of this leader (`CLD_CONTINUED`, or
+    /// `CLD_STOPPED` for a stop that was still under way).
+    Notify(TaskId),
+    /// A thread woken from its stop.
+    Thread(TaskId),
+}
+
 /// The whole modelled system: the task table, the initial namespaces and init.
 #[derive(Debug)]
 pub struct Kernel {
@@ -205,9 +216,9 @@ pub struct Kernel {
     /// `__wake_up_parent` calls not yet acted on: which waits they wake (see
     /// [`Kernel::wake_waiters`]).
     pub(crate) child_wakes: Vec<ChildWake>,
-    /// Threads a `SIGCONT` woke from a stop, with the leader to report it for: they run
-    /// once the sending is done (see [`Kernel::send_signal`]).
-    pub(crate) continuing: Vec<(TaskId, Option<TaskId>)>,
+    /// What a `SIGCONT` set going, done once the sending is over (see
+    /// [`Kernel::send_signal`]).
+    pub(crate) continuing: Vec<Continuing>,
     pub(crate) resumed: Vec<(u64, TaskId, Resumed)>,
     pub(crate) sleep_seq: u64,
     pub(crate) next_inum: u64,

@@ -13,7 +13,7 @@ use std::fmt;
 
 use clonekit_flags::{Errno, Signal};
 
-use crate::sched::{Block, Kernel, Resumed, Syscall, TaskId, TaskState};
+use crate::sched::{Block, Continuing, Kernel, Resumed, Syscall, TaskId, TaskState};
 
 /// A set of signals (`sigset_t`): bit `n - 1` for signal `n`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -301,9 +301,11 @@ impl Kernel {
             };
             // The woken threads run (and one of them tells the parent) after the signal is
             // sent: get_signal in the woken thread, not the sender, does it.
-            let leader = notify.then(|| self.t(p).group_leader);
-            self.continuing.push((p, leader));
-            self.continuing.extend(woken.into_iter().map(|t| (t, None)));
+            if notify {
+                let leader = self.t(p).group_leader;
+                self.continuing.push(Continuing::Notify(leader));
+            }
+            self.continuing.extend(woken.into_iter().map(Continuing::Thread));
         }
         !self.sig_ignored(p, sig, force)
     }
@@ -342,12 +344,13 @@ impl Kernel {
         if continuing.is_empty() {
             return;
         }
-        for (t, leader) in continuing {
-            match leader {
-                Some(l) if self.task(l).is_some() => self.notify_parent_cldstop(l),
-                Some(_) => {}
-                None if self.task(t).is_some() => self.continue_stopped(t),
-                None => {}
+        for c in continuing {
+            match c {
+                Continuing::Notify(leader) if self.task(leader).is_some() => {
+                    self.notify_parent_cldstop(leader)
+                }
+                Continuing::Thread(t) if self.task(t).is_some() => self.continue_stopped(t),
+                _ => {}
             }
         }
         self.wake_waiters();
