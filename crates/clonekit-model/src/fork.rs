@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use clonekit_flags::{
-    violations, CallerState, CloneArgs, CloneCall, CloneFlags, Errno, ExitSignal, KernelCloneArgs, Rule,
-    CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, RULES, TASK_SIZE_MAX_4LEVEL,
+    rule, violations, CallerState, CloneArgs, CloneCall, CloneFlags, Errno, ExitSignal, KernelCloneArgs,
+    Rule, CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, RULES, TASK_SIZE_MAX_4LEVEL,
 };
 use serde::Serialize;
 
@@ -118,7 +118,6 @@ pub struct Forked {
     pub nr: i32,
 }
 
-/// Builds the call the rules of clonekit-flags read, from what `kernel_clone` received.
 /// Whether the kernel checks `rule` before `copy_process` looks for pending signals (rule
 /// S1): the clone3 argument checks, kernel_clone's and copy_process's flag checks.
 fn checked_before_signals(rule: &Rule) -> bool {
@@ -126,6 +125,7 @@ fn checked_before_signals(rule: &Rule) -> bool {
     pos(rule.id) < pos("S1")
 }
 
+/// Builds the call the rules of clonekit-flags read, from what `kernel_clone` received.
 fn rules_call(k: &KernelCloneArgs, set_tid_len: usize) -> CloneCall {
     let args = CloneArgs {
         flags: k.flags.bits(),
@@ -192,8 +192,7 @@ impl Kernel {
             let gone_or_stopped =
                 self.task(cur).is_none_or(|t| t.exiting || t.stopped || t.state != TaskState::Running);
             if gone_or_stopped {
-                let s1 = RULES.iter().find(|r| r.id == "S1").expect("rule S1 exists");
-                return Err(rec.fail_rule(s1));
+                return Err(rec.fail_rule(rule("S1").expect("clonekit-flags has rule S1")));
             }
             rec.step(
                 "copy_process",
