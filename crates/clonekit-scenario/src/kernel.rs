@@ -42,13 +42,25 @@ struct TaskInfo {
     gone: bool,
 }
 
+/// A step that has not finished.
+#[derive(Debug)]
+struct BlockedStep {
+    /// Its task.
+    key: TaskKey,
+    /// The operation the agent runs (which system call it sleeps in).
+    aop: AgentOp,
+    /// The step's operation, for the value it returns.
+    op: Op,
+    /// For a creating call stopped before it created anything: the key its child gets.
+    child_later: Option<TaskKey>,
+}
+
 /// The real kernel as a scenario backend.
 pub struct KernelBackend {
     fleet: Option<Fleet>,
     tasks: HashMap<TaskKey, TaskInfo>,
-    /// Blocked steps, in the order they blocked, with the operation each waits in and, for
-    /// a creating call stopped before it created anything, the key its child will get.
-    blocked: Vec<(TaskKey, AgentOp, Option<TaskKey>, Op)>,
+    /// Blocked steps, in the order they blocked.
+    blocked: Vec<BlockedStep>,
     /// The pid of this process (the scenario's `init`), in the first task's namespace.
     init_pid: i32,
     /// The pid namespace depth of the first task.
@@ -509,14 +521,14 @@ impl Backend for KernelBackend {
                     // A vfork parent sleeps while its child runs.
                     self.adopt(new_task)?;
                 }
-                self.blocked.push((task, aop, None, op.clone()));
+                self.blocked.push(BlockedStep { key: task, aop, op: op.clone(), child_later: None });
                 Outcome::Blocked
             }
             AgentOutcome::Stopped => {
                 // Stopped inside the call: a clone that found a stop signal pending made
                 // nothing yet, and is made again at SIGCONT.
-                let later = op.creates().is_some().then_some(new_task);
-                self.blocked.push((task, aop, later, op.clone()));
+                let child_later = op.creates().is_some().then_some(new_task);
+                self.blocked.push(BlockedStep { key: task, aop, op: op.clone(), child_later });
                 Outcome::Blocked
             }
             AgentOutcome::Gone => {
@@ -553,32 +565,32 @@ impl Backend for KernelBackend {
         let mut out = Vec::new();
         let mut still = Vec::new();
         let blocked = std::mem::take(&mut self.blocked);
-        for (key, aop, later, op) in blocked {
+        for mut b in blocked {
             let Some(fleet) = self.fleet.as_ref() else { break };
-            match fleet.outcome(key.0 as u32, aop.blocks_in(), STEP_LIMIT) {
+            let key = b.key;
+            match fleet.outcome(key.0 as u32, b.aop.blocks_in(), STEP_LIMIT) {
                 Ok(AgentOutcome::Done(r)) => {
-                    if let Some(child) = later.filter(|_| r.ret > 0) {
+                    if let Some(child) = b.child_later.filter(|_| r.ret > 0) {
                         if let Err(e) = self.adopt(child) {
                             eprintln!("kernel backend: {}", e.0);
                         }
                     }
                     // An exec that stopped before its new image answered is followed now.
-                    if matches!(op, Op::Execve) && r.ret == 0 {
+                    if matches!(b.op, Op::Execve) && r.ret == 0 {
                         if let Err(e) = self.after_exec(key) {
                             eprintln!("kernel backend: {}", e.0);
                         }
                     }
-                    out.push((key, self.value(key, &op, env, &r)));
+                    out.push((key, self.value(key, &b.op, env, &r)));
                 }
                 Ok(AgentOutcome::Blocked) => {
                     // A vfork made again after SIGCONT: it sleeps now, its child runs.
-                    let later = match later {
-                        Some(child) if self.adopt(child).is_ok() => None,
-                        other => other,
-                    };
-                    still.push((key, aop, later, op));
+                    if b.child_later.is_some_and(|child| self.adopt(child).is_ok()) {
+                        b.child_later = None;
+                    }
+                    still.push(b);
                 }
-                Ok(AgentOutcome::Stopped) => still.push((key, aop, later, op)),
+                Ok(AgentOutcome::Stopped) => still.push(b),
                 Ok(AgentOutcome::Gone) | Err(_) => {
                     if let Some(info) = self.tasks.get_mut(&key) {
                         info.gone = true;
@@ -601,7 +613,7 @@ impl Backend for KernelBackend {
         if matches!(proc_state(tid), Some('T' | 't')) {
             return TaskStatus::Stopped;
         }
-        if self.blocked.iter().any(|(k, _, _, _)| *k == task) {
+        if self.blocked.iter().any(|b| b.key == task) {
             return TaskStatus::Blocked;
         }
         TaskStatus::Running
