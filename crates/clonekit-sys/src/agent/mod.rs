@@ -386,17 +386,16 @@ impl Fleet {
             let posted_op = unsafe { *mb.op.get() };
             let execing = matches!(posted_op, AgentOp::Execve);
             let ending = posted_op.ends_task();
-            match task_state(tid) {
+            let state = match task_state(tid) {
+                // An exec from a non-leader thread that stopped on its way out (a group stop
+                // signal the exec's de_thread retargeted to it) is stopped under the
+                // leader's pid.
+                TaskState::Gone if execing && exec_stopped(mb) => TaskState::Stopped,
+                s => s,
+            };
+            match state {
                 // An exec from a non-leader thread takes the leader's pid: the old tid
                 // vanishes before the new image answers.
-                // It may also have stopped on its way out of the exec (a group stop signal
-                // the exec's de_thread retargeted to it), under the leader's pid.
-                TaskState::Gone if execing && exec_stopped(mb) => {
-                    if let Some(r) = self.poll(slot) {
-                        return Ok(Outcome::Done(Box::new(r)));
-                    }
-                    return Ok(Outcome::Stopped);
-                }
                 TaskState::Gone if execing && start.elapsed() < limit => {}
                 TaskState::Gone => {
                     // It may have finished just before going (an exec'd image that replied).
