@@ -314,6 +314,15 @@ pub fn proc_status_field(field: &[u8]) -> io::Result<i64> {
 /// Reads the first decimal number after `field` in a `/proc` file such as
 /// `/proc/thread-self/status`, into nothing but a stack buffer.
 pub fn proc_field(path: &core::ffi::CStr, field: &[u8]) -> io::Result<i64> {
+    let [v] = proc_fields(path, [field])?;
+    v
+}
+
+/// [`proc_field`] for several fields of one file, read once.
+pub fn proc_fields<const N: usize>(
+    path: &core::ffi::CStr,
+    fields: [&[u8]; N],
+) -> io::Result<[io::Result<i64>; N]> {
     use rustix::fs::{open, Mode, OFlags};
     let fd = open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     let mut buf = [0u8; 4096];
@@ -326,6 +335,11 @@ pub fn proc_field(path: &core::ffi::CStr, field: &[u8]) -> io::Result<i64> {
         len += n;
     }
     let text = &buf[..len];
+    Ok(fields.map(|field| field_value(text, field)))
+}
+
+/// The first decimal number after `field` in `text`.
+fn field_value(text: &[u8], field: &[u8]) -> io::Result<i64> {
     let at = text.windows(field.len()).position(|w| w == field).ok_or(io::Errno::NOENT)?;
     let mut v: i64 = 0;
     let mut seen = false;

@@ -144,10 +144,11 @@ fn var(vars: *mut u64, i: u32) -> *mut u64 {
 fn identify(mb: &Mailbox) {
     mb.tid.store(raw(nr::GETTID, 0, 0, 0, 0) as i32, Ordering::SeqCst);
     mb.pidns.store(pidns_inode(), Ordering::SeqCst);
-    let host = crate::observe::proc_field(c"/proc/thread-self/status", b"NSpid:").unwrap_or(0) as i32;
-    let host = if host > 0 { host } else { raw(nr::GETTID, 0, 0, 0, 0) as i32 };
+    // The outermost pid namespace's numbers come first.
+    let [tid, tgid] = crate::observe::proc_fields(c"/proc/thread-self/status", [b"NSpid:", b"NStgid:"])
+        .map_or([0, 0], |v| v.map(|f| f.unwrap_or(0) as i32));
+    let host = if tid > 0 { tid } else { raw(nr::GETTID, 0, 0, 0, 0) as i32 };
     mb.host_tid.store(host, Ordering::SeqCst);
-    let tgid = crate::observe::proc_field(c"/proc/thread-self/status", b"NStgid:").unwrap_or(0) as i32;
     let tgid = if tgid > 0 { tgid } else { raw(nr::GETPID, 0, 0, 0, 0) as i32 };
     mb.host_tgid.store(tgid, Ordering::SeqCst);
 }
