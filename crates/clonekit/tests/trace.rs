@@ -464,12 +464,9 @@ fn ctrl_c_kills_what_it_started() {
     let _ = std::fs::remove_file(&out);
 }
 
-#[test]
-fn ctrl_c_with_p_detaches_and_leaves_the_process_running() {
-    let mut target = Command::new("sleep").arg("30").spawn().unwrap();
-    let pid = target.id();
-    let out = tmp("attach");
-    let mut ck = Command::new(CK).args(["trace", "-p", &pid.to_string(), "-o"]).arg(&out).spawn().unwrap();
+/// Starts `clonekit trace -p PID -o OUT` and waits until `pid` is traced by it.
+fn attach(pid: u32, out: &Path) -> std::process::Child {
+    let mut ck = Command::new(CK).args(["trace", "-p", &pid.to_string(), "-o"]).arg(out).spawn().unwrap();
     let mut traced = false;
     for _ in 0..200 {
         std::thread::sleep(Duration::from_millis(10));
@@ -478,7 +475,20 @@ fn ctrl_c_with_p_detaches_and_leaves_the_process_running() {
             break;
         }
     }
+    if !traced {
+        let _ = ck.kill();
+        let _ = ck.wait();
+    }
     assert!(traced, "attached");
+    ck
+}
+
+#[test]
+fn ctrl_c_with_p_detaches_and_leaves_the_process_running() {
+    let mut target = Command::new("sleep").arg("30").spawn().unwrap();
+    let pid = target.id();
+    let out = tmp("attach");
+    let mut ck = attach(pid, &out);
     Command::new("kill").args(["-INT", &ck.id().to_string()]).status().unwrap();
     assert_eq!(ck.wait().unwrap().code(), Some(0));
     let (_, tracer) = proc_state(pid).expect("still there");
@@ -509,16 +519,7 @@ fn p_follows_the_children_and_the_calls_after_them() {
         .unwrap();
     let pid = target.id();
     let out = tmp("attach-children");
-    let mut ck = Command::new(CK).args(["trace", "-p", &pid.to_string(), "-o"]).arg(&out).spawn().unwrap();
-    let mut traced = false;
-    for _ in 0..200 {
-        std::thread::sleep(Duration::from_millis(10));
-        if proc_state(pid).map(|s| s.1) == Some(ck.id()) {
-            traced = true;
-            break;
-        }
-    }
-    assert!(traced, "attached");
+    let mut ck = attach(pid, &out);
     use std::io::Write;
     target.stdin.take().unwrap().write_all(b"go\n").unwrap();
     assert_eq!(ck.wait().unwrap().code(), Some(3), "the traced shell's status");
