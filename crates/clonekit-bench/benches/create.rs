@@ -23,7 +23,8 @@ fn creation(c: &mut Criterion) {
     {
         let p = Program::new(path);
         bench_op(c, group, "ours", &mut OurSpawn::new(&p));
-        bench_op(c, group, "ours +pre_exec,uid/gid,newuts+ipc", &mut OurSpawn::loaded(&p));
+        bench_op(c, group, "ours +pre_exec_vfork,uid/gid,newuts+ipc", &mut OurSpawn::loaded(&p));
+        bench_op(c, group, "ours +pre_exec (fork)", &mut OurSpawn::with_pre_exec(&p));
         bench_op(c, group, "glibc posix_spawn", &mut PosixSpawn::new(&p));
         bench_op(c, group, "std Command", &mut StdCommand::new(&p));
         bench_op(c, group, "std Command +pre_exec", &mut StdCommand::with_pre_exec(&p));

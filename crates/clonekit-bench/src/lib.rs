@@ -101,8 +101,10 @@ pub mod names {
     pub const POSIX_SPAWN_STATIC: &str = "glibc posix_spawn static";
     /// std `Command`, static child.
     pub const STD_COMMAND_STATIC: &str = "std Command static";
-    /// `clonekit::Command` with a pre-exec hook, uid/gid and new UTS+IPC namespaces.
-    pub const OUR_SPAWN_LOADED: &str = "our spawn /bin/true +pre_exec,uid/gid,newuts+ipc";
+    /// `clonekit::Command` with a vfork-path pre-exec hook, uid/gid and new UTS+IPC namespaces.
+    pub const OUR_SPAWN_LOADED: &str = "our spawn /bin/true +pre_exec_vfork,uid/gid,newuts+ipc";
+    /// `clonekit::Command` with std's `pre_exec` (the fork path, as std).
+    pub const OUR_PRE_EXEC: &str = "our spawn /bin/true +pre_exec (fork)";
     /// std `Command` with `pre_exec` (its fork path).
     pub const STD_PRE_EXEC: &str = "std Command /bin/true +pre_exec (fork)";
 }
@@ -160,6 +162,7 @@ fn sweep_entries(dynamic: &Program, mib: usize) -> Vec<Entry> {
         e(GLIBC_FORK, forky, Box::new(GlibcFork)),
         e(OUR_FORK, forky, Box::new(OurFork)),
         e(STD_PRE_EXEC, forky, Box::new(StdCommand::with_pre_exec(dynamic))),
+        e(OUR_PRE_EXEC, forky, Box::new(OurSpawn::with_pre_exec(dynamic))),
         e(POSIX_SPAWN_TRUE, 300, Box::new(PosixSpawn::new(dynamic))),
         e(OUR_SPAWN_TRUE, 300, Box::new(OurSpawn::new(dynamic))),
         e(OUR_SPAWN_LOADED, 300, Box::new(OurSpawn::loaded(dynamic))),

@@ -1,7 +1,8 @@
 //! The operations measured, each one complete create + exit + reap: ours (clonekit-sys) and
 //! the references (glibc through the `libc` crate, Rust std), all with the same child.
 
-use clonekit_sys::command::Command;
+use clonekit_sys::os::unix::process::CommandExt as _;
+use clonekit_sys::process::Command;
 use clonekit_sys::CloneFlags;
 use std::ffi::{CStr, CString};
 use std::io;
@@ -160,6 +161,14 @@ impl OurSpawn {
         }
         cmd.namespaces(CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC);
         // SAFETY: the hook does nothing, so it stays within a vfork child's rules.
+        unsafe { cmd.pre_exec_vfork(|| Ok(())) };
+        OurSpawn { cmd }
+    }
+
+    /// With std's `pre_exec` (a hook whose contract is a forked child): the fork path, as std.
+    pub fn with_pre_exec(p: &Program) -> OurSpawn {
+        let mut cmd = Command::new(p.path());
+        // SAFETY: the hook does nothing.
         unsafe { cmd.pre_exec(|| Ok(())) };
         OurSpawn { cmd }
     }

@@ -83,6 +83,15 @@ impl Report {
                     strict: false,
                 });
             }
+            // std's pre_exec contract costs clonekit a fork too: the same price as std's.
+            if let (Some(a), Some(b)) = (self.at(l, OUR_PRE_EXEC), self.at(l, STD_PRE_EXEC)) {
+                out.push(Ratio {
+                    label: format!("(for reference) {OUR_PRE_EXEC} / {STD_PRE_EXEC} @ {l} MiB"),
+                    value: a.p50 / b.p50,
+                    limit: f64::INFINITY,
+                    strict: false,
+                });
+            }
         }
         out
     }

@@ -10,67 +10,21 @@ use crate::stack::Stack;
 use crate::sys;
 use clonekit_flags::{CloneCall, CloneFlags, ExitSignal, Signal};
 use rustix::process::{Pid, WaitId, WaitIdOptions, WaitIdStatus};
-use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// `__WALL`: wait for every kind of child, whatever its exit signal.
 pub(crate) const WALL: u32 = 0x4000_0000;
 
-/// How a child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// It called `exit`/`exit_group` with this status (`CLD_EXITED`), the low 8 bits.
-    Exited(i32),
-    /// A signal killed it (`CLD_KILLED`).
-    Killed(Signal),
-    /// A signal killed it and it dumped core (`CLD_DUMPED`).
-    Dumped(Signal),
-}
+pub use crate::status::ExitStatus;
 
-impl ExitStatus {
-    /// Whether it exited with status 0.
-    pub fn success(self) -> bool {
-        self == ExitStatus::Exited(0)
+/// The wait status (`wait4`'s encoding) of what `waitid` reported.
+pub(crate) fn status_of(st: &WaitIdStatus) -> ExitStatus {
+    if let Some(code) = st.exit_status() {
+        return ExitStatus::from_code(code);
     }
-
-    /// The exit status, if it exited.
-    pub fn code(self) -> Option<i32> {
-        match self {
-            ExitStatus::Exited(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// The signal that killed it, if one did.
-    pub fn signal(self) -> Option<Signal> {
-        match self {
-            ExitStatus::Killed(s) | ExitStatus::Dumped(s) => Some(s),
-            ExitStatus::Exited(_) => None,
-        }
-    }
-
-    fn from_waitid(st: &WaitIdStatus) -> ExitStatus {
-        if let Some(code) = st.exit_status() {
-            return ExitStatus::Exited(code);
-        }
-        let sig = st.terminating_signal().and_then(|s| Signal::new(s as u32)).unwrap_or(Signal::SIGKILL);
-        if st.dumped() {
-            ExitStatus::Dumped(sig)
-        } else {
-            ExitStatus::Killed(sig)
-        }
-    }
-}
-
-impl fmt::Display for ExitStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExitStatus::Exited(c) => write!(f, "exit status {c}"),
-            ExitStatus::Killed(s) => write!(f, "killed by {s}"),
-            ExitStatus::Dumped(s) => write!(f, "killed by {s} (core dumped)"),
-        }
-    }
+    let sig = st.terminating_signal().and_then(|s| Signal::new(s as u32)).unwrap_or(Signal::SIGKILL);
+    ExitStatus::from_signal(sig, st.dumped())
 }
 
 /// What happens to the child's stack once the handle is done with it.
@@ -109,6 +63,7 @@ pub struct Child {
     exit_signal: ExitSignal,
     stack: StackHold,
     status: Option<ExitStatus>,
+    forgotten: bool,
 }
 
 impl Child {
@@ -121,13 +76,18 @@ impl Child {
     ) -> Child {
         let pid = Pid::from_raw(pid).expect("the kernel returned a positive pid");
         let flags = call.kernel_args().flags;
-        Child { pid, pidfd, call, flags, exit_signal, stack, status: None }
+        Child { pid, pidfd, call, flags, exit_signal, stack, status: None, forgotten: false }
     }
 
     /// The child's pid (its tid, for a `CLONE_THREAD` child) as the caller's pid namespace
     /// sees it.
     pub fn pid(&self) -> i32 {
         self.pid.as_raw_nonzero().get()
+    }
+
+    /// The status, once reaped.
+    pub(crate) fn status(&self) -> Option<ExitStatus> {
+        self.status
     }
 
     /// The pidfd (`CLONE_PIDFD`), if one was requested and returned.
@@ -150,6 +110,11 @@ impl Child {
         &self.call
     }
 
+    /// Gives up the child: nothing is reaped or killed on drop (its pidfd waits for it now).
+    pub(crate) fn forget_child(&mut self) {
+        self.forgotten = true;
+    }
+
     /// Records that the child has called `execve` (or exited): it no longer runs on our
     /// stack nor in our memory, whatever `CLONE_VM` said, so dropping the handle must not
     /// kill it.
@@ -159,16 +124,25 @@ impl Child {
 
     /// Waits for the child without blocking the async runtime: the pidfd becomes readable
     /// when the child exits (tokio's `AsyncFd`), then it is reaped with `waitid(P_PIDFD)`.
-    /// Fails with `EINVAL` when the child has no pidfd.
+    /// A child without a pidfd gets one from `pidfd_open` (its pid cannot have been reused:
+    /// it is not reaped yet).
     #[cfg(feature = "tokio")]
     pub async fn wait_async(&mut self) -> io::Result<ExitStatus> {
+        let fd = self.pidfd.as_ref().map(|fd| fd.try_clone()).transpose()?;
+        self.wait_async_on(fd.as_ref().map(|fd| fd.as_fd())).await
+    }
+
+    /// [`Child::wait_async`] on a pidfd of the child held elsewhere.
+    #[cfg(feature = "tokio")]
+    pub(crate) async fn wait_async_on(&mut self, pidfd: Option<BorrowedFd<'_>>) -> io::Result<ExitStatus> {
         if let Some(st) = self.status {
             return Ok(st);
         }
-        let Some(fd) = self.pidfd.as_ref() else {
-            return Err(io::Error::from_raw_os_error(rustix::io::Errno::INVAL.raw_os_error()));
+        // Without a pidfd, one is opened now: the pid is still ours (only we reap the child).
+        let copy = match pidfd {
+            Some(fd) => fd.try_clone_to_owned()?,
+            None => rustix::process::pidfd_open(self.pid, rustix::process::PidfdFlags::empty())?,
         };
-        let copy = fd.try_clone()?;
         // SAFETY: the AsyncFd owns `copy`, an open OwnedFd whose number cannot change or be
         // closed behind its back while it is registered.
         let fd =
@@ -220,13 +194,10 @@ impl Child {
             match wait(WaitOptions::NOHANG) {
                 Ok(Some((pid, st))) => {
                     if pid == self.pid {
-                        let status = match (st.exit_status(), st.terminating_signal()) {
-                            (Some(code), _) => ExitStatus::Exited(code),
-                            (None, Some(sig)) => {
-                                ExitStatus::Killed(Signal::new(sig as u32).unwrap_or(Signal::SIGKILL))
-                            }
-                            (None, None) => continue,
-                        };
+                        if st.stopped() || st.continued() {
+                            continue;
+                        }
+                        let status = ExitStatus::from_wait_status(st.as_raw() as i32);
                         self.reaped(status);
                         return Ok(Some(status));
                     }
@@ -298,7 +269,7 @@ impl Child {
         };
         match res? {
             Some(st) if st.exited() || st.killed() || st.dumped() => {
-                let status = ExitStatus::from_waitid(&st);
+                let status = status_of(&st);
                 self.reaped(status);
                 Ok(Some(status))
             }
@@ -380,7 +351,7 @@ impl Drop for SignalsBlocked {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if self.status.is_some() {
+        if self.status.is_some() || self.forgotten {
             return;
         }
         if !self.reapable() {

@@ -81,10 +81,11 @@ pub fn write_tiny_exit(path: &Path, code: u8) -> io::Result<()> {
     // SAFETY: `writer` makes raw system calls only, on data prepared above; it allocates,
     // frees and locks nothing (dropping the descriptor is one `close`).
     let mut child = unsafe { crate::fork(writer) }?;
-    match child.wait()? {
-        ExitStatus::Exited(0) => {}
-        ExitStatus::Exited(errno) => return Err(io::Error::from_raw_os_error(errno)),
-        other => return Err(io::Error::other(format!("the writer of {} ended: {other:?}", path.display()))),
+    let st: ExitStatus = child.wait()?;
+    match st.code() {
+        Some(0) => {}
+        Some(errno) => return Err(io::Error::from_raw_os_error(errno)),
+        None => return Err(io::Error::other(format!("the writer of {} ended: {st}", path.display()))),
     }
     // The mode given to open was narrowed by the umask.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))

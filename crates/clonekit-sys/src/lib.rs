@@ -12,8 +12,9 @@
 //!   stack of its own, then `execve`; an exec failure is an error value.
 //! - [`thread::spawn_raw`]: `pthread_create`'s nine flags with our own stack and TCB.
 //! - [`Child`]: `wait`/`try_wait`/`kill` through the pidfd when there is one.
-//! - [`Command`]: `std::process::Command`'s API, always on the vfork path, with ids,
-//!   namespaces, cgroups, pidfds and a pre-exec hook.
+//! - [`process`]: `std::process` itself ([`Command`], `Child`, `Stdio`, [`ExitStatus`]...),
+//!   with std's behaviour, on the vfork path; [`os`] holds its unix and linux extensions at
+//!   std's paths. Beyond std: namespaces, cgroups, fd mappings, pidfds.
 //! - [`Syscall`], [`clone3_supported`]: clone3 first, legacy clone as a cached fallback.
 //!
 //! Every creation blocks all signals in the calling thread around the system call and
@@ -35,31 +36,30 @@ mod arch;
 mod builder;
 mod caller;
 mod child;
-pub mod command;
 mod dispatch;
 pub mod elf;
 mod error;
 mod fork;
 pub mod observe;
+pub mod os;
 pub mod probe;
+pub mod process;
 mod signals;
 mod spawn;
 mod stack;
+mod status;
 mod sys;
 pub mod thread;
 pub mod trial;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
 pub use caller::{caller_state, pid_ns_level};
-pub use child::{block_signals, Child, ExitStatus, SignalsBlocked};
+pub use child::{block_signals, Child, SignalsBlocked};
 pub use clonekit_flags::{CloneCall, CloneFlags, Errno, ExitSignal, Rule, Signal};
-pub use command::Command;
 pub use dispatch::{clone3_supported, Clone3Only, Clone3Unavailable, Syscall};
 pub use error::CloneError;
 pub use fork::fork;
+pub use process::Command;
 pub use spawn::{pidfd_spawn, spawn, spawnp, SpawnError};
+pub use status::{ExitStatus, ExitStatusError};
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;

@@ -689,7 +689,7 @@ fn child_cleartid() -> io::Result<ProbeOutcome> {
 }
 
 fn detached() -> io::Result<ProbeOutcome> {
-    let mut st = [ExitStatus::Exited(-1); 2];
+    let mut st = [ExitStatus::from_code(-1); 2];
     for (i, flags) in [CloneFlags::CLONE_DETACHED, CloneFlags::empty()].into_iter().enumerate() {
         // SAFETY: the child only returns a status.
         let mut child =
@@ -699,7 +699,7 @@ fn detached() -> io::Result<ProbeOutcome> {
     Ok(outcome(
         format!("clone ignores it, {}", st[0]),
         st[1].to_string(),
-        st[0] == st[1] && st[0] == ExitStatus::Exited(7),
+        st[0] == st[1] && st[0] == ExitStatus::from_code(7),
     ))
 }
 

@@ -20,7 +20,7 @@ fn fork_child_writes_are_private() {
         })
     }
     .unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Exited(5));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_code(5));
     assert_eq!(WORD.load(Ordering::SeqCst), 0, "without CLONE_VM the child wrote its own copy");
     assert_eq!(child.call().syscall_name(), "clone");
 }
@@ -196,10 +196,10 @@ fn pidfd_wait_and_kill() {
     assert!(child.flags().contains(CloneFlags::CLONE_PIDFD));
     assert_eq!(child.try_wait().unwrap(), None);
     child.kill(Signal::SIGTERM).unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGTERM));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::SIGTERM, false));
     // Reaped: no signal may go to a possibly reused pid.
     assert!(child.kill(Signal::SIGKILL).is_err());
-    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGTERM));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::SIGTERM, false));
 }
 
 #[test]
@@ -213,7 +213,7 @@ fn kill_without_pidfd_uses_the_pid() {
     .unwrap();
     assert!(child.pidfd().is_none());
     child.kill(Signal::new(40).unwrap()).unwrap(); // a real-time signal, default action: terminate
-    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::new(40).unwrap()));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::new(40).unwrap(), false));
 }
 
 #[test]
@@ -289,7 +289,7 @@ fn clone_vm_child_without_sighand_resets_handlers_before_unblocking() {
     // SAFETY: raw syscalls only.
     let mut child = unsafe { Clone::new().flags(CloneFlags::CLONE_VM).spawn(raise_usr2_in_child) }.unwrap();
     // SIG_DFL for SIGUSR2 terminates: the parent's handler never ran on the child's stack.
-    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGUSR2));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::SIGUSR2, false));
     assert_eq!(USR2_HANDLED.load(Ordering::SeqCst), before);
 
     if clone3_supported() {
@@ -301,7 +301,7 @@ fn clone_vm_child_without_sighand_resets_handlers_before_unblocking() {
                 .spawn(raise_usr2_in_child)
         }
         .unwrap();
-        assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGUSR2));
+        assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::SIGUSR2, false));
     }
 
     // With CLONE_SIGHAND the table is shared: the handler runs in the child.
@@ -310,7 +310,7 @@ fn clone_vm_child_without_sighand_resets_handlers_before_unblocking() {
         Clone::new().flags(CloneFlags::CLONE_VM | CloneFlags::CLONE_SIGHAND).spawn(raise_usr2_in_child)
     }
     .unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Exited(0));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_code(0));
     assert_eq!(USR2_HANDLED.load(Ordering::SeqCst), before + 1);
 }
 

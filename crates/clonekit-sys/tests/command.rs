@@ -2,7 +2,9 @@
 //! child (ids, cwd, fds, namespaces, cgroup membership) or through its handle (pidfd wait
 //! and kill, exec and setup errors).
 
-use clonekit_sys::command::{Command, CommandError, IdMap, Stdio, Step};
+use clonekit_sys::os::linux::process::{ChildExt, CommandExt as _};
+use clonekit_sys::os::unix::process::CommandExt;
+use clonekit_sys::process::{Command, CommandError, IdMap, Stdio, Step};
 use clonekit_sys::{CloneFlags, Errno, ExitStatus, Signal};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -21,8 +23,14 @@ fn stdout_of(cmd: &mut Command) -> String {
 }
 
 fn error_of(cmd: &mut Command) -> CommandError {
-    let e = cmd.status().expect_err("the spawn must fail");
-    e.get_ref().and_then(|e| e.downcast_ref::<CommandError>()).cloned().expect("a CommandError")
+    let e = cmd.spawn_explained().map(drop).expect_err("the spawn must fail");
+    let io = cmd.status().expect_err("and fail again as std's io::Error");
+    if e.step() == Step::Invalid {
+        assert_eq!((io.kind(), io.raw_os_error()), (std::io::ErrorKind::InvalidInput, None), "{e}");
+    } else {
+        assert_eq!(io.raw_os_error(), Some(e.errno().raw()), "{e}: raw_os_error is the errno");
+    }
+    e
 }
 
 fn is_root() -> bool {
@@ -177,7 +185,7 @@ fn chroot_runs_the_program_inside() {
     let dir = temp_dir("chroot");
     clonekit_sys::elf::write_tiny_exit(&dir.join("prog"), 42).unwrap();
     let st = Command::new("/prog").chroot(&dir).status().unwrap();
-    assert_eq!(st, ExitStatus::Exited(42), "/prog exists only inside the new root");
+    assert_eq!(st, ExitStatus::from_code(42), "/prog exists only inside the new root");
     let e = error_of(Command::new("/prog").chroot(dir.join("missing")));
     assert_eq!(e.to_string(), format!("chroot {}: ENOENT", dir.join("missing").display()));
     std::fs::remove_dir_all(dir).unwrap();
@@ -205,20 +213,132 @@ fn close_inherited_fds_and_preserve_fd() {
 
 #[test]
 fn pre_exec_hook_runs_last_and_its_error_is_reported() {
-    let mut cmd = sh("umask");
-    // SAFETY: the hook makes one raw system call.
-    unsafe {
-        cmd.pre_exec(|| {
+    for vfork in [false, true] {
+        let mut cmd = sh("umask");
+        let hook = || {
             rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o027));
             Ok(())
-        })
+        };
+        // SAFETY: the hook makes one raw system call.
+        unsafe {
+            if vfork {
+                cmd.pre_exec_vfork(hook);
+            } else {
+                cmd.pre_exec(hook);
+            }
+        };
+        assert_eq!(stdout_of(&mut cmd), "0027\n");
+        let mut cmd = Command::new("/bin/true");
+        let hook = || Err(std::io::Error::from_raw_os_error(libc::EPERM));
+        // SAFETY: the hook only returns an errno.
+        unsafe {
+            if vfork {
+                cmd.pre_exec_vfork(hook);
+            } else {
+                cmd.pre_exec(hook);
+            }
+        };
+        let e = error_of(&mut cmd);
+        assert_eq!(e.to_string(), "pre_exec hook: EPERM");
+    }
+}
+
+#[test]
+fn pre_exec_runs_in_a_forked_copy_and_pre_exec_vfork_in_our_memory() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEEN: AtomicU32 = AtomicU32::new(0);
+    let mut forked = Command::new("/bin/true");
+    // SAFETY: the hook stores to an atomic.
+    unsafe { forked.pre_exec(|| Ok(SEEN.store(1, Ordering::SeqCst))) };
+    assert!(forked.status().unwrap().success());
+    assert_eq!(SEEN.load(Ordering::SeqCst), 0, "std's contract: the write stays in the child");
+    assert!(!forked.planned_flags().contains(CloneFlags::CLONE_VM));
+    let mut vforked = Command::new("/bin/true");
+    // SAFETY: the hook stores to an atomic, within the vfork child's rules.
+    unsafe { vforked.pre_exec_vfork(|| Ok(SEEN.store(2, Ordering::SeqCst))) };
+    assert!(vforked.status().unwrap().success());
+    assert_eq!(SEEN.load(Ordering::SeqCst), 2, "the vfork child shares our memory");
+}
+
+#[test]
+fn failed_spawns_give_std_errors_with_the_errno() {
+    use std::io::ErrorKind;
+    let cases: [(Command, i32, ErrorKind); 4] = [
+        (Command::new("/nonexistent/clonekit"), libc::ENOENT, ErrorKind::NotFound),
+        (Command::new("/etc/passwd"), libc::EACCES, ErrorKind::PermissionDenied),
+        (
+            {
+                let mut c = Command::new("/bin/true");
+                c.current_dir("/etc/passwd");
+                c
+            },
+            libc::ENOTDIR,
+            ErrorKind::NotADirectory,
+        ),
+        (Command::new("/etc/passwd/x"), libc::ENOTDIR, ErrorKind::NotADirectory),
+    ];
+    for (mut cmd, errno, kind) in cases {
+        let e = cmd.spawn().map(drop).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(errno), "{cmd:?}");
+        assert_eq!(e.kind(), kind, "{cmd:?}");
+        assert_eq!(e.to_string(), std::io::Error::from_raw_os_error(errno).to_string(), "std's message");
+    }
+    let e = Command::new("nul\0inside").spawn().map(drop).unwrap_err();
+    assert_eq!((e.kind(), e.raw_os_error()), (ErrorKind::InvalidInput, None));
+}
+
+#[test]
+fn the_child_inherits_the_callers_signal_mask_unless_told() {
+    let blocked = clonekit_sys::block_signals(&[Signal::SIGUSR1]).unwrap();
+    let mask = |cmd: &mut Command| {
+        let out = stdout_of(cmd);
+        u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16).unwrap()
     };
-    assert_eq!(stdout_of(&mut cmd), "0027\n");
+    let grep = || {
+        let mut c = Command::new("grep");
+        c.args(["SigBlk", "/proc/self/status"]);
+        c
+    };
+    let inherited = mask(&mut grep());
+    let reset = mask(grep().signal_mask(&[]));
+    drop(blocked);
+    assert_ne!(inherited & 1 << 9, 0, "SIGUSR1 stays blocked in the program, as with std");
+    assert_eq!(reset & 1 << 9, 0, "signal_mask(&[]) starts it with nothing blocked");
+}
+
+#[test]
+fn a_panicking_pre_exec_hook_kills_only_the_child_with_sigabrt() {
+    use clonekit_sys::os::unix::process::ExitStatusExt;
     let mut cmd = Command::new("/bin/true");
-    // SAFETY: the hook only returns an errno.
-    unsafe { cmd.pre_exec(|| Err(std::io::Error::from_raw_os_error(libc::EPERM))) };
-    let e = error_of(&mut cmd);
-    assert_eq!(e.to_string(), "pre_exec hook: EPERM");
+    cmd.stderr(Stdio::null());
+    // SAFETY: the hook panics, which std's contract allows (the child aborts).
+    unsafe { cmd.pre_exec(|| panic!("crash now!")) };
+    let st = cmd.status().unwrap();
+    assert_eq!(st.signal(), Some(libc::SIGABRT), "{st}");
+    // Our own panic machinery is untouched: a panic here is caught as usual.
+    let caught = std::panic::catch_unwind(|| panic!("in the parent"));
+    assert!(caught.is_err());
+}
+
+#[test]
+fn fd_maps_any_fd_to_any_number_even_across_each_other() {
+    let (r1, mut w1) = std::io::pipe().unwrap();
+    let (r2, mut w2) = std::io::pipe().unwrap();
+    w1.write_all(b"one").unwrap();
+    w2.write_all(b"two").unwrap();
+    drop((w1, w2));
+    let (n1, n2) = (r1.as_raw_fd(), r2.as_raw_fd());
+    // A swap: the child's n2 is r1 and its n1 is r2.
+    let mut cmd = Command::new("/bin/cat");
+    cmd.arg(format!("/dev/fd/{n1}")).arg(format!("/dev/fd/{n2}")).fd(n2, r1).fd(n1, r2);
+    assert_eq!(stdout_of(&mut cmd), "twoone");
+    // Onto a standard stream, and kept by close_inherited_fds.
+    let (r, mut w) = std::io::pipe().unwrap();
+    w.write_all(b"seven").unwrap();
+    drop(w);
+    let mut cmd = sh("cat <&7; cat");
+    cmd.fd(7, r.try_clone().unwrap()).fd(0, r).close_inherited_fds(true);
+    assert_eq!(stdout_of(&mut cmd), "seven");
 }
 
 #[test]
@@ -341,17 +461,22 @@ fn cgroup_places_the_child_at_creation() {
 
 #[test]
 fn pidfd_waits_and_kills() {
-    let mut child = Command::new("/bin/sleep").arg("10").spawn().unwrap();
-    assert!(child.pidfd().is_some());
+    let mut child = Command::new("/bin/sleep").arg("10").create_pidfd(true).spawn().unwrap();
+    assert!(child.pidfd().is_ok());
     assert!(child.handle().flags().contains(CloneFlags::CLONE_PIDFD));
     assert_eq!(child.try_wait().unwrap(), None);
     child.kill().unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGKILL));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::SIGKILL, false));
     child.kill().unwrap();
     assert!(child.signal(Signal::SIGTERM).is_err(), "reaped: no signal by a stale pid");
-    let mut plain = Command::new("/bin/true").pidfd(false).spawn().unwrap();
-    assert!(plain.pidfd().is_none());
+    let mut plain = Command::new("/bin/true").spawn().unwrap();
+    assert!(plain.pidfd().is_err(), "no pidfd unless asked for, as std");
+    assert!(!plain.handle().flags().contains(CloneFlags::CLONE_PIDFD));
     assert!(plain.wait().unwrap().success());
+    // into_pidfd: the pidfd takes over the waiting.
+    let child = Command::new("/bin/sh").args(["-c", "exit 3"]).create_pidfd(true).spawn().unwrap();
+    let pidfd = child.into_pidfd().unwrap();
+    assert_eq!(pidfd.wait().unwrap().code(), Some(3));
 }
 
 #[test]
@@ -380,7 +505,7 @@ fn pdeath_signal_follows_the_spawning_thread() {
     .join()
     .unwrap();
     // The spawning thread has exited: the kernel sent SIGKILL.
-    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGKILL));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::SIGKILL, false));
 }
 
 #[test]
@@ -405,6 +530,45 @@ fn mount_proc_in_new_pid_and_mount_namespaces() {
     );
     // The shell and the ls/grep it starts: a handful, never the host's.
     assert!(out.trim().parse::<u32>().unwrap() <= 3, "{out}");
+}
+
+#[test]
+fn mount_proc_never_propagates_to_our_namespace() {
+    if !is_root() {
+        eprintln!("skipped mount_proc_never_propagates_to_our_namespace: needs root");
+        return;
+    }
+    // A shared mount: without private propagation, a proc mounted below it in the child's
+    // namespace would appear in ours and stay after the child exits.
+    let dir = temp_dir("shared");
+    let run =
+        |args: &[&str]| assert!(std::process::Command::new("mount").args(args).status().unwrap().success());
+    run(&["-t", "tmpfs", "clonekit-shared", dir.to_str().unwrap()]);
+    run(&["--make-shared", dir.to_str().unwrap()]);
+    std::fs::create_dir(dir.join("proc")).unwrap();
+    let target = dir.join("proc");
+    let out = stdout_of(
+        sh("ls /proc | grep -c '^[0-9]'")
+            .namespaces(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS)
+            .mount_proc("/proc"),
+    );
+    assert!(out.trim().parse::<u32>().unwrap() <= 3, "{out}");
+    let status = Command::new("/bin/true")
+        .namespaces(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS)
+        .mount_proc(&target)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let leaked = mountinfo.lines().any(|l| l.contains(target.to_str().unwrap()));
+    let _ = std::process::Command::new("umount").args(["-R", dir.to_str().unwrap()]).status();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!leaked, "the child's proc showed in our mountinfo");
+    // Without a new mount namespace, neither is allowed: both would change ours.
+    let e = error_of(Command::new("/bin/true").mount_proc("/proc"));
+    assert_eq!(e.step(), Step::Invalid);
+    let e = error_of(Command::new("/bin/true").make_mounts_private());
+    assert_eq!(e.step(), Step::Invalid);
 }
 
 #[test]

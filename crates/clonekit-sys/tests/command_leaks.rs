@@ -2,7 +2,7 @@
 //! failures in the child and in the parent) leave no zombie and no fd behind. One test in
 //! its own binary, so that no other test's children or fds are around.
 
-use clonekit_sys::command::{Command, IdMap, Stdio, Step};
+use clonekit_sys::process::{Command, IdMap, Stdio, Step};
 use clonekit_sys::CloneFlags;
 
 fn open_fds() -> Vec<String> {
@@ -52,8 +52,7 @@ fn a_thousand_command_spawns_leave_no_zombie_and_no_fd() {
                 assert!(e.is_err());
             }
             _ => {
-                let e = bad_map.status().unwrap_err();
-                let e = e.get_ref().unwrap().downcast_ref::<clonekit_sys::command::CommandError>().unwrap();
+                let e = bad_map.spawn_explained().map(drop).unwrap_err();
                 assert_eq!(e.step(), Step::WriteUidMap);
             }
         }

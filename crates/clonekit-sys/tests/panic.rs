@@ -9,11 +9,11 @@ fn panicking_child_exits_with_the_panic_status() {
     std::panic::set_hook(Box::new(|_| {}));
     // SAFETY: the only other thread is the test harness's, which is waiting for this one.
     let mut child = unsafe { Clone::new().spawn(|| panic!("in the child")) }.unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Exited(CHILD_PANIC_STATUS));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_code(CHILD_PANIC_STATUS));
     // SAFETY: as above; CLONE_VFORK keeps this thread asleep while the child panics.
     let mut child = unsafe {
         Clone::new().flags(CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK).spawn(|| panic!("in the child"))
     }
     .unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Exited(CHILD_PANIC_STATUS));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_code(CHILD_PANIC_STATUS));
 }

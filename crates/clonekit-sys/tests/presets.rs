@@ -16,7 +16,7 @@ fn fork_issues_glibcs_flags_and_returns_the_status() {
     assert!(k.exit_signal.is_sigchld());
     assert_eq!(k.stack, 0);
     assert_ne!(k.child_tid, 0);
-    assert_eq!(child.wait().unwrap(), ExitStatus::Exited(17));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_code(17));
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn spawn_true_exits_zero() {
 fn spawn_passes_argv_and_envp() {
     let mut child =
         spawn(c"/bin/sh", &[c"sh", c"-c", c"test \"$X\" = yes && exit 7; exit 1"], &[c"X=yes"]).unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Exited(7));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_code(7));
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn pidfd_spawn_waits_and_kills_through_the_pidfd() {
     }
     assert_eq!(child.try_wait().unwrap(), None);
     child.kill(Signal::SIGTERM).unwrap();
-    assert_eq!(child.wait().unwrap(), ExitStatus::Killed(Signal::SIGTERM));
+    assert_eq!(child.wait().unwrap(), ExitStatus::from_signal(Signal::SIGTERM, false));
 }
 
 #[test]

@@ -1,21 +1,23 @@
-//! The `clonekit` library: the process-creation API a `std::process::Command` user
-//! recognises, on the vfork fast path ([`Command`], from clonekit-sys), for programs that
-//! depend on `clonekit` rather than on its parts.
+//! The `clonekit` library: `std::process` on the vfork fast path, for programs that depend on
+//! `clonekit` rather than on its parts. Replace `std::process` by [`clonekit::process`](process)
+//! and `std::os::{unix, linux}::process` by [`clonekit::os`](os)`::{unix, linux}::process`: the
+//! API, the defaults, the errors and the formats are std's; what std does on `fork`, clonekit
+//! does without copying a page table, plus namespaces, cgroups, pidfds and fd mappings.
 //!
 //! ```
-//! let out = clonekit::Command::new("/bin/echo").arg("hello").output()?;
+//! use clonekit::process::{Command, Stdio};
+//! let out = Command::new("/bin/echo").arg("hello").stdout(Stdio::piped()).output()?;
 //! assert_eq!(out.stdout, b"hello\n");
+//! assert_eq!(out.status.to_string(), "exit status: 0");
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
-pub use clonekit_sys::command::{
-    Child, ChildStderr, ChildStdin, ChildStdout, Command, CommandError, IdMap, Output, Stdio, Step,
-};
-pub use clonekit_sys::{CloneFlags, ExitStatus, Signal};
+pub use clonekit_sys::{os, process};
+pub use clonekit_sys::{CloneFlags, Signal};
 
-/// The `clonekit::command` module: everything about [`Command`].
-pub mod command {
-    pub use clonekit_sys::command::*;
-}
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

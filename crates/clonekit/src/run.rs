@@ -8,16 +8,17 @@
 //! mount private (`unshare --propagation private`). The child is created directly in its
 //! new pid namespace, as `unshare --fork --pid` does. The exit status is passed through
 //! (128 + n for a child killed by signal n; 127 if the program is missing, 126 if it cannot
-//! be executed, as `unshare`), and termination signals are forwarded to the child.
+//! be executed, as `unshare`; 125 if clonekit could not set the child up before the program
+//! ran, such as a missing `--cgroup` directory, as `env(1)` and `timeout(1)` say it), and
+//! termination signals are forwarded to the child.
 //!
 //! With `--init`, the child is not the program but `clonekit run-init`, a small init
 //! (pid 1 of a new pid namespace) that starts the program, forwards signals to it and reaps
 //! every orphan until the program exits.
 
 use crate::Outcome;
-use clonekit::Command;
+use clonekit::process::{Command, CommandError, ExitStatus, Step};
 use clonekit_flags::{parse_flags, CloneFlags, ExitSignal, Signal};
-use clonekit_sys::ExitStatus;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -126,9 +127,20 @@ fn flags_of(args: &Args) -> Result<CloneFlags, String> {
 
 /// The exit code for a child's status, as a shell reports it.
 fn exit_code(st: ExitStatus) -> u8 {
-    match st {
-        ExitStatus::Exited(c) => c as u8,
-        ExitStatus::Killed(s) | ExitStatus::Dumped(s) => 128u8.saturating_add(s.number() as u8),
+    match (st.code(), st.terminating_signal()) {
+        (Some(c), _) => c as u8,
+        (None, Some(s)) => 128u8.saturating_add(s.number() as u8),
+        (None, None) => 1,
+    }
+}
+
+/// The exit code for a spawn that failed: 127 for a program not found, 126 for one that
+/// cannot be executed, 125 for a failure before the program ran.
+fn spawn_failure_code(e: &CommandError) -> u8 {
+    match e.step() {
+        Step::Exec if e.errno() == clonekit_flags::Errno::ENOENT => 127,
+        Step::Exec => 126,
+        _ => 125,
     }
 }
 
@@ -147,7 +159,7 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
         c
     };
     // Exactly these flags; the handle waits by pid and learns of the exit from SIGCHLD.
-    cmd.clone_flags(flags).pidfd(false);
+    cmd.clone_flags(flags);
     if args.map_root_user {
         cmd.map_root_user();
     }
@@ -162,17 +174,14 @@ pub fn run(args: &Args) -> Result<Outcome, String> {
     }
     let signals = forwarded();
     // Blocked before the child exists, so that none is lost before forwarding starts; the
-    // child starts the program with an empty mask.
+    // program starts with nothing blocked.
     let _held = clonekit_sys::block_signals(&signals).map_err(|e| format!("cannot block signals: {e}"))?;
-    let mut child = match cmd.spawn() {
+    cmd.signal_mask(&[]);
+    let mut child = match cmd.spawn_explained() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("clonekit: {e}");
-            let code = match e.raw_os_error() {
-                _ if e.kind() == std::io::ErrorKind::NotFound => 127,
-                _ => 126,
-            };
-            return Ok(Outcome::Exit(code));
+            return Ok(Outcome::Exit(spawn_failure_code(&e)));
         }
     };
     let status = child.wait_forwarding(&signals).map_err(|e| format!("waiting for the child: {e}"))?;
@@ -184,11 +193,11 @@ pub fn run_init(args: &InitArgs) -> Result<Outcome, String> {
     let (program, rest) = args.command.split_first().ok_or("no program given")?;
     let signals = forwarded();
     let _held = clonekit_sys::block_signals(&signals).map_err(|e| format!("cannot block signals: {e}"))?;
-    let mut child = match Command::new(program).args(rest).spawn() {
+    let mut child = match Command::new(program).args(rest).signal_mask(&[]).spawn_explained() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("clonekit: {e}");
-            return Ok(Outcome::Exit(if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }));
+            return Ok(Outcome::Exit(spawn_failure_code(&e)));
         }
     };
     let status = child.wait_as_init(&signals).map_err(|e| format!("init: {e}"))?;

@@ -39,6 +39,8 @@ pub enum Step {
     Stdout,
     /// Child: `dup2` onto fd 2.
     Stderr,
+    /// Child: `dup2` of a mapped fd onto its number (`CommandExt::fd`).
+    MapFd,
     /// Child: making every mount private (`mount --make-rprivate /`).
     MountPrivate,
     /// Child: `chroot`.
@@ -84,6 +86,7 @@ impl Step {
             Step::Stdin => "dup2 stdin",
             Step::Stdout => "dup2 stdout",
             Step::Stderr => "dup2 stderr",
+            Step::MapFd => "dup2 mapped fd",
             Step::MountPrivate => "mount --make-rprivate /",
             Step::Chroot => "chroot",
             Step::MountProc => "mount proc on",
@@ -100,7 +103,7 @@ impl Step {
     }
 
     /// All steps, in order; the child reports a step by its index here.
-    pub(crate) const ALL: [Step; 27] = [
+    pub(crate) const ALL: [Step; 28] = [
         Step::Pipe,
         Step::OpenNull,
         Step::DupFd,
@@ -116,6 +119,7 @@ impl Step {
         Step::Stdin,
         Step::Stdout,
         Step::Stderr,
+        Step::MapFd,
         Step::MountPrivate,
         Step::Chroot,
         Step::MountProc,
@@ -207,8 +211,15 @@ impl fmt::Display for CommandError {
 impl std::error::Error for CommandError {}
 
 impl From<CommandError> for io::Error {
+    /// std's error for the same failure: the errno alone (`raw_os_error()`), or, for a request
+    /// that made no system call ([`Step::Invalid`]), `InvalidInput` with the reason.
     fn from(e: CommandError) -> io::Error {
-        io::Error::new(io::Error::from_raw_os_error(e.errno.raw()).kind(), e)
+        match e.step {
+            Step::Invalid => {
+                io::Error::new(io::ErrorKind::InvalidInput, e.detail.clone().unwrap_or_else(|| e.to_string()))
+            }
+            _ => io::Error::from_raw_os_error(e.errno.raw()),
+        }
     }
 }
 
@@ -225,7 +236,8 @@ mod tests {
         );
         let io: io::Error = CommandError::new(Step::Exec, Errno::ENOENT).about("/bin/nope").into();
         assert_eq!(io.kind(), io::ErrorKind::NotFound);
-        assert_eq!(io.to_string(), "exec /bin/nope: ENOENT");
+        assert_eq!(io.raw_os_error(), Some(2));
+        assert_eq!(io.to_string(), io::Error::from_raw_os_error(2).to_string());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::spawn::{null_terminated, path_candidates, ExecPlan, SPAWN_STACKS, SPA
 use crate::sys;
 use clonekit_flags::{CloneFlags, Errno};
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::ptr;
 use std::sync::atomic::Ordering;
@@ -51,7 +51,18 @@ impl Defaults {
 pub(crate) fn flags_for(cmd: &Command) -> Result<CloneFlags, CommandError> {
     let invalid = |why: &str| CommandError::new(Step::Invalid, Errno::EINVAL).detail(why);
     let maps = !cmd.maps.is_empty();
-    let mut flags = cmd.exact.unwrap_or(CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK) | cmd.namespaces;
+    // std's pre_exec contract is a forked child: no CLONE_VM.
+    let default =
+        if cmd.forks() { CloneFlags::empty() } else { CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK };
+    let mut flags = cmd.exact.unwrap_or(default) | cmd.namespaces;
+    if cmd.forks() && flags.contains(CloneFlags::CLONE_VM) {
+        return Err(invalid("a pre_exec hook runs in a forked child: no CLONE_VM (see pre_exec_vfork)"));
+    }
+    if (cmd.make_private || cmd.mount_proc.is_some()) && !flags.contains(CloneFlags::CLONE_NEWNS) {
+        return Err(invalid(
+            "make_mounts_private and mount_proc need a new mount namespace (CLONE_NEWNS): they would change ours",
+        ));
+    }
     if cmd.exact.is_none() && maps {
         // The parent must stay awake to write the maps (userns.rs).
         flags -= CloneFlags::CLONE_VFORK;
@@ -106,46 +117,128 @@ impl Drop for SharedPage {
     }
 }
 
-/// Starts `cmd`'s program.
-pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, CommandError> {
-    let flags = flags_for(cmd)?;
-    let vm = flags.contains(CloneFlags::CLONE_VM);
-    let vfork = vm && flags.contains(CloneFlags::CLONE_VFORK);
+/// What a spawn or an exec prepares before any child exists: every string as a C string,
+/// the fds moved where the child's `dup2`s cannot overwrite them.
+struct Prepared {
+    program: Vec<u8>,
+    candidates: Vec<CString>,
+    argv: Vec<CString>,
+    /// `None`: the environment is inherited unchanged (the C library's `environ`).
+    env: Option<Vec<CString>>,
+    cwd: Option<CString>,
+    chroot: Option<CString>,
+    mount_proc: Option<CString>,
+    groups: Option<Vec<u32>>,
+    /// Fd mappings `(source, target)`; the sources are owned here until the child has exec'd.
+    fds: Vec<(OwnedFd, i32)>,
+    /// What `close_inherited_fds` keeps (≥ 3, sorted).
+    keep: Vec<i32>,
+    /// The lowest fd number above every mapping target: where this spawn's own fds go.
+    floor: i32,
+}
 
-    // Strings, built before the child exists.
+fn prepare(cmd: &mut Command) -> Result<Prepared, CommandError> {
     let program = cmd.program.as_bytes().to_vec();
     let candidates: Vec<CString> = if program.contains(&b'/') || program.is_empty() {
         vec![cstring(program.clone())?]
     } else {
         path_candidates(&program, cmd.search_path().as_deref())
     };
-    let mut argv_c = Vec::with_capacity(cmd.args.len() + 1);
-    argv_c.push(cstring(cmd.arg0.as_ref().map_or(program.clone(), |a| a.as_bytes().to_vec()))?);
+    let mut argv = Vec::with_capacity(cmd.args.len() + 1);
+    argv.push(cstring(cmd.arg0.as_ref().map_or(program.clone(), |a| a.as_bytes().to_vec()))?);
     for a in &cmd.args {
-        argv_c.push(cstring(a.as_bytes())?);
+        argv.push(cstring(a.as_bytes())?);
     }
     // An inherited, unchanged environment is passed as the C library's `environ`, as std and
     // posix_spawn do: no copy. (Changing the environment while another thread spawns is
     // already undefined: `std::env::set_var` is unsafe for that reason.)
-    let inherit_env = !cmd.env_clear && cmd.env.is_empty();
-    let env_c = if inherit_env { Vec::new() } else { cmd.env_block()?.unwrap_or_default() };
+    let env = if !cmd.env_clear && cmd.env.is_empty() { None } else { Some(cmd.env_block()?) };
     let path_c =
         |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| cstring(p.as_os_str().as_bytes())).transpose();
-    let cwd = path_c(&cmd.cwd)?;
-    let chroot = path_c(&cmd.chroot)?;
-    let mount_proc = path_c(&cmd.mount_proc)?;
     let groups = match (&cmd.groups, cmd.uid) {
         (Some(g), _) => Some(g.clone()),
         // std: root dropping to another uid also drops its supplementary groups.
         (None, Some(_)) if rustix::process::getuid().is_root() => Some(Vec::new()),
         (None, _) => None,
     };
+    // The mappings are taken: their fds are closed in the parent once the child has them.
+    let floor = cmd.fds.iter().map(|(t, _)| *t).max().unwrap_or(2).max(2) + 1;
+    let mut fds = Vec::with_capacity(cmd.fds.len());
+    for (target, src) in std::mem::take(&mut cmd.fds) {
+        if target < 0 {
+            return Err(CommandError::new(Step::MapFd, Errno::EBADF).detail(format!("child fd {target}")));
+        }
+        let moved = rustix::io::fcntl_dupfd_cloexec(&src, floor)
+            .map_err(|e| CommandError::from_io(Step::DupFd, &e.into()))?;
+        fds.push((moved, target));
+    }
+    let mut keep: Vec<i32> =
+        cmd.preserve.iter().copied().chain(fds.iter().map(|(_, t)| *t)).filter(|&t| t > 2).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    Ok(Prepared {
+        cwd: path_c(&cmd.cwd)?,
+        chroot: path_c(&cmd.chroot)?,
+        mount_proc: path_c(&cmd.mount_proc)?,
+        program,
+        candidates,
+        argv,
+        env,
+        groups,
+        fds,
+        keep,
+        floor,
+    })
+}
 
-    let path_ptrs: Vec<*const u8> = candidates.iter().map(|c| c.as_ptr().cast::<u8>()).collect();
-    let argv = null_terminated(&argv_c.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
+/// Moves `fd` to `floor` or above (`F_DUPFD_CLOEXEC`) if it is below.
+fn above(fd: OwnedFd, floor: i32) -> Result<OwnedFd, CommandError> {
+    if fd.as_raw_fd() >= floor {
+        return Ok(fd);
+    }
+    rustix::io::fcntl_dupfd_cloexec(&fd, floor).map_err(|e| CommandError::from_io(Step::DupFd, &e.into()))
+}
+
+/// The calling thread's signal mask, which the program starts with (as with std).
+fn caller_mask() -> sys::SigSet {
+    const SIG_BLOCK: usize = 0;
+    sys::rt_sigprocmask(SIG_BLOCK, Some(&0)).unwrap_or(0)
+}
+
+/// The error of the failed step `step`, naming what it worked on.
+fn failure(cmd: &Command, prep: &Prepared, step: Step, errno: i32) -> CommandError {
+    let err = CommandError::new(step, Errno::from_raw(errno).unwrap_or(Errno::EIO));
+    let shown =
+        |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    match step {
+        Step::Exec => {
+            let shown = if prep.candidates.len() == 1 {
+                prep.candidates[0].to_string_lossy().into_owned()
+            } else {
+                String::from_utf8_lossy(&prep.program).into_owned()
+            };
+            err.about(shown)
+        }
+        Step::Chdir => err.about(shown(&cmd.cwd)),
+        Step::Chroot => err.about(shown(&cmd.chroot)),
+        Step::MountProc => err.about(shown(&cmd.mount_proc)),
+        _ => err,
+    }
+}
+
+/// Starts `cmd`'s program.
+pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, CommandError> {
+    let flags = flags_for(cmd)?;
+    let vm = flags.contains(CloneFlags::CLONE_VM);
+    let vfork = vm && flags.contains(CloneFlags::CLONE_VFORK);
+    let prep = prepare(cmd)?;
+
+    let path_ptrs: Vec<*const u8> = prep.candidates.iter().map(|c| c.as_ptr().cast::<u8>()).collect();
+    let argv = null_terminated(&prep.argv.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
+    let env_c = prep.env.as_deref().unwrap_or_default();
     let envp_own = null_terminated(&env_c.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
     // SAFETY: reading the C library's `environ` pointer itself (not what it points to).
-    let envp: *const *const u8 = if inherit_env { unsafe { environ } } else { envp_own.as_ptr() };
+    let envp: *const *const u8 = if prep.env.is_none() { unsafe { environ } } else { envp_own.as_ptr() };
 
     // Standard streams.
     let sin = stdio::prepare(cmd.stdin.as_ref(), defaults.stdin, 0)?;
@@ -170,10 +263,10 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
     let exec_pipe: Option<(OwnedFd, OwnedFd)> = if vm {
         None
     } else {
-        Some(
-            rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-                .map_err(|e| CommandError::from_io(Step::Pipe, &e.into()))?,
-        )
+        let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| CommandError::from_io(Step::Pipe, &e.into()))?;
+        // Above every mapping target, so no mapping closes it in the child before the exec.
+        Some((r, above(w, prep.floor)?))
     };
 
     let parent_pid = if flags.intersects(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_PARENT) {
@@ -181,25 +274,29 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
     } else {
         rustix::process::getpid().as_raw_nonzero().get()
     };
+    let fd_pairs: Vec<(i32, i32)> = prep.fds.iter().map(|(src, t)| (src.as_raw_fd(), *t)).collect();
     let plan = ChildPlan {
         report,
         wait_gate: !cmd.maps.is_empty(),
         sigdefault: cmd.sigdefault,
-        mask: 0,
+        mask: cmd.sigmask.unwrap_or_else(caller_mask),
         setsid: cmd.setsid,
         pgid: cmd.pgid,
         stdio: [sin.child_fd, sout.child_fd, serr.child_fd],
-        make_private: cmd.make_private,
-        chroot: chroot.as_deref(),
-        mount_proc: mount_proc.as_deref(),
-        groups: groups.as_deref(),
+        fds: &fd_pairs,
+        make_private: private_mounts(cmd, flags),
+        chroot: prep.chroot.as_deref(),
+        mount_proc: prep.mount_proc.as_deref(),
+        groups: prep.groups.as_deref(),
         gid: cmd.gid,
         uid: cmd.uid,
-        cwd: cwd.as_deref(),
+        cwd: prep.cwd.as_deref(),
         pdeathsig: cmd.pdeathsig.map(|s| (s.number(), parent_pid)),
         preserve: &cmd.preserve,
+        keep: &prep.keep,
         close_fds: cmd.close_fds,
-        hooks: cmd.hooks.as_mut_slice() as *mut [super::plan::Hook],
+        hooks: cmd.hooks.as_mut_slice() as *mut [super::PreExec],
+        abort_on_panic: !vm && cmd.forks(),
         exec: ExecPlan { paths: &path_ptrs, argv: &argv, envp, err: &report.errno, last: &report.last },
     };
 
@@ -227,11 +324,12 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
             b = unsafe { b.lend_stack(s.get()) };
         }
         // SAFETY: the child runs `plan.run()`, which makes raw syscalls only and allocates
-        // nothing (pre-exec hooks are bound by `Command::pre_exec`'s contract); everything
-        // it borrows lives in this frame (or its own copy of it) until it has exec'd or
-        // exited, which we wait for below before leaving; signal handlers are cleared by
-        // the kernel (CLONE_CLEAR_SIGHAND) or by the builder's child entry, or the child
-        // has its own copy of them (no CLONE_VM).
+        // nothing (pre-exec hooks are bound by their own contracts: `pre_exec_vfork`'s on the
+        // vfork path, std's `pre_exec` only in a forked copy); everything it borrows lives in
+        // this frame (or its own copy of it) until it has exec'd or exited, which we wait for
+        // below before leaving; signal handlers are cleared by the kernel
+        // (CLONE_CLEAR_SIGHAND) or by the builder's child entry, or the child has its own
+        // copy of them (no CLONE_VM).
         unsafe { b.spawn_inner(move || plan.run()) }
     };
     let first = if clear_sighand { flags | CloneFlags::CLONE_CLEAR_SIGHAND } else { flags };
@@ -281,32 +379,9 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
     drop(stack);
     drop((sin.hold, sout.hold, serr.hold));
 
-    let failure = parent_error.or_else(|| {
-        report.failure().map(|(step, e)| {
-            let err = CommandError::new(step, Errno::from_raw(e).unwrap_or(Errno::EIO));
-            match step {
-                Step::Exec => {
-                    let shown = if candidates.len() == 1 {
-                        candidates[0].to_string_lossy().into_owned()
-                    } else {
-                        String::from_utf8_lossy(&program).into_owned()
-                    };
-                    err.about(shown)
-                }
-                Step::Chdir => {
-                    err.about(cmd.cwd.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
-                }
-                Step::Chroot => {
-                    err.about(cmd.chroot.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
-                }
-                Step::MountProc => {
-                    err.about(cmd.mount_proc.as_ref().map(|p| p.display().to_string()).unwrap_or_default())
-                }
-                _ => err,
-            }
-        })
-    });
-    if let Some(e) = failure {
+    let failed = parent_error.or_else(|| report.failure().map(|(step, e)| failure(cmd, &prep, step, e)));
+    drop(prep);
+    if let Some(e) = failed {
         // Reap the failed child before reporting: no zombie is left behind.
         let _ = handle.wait();
         return Err(e);
@@ -317,4 +392,73 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         stdio::stdout_end(sout.parent_end),
         stdio::stderr_end(serr.parent_end),
     ))
+}
+
+/// Whether the child makes its mounts private first: asked for, or implied by a new `proc`
+/// (which would otherwise propagate through a shared mount to the parent's namespace).
+fn private_mounts(cmd: &Command, flags: CloneFlags) -> bool {
+    (cmd.make_private || cmd.mount_proc.is_some()) && flags.contains(CloneFlags::CLONE_NEWNS)
+}
+
+/// Runs `cmd`'s program in place of this process (`CommandExt::exec`): the same steps as a
+/// child's, taken by the calling thread, then `execve`. Returns only on failure.
+pub(crate) fn exec(cmd: &mut Command) -> CommandError {
+    let invalid = |why: &str| CommandError::new(Step::Invalid, Errno::EINVAL).detail(why);
+    if !cmd.namespaces.is_empty() || cmd.exact.is_some() || !cmd.maps.is_empty() || cmd.cgroup.is_some() {
+        return invalid(
+            "exec replaces this process: namespaces, clone flags, id maps and cgroups need a new one",
+        );
+    }
+    if cmd.make_private || cmd.mount_proc.is_some() {
+        return invalid("exec would change this process's own mount namespace");
+    }
+    let prep = match prepare(cmd) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let path_ptrs: Vec<*const u8> = prep.candidates.iter().map(|c| c.as_ptr().cast::<u8>()).collect();
+    let argv = null_terminated(&prep.argv.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
+    let env_c = prep.env.as_deref().unwrap_or_default();
+    let envp_own = null_terminated(&env_c.iter().map(CString::as_c_str).collect::<Vec<&CStr>>());
+    // SAFETY: reading the C library's `environ` pointer itself (not what it points to).
+    let envp: *const *const u8 = if prep.env.is_none() { unsafe { environ } } else { envp_own.as_ptr() };
+    let streams = (
+        stdio::prepare(cmd.stdin.as_ref(), Stdio::inherit, 0),
+        stdio::prepare(cmd.stdout.as_ref(), Stdio::inherit, 1),
+        stdio::prepare(cmd.stderr.as_ref(), Stdio::inherit, 2),
+    );
+    let (sin, sout, serr) = match streams {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return e,
+    };
+    let report = Report::new();
+    let fd_pairs: Vec<(i32, i32)> = prep.fds.iter().map(|(src, t)| (src.as_raw_fd(), *t)).collect();
+    let plan = ChildPlan {
+        report: &report,
+        wait_gate: false,
+        sigdefault: cmd.sigdefault,
+        mask: cmd.sigmask.unwrap_or_else(caller_mask),
+        setsid: cmd.setsid,
+        pgid: cmd.pgid,
+        stdio: [sin.child_fd, sout.child_fd, serr.child_fd],
+        fds: &fd_pairs,
+        make_private: false,
+        chroot: prep.chroot.as_deref(),
+        mount_proc: None,
+        groups: prep.groups.as_deref(),
+        gid: cmd.gid,
+        uid: cmd.uid,
+        cwd: prep.cwd.as_deref(),
+        pdeathsig: cmd.pdeathsig.map(|s| (s.number(), 0)),
+        preserve: &cmd.preserve,
+        keep: &prep.keep,
+        close_fds: cmd.close_fds,
+        hooks: cmd.hooks.as_mut_slice() as *mut [super::PreExec],
+        abort_on_panic: false,
+        exec: ExecPlan { paths: &path_ptrs, argv: &argv, envp, err: &report.errno, last: &report.last },
+    };
+    plan.run();
+    drop((sin, sout, serr));
+    let (step, errno) = report.failure().unwrap_or((Step::Exec, Errno::EIO.raw()));
+    failure(cmd, &prep, step, errno)
 }

@@ -2,14 +2,15 @@
 //! [`crate::Child`], plus the parent's ends of piped streams) and [`Output`].
 
 use super::stdio::{read2, ChildStderr, ChildStdin, ChildStdout};
-use crate::child::ExitStatus;
+use crate::os::linux::process::PidFd;
+use crate::status::ExitStatus;
 use clonekit_flags::Signal;
 use std::io;
-use std::os::fd::BorrowedFd;
 
-/// A program started by [`crate::Command::spawn`]. It waits and signals through its pidfd
-/// (`CLONE_PIDFD`, unless [`crate::Command::pidfd`] turned it off), so a reused pid can never
-/// be hit.
+/// A program started by [`super::Command::spawn`] (std's `Child`). Only this process can
+/// reap it, so waiting and signalling by pid cannot hit a reused pid until it is reaped, after
+/// which [`Child::kill`] no longer signals; with `create_pidfd(true)` it has a pidfd as well
+/// ([`crate::os::linux::process::ChildExt`]).
 ///
 /// Dropping it neither kills nor waits for the program (as with `std::process::Child`): an
 /// exited program is reaped, a running one is left to run (see [`crate::Child`]).
@@ -22,6 +23,7 @@ pub struct Child {
     /// The read end of its standard error, with [`super::Stdio::piped`].
     pub stderr: Option<ChildStderr>,
     handle: crate::Child,
+    pidfd: Option<PidFd>,
 }
 
 /// A finished program's status and captured output ([`crate::Command::output`]).
@@ -42,17 +44,29 @@ impl Child {
         stdout: Option<ChildStdout>,
         stderr: Option<ChildStderr>,
     ) -> Child {
-        Child { stdin, stdout, stderr, handle }
+        let mut handle = handle;
+        let pidfd = handle.take_pidfd().map(PidFd::from_owned);
+        Child { stdin, stdout, stderr, handle, pidfd }
+    }
+
+    pub(crate) fn pidfd_ref(&self) -> Option<&PidFd> {
+        self.pidfd.as_ref()
+    }
+
+    pub(crate) fn take_pidfd_handle(mut self) -> Result<PidFd, Child> {
+        match self.pidfd.take() {
+            Some(fd) => {
+                // The pidfd now does the waiting: the handle must not reap the child on drop.
+                self.handle.forget_child();
+                Ok(fd)
+            }
+            None => Err(self),
+        }
     }
 
     /// The program's pid, in our pid namespace.
     pub fn id(&self) -> u32 {
         self.handle.pid() as u32
-    }
-
-    /// Its pidfd, if it has one.
-    pub fn pidfd(&self) -> Option<BorrowedFd<'_>> {
-        self.handle.pidfd()
     }
 
     /// The underlying handle (flags, the `clone` call that was made).
@@ -72,16 +86,19 @@ impl Child {
         self.handle.try_wait()
     }
 
-    /// Sends `SIGKILL` (through the pidfd). Like `std`, succeeds if the program has already
-    /// exited, reaped or not.
+    /// Sends `SIGKILL` (through the pidfd, if there is one). Like `std`, succeeds if the
+    /// program has already exited, reaped or not.
     pub fn kill(&mut self) -> io::Result<()> {
+        if let (Some(fd), None) = (&self.pidfd, self.handle.status()) {
+            return fd.kill();
+        }
         match self.handle.kill(Signal::SIGKILL) {
             Err(e) if e.raw_os_error() == Some(rustix::io::Errno::SRCH.raw_os_error()) => Ok(()),
             other => other,
         }
     }
 
-    /// Sends `signal` (through the pidfd); `ESRCH` once it has been reaped.
+    /// Sends `signal`; `ESRCH` once it has been reaped.
     pub fn signal(&self, signal: Signal) -> io::Result<()> {
         self.handle.kill(signal)
     }
@@ -99,11 +116,13 @@ impl Child {
         self.handle.wait_as_init(signals)
     }
 
-    /// Waits on the pidfd without blocking the tokio runtime ([`crate::Child::wait_async`]).
+    /// Waits without blocking the tokio runtime ([`crate::Child::wait_async`]); needs a pidfd
+    /// (`create_pidfd(true)`).
     #[cfg(feature = "tokio")]
     pub async fn wait_async(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
-        self.handle.wait_async().await
+        use std::os::fd::AsFd;
+        self.handle.wait_async_on(self.pidfd.as_ref().map(|p| p.as_fd())).await
     }
 
     /// Closes its standard input, reads its piped standard output and error to the end (both

@@ -15,7 +15,7 @@ use std::ffi::CStr;
 use std::io;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
-/// A pre-exec hook, as stored by [`crate::Command::pre_exec`].
+/// A pre-exec hook, as stored by `pre_exec` and [`super::Command::pre_exec_vfork`].
 pub(crate) type Hook = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
 
 /// The words the child and the parent share. With `CLONE_VM` it lives in the parent's frame;
@@ -73,6 +73,9 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) pgid: Option<i32>,
     /// Fds to `dup2` onto 0, 1, 2 (`None`: inherited as is).
     pub(crate) stdio: [Option<i32>; 3],
+    /// Fd mappings, `(source, target)`, made after the standard streams. Every source is
+    /// above every target (the parent moved them), so no `dup2` overwrites a later source.
+    pub(crate) fds: &'a [(i32, i32)],
     pub(crate) make_private: bool,
     pub(crate) chroot: Option<&'a CStr>,
     pub(crate) mount_proc: Option<&'a CStr>,
@@ -84,8 +87,12 @@ pub(crate) struct ChildPlan<'a> {
     pub(crate) pdeathsig: Option<(u32, i32)>,
     /// Fds (≥ 3, sorted) kept open and inheritable.
     pub(crate) preserve: &'a [i32],
+    /// Fds (≥ 3, sorted) that `close_fds` keeps: the preserved ones and the mapping targets.
+    pub(crate) keep: &'a [i32],
     pub(crate) close_fds: bool,
-    pub(crate) hooks: *mut [Hook],
+    pub(crate) hooks: *mut [super::PreExec],
+    /// The child is a forked copy running std-contract hooks: a panic there aborts it.
+    pub(crate) abort_on_panic: bool,
     pub(crate) exec: ExecPlan<'a>,
 }
 
@@ -137,6 +144,15 @@ impl ChildPlan<'_> {
                 sys::dup2_inheritable(src, target as i32).map_err(at(step))?;
             }
         }
+        for &(src, target) in self.fds {
+            let step = match target {
+                0 => Step::Stdin,
+                1 => Step::Stdout,
+                2 => Step::Stderr,
+                _ => Step::MapFd,
+            };
+            sys::dup2_inheritable(src, target).map_err(at(step))?;
+        }
         if self.make_private {
             // SAFETY: "/" is a NUL-terminated string; no source or type.
             unsafe {
@@ -185,7 +201,7 @@ impl ChildPlan<'_> {
         }
         if self.close_fds {
             let mut first = 3u32;
-            for &keep in self.preserve {
+            for &keep in self.keep {
                 if keep as u32 > first {
                     sys::close_range(first, keep as u32 - 1).map_err(at(Step::CloseRange))?;
                 }
@@ -193,10 +209,13 @@ impl ChildPlan<'_> {
             }
             sys::close_range(first, u32::MAX).map_err(at(Step::CloseRange))?;
         }
+        if self.abort_on_panic {
+            abort_on_panic();
+        }
         // SAFETY: the parent keeps the hooks alive and untouched until we exec or exit, and
         // nothing else calls them meanwhile; what they may do is their author's contract.
-        for hook in unsafe { &mut *self.hooks }.iter_mut() {
-            if let Err(e) = hook() {
+        for pre in unsafe { &mut *self.hooks }.iter_mut() {
+            if let Err(e) = (pre.hook)() {
                 let raw = e.raw_os_error().unwrap_or(RawErrno::IO.raw_os_error());
                 // Freeing a custom error's box here could re-enter the allocator.
                 std::mem::forget(e);
@@ -209,4 +228,47 @@ impl ChildPlan<'_> {
 
 fn sys_set_mask(mask: SigSet) {
     crate::signals::set_mask(mask);
+}
+
+/// In a forked child about to run std-contract hooks: a panic prints its message straight to
+/// fd 2 and kills the child with `SIGABRT`, as std's child does (`panic::always_abort`), before
+/// any unwinding. The hook is this process's own copy (no `CLONE_VM`), so the parent's hook
+/// is untouched; the previous hook is forgotten rather than dropped (freeing could deadlock on
+/// an allocator lock another thread of the parent held at the fork).
+fn abort_on_panic() {
+    std::mem::forget(std::panic::take_hook());
+    std::panic::set_hook(Box::new(|info| {
+        let mut buf = StackText::<512>::new();
+        let _ = std::fmt::Write::write_fmt(
+            &mut buf,
+            format_args!("{info}\naborting: a pre_exec hook panicked in the child\n"),
+        );
+        sys::write_stderr(buf.bytes());
+        sys::abort_now();
+    }));
+}
+
+/// A fixed buffer that `fmt::Write` fills without allocating; what does not fit is cut.
+struct StackText<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    fn new() -> Self {
+        StackText { buf: [0; N], len: 0 }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl<const N: usize> std::fmt::Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let n = s.len().min(N - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
 }

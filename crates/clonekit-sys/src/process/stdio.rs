@@ -9,18 +9,25 @@ use super::error::{CommandError, Step};
 use rustix::fs::{Mode, OFlags};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
-/// What a child's standard stream is connected to.
-#[derive(Debug)]
+/// What a child's standard stream is connected to (std's `Stdio`).
 pub struct Stdio(Repr);
 
-#[derive(Debug)]
 enum Repr {
     Inherit,
     Null,
     Piped,
     Fd(OwnedFd),
+    /// One of our own standard streams, by number (`From<io::Stdout>`, `From<io::Stderr>`).
+    Ours(RawFd),
+}
+
+impl std::fmt::Debug for Stdio {
+    /// std's: `Stdio { .. }`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stdio").finish_non_exhaustive()
+    }
 }
 
 impl Stdio {
@@ -37,6 +44,47 @@ impl Stdio {
     /// A new pipe; the parent's end is in the returned child's `stdin`/`stdout`/`stderr`.
     pub fn piped() -> Stdio {
         Stdio(Repr::Piped)
+    }
+
+    /// Whether this makes a new pipe ([`Stdio::piped`]); std's unstable `makes_pipe`.
+    pub fn makes_pipe(&self) -> bool {
+        matches!(self.0, Repr::Piped)
+    }
+}
+
+impl From<io::Stdout> for Stdio {
+    /// The child's stream is a copy of our standard output (fd 1).
+    fn from(_: io::Stdout) -> Stdio {
+        Stdio(Repr::Ours(1))
+    }
+}
+
+impl From<io::Stderr> for Stdio {
+    /// The child's stream is a copy of our standard error (fd 2).
+    fn from(_: io::Stderr) -> Stdio {
+        Stdio(Repr::Ours(2))
+    }
+}
+
+impl FromRawFd for Stdio {
+    /// # Safety
+    ///
+    /// `fd` is open and owned by nothing else; the `Stdio` closes it.
+    unsafe fn from_raw_fd(fd: RawFd) -> Stdio {
+        // SAFETY: the caller hands over an fd it owns.
+        Stdio(Repr::Fd(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+}
+
+impl From<io::PipeReader> for Stdio {
+    fn from(p: io::PipeReader) -> Stdio {
+        Stdio(Repr::Fd(p.into()))
+    }
+}
+
+impl From<io::PipeWriter> for Stdio {
+    fn from(p: io::PipeWriter) -> Stdio {
+        Stdio(Repr::Fd(p.into()))
     }
 }
 
@@ -55,8 +103,20 @@ impl From<File> for Stdio {
 macro_rules! pipe_end {
     ($name:ident, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Debug)]
         pub struct $name(OwnedFd);
+
+        impl std::fmt::Debug for $name {
+            /// std's: `ChildStdin { .. }`.
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+
+        impl From<OwnedFd> for $name {
+            fn from(fd: OwnedFd) -> $name {
+                $name(fd)
+            }
+        }
 
         impl AsFd for $name {
             fn as_fd(&self) -> BorrowedFd<'_> {
@@ -94,14 +154,37 @@ pipe_end!(ChildStdin, "The parent's (write) end of a child's piped standard inpu
 pipe_end!(ChildStdout, "The parent's (read) end of a child's piped standard output.");
 pipe_end!(ChildStderr, "The parent's (read) end of a child's piped standard error.");
 
+/// Retries a call interrupted by a signal (`EINTR`), as std's streams do.
+fn retry<T>(mut f: impl FnMut() -> rustix::io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e == rustix::io::Errno::INTR => continue,
+            other => return other.map_err(io::Error::from),
+        }
+    }
+}
+
+impl Write for &ChildStdin {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        retry(|| rustix::io::write(&self.0, buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        retry(|| rustix::io::writev(&self.0, bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Write for ChildStdin {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        loop {
-            match rustix::io::write(&self.0, buf) {
-                Err(e) if e == rustix::io::Errno::INTR => continue,
-                other => return other.map_err(io::Error::from),
-            }
-        }
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -110,23 +193,30 @@ impl Write for ChildStdin {
 }
 
 fn read_fd(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match rustix::io::read(fd, &mut *buf) {
-            Err(e) if e == rustix::io::Errno::INTR => continue,
-            other => return other.map_err(io::Error::from),
-        }
-    }
+    retry(|| rustix::io::read(fd, &mut *buf))
+}
+
+fn read_vectored_fd(fd: &OwnedFd, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+    retry(|| rustix::io::readv(fd, bufs))
 }
 
 impl Read for ChildStdout {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         read_fd(&self.0, buf)
     }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        read_vectored_fd(&self.0, bufs)
+    }
 }
 
 impl Read for ChildStderr {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         read_fd(&self.0, buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        read_vectored_fd(&self.0, bufs)
     }
 }
 
@@ -188,6 +278,14 @@ pub(crate) fn prepare(
             Ok(Prepared { child_fd: Some(copy.as_raw_fd()), hold: Some(copy), parent_end: None })
         }
         Repr::Fd(fd) => Ok(Prepared { child_fd: Some(fd.as_raw_fd()), ..Prepared::default() }),
+        Repr::Ours(fd) if *fd == target => Ok(Prepared::default()),
+        Repr::Ours(fd) => {
+            // SAFETY: fd 1 or 2 is borrowed only for the duplication.
+            let ours = unsafe { BorrowedFd::borrow_raw(*fd) };
+            let copy = rustix::io::fcntl_dupfd_cloexec(ours, 3)
+                .map_err(|e| CommandError::from_io(Step::DupFd, &e.into()))?;
+            Ok(Prepared { child_fd: Some(copy.as_raw_fd()), hold: Some(copy), parent_end: None })
+        }
     }
 }
 
