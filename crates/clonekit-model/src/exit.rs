@@ -177,7 +177,7 @@ impl Kernel {
             if let Some(mm) = t.mm.as_ref() {
                 if Rc::strong_count(mm) > 1 {
                     let mm = mm.clone();
-                    if crate::mm::access_ok(clear, 4) && clear % 4 == 0 {
+                    if crate::mm::access_ok(clear, 4) && clear.is_multiple_of(4) {
                         mm.borrow_mut().store(clear, 0);
                         self.futex_wake(&mm, clear, 1);
                     }

@@ -558,7 +558,7 @@ impl Kernel {
     /// Stores a 32-bit word in `id`'s memory, ignoring faults (`put_user` whose error the
     /// caller drops).
     pub(crate) fn store_user(&mut self, id: TaskId, addr: u64, value: u32) {
-        if !access_ok(addr, 4) || addr % 4 != 0 {
+        if !access_ok(addr, 4) || !addr.is_multiple_of(4) {
             return;
         }
         if let Some(mm) = self.task(id).and_then(|t| t.mm.clone()) {

@@ -28,7 +28,7 @@ impl Kernel {
     /// differs.
     pub fn sys_futex_wait(&mut self, cur: TaskId, addr: u64, val: u32) -> Result<Syscall<i32>, Errno> {
         self.current(cur)?;
-        if addr % 4 != 0 {
+        if !addr.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
         let mm = self.mm_of(cur)?;
@@ -44,7 +44,7 @@ impl Kernel {
     /// first; returns how many.
     pub fn sys_futex_wake(&mut self, cur: TaskId, addr: u64, n: u32) -> Result<i32, Errno> {
         self.current(cur)?;
-        if addr % 4 != 0 {
+        if !addr.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
         let mm = self.mm_of(cur)?;

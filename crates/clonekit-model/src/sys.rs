@@ -151,7 +151,7 @@ impl Kernel {
     /// A 32-bit load from the caller's memory (a plain user-space access).
     pub fn load(&mut self, cur: TaskId, addr: u64) -> Result<u32, Errno> {
         self.current(cur)?;
-        if !crate::mm::access_ok(addr, 4) || addr % 4 != 0 {
+        if !crate::mm::access_ok(addr, 4) || !addr.is_multiple_of(4) {
             return Err(Errno::EFAULT);
         }
         let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
@@ -162,7 +162,7 @@ impl Kernel {
     /// A 32-bit store to the caller's memory (a write fault copies a shared COW page).
     pub fn store(&mut self, cur: TaskId, addr: u64, value: u32) -> Result<(), Errno> {
         self.current(cur)?;
-        if !crate::mm::access_ok(addr, 4) || addr % 4 != 0 {
+        if !crate::mm::access_ok(addr, 4) || !addr.is_multiple_of(4) {
             return Err(Errno::EFAULT);
         }
         let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;

@@ -197,7 +197,7 @@ impl Child {
                         if st.stopped() || st.continued() {
                             continue;
                         }
-                        let status = ExitStatus::from_wait_status(st.as_raw() as i32);
+                        let status = ExitStatus::from_wait_status(st.as_raw());
                         self.reaped(status);
                         return Ok(Some(status));
                     }

@@ -53,6 +53,7 @@ impl Child {
         self.pidfd.as_ref()
     }
 
+    #[allow(clippy::result_large_err)] // std's signature: the child comes back whole.
     pub(crate) fn take_pidfd_handle(mut self) -> Result<PidFd, Child> {
         match self.pidfd.take() {
             Some(fd) => {
