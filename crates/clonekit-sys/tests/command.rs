@@ -249,13 +249,23 @@ fn pre_exec_runs_in_a_forked_copy_and_pre_exec_vfork_in_our_memory() {
     static SEEN: AtomicU32 = AtomicU32::new(0);
     let mut forked = Command::new("/bin/true");
     // SAFETY: the hook stores to an atomic.
-    unsafe { forked.pre_exec(|| Ok(SEEN.store(1, Ordering::SeqCst))) };
+    unsafe {
+        forked.pre_exec(|| {
+            SEEN.store(1, Ordering::SeqCst);
+            Ok(())
+        })
+    };
     assert!(forked.status().unwrap().success());
     assert_eq!(SEEN.load(Ordering::SeqCst), 0, "std's contract: the write stays in the child");
     assert!(!forked.planned_flags().contains(CloneFlags::CLONE_VM));
     let mut vforked = Command::new("/bin/true");
     // SAFETY: the hook stores to an atomic, within the vfork child's rules.
-    unsafe { vforked.pre_exec_vfork(|| Ok(SEEN.store(2, Ordering::SeqCst))) };
+    unsafe {
+        vforked.pre_exec_vfork(|| {
+            SEEN.store(2, Ordering::SeqCst);
+            Ok(())
+        })
+    };
     assert!(vforked.status().unwrap().success());
     assert_eq!(SEEN.load(Ordering::SeqCst), 2, "the vfork child shares our memory");
 }
