@@ -190,7 +190,7 @@ impl Drop for Pinned {
 pub fn static_child(dir: &Path) -> io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("exit0");
-    clonekit_sys::elf::write_tiny_exit(&path, 0)?;
+    clonekit_probe::elf::write_tiny_exit(&path, 0)?;
     Ok(path)
 }
 

@@ -30,27 +30,22 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod agent;
 mod arch;
 mod builder;
 mod caller;
 mod child;
 pub mod command;
 mod dispatch;
-pub mod elf;
 mod error;
 mod fork;
-pub mod observe;
-pub mod probe;
+pub mod raw;
 mod signals;
 mod spawn;
 mod stack;
 mod sys;
 pub mod thread;
-pub mod trial;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
-pub use caller::{caller_state, pid_ns_level};
 pub use child::{block_signals, Child, ExitStatus, SignalsBlocked};
 pub use clonekit_flags::{CloneCall, CloneFlags, Errno, ExitSignal, Rule, Signal};
 pub use command::Command;
