@@ -1,9 +1,9 @@
 //! Safe wrappers for the system calls that observe what a child shares with its parent and
 //! that rustix does not provide: System V semaphores (`semget`/`semop`/`semctl`), `kcmp`,
 //! `ioprio_get`/`ioprio_set`, `arch_prctl(ARCH_GET_FS)`, `sigaltstack`, signal dispositions,
-//! `ptrace` (seize, interrupt, continue, detach), and [`SharedPage`], a `MAP_SHARED` page of
-//! atomic words through which any child (with or without `CLONE_VM`) reports what it saw.
-//! `wait4` is [`clonekit_sys::raw`]'s.
+//! and [`SharedPage`], a `MAP_SHARED` page of atomic words through which any child (with or
+//! without `CLONE_VM`) reports what it saw. `ptrace` and `wait4` are
+//! [`clonekit_sys::raw`]'s.
 //!
 //! Every function here is a single raw system call with no allocation and no libc state, so it
 //! may be called from any child clonekit creates, including `CLONE_VM` and vfork children.
@@ -201,41 +201,6 @@ pub fn restore_disposition(saved: SavedDisposition) -> io::Result<()> {
     // SAFETY: the action was installed before `set_disposition` replaced it, so it is one
     // the process already ran with.
     unsafe { sigaction_swap(saved.sig as usize, Some(&saved.action)) }.map(drop)
-}
-
-/// ptrace requests the probes use.
-pub mod ptrace {
-    use super::{check, nr, syscall4};
-    use rustix::io;
-
-    const PTRACE_CONT: usize = 7;
-    const PTRACE_DETACH: usize = 17;
-    const PTRACE_SEIZE: usize = 0x4206;
-    const PTRACE_INTERRUPT: usize = 0x4207;
-
-    /// `PTRACE_SEIZE` with these `PTRACE_O_*` options.
-    pub fn seize(pid: i32, options: usize) -> io::Result<()> {
-        // SAFETY: SEIZE takes no pointer; `data` carries the options.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_SEIZE, pid as usize, 0, options) }).map(drop)
-    }
-
-    /// `PTRACE_INTERRUPT`.
-    pub fn interrupt(pid: i32) -> io::Result<()> {
-        // SAFETY: integers only.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_INTERRUPT, pid as usize, 0, 0) }).map(drop)
-    }
-
-    /// `PTRACE_CONT`, delivering `sig` (0 for none).
-    pub fn cont(pid: i32, sig: i32) -> io::Result<()> {
-        // SAFETY: integers only.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_CONT, pid as usize, 0, sig as usize) }).map(drop)
-    }
-
-    /// `PTRACE_DETACH`, delivering `sig` (0 for none).
-    pub fn detach(pid: i32, sig: i32) -> io::Result<()> {
-        // SAFETY: integers only.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_DETACH, pid as usize, 0, sig as usize) }).map(drop)
-    }
 }
 
 /// One `MAP_SHARED` anonymous page of 512 atomic words. It stays shared with every child

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use clonekit_flags::{CloneFlags, ExitSignal, Signal};
 use rustix::io;
 
-use clonekit_sys::raw;
+use clonekit_sys::raw::{self, ptrace};
 use clonekit_sys::{Child, Clone, CloneError, ExitStatus, Syscall};
 
 use crate::observe::{self, Disposition, SharedPage, SysvSemaphore};
@@ -300,7 +300,7 @@ fn traced_helper(options: usize, inner_flags: CloneFlags) -> io::Result<(i64, i3
     .map_err(errno_of)?;
     let hpid = helper.pid();
     let mut helper = helper;
-    let traced = observe::ptrace::seize(hpid, options);
+    let traced = ptrace::seize(hpid, options);
     page.slot(0).store(1, SeqCst);
     if let Err(e) = traced {
         let _ = wait_bounded(&mut helper);
@@ -325,7 +325,7 @@ fn traced_helper(options: usize, inner_flags: CloneFlags) -> io::Result<(i64, i3
                     // Group-stops and event stops are continued without a signal; a real
                     // signal-delivery stop passes its signal on.
                     let deliver = if event != 0 || sig == 19 || sig == 5 { 0 } else { sig };
-                    let _ = observe::ptrace::cont(pid, deliver);
+                    let _ = ptrace::cont(pid, deliver);
                 } else if pid == hpid {
                     helper_status = Some(status);
                 }

@@ -1,5 +1,6 @@
 //! The raw layer under the safe API: the `clone3` trampoline, the raw `syscall` instruction
-//! and the system call numbers, and the signal and process calls that rustix leaves out.
+//! and the system call numbers, the signal and process calls that rustix leaves out, and
+//! `ptrace`.
 //!
 //! A program that creates processes and threads needs none of this; it is here for the
 //! crates that verify and observe what the safe API does (clonekit's probes, trials and
@@ -7,6 +8,8 @@
 //! Like the rest of this crate, these functions touch no libc state (no `errno`, no
 //! allocation), so they may be called from any child clonekit creates, `CLONE_VM` and
 //! vfork children included.
+
+pub mod ptrace;
 
 pub use crate::arch::{clone3, create_exit_at_once, syscall4, tcb_guards, Entry};
 pub use crate::caller::{caller_state, pid_ns_level};
@@ -58,8 +61,6 @@ pub mod nr {
     pub const CHDIR: usize = crate::arch::nr::CHDIR;
     /// `umask`.
     pub const UMASK: usize = crate::arch::nr::UMASK;
-    /// `ptrace`.
-    pub const PTRACE: usize = crate::arch::nr::PTRACE;
     /// `setpgid`.
     pub const SETPGID: usize = crate::arch::nr::SETPGID;
     /// `getppid`.
