@@ -9,7 +9,7 @@
 //! load hits all of them alike; each operation is timed one by one, and the median and p99
 //! of the pooled samples are reported; ratios compare medians from the same run.
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod memory;
 pub mod ops;

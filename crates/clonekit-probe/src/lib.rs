@@ -17,7 +17,7 @@
 //! Built on [`clonekit_sys`]'s safe API and on its raw layer, [`clonekit_sys::raw`].
 //!
 //! x86_64 Linux only.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod agent;

@@ -8,7 +8,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub use clonekit_sys::command::{
     Child, ChildStderr, ChildStdin, ChildStdout, Command, CommandError, IdMap, Output, Stdio, Step,
