@@ -9,7 +9,7 @@
 //! load hits all of them alike; each operation is timed one by one, and the median and p99
 //! of the pooled samples are reported; ratios compare medians from the same run.
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod memory;
 pub mod ops;
@@ -193,7 +193,7 @@ impl Drop for Pinned {
 pub fn static_child(dir: &Path) -> io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("exit0");
-    clonekit_sys::elf::write_tiny_exit(&path, 0)?;
+    clonekit_probe::elf::write_tiny_exit(&path, 0)?;
     Ok(path)
 }
 

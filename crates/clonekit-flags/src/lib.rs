@@ -6,7 +6,7 @@
 //! shares or copies, and the flag sets that libc calls produce. The model, the tracer, the
 //! command-line tool and the tests all read them from here.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod args;
 mod cstring;

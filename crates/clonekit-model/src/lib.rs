@@ -19,7 +19,7 @@
 //! [`Syscall::Blocked`]; the task stays blocked until a later call releases it, and
 //! [`Kernel::take_resumed`] hands out the results of the calls that finished.
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod blk_ioc;
 mod cred;

@@ -1,6 +1,6 @@
 //! The kernel backend: every task of the scenario is a real task on the running kernel, an
-//! agent of clonekit-sys that performs each step with real system calls (see
-//! `clonekit_sys::agent`). The coordinator here translates the language into agent
+//! agent of clonekit-probe that performs each step with real system calls (see
+//! `clonekit_probe::agent`). The coordinator here translates the language into agent
 //! operations (task names into the pids the acting task sees, memory words into indices)
 //! and the agents' raw results back into [`Value`]s, which name tasks, never pid numbers.
 //!
@@ -8,7 +8,7 @@
 //! blocked steps finish when a later step releases them, and are reported by
 //! [`Backend::resumed`] in the order they blocked.
 //!
-//! The program running a kernel scenario must call `clonekit_sys::agent::enter_if_agent()`
+//! The program running a kernel scenario must call `clonekit_probe::agent::enter_if_agent()`
 //! first thing in `main`, because the `execve` operation re-executes that very program.
 
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clonekit_flags::Errno;
 use clonekit_model::{Disposition, FdState, SigprocmaskHow, WaitStatus};
-use clonekit_sys::agent::{
+use clonekit_probe::agent::{
     self, proc_state, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
 };
 
@@ -418,7 +418,7 @@ impl KernelBackend {
         let Ok(fleet) = self.fleet() else { return Vec::new() };
         fleet
             .tid(slot)
-            .and_then(|tid| clonekit_sys::observe::pid_ns_chain(tid).ok())
+            .and_then(|tid| clonekit_probe::observe::pid_ns_chain(tid).ok())
             .filter(|chain| chain.len() == levels)
             .unwrap_or_default()
     }

@@ -12,7 +12,7 @@
 //! # Ok::<(), clonekit_scenario::ScenarioError>(())
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod ast;
 mod backend;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clonekit_scenario::{parse, run, KernelBackend, ModelBackend};
 
 fn main() {
-    clonekit_sys::agent::enter_if_agent();
+    clonekit_probe::agent::enter_if_agent();
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     // `open`: the open disagreements kept in scenarios-open/ instead.
     let (sub, only) = match only.as_deref() {

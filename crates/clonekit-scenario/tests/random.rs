@@ -23,7 +23,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
-    clonekit_sys::agent::enter_if_agent();
+    clonekit_probe::agent::enter_if_agent();
     let cases = env_number("CLONEKIT_RANDOM_CASES", 500) as usize;
     if cases == 0 {
         println!("skipped random_scenarios_agree_on_model_and_kernel: CLONEKIT_RANDOM_CASES=0");

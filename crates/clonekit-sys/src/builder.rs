@@ -263,17 +263,19 @@ impl<'fd> Clone<'fd> {
         self
     }
 
-    /// Has the kernel store the pidfd (`CLONE_PIDFD`) at `ptr`, as a caller's own
-    /// `clone_args.pidfd` (or, for legacy `clone`, `parent_tid`) would: it is written there
-    /// before the child runs.
-    pub(crate) fn pidfd_into(mut self, ptr: *mut i32) -> Self {
+    /// Has the kernel store the pidfd (`CLONE_PIDFD`, asked for with [`Clone::pidfd`]) at
+    /// `ptr`, as a caller's own `clone_args.pidfd` (or, for legacy `clone`, `parent_tid`)
+    /// would: it is written there before the child runs, so a child sharing the caller's
+    /// memory can read it. The [`Child`] still owns the descriptor.
+    pub fn pidfd_into(mut self, ptr: *mut i32) -> Self {
         self.pidfd_at = ptr as usize;
         self
     }
 
-    /// For callers that must not allocate (agents running on a thread pointer of their
-    /// own): a kernel error carries its errno and call, without looking up the rule.
-    pub(crate) fn without_rule_lookup(mut self) -> Self {
+    /// For callers that must not allocate (e.g. code running on a thread pointer of its
+    /// own): a kernel error carries its errno and call, without looking up the broken rule
+    /// ([`CloneError::rule`] is then `None`).
+    pub fn without_rule_lookup(mut self) -> Self {
         self.rule_lookup = false;
         self
     }
@@ -323,8 +325,9 @@ impl<'fd> Clone<'fd> {
     ///   `%fs`. Prefer [`crate::thread::spawn_raw`].
     /// - **`CLONE_SIGHAND`**: handlers are shared, and run in the child once it unblocks
     ///   signals with the caller's mask; they must be safe on the child's stack.
-    /// - The pointers given to [`Clone::parent_tid`], [`Clone::child_tid`] and
-    ///   [`Clone::tls`] must be valid for what the flags make the kernel write there.
+    /// - The pointers given to [`Clone::parent_tid`], [`Clone::child_tid`],
+    ///   [`Clone::pidfd_into`] and [`Clone::tls`] must be valid for what the flags make the
+    ///   kernel write there.
     /// - If `f` or what it captures owns fds and `CLONE_FILES` is set without `CLONE_VM`,
     ///   the parent's copy of the closure is leaked rather than dropped.
     pub unsafe fn spawn<F: FnOnce() -> i32 + Send>(self, f: F) -> Result<Child, CloneError> {

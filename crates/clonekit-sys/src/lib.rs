@@ -28,32 +28,27 @@
 //! ```
 //!
 //! x86_64 Linux only.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod agent;
 mod arch;
 mod builder;
 mod caller;
 mod child;
 mod dispatch;
-pub mod elf;
 mod error;
 mod fork;
-pub mod observe;
 pub mod os;
-pub mod probe;
 pub mod process;
+pub mod raw;
 mod signals;
 mod spawn;
 mod stack;
 mod status;
 mod sys;
 pub mod thread;
-pub mod trial;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};
-pub use caller::{caller_state, pid_ns_level};
 pub use child::{block_signals, Child, SignalsBlocked};
 pub use clonekit_flags::{CloneCall, CloneFlags, Errno, ExitSignal, Rule, Signal};
 pub use dispatch::{clone3_supported, Clone3Only, Clone3Unavailable, Syscall};

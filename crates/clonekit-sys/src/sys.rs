@@ -9,8 +9,9 @@
 use crate::arch::{exit_syscall, nr, syscall4};
 use rustix::io::Errno;
 
-/// Maps a raw kernel return value to `Ok(value)` or `Err(errno)`.
-pub(crate) fn check(ret: isize) -> Result<usize, Errno> {
+/// Maps a raw kernel return value (what [`syscall4`](crate::raw::syscall4) returns) to
+/// `Ok(value)` or `Err(errno)`: values in `-4095..0` are `-errno`.
+pub fn check(ret: isize) -> Result<usize, Errno> {
     if (-4095..0).contains(&ret) {
         Err(Errno::from_raw_os_error(-ret as i32))
     } else {
@@ -19,13 +20,19 @@ pub(crate) fn check(ret: isize) -> Result<usize, Errno> {
 }
 
 /// A kernel signal set: bit `n - 1` is signal `n` (x86_64 `_NSIG` = 64, so one word).
-pub(crate) type SigSet = u64;
+pub type SigSet = u64;
 
-/// `SIG_BLOCK`, `SIG_UNBLOCK`, `SIG_SETMASK`.
-pub(crate) const SIG_SETMASK: usize = 2;
+/// `SIG_SETMASK`: [`rt_sigprocmask`]'s `how` that replaces the mask (`SIG_BLOCK` is 0,
+/// `SIG_UNBLOCK` 1).
+pub const SIG_SETMASK: usize = 2;
 
-/// `rt_sigprocmask(how, set, oldset, 8)`.
-pub(crate) fn rt_sigprocmask(how: usize, set: Option<&SigSet>) -> Result<SigSet, Errno> {
+/// `rt_sigprocmask(how, set, oldset, 8)`: changes the calling thread's signal mask (or, with
+/// `None`, only reads it) and returns the previous mask.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/rt_sigprocmask.2.html)
+pub fn rt_sigprocmask(how: usize, set: Option<&SigSet>) -> Result<SigSet, Errno> {
     let mut old: SigSet = 0;
     let set_ptr = set.map_or(0, |s| s as *const SigSet as usize);
     // SAFETY: both pointers are valid for 8 bytes (or null); the call only changes the
@@ -34,20 +41,25 @@ pub(crate) fn rt_sigprocmask(how: usize, set: Option<&SigSet>) -> Result<SigSet,
     Ok(old)
 }
 
-/// `struct kernel_sigaction` on x86_64 (arch/x86/include/uapi/asm/signal.h order).
+/// `struct kernel_sigaction` on x86_64 (arch/x86/include/uapi/asm/signal.h order), what
+/// `rt_sigaction` reads and writes.
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct KernelSigaction {
-    pub(crate) handler: usize,
-    pub(crate) flags: u64,
-    pub(crate) restorer: usize,
-    pub(crate) mask: SigSet,
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KernelSigaction {
+    /// `sa_handler`: [`SIG_DFL`], [`SIG_IGN`] or the address of a handler function.
+    pub handler: usize,
+    /// `sa_flags` (`SA_RESTORER`, `SA_RESTART`, `SA_SIGINFO`, …).
+    pub flags: u64,
+    /// `sa_restorer`: the `rt_sigreturn` trampoline a handler returns to (`SA_RESTORER`).
+    pub restorer: usize,
+    /// `sa_mask`: signals blocked while the handler runs.
+    pub mask: SigSet,
 }
 
-/// `SIG_DFL`.
-pub(crate) const SIG_DFL: usize = 0;
-/// `SIG_IGN`.
-pub(crate) const SIG_IGN: usize = 1;
+/// `SIG_DFL`: the signal's default action.
+pub const SIG_DFL: usize = 0;
+/// `SIG_IGN`: the signal is ignored.
+pub const SIG_IGN: usize = 1;
 
 /// Reads the action of `sig` (`rt_sigaction(sig, NULL, &old, 8)`).
 pub(crate) fn sigaction_get(sig: usize) -> Result<KernelSigaction, Errno> {
@@ -59,21 +71,40 @@ pub(crate) fn sigaction_get(sig: usize) -> Result<KernelSigaction, Errno> {
 
 /// Installs `new` as the action of `sig` (or only reads it, with `None`) and returns the
 /// previous action (`rt_sigaction(sig, new, &old, 8)`).
-pub(crate) fn sigaction_swap(sig: usize, new: Option<&KernelSigaction>) -> Result<KernelSigaction, Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/rt_sigaction.2.html)
+///
+/// # Safety
+///
+/// If `new` installs a handler (a `handler` other than [`SIG_DFL`] and [`SIG_IGN`]), it must
+/// be the address of an `extern "C"` function of the form its `flags` announce, safe to run
+/// at any instruction of any thread that shares this signal handler table, on whatever
+/// stack that thread runs; and if the signal can be delivered while it is installed,
+/// `flags` must contain `SA_RESTORER` with `restorer` the address of an `rt_sigreturn`
+/// trampoline.
+pub unsafe fn sigaction_swap(sig: usize, new: Option<&KernelSigaction>) -> Result<KernelSigaction, Errno> {
     let mut old = KernelSigaction::default();
     let new_ptr = new.map_or(0, |n| n as *const KernelSigaction as usize);
     // SAFETY: both pointers refer to live structs of the kernel's layout (or null); the mask
-    // size is the kernel's. Installing a handler address is the caller's responsibility.
+    // size is the kernel's. The handler installed is the caller's contract.
     check(unsafe { syscall4(nr::RT_SIGACTION, sig, new_ptr, &mut old as *mut _ as usize, 8) })?;
     Ok(old)
 }
 
-/// Sets `sig` to `SIG_DFL` or `SIG_IGN` (`handler`), with no flags and an empty mask.
+/// Sets `sig` to [`SIG_DFL`] or [`SIG_IGN`] (`handler`), with no flags and an empty mask.
 ///
-/// Only the two constant dispositions are accepted, which is what keeps this safe: no code
-/// address is installed.
-pub(crate) fn sigaction_set_disposition(sig: usize, handler: usize) -> Result<(), Errno> {
-    debug_assert!(handler == SIG_DFL || handler == SIG_IGN);
+/// Only the two constant dispositions are accepted (any other `handler` is `EINVAL`), which
+/// is what keeps this safe: no code address is installed.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/rt_sigaction.2.html)
+pub fn sigaction_set_disposition(sig: usize, handler: usize) -> Result<(), Errno> {
+    if handler != SIG_DFL && handler != SIG_IGN {
+        return Err(Errno::INVAL);
+    }
     let act = KernelSigaction { handler, ..KernelSigaction::default() };
     // SAFETY: `act` is a valid struct; SIG_DFL/SIG_IGN run no user code.
     check(unsafe { syscall4(nr::RT_SIGACTION, sig, &act as *const _ as usize, 0, 8) })?;
@@ -97,12 +128,30 @@ pub(crate) unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *cons
 }
 
 /// `exit_group(status)`: ends the whole thread group, like `_exit`.
-pub(crate) fn exit_group(status: i32) -> ! {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/exit_group.2.html)
+pub fn exit_group(status: i32) -> ! {
     exit_syscall(nr::EXIT_GROUP, status)
 }
 
+/// `exit(status)`: ends the calling thread only (a thread's end, not `exit(3)`). The last
+/// thread to end ends the process with this status.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/exit.2.html)
+pub fn exit_thread(status: i32) -> ! {
+    exit_syscall(nr::EXIT, status)
+}
+
 /// `kill(pid, sig)` for any signal number (rustix's safe `Signal` covers named ones only).
-pub(crate) fn kill(pid: i32, sig: u32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/kill.2.html)
+pub fn kill(pid: i32, sig: u32) -> Result<(), Errno> {
     // SAFETY: sending a signal is memory-safe for the sender.
     check(unsafe { syscall4(nr::KILL, pid as isize as usize, sig as usize, 0, 0) }).map(drop)
 }
@@ -130,6 +179,28 @@ pub(crate) fn abort_now() -> ! {
 pub(crate) fn pidfd_send_signal(pidfd: i32, sig: u32) -> Result<(), Errno> {
     // SAFETY: sending a signal is memory-safe for the sender; no siginfo is passed.
     check(unsafe { syscall4(nr::PIDFD_SEND_SIGNAL, pidfd as usize, sig as usize, 0, 0) }).map(drop)
+}
+
+/// `__WALL`: wait for every kind of child (clone children and ptrace tracees too).
+pub const WALL: u32 = 0x4000_0000;
+/// `WNOHANG`: return at once if no child has changed state.
+pub const WNOHANG: u32 = 1;
+
+/// `wait4(pid, &status, options, NULL)` with any options ([`WALL`], [`WNOHANG`], `__WCLONE`
+/// and the others, which rustix's `waitpid` does not all take): `Ok(None)` when `WNOHANG`
+/// found nothing, else the pid and the raw wait status (stops and real-time signals
+/// included).
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/wait4.2.html)
+pub fn wait4(pid: i32, options: u32) -> Result<Option<(i32, i32)>, Errno> {
+    let mut status: i32 = 0;
+    // SAFETY: the kernel writes one int to `status`, which outlives the call; rusage is NULL.
+    let r = check(unsafe {
+        syscall4(nr::WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0)
+    })?;
+    Ok(if r == 0 { None } else { Some((r as i32, status)) })
 }
 
 /// `syscall(nr, a...)` with pointer-free integer arguments, mapped to `Result`.

@@ -183,7 +183,7 @@ fn chroot_runs_the_program_inside() {
         return;
     }
     let dir = temp_dir("chroot");
-    clonekit_sys::elf::write_tiny_exit(&dir.join("prog"), 42).unwrap();
+    clonekit_probe::elf::write_tiny_exit(&dir.join("prog"), 42).unwrap();
     let st = Command::new("/prog").chroot(&dir).status().unwrap();
     assert_eq!(st, ExitStatus::from_code(42), "/prog exists only inside the new root");
     let e = error_of(Command::new("/prog").chroot(dir.join("missing")));

@@ -15,24 +15,26 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
+use clonekit_sys::raw::{self, ptrace};
+
 use crate::output::Printer;
 use crate::seccomp::Filter;
 use crate::sys;
 use crate::tracer::{Mode, Tracer, INTERRUPTED, WAKE};
 use crate::{Options, Report, TraceError};
 
-const OPTIONS: usize = sys::O_TRACESYSGOOD
-    | sys::O_TRACEFORK
-    | sys::O_TRACEVFORK
-    | sys::O_TRACECLONE
-    | sys::O_TRACEEXEC
-    | sys::O_TRACEEXIT;
+const OPTIONS: usize = ptrace::O_TRACESYSGOOD
+    | ptrace::O_TRACEFORK
+    | ptrace::O_TRACEVFORK
+    | ptrace::O_TRACECLONE
+    | ptrace::O_TRACEEXEC
+    | ptrace::O_TRACEEXIT;
 
 extern "C" fn on_termination(sig: libc::c_int) {
     INTERRUPTED.store(sig, Ordering::SeqCst);
     let wake = WAKE.load(Ordering::SeqCst);
     if wake > 0 {
-        sys::interrupt_raw(wake);
+        let _ = ptrace::interrupt(wake);
     }
 }
 
@@ -204,12 +206,12 @@ pub fn run_program(
         }
     };
     let pid = child.pid();
-    if let Err(source) = sys::seize(pid, OPTIONS | sys::O_TRACESECCOMP | sys::O_EXITKILL) {
+    if let Err(e) = ptrace::seize(pid, OPTIONS | ptrace::O_TRACESECCOMP | ptrace::O_EXITKILL) {
         close(go[1]);
         close(err[0]);
-        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = raw::kill(pid, libc::SIGKILL as u32);
         let _ = sys::wait_pid(pid);
-        return Err(TraceError::NotTraceable { pid, source });
+        return Err(TraceError::NotTraceable { pid, source: e.into() });
     }
     // SAFETY: one byte from a local to our pipe.
     unsafe { libc::write(go[1], [1u8].as_ptr().cast(), 1) };
@@ -222,7 +224,7 @@ pub fn run_program(
     let (ending, tree, _summary, printer) = match result {
         Ok(r) => r,
         Err(source) => {
-            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = raw::kill(pid, libc::SIGKILL as u32);
             let _ = sys::wait_pid(pid);
             close(err[0]);
             return Err(TraceError::Sys { what: "wait4", source });
@@ -272,21 +274,21 @@ pub fn attach(
     }
     let mut seized = Vec::new();
     for &tid in &tids {
-        match sys::seize(tid, OPTIONS) {
+        match ptrace::seize(tid, OPTIONS) {
             Ok(()) => seized.push(tid),
-            Err(e) if e.raw_os_error() == Some(libc::ESRCH) && tid != pid => {}
-            Err(source) => {
+            Err(e) if e.raw_os_error() == libc::ESRCH && tid != pid => {}
+            Err(e) => {
                 for &t in &seized {
-                    let _ = sys::interrupt(t);
+                    let _ = ptrace::interrupt(t);
                     let _ = sys::wait_pid(t);
-                    let _ = sys::detach(t, 0);
+                    let _ = ptrace::detach(t, 0);
                 }
-                return Err(TraceError::NotTraceable { pid, source });
+                return Err(TraceError::NotTraceable { pid, source: e.into() });
             }
         }
     }
     for &tid in &seized {
-        let _ = sys::interrupt(tid);
+        let _ = ptrace::interrupt(tid);
     }
     let program =
         std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();

@@ -20,7 +20,7 @@
 //! ```
 //!
 //! x86_64 Linux only.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod decode;

@@ -25,13 +25,14 @@ use clonekit_flags::{
     classify, format_siginfo, format_signal_arg, resources, CloneCall, CloneFlags, ProcessSyscall, Sharing,
     SigInfo, SyscallResult,
 };
+use clonekit_sys::raw::{self, ptrace, ptrace::SyscallInfo};
 use serde_json::{json, Value};
 
 use crate::decode::{self, Entry};
 use crate::output::Printer;
 use crate::spin::{self, Spin};
 use crate::summary::Summary;
-use crate::sys::{self, SyscallInfo};
+use crate::sys;
 use crate::tree::{End, Tree};
 use crate::Options;
 
@@ -134,8 +135,8 @@ impl<'a> Tracer<'a> {
 
     fn resume(&self, tid: i32, sig: i32) {
         let _ = match self.mode {
-            Mode::Seccomp => sys::cont(tid, sig),
-            Mode::Syscall => sys::syscall(tid, sig),
+            Mode::Seccomp => ptrace::cont(tid, sig),
+            Mode::Syscall => ptrace::syscall(tid, sig),
         };
     }
 
@@ -204,17 +205,17 @@ impl<'a> Tracer<'a> {
         for tid in tids {
             match self.mode {
                 Mode::Seccomp => {
-                    let _ = sys::kill(tid, libc::SIGKILL);
+                    let _ = raw::kill(tid, libc::SIGKILL as u32);
                 }
                 Mode::Syscall => {
-                    let _ = sys::interrupt(tid);
+                    let _ = ptrace::interrupt(tid);
                 }
             }
         }
     }
 
     fn detach(&mut self, tid: i32, sig: i32) {
-        let _ = sys::detach(tid, sig);
+        let _ = ptrace::detach(tid, sig);
         if let Some(task) = self.tasks.remove(&tid) {
             self.tree.end(task.node, End::Detached);
         }
@@ -256,14 +257,14 @@ impl<'a> Tracer<'a> {
             return;
         }
         match event {
-            sys::EVENT_SECCOMP => match sys::syscall_info(tid) {
+            ptrace::EVENT_SECCOMP => match ptrace::syscall_info(tid) {
                 Ok(SyscallInfo::Seccomp { nr, args }) => self.on_entry(tid, nr, args),
                 _ => self.resume(tid, 0),
             },
-            sys::EVENT_FORK | sys::EVENT_VFORK | sys::EVENT_CLONE => self.on_new_task(tid),
-            sys::EVENT_EXEC => self.on_exec(tid),
-            sys::EVENT_EXIT => self.on_exit_event(tid),
-            sys::EVENT_STOP => {
+            ptrace::EVENT_FORK | ptrace::EVENT_VFORK | ptrace::EVENT_CLONE => self.on_new_task(tid),
+            ptrace::EVENT_EXEC => self.on_exec(tid),
+            ptrace::EVENT_EXIT => self.on_exit_event(tid),
+            ptrace::EVENT_STOP => {
                 if STOP_SIGNALS.contains(&sig) {
                     if self.text {
                         self.printer
@@ -271,12 +272,12 @@ impl<'a> Tracer<'a> {
                     } else if self.opts.json {
                         self.emit(json!({ "event": "stopped", "pid": tid, "signal": format_signal_arg(sig.into()) }));
                     }
-                    let _ = sys::listen(tid);
+                    let _ = ptrace::listen(tid);
                 } else {
                     self.resume(tid, 0);
                 }
             }
-            0 if sig == (libc::SIGTRAP | 0x80) => match sys::syscall_info(tid) {
+            0 if sig == (libc::SIGTRAP | 0x80) => match ptrace::syscall_info(tid) {
                 Ok(SyscallInfo::Entry { nr, args }) => self.on_entry(tid, nr, args),
                 Ok(SyscallInfo::Exit { rval, is_error }) => self.on_exit(tid, rval, is_error),
                 _ => self.resume(tid, 0),
@@ -290,7 +291,7 @@ impl<'a> Tracer<'a> {
     // then formats and prints: the tracee runs while its line is written.
 
     fn on_signal(&mut self, tid: i32, sig: i32) {
-        let info = sys::siginfo(tid).map(|b| SigInfo::from_bytes(&b)).ok();
+        let info = ptrace::siginfo(tid).map(|b| SigInfo::from_bytes(&b)).ok();
         self.resume(tid, sig);
         if let Some(si) = info {
             let name = format_signal_arg(sig.into());
@@ -312,7 +313,7 @@ impl<'a> Tracer<'a> {
         let at = Instant::now();
         let mem = decode::read_entry(tid, sc, args, self.opts.string_limit);
         // The exit stop (or the clone/exec event before it) gives the result.
-        let _ = sys::syscall(tid, 0);
+        let _ = ptrace::syscall(tid, 0);
         let entry = decode::entry(sc, args, mem, self.opts.string_limit, self.opts.json);
         if self.text {
             self.printer.entry(tid, &entry.text);
@@ -356,7 +357,7 @@ impl<'a> Tracer<'a> {
     }
 
     fn on_new_task(&mut self, tid: i32) {
-        let Ok(child) = sys::event_msg(tid).map(|m| m as i32) else {
+        let Ok(child) = ptrace::event_msg(tid).map(|m| m as i32) else {
             self.resume(tid, 0);
             return;
         };
@@ -401,7 +402,7 @@ impl<'a> Tracer<'a> {
     }
 
     fn on_exec(&mut self, tid: i32) {
-        let former = sys::event_msg(tid).map(|m| m as i32).unwrap_or(tid);
+        let former = ptrace::event_msg(tid).map(|m| m as i32).unwrap_or(tid);
         // The call succeeded: with the filter, `PTRACE_CONT` skips its exit stop. Its entry is
         // pending on the task that called it (which took `tid` if it was not the leader).
         self.resume(tid, 0);
@@ -435,8 +436,8 @@ impl<'a> Tracer<'a> {
 
     fn on_exit_event(&mut self, tid: i32) {
         let pending = self.task(tid).pending.take();
-        let regs = if pending.is_none() { sys::regs(tid).ok() } else { None };
-        let _ = sys::cont(tid, 0);
+        let regs = if pending.is_none() { ptrace::regs(tid).ok() } else { None };
+        let _ = ptrace::cont(tid, 0);
         match pending {
             Some(p) => self.no_return(tid, p),
             None => {

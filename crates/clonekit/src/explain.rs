@@ -199,7 +199,7 @@ fn flag_words(call: &CloneCall) -> (String, String) {
 }
 
 fn caller_for(traits: &[CallerTrait]) -> CallerState {
-    let mut c = clonekit_sys::caller_state();
+    let mut c = clonekit_probe::caller_state();
     for t in traits {
         match t {
             CallerTrait::Init => c.pid_ns_init = true,

@@ -53,7 +53,7 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     // A kernel scenario's `execve` step re-executes this program as that task's agent.
-    clonekit_sys::agent::enter_if_agent();
+    clonekit_probe::agent::enter_if_agent();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -135,7 +135,7 @@ fn run_on(s: &Scenario, backend: &mut dyn Backend) -> Run {
 }
 
 /// Runs a scenario on the model and on the real kernel and compares the transcripts line by
-/// line. The program calling this must have called `clonekit_sys::agent::enter_if_agent()`
+/// line. The program calling this must have called `clonekit_probe::agent::enter_if_agent()`
 /// first thing in `main`.
 pub fn compare(scenario: &Scenario) -> Result<(), Box<Difference>> {
     let model = run_on(scenario, &mut ModelBackend::new());

@@ -6,4 +6,4 @@ compile_error!("clonekit-sys implements the x86_64 Linux system call ABI only");
 
 mod x86_64;
 
-pub(crate) use self::x86_64::*;
+pub use self::x86_64::*;

@@ -22,7 +22,7 @@ use core::arch::{asm, global_asm};
 
 /// The child's entry point: receives the trampoline's `arg`, returns the status for
 /// `SYS_exit`. It must not unwind.
-pub(crate) type Entry = unsafe extern "C" fn(*mut u8) -> i32;
+pub type Entry = unsafe extern "C" fn(*mut u8) -> i32;
 
 /// System call numbers used by this crate (arch/x86/entry/syscalls/syscall_64.tbl).
 pub(crate) mod nr {
@@ -198,11 +198,20 @@ pub(crate) unsafe fn clone(
 /// `clone3(args, size)` through the trampoline; the child runs `entry(arg)` and exits with
 /// its result. Returns the child's pid or `-errno`.
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/clone.2.html)
+///
 /// # Safety
 ///
-/// As for [`clone`], with the stack given by `args.stack`/`args.stack_size` (both zero, or
-/// a region whose top is 16-byte aligned), and `args` pointing at `size` readable bytes.
-pub(crate) unsafe fn clone3(args: *mut u8, size: usize, entry: Entry, arg: *mut u8) -> isize {
+/// Everything `clone3(2)` can do to the caller is the caller's problem: `args` must point at
+/// `size` readable bytes (a `struct clone_args`); its `stack`/`stack_size` must both be zero
+/// (the child keeps running on a copy of this stack, or on this very stack while the parent
+/// is suspended by `CLONE_VFORK`) or describe memory whose top is 16-byte aligned and which
+/// the child may use as its stack for as long as it runs; its pointers must be valid for
+/// what the flags make the kernel write there; `entry` must be safe to run in the child
+/// with `arg`, and must not unwind.
+pub unsafe fn clone3(args: *mut u8, size: usize, entry: Entry, arg: *mut u8) -> isize {
     // SAFETY: the caller upholds the contract above; the trampoline follows the C ABI.
     unsafe { clonekit_sys_clone3(args, size, entry, arg) }
 }
@@ -210,11 +219,15 @@ pub(crate) unsafe fn clone3(args: *mut u8, size: usize, entry: Entry, arg: *mut 
 /// A raw system call with up to four arguments; returns the kernel's result (`-errno` on
 /// failure). Touches no libc state (no `errno`), so it is usable in any child.
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/syscall.2.html)
+///
 /// # Safety
 ///
 /// The system call `nr` with these arguments must be memory-safe to make.
 #[inline(always)]
-pub(crate) unsafe fn syscall4(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
+pub unsafe fn syscall4(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
     let ret: isize;
     // SAFETY: `syscall` clobbers only rax (result), rcx and r11, which are declared; the
     // kernel does not touch the user stack, and restores rflags from r11 on return.
@@ -280,7 +293,7 @@ pub(crate) fn exit_syscall(nr: usize, status: i32) -> ! {
 
 /// The creating thread's stack-protector canary (`%fs:0x28`) and pointer guard
 /// (`%fs:0x30`), as glibc's `tcbhead_t` holds them.
-pub(crate) fn tcb_guards() -> (usize, usize) {
+pub fn tcb_guards() -> (usize, usize) {
     let (canary, pointer_guard): (usize, usize);
     // SAFETY: on x86_64 glibc and musl, %fs points at the thread's TCB, whose first 0x38
     // bytes are always mapped (tcbhead_t); the loads have no side effects.
@@ -301,18 +314,17 @@ pub(crate) fn tcb_guards() -> (usize, usize) {
 /// so that a child created against expectation is harmless whatever its flags, stack or
 /// thread pointer. Returns the raw result.
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/clone.2.html)
+///
 /// # Safety
 ///
-/// The arguments go to the kernel unchanged; the caller must accept what the kernel does
-/// with them in the parent (writes through `parent_tid` and `pidfd`, reads of `clone_args`).
-pub(crate) unsafe fn create_exit_at_once(
-    nr: usize,
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-) -> isize {
+/// `nr` must be `clone` or `clone3` (any other call that returns 0 would end the calling
+/// thread). The arguments go to the kernel unchanged; the caller must accept what the kernel
+/// does with them in the parent (writes through `parent_tid` and `pidfd`, reads of
+/// `clone_args`).
+pub unsafe fn create_exit_at_once(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> isize {
     let ret: isize;
     // SAFETY: in the parent `syscall` clobbers rcx and r11 only (declared). In the child
     // (rax = 0) the next instructions exit without reading or writing memory.

@@ -1,7 +1,7 @@
-//! One case per `CLONE_*` flag: the probe in `clonekit_sys::probe` creates children with and
+//! One case per `CLONE_*` flag: the probe in `clonekit_probe::probe` creates children with and
 //! without the flag and reports what each saw.
 
-use clonekit_sys::probe::{ProbeOutcome, FLAG_PROBES};
+use clonekit_probe::probe::{ProbeOutcome, FLAG_PROBES};
 
 use super::harness::{Case, Observation};
 

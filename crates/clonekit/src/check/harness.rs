@@ -101,7 +101,7 @@ pub struct CaseResult {
 pub fn run_all(cases: &[Case], progress: bool) -> (Vec<CaseResult>, Option<Signal>) {
     let mut out = Vec::with_capacity(cases.len());
     let mut err = std::io::stderr();
-    let held = clonekit_sys::observe::HeldSignals::hold().ok();
+    let held = clonekit_probe::observe::HeldSignals::hold().ok();
     let mut stopped_by = None;
     for (i, case) in cases.iter().enumerate() {
         if let Some(sig) = held.as_ref().and_then(|h| h.pending()) {

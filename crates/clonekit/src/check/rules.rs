@@ -7,7 +7,7 @@
 //! races with a concurrent execve or a fatal signal); those are skipped with the reason.
 
 use clonekit_flags::{check, rule, CallerState, CloneArgs, CloneCall, CloneFlags as F, ExitSignal, RULES};
-use clonekit_sys::trial::{self, Answer, Setup, Trial, TrialError, VALID};
+use clonekit_probe::trial::{self, Answer, Setup, Trial, TrialError, VALID};
 
 use super::harness::{Case, Observation};
 
@@ -167,7 +167,7 @@ fn plan(id: &str) -> Plan {
         "T1" => one(legacy_with(F::CLONE_SETTLS, 0, 0x7fff_ffff_f000)),
         "A1" => {
             // One entry more than the child's level + 1, whatever level the caller is at.
-            let n = clonekit_sys::pid_ns_level() + 2;
+            let n = clonekit_probe::pid_ns_level() + 2;
             Plan::Try(vec![Trial::new(clone3(F::empty(), 17, move |a, _, _| {
                 a.set_tid = VALID;
                 a.set_tid_size = u64::from(n);
@@ -236,7 +236,7 @@ fn run_rule(id: &'static str) -> Observation {
         Plan::Skip(why) => return Observation::skip(why),
         Plan::Try(t) => t,
     };
-    let base = clonekit_sys::caller_state();
+    let base = clonekit_probe::caller_state();
     let mut seen = Vec::new();
     let mut ok = true;
     for t in &trials {

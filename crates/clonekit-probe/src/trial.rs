@@ -23,10 +23,10 @@ use clonekit_flags::{CloneArgs, CloneCall, CloneFlags, Errno, CLONE_ARGS_SIZE_VE
 use rustix::fd::AsRawFd;
 use rustix::io;
 
-use crate::arch::{nr, syscall4};
-use crate::observe::{self, ProbeCgroup, SharedPage};
-use crate::sys::check;
-use crate::Clone;
+use clonekit_sys::raw::{self, check, nr, syscall4};
+use clonekit_sys::Clone;
+
+use crate::observe::{ProbeCgroup, SharedPage};
 
 /// The placeholder for "a valid pointer (or fd) prepared by the trial".
 pub const VALID: u64 = 1;
@@ -178,16 +178,13 @@ pub fn run(trial: &Trial) -> Result<Answer, TrialError> {
             if prep.is_parent() {
                 p.slot(SLOT_PARENT_CHILD).store(ret as u64, SeqCst);
             } else if !prep.is_thread() {
-                let _ = observe::wait4(ret as i32, observe::WALL);
+                let _ = raw::wait4(ret as i32, raw::WALL);
             }
         }
         0
     };
-    let depth = if setup == Setup::DeepestPidNs {
-        MAX_PID_NS_LEVEL.saturating_sub(crate::caller::pid_ns_level())
-    } else {
-        0
-    };
+    let depth =
+        if setup == Setup::DeepestPidNs { MAX_PID_NS_LEVEL.saturating_sub(raw::pid_ns_level()) } else { 0 };
     // SAFETY: the throw-away child (and, for the deepest setup, its chain of descendants)
     // makes raw system calls only, on memory prepared above, which stays alive until it is
     // reaped below; it allocates nothing.
@@ -219,7 +216,7 @@ pub fn run(trial: &Trial) -> Result<Answer, TrialError> {
     }
     let grandchild = page.slot(SLOT_PARENT_CHILD).load(SeqCst) as i32;
     if grandchild > 0 {
-        let _ = observe::wait4(grandchild, observe::WALL);
+        let _ = raw::wait4(grandchild, raw::WALL);
     }
     let setup_err = page.slot(SLOT_SETUP_ERR).load(SeqCst) as i32;
     if setup_err != 0 {
@@ -355,7 +352,7 @@ impl Prepared {
             Some([flags, stack, ptid, ctid, tls]) => {
                 // SAFETY: the child side of `exit_at_once` touches no memory.
                 unsafe {
-                    crate::arch::create_exit_at_once(
+                    raw::create_exit_at_once(
                         nr::CLONE,
                         flags as usize,
                         stack as usize,
@@ -367,7 +364,7 @@ impl Prepared {
             }
             // SAFETY: as above; the struct pointer and size are what the trial asks for.
             None => unsafe {
-                crate::arch::create_exit_at_once(nr::CLONE3, self.clone3_at, self.clone3_size, 0, 0, 0)
+                raw::create_exit_at_once(nr::CLONE3, self.clone3_at, self.clone3_size, 0, 0, 0)
             },
         }
     }
@@ -386,9 +383,9 @@ fn enter(setup: Setup) -> io::Result<()> {
             // The namespace's first process is its init; once it has exited, the namespace
             // accepts no new process.
             // SAFETY: the child side of `exit_at_once` touches no memory.
-            let init = unsafe { crate::arch::create_exit_at_once(nr::CLONE, 17, 0, 0, 0, 0) };
+            let init = unsafe { raw::create_exit_at_once(nr::CLONE, 17, 0, 0, 0, 0) };
             let init = check(init)? as i32;
-            observe::wait4(init, observe::WALL).map(drop)
+            raw::wait4(init, raw::WALL).map(drop)
         }
         Setup::Chrooted => rustix::process::chroot(c"/tmp"),
         Setup::Unprivileged | Setup::UnwritableCgroup => drop_to_nobody(),
@@ -430,7 +427,7 @@ fn nest_pid_namespaces(levels: u32, body: &(dyn Fn() -> i32 + Sync)) -> i32 {
 
 fn unshare(flags: CloneFlags) -> io::Result<()> {
     // SAFETY: unshare of namespaces changes no memory; the caller is single-threaded.
-    check(unsafe { syscall4(crate::arch::nr::UNSHARE, flags.bits() as usize, 0, 0, 0) }).map(drop)
+    check(unsafe { syscall4(nr::UNSHARE, flags.bits() as usize, 0, 0, 0) }).map(drop)
 }
 
 fn drop_to_nobody() -> io::Result<()> {

@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 use clonekit_flags::{CloneFlags, ExitSignal, Signal};
 use rustix::io;
 
+use clonekit_sys::raw::{self, ptrace};
+use clonekit_sys::{Child, Clone, CloneError, ExitStatus, Syscall};
+
 use crate::observe::{self, Disposition, SharedPage, SysvSemaphore};
-use crate::{Child, Clone, CloneError, ExitStatus, Syscall};
 
 /// What one probe saw, with and without its flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,7 +300,7 @@ fn traced_helper(options: usize, inner_flags: CloneFlags) -> io::Result<(i64, i3
     .map_err(errno_of)?;
     let hpid = helper.pid();
     let mut helper = helper;
-    let traced = observe::ptrace::seize(hpid, options);
+    let traced = ptrace::seize(hpid, options);
     page.slot(0).store(1, SeqCst);
     if let Err(e) = traced {
         let _ = wait_bounded(&mut helper);
@@ -311,10 +313,10 @@ fn traced_helper(options: usize, inner_flags: CloneFlags) -> io::Result<(i64, i3
     while helper_status.is_none() {
         if start.elapsed() > CHILD_TIMEOUT {
             let _ = helper.kill(Signal::SIGKILL);
-            let _ = observe::wait4(hpid, observe::WALL);
+            let _ = raw::wait4(hpid, raw::WALL);
             return Err(io::Errno::TIMEDOUT);
         }
-        match observe::wait4(-1, observe::WALL | observe::WNOHANG) {
+        match raw::wait4(-1, raw::WALL | raw::WNOHANG) {
             Ok(Some((pid, status))) => {
                 let stopped = status & 0xff == 0x7f;
                 if stopped {
@@ -323,7 +325,7 @@ fn traced_helper(options: usize, inner_flags: CloneFlags) -> io::Result<(i64, i3
                     // Group-stops and event stops are continued without a signal; a real
                     // signal-delivery stop passes its signal on.
                     let deliver = if event != 0 || sig == 19 || sig == 5 { 0 } else { sig };
-                    let _ = observe::ptrace::cont(pid, deliver);
+                    let _ = ptrace::cont(pid, deliver);
                 } else if pid == hpid {
                     helper_status = Some(status);
                 }
@@ -422,7 +424,7 @@ fn parent() -> io::Result<ProbeOutcome> {
         let helper = page.slot(0).load(SeqCst) as i32;
         let grandchild = page.slot(2).load(SeqCst) as i32;
         if flags.contains(CloneFlags::CLONE_PARENT) && grandchild > 0 {
-            observe::wait4(grandchild, observe::WALL)?;
+            raw::wait4(grandchild, raw::WALL)?;
         }
         let ppid = page.slot(1).load(SeqCst) as i32;
         shown[i] = if ppid == me {
@@ -524,7 +526,7 @@ fn newnet() -> io::Result<ProbeOutcome> {
     ns_probe(CloneFlags::CLONE_NEWNET, c"/proc/self/ns/net", Syscall::Auto)
 }
 fn newtime() -> io::Result<ProbeOutcome> {
-    if !crate::clone3_supported() {
+    if !clonekit_sys::clone3_supported() {
         return Ok(ProbeOutcome::Skipped("CLONE_NEWTIME needs clone3, which this kernel refuses".into()));
     }
     ns_probe(CloneFlags::CLONE_NEWTIME, c"/proc/self/ns/time", Syscall::Clone3)
@@ -724,7 +726,7 @@ fn clone_io() -> io::Result<ProbeOutcome> {
 }
 
 fn clear_sighand() -> io::Result<ProbeOutcome> {
-    if !crate::clone3_supported() {
+    if !clonekit_sys::clone3_supported() {
         return Ok(ProbeOutcome::Skipped(
             "CLONE_CLEAR_SIGHAND needs clone3, which this kernel refuses".into(),
         ));
@@ -775,7 +777,7 @@ fn clear_sighand() -> io::Result<ProbeOutcome> {
 }
 
 fn into_cgroup() -> io::Result<ProbeOutcome> {
-    if !crate::clone3_supported() {
+    if !clonekit_sys::clone3_supported() {
         return Ok(ProbeOutcome::Skipped("CLONE_INTO_CGROUP needs clone3, which this kernel refuses".into()));
     }
     let cg = match observe::ProbeCgroup::create() {

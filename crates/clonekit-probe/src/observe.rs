@@ -1,8 +1,9 @@
 //! Safe wrappers for the system calls that observe what a child shares with its parent and
 //! that rustix does not provide: System V semaphores (`semget`/`semop`/`semctl`), `kcmp`,
 //! `ioprio_get`/`ioprio_set`, `arch_prctl(ARCH_GET_FS)`, `sigaltstack`, signal dispositions,
-//! `ptrace` (seize, interrupt, continue, detach), and [`SharedPage`], a `MAP_SHARED` page of
-//! atomic words through which any child (with or without `CLONE_VM`) reports what it saw.
+//! and [`SharedPage`], a `MAP_SHARED` page of atomic words through which any child (with or
+//! without `CLONE_VM`) reports what it saw. `ptrace` and `wait4` are
+//! [`clonekit_sys::raw`]'s.
 //!
 //! Every function here is a single raw system call with no allocation and no libc state, so it
 //! may be called from any child clonekit creates, including `CLONE_VM` and vfork children.
@@ -11,8 +12,7 @@ use core::sync::atomic::AtomicU64;
 use rustix::io;
 use std::time::Duration;
 
-use crate::arch::{nr, syscall4};
-use crate::sys::{check, KernelSigaction};
+use clonekit_sys::raw::{check, nr, sigaction_swap, syscall4, KernelSigaction};
 
 /// A System V semaphore set of one semaphore, removed (`IPC_RMID`) on drop.
 #[derive(Debug)]
@@ -159,14 +159,10 @@ pub enum Disposition {
     Handler(usize),
 }
 
-/// `rt_sigaction(sig, new, &old)`: installs `new` (if any), returns the previous action.
-fn rt_sigaction(sig: i32, new: Option<&KernelSigaction>) -> io::Result<KernelSigaction> {
-    crate::sys::sigaction_swap(sig as usize, new)
-}
-
 /// The calling process's disposition of `sig`.
 pub fn disposition(sig: i32) -> io::Result<Disposition> {
-    let old = rt_sigaction(sig, None)?;
+    // SAFETY: only reads the action; nothing is installed.
+    let old = unsafe { sigaction_swap(sig as usize, None) }?;
     Ok(match old.handler {
         0 => Disposition::Default,
         1 => Disposition::Ignore,
@@ -185,10 +181,12 @@ pub fn set_disposition(sig: i32, d: Disposition) -> io::Result<SavedDisposition>
         Disposition::Ignore => 1,
         Disposition::Handler(_) => marker_handler as extern "C" fn(i32) as usize,
     };
-    // The marker handler is never run: the probes never deliver the signal while it is set,
-    // so no `SA_RESTORER` trampoline is needed.
     let new = KernelSigaction { handler, flags: 0, restorer: 0, mask: 0 };
-    let old = rt_sigaction(sig, Some(&new))?;
+    // SAFETY: the marker handler does nothing, so it is safe on any thread and stack. It is
+    // never run: the probes never deliver the signal while it is set, so no `SA_RESTORER`
+    // trampoline is needed (a delivery would fail in the kernel, which then kills the process
+    // with SIGSEGV before any handler code runs).
+    let old = unsafe { sigaction_swap(sig as usize, Some(&new)) }?;
     Ok(SavedDisposition { sig, action: old })
 }
 
@@ -200,42 +198,9 @@ pub struct SavedDisposition {
 
 /// Puts back a disposition saved by [`set_disposition`].
 pub fn restore_disposition(saved: SavedDisposition) -> io::Result<()> {
-    rt_sigaction(saved.sig, Some(&saved.action)).map(drop)
-}
-
-/// ptrace requests the probes use.
-pub mod ptrace {
-    use super::{check, nr, syscall4};
-    use rustix::io;
-
-    const PTRACE_CONT: usize = 7;
-    const PTRACE_DETACH: usize = 17;
-    const PTRACE_SEIZE: usize = 0x4206;
-    const PTRACE_INTERRUPT: usize = 0x4207;
-
-    /// `PTRACE_SEIZE` with these `PTRACE_O_*` options.
-    pub fn seize(pid: i32, options: usize) -> io::Result<()> {
-        // SAFETY: SEIZE takes no pointer; `data` carries the options.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_SEIZE, pid as usize, 0, options) }).map(drop)
-    }
-
-    /// `PTRACE_INTERRUPT`.
-    pub fn interrupt(pid: i32) -> io::Result<()> {
-        // SAFETY: integers only.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_INTERRUPT, pid as usize, 0, 0) }).map(drop)
-    }
-
-    /// `PTRACE_CONT`, delivering `sig` (0 for none).
-    pub fn cont(pid: i32, sig: i32) -> io::Result<()> {
-        // SAFETY: integers only.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_CONT, pid as usize, 0, sig as usize) }).map(drop)
-    }
-
-    /// `PTRACE_DETACH`, delivering `sig` (0 for none).
-    pub fn detach(pid: i32, sig: i32) -> io::Result<()> {
-        // SAFETY: integers only.
-        check(unsafe { syscall4(nr::PTRACE, PTRACE_DETACH, pid as usize, 0, sig as usize) }).map(drop)
-    }
+    // SAFETY: the action was installed before `set_disposition` replaced it, so it is one
+    // the process already ran with.
+    unsafe { sigaction_swap(saved.sig as usize, Some(&saved.action)) }.map(drop)
 }
 
 /// One `MAP_SHARED` anonymous page of 512 atomic words. It stays shared with every child
@@ -285,24 +250,6 @@ impl Drop for SharedPage {
         // SAFETY: the mapping is ours and nothing borrows it past `self`.
         let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), 4096) };
     }
-}
-
-/// `__WALL`: wait for every kind of child (clone children and ptrace tracees too).
-pub const WALL: u32 = 0x4000_0000;
-/// `__WCLONE`: wait only for children whose exit signal is not SIGCHLD.
-pub const WCLONE: u32 = 0x8000_0000;
-/// `WNOHANG`.
-pub const WNOHANG: u32 = 1;
-
-/// `wait4(pid, &status, options, NULL)`: `Ok(None)` when `WNOHANG` found nothing, else the
-/// pid and the raw wait status.
-pub fn wait4(pid: i32, options: u32) -> io::Result<Option<(i32, i32)>> {
-    let mut status: i32 = 0;
-    // SAFETY: the kernel writes one int to `status`, which outlives the call; rusage is NULL.
-    let r = check(unsafe {
-        syscall4(nr::WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0)
-    })?;
-    Ok(if r == 0 { None } else { Some((r as i32, status)) })
 }
 
 /// Reads a decimal field such as `TracerPid:` from `/proc/self/status` into nothing but a
@@ -438,7 +385,7 @@ impl TlsBlock {
         };
         let page = core::ptr::NonNull::new(p.cast::<u64>()).ok_or(io::Errno::NOMEM)?;
         // The stack-protector canary (%fs:0x28) of the creating thread.
-        let canary = crate::arch::tcb_guards().0 as u64;
+        let canary = clonekit_sys::raw::tcb_guards().0 as u64;
         // SAFETY: the page is 4096 bytes, writable and ours; words 0 and 5 are in range.
         unsafe {
             page.as_ptr().write(page.as_ptr() as u64);
@@ -693,7 +640,7 @@ impl HeldSignals {
     pub fn hold() -> io::Result<HeldSignals> {
         const SIG_BLOCK: usize = 0;
         let set: u64 = TERMINATION.iter().fold(0, |m, s| m | 1 << (s - 1));
-        let old = crate::sys::rt_sigprocmask(SIG_BLOCK, Some(&set))?;
+        let old = clonekit_sys::raw::rt_sigprocmask(SIG_BLOCK, Some(&set))?;
         Ok(HeldSignals { old })
     }
 
@@ -711,6 +658,6 @@ impl HeldSignals {
 
 impl Drop for HeldSignals {
     fn drop(&mut self) {
-        let _ = crate::sys::rt_sigprocmask(crate::sys::SIG_SETMASK, Some(&self.old));
+        let _ = clonekit_sys::raw::rt_sigprocmask(clonekit_sys::raw::SIG_SETMASK, Some(&self.old));
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use rustix::fs::{Mode, OFlags};
 
-use crate::ExitStatus;
+use clonekit_sys::ExitStatus;
 
 const EINVAL: i32 = 22;
 const EIO: i32 = 5;
@@ -80,7 +80,7 @@ pub fn write_tiny_exit(path: &Path, code: u8) -> io::Result<()> {
     };
     // SAFETY: `writer` makes raw system calls only, on data prepared above; it allocates,
     // frees and locks nothing (dropping the descriptor is one `close`).
-    let mut child = unsafe { crate::fork(writer) }?;
+    let mut child = unsafe { clonekit_sys::fork(writer) }?;
     let st: ExitStatus = child.wait()?;
     match st.code() {
         Some(0) => {}

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io;
 
-use crate::arch::nr;
+use clonekit_sys::raw::nr;
 
 /// The fd number at which agents keep the control region (kept across `execve`).
 pub const CONTROL_FD: i32 = 1000;
@@ -240,7 +240,7 @@ impl Fleet {
         // SAFETY: the namespace init prepares its control fd and serves its mailbox with raw
         // system calls only, no allocation.
         let init = unsafe {
-            crate::Clone::new().flags(ISOLATION).keep_signal_handlers().spawn(move || {
+            clonekit_sys::Clone::new().flags(ISOLATION).keep_signal_handlers().spawn(move || {
                 let _ = task::dup_control(raw_fd);
                 task::clean_start();
                 task::serve_as_init(ctl, INIT_SLOT)
@@ -255,7 +255,9 @@ impl Fleet {
             }
             Err(_) => {
                 // SAFETY: prctl with integer arguments.
-                crate::sys::check(unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;
+                clonekit_sys::raw::check(unsafe {
+                    clonekit_sys::raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0)
+                })?;
             }
         }
         Ok(fleet)
@@ -283,7 +285,7 @@ impl Fleet {
         // SAFETY: the child prepares its control fd and serves its mailbox: raw system calls
         // only, no allocation.
         let child = unsafe {
-            crate::Clone::new().keep_signal_handlers().without_rule_lookup().spawn(move || {
+            clonekit_sys::Clone::new().keep_signal_handlers().without_rule_lookup().spawn(move || {
                 let _ = task::dup_control(fd);
                 task::clean_start();
                 task::own_process_group();
@@ -523,7 +525,9 @@ impl Fleet {
             let _ = self.outcome(INIT_SLOT, None, Duration::from_secs(5));
             return;
         }
-        while let Ok(Some(_)) = crate::observe::wait4(-1, crate::observe::WALL | crate::observe::WNOHANG) {}
+        while let Ok(Some(_)) =
+            clonekit_sys::raw::wait4(-1, clonekit_sys::raw::WALL | clonekit_sys::raw::WNOHANG)
+        {}
     }
 
     /// How mailbox `slot`'s task ended, as a wait status: while it is a zombie, from
@@ -559,8 +563,8 @@ impl Fleet {
     /// killing every task still serving a mailbox and reaping what comes back to us.
     pub fn shutdown(&mut self) {
         if let Some(init) = self.init.take() {
-            let _ = crate::sys::kill(init, 9);
-            let _ = crate::observe::wait4(init, crate::observe::WALL);
+            let _ = clonekit_sys::raw::kill(init, 9);
+            let _ = clonekit_sys::raw::wait4(init, clonekit_sys::raw::WALL);
             for slot in 0..MAILBOXES as u32 {
                 self.release(slot);
             }
@@ -569,7 +573,7 @@ impl Fleet {
         for slot in 0..MAX_TASKS as u32 {
             if let Some(tid) = self.tid(slot) {
                 if !matches!(task_state(tid), TaskState::Gone) {
-                    let _ = crate::sys::kill(tid, 9);
+                    let _ = clonekit_sys::raw::kill(tid, 9);
                 }
                 self.release(slot);
             }
@@ -577,14 +581,14 @@ impl Fleet {
         if let Some(pid) = self.first.take() {
             // The whole process group of the first task: every task it created that is still
             // in it.
-            let _ = crate::sys::kill(-pid, 9);
-            let _ = crate::sys::kill(pid, 9);
+            let _ = clonekit_sys::raw::kill(-pid, 9);
+            let _ = clonekit_sys::raw::kill(pid, 9);
         }
         // Everything killed either was our child or is re-parented to us (subreaper): reap
         // until nothing is left, waiting for the killed ones to die.
         let start = Instant::now();
         loop {
-            match crate::observe::wait4(-1, crate::observe::WALL | crate::observe::WNOHANG) {
+            match clonekit_sys::raw::wait4(-1, clonekit_sys::raw::WALL | clonekit_sys::raw::WNOHANG) {
                 Ok(Some(_)) => continue,
                 Ok(None) if start.elapsed() < Duration::from_secs(5) => {
                     std::thread::sleep(Duration::from_millis(1));
@@ -601,7 +605,7 @@ impl Drop for Fleet {
         self.shutdown();
         if subreaper {
             // SAFETY: prctl with integer arguments.
-            let _ = unsafe { crate::arch::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
+            let _ = unsafe { clonekit_sys::raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
         }
         // SAFETY: the mapping is ours; the agents map their own.
         let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use clonekit_sys::agent::{enter_if_agent, text, AgentOp, Fleet, Outcome, Reply};
+use clonekit_probe::agent::{enter_if_agent, text, AgentOp, Fleet, Outcome, Reply};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
