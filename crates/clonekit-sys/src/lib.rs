@@ -57,4 +57,3 @@ pub use fork::fork;
 pub use process::Command;
 pub use spawn::{pidfd_spawn, spawn, spawnp, SpawnError};
 pub use status::{ExitStatus, ExitStatusError};
-

@@ -179,16 +179,14 @@ pub mod linux {
         pub struct PidFd(OwnedFd);
 
         impl PidFd {
-            /// Sends `SIGKILL` (`pidfd_send_signal(2)`). Succeeds if the process has already
-            /// exited.
+            /// Sends `SIGKILL` (`pidfd_send_signal(2)`); `ESRCH` once the process has been
+            /// reaped, as std.
             ///
             /// # References
             /// - [Linux](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
             pub fn kill(&self) -> io::Result<()> {
-                match rustix::process::pidfd_send_signal(&self.0, rustix::process::Signal::KILL) {
-                    Err(e) if e == rustix::io::Errno::SRCH => Ok(()),
-                    other => other.map_err(io::Error::from),
-                }
+                rustix::process::pidfd_send_signal(&self.0, rustix::process::Signal::KILL)
+                    .map_err(io::Error::from)
             }
 
             /// Waits for the process to exit and reaps it (`waitid(P_PIDFD, WEXITED)`); it must

@@ -156,25 +156,6 @@ pub fn kill(pid: i32, sig: u32) -> Result<(), Errno> {
     check(unsafe { syscall4(nr::KILL, pid as isize as usize, sig as usize, 0, 0) }).map(drop)
 }
 
-/// `write(2, bytes)`, once, ignoring the result (a last word before dying).
-pub(crate) fn write_stderr(bytes: &[u8]) {
-    let _ = plain(nr::WRITE, [2, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0]);
-}
-
-/// Kills the calling process with `SIGABRT`, as `abort(3)` does but with raw system calls
-/// only (no libc state, which a child of a raw `clone` may not own): `SIGABRT` is reset to
-/// `SIG_DFL` and unblocked, then sent to this thread; `exit_group(127)` if it still returns.
-pub(crate) fn abort_now() -> ! {
-    const SIGABRT: usize = 6;
-    const SIG_UNBLOCK: usize = 1;
-    let _ = sigaction_set_disposition(SIGABRT, SIG_DFL);
-    let _ = rt_sigprocmask(SIG_UNBLOCK, Some(&(1 << (SIGABRT - 1))));
-    if let (Ok(pid), Ok(tid)) = (plain(nr::GETPID, [0; 6]), plain(nr::GETTID, [0; 6])) {
-        let _ = plain(nr::TGKILL, [pid, tid, SIGABRT, 0, 0, 0]);
-    }
-    exit_group(127)
-}
-
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)` for any signal number.
 pub(crate) fn pidfd_send_signal(pidfd: i32, sig: u32) -> Result<(), Errno> {
     // SAFETY: sending a signal is memory-safe for the sender; no siginfo is passed.

@@ -26,7 +26,6 @@ pub type Entry = unsafe extern "C" fn(*mut u8) -> i32;
 
 /// System call numbers used by this crate (arch/x86/entry/syscalls/syscall_64.tbl).
 pub(crate) mod nr {
-    pub(crate) const WRITE: usize = 1;
     pub(crate) const CLOSE: usize = 3;
     pub(crate) const STAT: usize = 4;
     pub(crate) const LSEEK: usize = 8;

@@ -121,39 +121,37 @@ impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let argv0 = self.arg0.as_deref().unwrap_or(&self.program);
         if f.alternate() {
+            let c =
+                |s: &OsStr| CString::new(s.as_bytes()).unwrap_or_else(|_| c"<string-with-nul>".to_owned());
             let mut d = f.debug_struct("Command");
-            d.field("program", &quoted(&self.program));
-            let args: Vec<String> =
-                std::iter::once(argv0).chain(self.args.iter().map(OsString::as_os_str)).map(quoted).collect();
+            d.field("program", &c(&self.program));
+            let args: Vec<CString> =
+                std::iter::once(argv0).chain(self.args.iter().map(OsString::as_os_str)).map(c).collect();
             d.field("args", &args);
             if self.env_clear || !self.env.is_empty() {
-                d.field("env_clear", &self.env_clear).field("env", &self.env);
+                d.field("env", &DebugEnv(self));
             }
-            for (name, set) in [("cwd", self.cwd.is_some()), ("chroot", self.chroot.is_some())] {
-                if set {
-                    let v = if name == "cwd" { &self.cwd } else { &self.chroot };
-                    d.field(name, v);
-                }
+            if let Some(cwd) = &self.cwd {
+                d.field("cwd", &Some(c(cwd.as_os_str())));
             }
             if let Some(uid) = self.uid {
-                d.field("uid", &uid);
+                d.field("uid", &Some(uid));
             }
             if let Some(gid) = self.gid {
-                d.field("gid", &gid);
+                d.field("gid", &Some(gid));
             }
             if let Some(groups) = &self.groups {
-                d.field("groups", groups);
+                d.field("groups", &Some(groups));
             }
             for (name, s) in [("stdin", &self.stdin), ("stdout", &self.stdout), ("stderr", &self.stderr)] {
                 if let Some(s) = s {
-                    d.field(name, s);
+                    d.field(name, &Some(s));
                 }
             }
             if let Some(pgid) = self.pgid {
-                d.field("pgroup", &pgid);
+                d.field("pgroup", &Some(pgid));
             }
             d.field("create_pidfd", &self.pidfd);
-            d.field("flags", &self.planned_flags());
             return d.finish();
         }
         if let Some(cwd) = &self.cwd {
@@ -183,6 +181,15 @@ impl fmt::Debug for Command {
             write!(f, " {}", quoted(a))?;
         }
         Ok(())
+    }
+}
+
+/// std's `CommandEnv` in `{:#?}` of a [`Command`].
+struct DebugEnv<'a>(&'a Command);
+
+impl fmt::Debug for DebugEnv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandEnv").field("clear", &self.0.env_clear).field("vars", &self.0.env).finish()
     }
 }
 

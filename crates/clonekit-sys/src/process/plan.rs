@@ -13,7 +13,7 @@ use crate::sys::{self, SigSet};
 use rustix::io::Errno as RawErrno;
 use std::ffi::CStr;
 use std::io;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
 
 /// A pre-exec hook, as stored by `pre_exec` and [`super::Command::pre_exec_vfork`].
 pub(crate) type Hook = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
@@ -99,18 +99,51 @@ pub(crate) struct ChildPlan<'a> {
 impl ChildPlan<'_> {
     /// Carries out the plan in the child; returns only on failure, with the exit status.
     pub(crate) fn run(&self) -> i32 {
-        match self.setup() {
-            Ok(()) => {
-                sys_set_mask(self.mask);
-                self.report.step.store(Step::Exec.index(), Ordering::Relaxed);
-                self.exec.run()
-            }
-            Err((step, e)) => {
-                self.report.step.store(step.index(), Ordering::Relaxed);
-                self.report.errno.store(e.raw_os_error(), Ordering::Release);
-                EXEC_FAILED_STATUS
+        if let Err((step, e)) = self.setup() {
+            return self.failed(step, e);
+        }
+        if self.abort_on_panic {
+            return self.finish_inside_a_panic_hook();
+        }
+        self.finish()
+    }
+
+    fn failed(&self, step: Step, e: RawErrno) -> i32 {
+        self.report.step.store(step.index(), Ordering::Relaxed);
+        self.report.errno.store(e.raw_os_error(), Ordering::Release);
+        EXEC_FAILED_STATUS
+    }
+
+    /// The pre-exec hooks, then `execve`.
+    fn finish(&self) -> i32 {
+        // SAFETY: the parent keeps the hooks alive and untouched until we exec or exit, and
+        // nothing else calls them meanwhile; what they may do is their author's contract.
+        for pre in unsafe { &mut *self.hooks }.iter_mut() {
+            if let Err(e) = (pre.hook)() {
+                let raw = e.raw_os_error().unwrap_or(RawErrno::IO.raw_os_error());
+                // Freeing a custom error's box here could re-enter the allocator.
+                std::mem::forget(e);
+                return self.failed(Step::PreExec, RawErrno::from_raw_os_error(raw));
             }
         }
+        sys_set_mask(self.mask);
+        self.report.step.store(Step::Exec.index(), Ordering::Relaxed);
+        self.exec.run()
+    }
+
+    /// [`ChildPlan::finish`] in a forked child running std-contract hooks, so that a panic in a
+    /// hook kills the child with `SIGABRT` without allocating, as std's child
+    /// (`panic::always_abort`): the hooks run inside a panic hook, where the panic machinery
+    /// treats a second panic as fatal at once ("thread panicked while processing panic",
+    /// `abort()`), before it formats a message or unwinds. Only this copy of the process
+    /// (no `CLONE_VM`) gets the hook; nothing is allocated or freed on the way in (the boxed
+    /// hook is zero-sized, the previous hook is forgotten, the panic's message is a literal).
+    /// Never returns: the hook execs or exits.
+    fn finish_inside_a_panic_hook(&self) -> i32 {
+        FORKED_PLAN.store((self as *const ChildPlan<'_>).cast_mut().cast(), Ordering::Release);
+        std::mem::forget(std::panic::take_hook());
+        std::panic::set_hook(Box::new(run_forked_plan));
+        panic!("clonekit: running the pre_exec hooks of a forked child");
     }
 
     fn setup(&self) -> Result<(), (Step, RawErrno)> {
@@ -209,19 +242,6 @@ impl ChildPlan<'_> {
             }
             sys::close_range(first, u32::MAX).map_err(at(Step::CloseRange))?;
         }
-        if self.abort_on_panic {
-            abort_on_panic();
-        }
-        // SAFETY: the parent keeps the hooks alive and untouched until we exec or exit, and
-        // nothing else calls them meanwhile; what they may do is their author's contract.
-        for pre in unsafe { &mut *self.hooks }.iter_mut() {
-            if let Err(e) = (pre.hook)() {
-                let raw = e.raw_os_error().unwrap_or(RawErrno::IO.raw_os_error());
-                // Freeing a custom error's box here could re-enter the allocator.
-                std::mem::forget(e);
-                return Err((Step::PreExec, RawErrno::from_raw_os_error(raw)));
-            }
-        }
         Ok(())
     }
 }
@@ -230,45 +250,14 @@ fn sys_set_mask(mask: SigSet) {
     crate::signals::set_mask(mask);
 }
 
-/// In a forked child about to run std-contract hooks: a panic prints its message straight to
-/// fd 2 and kills the child with `SIGABRT`, as std's child does (`panic::always_abort`), before
-/// any unwinding. The hook is this process's own copy (no `CLONE_VM`), so the parent's hook
-/// is untouched; the previous hook is forgotten rather than dropped (freeing could deadlock on
-/// an allocator lock another thread of the parent held at the fork).
-fn abort_on_panic() {
-    std::mem::forget(std::panic::take_hook());
-    std::panic::set_hook(Box::new(|info| {
-        let mut buf = StackText::<512>::new();
-        let _ = std::fmt::Write::write_fmt(
-            &mut buf,
-            format_args!("{info}\naborting: a pre_exec hook panicked in the child\n"),
-        );
-        sys::write_stderr(buf.bytes());
-        sys::abort_now();
-    }));
-}
+/// The plan of this forked child, for [`run_forked_plan`] (a zero-sized hook, so that
+/// boxing it allocates nothing).
+static FORKED_PLAN: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 
-/// A fixed buffer that `fmt::Write` fills without allocating; what does not fit is cut.
-struct StackText<const N: usize> {
-    buf: [u8; N],
-    len: usize,
-}
-
-impl<const N: usize> StackText<N> {
-    fn new() -> Self {
-        StackText { buf: [0; N], len: 0 }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-impl<const N: usize> std::fmt::Write for StackText<N> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let n = s.len().min(N - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
+/// The panic hook that runs the rest of a forked child's plan.
+fn run_forked_plan(_: &std::panic::PanicHookInfo<'_>) {
+    // SAFETY: stored by `finish_inside_a_panic_hook` from a plan that lives in this copy of
+    // the parent's frame, which stays until the child execs or exits.
+    let plan = unsafe { &*FORKED_PLAN.load(Ordering::Acquire).cast::<ChildPlan<'_>>() };
+    sys::exit_group(plan.finish())
 }
