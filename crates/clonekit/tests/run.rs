@@ -139,6 +139,14 @@ fn exit_statuses_and_signals_are_passed_through() {
     let o = clonekit(&["run", "--", "/nonexistent/program"]);
     assert_eq!(o.status.code(), Some(127));
     assert_eq!(String::from_utf8_lossy(&o.stderr).trim(), "clonekit: exec /nonexistent/program: ENOENT");
+    assert_eq!(clonekit(&["run", "--", "/etc/passwd"]).status.code(), Some(126), "not executable");
+    // A failure before the program ran has its own code, not a missing program's.
+    let o = clonekit(&["run", "--cgroup", "/nonexistent/cgroup", "--", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        "clonekit: open cgroup /nonexistent/cgroup: ENOENT"
+    );
 }
 
 #[test]
