@@ -275,29 +275,15 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         rustix::process::getpid().as_raw_nonzero().get()
     };
     let fd_pairs: Vec<(i32, i32)> = prep.fds.iter().map(|(src, t)| (src.as_raw_fd(), *t)).collect();
+    let hooks = cmd.hooks.as_mut_slice() as *mut [super::PreExec];
+    let streams = [sin.child_fd, sout.child_fd, serr.child_fd];
+    let exec = ExecPlan { paths: &path_ptrs, argv: &argv, envp, err: &report.errno, last: &report.last };
     let plan = ChildPlan {
-        report,
         wait_gate: !cmd.maps.is_empty(),
-        sigdefault: cmd.sigdefault,
-        mask: cmd.sigmask.unwrap_or_else(caller_mask),
-        setsid: cmd.setsid,
-        pgid: cmd.pgid,
-        stdio: [sin.child_fd, sout.child_fd, serr.child_fd],
-        fds: &fd_pairs,
         make_private: private_mounts(cmd, flags),
-        chroot: prep.chroot.as_deref(),
-        mount_proc: prep.mount_proc.as_deref(),
-        groups: prep.groups.as_deref(),
-        gid: cmd.gid,
-        uid: cmd.uid,
-        cwd: prep.cwd.as_deref(),
         pdeathsig: cmd.pdeathsig.map(|s| (s.number(), parent_pid)),
-        preserve: &cmd.preserve,
-        keep: &prep.keep,
-        close_fds: cmd.close_fds,
-        hooks: cmd.hooks.as_mut_slice() as *mut [super::PreExec],
         abort_on_panic: !vm && cmd.forks(),
-        exec: ExecPlan { paths: &path_ptrs, argv: &argv, envp, err: &report.errno, last: &report.last },
+        ..plan_for(cmd, &prep, report, streams, &fd_pairs, hooks, exec)
     };
 
     let stack = if vm {
@@ -433,18 +419,40 @@ pub(crate) fn exec(cmd: &mut Command) -> CommandError {
     };
     let report = Report::new();
     let fd_pairs: Vec<(i32, i32)> = prep.fds.iter().map(|(src, t)| (src.as_raw_fd(), *t)).collect();
-    let plan = ChildPlan {
-        report: &report,
+    let hooks = cmd.hooks.as_mut_slice() as *mut [super::PreExec];
+    let streams = [sin.child_fd, sout.child_fd, serr.child_fd];
+    let exec = ExecPlan { paths: &path_ptrs, argv: &argv, envp, err: &report.errno, last: &report.last };
+    let plan =
+        ChildPlan { mount_proc: None, ..plan_for(cmd, &prep, &report, streams, &fd_pairs, hooks, exec) };
+    plan.run();
+    drop((sin, sout, serr));
+    let (step, errno) = report.failure().unwrap_or((Step::Exec, Errno::EIO.raw()));
+    failure(cmd, &prep, step, errno)
+}
+
+/// The plan of `cmd`'s child as `exec` takes it in place (no handshake, mounts, parent-death
+/// check or forked hooks); a spawn adds those.
+fn plan_for<'a>(
+    cmd: &'a Command,
+    prep: &'a Prepared,
+    report: &'a Report,
+    stdio: [Option<i32>; 3],
+    fds: &'a [(i32, i32)],
+    hooks: *mut [super::PreExec],
+    exec: ExecPlan<'a>,
+) -> ChildPlan<'a> {
+    ChildPlan {
+        report,
         wait_gate: false,
         sigdefault: cmd.sigdefault,
         mask: cmd.sigmask.unwrap_or_else(caller_mask),
         setsid: cmd.setsid,
         pgid: cmd.pgid,
-        stdio: [sin.child_fd, sout.child_fd, serr.child_fd],
-        fds: &fd_pairs,
+        stdio,
+        fds,
         make_private: false,
         chroot: prep.chroot.as_deref(),
-        mount_proc: None,
+        mount_proc: prep.mount_proc.as_deref(),
         groups: prep.groups.as_deref(),
         gid: cmd.gid,
         uid: cmd.uid,
@@ -453,12 +461,8 @@ pub(crate) fn exec(cmd: &mut Command) -> CommandError {
         preserve: &cmd.preserve,
         keep: &prep.keep,
         close_fds: cmd.close_fds,
-        hooks: cmd.hooks.as_mut_slice() as *mut [super::PreExec],
+        hooks,
         abort_on_panic: false,
-        exec: ExecPlan { paths: &path_ptrs, argv: &argv, envp, err: &report.errno, last: &report.last },
-    };
-    plan.run();
-    drop((sin, sout, serr));
-    let (step, errno) = report.failure().unwrap_or((Step::Exec, Errno::EIO.raw()));
-    failure(cmd, &prep, step, errno)
+        exec,
+    }
 }
