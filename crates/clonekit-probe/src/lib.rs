@@ -14,7 +14,7 @@
 //!   `ld.so`).
 //! - [`caller_state`], [`pid_ns_level`]: the calling process as the validation rules see it.
 //!
-//! Built on [`clonekit_sys`]'s safe API and on its raw layer, [`clonekit_sys::raw`].
+//! Built on [`clonekit_sys`]'s safe API and on its raw layer, [`clonekit_raw`].
 //!
 //! x86_64 Linux only.
 #![deny(missing_docs)]
@@ -26,4 +26,4 @@ pub mod observe;
 pub mod probe;
 pub mod trial;
 
-pub use clonekit_sys::raw::{caller_state, pid_ns_level};
+pub use clonekit_raw::{caller_state, pid_ns_level};

@@ -3,7 +3,7 @@
 //! `ioprio_get`/`ioprio_set`, `arch_prctl(ARCH_GET_FS)`, `sigaltstack`, signal dispositions,
 //! and [`SharedPage`], a `MAP_SHARED` page of atomic words through which any child (with or
 //! without `CLONE_VM`) reports what it saw. `ptrace` and `wait4` are
-//! [`clonekit_sys::raw`]'s.
+//! [`clonekit_raw`]'s.
 //!
 //! Every function here is a single raw system call with no allocation and no libc state, so it
 //! may be called from any child clonekit creates, including `CLONE_VM` and vfork children.
@@ -12,7 +12,7 @@ use core::sync::atomic::AtomicU64;
 use rustix::io;
 use std::time::Duration;
 
-use clonekit_sys::raw::{check, nr, sigaction_swap, syscall4, KernelSigaction};
+use clonekit_raw::{check, nr, sigaction_swap, syscall4, KernelSigaction};
 
 /// A System V semaphore set of one semaphore, removed (`IPC_RMID`) on drop.
 #[derive(Debug)]
@@ -385,7 +385,7 @@ impl TlsBlock {
         };
         let page = core::ptr::NonNull::new(p.cast::<u64>()).ok_or(io::Errno::NOMEM)?;
         // The stack-protector canary (%fs:0x28) of the creating thread.
-        let canary = clonekit_sys::raw::tcb_guards().0 as u64;
+        let canary = clonekit_raw::tcb_guards().0 as u64;
         // SAFETY: the page is 4096 bytes, writable and ours; words 0 and 5 are in range.
         unsafe {
             page.as_ptr().write(page.as_ptr() as u64);
@@ -640,7 +640,7 @@ impl HeldSignals {
     pub fn hold() -> io::Result<HeldSignals> {
         const SIG_BLOCK: usize = 0;
         let set: u64 = TERMINATION.iter().fold(0, |m, s| m | 1 << (s - 1));
-        let old = clonekit_sys::raw::rt_sigprocmask(SIG_BLOCK, Some(&set))?;
+        let old = clonekit_raw::rt_sigprocmask(SIG_BLOCK, Some(&set))?;
         Ok(HeldSignals { old })
     }
 
@@ -658,6 +658,6 @@ impl HeldSignals {
 
 impl Drop for HeldSignals {
     fn drop(&mut self) {
-        let _ = clonekit_sys::raw::rt_sigprocmask(clonekit_sys::raw::SIG_SETMASK, Some(&self.old));
+        let _ = clonekit_raw::rt_sigprocmask(clonekit_raw::SIG_SETMASK, Some(&self.old));
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use clonekit_flags::{CloneFlags, ExitSignal, Signal};
 use rustix::io;
 
-use clonekit_sys::raw::{self, ptrace};
+use clonekit_raw::{self as raw, ptrace};
 use clonekit_sys::{Child, Clone, CloneError, ExitStatus, Syscall};
 
 use crate::observe::{self, Disposition, SharedPage, SysvSemaphore};

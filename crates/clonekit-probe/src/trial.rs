@@ -23,7 +23,7 @@ use clonekit_flags::{CloneArgs, CloneCall, CloneFlags, Errno, CLONE_ARGS_SIZE_VE
 use rustix::fd::AsRawFd;
 use rustix::io;
 
-use clonekit_sys::raw::{self, check, nr, syscall4};
+use clonekit_raw::{self as raw, check, nr, syscall4};
 use clonekit_sys::Clone;
 
 use crate::observe::{ProbeCgroup, SharedPage};

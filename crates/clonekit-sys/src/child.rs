@@ -7,8 +7,8 @@
 //! the exit signal to `SIGCHLD` (fs/exec.c `de_thread`) and `__WCLONE` would then miss it.
 
 use crate::stack::Stack;
-use crate::sys;
 use clonekit_flags::{CloneCall, CloneFlags, ExitSignal, Signal};
+use clonekit_raw as sys;
 use rustix::process::{Pid, WaitId, WaitIdOptions, WaitIdStatus};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};

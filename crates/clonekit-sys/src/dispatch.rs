@@ -15,9 +15,9 @@
 //! - [`Syscall::Clone`] and [`Syscall::Clone3`] issue exactly that call, with no fallback
 //!   (probes need legacy `clone` for exit signal 255 or `CLONE_DETACHED`).
 
-use crate::arch::{self, Entry};
-use crate::sys;
 use clonekit_flags::{CloneArgs, CloneCall, CloneFlags, ExitSignal, CSIGNAL};
+use clonekit_raw as sys;
+use clonekit_raw::{self as arch, Entry};
 use rustix::io::Errno;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -90,7 +90,7 @@ impl CloneError {
             Failure::Kernel(e, call) => {
                 let errno = Errno::from_raw(e.raw_os_error()).unwrap_or(Errno::EIO);
                 let rule = if rule_lookup {
-                    check(&call, &crate::caller::caller_state()).err().filter(|r| r.errno == errno)
+                    check(&call, &clonekit_raw::caller_state()).err().filter(|r| r.errno == errno)
                 } else {
                     None
                 };

@@ -31,21 +31,17 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod arch;
 mod builder;
-mod caller;
 mod child;
 mod dispatch;
 mod error;
 mod fork;
 pub mod os;
 pub mod process;
-pub mod raw;
 mod signals;
 mod spawn;
 mod stack;
 mod status;
-mod sys;
 pub mod thread;
 
 pub use builder::{Clone, CHILD_PANIC_STATUS, DEFAULT_STACK_SIZE};

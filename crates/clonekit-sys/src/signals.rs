@@ -3,7 +3,7 @@
 //! parent's memory before that child has made the handlers harmless; both sides restore the
 //! caller's mask afterwards.
 
-use crate::sys::{self, SigSet, SIG_DFL, SIG_IGN, SIG_SETMASK};
+use clonekit_raw::{self as sys, SigSet, SIG_DFL, SIG_IGN, SIG_SETMASK};
 
 /// The highest signal number (`_NSIG` on x86_64).
 const NSIG: usize = 64;

@@ -284,7 +284,7 @@ pub unsafe fn spawn_raw_with_stack_size<F: FnMut() -> i32 + Send + 'static>(
     let mapping = Mapping::new(stack_size, mem::size_of::<Control<F>>())
         .map_err(|e| CloneError::Stack { size: stack_size, source: e })?;
     let ctl = mapping.control(stack_size).cast::<Control<F>>();
-    let (stack_guard, pointer_guard) = crate::arch::tcb_guards();
+    let (stack_guard, pointer_guard) = clonekit_raw::tcb_guards();
     let tcb = ctl.cast::<Tcb>();
     // SAFETY: `ctl` is page-aligned, inside the mapping, and large enough for Control<F>.
     unsafe {
@@ -390,6 +390,6 @@ mod tests {
         assert_eq!(t.join(), 0);
         assert_eq!(SEEN[0].load(Ordering::SeqCst), tcb, "%fs:0 is the TCB's self pointer");
         assert_eq!(SEEN[1].load(Ordering::SeqCst), tcb, "%fs:0x10 too");
-        assert_eq!(SEEN[2].load(Ordering::SeqCst), crate::arch::tcb_guards().0, "the canary is copied");
+        assert_eq!(SEEN[2].load(Ordering::SeqCst), clonekit_raw::tcb_guards().0, "the canary is copied");
     }
 }

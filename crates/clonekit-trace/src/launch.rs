@@ -15,7 +15,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use clonekit_sys::raw::{self, ptrace};
+use clonekit_raw::{self as raw, ptrace};
 
 use crate::output::Printer;
 use crate::seccomp::Filter;

@@ -1,11 +1,11 @@
-//! The system calls a tracer needs beyond `ptrace` (which is [`clonekit_sys::raw::ptrace`]):
+//! The system calls a tracer needs beyond `ptrace` (which is [`clonekit_raw::ptrace`]):
 //! `wait4` on raw statuses (real-time signals included) with the tracer's options, and
 //! `process_vm_readv` to read a tracee's memory; and the CPU latency request of
 //! `--low-latency`. None keeps state.
 
 use std::io;
 
-use clonekit_sys::raw;
+use clonekit_raw as raw;
 
 /// `wait4(-1, &status, __WALL | extra, NULL)`: `Ok(None)` when `WNOHANG` found nothing.
 pub fn wait_any(nohang: bool) -> io::Result<Option<(i32, i32)>> {

@@ -25,7 +25,7 @@ use clonekit_flags::{
     classify, format_siginfo, format_signal_arg, resources, CloneCall, CloneFlags, ProcessSyscall, Sharing,
     SigInfo, SyscallResult,
 };
-use clonekit_sys::raw::{self, ptrace, ptrace::SyscallInfo};
+use clonekit_raw::{self as raw, ptrace, ptrace::SyscallInfo};
 use serde_json::{json, Value};
 
 use crate::decode::{self, Entry};

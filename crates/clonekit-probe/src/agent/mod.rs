@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io;
 
-use clonekit_sys::raw::nr;
+use clonekit_raw::nr;
 
 /// The fd number at which agents keep the control region (kept across `execve`).
 pub const CONTROL_FD: i32 = 1000;
@@ -255,9 +255,7 @@ impl Fleet {
             }
             Err(_) => {
                 // SAFETY: prctl with integer arguments.
-                clonekit_sys::raw::check(unsafe {
-                    clonekit_sys::raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0)
-                })?;
+                clonekit_raw::check(unsafe { clonekit_raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;
             }
         }
         Ok(fleet)
@@ -525,9 +523,7 @@ impl Fleet {
             let _ = self.outcome(INIT_SLOT, None, Duration::from_secs(5));
             return;
         }
-        while let Ok(Some(_)) =
-            clonekit_sys::raw::wait4(-1, clonekit_sys::raw::WALL | clonekit_sys::raw::WNOHANG)
-        {}
+        while let Ok(Some(_)) = clonekit_raw::wait4(-1, clonekit_raw::WALL | clonekit_raw::WNOHANG) {}
     }
 
     /// How mailbox `slot`'s task ended, as a wait status: while it is a zombie, from
@@ -563,8 +559,8 @@ impl Fleet {
     /// killing every task still serving a mailbox and reaping what comes back to us.
     pub fn shutdown(&mut self) {
         if let Some(init) = self.init.take() {
-            let _ = clonekit_sys::raw::kill(init, 9);
-            let _ = clonekit_sys::raw::wait4(init, clonekit_sys::raw::WALL);
+            let _ = clonekit_raw::kill(init, 9);
+            let _ = clonekit_raw::wait4(init, clonekit_raw::WALL);
             for slot in 0..MAILBOXES as u32 {
                 self.release(slot);
             }
@@ -573,7 +569,7 @@ impl Fleet {
         for slot in 0..MAX_TASKS as u32 {
             if let Some(tid) = self.tid(slot) {
                 if !matches!(task_state(tid), TaskState::Gone) {
-                    let _ = clonekit_sys::raw::kill(tid, 9);
+                    let _ = clonekit_raw::kill(tid, 9);
                 }
                 self.release(slot);
             }
@@ -581,14 +577,14 @@ impl Fleet {
         if let Some(pid) = self.first.take() {
             // The whole process group of the first task: every task it created that is still
             // in it.
-            let _ = clonekit_sys::raw::kill(-pid, 9);
-            let _ = clonekit_sys::raw::kill(pid, 9);
+            let _ = clonekit_raw::kill(-pid, 9);
+            let _ = clonekit_raw::kill(pid, 9);
         }
         // Everything killed either was our child or is re-parented to us (subreaper): reap
         // until nothing is left, waiting for the killed ones to die.
         let start = Instant::now();
         loop {
-            match clonekit_sys::raw::wait4(-1, clonekit_sys::raw::WALL | clonekit_sys::raw::WNOHANG) {
+            match clonekit_raw::wait4(-1, clonekit_raw::WALL | clonekit_raw::WNOHANG) {
                 Ok(Some(_)) => continue,
                 Ok(None) if start.elapsed() < Duration::from_secs(5) => {
                     std::thread::sleep(Duration::from_millis(1));
@@ -605,7 +601,7 @@ impl Drop for Fleet {
         self.shutdown();
         if subreaper {
             // SAFETY: prctl with integer arguments.
-            let _ = unsafe { clonekit_sys::raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
+            let _ = unsafe { clonekit_raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
         }
         // SAFETY: the mapping is ours; the agents map their own.
         let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };

@@ -2,7 +2,7 @@
 //! region (no pointers into the coordinator's memory: the agent may be another address space,
 //! or a freshly exec'd image).
 
-use clonekit_sys::raw::nr;
+use clonekit_raw::nr;
 
 /// Most `set_tid` entries a `clone3` operation carries (`MAX_PID_NS_LEVEL`).
 pub const MAX_SET_TID: usize = clonekit_flags::MAX_PID_NS_LEVEL as usize;

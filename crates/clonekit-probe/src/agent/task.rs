@@ -12,7 +12,7 @@ use clonekit_flags::{CloneFlags, ExitSignal};
 
 use super::op::AgentOp;
 use super::{Control, Mailbox, Reply, AGENT_ARG, CONTROL_FD, MAX_VARS, SELF_EXE};
-use clonekit_sys::raw::{nr, sigaction_swap, syscall4};
+use clonekit_raw::{nr, sigaction_swap, syscall4};
 use clonekit_sys::{Clone, Syscall};
 
 /// The control region of this process, for the signal handler (a plain static: shared by
@@ -37,7 +37,7 @@ pub(crate) fn dup_control(old: i32) -> i64 {
 pub(crate) fn clean_start() {
     for sig in 1..=64usize {
         if sig != 9 && sig != 19 {
-            let _ = clonekit_sys::raw::sigaction_set_disposition(sig, clonekit_sys::raw::SIG_DFL);
+            let _ = clonekit_raw::sigaction_set_disposition(sig, clonekit_raw::SIG_DFL);
         }
     }
     let empty: u64 = 0;
@@ -128,7 +128,7 @@ pub(crate) fn fresh_vars() -> *mut u64 {
 }
 
 fn raw_exit(code: i32) -> ! {
-    clonekit_sys::raw::exit_thread(code)
+    clonekit_raw::exit_thread(code)
 }
 
 /// Where a memory word lives.
@@ -189,7 +189,7 @@ const STDIO_BITS: usize = 3;
 pub(crate) fn resume_after_exec(ctl: &'static Control, slot: u32, ignored: u32) -> ! {
     for (bit, sig) in RUNTIME_SIGNALS.iter().enumerate() {
         let handler = usize::from(ignored & (1 << bit) != 0);
-        let _ = clonekit_sys::raw::sigaction_set_disposition(*sig as usize, handler);
+        let _ = clonekit_raw::sigaction_set_disposition(*sig as usize, handler);
     }
     for fd in 0..3 {
         if ignored & (1 << (STDIO_BITS + fd)) != 0 {
@@ -341,8 +341,8 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             r.0.value = r.1.map_or(-1, i64::from);
             r.0
         }
-        AgentOp::Exit(code) => clonekit_sys::raw::exit_thread(code),
-        AgentOp::ExitGroup(code) => clonekit_sys::raw::exit_group(code),
+        AgentOp::Exit(code) => clonekit_raw::exit_thread(code),
+        AgentOp::ExitGroup(code) => clonekit_raw::exit_group(code),
         AgentOp::Wait4 { pid, options } => {
             let mut status: i32 = 0;
             let r = raw(nr::WAIT4, pid as usize, &mut status as *mut i32 as usize, options as usize, 0);
@@ -608,9 +608,7 @@ fn raw_clone3_agent(args: *mut u8, size: usize, start: &RawStart) -> i64 {
     // SAFETY: `args` holds `size` readable bytes (or the kernel answers EFAULT); without
     // CLONE_VM and without a stack the child runs on its own copy of this stack, where the
     // start block stays valid; the entry never returns into our frames.
-    unsafe {
-        clonekit_sys::raw::clone3(args, size, raw_agent_entry, start as *const RawStart as *mut u8) as i64
-    }
+    unsafe { clonekit_raw::clone3(args, size, raw_agent_entry, start as *const RawStart as *mut u8) as i64 }
 }
 
 /// The stack every agent-created task starts on (a fresh one, also for fork-style children,
@@ -630,7 +628,7 @@ fn opt_var(vars: *mut u64, v: Option<u32>) -> usize {
 fn exit_at_once(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> i64 {
     // SAFETY: the agent passes pointers into its own memory words and stack buffers, which
     // outlive the call.
-    unsafe { clonekit_sys::raw::create_exit_at_once(nr, a1, a2, a3, a4, a5) as i64 }
+    unsafe { clonekit_raw::create_exit_at_once(nr, a1, a2, a3, a4, a5) as i64 }
 }
 
 fn tid_words(
@@ -725,7 +723,7 @@ fn sigaction(sig: i32, new: Option<u8>) -> Reply {
     // The scenario language installs handlers with SA_RESTART: an interrupted wait4 or
     // futex_wait goes back to sleep after the handler.
     const SA_RESTART: u64 = 0x1000_0000;
-    let act = new.map(|d| clonekit_sys::raw::KernelSigaction {
+    let act = new.map(|d| clonekit_raw::KernelSigaction {
         handler: match d {
             0 => 0,
             1 => 1,

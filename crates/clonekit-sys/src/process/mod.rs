@@ -681,8 +681,8 @@ mod tests {
     fn signal_default_resets_an_ignored_signal_and_only_that_one() {
         const SIGUSR2: usize = 12;
         const SIGWINCH: usize = 28;
-        crate::sys::sigaction_set_disposition(SIGUSR2, crate::sys::SIG_IGN).unwrap();
-        crate::sys::sigaction_set_disposition(SIGWINCH, crate::sys::SIG_IGN).unwrap();
+        clonekit_raw::sigaction_set_disposition(SIGUSR2, clonekit_raw::SIG_IGN).unwrap();
+        clonekit_raw::sigaction_set_disposition(SIGWINCH, clonekit_raw::SIG_IGN).unwrap();
         let probe = || {
             let mut c = Command::new("/bin/sh");
             c.args(["-c", "grep SigIgn /proc/self/status"]);
@@ -690,8 +690,8 @@ mod tests {
         };
         let kept = ignored_mask(&mut probe());
         let reset = ignored_mask(probe().signal_default(Signal::new(SIGUSR2 as u32).unwrap()));
-        crate::sys::sigaction_set_disposition(SIGUSR2, crate::sys::SIG_DFL).unwrap();
-        crate::sys::sigaction_set_disposition(SIGWINCH, crate::sys::SIG_DFL).unwrap();
+        clonekit_raw::sigaction_set_disposition(SIGUSR2, clonekit_raw::SIG_DFL).unwrap();
+        clonekit_raw::sigaction_set_disposition(SIGWINCH, clonekit_raw::SIG_DFL).unwrap();
         assert_ne!(kept & 1 << (SIGUSR2 - 1), 0, "SIG_IGN is inherited through exec");
         assert_eq!(reset & 1 << (SIGUSR2 - 1), 0, "signal_default resets it");
         assert_ne!(reset & 1 << (SIGWINCH - 1), 0, "and nothing else");

@@ -9,7 +9,7 @@
 
 use super::error::Step;
 use crate::spawn::{ExecPlan, EXEC_FAILED_STATUS};
-use crate::sys::{self, SigSet};
+use clonekit_raw::{self as sys, SigSet};
 use rustix::io::Errno as RawErrno;
 use std::ffi::CStr;
 use std::io;
@@ -153,7 +153,7 @@ impl ChildPlan<'_> {
                     0 => sys::futex_wait(&self.report.gate, 0),
                     1 => break,
                     // The parent gave up and reports its own error; leave quietly.
-                    _ => crate::sys::exit_group(EXEC_FAILED_STATUS),
+                    _ => clonekit_raw::exit_group(EXEC_FAILED_STATUS),
                 }
             }
         }

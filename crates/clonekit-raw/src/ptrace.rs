@@ -13,8 +13,8 @@
 
 use rustix::io::Errno;
 
-use crate::arch::{nr, syscall4};
-use crate::sys::check;
+use crate::check;
+use crate::{nr, syscall4};
 
 /// `PTRACE_O_TRACESYSGOOD`: syscall stops report `SIGTRAP | 0x80`.
 pub const O_TRACESYSGOOD: usize = 1;

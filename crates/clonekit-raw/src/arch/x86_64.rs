@@ -24,80 +24,133 @@ use core::arch::{asm, global_asm};
 /// `SYS_exit`. It must not unwind.
 pub type Entry = unsafe extern "C" fn(*mut u8) -> i32;
 
-/// System call numbers used by this crate (arch/x86/entry/syscalls/syscall_64.tbl).
-pub(crate) mod nr {
-    pub(crate) const CLOSE: usize = 3;
-    pub(crate) const STAT: usize = 4;
-    pub(crate) const LSEEK: usize = 8;
-    pub(crate) const RT_SIGACTION: usize = 13;
-    pub(crate) const RT_SIGPROCMASK: usize = 14;
-    pub(crate) const IOCTL: usize = 16;
-    pub(crate) const DUP: usize = 32;
-    pub(crate) const DUP2: usize = 33;
-    pub(crate) const GETPID: usize = 39;
-    pub(crate) const CLONE: usize = 56;
-    pub(crate) const EXECVE: usize = 59;
-    pub(crate) const EXIT: usize = 60;
-    pub(crate) const WAIT4: usize = 61;
-    pub(crate) const KILL: usize = 62;
-    pub(crate) const UNAME: usize = 63;
-    pub(crate) const SEMGET: usize = 64;
-    pub(crate) const SEMOP: usize = 65;
-    pub(crate) const SEMCTL: usize = 66;
-    pub(crate) const FCNTL: usize = 72;
-    pub(crate) const GETCWD: usize = 79;
-    pub(crate) const CHDIR: usize = 80;
-    pub(crate) const UMASK: usize = 95;
-    pub(crate) const PTRACE: usize = 101;
-    pub(crate) const SETPGID: usize = 109;
-    pub(crate) const GETPPID: usize = 110;
-    pub(crate) const SETSID: usize = 112;
-    pub(crate) const SETGROUPS: usize = 116;
-    pub(crate) const SETRESUID: usize = 117;
-    pub(crate) const SETRESGID: usize = 119;
-    pub(crate) const RT_SIGPENDING: usize = 127;
-    pub(crate) const SIGALTSTACK: usize = 131;
-    pub(crate) const PRCTL: usize = 157;
-    pub(crate) const ARCH_PRCTL: usize = 158;
-    pub(crate) const CHROOT: usize = 161;
-    pub(crate) const MOUNT: usize = 165;
-    pub(crate) const SETHOSTNAME: usize = 170;
-    pub(crate) const GETTID: usize = 186;
-    pub(crate) const FUTEX: usize = 202;
-    pub(crate) const SET_TID_ADDRESS: usize = 218;
-    pub(crate) const EXIT_GROUP: usize = 231;
-    pub(crate) const TGKILL: usize = 234;
-    pub(crate) const WAITID: usize = 247;
-    pub(crate) const IOPRIO_SET: usize = 251;
-    pub(crate) const IOPRIO_GET: usize = 252;
-    pub(crate) const OPENAT: usize = 257;
-    pub(crate) const UNSHARE: usize = 272;
-    pub(crate) const SIGNALFD4: usize = 289;
-    pub(crate) const DUP3: usize = 292;
-    pub(crate) const KCMP: usize = 312;
-    pub(crate) const PIDFD_SEND_SIGNAL: usize = 424;
-    pub(crate) const CLONE3: usize = 435;
-    pub(crate) const CLOSE_RANGE: usize = 436;
+/// x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl) of the calls clonekit
+/// makes itself, for [`syscall4`], [`syscall6`] and the trampolines.
+pub mod nr {
+    /// `close`.
+    pub const CLOSE: usize = 3;
+    /// `stat`.
+    pub const STAT: usize = 4;
+    /// `lseek`.
+    pub const LSEEK: usize = 8;
+    /// `rt_sigaction`.
+    pub const RT_SIGACTION: usize = 13;
+    /// `rt_sigprocmask`.
+    pub const RT_SIGPROCMASK: usize = 14;
+    /// `ioctl`.
+    pub const IOCTL: usize = 16;
+    /// `dup`.
+    pub const DUP: usize = 32;
+    /// `dup2`.
+    pub const DUP2: usize = 33;
+    /// `getpid`.
+    pub const GETPID: usize = 39;
+    /// `clone`.
+    pub const CLONE: usize = 56;
+    /// `execve`.
+    pub const EXECVE: usize = 59;
+    /// `exit`.
+    pub const EXIT: usize = 60;
+    /// `wait4`.
+    pub const WAIT4: usize = 61;
+    /// `kill`.
+    pub const KILL: usize = 62;
+    /// `uname`.
+    pub const UNAME: usize = 63;
+    /// `semget`.
+    pub const SEMGET: usize = 64;
+    /// `semop`.
+    pub const SEMOP: usize = 65;
+    /// `semctl`.
+    pub const SEMCTL: usize = 66;
+    /// `fcntl`.
+    pub const FCNTL: usize = 72;
+    /// `getcwd`.
+    pub const GETCWD: usize = 79;
+    /// `chdir`.
+    pub const CHDIR: usize = 80;
+    /// `umask`.
+    pub const UMASK: usize = 95;
+    /// `ptrace`.
+    pub const PTRACE: usize = 101;
+    /// `setpgid`.
+    pub const SETPGID: usize = 109;
+    /// `getppid`.
+    pub const GETPPID: usize = 110;
+    /// `setsid`.
+    pub const SETSID: usize = 112;
+    /// `setgroups`.
+    pub const SETGROUPS: usize = 116;
+    /// `setresuid`.
+    pub const SETRESUID: usize = 117;
+    /// `setresgid`.
+    pub const SETRESGID: usize = 119;
+    /// `rt_sigpending`.
+    pub const RT_SIGPENDING: usize = 127;
+    /// `sigaltstack`.
+    pub const SIGALTSTACK: usize = 131;
+    /// `prctl`.
+    pub const PRCTL: usize = 157;
+    /// `arch_prctl`.
+    pub const ARCH_PRCTL: usize = 158;
+    /// `chroot`.
+    pub const CHROOT: usize = 161;
+    /// `mount`.
+    pub const MOUNT: usize = 165;
+    /// `sethostname`.
+    pub const SETHOSTNAME: usize = 170;
+    /// `gettid`.
+    pub const GETTID: usize = 186;
+    /// `futex`.
+    pub const FUTEX: usize = 202;
+    /// `set_tid_address`.
+    pub const SET_TID_ADDRESS: usize = 218;
+    /// `exit_group`.
+    pub const EXIT_GROUP: usize = 231;
+    /// `tgkill`.
+    pub const TGKILL: usize = 234;
+    /// `waitid`.
+    pub const WAITID: usize = 247;
+    /// `ioprio_set`.
+    pub const IOPRIO_SET: usize = 251;
+    /// `ioprio_get`.
+    pub const IOPRIO_GET: usize = 252;
+    /// `openat`.
+    pub const OPENAT: usize = 257;
+    /// `unshare`.
+    pub const UNSHARE: usize = 272;
+    /// `signalfd4`.
+    pub const SIGNALFD4: usize = 289;
+    /// `dup3`.
+    pub const DUP3: usize = 292;
+    /// `kcmp`.
+    pub const KCMP: usize = 312;
+    /// `pidfd_send_signal`.
+    pub const PIDFD_SEND_SIGNAL: usize = 424;
+    /// `clone3`.
+    pub const CLONE3: usize = 435;
+    /// `close_range`.
+    pub const CLOSE_RANGE: usize = 436;
 }
 
-// `clonekit_sys_clone(flags, newsp, ptid, ctid, tls, entry, arg) -> long`
+// `clonekit_raw_clone(flags, newsp, ptid, ctid, tls, entry, arg) -> long`
 //
 // In: rdi=flags, rsi=newsp, rdx=ptid, rcx=ctid, r8=tls, r9=entry, 8(%rsp)=arg.
 // The kernel wants rdi=flags, rsi=newsp, rdx=ptid, r10=ctid, r8=tls; it does not read r9,
 // so `entry` stays there (as in musl). `arg` goes to the callee-saved r12, which the parent
 // path restores.
 //
-// `clonekit_sys_clone3(args, size, entry, arg) -> long`
+// `clonekit_raw_clone3(args, size, entry, arg) -> long`
 //
 // In: rdi=args, rsi=size, rdx=entry, rcx=arg. `syscall` clobbers rcx, so `arg` moves to r8
 // (as in glibc); `entry` stays in rdx. The kernel sets the child's rsp to stack+stack_size.
 global_asm!(
-    ".pushsection .text.clonekit_sys_clone,\"ax\",@progbits",
+    ".pushsection .text.clonekit_raw_clone,\"ax\",@progbits",
     ".p2align 4",
-    ".globl clonekit_sys_clone",
-    ".hidden clonekit_sys_clone",
-    ".type clonekit_sys_clone,@function",
-    "clonekit_sys_clone:",
+    ".globl clonekit_raw_clone",
+    ".hidden clonekit_raw_clone",
+    ".type clonekit_raw_clone,@function",
+    "clonekit_raw_clone:",
     ".cfi_startproc",
     "push r12",
     ".cfi_adjust_cfa_offset 8",
@@ -123,15 +176,15 @@ global_asm!(
     "syscall",
     "ud2",
     ".cfi_endproc",
-    ".size clonekit_sys_clone, .-clonekit_sys_clone",
+    ".size clonekit_raw_clone, .-clonekit_raw_clone",
     ".popsection",
     "",
-    ".pushsection .text.clonekit_sys_clone3,\"ax\",@progbits",
+    ".pushsection .text.clonekit_raw_clone3,\"ax\",@progbits",
     ".p2align 4",
-    ".globl clonekit_sys_clone3",
-    ".hidden clonekit_sys_clone3",
-    ".type clonekit_sys_clone3,@function",
-    "clonekit_sys_clone3:",
+    ".globl clonekit_raw_clone3",
+    ".hidden clonekit_raw_clone3",
+    ".type clonekit_raw_clone3,@function",
+    "clonekit_raw_clone3:",
     ".cfi_startproc",
     "mov r8, rcx",
     "mov eax, {clone3}",
@@ -150,7 +203,7 @@ global_asm!(
     "syscall",
     "ud2",
     ".cfi_endproc",
-    ".size clonekit_sys_clone3, .-clonekit_sys_clone3",
+    ".size clonekit_raw_clone3, .-clonekit_raw_clone3",
     ".popsection",
     clone = const nr::CLONE,
     clone3 = const nr::CLONE3,
@@ -158,7 +211,7 @@ global_asm!(
 );
 
 extern "C" {
-    fn clonekit_sys_clone(
+    fn clonekit_raw_clone(
         flags: u64,
         newsp: usize,
         ptid: usize,
@@ -167,11 +220,15 @@ extern "C" {
         entry: Entry,
         arg: *mut u8,
     ) -> isize;
-    fn clonekit_sys_clone3(args: *mut u8, size: usize, entry: Entry, arg: *mut u8) -> isize;
+    fn clonekit_raw_clone3(args: *mut u8, size: usize, entry: Entry, arg: *mut u8) -> isize;
 }
 
 /// Legacy `clone(flags, newsp, ptid, ctid, tls)` through the trampoline; the child runs
 /// `entry(arg)` and exits with its result. Returns the child's pid or `-errno`.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/clone.2.html)
 ///
 /// # Safety
 ///
@@ -181,7 +238,7 @@ extern "C" {
 /// its stack for as long as it runs; the pointers must be valid for what the flags make the
 /// kernel write there; `entry` must be safe to run in the child with `arg`, and must not
 /// unwind.
-pub(crate) unsafe fn clone(
+pub unsafe fn clone(
     flags: u64,
     newsp: usize,
     ptid: usize,
@@ -191,7 +248,7 @@ pub(crate) unsafe fn clone(
     arg: *mut u8,
 ) -> isize {
     // SAFETY: the caller upholds the contract above; the trampoline follows the C ABI.
-    unsafe { clonekit_sys_clone(flags, newsp, ptid, ctid, tls, entry, arg) }
+    unsafe { clonekit_raw_clone(flags, newsp, ptid, ctid, tls, entry, arg) }
 }
 
 /// `clone3(args, size)` through the trampoline; the child runs `entry(arg)` and exits with
@@ -212,7 +269,7 @@ pub(crate) unsafe fn clone(
 /// with `arg`, and must not unwind.
 pub unsafe fn clone3(args: *mut u8, size: usize, entry: Entry, arg: *mut u8) -> isize {
     // SAFETY: the caller upholds the contract above; the trampoline follows the C ABI.
-    unsafe { clonekit_sys_clone3(args, size, entry, arg) }
+    unsafe { clonekit_raw_clone3(args, size, entry, arg) }
 }
 
 /// A raw system call with up to four arguments; returns the kernel's result (`-errno` on
@@ -248,11 +305,15 @@ pub unsafe fn syscall4(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) ->
 
 /// A raw system call with up to six arguments, as [`syscall4`].
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/syscall.2.html)
+///
 /// # Safety
 ///
 /// The system call `nr` with these arguments must be memory-safe to make.
 #[inline(always)]
-pub(crate) unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
+pub unsafe fn syscall6(nr: usize, a: [usize; 6]) -> isize {
     let ret: isize;
     // SAFETY: as in `syscall4`; r8 and r9 carry the fifth and sixth arguments and are
     // preserved by the kernel.

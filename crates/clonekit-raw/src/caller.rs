@@ -74,14 +74,22 @@ pub fn pid_ns_level() -> u32 {
 /// Whether a clone3 with `n` `set_tid` entries gets past `alloc_pid`'s length check.
 fn within_set_tid_limit(n: u32) -> bool {
     let tids = [1i32; MAX_SET_TID as usize];
-    // SAFETY: the child, created only if every pid 1 were free, returns at once: it
-    // touches nothing of the parent's and allocates nothing.
-    let made = unsafe { crate::Clone::new().set_tid(&tids[..n as usize]).without_rule_lookup().spawn(|| 0) };
-    match made {
-        Ok(mut child) => {
-            let _ = child.wait();
+    // `struct clone_args` up to `set_tid_size` (CLONE_ARGS_SIZE_VER1): exit_signal SIGCHLD,
+    // no stack (the child never touches memory), `set_tid` = the first `n` pids 1.
+    let mut args = [0u64; 10];
+    args[4] = clonekit_flags::ExitSignal::SIGCHLD.raw();
+    args[8] = tids.as_ptr() as u64;
+    args[9] = u64::from(n);
+    // SAFETY: `clone3` with a readable `clone_args` of the size given; the kernel only reads
+    // it and the `set_tid` array, both of which outlive the call. A child, created only if
+    // every pid 1 were free, exits at once without touching memory.
+    let ret =
+        unsafe { crate::create_exit_at_once(crate::nr::CLONE3, args.as_mut_ptr() as usize, 80, 0, 0, 0) };
+    match crate::check(ret) {
+        Ok(pid) => {
+            let _ = crate::wait4(pid as i32, crate::WALL);
             true
         }
-        Err(e) => matches!(e.errno(), clonekit_flags::Errno::EEXIST | clonekit_flags::Errno::EPERM),
+        Err(e) => e == rustix::io::Errno::EXIST || e == rustix::io::Errno::PERM,
     }
 }

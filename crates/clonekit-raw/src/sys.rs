@@ -6,10 +6,11 @@
 //! `cargo update`. These are one instruction each; like rustix's `linux_raw` backend they
 //! touch no libc state (no `errno`), so they are usable in any child this crate creates.
 
-use crate::arch::{exit_syscall, nr, syscall4};
+use crate::arch::exit_syscall;
+use crate::{nr, syscall4};
 use rustix::io::Errno;
 
-/// Maps a raw kernel return value (what [`syscall4`](crate::raw::syscall4) returns) to
+/// Maps a raw kernel return value (what [`syscall4`](crate::syscall4) returns) to
 /// `Ok(value)` or `Err(errno)`: values in `-4095..0` are `-errno`.
 pub fn check(ret: isize) -> Result<usize, Errno> {
     if (-4095..0).contains(&ret) {
@@ -62,7 +63,7 @@ pub const SIG_DFL: usize = 0;
 pub const SIG_IGN: usize = 1;
 
 /// Reads the action of `sig` (`rt_sigaction(sig, NULL, &old, 8)`).
-pub(crate) fn sigaction_get(sig: usize) -> Result<KernelSigaction, Errno> {
+pub fn sigaction_get(sig: usize) -> Result<KernelSigaction, Errno> {
     let mut old = KernelSigaction::default();
     // SAFETY: `old` is a valid out-pointer of the kernel's struct size; no action changes.
     check(unsafe { syscall4(nr::RT_SIGACTION, sig, 0, &mut old as *mut _ as usize, 8) })?;
@@ -113,11 +114,15 @@ pub fn sigaction_set_disposition(sig: usize, handler: usize) -> Result<(), Errno
 
 /// `execve(path, argv, envp)`; returns only on failure.
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/execve.2.html)
+///
 /// # Safety
 ///
 /// `path` must be a NUL-terminated string, `argv` and `envp` NULL-terminated arrays of
 /// NUL-terminated strings, all readable until the call returns.
-pub(crate) unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> Errno {
+pub unsafe fn execve(path: *const u8, argv: *const *const u8, envp: *const *const u8) -> Errno {
     // SAFETY: per the contract above.
     let ret = unsafe { syscall4(nr::EXECVE, path as usize, argv as usize, envp as usize, 0) };
     match check(ret) {
@@ -157,7 +162,11 @@ pub fn kill(pid: i32, sig: u32) -> Result<(), Errno> {
 }
 
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)` for any signal number.
-pub(crate) fn pidfd_send_signal(pidfd: i32, sig: u32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+pub fn pidfd_send_signal(pidfd: i32, sig: u32) -> Result<(), Errno> {
     // SAFETY: sending a signal is memory-safe for the sender; no siginfo is passed.
     check(unsafe { syscall4(nr::PIDFD_SEND_SIGNAL, pidfd as usize, sig as usize, 0, 0) }).map(drop)
 }
@@ -187,12 +196,16 @@ pub fn wait4(pid: i32, options: u32) -> Result<Option<(i32, i32)>, Errno> {
 /// `syscall(nr, a...)` with pointer-free integer arguments, mapped to `Result`.
 fn plain(nr: usize, a: [usize; 6]) -> Result<usize, Errno> {
     // SAFETY: callers below pass only integers or pointers they document as valid.
-    check(unsafe { crate::arch::syscall6(nr, a) })
+    check(unsafe { crate::syscall6(nr, a) })
 }
 
 /// `dup2(old, new)`; with `old == new` it clears `FD_CLOEXEC` instead (as `posix_spawn`'s
 /// `adddup2` does), so that the descriptor survives `execve`.
-pub(crate) fn dup2_inheritable(old: i32, new: i32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/dup.2.html)
+pub fn dup2_inheritable(old: i32, new: i32) -> Result<(), Errno> {
     if old == new {
         const F_SETFD: usize = 2;
         return plain(nr::FCNTL, [old as usize, F_SETFD, 0, 0, 0, 0]).map(drop);
@@ -201,63 +214,98 @@ pub(crate) fn dup2_inheritable(old: i32, new: i32) -> Result<(), Errno> {
 }
 
 /// `close_range(first, last, 0)`.
-pub(crate) fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/close_range.2.html)
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     plain(nr::CLOSE_RANGE, [first as usize, last as usize, 0, 0, 0, 0]).map(drop)
 }
 
 /// `setsid()`.
-pub(crate) fn setsid() -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/setsid.2.html)
+pub fn setsid() -> Result<(), Errno> {
     plain(nr::SETSID, [0; 6]).map(drop)
 }
 
 /// `setpgid(0, pgid)`: the calling process joins (or, with 0, leads) a process group.
-pub(crate) fn setpgid_self(pgid: i32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/setpgid.2.html)
+pub fn setpgid_self(pgid: i32) -> Result<(), Errno> {
     plain(nr::SETPGID, [0, pgid as usize, 0, 0, 0, 0]).map(drop)
 }
 
 /// `setgroups(n, list)` for the calling thread only (raw: no libc setxid broadcast, pitfall 12).
-pub(crate) fn setgroups(groups: &[u32]) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/setgroups.2.html)
+pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
     // SAFETY: the list is valid for `len` gids.
-    check(unsafe { crate::arch::syscall4(nr::SETGROUPS, groups.len(), groups.as_ptr() as usize, 0, 0) })
-        .map(drop)
+    check(unsafe { crate::syscall4(nr::SETGROUPS, groups.len(), groups.as_ptr() as usize, 0, 0) }).map(drop)
 }
 
 /// `setresgid(gid, gid, gid)` for the calling thread only.
-pub(crate) fn setresgid(gid: u32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/setresuid.2.html)
+pub fn setresgid(gid: u32) -> Result<(), Errno> {
     plain(nr::SETRESGID, [gid as usize, gid as usize, gid as usize, 0, 0, 0]).map(drop)
 }
 
 /// `setresuid(uid, uid, uid)` for the calling thread only.
-pub(crate) fn setresuid(uid: u32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/setresuid.2.html)
+pub fn setresuid(uid: u32) -> Result<(), Errno> {
     plain(nr::SETRESUID, [uid as usize, uid as usize, uid as usize, 0, 0, 0]).map(drop)
 }
 
 /// `chdir(path)`.
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/chdir.2.html)
+///
 /// # Safety
 ///
 /// `path` must be a NUL-terminated string.
-pub(crate) unsafe fn chdir(path: *const u8) -> Result<(), Errno> {
+pub unsafe fn chdir(path: *const u8) -> Result<(), Errno> {
     // SAFETY: per the contract.
-    check(unsafe { crate::arch::syscall4(nr::CHDIR, path as usize, 0, 0, 0) }).map(drop)
+    check(unsafe { crate::syscall4(nr::CHDIR, path as usize, 0, 0, 0) }).map(drop)
 }
 
 /// `chroot(path)`.
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/chroot.2.html)
+///
 /// # Safety
 ///
 /// `path` must be a NUL-terminated string.
-pub(crate) unsafe fn chroot(path: *const u8) -> Result<(), Errno> {
+pub unsafe fn chroot(path: *const u8) -> Result<(), Errno> {
     // SAFETY: per the contract.
-    check(unsafe { crate::arch::syscall4(nr::CHROOT, path as usize, 0, 0, 0) }).map(drop)
+    check(unsafe { crate::syscall4(nr::CHROOT, path as usize, 0, 0, 0) }).map(drop)
 }
 
 /// `mount(source, target, fstype, flags, NULL)`; null pointers are passed as NULL.
 ///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/mount.2.html)
+///
 /// # Safety
 ///
 /// Each non-null pointer must be a NUL-terminated string.
-pub(crate) unsafe fn mount(
+pub unsafe fn mount(
     source: *const u8,
     target: *const u8,
     fstype: *const u8,
@@ -265,47 +313,67 @@ pub(crate) unsafe fn mount(
 ) -> Result<(), Errno> {
     let a = [source as usize, target as usize, fstype as usize, flags as usize, 0, 0];
     // SAFETY: per the contract; no data argument.
-    check(unsafe { crate::arch::syscall6(nr::MOUNT, a) }).map(drop)
+    check(unsafe { crate::syscall6(nr::MOUNT, a) }).map(drop)
 }
 
 /// `prctl(PR_SET_PDEATHSIG, sig)`.
-pub(crate) fn set_pdeathsig(sig: u32) -> Result<(), Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html)
+pub fn set_pdeathsig(sig: u32) -> Result<(), Errno> {
     const PR_SET_PDEATHSIG: usize = 1;
     plain(nr::PRCTL, [PR_SET_PDEATHSIG, sig as usize, 0, 0, 0, 0]).map(drop)
 }
 
 /// `getppid()`.
-pub(crate) fn getppid() -> i32 {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/getppid.2.html)
+pub fn getppid() -> i32 {
     plain(nr::GETPPID, [0; 6]).map_or(0, |p| p as i32)
 }
 
 /// `FUTEX_WAIT` (shared, not private: the words live in memory that another process maps)
 /// while `*word == expected`; returns on a wake, a changed word or a signal.
-pub(crate) fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/futex.2.html)
+pub fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
     const FUTEX_WAIT: usize = 0;
     // SAFETY: `word` is a valid, aligned futex word for the duration of the call.
     let _ = check(unsafe {
-        crate::arch::syscall4(nr::FUTEX, word.as_ptr() as usize, FUTEX_WAIT, expected as usize, 0)
+        crate::syscall4(nr::FUTEX, word.as_ptr() as usize, FUTEX_WAIT, expected as usize, 0)
     });
 }
 
 /// `FUTEX_WAKE` of every waiter on `word` (shared).
-pub(crate) fn futex_wake(word: &core::sync::atomic::AtomicU32) {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/futex.2.html)
+pub fn futex_wake(word: &core::sync::atomic::AtomicU32) {
     const FUTEX_WAKE: usize = 1;
     // SAFETY: `word` is a valid futex word; waking has no other effect.
     let _ = check(unsafe {
-        crate::arch::syscall4(nr::FUTEX, word.as_ptr() as usize, FUTEX_WAKE, i32::MAX as usize, 0)
+        crate::syscall4(nr::FUTEX, word.as_ptr() as usize, FUTEX_WAKE, i32::MAX as usize, 0)
     });
 }
 
 /// `signalfd4(-1, mask, 8, SFD_CLOEXEC)`: a new descriptor that reads the signals in `mask`
 /// (which the caller keeps blocked).
-pub(crate) fn signalfd(mask: SigSet) -> Result<std::os::fd::OwnedFd, Errno> {
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/signalfd.2.html)
+pub fn signalfd(mask: SigSet) -> Result<std::os::fd::OwnedFd, Errno> {
     const SFD_CLOEXEC: usize = 0o2000000;
     let m = mask;
     // SAFETY: `m` is a valid 8-byte signal set.
     let fd = check(unsafe {
-        crate::arch::syscall4(nr::SIGNALFD4, usize::MAX, &m as *const SigSet as usize, 8, SFD_CLOEXEC)
+        crate::syscall4(nr::SIGNALFD4, usize::MAX, &m as *const SigSet as usize, 8, SFD_CLOEXEC)
     })?;
     // SAFETY: the kernel just installed this descriptor for us.
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
