@@ -105,8 +105,10 @@ impl Report {
         let sweep = self.sweep.iter().map(|r| (r.op, format!("{:>5} MiB", r.mib), &r.summary));
         latency_table(&mut s, "operation (unpinned)", "parent", sweep);
         let _ = writeln!(s);
-        let _ = writeln!(s, "{:<90} {:>7} {:>8} {:>6}", "ratio of medians", "value", "target", "met");
-        for r in self.ratios() {
+        let ratios = self.ratios();
+        let w = ratios.iter().map(|r| r.label.chars().count()).max().unwrap_or(0).max(16);
+        let _ = writeln!(s, "{:<w$} {:>7} {:>8} {:>6}", "ratio of medians", "value", "target", "met");
+        for r in ratios {
             let target = if r.limit.is_infinite() {
                 "-".to_string()
             } else {
@@ -119,7 +121,7 @@ impl Report {
             } else {
                 "NO"
             };
-            let _ = writeln!(s, "{:<90} {:>7.3} {:>8} {:>6}", r.label, r.value, target, met);
+            let _ = writeln!(s, "{:<w$} {:>7.3} {:>8} {:>6}", r.label, r.value, target, met);
         }
         s
     }
@@ -241,9 +243,12 @@ fn latency_table<'a>(
     second: &str,
     rows: impl Iterator<Item = (&'a str, String, &'a Summary)>,
 ) {
-    let _ = writeln!(s, "{:<52} {:>9} {:>10} {:>10} {:>7}", title, second, "median µs", "p99 µs", "n");
+    let rows: Vec<_> = rows.collect();
+    let w =
+        rows.iter().map(|(op, _, _)| op.chars().count()).chain([title.chars().count()]).max().unwrap_or(0);
+    let _ = writeln!(s, "{:<w$} {:>9} {:>10} {:>10} {:>7}", title, second, "median µs", "p99 µs", "n");
     for (op, col, sum) in rows {
-        let _ = writeln!(s, "{:<52} {:>9} {:>10.1} {:>10.1} {:>7}", op, col, sum.p50, sum.p99, sum.n);
+        let _ = writeln!(s, "{:<w$} {:>9} {:>10.1} {:>10.1} {:>7}", op, col, sum.p50, sum.p99, sum.n);
     }
 }
 

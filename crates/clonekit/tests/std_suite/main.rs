@@ -202,9 +202,14 @@ fn runner() -> i32 {
     // group of its own) are re-parented to this runner when the case process ends, and
     // `sweep` kills and reaps them.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let exe = std::env::current_exe().expect("current_exe");
     let outdir = std::env::temp_dir().join(format!("clonekit-std-suite-{}", std::process::id()));
     std::fs::create_dir_all(&outdir).expect("create output directory");
+    // The cases run from a copy of this binary in the run's own directory: some of them
+    // (ui/command/command-current-dir, ui/process/process-spawn-with-unicode-params), as
+    // upstream, write next to their executable, which must therefore be somewhere the user
+    // may write and that is removed afterwards, not the build directory.
+    let exe = outdir.join("std_suite");
+    std::fs::copy(std::env::current_exe().expect("current_exe"), &exe).expect("copy the suite binary");
     println!("\nrunning {} cases", selected.len());
 
     let queue = Arc::new(Mutex::new(selected.iter().copied().enumerate().collect::<Vec<_>>().into_iter()));
