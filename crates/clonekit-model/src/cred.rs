@@ -1,5 +1,6 @@
 //! Credentials and user namespaces (kernel/cred.c, kernel/user_namespace.c).
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use clonekit_flags::Errno;
@@ -13,9 +14,10 @@ pub struct UserNamespace {
     pub parent: Option<Rc<UserNamespace>>,
     /// The inode number `/proc/PID/ns/user` shows.
     pub inum: u64,
-    /// Whether uid/gid maps were written. The model has no operation that writes them, so
-    /// only the initial namespace is mapped.
-    pub mapped: bool,
+    /// The kernel uid this namespace's uid 0 maps to, once a `uid_map` is written (`None`
+    /// before). The initial namespace maps 0 to 0. Scenarios have no operation that writes a
+    /// map; the set-up of a caller that is root of a user namespace of its own writes one.
+    pub root_kuid: Cell<Option<u32>>,
 }
 
 impl UserNamespace {
@@ -23,10 +25,16 @@ impl UserNamespace {
     pub fn is_descendant_of(&self, ns: &UserNamespace) -> bool {
         crate::nsproxy::descends_from(self, ns, |c| c.parent.as_deref())
     }
+
+    /// Whether a `uid_map` was written.
+    pub fn mapped(&self) -> bool {
+        self.root_kuid.get().is_some()
+    }
 }
 
-/// `struct cred`, reduced to what clone's rules look at: the user namespace and whether the
-/// task holds `CAP_SYS_ADMIN` there (the scenario's tasks run as root).
+/// `struct cred`, reduced to what clone's rules look at: the user namespace, whether the
+/// task holds `CAP_SYS_ADMIN` there, and its effective uid (the scenario's tasks run with the
+/// caller's [`Privilege`](clonekit_flags::Privilege)).
 #[derive(Debug, Clone)]
 pub struct Cred {
     /// `cred->user_ns`.
@@ -42,6 +50,12 @@ impl Cred {
     /// own user namespace covers every namespace below it.
     pub fn ns_capable(&self, ns: &UserNamespace) -> bool {
         self.cap_sys_admin && ns.is_descendant_of(&self.user_ns)
+    }
+
+    /// `capable(CAP_SYS_ADMIN)` (kernel/capability.c): the capability in the initial user
+    /// namespace, which only root of the machine holds.
+    pub fn capable(&self) -> bool {
+        self.cap_sys_admin && self.user_ns.parent.is_none()
     }
 }
 
@@ -59,11 +73,15 @@ pub(crate) fn create_user_ns(new: &mut Cred, chrooted: bool, inum: u64) -> Resul
     }
     // kernel/user_namespace.c:115: the creator's euid has no mapping in the parent (rule U2):
     // a namespace nobody wrote a uid_map for.
-    if !parent.mapped {
+    if !parent.mapped() {
         return Err(Errno::EPERM);
     }
-    new.user_ns =
-        Rc::new(UserNamespace { level: parent.level + 1, parent: Some(parent), inum, mapped: false });
+    new.user_ns = Rc::new(UserNamespace {
+        level: parent.level + 1,
+        parent: Some(parent),
+        inum,
+        root_kuid: Cell::new(None),
+    });
     new.cap_sys_admin = true;
     Ok(())
 }

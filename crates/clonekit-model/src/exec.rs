@@ -31,7 +31,7 @@ impl Kernel {
         // namespace with no uid_map, uid 0 maps to no kernel uid, so nobody is root there and
         // the capabilities the namespace's creator was given are gone after execve.
         let cred = self.t(cur).cred.clone();
-        let root_privileged = cred.user_ns.mapped && cred.euid == 0;
+        let root_privileged = cred.user_ns.root_kuid.get() == Some(cred.euid);
         if cred.cap_sys_admin && !root_privileged {
             let mut new = (*cred).clone();
             new.cap_sys_admin = false;

@@ -332,7 +332,8 @@ impl Kernel {
 
     /// `do_notify_parent` (kernel/signal.c): sends `sig` to the parent (SIGCHLD if the parent
     /// exec'd since), wakes its waiters, and says whether the child reaps itself: the parent
-    /// ignores SIGCHLD. The model's init, like a real one, always waits; it reaps at once.
+    /// ignores SIGCHLD. The model's init (and a namespace init of the set-up), like a real one,
+    /// always waits; it reaps at once.
     pub(crate) fn do_notify_parent(&mut self, tsk: TaskId, sig: i32) -> bool {
         let t = self.t(tsk);
         let parent = t.real_parent;
@@ -352,7 +353,7 @@ impl Kernel {
             self.send_signal(None, sig as u32, parent, true);
         }
         self.wake_up_parent(tsk, parent);
-        autoreap || parent == self.init_task
+        autoreap || self.always_waits.contains(&parent)
     }
 
     /// `release_task` (kernel/exit.c): the task leaves its group and the pid tables; the last

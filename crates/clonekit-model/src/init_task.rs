@@ -1,10 +1,10 @@
 //! Boot (init/init_task.c, init/main.c): the initial namespaces, credentials and `init`
 //! (pid 1), and the first task of a scenario, a child of init.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use clonekit_flags::Errno;
+use clonekit_flags::{CloneFlags, Errno, ExitSignal, KernelCloneArgs, Privilege};
 
 use crate::cred::{Cred, UserNamespace};
 use crate::file::FilesStruct;
@@ -39,8 +39,14 @@ impl Kernel {
             last_copy: None,
             recording: false,
             exit_log: Vec::new(),
+            always_waits: Vec::new(),
         };
-        let user_ns = Rc::new(UserNamespace { level: 0, parent: None, inum: k.alloc_inum(), mapped: true });
+        let user_ns = Rc::new(UserNamespace {
+            level: 0,
+            parent: None,
+            inum: k.alloc_inum(),
+            root_kuid: Cell::new(Some(0)),
+        });
         let pid_ns = Rc::new(PidNamespace::initial(k.alloc_inum(), user_ns.clone()));
         k.init_pid_ns = pid_ns.clone();
         let fresh = |k: &mut Kernel| Rc::new(Namespace { inum: k.alloc_inum(), user_ns: user_ns.clone() });
@@ -115,20 +121,84 @@ impl Kernel {
         };
         k.install_task(init);
         k.init_task = id;
+        k.always_waits.push(id);
         k
     }
 
-    /// The first task of a scenario: `fork()`ed by init, in a process group of its own.
+    /// The first task of a scenario run by root: `fork()`ed by init, in a process group of
+    /// its own.
     pub fn spawn_first(&mut self) -> Result<TaskId, Errno> {
+        self.spawn_first_as(Privilege::Root)
+    }
+
+    /// The first task of a scenario run with `privilege`, in a process group of its own:
+    ///
+    /// - [`Privilege::Root`]: `fork()`ed by init.
+    /// - [`Privilege::Unprivileged`]: the same, with the user's credentials (`setresuid`
+    ///   drops every capability).
+    /// - [`Privilege::NamespaceRoot`]: what `unshare --user --map-root-user --pid --uts
+    ///   --ipc --fork` does: a task of the user's clones a namespace init with
+    ///   `CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWUTS|CLONE_NEWIPC`, writes the user namespace's
+    ///   `uid_map` (`0 UID 1`), and the namespace init, which then only reaps, forks the first
+    ///   task (pid 2 there).
+    pub fn spawn_first_as(&mut self, privilege: Privilege) -> Result<TaskId, Errno> {
         let init = self.init_task;
-        let forked = match self.sys_fork(init)? {
-            Syscall::Done(f) => f,
-            Syscall::Blocked => return Err(Errno::EAGAIN),
+        let parent = match privilege {
+            Privilege::Root => init,
+            Privilege::Unprivileged { uid, .. } => {
+                let first = self.fork_done(init)?;
+                self.set_user(first, uid);
+                return Ok(self.new_process_group(first));
+            }
+            Privilege::NamespaceRoot { uid } => {
+                let user = self.fork_done(init)?;
+                self.set_user(user, uid);
+                let isolation = CloneFlags::CLONE_NEWUSER
+                    | CloneFlags::CLONE_NEWPID
+                    | CloneFlags::CLONE_NEWUTS
+                    | CloneFlags::CLONE_NEWIPC;
+                let args = KernelCloneArgs {
+                    flags: isolation,
+                    exit_signal: ExitSignal::SIGCHLD,
+                    ..KernelCloneArgs::default()
+                };
+                let ns_init = match self.kernel_clone(user, &args, &[])? {
+                    Syscall::Done(f) => f.child,
+                    Syscall::Blocked => return Err(Errno::EAGAIN),
+                };
+                // The user writes the new namespace's uid_map: its uid 0 is the user's uid.
+                self.t(ns_init).cred.user_ns.root_kuid.set(Some(uid));
+                self.always_waits.push(ns_init);
+                ns_init
+            }
         };
+        let first = self.fork_done(parent)?;
+        Ok(self.new_process_group(first))
+    }
+
+    /// `fork()` by `parent`, which must not block.
+    fn fork_done(&mut self, parent: TaskId) -> Result<TaskId, Errno> {
+        match self.sys_fork(parent)? {
+            Syscall::Done(f) => Ok(f.child),
+            Syscall::Blocked => Err(Errno::EAGAIN),
+        }
+    }
+
+    /// `setresuid(uid, uid, uid)` by a task of init's user namespace: a uid other than 0
+    /// keeps no capability (security/commoncap.c, `cap_emulate_setxuid`).
+    fn set_user(&mut self, task: TaskId, uid: u32) {
+        let mut cred = (*self.t(task).cred).clone();
+        cred.euid = uid;
+        cred.cap_sys_admin = uid == 0 && cred.cap_sys_admin;
+        self.tm(task).cred = Rc::new(cred);
+    }
+
+    /// `setpgid(0, 0)`: `task` leads a new process group.
+    fn new_process_group(&mut self, task: TaskId) -> TaskId {
         self.next_pgid += 1;
         let pgid = self.next_pgid;
-        self.t(forked.child).signal.borrow_mut().pgid = pgid;
-        Ok(forked.child)
+        self.t(task).signal.borrow_mut().pgid = pgid;
+        task
     }
 }
 
@@ -141,6 +211,6 @@ impl Default for Kernel {
 impl UserNamespace {
     /// The initial user namespace (before boot numbers it).
     fn initial() -> UserNamespace {
-        UserNamespace { level: 0, parent: None, inum: 0, mapped: true }
+        UserNamespace { level: 0, parent: None, inum: 0, root_kuid: Cell::new(Some(0)) }
     }
 }

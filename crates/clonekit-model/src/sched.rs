@@ -229,6 +229,9 @@ pub struct Kernel {
     pub(crate) recording: bool,
     /// Exit statuses of tasks, kept when recording is on.
     pub(crate) exit_log: Vec<(TaskId, i32)>,
+    /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,
+    /// and the namespace init that the set-up of a user-namespace caller creates.
+    pub(crate) always_waits: Vec<TaskId>,
 }
 
 #[derive(Debug)]

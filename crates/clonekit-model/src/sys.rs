@@ -125,8 +125,13 @@ impl Kernel {
         self.current(cur)?;
         let class = prio >> 13;
         let data = prio & 0x1fff;
-        // ioprio_check_cap (block/ioprio.c): RT and BE need a level below 8, NONE level 0;
-        // IDLE takes any data (it has no levels), as Linux 6.18 measured does.
+        // ioprio_check_cap (block/ioprio.c): RT needs capable(CAP_SYS_ADMIN) (or
+        // CAP_SYS_NICE), a capability in the initial user namespace, before anything else;
+        // RT and BE need a level below 8, NONE level 0; IDLE takes any data (it has no
+        // levels), as Linux 6.18 measured does.
+        if class == 1 && !self.t(cur).cred.capable() {
+            return Err(Errno::EPERM);
+        }
         match class {
             0 if data == 0 => {}
             1 | 2 if data < 8 => {}

@@ -10,6 +10,8 @@
 //!   shared page children report through.
 //! - [`agent`]: real tasks that perform scenario steps one at a time on a coordinator's
 //!   request (the scenario language's kernel backend).
+//! - [`privilege`]: what this process may do, and a user namespace of its own for an
+//!   ordinary user.
 //! - [`elf`]: a minimal static executable made from bytes (a child to `execve` without
 //!   `ld.so`).
 //! - [`caller_state`], [`pid_ns_level`]: the calling process as the validation rules see it.
@@ -23,6 +25,7 @@
 pub mod agent;
 pub mod elf;
 pub mod observe;
+pub mod privilege;
 pub mod probe;
 pub mod trial;
 

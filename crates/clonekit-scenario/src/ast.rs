@@ -16,6 +16,34 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
+impl Scenario {
+    /// Every flag the scenario's creating steps pass (fork and vfork count with their libc
+    /// presets) or unshare.
+    pub fn flags_used(&self) -> clonekit_flags::CloneFlags {
+        use clonekit_flags::{CloneFlags, Preset};
+        self.steps.iter().fold(CloneFlags::empty(), |acc, step| match &step.kind {
+            StepKind::Run(Op::Fork { .. }) => acc | Preset::GlibcFork.flags(),
+            StepKind::Run(Op::Vfork { .. }) => acc | Preset::KernelVfork.flags(),
+            StepKind::Run(Op::Clone { flags, .. }) => acc | CloneFlags::from_bits_truncate(*flags),
+            StepKind::Run(Op::Clone3 { args, .. }) => acc | CloneFlags::from_bits_truncate(args.flags),
+            StepKind::Run(Op::Unshare(bits)) => acc | CloneFlags::from_bits_truncate(*bits),
+            _ => acc,
+        })
+    }
+
+    /// Whether the scenario needs `CAP_SYS_ADMIN` in its tasks' user namespace: it creates
+    /// namespaces, sets a host name, or signals every task (`kill -1`, which the kernel
+    /// backend sends only inside a pid namespace of its own). Root has it; an ordinary user
+    /// gets it in a user namespace of its own
+    /// ([`Privilege::has_caps`](clonekit_flags::Privilege::has_caps)).
+    pub fn needs_caps(&self) -> bool {
+        self.flags_used().intersects(clonekit_flags::CLONE_NEW_MASK)
+            || self.steps.iter().any(|st| {
+                matches!(st.kind, StepKind::Run(Op::Sethostname(_)) | StepKind::Run(Op::Kill(Target::All, _)))
+            })
+    }
+}
+
 /// One step line: `TASK: OPERATION [=> EXPECTED]`, or `TASK: resumed OPERATION [=> EXPECTED]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {

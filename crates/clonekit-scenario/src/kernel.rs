@@ -86,6 +86,19 @@ fn err(what: impl std::fmt::Display) -> BackendError {
 }
 
 impl KernelBackend {
+    /// The privilege this backend's tasks will have when run by this process (see
+    /// [`clonekit_probe::privilege::privilege`]): root, root of a user namespace of their own,
+    /// or an ordinary user. Give it to [`ModelBackend::for_caller`](crate::ModelBackend::for_caller).
+    pub fn caller() -> clonekit_flags::Privilege {
+        clonekit_probe::privilege::privilege()
+    }
+
+    /// The privilege the tasks have: [`KernelBackend::caller`] until the tasks exist, then
+    /// what their set-up obtained.
+    pub fn privilege(&self) -> clonekit_flags::Privilege {
+        self.fleet.as_ref().map_or_else(Self::caller, Fleet::privilege)
+    }
+
     /// A backend; the first task is created by [`Backend::start`].
     pub fn new() -> KernelBackend {
         KernelBackend {

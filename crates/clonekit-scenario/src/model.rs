@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use clonekit_flags::{CloneArgs, CloneFlags, Errno, CLONE_ARGS_SIZE_VER2, PAGE_SIZE};
+use clonekit_flags::{CloneArgs, CloneFlags, Errno, Privilege, CLONE_ARGS_SIZE_VER2, PAGE_SIZE};
 use clonekit_model::{
     Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
 };
@@ -52,14 +52,23 @@ pub struct ModelBackend {
     /// When each blocked step blocked (resumed steps are reported in that order).
     blocked_at: HashMap<TaskKey, u64>,
     steps: u64,
+    /// Who the first task is.
+    caller: Privilege,
 }
 
 impl ModelBackend {
-    /// A freshly booted model.
+    /// A freshly booted model whose first task is root.
     pub fn new() -> ModelBackend {
+        ModelBackend::for_caller(Privilege::Root)
+    }
+
+    /// A freshly booted model whose first task has `caller`'s privilege: what
+    /// [`KernelBackend::caller`](crate::KernelBackend::caller) says the kernel backend's tasks
+    /// have, to predict them.
+    pub fn for_caller(caller: Privilege) -> ModelBackend {
         let mut k = Kernel::new();
         k.set_recording(true);
-        ModelBackend { k, ..ModelBackend::default() }
+        ModelBackend { k, caller, ..ModelBackend::default() }
     }
 
     /// The kernel, to inspect.
@@ -421,8 +430,10 @@ impl Backend for ModelBackend {
     }
 
     fn start(&mut self, _env: &Env) -> Result<(), BackendError> {
-        let first =
-            self.k.spawn_first().map_err(|e| BackendError(format!("cannot create the first task: {e}")))?;
+        let first = self
+            .k
+            .spawn_first_as(self.caller)
+            .map_err(|e| BackendError(format!("cannot create the first task: {e}")))?;
         self.first_ns = self.k.active_pid_ns(first);
         self.register(TaskKey(0), first);
         Ok(())

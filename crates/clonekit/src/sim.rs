@@ -67,7 +67,9 @@ fn run_one(path: &std::path::Path, backend: Backend) -> Result<Ran, ScenarioErro
         Backend::Model => Ran { shown: run_file_on_model(path)?, difference: None },
         Backend::Kernel => Ran { shown: on_kernel()?, difference: None },
         Backend::Both => {
-            let model = clonekit_scenario::run(&scenario, &mut clonekit_scenario::ModelBackend::new())?;
+            let caller = clonekit_scenario::KernelBackend::caller();
+            let model =
+                clonekit_scenario::run(&scenario, &mut clonekit_scenario::ModelBackend::for_caller(caller))?;
             let kernel = on_kernel()?;
             let difference = first_difference(&model.to_string(), &kernel.to_string());
             Ran { shown: model, difference }

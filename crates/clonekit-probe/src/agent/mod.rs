@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io;
 
+use clonekit_flags::Privilege;
 use clonekit_raw::nr;
 
 /// The fd number at which agents keep the control region (kept across `execve`).
@@ -201,6 +202,8 @@ pub struct Fleet {
     /// Per mailbox: a pidfd of its task and the tid it was opened for, so that how the task
     /// ended can still be read after another task reaped it ([`Fleet::exit_status`]).
     pidfds: std::sync::Mutex<Vec<Option<(i32, OwnedFd)>>>,
+    /// What the tasks may do.
+    privilege: Privilege,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -220,13 +223,13 @@ const PIDFD_THREAD: u32 = 0o200;
 /// The namespaces the tasks get of their own: pids (so `kill -1` and pid numbers stay
 /// inside), the host name and the SysV IPC objects (so `sethostname` and semaphores never
 /// touch the machine's).
-const ISOLATION: clonekit_flags::CloneFlags = clonekit_flags::CloneFlags::CLONE_NEWPID
-    .union(clonekit_flags::CloneFlags::CLONE_NEWUTS)
-    .union(clonekit_flags::CloneFlags::CLONE_NEWIPC);
+const ISOLATION: clonekit_flags::CloneFlags = crate::privilege::NAMESPACE_ROOT_FLAGS;
 
 impl Fleet {
-    /// A new control region, and the pid namespace the tasks will live in (with its init);
-    /// without the privilege to create one, this process becomes a child subreaper instead.
+    /// A new control region, and the pid namespace the tasks will live in (with its init).
+    /// An ordinary user who may create a user namespace gets one with it, mapped to root
+    /// ([`Privilege::NamespaceRoot`](clonekit_flags::Privilege::NamespaceRoot)); without
+    /// either, this process becomes a child subreaper instead. [`Fleet::privilege`] says which.
     pub fn new() -> io::Result<Fleet> {
         let fd = rustix::fs::memfd_create(c"clonekit-agents", rustix::fs::MemfdFlags::CLOEXEC)?;
         rustix::fs::ftruncate(&fd, region_len() as u64)?;
@@ -234,31 +237,71 @@ impl Fleet {
         // SAFETY: the mapping is fresh and zeroed; the magic word is written once.
         unsafe { (*ctl.region).magic = MAGIC };
         let pidfds = std::sync::Mutex::new((0..MAILBOXES).map(|_| None).collect());
-        let mut fleet = Fleet { fd, ctl, init: None, first: None, pidfds };
+        let privilege = crate::privilege::privilege();
+        let mut fleet = Fleet { fd, ctl, init: None, first: None, pidfds, privilege };
         let raw_fd = fleet.fd.as_raw_fd();
         let ctl = &fleet.ctl;
-        // SAFETY: the namespace init prepares its control fd and serves its mailbox with raw
-        // system calls only, no allocation.
-        let init = unsafe {
-            clonekit_sys::Clone::new().flags(ISOLATION).keep_signal_handlers().spawn(move || {
-                let _ = task::dup_control(raw_fd);
-                task::clean_start();
-                task::serve_as_init(ctl, INIT_SLOT)
-            })
+        let spawn_init = |flags: clonekit_flags::CloneFlags| {
+            // SAFETY: the namespace init prepares its control fd and serves its mailbox with
+            // raw system calls only, no allocation.
+            unsafe {
+                clonekit_sys::Clone::new().flags(flags).keep_signal_handlers().without_rule_lookup().spawn(
+                    move || {
+                        let _ = task::dup_control(raw_fd);
+                        task::clean_start();
+                        task::serve_as_init(ctl, INIT_SLOT)
+                    },
+                )
+            }
+        };
+        let init = match privilege {
+            Privilege::Unprivileged { .. } => None,
+            Privilege::Root => spawn_init(ISOLATION).ok(),
+            // A container's root has the capabilities already; an ordinary user creates the
+            // user namespace with the others, and maps its uid 0 before the init is asked to
+            // create anything.
+            Privilege::NamespaceRoot { .. } => match spawn_init(ISOLATION) {
+                Ok(child) => Some(child),
+                Err(_) => match spawn_init(ISOLATION | clonekit_flags::CloneFlags::CLONE_NEWUSER) {
+                    Ok(child) => match crate::privilege::map_root(child.pid()) {
+                        Ok(()) => Some(child),
+                        Err(e) => {
+                            let mut child = child;
+                            let _ = child.kill(clonekit_flags::Signal::SIGKILL);
+                            let _ = child.wait();
+                            return Err(io::Errno::from_io_error(&e).unwrap_or(io::Errno::PERM));
+                        }
+                    },
+                    Err(_) => None,
+                },
+            },
         };
         match init {
-            Ok(child) => {
+            Some(child) => {
                 fleet.init = Some(child.pid());
                 // Reaped by `shutdown`; the handle must not wait for it.
                 core::mem::forget(child);
                 fleet.wait_serving(INIT_SLOT)?;
             }
-            Err(_) => {
+            None => {
+                // The tasks are this process's children, with its credentials: an ordinary
+                // user whose user namespace could not be made stays one.
+                let caps = rustix::thread::capabilities(None)
+                    .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN));
+                if !caps {
+                    fleet.privilege =
+                        Privilege::Unprivileged { uid: privilege.uid(), may_create_user_ns: false };
+                }
                 // SAFETY: prctl with integer arguments.
                 clonekit_raw::check(unsafe { clonekit_raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;
             }
         }
         Ok(fleet)
+    }
+
+    /// The privilege the tasks have: what the model must be told to predict them.
+    pub fn privilege(&self) -> Privilege {
+        self.privilege
     }
 
     /// Whether the tasks have a pid namespace of their own (see the module notes).
@@ -403,8 +446,10 @@ impl Fleet {
                 }
                 // Ending: a pid namespace's init sleeps inside exit until every other task of
                 // its namespace has been reaped (zap_pid_ns_processes); other sleeps inside
-                // exit (a namespace's teardown waiting for RCU) are still in flight.
-                TaskState::Sleeping(Some(nr::EXIT | nr::EXIT_GROUP))
+                // exit (a namespace's teardown waiting for RCU) are still in flight. The
+                // function alone says so when `/proc/TID/syscall` cannot be read (an ordinary
+                // user may not read it once the exiting task has let go of its memory).
+                TaskState::Sleeping(Some(nr::EXIT | nr::EXIT_GROUP) | None)
                     if ending && waits_for_its_namespace(tid) =>
                 {
                     return Ok(Outcome::Gone);

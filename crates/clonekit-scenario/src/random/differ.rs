@@ -16,7 +16,7 @@ use crate::model::ModelBackend;
 use crate::run::{run, LineKind, Transcript};
 use crate::Backend;
 
-use super::{interpret, program, to_text, Program};
+use super::{interpret_for, program, to_text, Program};
 
 /// How one backend's run of a scenario went.
 #[derive(Debug, Clone)]
@@ -135,10 +135,10 @@ fn run_on(s: &Scenario, backend: &mut dyn Backend) -> Run {
 }
 
 /// Runs a scenario on the model and on the real kernel and compares the transcripts line by
-/// line. The program calling this must have called `clonekit_probe::agent::enter_if_agent()`
+/// line, the model told the privilege the kernel backend's tasks have. The program calling this must have called `clonekit_probe::agent::enter_if_agent()`
 /// first thing in `main`.
 pub fn compare(scenario: &Scenario) -> Result<(), Box<Difference>> {
-    let model = run_on(scenario, &mut ModelBackend::new());
+    let model = run_on(scenario, &mut ModelBackend::for_caller(KernelBackend::caller()));
     let kernel = run_on(scenario, &mut KernelBackend::new());
     let same = matches!((&model, &kernel), (Run::Transcript(_), Run::Transcript(_)))
         && model.lines() == kernel.lines();
@@ -203,7 +203,7 @@ pub fn soak(count: usize, seed: u64, mut on_progress: impl FnMut(usize, Option<&
     for case in 0..count {
         let Ok(mut tree) = strategy.new_tree(&mut runner) else { continue };
         let first = tree.current();
-        let scenario = interpret(&first);
+        let scenario = interpret_for(&first, KernelBackend::caller());
         report.count += 1;
         report.steps += scenario.steps.len();
         let found = match compare(&scenario) {
@@ -215,7 +215,7 @@ pub fn soak(count: usize, seed: u64, mut on_progress: impl FnMut(usize, Option<&
                     continue;
                 }
                 let (program, difference) = shrink(&mut tree, first, *diff);
-                let s = interpret(&program);
+                let s = interpret_for(&program, KernelBackend::caller());
                 let reproduced = (0..3).filter(|_| compare(&s).is_err()).count();
                 Some(Found { case, program, difference, reproduced })
             }
@@ -243,7 +243,7 @@ fn shrink(
             break;
         }
         let p = tree.current();
-        match compare(&interpret(&p)) {
+        match compare(&interpret_for(&p, KernelBackend::caller())) {
             Err(d) => {
                 best = p;
                 diff = *d;

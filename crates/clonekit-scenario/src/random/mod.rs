@@ -27,7 +27,7 @@ pub use differ::{
 };
 pub use text::{op_text, to_text};
 
-use clonekit_flags::{CloneFlags, Preset, FLAG_TABLE};
+use clonekit_flags::{CloneFlags, Preset, Privilege, FLAG_TABLE};
 use clonekit_model::{
     Disposition, NsKind, SigprocmaskHow, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT,
     WUNTRACED,
@@ -278,9 +278,9 @@ struct Interp {
 }
 
 impl Interp {
-    fn new() -> Interp {
+    fn new(caller: Privilege) -> Interp {
         let env = Env::new("main", VARS.iter().map(|v| v.to_string()).collect(), &Default::default());
-        let mut model = ModelBackend::new();
+        let mut model = ModelBackend::for_caller(caller);
         let _ = model.start(&env);
         let mut it = Interp {
             model,
@@ -560,9 +560,16 @@ impl Interp {
     }
 }
 
-/// Interprets a program into a valid scenario (see the module documentation).
+/// Interprets a program into a valid scenario for root (see the module documentation).
 pub fn interpret(p: &Program) -> Scenario {
-    let mut it = Interp::new();
+    interpret_for(p, Privilege::Root)
+}
+
+/// Interprets a program into a valid scenario for a caller with `caller`'s privilege: the
+/// model that drives the choices starts its first task with it, so what the choices build on
+/// (a UTS namespace of its own for a host name, a task that exists) is what that caller gets.
+pub fn interpret_for(p: &Program, caller: Privilege) -> Scenario {
+    let mut it = Interp::new(caller);
     for c in &p.0 {
         if it.steps.len() >= MAX_STEPS || !it.apply(c) {
             break;

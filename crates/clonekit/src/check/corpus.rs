@@ -1,8 +1,7 @@
 //! One case per scenario of the embedded corpus: run on the model and on the real kernel,
 //! each backend's expectations checked, and the two transcripts compared line for line.
 
-use clonekit_flags::{CloneFlags, Preset};
-use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Op, Scenario, StepKind, Transcript};
+use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Transcript};
 
 use super::harness::{Case, Observation, ScenarioDetail};
 
@@ -19,24 +18,6 @@ pub fn cases() -> Vec<Case> {
             run: Box::new(move || run_one(name, text)),
         })
         .collect()
-}
-
-/// Every flag the scenario's creating steps pass (fork and vfork count with their presets).
-pub fn flags_used(s: &Scenario) -> CloneFlags {
-    s.steps.iter().fold(CloneFlags::empty(), |acc, step| match &step.kind {
-        StepKind::Run(Op::Fork { .. }) => acc | Preset::GlibcFork.flags(),
-        StepKind::Run(Op::Vfork { .. }) => acc | Preset::KernelVfork.flags(),
-        StepKind::Run(Op::Clone { flags, .. }) => acc | CloneFlags::from_bits_truncate(*flags),
-        StepKind::Run(Op::Clone3 { args, .. }) => acc | CloneFlags::from_bits_truncate(args.flags),
-        StepKind::Run(Op::Unshare(bits)) => acc | CloneFlags::from_bits_truncate(*bits),
-        _ => acc,
-    })
-}
-
-/// Whether the scenario needs privileges an unprivileged caller lacks (namespaces).
-fn needs_root(s: &Scenario) -> bool {
-    flags_used(s).intersects(clonekit_flags::CLONE_NEW_MASK)
-        || s.steps.iter().any(|st| matches!(st.kind, StepKind::Run(Op::Sethostname(_))))
 }
 
 fn expectations(t: &Transcript) -> String {
@@ -64,11 +45,15 @@ fn run_one(name: &str, text: &str) -> Observation {
         Ok(s) => s,
         Err(e) => return Observation::error(e),
     };
-    let flags = flags_used(&scenario);
-    if needs_root(&scenario) && !rustix::process::geteuid().is_root() {
-        return Observation::skip("needs root (CAP_SYS_ADMIN) for namespaces and host names");
+    let flags = scenario.flags_used();
+    let caller = KernelBackend::caller();
+    if scenario.needs_caps() && !caller.has_caps() {
+        return Observation::skip(format!(
+            "needs CAP_SYS_ADMIN for namespaces and host names: root, or a user namespace of its own, which this kernel refuses to {}",
+            caller.describe()
+        ));
     }
-    let model = match run(&scenario, &mut ModelBackend::new()) {
+    let model = match run(&scenario, &mut ModelBackend::for_caller(caller)) {
         Ok(t) => t,
         Err(e) => return Observation::error(format!("model: {e}")),
     };

@@ -1,0 +1,84 @@
+//! Who a caller is, as far as the kernel's permission checks go.
+
+/// The privilege a caller (a `check`, a scenario's first task) runs with. The model starts
+/// its tasks with it and the kernel backend obtains it, so that both answer the same calls the
+/// same way.
+///
+/// The kernel asks two different questions: `capable(CAP)`, a capability in the *initial*
+/// user namespace (raising a real-time I/O priority, the host's resources), and
+/// `ns_capable(ns, CAP)`, a capability in the user namespace that owns a given namespace
+/// (creating namespaces, `sethostname`, `set_tid`). Root answers yes to both; root of a user
+/// namespace of its own only to the second, for the namespaces its user namespace owns; an
+/// ordinary user to neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Privilege {
+    /// Root in the initial user namespace: every capability, everywhere.
+    Root,
+    /// uid 0 with every capability in a user namespace of its own, created by an ordinary
+    /// user whose uid and gid it maps to 0 (`unshare --user --map-root-user`). The pid, UTS
+    /// and IPC namespaces the tasks live in are created with it and owned by it; the mount,
+    /// network, cgroup and time namespaces are the machine's.
+    NamespaceRoot {
+        /// The ordinary user's uid (the kernel's global uid of the tasks).
+        uid: u32,
+    },
+    /// An ordinary user in the initial user namespace: no capability.
+    Unprivileged {
+        /// The user's uid.
+        uid: u32,
+        /// Whether it may create a user namespace (and, within it, every other namespace).
+        may_create_user_ns: bool,
+    },
+}
+
+impl Privilege {
+    /// The global (kernel) uid of the caller's tasks.
+    pub fn uid(self) -> u32 {
+        match self {
+            Privilege::Root => 0,
+            Privilege::NamespaceRoot { uid } | Privilege::Unprivileged { uid, .. } => uid,
+        }
+    }
+
+    /// Whether the caller holds `CAP_SYS_ADMIN` in its own user namespace.
+    pub fn has_caps(self) -> bool {
+        !matches!(self, Privilege::Unprivileged { .. })
+    }
+
+    /// A short description for reports: `root`, `root of a user namespace (uid 1001)`,
+    /// `uid 1001, no capabilities`.
+    pub fn describe(self) -> String {
+        match self {
+            Privilege::Root => "root".to_string(),
+            Privilege::NamespaceRoot { uid } => format!("root of a user namespace of its own (uid {uid})"),
+            Privilege::Unprivileged { uid, may_create_user_ns: true } => {
+                format!("uid {uid}, no capabilities")
+            }
+            Privilege::Unprivileged { uid, may_create_user_ns: false } => {
+                format!("uid {uid}, no capabilities, no user namespaces")
+            }
+        }
+    }
+}
+
+impl Default for Privilege {
+    /// [`Privilege::Root`], what scenarios are written for.
+    fn default() -> Self {
+        Privilege::Root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_each_kind() {
+        assert_eq!(Privilege::Root.describe(), "root");
+        assert_eq!(Privilege::NamespaceRoot { uid: 1001 }.uid(), 1001);
+        assert!(Privilege::NamespaceRoot { uid: 1001 }.has_caps());
+        let user = Privilege::Unprivileged { uid: 1001, may_create_user_ns: false };
+        assert!(!user.has_caps());
+        assert_eq!(user.describe(), "uid 1001, no capabilities, no user namespaces");
+    }
+}

@@ -1,0 +1,93 @@
+//! What this process may do, and how an ordinary user gets the rest: a user namespace of its
+//! own, mapped to root (`unshare --user --map-root-user`).
+
+use std::sync::OnceLock;
+
+use clonekit_flags::{CloneFlags, Privilege};
+
+/// The namespaces a user namespace's root gets with it in [`Privilege::NamespaceRoot`]:
+/// pids, the host name and SysV IPC.
+pub const NAMESPACE_ROOT_FLAGS: CloneFlags =
+    CloneFlags::CLONE_NEWPID.union(CloneFlags::CLONE_NEWUTS).union(CloneFlags::CLONE_NEWIPC);
+
+/// The privilege this process has, or can get without help, for the tasks it creates
+/// (read once, then cached):
+///
+/// - [`Privilege::Root`]: `CAP_SYS_ADMIN` in the initial user namespace.
+/// - [`Privilege::NamespaceRoot`]: `CAP_SYS_ADMIN` in a user namespace other than the initial
+///   one (a container's root), or none but the kernel lets it create a user namespace, and
+///   with it pid, UTS and IPC namespaces (tried with a child that exits at once).
+/// - [`Privilege::Unprivileged`]: neither.
+pub fn privilege() -> Privilege {
+    static CACHED: OnceLock<Privilege> = OnceLock::new();
+    *CACHED.get_or_init(detect)
+}
+
+fn detect() -> Privilege {
+    let uid = rustix::process::geteuid().as_raw();
+    let caps = rustix::thread::capabilities(None)
+        .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN));
+    if caps && in_initial_user_ns() {
+        return Privilege::Root;
+    }
+    if caps || can_create(CloneFlags::CLONE_NEWUSER | NAMESPACE_ROOT_FLAGS) {
+        return Privilege::NamespaceRoot { uid };
+    }
+    Privilege::Unprivileged { uid, may_create_user_ns: can_create(CloneFlags::CLONE_NEWUSER) }
+}
+
+/// Whether this process is in the initial user namespace: its `uid_map` maps every uid to
+/// itself (`0 0 4294967295`).
+pub fn in_initial_user_ns() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
+        let f: Vec<&str> = m.split_whitespace().collect();
+        f == ["0", "0", "4294967295"]
+    })
+}
+
+/// Whether a child created with `flags` is allowed (it exits at once and is reaped).
+fn can_create(flags: CloneFlags) -> bool {
+    // SAFETY: the child returns at once; it touches nothing of the parent's and allocates
+    // nothing.
+    let made = unsafe { clonekit_sys::Clone::new().flags(flags).without_rule_lookup().spawn(|| 0) };
+    match made {
+        Ok(mut child) => {
+            let _ = child.wait();
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Makes uid 0 and gid 0 of the user namespace of `pid` (a child just created with
+/// `CLONE_NEWUSER`) this process's effective uid and gid, as `unshare --map-root-user`
+/// does: `setgroups` is denied first, which an unprivileged writer of `gid_map` must do.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man7/user_namespaces.7.html)
+pub fn map_root(pid: i32) -> std::io::Result<()> {
+    let uid = rustix::process::geteuid().as_raw();
+    let gid = rustix::process::getegid().as_raw();
+    std::fs::write(format!("/proc/{pid}/setgroups"), "deny")?;
+    std::fs::write(format!("/proc/{pid}/uid_map"), format!("0 {uid} 1"))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), format!("0 {gid} 1"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_described_as_the_kernel_sees_it() {
+        let p = privilege();
+        let root = rustix::process::geteuid().is_root();
+        match p {
+            Privilege::Root => assert!(root && in_initial_user_ns()),
+            Privilege::NamespaceRoot { uid } | Privilege::Unprivileged { uid, .. } => {
+                assert_eq!(uid, rustix::process::geteuid().as_raw())
+            }
+        }
+    }
+}
