@@ -17,7 +17,7 @@ pub const NAMESPACE_ROOT_FLAGS: CloneFlags =
 /// - [`Privilege::NamespaceRoot`]: `CAP_SYS_ADMIN` in a user namespace other than the initial
 ///   one (a container's root), or none but the kernel lets it create a user namespace, and
 ///   with it pid, UTS and IPC namespaces (tried with a child that exits at once).
-/// - [`Privilege::Unprivileged`]: neither.
+/// - [`Privilege::Unprivileged`]: neither of these.
 pub fn privilege() -> Privilege {
     static CACHED: OnceLock<Privilege> = OnceLock::new();
     *CACHED.get_or_init(detect)
