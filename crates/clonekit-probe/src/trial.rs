@@ -431,20 +431,49 @@ fn unshare(flags: CloneFlags) -> io::Result<()> {
 }
 
 fn drop_to_nobody() -> io::Result<()> {
+    // An ordinary user's process is unprivileged already (and may not change its uid).
+    let caps = rustix::thread::capabilities(None)?;
+    if !rustix::process::geteuid().is_root() && caps.effective.is_empty() {
+        return Ok(());
+    }
     let gid = rustix::process::Gid::from_raw(NOBODY);
     let uid = rustix::process::Uid::from_raw(NOBODY);
     rustix::thread::set_thread_res_gid(gid, gid, gid)?;
     rustix::thread::set_thread_res_uid(uid, uid, uid)
 }
 
-/// Enters a new user namespace mapping root to root (so that it may create namespaces
-/// below), then sets one of its `user.max_*_namespaces` to 0.
+/// Enters a new user namespace mapping root to this process's uid and gid (so that it may
+/// create namespaces below, whoever runs it), then sets one of its `user.max_*_namespaces`
+/// to 0.
 fn limit_in_own_userns(sysctl: &core::ffi::CStr) -> io::Result<()> {
+    let (uid, gid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
     unshare(CloneFlags::CLONE_NEWUSER)?;
     write_file(c"/proc/self/setgroups", b"deny")?;
-    write_file(c"/proc/self/uid_map", b"0 0 1")?;
-    write_file(c"/proc/self/gid_map", b"0 0 1")?;
+    let mut line = [0u8; 24];
+    write_file(c"/proc/self/uid_map", map_root_to(&mut line, uid))?;
+    write_file(c"/proc/self/gid_map", map_root_to(&mut line, gid))?;
     write_file(sysctl, b"0")
+}
+
+/// `0 ID 1`, an id map line giving uid (or gid) 0 to `id`, written into `buf` without
+/// allocating (this runs in a throw-away child).
+fn map_root_to(buf: &mut [u8; 24], id: u32) -> &[u8] {
+    let mut digits = [0u8; 10];
+    let (mut n, mut len) = (id, 0);
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[..2].copy_from_slice(b"0 ");
+    for i in 0..len {
+        buf[2 + i] = digits[len - 1 - i];
+    }
+    buf[2 + len..4 + len].copy_from_slice(b" 1");
+    &buf[..4 + len]
 }
 
 fn write_file(path: &core::ffi::CStr, data: &[u8]) -> io::Result<()> {
@@ -455,5 +484,18 @@ fn write_file(path: &core::ffi::CStr, data: &[u8]) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Errno::IO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map_root_to;
+
+    #[test]
+    fn id_map_lines_are_written_without_allocating() {
+        let mut buf = [0u8; 24];
+        assert_eq!(map_root_to(&mut buf, 0), b"0 0 1");
+        assert_eq!(map_root_to(&mut buf, 1001), b"0 1001 1");
+        assert_eq!(map_root_to(&mut buf, u32::MAX), b"0 4294967295 1");
     }
 }

@@ -502,14 +502,27 @@ impl Fleet {
         let start = Instant::now();
         // Since when a namespace init has been seen waiting for the rest of its namespace.
         let mut zap_since: Option<Instant> = None;
+        // The tasks' states as last seen, and since when they have not changed.
+        let mut seen: Vec<Option<char>> = Vec::new();
+        let mut quiet_since = Instant::now();
         loop {
+            let now: Vec<Option<char>> =
+                (0..MAILBOXES as u32).map(|s| self.tid(s).and_then(proc_state)).collect();
+            if now != seen {
+                seen = now;
+                quiet_since = Instant::now();
+            }
             let mut zapping = false;
             let busy = (0..MAILBOXES as u32).filter_map(|s| self.tid(s)).any(|tid| match task_state(tid) {
                 TaskState::Running => true,
                 // Dead but not yet released: its pid is still allocated.
                 TaskState::Gone => proc_state(tid).is_some_and(|c| matches!(c, 'X' | 'x')),
-                // Inside exit: done only when it waits for the rest of its pid namespace.
-                TaskState::Sleeping(Some(nr::EXIT | nr::EXIT_GROUP)) => {
+                // Inside exit (its own exit call, or a fatal signal taken on the way back from
+                // another call, which /proc/TID/syscall still shows): done only when it waits
+                // for the rest of its pid namespace.
+                TaskState::Sleeping(call)
+                    if matches!(call, Some(nr::EXIT | nr::EXIT_GROUP)) || exiting(tid) =>
+                {
                     let waits = waits_for_its_namespace(tid);
                     zapping |= waits;
                     !waits
@@ -520,7 +533,11 @@ impl Fleet {
             // whose parent is outside has to be reaped first) or for a moment: a task that
             // has left /proc still holds its pid until release_task frees it, and then wakes
             // the init. Only a wait that lasts is taken as settled.
+            // A task that leaves /proc (release_task unhashes it) wakes its group leader's
+            // parent a few microseconds later, in the same locked section: settled also means
+            // that no state has changed for a while.
             let settled = !busy
+                && quiet_since.elapsed() >= QUIET
                 && (!zapping || zap_since.get_or_insert_with(Instant::now).elapsed() >= ZAP_WAIT_SETTLED);
             if !zapping {
                 zap_since = None;
@@ -691,6 +708,15 @@ fn task_state(tid: i32) -> TaskState {
     }
 }
 
+/// Whether the task is inside `do_exit`: `PF_EXITING` in the flags of `/proc/TID/stat`
+/// (readable by anyone, unlike `/proc/TID/syscall`).
+fn exiting(tid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    proc_stat(tid)
+        .and_then(|rest| rest.split_whitespace().nth(6).and_then(|f| f.parse::<u64>().ok()))
+        .is_some_and(|flags| flags & PF_EXITING != 0)
+}
+
 /// Whether the task sleeps in `zap_pid_ns_processes`: a pid namespace's init whose exit
 /// waits for every other task of its namespace to be reaped (`/proc/TID/wchan`).
 fn waits_for_its_namespace(tid: i32) -> bool {
@@ -701,6 +727,9 @@ fn waits_for_its_namespace(tid: i32) -> bool {
 fn sleeps_in(tid: i32, function: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{tid}/wchan")).is_ok_and(|w| w.trim() == function)
 }
+
+/// How long the tasks' states must stay unchanged for [`Fleet::settle`].
+const QUIET: Duration = Duration::from_micros(300);
 
 /// How long a namespace init must stay in `zap_pid_ns_processes` before [`Fleet::settle`]
 /// takes it as waiting for good.

@@ -15,6 +15,9 @@ pub fn cases() -> Vec<Case> {
                 group: "flag",
                 name: probe.flag.name().to_string(),
                 expected: format!("with: {}; without: {}", probe.expect_with, probe.expect_without),
+                // A new namespace other than a user namespace needs CAP_SYS_ADMIN.
+                needs_caps: probe.flag.intersects(clonekit_flags::CLONE_NEW_MASK)
+                    && probe.flag != clonekit_flags::CloneFlags::CLONE_NEWUSER,
                 run: Box::new(move || match (probe.run)() {
                     Ok(ProbeOutcome::Observed { with, without, pass }) => {
                         Observation::verdict(pass, format!("with: {with}; without: {without}"))

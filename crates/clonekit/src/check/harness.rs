@@ -14,6 +14,8 @@ pub struct Case {
     pub name: String,
     /// What the kernel should do, in words.
     pub expected: String,
+    /// Whether it needs `CAP_SYS_ADMIN` (root, or a user namespace of its own).
+    pub needs_caps: bool,
     /// Runs the case; returns what was observed and the verdict.
     pub run: Box<dyn Fn() -> Observation>,
 }

@@ -10,6 +10,7 @@ mod flags;
 mod harness;
 mod report;
 mod rules;
+mod sandbox;
 
 use std::io::IsTerminal;
 
@@ -36,6 +37,10 @@ pub struct Args {
     /// The seed of `--random` (the same seed gives the same scenarios).
     #[arg(long, value_name = "S", default_value_t = 0x636c_6f6e_656b_6974, requires = "random")]
     seed: u64,
+    /// Run exactly the case named `GROUP NAME` (how a case that needs capabilities is re-run
+    /// in a user namespace of its own).
+    #[arg(long, value_name = "GROUP NAME", hide = true, conflicts_with = "only")]
+    case: Option<String>,
 }
 
 /// Errors that stop `check` before it can report.
@@ -113,6 +118,13 @@ pub fn run(args: &Args) -> Result<Outcome, CheckError> {
     let mut cases: Vec<Case> = flags::cases();
     cases.extend(rules::cases());
     cases.extend(corpus::cases());
+    if let Some(key) = &args.case {
+        cases.retain(|c| format!("{} {}", c.group, c.name) == *key);
+        if cases.is_empty() {
+            return Err(CheckError::NoMatch(key.clone()));
+        }
+    }
+    sandbox::adapt(&mut cases, clonekit_probe::privilege::privilege());
     if let Some(only) = &args.only {
         let needle = only.to_ascii_lowercase();
         cases.retain(|c| format!("{} {}", c.group, c.name).to_ascii_lowercase().contains(&needle));

@@ -21,6 +21,7 @@ pub fn cases() -> Vec<Case> {
                 group: "rule",
                 name: format!("{id} {}", short(r.reason)),
                 expected: format!("{} ({})", r.errno, r.function),
+                needs_caps: needs_caps(id),
                 run: Box::new(move || run_rule(id)),
             }
         })
@@ -209,6 +210,33 @@ fn plan(id: &str) -> Plan {
         "S2" => skip("needs a fatal signal to arrive while copy_process runs"),
         other => Plan::Skip(format!("no trial is defined for rule {other}")),
     }
+}
+
+/// Whether the trials of rule `id` need `CAP_SYS_ADMIN` in the caller's user namespace: a
+/// set-up that creates or enters namespaces or chroots, or a call that creates namespaces
+/// other than a user namespace or asks for pids (`set_tid`), unless the trial is made
+/// unprivileged on purpose.
+fn needs_caps(id: &str) -> bool {
+    let Plan::Try(trials) = plan(id) else { return false };
+    trials.iter().any(|t| {
+        let call_flags = match &t.call {
+            CloneCall::Clone3 { args, .. } => F::from_bits_truncate(args.flags),
+            CloneCall::Clone { flags, .. } => F::from_bits_truncate(*flags),
+            _ => F::empty(),
+        };
+        let creates_namespaces = call_flags.intersects(clonekit_flags::CLONE_NEW_MASK - F::CLONE_NEWUSER);
+        let set_up = matches!(
+            t.setup,
+            Setup::PidNsInit
+                | Setup::AfterUnshareNewpid
+                | Setup::Chrooted
+                | Setup::DyingPidNs
+                | Setup::DeepestPidNs
+        );
+        let unprivileged =
+            matches!(t.setup, Setup::Unprivileged | Setup::NprocLimitZero | Setup::UnwritableCgroup);
+        set_up || (!unprivileged && (creates_namespaces || !t.set_tid.is_empty()))
+    })
 }
 
 /// The caller state a setup stands for, for clonekit-flags' prediction.
