@@ -103,6 +103,9 @@ pub mod names {
     pub const STD_COMMAND_STATIC: &str = "std Command static";
     /// `clonekit::Command` with a vfork-path pre-exec hook, uid/gid and new UTS+IPC namespaces.
     pub const OUR_SPAWN_LOADED: &str = "our spawn /bin/true +pre_exec_vfork,uid/gid,newuts+ipc";
+    /// The same for an ordinary user, who gets new UTS+IPC namespaces with a user namespace
+    /// of its own, mapped to root (instead of changing uid/gid).
+    pub const OUR_SPAWN_LOADED_USERNS: &str = "our spawn /bin/true +pre_exec_vfork,newuser+uts+ipc,map root";
     /// `clonekit::Command` with std's `pre_exec` (the fork path, as std).
     pub const OUR_PRE_EXEC: &str = "our spawn /bin/true +pre_exec (fork)";
     /// std `Command` with `pre_exec` (its fork path).
@@ -158,15 +161,23 @@ fn sweep_entries(dynamic: &Program, mib: usize) -> Vec<Entry> {
     // Fork-based operations cost ~30 ms/GiB here: fewer of them as memory grows.
     let forky = (400 / (1 + mib / 16)).max(12);
     let e = |name, iters, op: Box<dyn Op>| Entry { name, iters, op };
-    vec![
+    let mut entries = vec![
         e(GLIBC_FORK, forky, Box::new(GlibcFork)),
         e(OUR_FORK, forky, Box::new(OurFork)),
         e(STD_PRE_EXEC, forky, Box::new(StdCommand::with_pre_exec(dynamic))),
         e(OUR_PRE_EXEC, forky, Box::new(OurSpawn::with_pre_exec(dynamic))),
         e(POSIX_SPAWN_TRUE, 300, Box::new(PosixSpawn::new(dynamic))),
         e(OUR_SPAWN_TRUE, 300, Box::new(OurSpawn::new(dynamic))),
-        e(OUR_SPAWN_LOADED, 300, Box::new(OurSpawn::loaded(dynamic))),
-    ]
+    ];
+    // The loaded spawn needs CAP_SYS_ADMIN for its namespaces: root has it, an ordinary user
+    // gets it in a user namespace of its own, and without either the row is left out (and
+    // said so by `run`).
+    if rustix::process::geteuid().is_root() {
+        entries.push(e(OUR_SPAWN_LOADED, 300, Box::new(OurSpawn::loaded(dynamic))));
+    } else if clonekit_probe::privilege::privilege().has_caps() {
+        entries.push(e(OUR_SPAWN_LOADED_USERNS, 300, Box::new(OurSpawn::loaded_in_user_namespace(dynamic))));
+    }
+    entries
 }
 
 /// Pins the calling thread (and so the children it creates) to CPU 0; the guard restores

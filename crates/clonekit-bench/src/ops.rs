@@ -165,6 +165,17 @@ impl OurSpawn {
         OurSpawn { cmd }
     }
 
+    /// What [`OurSpawn::loaded`] does, as an ordinary user can: a pre-exec hook and new UTS
+    /// and IPC namespaces, with a user namespace of its own mapped to root.
+    pub fn loaded_in_user_namespace(p: &Program) -> OurSpawn {
+        let mut cmd = Command::new(p.path());
+        cmd.namespaces(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC)
+            .map_root_user();
+        // SAFETY: the hook does nothing, so it stays within a vfork child's rules.
+        unsafe { cmd.pre_exec_vfork(|| Ok(())) };
+        OurSpawn { cmd }
+    }
+
     /// With std's `pre_exec` (a hook whose contract is a forked child): the fork path, as std.
     pub fn with_pre_exec(p: &Program) -> OurSpawn {
         let mut cmd = Command::new(p.path());

@@ -290,6 +290,12 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
     };
     // Steps that blocked and have not finished: task → (op text, line).
     let mut blocked: HashMap<TaskKey, (String, usize)> = HashMap::new();
+    // Creating steps that created nothing: the name they would have given → why not.
+    let mut not_created: HashMap<String, String> = HashMap::new();
+    let missing = |name: &str, not_created: &HashMap<String, String>| match not_created.get(name) {
+        Some(why) => format!("task {name:?} does not exist: {why}"),
+        None => format!("task {name:?} does not exist"),
+    };
     let mut i = 0;
     while i < s.steps.len() {
         let step = &s.steps[i];
@@ -301,7 +307,7 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
             continue;
         };
         let Some(key) = env.task(&step.task) else {
-            return Err(step_err(step, format!("task {:?} does not exist", step.task)));
+            return Err(step_err(step, missing(&step.task, &not_created)));
         };
         match backend.status(key) {
             TaskStatus::Running => {}
@@ -314,7 +320,7 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
         }
         for name in referenced_tasks(op) {
             if env.task(name).is_none() {
-                return Err(step_err(step, format!("task {name:?} does not exist")));
+                return Err(step_err(step, missing(name, &not_created)));
             }
         }
         let new_key = env.next_key();
@@ -324,6 +330,16 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
             let created = matches!(&outcome, Outcome::Blocked | Outcome::Done(Value::Pid(_)));
             if created {
                 env.add_task(name);
+                not_created.remove(name);
+            } else {
+                let got = match &outcome {
+                    Outcome::Done(v) => printer.value(&env, v),
+                    _ => "no task".to_string(),
+                };
+                not_created.insert(
+                    name.to_string(),
+                    format!("the step at line {} that creates it gave {got}", step.line),
+                );
             }
         }
         let result = match &outcome {

@@ -1,7 +1,9 @@
 //! Random scenarios on the model and on the real kernel: the transcripts must be the same.
-//! Each disagreement is shrunk by proptest and saved in `scenarios-open/` as
-//! `random_<hash>.scn`, with the kernel's results as the expectations (it moves to
-//! `scenarios/` once the model agrees); then the test fails.
+//! Each disagreement is shrunk by proptest and saved as `random_<hash>.scn`, with the
+//! kernel's results as the expectations, in the directory `CLONEKIT_COUNTEREXAMPLES` names
+//! (the system's temporary directory's `clonekit-counterexamples/` by default; a case worth
+//! keeping is moved to `scenarios-open/`, then to `scenarios/` once the model agrees); then
+//! the test fails. Nothing is written into the source tree.
 //!
 //! A test binary with its own `main`, because the `execve` operation re-executes this very
 //! program as the task's agent. `CLONEKIT_RANDOM_CASES` sets the number of scenarios,
@@ -30,7 +32,9 @@ fn main() {
         return;
     }
     let seed = env_number("CLONEKIT_RANDOM_SEED", 0x636c_6f6e_656b_6974);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios-open");
+    let dir = std::env::var_os("CLONEKIT_COUNTEREXAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("clonekit-counterexamples"));
     let start = Instant::now();
     let mut last = Instant::now();
     let report = soak(cases, seed, |done, found| {
