@@ -319,6 +319,9 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         unsafe { b.spawn_inner(move || plan.run()) }
     };
     let first = if clear_sighand { flags | CloneFlags::CLONE_CLEAR_SIGHAND } else { flags };
+    // A forked child running std-contract hooks panics into the dispatcher hook installed
+    // here, and no hook change of clonekit's may be under way while it is forked.
+    let forked_hooks = cmd.forks().then(super::plan::ForkedHooks::prepare);
     let created = match issue(first) {
         // Linux 5.3/5.4 have clone3 without CLONE_CLEAR_SIGHAND (glibc falls back alike).
         Err(CloneError::Kernel { errno, call, .. })
@@ -328,6 +331,7 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
         }
         other => other,
     };
+    drop(forked_hooks);
     let mut handle = match created {
         Ok(h) => h,
         Err(e) => return Err(CommandError::new(Step::Clone, e.errno()).detail(e.to_string())),
@@ -360,6 +364,9 @@ pub(crate) fn spawn(cmd: &mut Command, defaults: Defaults) -> Result<Child, Comm
                 }
             }
         }
+    }
+    if report.hook_lost.load(Ordering::Acquire) {
+        super::plan::HOOK_LOST.store(true, Ordering::Relaxed);
     }
     handle.mark_exec();
     drop(stack);

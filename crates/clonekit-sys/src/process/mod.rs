@@ -624,7 +624,7 @@ impl Command {
     }
 
     /// Whether a hook with std's contract (a forked child) is set.
-    fn forks(&self) -> bool {
+    pub(crate) fn forks(&self) -> bool {
         self.hooks.iter().any(|h| h.forked)
     }
 

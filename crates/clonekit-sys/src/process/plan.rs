@@ -13,7 +13,8 @@ use clonekit_raw::{self as sys, SigSet};
 use rustix::io::Errno as RawErrno;
 use std::ffi::CStr;
 use std::io;
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// A pre-exec hook, as stored by `pre_exec` and [`super::Command::pre_exec_vfork`].
 pub(crate) type Hook = Box<dyn FnMut() -> io::Result<()> + Send + Sync>;
@@ -33,6 +34,9 @@ pub(crate) struct Report {
     pub(crate) gate: AtomicU32,
     /// Non-zero until the child has exec'd or exited (`CLONE_CHILD_CLEARTID` clears it).
     pub(crate) alive: AtomicU32,
+    /// A forked child's panic did not reach clonekit's dispatcher hook (see
+    /// [`ForkedHooks`]).
+    pub(crate) hook_lost: AtomicBool,
 }
 
 impl Report {
@@ -43,6 +47,7 @@ impl Report {
             last: AtomicI32::new(0),
             gate: AtomicU32::new(0),
             alive: AtomicU32::new(1),
+            hook_lost: AtomicBool::new(false),
         }
     }
 
@@ -135,15 +140,18 @@ impl ChildPlan<'_> {
     /// hook kills the child with `SIGABRT` without allocating, as std's child
     /// (`panic::always_abort`): the hooks run inside a panic hook, where the panic machinery
     /// treats a second panic as fatal at once ("thread panicked while processing panic",
-    /// `abort()`), before it formats a message or unwinds. Only this copy of the process
-    /// (no `CLONE_VM`) gets the hook; nothing is allocated or freed on the way in (the boxed
-    /// hook is zero-sized, the previous hook is forgotten, the panic's message is a literal).
-    /// Never returns: the hook execs or exits.
+    /// `abort()`), before it formats a message or unwinds. The hook is the dispatcher the
+    /// parent installed ([`ForkedHooks`]), which runs this plan in a child and the program's
+    /// hook anywhere else: the child only reads the panic hook (a write, `set_hook`, would
+    /// wait for ever for a lock another of the parent's threads held at the fork). Nothing is
+    /// allocated on the way in (the panic's message is a literal). If the program replaced
+    /// the dispatcher meanwhile, its hook returns, and the plan runs here without that guard
+    /// (and the next spawn puts the dispatcher back). Never returns but on failure.
     fn finish_inside_a_panic_hook(&self) -> i32 {
         FORKED_PLAN.store((self as *const ChildPlan<'_>).cast_mut().cast(), Ordering::Release);
-        std::mem::forget(std::panic::take_hook());
-        std::panic::set_hook(Box::new(run_forked_plan));
-        panic!("clonekit: running the pre_exec hooks of a forked child");
+        let _ = std::panic::catch_unwind(|| panic!("clonekit: running the pre_exec hooks of a forked child"));
+        self.report.hook_lost.store(true, Ordering::Release);
+        self.finish()
     }
 
     fn setup(&self) -> Result<(), (Step, RawErrno)> {
@@ -250,14 +258,79 @@ fn sys_set_mask(mask: SigSet) {
     crate::signals::set_mask(mask);
 }
 
-/// The plan of this forked child, for [`run_forked_plan`] (a zero-sized hook, so that
-/// boxing it allocates nothing).
+/// The plan of this forked child, for [`run_forked_plan`]; null in every process but a
+/// forked child that runs std-contract hooks.
 static FORKED_PLAN: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 
-/// The panic hook that runs the rest of a forked child's plan.
-fn run_forked_plan(_: &std::panic::PanicHookInfo<'_>) {
+/// The rest of a forked child's plan, run from the panic hook.
+fn run_forked_plan() -> ! {
     // SAFETY: stored by `finish_inside_a_panic_hook` from a plan that lives in this copy of
     // the parent's frame, which stays until the child execs or exits.
     let plan = unsafe { &*FORKED_PLAN.load(Ordering::Acquire).cast::<ChildPlan<'_>>() };
     sys::exit_group(plan.finish())
+}
+
+/// The panic hook clonekit installs in the parent: in a forked child that runs std-contract
+/// hooks it runs the child's plan; everywhere else it is the hook it replaced.
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+/// The data address of the dispatcher clonekit installed last (0 before any).
+static DISPATCHER: AtomicUsize = AtomicUsize::new(0);
+
+/// Held by the parent from before it makes sure of the dispatcher until the forked child
+/// exists, so that no other thread of clonekit's changes the panic hook (taking its lock
+/// for writing) while a child is forked: the child would find the lock held for ever.
+static FORK_HOOK: Mutex<()> = Mutex::new(());
+
+/// What a spawn that forks a child for std-contract hooks holds while it does so (see
+/// [`ChildPlan::finish_inside_a_panic_hook`]).
+pub(crate) struct ForkedHooks(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+impl ForkedHooks {
+    /// Makes sure the panic hook is clonekit's dispatcher, wrapping whatever hook is there
+    /// (std's default, or the program's own, which it keeps calling), and holds off
+    /// clonekit's other hook changes until dropped (after the fork).
+    pub(crate) fn prepare() -> ForkedHooks {
+        let guard = FORK_HOOK.lock().unwrap_or_else(|e| e.into_inner());
+        // Installed once, and again only when a child found it gone (the program set a hook of
+        // its own since) or when no other thread can be panicking meanwhile (between
+        // `take_hook` and `set_hook`, another thread's panic would get std's default hook).
+        let installed = DISPATCHER.load(Ordering::Relaxed) != 0;
+        let recheck = !installed || HOOK_LOST.swap(false, Ordering::Relaxed) || single_threaded();
+        // A panicking thread may not change the hook; its child keeps the one there is.
+        if recheck && !std::thread::panicking() {
+            let current = std::panic::take_hook();
+            if hook_address(&current) == DISPATCHER.load(Ordering::Relaxed) {
+                std::panic::set_hook(current);
+            } else {
+                let dispatcher: PanicHook = Box::new(move |info| {
+                    if FORKED_PLAN.load(Ordering::Acquire).is_null() {
+                        current(info)
+                    } else {
+                        run_forked_plan()
+                    }
+                });
+                DISPATCHER.store(hook_address(&dispatcher), Ordering::Relaxed);
+                std::panic::set_hook(dispatcher);
+            }
+        }
+        ForkedHooks(guard)
+    }
+}
+
+/// Set when a forked child found that its panic did not reach the dispatcher.
+pub(crate) static HOOK_LOST: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has one thread (`Threads:` in `/proc/self/status`).
+fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim() == "1")))
+        .unwrap_or(false)
+}
+
+/// Where a boxed hook's data lives (the dispatcher captures the previous hook, so its box
+/// is a real, unique allocation).
+fn hook_address(hook: &PanicHook) -> usize {
+    (&**hook as *const (dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send)).cast::<()>() as usize
 }
