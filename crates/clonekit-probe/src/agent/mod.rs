@@ -174,6 +174,22 @@ impl Control {
             .map(|i| self.mailbox(i))
             .find(|m| m.tid.load(Ordering::SeqCst) == tid && m.pidns.load(Ordering::SeqCst) == pidns)
     }
+
+    /// Clears every mailbox but `keep` that names the task with tid `host_tid` (as the
+    /// coordinator sees it): the task now serving `keep` holds that tid, so the task those
+    /// mailboxes were served by is gone (see `task::identify`).
+    pub(crate) fn disown(&self, host_tid: i32, keep: &Mailbox) {
+        for m in (0..MAILBOXES as u32).map(|i| self.mailbox(i)) {
+            if core::ptr::eq(m, keep) {
+                continue;
+            }
+            if m.host_tid.compare_exchange(host_tid, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                m.host_tgid.store(0, Ordering::SeqCst);
+                m.tid.store(0, Ordering::SeqCst);
+                m.pidns.store(0, Ordering::SeqCst);
+            }
+        }
+    }
 }
 
 /// What became of a posted operation.
