@@ -14,6 +14,10 @@
 //! done (with the reply), blocked (the task sleeps in the operation's system call, read from
 //! `/proc/TID/stat` and `/proc/TID/syscall`, so no timeout decides it), or gone.
 //!
+//! Its waits end at once with `EINTR` when a termination signal is pending for the
+//! coordinator (held by [`crate::observe::HeldSignals`]: the caller was asked to stop, Ctrl-C):
+//! cutting a step short is safe here, since dropping the fleet ends every task it made.
+//!
 //! The tasks live in pid, UTS and IPC namespaces of their own (so neither `sethostname`
 //! nor SysV objects reach the machine), whose init (pid 1 there) is a small agent
 //! that creates the first task (pid 2) and then only reaps, as an init does: so `kill -1`
@@ -315,7 +319,8 @@ impl Fleet {
     }
 
     /// Waits until an agent serves mailbox `slot` (after a creating operation); its tid as
-    /// this process sees it.
+    /// this process sees it. `Err(INTR)` once a termination signal is pending (see the module
+    /// notes).
     pub fn wait_serving(&self, slot: u32) -> io::Result<i32> {
         let mb = self.ctl.mailbox(slot);
         let start = Instant::now();
@@ -325,6 +330,7 @@ impl Fleet {
                 self.watch(slot, tid);
                 return Ok(tid);
             }
+            interrupted()?;
             if start.elapsed() > Duration::from_secs(5) {
                 return Err(io::Errno::TIMEDOUT);
             }
@@ -388,7 +394,8 @@ impl Fleet {
 
     /// Waits for the outcome of the operation last posted to `slot`: done, blocked in
     /// `blocks_in` (a system call number), or gone. `Err(TIMEDOUT)` if none of these happens
-    /// within `limit` (a task running away).
+    /// within `limit` (a task running away); `Err(INTR)` once a termination signal is pending
+    /// (see the module notes).
     pub fn outcome(&self, slot: u32, blocks_in: Option<usize>, limit: Duration) -> io::Result<Outcome> {
         let start = Instant::now();
         let mut spins = 0u32;
@@ -453,6 +460,7 @@ impl Fleet {
                 }
                 _ => {}
             }
+            interrupted()?;
             if start.elapsed() > limit {
                 return Err(io::Errno::TIMEDOUT);
             }
@@ -468,7 +476,8 @@ impl Fleet {
     /// Waits until nothing is in flight: every task serving a mailbox (and the namespace
     /// init) is asleep, stopped or dead, so that the effects of the last operation (a
     /// signal on its way, a parent being woken by a child's exit) have all landed.
-    /// `Err(TIMEDOUT)` if some task keeps running past `limit`.
+    /// `Err(TIMEDOUT)` if some task keeps running past `limit`; `Err(INTR)` once a termination
+    /// signal is pending (see the module notes).
     pub fn settle(&self, limit: Duration) -> io::Result<()> {
         let start = Instant::now();
         // Since when a namespace init has been seen waiting for the rest of its namespace.
@@ -499,6 +508,7 @@ impl Fleet {
             if settled {
                 return Ok(());
             }
+            interrupted()?;
             if start.elapsed() > limit {
                 return Err(io::Errno::TIMEDOUT);
             }
@@ -621,6 +631,15 @@ impl Drop for Fleet {
         }
         // SAFETY: the mapping is ours; the agents map their own.
         let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };
+    }
+}
+
+/// `Err(INTR)` once a termination signal is pending for the coordinator: its waits end there
+/// (see the module notes).
+fn interrupted() -> io::Result<()> {
+    match crate::observe::termination_pending() {
+        Some(_) => Err(io::Errno::INTR),
+        None => Ok(()),
     }
 }
 
