@@ -198,6 +198,34 @@ fn a_leader_killed_by_its_threads_exec_is_gone_once_the_new_image_serves() {
     println!("ok a_leader_killed_by_its_threads_exec_is_gone_once_the_new_image_serves");
 }
 
+/// A termination signal held pending (Ctrl-C during `clonekit check`) ends the coordinator's
+/// wait for a step at once, with `EINTR`, instead of after the step limit; dropping the fleet
+/// then ends its tasks. The step here is a `wait4` whose outcome is asked as if it could not
+/// block, so that the coordinator would watch it until the limit.
+fn a_pending_termination_signal_ends_a_wait_at_once() {
+    use clonekit_probe::observe::HeldSignals;
+    let mut fleet = Fleet::new().unwrap();
+    fleet.start(0).unwrap();
+    let child = done(&fleet, 0, AgentOp::Fork { child: 1 }).ret as i32;
+    fleet.wait_serving(1).unwrap();
+    let first = fleet.tid(0).unwrap();
+    fleet.post(0, &AgentOp::Wait4 { pid: child, options: 0 });
+    let held = HeldSignals::hold().unwrap();
+    clonekit_raw::kill(std::process::id() as i32, 2).unwrap();
+    assert_eq!(held.pending().map(|s| s.number()), Some(2), "SIGINT held");
+    let start = std::time::Instant::now();
+    assert_eq!(fleet.outcome(0, None, LIMIT).map(|_| ()), Err(rustix::io::Errno::INTR));
+    assert!(start.elapsed() < LIMIT / 5, "ended after {:?}", start.elapsed());
+    drop(fleet);
+    let state = clonekit_probe::agent::proc_state(first);
+    assert!(state.is_none(), "the first task outlived the fleet: {state:?}");
+    // Discard the pending SIGINT (ignored while it is unblocked), and put SIG_DFL back.
+    clonekit_raw::sigaction_set_disposition(2, clonekit_raw::SIG_IGN).unwrap();
+    drop(held);
+    clonekit_raw::sigaction_set_disposition(2, clonekit_raw::SIG_DFL).unwrap();
+    println!("ok a_pending_termination_signal_ends_a_wait_at_once");
+}
+
 fn main() {
     enter_if_agent();
     exit_status_after_the_parent_reaped();
@@ -207,5 +235,6 @@ fn main() {
     execve_keeps_the_task_and_starts_memory_afresh();
     handler_counts_deliveries_and_wait_blocks();
     a_leader_killed_by_its_threads_exec_is_gone_once_the_new_image_serves();
-    println!("7 passed, 0 failed");
+    a_pending_termination_signal_ends_a_wait_at_once();
+    println!("8 passed, 0 failed");
 }
