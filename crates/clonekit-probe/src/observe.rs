@@ -626,8 +626,10 @@ fn find_cgroup2_mount() -> Option<std::path::PathBuf> {
 /// `SIGTERM`) while it is inside work that must not be abandoned halfway (a probe with a
 /// child, a mount, a semaphore): they stay pending, and [`HeldSignals::pending`] says whether
 /// one arrived, so the caller can stop cleanly between two pieces of work. Children created
-/// meanwhile inherit the blocked mask and finish their (short) work too. Dropping it restores
-/// the previous mask, and a signal still pending is then delivered.
+/// meanwhile inherit the blocked mask and finish their (short) work too. Work that can be cut
+/// short safely asks [`termination_pending`] while it waits (the scenario agents' coordinator
+/// does, whose clean-up ends every task it made). Dropping it restores the previous mask, and
+/// a signal still pending is then delivered.
 #[derive(Debug)]
 pub struct HeldSignals {
     old: u64,
@@ -646,14 +648,22 @@ impl HeldSignals {
 
     /// The first termination signal that arrived while held, if any.
     pub fn pending(&self) -> Option<clonekit_flags::Signal> {
-        let mut set: u64 = 0;
-        // SAFETY: the kernel writes one 8-byte signal set to `set`, which outlives the call.
-        let r = unsafe { syscall4(nr::RT_SIGPENDING, &mut set as *mut u64 as usize, 8, 0, 0) };
-        if r < 0 {
-            return None;
-        }
-        TERMINATION.iter().find(|&&s| set & (1 << (s - 1)) != 0).and_then(|&s| clonekit_flags::Signal::new(s))
+        termination_pending()
     }
+}
+
+/// The first termination signal (`SIGHUP`, `SIGINT`, `SIGQUIT`, `SIGTERM`) pending for the
+/// calling thread or its process (`rt_sigpending(2)`), if any: one that arrived while
+/// [`HeldSignals`] held it (a signal that is not blocked is delivered at once, never left
+/// pending). Cheap enough to ask in a waiting loop.
+pub fn termination_pending() -> Option<clonekit_flags::Signal> {
+    let mut set: u64 = 0;
+    // SAFETY: the kernel writes one 8-byte signal set to `set`, which outlives the call.
+    let r = unsafe { syscall4(nr::RT_SIGPENDING, &mut set as *mut u64 as usize, 8, 0, 0) };
+    if r < 0 {
+        return None;
+    }
+    TERMINATION.iter().find(|&&s| set & (1 << (s - 1)) != 0).and_then(|&s| clonekit_flags::Signal::new(s))
 }
 
 impl Drop for HeldSignals {

@@ -167,6 +167,65 @@ fn kill_minus_one_stays_in_the_namespace() {
     println!("ok kill_minus_one_stays_in_the_namespace");
 }
 
+/// A leader killed by its thread's exec, while its own step (a vfork) was blocked: the thread
+/// takes the leader's pid in `de_thread`, and stops on its way back to user space (a SIGSTOP
+/// the leader held is retargeted to it). Once SIGCONT lets the new image serve, the leader's
+/// mailbox no longer names the task at that pid: the leader's step is gone, not blocked in a
+/// system call it will never return from.
+fn a_leader_killed_by_its_threads_exec_is_gone_once_the_new_image_serves() {
+    const THREAD: u64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
+    let mut fleet = Fleet::new().unwrap();
+    fleet.start(0).unwrap();
+    let leader = fleet.tid(0).unwrap();
+    let thread =
+        done(&fleet, 0, AgentOp::Clone { flags: THREAD, tls: 0, ptid: None, ctid: None, child: 1 }).ret;
+    assert!(thread > 0, "clone(CLONE_THREAD): {thread}");
+    fleet.wait_serving(1).unwrap();
+    let vfork = AgentOp::Vfork { child: 2 };
+    assert!(matches!(fleet.run(0, &vfork, LIMIT).unwrap(), Outcome::Blocked));
+    fleet.wait_serving(2).unwrap();
+    done(&fleet, 1, AgentOp::Kill { pid: inner(&fleet, 0) as i32, sig: 19 });
+    assert!(matches!(fleet.run(1, &AgentOp::Execve, LIMIT).unwrap(), Outcome::Stopped));
+    assert_eq!(clonekit_raw::kill(leader, 18).map_err(|e| e.raw_os_error()), Ok(()), "SIGCONT");
+    // The leader's step first: before, it waited out the limit watching the exec'd thread.
+    assert!(matches!(fleet.outcome(0, vfork.blocks_in(), LIMIT).unwrap(), Outcome::Gone));
+    assert_eq!(fleet.tid(0), None, "the leader's mailbox names no task");
+    match fleet.outcome(1, None, LIMIT).unwrap() {
+        Outcome::Done(r) => assert_eq!(r.ret, 0, "execve"),
+        other => panic!("the exec after SIGCONT: {other:?}"),
+    }
+    assert_eq!(fleet.tid(1), Some(leader), "the thread serves under the leader's pid");
+    println!("ok a_leader_killed_by_its_threads_exec_is_gone_once_the_new_image_serves");
+}
+
+/// A termination signal held pending (Ctrl-C during `clonekit check`) ends the coordinator's
+/// wait for a step at once, with `EINTR`, instead of after the step limit; dropping the fleet
+/// then ends its tasks. The step here is a `wait4` whose outcome is asked as if it could not
+/// block, so that the coordinator would watch it until the limit.
+fn a_pending_termination_signal_ends_a_wait_at_once() {
+    use clonekit_probe::observe::HeldSignals;
+    let mut fleet = Fleet::new().unwrap();
+    fleet.start(0).unwrap();
+    let child = done(&fleet, 0, AgentOp::Fork { child: 1 }).ret as i32;
+    fleet.wait_serving(1).unwrap();
+    let first = fleet.tid(0).unwrap();
+    fleet.post(0, &AgentOp::Wait4 { pid: child, options: 0 });
+    let held = HeldSignals::hold().unwrap();
+    clonekit_raw::kill(std::process::id() as i32, 2).unwrap();
+    assert_eq!(held.pending().map(|s| s.number()), Some(2), "SIGINT held");
+    let start = std::time::Instant::now();
+    assert_eq!(fleet.outcome(0, None, LIMIT).map(|_| ()), Err(rustix::io::Errno::INTR));
+    assert!(start.elapsed() < LIMIT / 5, "ended after {:?}", start.elapsed());
+    drop(fleet);
+    let state = clonekit_probe::agent::proc_state(first);
+    assert!(state.is_none(), "the first task outlived the fleet: {state:?}");
+    // Discard the pending SIGINT (ignored while it is unblocked), and put SIG_DFL back.
+    clonekit_raw::sigaction_set_disposition(2, clonekit_raw::SIG_IGN).unwrap();
+    drop(held);
+    clonekit_raw::sigaction_set_disposition(2, clonekit_raw::SIG_DFL).unwrap();
+    println!("ok a_pending_termination_signal_ends_a_wait_at_once");
+}
+
 fn main() {
     enter_if_agent();
     exit_status_after_the_parent_reaped();
@@ -175,5 +234,7 @@ fn main() {
     vfork_parent_blocks_until_the_child_exits_and_wait_reaps();
     execve_keeps_the_task_and_starts_memory_afresh();
     handler_counts_deliveries_and_wait_blocks();
-    println!("5 passed, 0 failed");
+    a_leader_killed_by_its_threads_exec_is_gone_once_the_new_image_serves();
+    a_pending_termination_signal_ends_a_wait_at_once();
+    println!("8 passed, 0 failed");
 }

@@ -517,7 +517,14 @@ impl Backend for KernelBackend {
         let aop = self.translate(task, op, env, new_task)?;
         let fleet = self.fleet()?;
         let outcome = fleet.run(slot, &aop, STEP_LIMIT).map_err(|e| {
-            err(format!("step of task {} did not finish, block or end within {STEP_LIMIT:?}: {e}", task.0))
+            if e == rustix::io::Errno::INTR {
+                err(format!("step of task {} cut short: a termination signal is pending", task.0))
+            } else {
+                err(format!(
+                    "step of task {} did not finish, block or end within {STEP_LIMIT:?}: {e}",
+                    task.0
+                ))
+            }
         })?;
         let result = match outcome {
             AgentOutcome::Done(r) => {
@@ -603,7 +610,8 @@ impl Backend for KernelBackend {
                     }
                     still.push(b);
                 }
-                Ok(AgentOutcome::Stopped) => still.push(b),
+                // Cut short by a termination signal: nothing is known of it.
+                Ok(AgentOutcome::Stopped) | Err(rustix::io::Errno::INTR) => still.push(b),
                 Ok(AgentOutcome::Gone) | Err(_) => {
                     if let Some(info) = self.tasks.get_mut(&key) {
                         info.gone = true;

@@ -14,6 +14,10 @@
 //! done (with the reply), blocked (the task sleeps in the operation's system call, read from
 //! `/proc/TID/stat` and `/proc/TID/syscall`, so no timeout decides it), or gone.
 //!
+//! Its waits end at once with `EINTR` when a termination signal is pending for the
+//! coordinator (held by [`crate::observe::HeldSignals`]: the caller was asked to stop, Ctrl-C):
+//! cutting a step short is safe here, since dropping the fleet ends every task it made.
+//!
 //! The tasks live in pid, UTS and IPC namespaces of their own (so neither `sethostname`
 //! nor SysV objects reach the machine), whose init (pid 1 there) is a small agent
 //! that creates the first task (pid 2) and then only reaps, as an init does: so `kill -1`
@@ -174,6 +178,22 @@ impl Control {
         (0..MAILBOXES as u32)
             .map(|i| self.mailbox(i))
             .find(|m| m.tid.load(Ordering::SeqCst) == tid && m.pidns.load(Ordering::SeqCst) == pidns)
+    }
+
+    /// Clears every mailbox but `keep` that names the task with tid `host_tid` (as the
+    /// coordinator sees it): the task now serving `keep` holds that tid, so the task those
+    /// mailboxes were served by is gone (see `task::identify`).
+    pub(crate) fn disown(&self, host_tid: i32, keep: &Mailbox) {
+        for m in (0..MAILBOXES as u32).map(|i| self.mailbox(i)) {
+            if core::ptr::eq(m, keep) {
+                continue;
+            }
+            if m.host_tid.compare_exchange(host_tid, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                m.host_tgid.store(0, Ordering::SeqCst);
+                m.tid.store(0, Ordering::SeqCst);
+                m.pidns.store(0, Ordering::SeqCst);
+            }
+        }
     }
 }
 
@@ -342,7 +362,8 @@ impl Fleet {
     }
 
     /// Waits until an agent serves mailbox `slot` (after a creating operation); its tid as
-    /// this process sees it.
+    /// this process sees it. `Err(INTR)` once a termination signal is pending (see the module
+    /// notes).
     pub fn wait_serving(&self, slot: u32) -> io::Result<i32> {
         let mb = self.ctl.mailbox(slot);
         let start = Instant::now();
@@ -352,6 +373,7 @@ impl Fleet {
                 self.watch(slot, tid);
                 return Ok(tid);
             }
+            interrupted()?;
             if start.elapsed() > Duration::from_secs(5) {
                 return Err(io::Errno::TIMEDOUT);
             }
@@ -415,7 +437,8 @@ impl Fleet {
 
     /// Waits for the outcome of the operation last posted to `slot`: done, blocked in
     /// `blocks_in` (a system call number), or gone. `Err(TIMEDOUT)` if none of these happens
-    /// within `limit` (a task running away).
+    /// within `limit` (a task running away); `Err(INTR)` once a termination signal is pending
+    /// (see the module notes).
     pub fn outcome(&self, slot: u32, blocks_in: Option<usize>, limit: Duration) -> io::Result<Outcome> {
         let start = Instant::now();
         let mut spins = 0u32;
@@ -482,6 +505,7 @@ impl Fleet {
                 }
                 _ => {}
             }
+            interrupted()?;
             if start.elapsed() > limit {
                 return Err(io::Errno::TIMEDOUT);
             }
@@ -497,7 +521,8 @@ impl Fleet {
     /// Waits until nothing is in flight: every task serving a mailbox (and the namespace
     /// init) is asleep, stopped or dead, so that the effects of the last operation (a
     /// signal on its way, a parent being woken by a child's exit) have all landed.
-    /// `Err(TIMEDOUT)` if some task keeps running past `limit`.
+    /// `Err(TIMEDOUT)` if some task keeps running past `limit`; `Err(INTR)` once a termination
+    /// signal is pending (see the module notes).
     pub fn settle(&self, limit: Duration) -> io::Result<()> {
         let start = Instant::now();
         // Since when a namespace init has been seen waiting for the rest of its namespace.
@@ -545,6 +570,7 @@ impl Fleet {
             if settled {
                 return Ok(());
             }
+            interrupted()?;
             if start.elapsed() > limit {
                 return Err(io::Errno::TIMEDOUT);
             }
@@ -667,6 +693,15 @@ impl Drop for Fleet {
         }
         // SAFETY: the mapping is ours; the agents map their own.
         let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };
+    }
+}
+
+/// `Err(INTR)` once a termination signal is pending for the coordinator: its waits end there
+/// (see the module notes).
+fn interrupted() -> io::Result<()> {
+    match crate::observe::termination_pending() {
+        Some(_) => Err(io::Errno::INTR),
+        None => Ok(()),
     }
 }
 

@@ -65,7 +65,7 @@ pub(crate) fn serve_as_init(ctl: &Control, slot: u32) -> ! {
     let _ = raw(nr::PRCTL, 1, 9, 0, 0);
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
-    identify(mb);
+    identify(ctl, mb);
     let seen = mb.done.load(Ordering::SeqCst);
     mailbox_loop(mb, seen, |op| match *op {
         AgentOp::Fork { child } => first_task(ctl, child),
@@ -141,12 +141,22 @@ fn var(vars: *mut u64, i: u32) -> *mut u64 {
 /// finds), the pid namespace's inode, and last the tid as the coordinator sees it (the first
 /// `NSpid:` entry of `/proc/thread-self/status`, `/proc` being the coordinator's), which
 /// tells the coordinator that the agent serves.
-fn identify(mb: &Mailbox) {
+///
+/// A tid names one task, and a task serves one mailbox: a mailbox that named this tid
+/// before now names a task that is gone, whose pid this task holds (the leader that a
+/// sibling's exec killed in `de_thread`, the sibling taking its pid; a task whose pid was
+/// freed and given again). It is cleared first ([`Control::disown`]), so that the
+/// coordinator, waiting on that mailbox's step, sees its task gone instead of watching the
+/// task that holds its pid now.
+fn identify(ctl: &Control, mb: &Mailbox) {
     mb.tid.store(raw(nr::GETTID, 0, 0, 0, 0) as i32, Ordering::SeqCst);
     mb.pidns.store(pidns_inode(), Ordering::SeqCst);
     // The outermost pid namespace's numbers come first.
     let [tid, tgid] = crate::observe::proc_fields(c"/proc/thread-self/status", [b"NSpid:", b"NStgid:"])
         .map_or([0, 0], |v| v.map(|f| f.unwrap_or(0) as i32));
+    if tid > 0 {
+        ctl.disown(tid, mb);
+    }
     let host = if tid > 0 { tid } else { raw(nr::GETTID, 0, 0, 0, 0) as i32 };
     mb.host_tid.store(host, Ordering::SeqCst);
     let tgid = if tgid > 0 { tgid } else { raw(nr::GETPID, 0, 0, 0, 0) as i32 };
@@ -168,7 +178,7 @@ fn pidns_inode() -> u64 {
 pub(crate) fn serve(ctl: &Control, slot: u32, vars: *mut u64) -> ! {
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
-    identify(mb);
+    identify(ctl, mb);
     let seen = mb.done.load(Ordering::SeqCst);
     run(ctl, mb, vars, seen)
 }
@@ -200,7 +210,7 @@ pub(crate) fn resume_after_exec(ctl: &'static Control, slot: u32, ignored: u32) 
     let _ = raw(nr::SIGALTSTACK, &off as *const _ as usize, 0, 0, 0);
     CONTROL.store(ctl.region, Ordering::SeqCst);
     let mb = ctl.mailbox(slot);
-    identify(mb);
+    identify(ctl, mb);
     // `handled` counts deliveries since the last exec (the count lives in the shared
     // region, which the exec does not reset).
     mb.handled.store(0, Ordering::SeqCst);

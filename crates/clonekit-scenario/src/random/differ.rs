@@ -177,6 +177,8 @@ pub struct SoakReport {
     pub disagreements: usize,
     /// The distinct disagreements (by [`Difference::signature`]), each shrunk once.
     pub found: Vec<Found>,
+    /// It was stopped before `count` scenarios (see [`soak_until`]).
+    pub stopped: bool,
 }
 
 /// How many shrinking steps a disagreement gets at most.
@@ -190,23 +192,51 @@ const SHRINK_TIME: Duration = Duration::from_secs(30);
 /// run three more times to tell a steady disagreement from a race. `on_progress(done, found)`
 /// is called after every scenario. Deterministic for a seed: the same scenarios in the same
 /// order.
-pub fn soak(count: usize, seed: u64, mut on_progress: impl FnMut(usize, Option<&Found>)) -> SoakReport {
+pub fn soak(count: usize, seed: u64, on_progress: impl FnMut(usize, Option<&Found>)) -> SoakReport {
+    soak_until(count, seed, || false, on_progress)
+}
+
+/// [`soak`], stopped as soon as `stop()` is true (asked after every run on the backends,
+/// shrinking runs included): the scenario it was running is then left out (a run cut short
+/// proves nothing), and the report says it stopped.
+pub fn soak_until(
+    count: usize,
+    seed: u64,
+    stop: impl Fn() -> bool,
+    mut on_progress: impl FnMut(usize, Option<&Found>),
+) -> SoakReport {
     let start = Instant::now();
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
     let mut runner = TestRunner::new_with_rng(Config { failure_persistence: None, ..Config::default() }, rng);
     let strategy = program();
-    let mut report =
-        SoakReport { seed, count: 0, steps: 0, elapsed: Duration::ZERO, disagreements: 0, found: Vec::new() };
+    let mut report = SoakReport {
+        seed,
+        count: 0,
+        steps: 0,
+        elapsed: Duration::ZERO,
+        disagreements: 0,
+        found: Vec::new(),
+        stopped: false,
+    };
     let mut seen = std::collections::HashSet::new();
     for case in 0..count {
+        if stop() {
+            report.stopped = true;
+            break;
+        }
         let Ok(mut tree) = strategy.new_tree(&mut runner) else { continue };
         let first = tree.current();
         let scenario = interpret_for(&first, KernelBackend::caller());
+        let compared = compare(&scenario);
+        if stop() {
+            report.stopped = true;
+            break;
+        }
         report.count += 1;
         report.steps += scenario.steps.len();
-        let found = match compare(&scenario) {
+        let found = match compared {
             Ok(()) => None,
             Err(diff) => {
                 report.disagreements += 1;
@@ -214,9 +244,17 @@ pub fn soak(count: usize, seed: u64, mut on_progress: impl FnMut(usize, Option<&
                     on_progress(case + 1, None);
                     continue;
                 }
-                let (program, difference) = shrink(&mut tree, first, *diff);
+                let (program, difference) = shrink(&mut tree, first, *diff, &stop);
                 let s = interpret_for(&program, KernelBackend::caller());
                 let reproduced = (0..3).filter(|_| compare(&s).is_err()).count();
+                if stop() {
+                    // Shrinking or the reruns were cut short: this one is not reported.
+                    report.count -= 1;
+                    report.steps -= scenario.steps.len();
+                    report.disagreements -= 1;
+                    report.stopped = true;
+                    break;
+                }
                 Some(Found { case, program, difference, reproduced })
             }
         };
@@ -233,13 +271,14 @@ fn shrink(
     tree: &mut impl ValueTree<Value = Program>,
     mut best: Program,
     mut diff: Difference,
+    stop: &impl Fn() -> bool,
 ) -> (Program, Difference) {
     if !tree.simplify() {
         return (best, diff);
     }
     let start = Instant::now();
     for _ in 0..SHRINK_ITERS {
-        if start.elapsed() > SHRINK_TIME {
+        if start.elapsed() > SHRINK_TIME || stop() {
             break;
         }
         let p = tree.current();

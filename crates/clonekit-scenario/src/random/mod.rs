@@ -23,7 +23,7 @@ mod differ;
 mod text;
 
 pub use differ::{
-    compare, counterexample_text, save_counterexample, soak, Difference, Found, Run, SoakReport,
+    compare, counterexample_text, save_counterexample, soak, soak_until, Difference, Found, Run, SoakReport,
 };
 pub use text::{op_text, to_text};
 

@@ -99,7 +99,10 @@ pub struct CaseResult {
 ///
 /// Termination signals (Ctrl-C, SIGTERM…) are held while a case runs, so that no case is
 /// abandoned with a child, a mount or a semaphore left behind; one that arrived stops the run
-/// after the current case and is returned.
+/// after the current case and is returned. A case's own waits that can be cut short safely
+/// end as soon as one is pending (a scenario's kernel steps: their agents are all ended when
+/// the case returns), so the run stops within the longest probe, not the longest wait. The
+/// case during which it arrived is not reported: it may have been cut short.
 pub fn run_all(cases: &[Case], progress: bool) -> (Vec<CaseResult>, Option<Signal>) {
     let mut out = Vec::with_capacity(cases.len());
     let mut err = std::io::stderr();
@@ -124,6 +127,10 @@ pub fn run_all(cases: &[Case], progress: bool) -> (Vec<CaseResult>, Option<Signa
                     .unwrap_or("panic");
                 Observation::error(format!("probe panicked: {msg}"))
             });
+        if let Some(sig) = held.as_ref().and_then(|h| h.pending()) {
+            stopped_by = Some(sig);
+            break;
+        }
         out.push(CaseResult {
             group: case.group,
             name: case.name.clone(),

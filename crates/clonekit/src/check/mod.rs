@@ -57,18 +57,27 @@ pub enum CheckError {
     Json(#[from] serde_json::Error),
 }
 
-/// `--random N --seed S`: a soak of random scenarios on both backends.
+/// `--random N --seed S`: a soak of random scenarios on both backends. A termination signal
+/// (Ctrl-C) is held, and stops the soak within the scenario it cuts short (see
+/// [`harness::run_all`]); what ran before it is reported.
 fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckError> {
     use std::io::Write;
     let progress = std::io::stderr().is_terminal() && !json;
-    let report = clonekit_scenario::random::soak(count, seed, |done, found| {
-        if let Some(f) = found {
-            eprintln!("\r\x1b[2Kcase {}: {}", f.case, f.difference.summary());
-        }
-        if progress && done % 50 == 0 {
-            eprint!("\r\x1b[2K[{done}/{count}] random scenarios");
-        }
-    });
+    let held = clonekit_probe::observe::HeldSignals::hold().ok();
+    let pending = || held.as_ref().and_then(|h| h.pending());
+    let report = clonekit_scenario::random::soak_until(
+        count,
+        seed,
+        || pending().is_some(),
+        |done, found| {
+            if let Some(f) = found {
+                eprintln!("\r\x1b[2Kcase {}: {}", f.case, f.difference.summary());
+            }
+            if progress && done % 50 == 0 {
+                eprint!("\r\x1b[2K[{done}/{count}] random scenarios");
+            }
+        },
+    );
     if progress {
         eprint!("\r\x1b[2K");
     }
@@ -82,6 +91,7 @@ fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckErro
         let doc = serde_json::json!({
             "seed": report.seed, "scenarios": report.count, "steps": report.steps,
             "elapsed_ms": report.elapsed.as_millis() as u64, "disagreements": report.disagreements, "found": found,
+            "interrupted": report.stopped,
         });
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
@@ -106,6 +116,12 @@ fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckErro
             report.disagreements,
             report.found.len()
         )?;
+    }
+    if let Some(sig) = pending().filter(|_| report.stopped) {
+        eprintln!("clonekit: check interrupted by {sig} after {} of {count} random scenarios", report.count);
+        // The held signal is not delivered: the caller exits as it asks.
+        std::mem::forget(held);
+        return Ok(Outcome::Interrupted(sig.number() as u8));
     }
     Ok(if report.disagreements == 0 { Outcome::Ok } else { Outcome::Failed })
 }
