@@ -10,6 +10,8 @@
 //!   shared page children report through.
 //! - [`agent`]: real tasks that perform scenario steps one at a time on a coordinator's
 //!   request (the scenario language's kernel backend).
+//! - [`seccomp`]: `clone3` refused by a seccomp filter as container profiles refuse it, to
+//!   run programs under (the `refuse-clone3` tool, the tests, CI), and the detection of one.
 //! - [`elf`]: a minimal static executable made from bytes (a child to `execve` without
 //!   `ld.so`).
 //! - [`caller_state`], [`pid_ns_level`]: the calling process as the validation rules see it.
@@ -24,6 +26,7 @@ pub mod agent;
 pub mod elf;
 pub mod observe;
 pub mod probe;
+pub mod seccomp;
 pub mod trial;
 
 pub use clonekit_raw::{caller_state, pid_ns_level};

@@ -57,6 +57,8 @@ const MAX_SET_TID: u32 = clonekit_flags::MAX_PID_NS_LEVEL as u32;
 /// is right. Every entry is pid 1, which is taken in every namespace that has an init, so a
 /// call within the limit fails too (`EEXIST`, or `EPERM` without `CAP_CHECKPOINT_RESTORE`)
 /// and creates nothing. Any other answer (a limit hit before `alloc_pid`) keeps the count.
+/// Where `clone3` does not reach the kernel ([`probe_clone3`]: a kernel before 5.3, or a
+/// seccomp filter, whose `EPERM` would read as "within the limit"), `NSpid:` is the answer.
 pub fn pid_ns_level() -> u32 {
     let seen = fs::read_to_string("/proc/self/status")
         .ok()
@@ -65,6 +67,9 @@ pub fn pid_ns_level() -> u32 {
         })
         .map_or(0, |n| n.saturating_sub(1) as u32);
     let mut level = seen;
+    if probe_clone3().is_err() {
+        return level;
+    }
     while level + 2 <= MAX_SET_TID && within_set_tid_limit(level + 2) {
         level += 1;
     }
@@ -91,5 +96,32 @@ fn within_set_tid_limit(n: u32) -> bool {
             true
         }
         Err(e) => e == rustix::io::Errno::EXIST || e == rustix::io::Errno::PERM,
+    }
+}
+
+/// `clone3(&zeroed, 0)`, which the kernel rejects with `EINVAL` before anything else (rule
+/// C2, `size < CLONE_ARGS_SIZE_VER0`): `Ok(())` means that `clone3` reaches the kernel here;
+/// `Err(errno)` is the answer of whatever refused it first: `ENOSYS` from a kernel before 5.3,
+/// or a seccomp filter's errno (container profiles answer `ENOSYS` or `EPERM`). No child can
+/// be created.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/clone3.2.html)
+pub fn probe_clone3() -> Result<(), rustix::io::Errno> {
+    let mut args = [0u64; 11];
+    // SAFETY: `clone3` with a valid (zeroed) argument block and size 0; the kernel rejects the
+    // size before reading it, and a child created against all expectation exits at once
+    // without touching memory.
+    let ret =
+        unsafe { crate::create_exit_at_once(crate::nr::CLONE3, args.as_mut_ptr() as usize, 0, 0, 0, 0) };
+    match crate::check(ret) {
+        Err(e) if e == rustix::io::Errno::INVAL => Ok(()),
+        Err(e) => Err(e),
+        Ok(pid) => {
+            // Unreachable on any Linux; the child has exited at once: reap it.
+            let _ = crate::wait4(pid as i32, crate::WALL);
+            Ok(())
+        }
     }
 }
