@@ -21,6 +21,18 @@ pub fn cases() -> Vec<Case> {
         .collect()
 }
 
+/// The scenario cases with a `clone3` step, by case name.
+pub fn needing_clone3() -> Vec<String> {
+    CORPUS
+        .iter()
+        .filter(|&&(name, text)| {
+            parse(name, text)
+                .is_ok_and(|s| s.steps.iter().any(|st| matches!(st.kind, StepKind::Run(Op::Clone3 { .. }))))
+        })
+        .map(|&(name, _)| name.trim_end_matches(".scn").to_string())
+        .collect()
+}
+
 /// Every flag the scenario's creating steps pass (fork and vfork count with their presets).
 pub fn flags_used(s: &Scenario) -> CloneFlags {
     s.steps.iter().fold(CloneFlags::empty(), |acc, step| match &step.kind {

@@ -4,7 +4,12 @@
 //! without the flag through clonekit-sys and observes the difference from user space; and
 //! for every validation rule of clonekit-flags, a call built to break exactly that rule,
 //! issued on the kernel, whose errno must be the one the rule predicts.
+//!
+//! Under a seccomp filter that refuses `clone3` (a container's profile), the cases that need
+//! `clone3` are skipped with the reason and the rest run through legacy `clone` (see
+//! [`clone3`]).
 
+mod clone3;
 mod corpus;
 mod flags;
 mod harness;
@@ -120,11 +125,16 @@ pub fn run(args: &Args) -> Result<Outcome, CheckError> {
             return Err(CheckError::NoMatch(only.clone()));
         }
     }
+    let clone3_refused = clone3::detect().map(|refusal| {
+        let skipped = clone3::skip_cases_needing_clone3(&mut cases, refusal);
+        eprintln!("clonekit: {}", refusal.notice(skipped));
+        refusal.json(skipped)
+    });
     let progress = !args.quiet && !args.json && std::io::stderr().is_terminal();
     let (results, stopped_by) = harness::run_all(&cases, progress);
     let failed = results.iter().any(|r| matches!(r.status, Status::Fail));
     if args.json {
-        report::json(&results)?;
+        report::json(&results, clone3_refused)?;
     } else {
         report::table(&results)?;
     }
