@@ -3,12 +3,15 @@
 //! `clone`), older Docker profiles `EPERM` (which glibc takes as a real failure).
 //!
 //! - [`refuse_clone3_program`] and [`refuse_clone3`]: the one filter clonekit's tests, its
-//!   CI and the `refuse-clone3` tool run programs under.
+//!   CI and the `refuse-clone3` tool run programs under; [`run_refusing_clone3`] puts a
+//!   [`Command`]'s child under it.
 //! - [`clone3_refusal`]: whether such a filter is in place here, and which errno it answers;
 //!   `clonekit check` asks once, before its cases.
 
 use clonekit_raw::nr;
 use clonekit_raw::seccomp::{self, SockFilter, AUDIT_ARCH_X86_64, DATA_ARCH, DATA_NR, RET_ALLOW};
+use clonekit_sys::os::unix::process::CommandExt as _;
+use clonekit_sys::process::Command;
 use rustix::io::Errno;
 
 /// The errnos a container profile answers `clone3` with: `ENOSYS` (current profiles) and
@@ -37,6 +40,14 @@ pub const fn refuse_clone3_program(errno: Errno) -> [SockFilter; 6] {
 pub fn refuse_clone3(errno: Errno) -> Result<(), Errno> {
     seccomp::set_no_new_privs()?;
     seccomp::set_mode_filter(&refuse_clone3_program(errno))
+}
+
+/// Makes `cmd`'s child run under [`refuse_clone3`]`(errno)`: the filter is installed in the
+/// child, after it is created and before it execs, so the caller is unaffected.
+pub fn run_refusing_clone3(cmd: &mut Command, errno: Errno) -> &mut Command {
+    // SAFETY: the hook only makes the raw system calls of `refuse_clone3`, which is
+    // async-signal-safe (no allocation, no locks); the error is built from an errno.
+    unsafe { cmd.pre_exec(move || refuse_clone3(errno).map_err(std::io::Error::from)) }
 }
 
 /// What `clone3` answers here when the kernel has it: `None` if the call reaches the kernel,
