@@ -14,7 +14,8 @@
 //!   run programs under (the `refuse-clone3` tool, the tests, CI), and the detection of one.
 //! - [`elf`]: a minimal static executable made from bytes (a child to `execve` without
 //!   `ld.so`).
-//! - [`caller_state`], [`pid_ns_level`]: the calling process as the validation rules see it.
+//! - [`caller_state`], [`pid_ns_level`]: the calling process as the validation rules see it;
+//!   [`probe_clone3`]: whether `clone3` reaches the kernel here.
 //!
 //! Built on [`clonekit_sys`]'s safe API and on its raw layer, [`clonekit_raw`].
 //!
@@ -29,4 +30,4 @@ pub mod probe;
 pub mod seccomp;
 pub mod trial;
 
-pub use clonekit_raw::{caller_state, pid_ns_level};
+pub use clonekit_raw::{caller_state, pid_ns_level, probe_clone3};

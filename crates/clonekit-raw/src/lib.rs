@@ -32,5 +32,5 @@ pub mod seccomp;
 mod sys;
 
 pub use arch::{clone, clone3, create_exit_at_once, nr, syscall4, syscall6, tcb_guards, Entry};
-pub use caller::{caller_state, pid_ns_level, probe_clone3};
+pub use caller::{caller_state, measured_pid_ns_level, pid_ns_level, probe_clone3};
 pub use sys::*;

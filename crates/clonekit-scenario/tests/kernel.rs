@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clonekit_scenario::{parse, run, KernelBackend, ModelBackend};
+use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Op, StepKind};
 
 fn main() {
     clonekit_probe::agent::enter_if_agent();
@@ -23,7 +23,13 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|x| x == "scn"))
         .collect();
     files.sort();
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    // Where a seccomp filter (a container's profile) or an old kernel refuses clone3, the
+    // scenarios with a clone3 step cannot run on the kernel: skipped by name.
+    let clone3 = clonekit_probe::probe_clone3().map_err(|e| {
+        let name = clonekit_flags::Errno::from_raw(e.raw_os_error()).map_or("?", |e| e.name());
+        format!("which is refused here ({name})")
+    });
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         if only.as_deref().is_some_and(|o| !name.contains(o)) {
@@ -31,6 +37,13 @@ fn main() {
         }
         let text = std::fs::read_to_string(f).unwrap();
         let scenario = parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+        if let Err(why) = &clone3 {
+            if scenario.steps.iter().any(|st| matches!(st.kind, StepKind::Run(Op::Clone3 { .. }))) {
+                println!("skip {name}: needs clone3, {why}");
+                skipped += 1;
+                continue;
+            }
+        }
         let model = run(&scenario, &mut ModelBackend::new()).unwrap_or_else(|e| panic!("{name}: model: {e}"));
         let kernel = match run(&scenario, &mut KernelBackend::new()) {
             Ok(t) => t,
@@ -57,7 +70,7 @@ fn main() {
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
         std::process::exit(1);
     }

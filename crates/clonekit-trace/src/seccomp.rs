@@ -10,6 +10,15 @@
 use clonekit_flags::ProcessSyscall;
 use clonekit_raw::seccomp::{self, SockFilter, AUDIT_ARCH_X86_64, DATA_ARCH, DATA_NR, RET_ALLOW, RET_TRACE};
 
+/// Whether this process already runs under a seccomp filter (`Seccomp: 2` in
+/// `/proc/self/status`), which a child inherits. Filters are all evaluated and the answer of
+/// highest precedence wins: an older filter's `ERRNO` (a container profile refusing `clone3`)
+/// outranks our `TRACE`, and the refused call would never stop.
+pub fn already_filtered() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.strip_prefix("Seccomp:").is_some_and(|v| v.trim() == "2")))
+}
+
 /// The system calls the filter sends to the tracer.
 pub fn traced_by_filter() -> impl Iterator<Item = ProcessSyscall> {
     ProcessSyscall::ALL.iter().copied().filter(|s| !s.never_returns())

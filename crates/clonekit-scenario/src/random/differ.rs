@@ -16,7 +16,7 @@ use crate::model::ModelBackend;
 use crate::run::{run, LineKind, Transcript};
 use crate::Backend;
 
-use super::{interpret, program, to_text, Program};
+use super::{interpret_for, program, to_text, Program};
 
 /// How one backend's run of a scenario went.
 #[derive(Debug, Clone)]
@@ -177,6 +177,9 @@ pub struct SoakReport {
     pub disagreements: usize,
     /// The distinct disagreements (by [`Difference::signature`]), each shrunk once.
     pub found: Vec<Found>,
+    /// Whether the scenarios could have `clone3` steps: false where `clone3` does not reach
+    /// the kernel (a seccomp filter refuses it), and they were left out.
+    pub clone3: bool,
 }
 
 /// How many shrinking steps a disagreement gets at most.
@@ -189,7 +192,7 @@ const SHRINK_TIME: Duration = Duration::from_secs(30);
 /// by proptest (removing choices, lowering numbers) to a scenario that still disagrees, then
 /// run three more times to tell a steady disagreement from a race. `on_progress(done, found)`
 /// is called after every scenario. Deterministic for a seed: the same scenarios in the same
-/// order.
+/// order (where `clone3` does not reach the kernel, the same without their `clone3` steps).
 pub fn soak(count: usize, seed: u64, mut on_progress: impl FnMut(usize, Option<&Found>)) -> SoakReport {
     let start = Instant::now();
     let mut bytes = [0u8; 32];
@@ -197,13 +200,21 @@ pub fn soak(count: usize, seed: u64, mut on_progress: impl FnMut(usize, Option<&
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
     let mut runner = TestRunner::new_with_rng(Config { failure_persistence: None, ..Config::default() }, rng);
     let strategy = program();
-    let mut report =
-        SoakReport { seed, count: 0, steps: 0, elapsed: Duration::ZERO, disagreements: 0, found: Vec::new() };
+    let clone3 = clonekit_probe::probe_clone3().is_ok();
+    let mut report = SoakReport {
+        seed,
+        count: 0,
+        steps: 0,
+        elapsed: Duration::ZERO,
+        disagreements: 0,
+        found: Vec::new(),
+        clone3,
+    };
     let mut seen = std::collections::HashSet::new();
     for case in 0..count {
         let Ok(mut tree) = strategy.new_tree(&mut runner) else { continue };
         let first = tree.current();
-        let scenario = interpret(&first);
+        let scenario = interpret_for(&first, clone3);
         report.count += 1;
         report.steps += scenario.steps.len();
         let found = match compare(&scenario) {
@@ -214,8 +225,8 @@ pub fn soak(count: usize, seed: u64, mut on_progress: impl FnMut(usize, Option<&
                     on_progress(case + 1, None);
                     continue;
                 }
-                let (program, difference) = shrink(&mut tree, first, *diff);
-                let s = interpret(&program);
+                let (program, difference) = shrink(&mut tree, first, *diff, clone3);
+                let s = interpret_for(&program, clone3);
                 let reproduced = (0..3).filter(|_| compare(&s).is_err()).count();
                 Some(Found { case, program, difference, reproduced })
             }
@@ -233,6 +244,7 @@ fn shrink(
     tree: &mut impl ValueTree<Value = Program>,
     mut best: Program,
     mut diff: Difference,
+    clone3: bool,
 ) -> (Program, Difference) {
     if !tree.simplify() {
         return (best, diff);
@@ -243,7 +255,7 @@ fn shrink(
             break;
         }
         let p = tree.current();
-        match compare(&interpret(&p)) {
+        match compare(&interpret_for(&p, clone3)) {
             Err(d) => {
                 best = p;
                 diff = *d;

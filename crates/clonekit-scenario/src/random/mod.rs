@@ -18,6 +18,8 @@
 //! legitimately differ between the model and a real machine, or touch the machine outside the
 //! scenario: no `kill -1` or `kill 0` (they would reach the test runner), host names only set
 //! in a task's own UTS namespace, files only from the fixed tree every Linux host has.
+//! Where `clone3` does not reach the kernel (a container's seccomp profile refuses it),
+//! [`interpret_for`] leaves `clone3` choices out: on the kernel they could only be refused.
 
 mod differ;
 mod text;
@@ -275,10 +277,12 @@ struct Interp {
     next_name: usize,
     /// The exit signal each created task was given, by name.
     exit_signals: std::collections::HashMap<String, u64>,
+    /// Whether `clone3` choices apply.
+    clone3: bool,
 }
 
 impl Interp {
-    fn new() -> Interp {
+    fn new(clone3: bool) -> Interp {
         let env = Env::new("main", VARS.iter().map(|v| v.to_string()).collect(), &Default::default());
         let mut model = ModelBackend::new();
         let _ = model.start(&env);
@@ -289,6 +293,7 @@ impl Interp {
             host_uts: None,
             next_name: 1,
             exit_signals: Default::default(),
+            clone3,
         };
         it.host_uts = it.query(TaskKey(0), &Op::Ns(NsKind::Uts));
         it
@@ -346,6 +351,9 @@ impl Interp {
     fn op(&mut self, k: TaskKey, a: &Action) -> Option<Op> {
         let creating = matches!(a, Action::Fork | Action::Vfork | Action::Clone(..) | Action::Clone3(..));
         if creating && self.env.next_key().0 >= MAX_TASKS {
+            return None;
+        }
+        if matches!(a, Action::Clone3(..)) && !self.clone3 {
             return None;
         }
         Some(match a {
@@ -562,7 +570,13 @@ impl Interp {
 
 /// Interprets a program into a valid scenario (see the module documentation).
 pub fn interpret(p: &Program) -> Scenario {
-    let mut it = Interp::new();
+    interpret_for(p, true)
+}
+
+/// [`interpret`], with `clone3` choices skipped unless `clone3` is true (where a filter
+/// refuses `clone3`, such steps could only fail on the kernel).
+pub fn interpret_for(p: &Program, clone3: bool) -> Scenario {
+    let mut it = Interp::new(clone3);
     for c in &p.0 {
         if it.steps.len() >= MAX_STEPS || !it.apply(c) {
             break;

@@ -65,6 +65,15 @@ impl Refusal {
         )
     }
 
+    /// The one line for `--random`, whose scenarios then have no `clone3` steps.
+    pub fn random_notice(&self) -> String {
+        format!(
+            "clone3 is refused here by a seccomp filter ({}; Linux {} has clone3): the random scenarios are made without clone3 steps",
+            self.errno.name(),
+            kernel_release()
+        )
+    }
+
     /// The same for the JSON report.
     pub fn json(&self, skipped: usize) -> serde_json::Value {
         serde_json::json!({

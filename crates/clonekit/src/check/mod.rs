@@ -61,6 +61,9 @@ pub enum CheckError {
 fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckError> {
     use std::io::Write;
     let progress = std::io::stderr().is_terminal() && !json;
+    if let Some(refusal) = clone3::detect() {
+        eprintln!("clonekit: {}", refusal.random_notice());
+    }
     let report = clonekit_scenario::random::soak(count, seed, |done, found| {
         if let Some(f) = found {
             eprintln!("\r\x1b[2Kcase {}: {}", f.case, f.difference.summary());
@@ -82,6 +85,7 @@ fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckErro
         let doc = serde_json::json!({
             "seed": report.seed, "scenarios": report.count, "steps": report.steps,
             "elapsed_ms": report.elapsed.as_millis() as u64, "disagreements": report.disagreements, "found": found,
+            "clone3_steps": report.clone3,
         });
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
