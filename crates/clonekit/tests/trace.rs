@@ -605,3 +605,27 @@ fn low_latency_without_permission_is_one_line_and_exit_2() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--low-latency") && err.contains("Permission denied"), "{err}");
 }
+
+#[test]
+fn calls_refused_by_a_filter_already_in_place_are_shown() {
+    // A container's profile answers clone3 with ENOSYS before our filter could trace it; the
+    // program is then traced under PTRACE_SYSCALL, and the refused call shows, as in strace.
+    let Some(dir) = build() else { return };
+    let out = tmp("refused.trace");
+    let mut cmd = clonekit::process::Command::new(CK);
+    cmd.args(["trace", "-o"]).arg(&out).arg("--").arg(dir.join("pthreads")).arg("2");
+    let r = clonekit_probe::seccomp::run_refusing_clone3(&mut cmd, rustix::io::Errno::NOSYS)
+        .stdin(clonekit::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let calls = join_splits(&text);
+    let refused = calls
+        .iter()
+        .filter(|(_, l)| l.starts_with("clone3(") && l.ends_with("= -1 ENOSYS (Function not implemented)"));
+    let created = calls.iter().filter(|(_, l)| l.starts_with("clone(") && !l.contains("= -1"));
+    assert!(refused.count() >= 1, "{text}");
+    assert_eq!(created.count(), 2, "{text}");
+    let _ = std::fs::remove_file(&out);
+}
