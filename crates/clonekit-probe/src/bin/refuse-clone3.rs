@@ -1,18 +1,18 @@
-//! `refuse-clone3 ERRNO COMMAND [ARG...]`: runs COMMAND with `clone3` refused by a seccomp
-//! filter, as a container runtime's profile refuses it, to test programs (and clonekit
+//! `refuse-clone3 ENOSYS|EPERM COMMAND [ARG...]`: runs COMMAND with `clone3` refused by a
+//! seccomp filter, as a container runtime's profile refuses it, to test programs (and clonekit
 //! itself) the way they run in a container.
 //!
-//! ERRNO is the answer `clone3` gets: `ENOSYS` (current Docker, containerd, podman: C
+//! The errno is the answer `clone3` gets: `ENOSYS` (current Docker, containerd, podman: C
 //! libraries then fall back to legacy `clone`) or `EPERM` (older Docker profiles: glibc's
-//! `pthread_create`, `posix_spawn` and so std's threads and `Command` then fail), or any
-//! other errno name. The tool sets `no_new_privs` (as runtimes do), installs
+//! `pthread_create`, `posix_spawn` and so std's threads and `Command` then fail). The tool sets
+//! `no_new_privs` (as runtimes do), installs
 //! [`clonekit_probe::seccomp::refuse_clone3_program`] and execs COMMAND (searched in `PATH`)
 //! in its own place: same pid, same environment, COMMAND's exit status. Every call but
 //! `clone3` is allowed.
 //!
 //! ```text
 //! $ refuse-clone3 EPERM clonekit check --only flag
-//! $ CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="target/debug/refuse-clone3 ENOSYS" cargo test
+//! $ CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/target/debug/refuse-clone3 ENOSYS" cargo test
 //! ```
 //!
 //! Exit status: COMMAND's; 125 if the filter cannot be installed or the arguments are wrong,
@@ -21,11 +21,16 @@
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
-use clonekit_probe::seccomp::refuse_clone3;
+use clonekit_probe::seccomp::{refuse_clone3, CONTAINER_REFUSALS};
 use rustix::io::Errno;
 
-const USAGE: &str =
-    "usage: refuse-clone3 ERRNO COMMAND [ARG...]   (ERRNO: ENOSYS, EPERM or another errno name)";
+const USAGE: &str = "usage: refuse-clone3 ENOSYS|EPERM COMMAND [ARG...]";
+
+/// `ENOSYS`, or the number if Linux has no name for it.
+fn errno_name(e: Errno) -> String {
+    clonekit_flags::Errno::from_raw(e.raw_os_error())
+        .map_or_else(|| e.raw_os_error().to_string(), |e| e.name().to_string())
+}
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("refuse-clone3: {msg}");
@@ -42,15 +47,15 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let name = first.to_string_lossy();
-    let Some(errno) = clonekit_flags::Errno::from_name(&name).filter(|e| !e.is_kernel_internal()) else {
-        return fail(125, format!("{name:?} is not an errno name (try ENOSYS or EPERM)"));
+    let Some(errno) = CONTAINER_REFUSALS.into_iter().find(|e| errno_name(*e).eq_ignore_ascii_case(&name))
+    else {
+        return fail(125, format!("{name:?}: the errno is ENOSYS or EPERM, as container profiles answer"));
     };
     let Some(program) = args.next() else {
         return fail(125, format!("no command to run; {USAGE}"));
     };
-    if let Err(e) = refuse_clone3(Errno::from_raw_os_error(errno.raw())) {
-        let e = clonekit_flags::Errno::from_raw(e.raw_os_error()).map_or("?", |e| e.name());
-        return fail(125, format!("cannot install the seccomp filter: {e}"));
+    if let Err(e) = refuse_clone3(errno) {
+        return fail(125, format!("cannot install the seccomp filter: {}", errno_name(e)));
     }
     let err = std::process::Command::new(&program).args(args).exec();
     let code = if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };

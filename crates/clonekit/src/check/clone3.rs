@@ -14,6 +14,7 @@
 //! filter, not the rule; under `EPERM` there is not even the same answer.
 
 use clonekit_flags::Errno;
+use clonekit_probe::seccomp::CONTAINER_REFUSALS;
 
 use super::harness::{Case, Observation};
 use super::{corpus, flags, rules};
@@ -21,14 +22,16 @@ use super::{corpus, flags, rules};
 /// `clone3` refused before it reaches a kernel that has it.
 #[derive(Debug, Clone, Copy)]
 pub struct Refusal {
-    /// The errno the filter answers.
-    pub errno: Errno,
+    /// The errno the filter answers (a filter may answer any number).
+    errno: i32,
 }
 
-/// Whether a filter refuses `clone3` here (probed once).
+/// Whether a filter refuses `clone3` here as container profiles do, with `ENOSYS` or `EPERM`
+/// (probed once). Those are the answers clonekit-sys falls back on; under a filter answering
+/// anything else no case is skipped, and those that need a child fail, as a program would.
 pub fn detect() -> Option<Refusal> {
     let errno = clonekit_probe::seccomp::clone3_refusal()?;
-    Some(Refusal { errno: Errno::from_raw(errno.raw_os_error()).unwrap_or(Errno::ENOSYS) })
+    CONTAINER_REFUSALS.contains(&errno).then(|| Refusal { errno: errno.raw_os_error() })
 }
 
 fn kernel_release() -> String {
@@ -36,14 +39,19 @@ fn kernel_release() -> String {
 }
 
 impl Refusal {
+    /// The errno's name (`ENOSYS`), or its number if Linux has no name for it.
+    fn errno_name(&self) -> String {
+        Errno::from_raw(self.errno).map_or_else(|| format!("errno {}", self.errno), |e| e.name().to_string())
+    }
+
     /// Why a case that needs `clone3` is skipped.
     fn reason(&self) -> String {
-        format!("needs clone3, which a seccomp filter refuses here ({})", self.errno.name())
+        format!("needs clone3, which a seccomp filter refuses here ({})", self.errno_name())
     }
 
     /// Why rule C0 is skipped.
     fn c0_reason(&self) -> String {
-        if self.errno == Errno::ENOSYS {
+        if self.errno == Errno::ENOSYS.raw() {
             format!(
                 "clone3's ENOSYS here is a seccomp filter's, not that of a kernel without clone3 (Linux {} has it): it checks the filter, not the rule",
                 kernel_release()
@@ -51,7 +59,7 @@ impl Refusal {
         } else {
             format!(
                 "clone3 is refused here by a seccomp filter ({}); the rule is a kernel before 5.3's ENOSYS",
-                self.errno.name()
+                self.errno_name()
             )
         }
     }
@@ -60,7 +68,7 @@ impl Refusal {
     pub fn notice(&self, skipped: usize) -> String {
         format!(
             "clone3 is refused here by a seccomp filter ({}; Linux {} has clone3): {skipped} cases that need clone3 are skipped, the others create their children through legacy clone",
-            self.errno.name(),
+            self.errno_name(),
             kernel_release()
         )
     }
@@ -69,7 +77,7 @@ impl Refusal {
     pub fn random_notice(&self) -> String {
         format!(
             "clone3 is refused here by a seccomp filter ({}; Linux {} has clone3): the random scenarios are made without clone3 steps",
-            self.errno.name(),
+            self.errno_name(),
             kernel_release()
         )
     }
@@ -78,7 +86,7 @@ impl Refusal {
     pub fn json(&self, skipped: usize) -> serde_json::Value {
         serde_json::json!({
             "refused_by": "seccomp filter",
-            "errno": self.errno.name(),
+            "errno": self.errno_name(),
             "skipped_cases": skipped,
             "message": self.notice(skipped),
         })
