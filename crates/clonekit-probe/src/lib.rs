@@ -12,9 +12,12 @@
 //!   request (the scenario language's kernel backend).
 //! - [`privilege`]: what this process may do, and a user namespace of its own for an
 //!   ordinary user.
+//! - [`seccomp`]: `clone3` refused by a seccomp filter as container profiles refuse it, to
+//!   run programs under (the `refuse-clone3` tool, the tests, CI), and the detection of one.
 //! - [`elf`]: a minimal static executable made from bytes (a child to `execve` without
 //!   `ld.so`).
-//! - [`caller_state`], [`pid_ns_level`]: the calling process as the validation rules see it.
+//! - [`caller_state`], [`pid_ns_level`]: the calling process as the validation rules see it;
+//!   [`probe_clone3`]: whether `clone3` reaches the kernel here.
 //!
 //! Built on [`clonekit_sys`]'s safe API and on its raw layer, [`clonekit_raw`].
 //!
@@ -27,6 +30,7 @@ pub mod elf;
 pub mod observe;
 pub mod privilege;
 pub mod probe;
+pub mod seccomp;
 pub mod trial;
 
-pub use clonekit_raw::{caller_state, pid_ns_level};
+pub use clonekit_raw::{caller_state, pid_ns_level, probe_clone3};

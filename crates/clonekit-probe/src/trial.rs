@@ -183,8 +183,11 @@ pub fn run(trial: &Trial) -> Result<Answer, TrialError> {
         }
         0
     };
-    let depth =
-        if setup == Setup::DeepestPidNs { MAX_PID_NS_LEVEL.saturating_sub(raw::pid_ns_level()) } else { 0 };
+    let depth = if setup == Setup::DeepestPidNs {
+        MAX_PID_NS_LEVEL.saturating_sub(deepest_setup_level()?)
+    } else {
+        0
+    };
     // SAFETY: the throw-away child (and, for the deepest setup, its chain of descendants)
     // makes raw system calls only, on memory prepared above, which stays alive until it is
     // reaped below; it allocates nothing.
@@ -399,6 +402,16 @@ fn enter(setup: Setup) -> io::Result<()> {
         Setup::PidNamespacesLimitZero => limit_in_own_userns(c"/proc/sys/user/max_pid_namespaces"),
         Setup::DeepestPidNs => Ok(()),
     }
+}
+
+/// The caller's pid-namespace level, from which [`Setup::DeepestPidNs`] nests down to the
+/// deepest level; unavailable where it cannot be measured.
+fn deepest_setup_level() -> Result<u32, TrialError> {
+    raw::measured_pid_ns_level().ok_or_else(|| {
+        TrialError::Unavailable(
+            "the pid-namespace level is unknown here: /proc belongs to a pid namespace below the initial one (NSpid may list too few levels) and clone3, which would measure it, is refused".into(),
+        )
+    })
 }
 
 /// `MAX_PID_NS_LEVEL`: the deepest pid namespace level.

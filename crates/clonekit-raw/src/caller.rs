@@ -47,7 +47,13 @@ pub fn caller_state() -> CallerState {
 const MAX_SET_TID: u32 = clonekit_flags::MAX_PID_NS_LEVEL as u32;
 
 /// The calling process's pid-namespace level: 0 in the initial pid namespace, one more for
-/// each namespace below it.
+/// each namespace below it; [`measured_pid_ns_level`] where it can be measured, otherwise the
+/// levels `/proc` shows (which may be too few).
+pub fn pid_ns_level() -> u32 {
+    measured_pid_ns_level().unwrap_or_else(nspid_levels)
+}
+
+/// The calling process's pid-namespace level, or `None` where it cannot be known.
 ///
 /// `NSpid:` in `/proc/self/status` lists only the levels that the `/proc` mount's pid
 /// namespace sees, so under a `/proc` mounted inside a pid namespace it counts too few. The
@@ -57,18 +63,47 @@ const MAX_SET_TID: u32 = clonekit_flags::MAX_PID_NS_LEVEL as u32;
 /// is right. Every entry is pid 1, which is taken in every namespace that has an init, so a
 /// call within the limit fails too (`EEXIST`, or `EPERM` without `CAP_CHECKPOINT_RESTORE`)
 /// and creates nothing. Any other answer (a limit hit before `alloc_pid`) keeps the count.
-pub fn pid_ns_level() -> u32 {
-    let seen = fs::read_to_string("/proc/self/status")
+///
+/// Where `clone3` does not reach the kernel ([`probe_clone3`]: a kernel before 5.3, or a
+/// seccomp filter, whose `EPERM` would read as "within the limit"), `NSpid:` is exact only if
+/// the `/proc` mount belongs to the initial pid namespace (its pid 1's namespace has the
+/// initial one's fixed inode, `PROC_PID_INIT_INO`), or if the caller is in that namespace;
+/// otherwise, as in a container that has its own pid namespace and `/proc` and refuses
+/// `clone3`, the level is unknown.
+pub fn measured_pid_ns_level() -> Option<u32> {
+    let seen = nspid_levels();
+    if probe_clone3().is_ok() {
+        let mut level = seen;
+        while level + 2 <= MAX_SET_TID && within_set_tid_limit(level + 2) {
+            level += 1;
+        }
+        return Some(level);
+    }
+    if in_initial_pid_ns("/proc/self/ns/pid") {
+        Some(0)
+    } else if in_initial_pid_ns("/proc/1/ns/pid") {
+        Some(seen)
+    } else {
+        None
+    }
+}
+
+/// `PROC_PID_INIT_INO` (include/linux/proc_ns.h): the inode of the initial pid namespace.
+const PROC_PID_INIT_INO: u64 = 0xefff_fffc;
+
+/// Whether the namespace link at `path` (`/proc/PID/ns/pid`) names the initial pid namespace.
+fn in_initial_pid_ns(path: &str) -> bool {
+    fs::read_link(path).is_ok_and(|l| l.to_str() == Some(format!("pid:[{PROC_PID_INIT_INO}]").as_str()))
+}
+
+/// The levels `NSpid:` lists below the `/proc` mount's pid namespace (0 if unreadable).
+fn nspid_levels() -> u32 {
+    fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines().find_map(|l| l.strip_prefix("NSpid:").map(|ns| ns.split_whitespace().count()))
         })
-        .map_or(0, |n| n.saturating_sub(1) as u32);
-    let mut level = seen;
-    while level + 2 <= MAX_SET_TID && within_set_tid_limit(level + 2) {
-        level += 1;
-    }
-    level
+        .map_or(0, |n| n.saturating_sub(1) as u32)
 }
 
 /// Whether a clone3 with `n` `set_tid` entries gets past `alloc_pid`'s length check.
@@ -91,5 +126,32 @@ fn within_set_tid_limit(n: u32) -> bool {
             true
         }
         Err(e) => e == rustix::io::Errno::EXIST || e == rustix::io::Errno::PERM,
+    }
+}
+
+/// `clone3(&zeroed, 0)`, which the kernel rejects with `EINVAL` before anything else (rule
+/// C2, `size < CLONE_ARGS_SIZE_VER0`): `Ok(())` means that `clone3` reaches the kernel here;
+/// `Err(errno)` is the answer of whatever refused it first: `ENOSYS` from a kernel before 5.3,
+/// or a seccomp filter's errno (container profiles answer `ENOSYS` or `EPERM`). No child can
+/// be created.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/clone3.2.html)
+pub fn probe_clone3() -> Result<(), rustix::io::Errno> {
+    let mut args = [0u64; 11];
+    // SAFETY: `clone3` with a valid (zeroed) argument block and size 0; the kernel rejects the
+    // size before reading it, and a child created against all expectation exits at once
+    // without touching memory.
+    let ret =
+        unsafe { crate::create_exit_at_once(crate::nr::CLONE3, args.as_mut_ptr() as usize, 0, 0, 0, 0) };
+    match crate::check(ret) {
+        Err(e) if e == rustix::io::Errno::INVAL => Ok(()),
+        Err(e) => Err(e),
+        Ok(pid) => {
+            // Unreachable on any Linux; the child has exited at once: reap it.
+            let _ = crate::wait4(pid as i32, crate::WALL);
+            Ok(())
+        }
     }
 }

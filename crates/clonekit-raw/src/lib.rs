@@ -1,7 +1,7 @@
 //! The raw layer under clonekit: the x86_64 `clone`/`clone3` trampolines (after glibc's
 //! `clone.S` and `clone3.S`), the raw `syscall` instruction and the system call numbers, the
-//! signal, wait, credential and mount calls that rustix leaves out of its stable modules, and
-//! `ptrace`.
+//! signal, wait, credential and mount calls that rustix leaves out of its stable modules,
+//! `ptrace`, and `seccomp` (installing a BPF filter).
 //!
 //! A program that creates processes and threads uses `clonekit-sys` (or `clonekit`), whose
 //! safe API is built on this crate; this crate is for the layers that need the raw calls
@@ -28,8 +28,9 @@
 mod arch;
 mod caller;
 pub mod ptrace;
+pub mod seccomp;
 mod sys;
 
 pub use arch::{clone, clone3, create_exit_at_once, nr, syscall4, syscall6, tcb_guards, Entry};
-pub use caller::{caller_state, pid_ns_level};
+pub use caller::{caller_state, measured_pid_ns_level, pid_ns_level, probe_clone3};
 pub use sys::*;

@@ -31,6 +31,11 @@ impl Scenario {
         })
     }
 
+    /// Whether a step calls `clone3` (which a seccomp filter may refuse).
+    pub fn uses_clone3(&self) -> bool {
+        self.steps.iter().any(|st| matches!(st.kind, StepKind::Run(Op::Clone3 { .. })))
+    }
+
     /// Whether the scenario needs `CAP_SYS_ADMIN` in its tasks' user namespace: it creates
     /// namespaces, sets a host name, or signals every task (`kill -1`, which the kernel
     /// backend sends only inside a pid namespace of its own). Root has it; an ordinary user

@@ -24,6 +24,12 @@ fn main() {
         .collect();
     files.sort();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    // Where a seccomp filter (a container's profile) or an old kernel refuses clone3, the
+    // scenarios with a clone3 step cannot run on the kernel: skipped by name.
+    let clone3 = clonekit_probe::probe_clone3().map_err(|e| {
+        let name = clonekit_flags::Errno::from_raw(e.raw_os_error()).map_or("?", |e| e.name());
+        format!("which is refused here ({name})")
+    });
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         if only.as_deref().is_some_and(|o| !name.contains(o)) {
@@ -31,6 +37,13 @@ fn main() {
         }
         let text = std::fs::read_to_string(f).unwrap();
         let scenario = parse(&name, &text).unwrap_or_else(|e| panic!("{e}"));
+        if let Err(why) = &clone3 {
+            if scenario.uses_clone3() {
+                println!("skip {name}: needs clone3, {why}");
+                skipped += 1;
+                continue;
+            }
+        }
         let caller = KernelBackend::caller();
         if scenario.needs_caps() && !caller.has_caps() {
             println!(

@@ -59,6 +59,9 @@ fn main() {
             Err(e) => saved.push(format!("could not save case {}: {e}", f.case)),
         }
     }
+    if !report.clone3 {
+        println!("random: clone3 is refused here (a seccomp filter or an old kernel): scenarios without clone3 steps");
+    }
     println!(
         "random: seed {seed:#x}, {} scenarios ({} steps) on the model and the kernel in {:.2?}: {} disagreements ({} distinct)",
         report.count,

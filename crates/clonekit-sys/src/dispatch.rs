@@ -287,33 +287,10 @@ pub(crate) unsafe fn create(
     }
 }
 
-/// A child that should never exist: exits at once.
-unsafe extern "C" fn exit_at_once(_: *mut u8) -> i32 {
-    sys::exit_group(0)
-}
-
-/// `clone3(&zeroed, 0)`: the kernel rejects it with `EINVAL` before anything else (rule C2,
-/// `size < CLONE_ARGS_SIZE_VER0`), so `Ok(())` means "clone3 reaches the kernel"; a filter
-/// or an old kernel answers otherwise. No child can be created.
+/// `clone3(&zeroed, 0)`, which the kernel rejects with `EINVAL` (rule C2): `Ok(())` means
+/// "clone3 reaches the kernel"; a filter or an old kernel answers otherwise.
 pub(crate) fn probe_clone3() -> Result<(), Errno> {
-    let mut args = CloneArgs::default();
-    // SAFETY: `args` is valid; with size 0 no child is created, and if one ever were it
-    // would exit at once on the copied stack without returning into Rust frames.
-    let ret =
-        unsafe { arch::clone3((&mut args as *mut CloneArgs).cast(), 0, exit_at_once, std::ptr::null_mut()) };
-    match sys::check(ret) {
-        Err(e) if e == Errno::INVAL => Ok(()),
-        Err(e) => Err(e),
-        Ok(pid) => {
-            // Unreachable on any Linux; reap the stray child rather than leave a zombie.
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                let opts = rustix::process::WaitIdOptions::EXITED
-                    | rustix::process::WaitIdOptions::from_bits_retain(crate::child::WALL);
-                let _ = rustix::process::waitid(rustix::process::WaitId::Pid(pid), opts);
-            }
-            Ok(())
-        }
-    }
+    sys::probe_clone3()
 }
 
 /// Whether `clone3` reaches the kernel in this process (probed once, then cached).

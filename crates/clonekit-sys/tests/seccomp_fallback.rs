@@ -2,8 +2,9 @@
 //! or `EPERM` in older Docker profiles, which glibc takes as fatal), `Command` falls back to
 //! legacy `clone` and behaves the same: statuses, pidfds, pipes, errors, hooks, fd mappings.
 //!
-//! The filter is installed in a throw-away process (this binary run again), never in the test
-//! process: a filter cannot be removed, and the fallback is cached for the whole process.
+//! The filter (`clonekit_probe::seccomp`, the one the `refuse-clone3` tool and CI use) is
+//! installed in a throw-away process (this binary run again), never in the test process: a
+//! filter cannot be removed, and the fallback is cached for the whole process.
 
 use clonekit_sys::os::linux::process::{ChildExt, CommandExt as _};
 use clonekit_sys::os::unix::process::CommandExt;
@@ -12,41 +13,12 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 
 const CHILD_ENV: &str = "CLONEKIT_SECCOMP_CHILD";
-const SYS_CLONE3: u32 = 435;
-
-/// Installs `nr == clone3 ? ERRNO(errno) : ALLOW` for this thread and its children.
-fn refuse_clone3(errno: u16) -> std::io::Result<()> {
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-    const RET_ALLOW: u32 = 0x7fff_0000;
-    const RET_ERRNO: u32 = 0x0005_0000;
-    let stmt = |code: u16, k: u32| libc::sock_filter { code, jt: 0, jf: 0, k };
-    let jump = |k: u32, jt: u8, jf: u8| libc::sock_filter { code: 0x15, jt, jf, k }; // JMP|JEQ|K
-    let ld = |offset: u32| stmt(0x20, offset); // LD|W|ABS
-    let mut prog = [
-        ld(4),                                // seccomp_data.arch
-        jump(AUDIT_ARCH_X86_64, 0, 3),        // another ABI: allow
-        ld(0),                                // seccomp_data.nr
-        jump(SYS_CLONE3, 0, 1),               //
-        stmt(0x06, RET_ERRNO | errno as u32), // RET
-        stmt(0x06, RET_ALLOW),
-    ];
-    let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_mut_ptr() };
-    // SAFETY: prctl and seccomp with valid arguments; the program outlives the call (the
-    // kernel copies it).
-    unsafe {
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-            || libc::syscall(libc::SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &fprog) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
+const SYS_CLONE3: i64 = 435;
 
 /// The checks, run under the filter. Panics on a difference.
 fn checks(errno: i32) {
     // SAFETY: a clone3 with a NULL argument: only the filter's answer is wanted.
-    let raw = unsafe { libc::syscall(SYS_CLONE3 as i64, 0usize, 64usize) };
+    let raw = unsafe { libc::syscall(SYS_CLONE3, 0usize, 64usize) };
     assert_eq!(
         (raw, std::io::Error::last_os_error().raw_os_error()),
         (-1, Some(errno)),
@@ -82,12 +54,12 @@ fn checks(errno: i32) {
 }
 
 fn main() {
-    if let Some(errno) = std::env::var(CHILD_ENV).ok().and_then(|v| v.parse::<u16>().ok()) {
-        if let Err(e) = refuse_clone3(errno) {
+    if let Some(errno) = std::env::var(CHILD_ENV).ok().and_then(|v| v.parse::<i32>().ok()) {
+        if let Err(e) = clonekit_probe::seccomp::refuse_clone3(rustix::io::Errno::from_raw_os_error(errno)) {
             println!("skip: cannot install a seccomp filter: {e}");
             std::process::exit(77);
         }
-        checks(errno as i32);
+        checks(errno);
         std::process::exit(0);
     }
     let me = std::env::current_exe().expect("this test binary");

@@ -3,7 +3,11 @@
 //! Starting: the child is created by clonekit-sys's `fork` (glibc's own clone call) and
 //! waits on a pipe until we have `PTRACE_SEIZE`d it, so no event can be missed; then it
 //! puts SIGPIPE back to default (Rust ignores it), installs the seccomp filter and execs.
-//! Its first traced call is that execve. `PTRACE_O_EXITKILL` makes sure a tracer that dies
+//! Its first traced call is that execve. Under a seccomp filter that was there before ours
+//! (a container's profile), ours is not installed: the older filter's `ERRNO` answers
+//! outrank our `TRACE`, so a call it refuses (`clone3` in a container) would never stop and
+//! never be printed. The child is then stopped once after seizing and runs under
+//! `PTRACE_SYSCALL`, as strace without `--seccomp-bpf` does: every call is seen, more slowly. `PTRACE_O_EXITKILL` makes sure a tracer that dies
 //! takes its tracees along instead of leaving them failing every traced call with ENOSYS.
 //!
 //! Attaching (`-p`): every thread in `/proc/PID/task` is seized and interrupted, as strace
@@ -18,7 +22,7 @@ use std::sync::atomic::Ordering;
 use clonekit_raw::{self as raw, ptrace};
 
 use crate::output::Printer;
-use crate::seccomp::Filter;
+use crate::seccomp::{already_filtered, Filter};
 use crate::sys;
 use crate::tracer::{Mode, Tracer, INTERRUPTED, WAKE};
 use crate::{Options, Report, TraceError};
@@ -154,6 +158,7 @@ pub fn run_program(
     let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|c| c.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
     let filter = Filter::process_calls();
+    let mode = if already_filtered() { Mode::Started } else { Mode::Seccomp };
     let go = pipe()?;
     let err = match pipe() {
         Ok(p) => p,
@@ -183,9 +188,11 @@ pub fn run_program(
         }
         // SAFETY: resetting a disposition is async-signal-safe.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-        if let Err(e) = filter.install() {
-            report(e);
-            return 126;
+        if mode == Mode::Seccomp {
+            if let Err(e) = filter.install() {
+                report(e);
+                return 126;
+            }
         }
         // SAFETY: every pointer array is NULL-terminated and points at live CStrings.
         unsafe { libc::execve(c_path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
@@ -213,12 +220,28 @@ pub fn run_program(
         let _ = sys::wait_pid(pid);
         return Err(TraceError::NotTraceable { pid, source: e.into() });
     }
+    if mode == Mode::Started {
+        // Stopped once (it waits on the pipe), then resumed to stop at every call.
+        let stopped = ptrace::interrupt(pid).map_err(std::io::Error::from).and_then(|()| sys::wait_pid(pid));
+        let resumed = match stopped {
+            Ok(st) if st & 0xff == 0x7f => ptrace::syscall(pid, 0).map_err(std::io::Error::from),
+            Ok(_) => Err(std::io::Error::from_raw_os_error(libc::ESRCH)),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = resumed {
+            close(go[1]);
+            close(err[0]);
+            let _ = raw::kill(pid, libc::SIGKILL as u32);
+            let _ = sys::wait_pid(pid);
+            return Err(TraceError::NotTraceable { pid, source: e });
+        }
+    }
     // SAFETY: one byte from a local to our pipe.
     unsafe { libc::write(go[1], [1u8].as_ptr().cast(), 1) };
     close(go[1]);
 
     let program = path.display().to_string();
-    let tracer = Tracer::new(opts, Mode::Seccomp, printer, pid, &[], program);
+    let tracer = Tracer::new(opts, mode, printer, pid, &[], program);
     let result = tracer.run();
     // Whatever happened, nothing we started may outlive us stopped or orphaned.
     let (ending, tree, _summary, printer) = match result {
@@ -292,7 +315,7 @@ pub fn attach(
     }
     let program =
         std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
-    let tracer = Tracer::new(opts, Mode::Syscall, printer, pid, &seized, program);
+    let tracer = Tracer::new(opts, Mode::Attached, printer, pid, &seized, program);
     let (ending, tree, _summary, printer) =
         tracer.run().map_err(|source| TraceError::Sys { what: "wait4", source })?;
     Ok((printer, Report { ending, tree }, None))

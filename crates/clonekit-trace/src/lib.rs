@@ -9,7 +9,9 @@
 //! `SECCOMP_RET_TRACE` for the traced calls only, a successful clone or exec is finished at
 //! its ptrace event (no exit stop), and exits are read at `PTRACE_EVENT_EXIT`; and because a
 //! stopped tracee waits only for what must be read while it is stopped: the line is formatted
-//! after it has been resumed.
+//! after it has been resumed. Under a seccomp filter that was there first (a container's
+//! profile, whose `ERRNO` answers would hide the calls it refuses from ours), the program
+//! runs under `PTRACE_SYSCALL` instead, as strace without `--seccomp-bpf`.
 //!
 //! ```no_run
 //! use clonekit_trace::{trace, Options, Target};

@@ -8,14 +8,16 @@
 //! fails the call with `ENOSYS`.
 
 use clonekit_flags::ProcessSyscall;
+use clonekit_raw::seccomp::{self, SockFilter, AUDIT_ARCH_X86_64, DATA_ARCH, DATA_NR, RET_ALLOW, RET_TRACE};
 
-const BPF_LD_W_ABS: u16 = 0x20;
-const BPF_JMP_JEQ_K: u16 = 0x15;
-const BPF_RET_K: u16 = 0x06;
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const SECCOMP_RET_TRACE: u32 = 0x7ff0_0000;
-const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
-const SECCOMP_MODE_FILTER: libc::c_ulong = 2;
+/// Whether this process already runs under a seccomp filter (`Seccomp: 2` in
+/// `/proc/self/status`), which a child inherits. Filters are all evaluated and the answer of
+/// highest precedence wins: an older filter's `ERRNO` (a container profile refusing `clone3`)
+/// outranks our `TRACE`, and the refused call would never stop.
+pub fn already_filtered() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.strip_prefix("Seccomp:").is_some_and(|v| v.trim() == "2")))
+}
 
 /// The system calls the filter sends to the tracer.
 pub fn traced_by_filter() -> impl Iterator<Item = ProcessSyscall> {
@@ -24,11 +26,7 @@ pub fn traced_by_filter() -> impl Iterator<Item = ProcessSyscall> {
 
 /// A BPF program, built before `fork` so that the child only has to install it.
 pub struct Filter {
-    insns: Vec<libc::sock_filter>,
-}
-
-fn stmt(code: u16, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code, jt: 0, jf: 0, k }
+    insns: Vec<SockFilter>,
 }
 
 impl Filter {
@@ -37,16 +35,16 @@ impl Filter {
         let nrs: Vec<u32> = traced_by_filter().map(|s| s.number() as u32).collect();
         let m = nrs.len();
         let mut insns = vec![
-            stmt(BPF_LD_W_ABS, 4),
-            libc::sock_filter { code: BPF_JMP_JEQ_K, jt: 1, jf: 0, k: AUDIT_ARCH_X86_64 },
-            stmt(BPF_RET_K, SECCOMP_RET_TRACE),
-            stmt(BPF_LD_W_ABS, 0),
+            SockFilter::load(DATA_ARCH),
+            SockFilter::jump_eq(AUDIT_ARCH_X86_64, 1, 0),
+            SockFilter::ret(RET_TRACE),
+            SockFilter::load(DATA_NR),
         ];
         for (i, nr) in nrs.iter().enumerate() {
-            insns.push(libc::sock_filter { code: BPF_JMP_JEQ_K, jt: (m - i) as u8, jf: 0, k: *nr });
+            insns.push(SockFilter::jump_eq(*nr, (m - i) as u8, 0));
         }
-        insns.push(stmt(BPF_RET_K, SECCOMP_RET_ALLOW));
-        insns.push(stmt(BPF_RET_K, SECCOMP_RET_TRACE));
+        insns.push(SockFilter::ret(RET_ALLOW));
+        insns.push(SockFilter::ret(RET_TRACE));
         Filter { insns }
     }
 
@@ -55,45 +53,8 @@ impl Filter {
     /// only then. Async-signal-safe: no allocation, raw system calls only. Returns the errno
     /// on failure.
     pub fn install(&self) -> Result<(), i32> {
-        let prog = libc::sock_fprog { len: self.insns.len() as u16, filter: self.insns.as_ptr() as *mut _ };
-        let set = || {
-            // SAFETY: `prog` points at our instructions, alive for the call; the kernel copies them.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_prctl,
-                    libc::PR_SET_SECCOMP as libc::c_long,
-                    SECCOMP_MODE_FILTER as libc::c_long,
-                    &prog as *const libc::sock_fprog,
-                )
-            }
-        };
-        if set() == 0 {
-            return Ok(());
-        }
-        // SAFETY: integers only.
-        if unsafe {
-            libc::syscall(
-                libc::SYS_prctl,
-                libc::PR_SET_NO_NEW_PRIVS as libc::c_long,
-                1 as libc::c_long,
-                0 as libc::c_long,
-                0 as libc::c_long,
-                0 as libc::c_long,
-            )
-        } != 0
-        {
-            return Err(errno());
-        }
-        if set() == 0 {
-            Ok(())
-        } else {
-            Err(errno())
-        }
+        seccomp::install_filter(&self.insns).map_err(|e| e.raw_os_error())
     }
-}
-
-fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL)
 }
 
 #[cfg(test)]
@@ -109,7 +70,7 @@ mod tests {
         assert_eq!(f.insns.len(), 4 + names.len() + 2);
         // Every jump lands on the final TRACE.
         for (i, insn) in f.insns.iter().enumerate().skip(4) {
-            if insn.code == BPF_JMP_JEQ_K {
+            if insn.code == seccomp::BPF_JMP_JEQ_K {
                 let target = i + 1 + insn.jt as usize;
                 assert_eq!(target, f.insns.len() - 1);
             }

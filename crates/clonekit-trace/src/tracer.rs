@@ -41,13 +41,18 @@ pub(crate) static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
 /// A live tracee to `PTRACE_INTERRUPT` from the handler, so that a blocked `wait4` returns.
 pub(crate) static WAKE: AtomicI32 = AtomicI32::new(0);
 
-/// How tracees are resumed between traced calls.
+/// How tracees are resumed between traced calls, and what Ctrl-C does to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// The seccomp filter is installed: `PTRACE_CONT`, stops only on the traced calls.
+    /// Started by us with the seccomp filter installed: `PTRACE_CONT`, stops only on the
+    /// traced calls; Ctrl-C kills them.
     Seccomp,
-    /// No filter (`-p`): `PTRACE_SYSCALL`, every call stops and we pick ours.
-    Syscall,
+    /// Started by us without our filter, because one was already in place (see
+    /// `crate::seccomp::already_filtered`): `PTRACE_SYSCALL`, every call stops and we pick
+    /// ours; Ctrl-C kills them.
+    Started,
+    /// Attached with `-p` (no filter can be added): `PTRACE_SYSCALL`; Ctrl-C detaches.
+    Attached,
 }
 
 struct Pending {
@@ -136,7 +141,7 @@ impl<'a> Tracer<'a> {
     fn resume(&self, tid: i32, sig: i32) {
         let _ = match self.mode {
             Mode::Seccomp => ptrace::cont(tid, sig),
-            Mode::Syscall => ptrace::syscall(tid, sig),
+            Mode::Started | Mode::Attached => ptrace::syscall(tid, sig),
         };
     }
 
@@ -148,7 +153,7 @@ impl<'a> Tracer<'a> {
                 self.interrupting = true;
                 self.interrupt();
             }
-            if self.interrupting && self.mode == Mode::Syscall && self.tasks.is_empty() {
+            if self.interrupting && self.mode == Mode::Attached && self.tasks.is_empty() {
                 break;
             }
             let budget = self.spin.budget();
@@ -204,10 +209,10 @@ impl<'a> Tracer<'a> {
         let tids: Vec<i32> = self.tasks.keys().copied().collect();
         for tid in tids {
             match self.mode {
-                Mode::Seccomp => {
+                Mode::Seccomp | Mode::Started => {
                     let _ = raw::kill(tid, libc::SIGKILL as u32);
                 }
-                Mode::Syscall => {
+                Mode::Attached => {
                     let _ = ptrace::interrupt(tid);
                 }
             }
@@ -250,7 +255,7 @@ impl<'a> Tracer<'a> {
             spin::SIGNAL
         };
         self.task(tid);
-        if self.interrupting && self.mode == Mode::Syscall {
+        if self.interrupting && self.mode == Mode::Attached {
             // Let go of it; a pending signal goes back to it.
             let inject = if event == 0 && sig != (libc::SIGTRAP | 0x80) { sig } else { 0 };
             self.detach(tid, inject);

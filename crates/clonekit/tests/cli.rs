@@ -219,6 +219,12 @@ fn check_rules_pass_from_inside_a_pid_namespace_with_its_own_proc() {
     assert!(failed.is_empty(), "failed cases: {failed:#?}");
     for id in ["N6", "A1", "P5", "N4"] {
         let c = cases.iter().find(|c| c["case"].as_str().unwrap().starts_with(&format!("{id} "))).unwrap();
-        assert_eq!(c["status"], "pass", "{c}");
+        // Under a filter refusing clone3 (CI runs the suite under one too), the level cannot be
+        // measured inside this pid namespace and A1 needs clone3: skipped, saying why.
+        if ["N6", "A1"].contains(&id) && !clonekit_sys::clone3_supported() {
+            assert!(c["skip_reason"].as_str().is_some_and(|r| r.contains("clone3")), "{c}");
+        } else {
+            assert_eq!(c["status"], "pass", "{c}");
+        }
     }
 }

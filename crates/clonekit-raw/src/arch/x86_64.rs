@@ -125,6 +125,8 @@ pub mod nr {
     pub const DUP3: usize = 292;
     /// `kcmp`.
     pub const KCMP: usize = 312;
+    /// `seccomp`.
+    pub const SECCOMP: usize = 317;
     /// `pidfd_send_signal`.
     pub const PIDFD_SEND_SIGNAL: usize = 424;
     /// `clone3`.

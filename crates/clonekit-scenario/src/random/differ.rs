@@ -16,7 +16,7 @@ use crate::model::ModelBackend;
 use crate::run::{run, LineKind, Transcript};
 use crate::Backend;
 
-use super::{interpret_for, program, to_text, Program};
+use super::{interpret_for, program, to_text, Caller, Program};
 
 /// How one backend's run of a scenario went.
 #[derive(Debug, Clone)]
@@ -179,6 +179,9 @@ pub struct SoakReport {
     pub found: Vec<Found>,
     /// It was stopped before `count` scenarios (see [`soak_until`]).
     pub stopped: bool,
+    /// Whether the scenarios could have `clone3` steps: false where `clone3` does not reach
+    /// the kernel (a seccomp filter refuses it), and they were left out.
+    pub clone3: bool,
 }
 
 /// How many shrinking steps a disagreement gets at most.
@@ -191,7 +194,7 @@ const SHRINK_TIME: Duration = Duration::from_secs(30);
 /// by proptest (removing choices, lowering numbers) to a scenario that still disagrees, then
 /// run three more times to tell a steady disagreement from a race. `on_progress(done, found)`
 /// is called after every scenario. Deterministic for a seed: the same scenarios in the same
-/// order.
+/// order (where `clone3` does not reach the kernel, the same without their `clone3` steps).
 pub fn soak(count: usize, seed: u64, on_progress: impl FnMut(usize, Option<&Found>)) -> SoakReport {
     soak_until(count, seed, || false, on_progress)
 }
@@ -211,6 +214,7 @@ pub fn soak_until(
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
     let mut runner = TestRunner::new_with_rng(Config { failure_persistence: None, ..Config::default() }, rng);
     let strategy = program();
+    let caller = Caller::of_this_process();
     let mut report = SoakReport {
         seed,
         count: 0,
@@ -219,6 +223,7 @@ pub fn soak_until(
         disagreements: 0,
         found: Vec::new(),
         stopped: false,
+        clone3: caller.clone3,
     };
     let mut seen = std::collections::HashSet::new();
     for case in 0..count {
@@ -228,7 +233,7 @@ pub fn soak_until(
         }
         let Ok(mut tree) = strategy.new_tree(&mut runner) else { continue };
         let first = tree.current();
-        let scenario = interpret_for(&first, KernelBackend::caller());
+        let scenario = interpret_for(&first, caller);
         let compared = compare(&scenario);
         if stop() {
             report.stopped = true;
@@ -244,8 +249,8 @@ pub fn soak_until(
                     on_progress(case + 1, None);
                     continue;
                 }
-                let (program, difference) = shrink(&mut tree, first, *diff, &stop);
-                let s = interpret_for(&program, KernelBackend::caller());
+                let (program, difference) = shrink(&mut tree, first, *diff, &stop, caller);
+                let s = interpret_for(&program, caller);
                 let reproduced = (0..3).filter(|_| compare(&s).is_err()).count();
                 if stop() {
                     // Shrinking or the reruns were cut short: this one is not reported.
@@ -272,6 +277,7 @@ fn shrink(
     mut best: Program,
     mut diff: Difference,
     stop: &impl Fn() -> bool,
+    caller: Caller,
 ) -> (Program, Difference) {
     if !tree.simplify() {
         return (best, diff);
@@ -282,7 +288,7 @@ fn shrink(
             break;
         }
         let p = tree.current();
-        match compare(&interpret_for(&p, KernelBackend::caller())) {
+        match compare(&interpret_for(&p, caller)) {
             Err(d) => {
                 best = p;
                 diff = *d;

@@ -18,6 +18,8 @@
 //! legitimately differ between the model and a real machine, or touch the machine outside the
 //! scenario: no `kill -1` or `kill 0` (they would reach the test runner), host names only set
 //! in a task's own UTS namespace, files only from the fixed tree every Linux host has.
+//! Where `clone3` does not reach the kernel (a container's seccomp profile refuses it),
+//! [`interpret_for`] leaves `clone3` choices out: on the kernel they could only be refused.
 
 mod differ;
 mod text;
@@ -275,12 +277,14 @@ struct Interp {
     next_name: usize,
     /// The exit signal each created task was given, by name.
     exit_signals: std::collections::HashMap<String, u64>,
+    /// Whether `clone3` choices apply.
+    clone3: bool,
 }
 
 impl Interp {
-    fn new(caller: Privilege) -> Interp {
+    fn new(caller: Caller) -> Interp {
         let env = Env::new("main", VARS.iter().map(|v| v.to_string()).collect(), &Default::default());
-        let mut model = ModelBackend::for_caller(caller);
+        let mut model = ModelBackend::for_caller(caller.privilege);
         let _ = model.start(&env);
         let mut it = Interp {
             model,
@@ -289,6 +293,7 @@ impl Interp {
             host_uts: None,
             next_name: 1,
             exit_signals: Default::default(),
+            clone3: caller.clone3,
         };
         it.host_uts = it.query(TaskKey(0), &Op::Ns(NsKind::Uts));
         it
@@ -346,6 +351,9 @@ impl Interp {
     fn op(&mut self, k: TaskKey, a: &Action) -> Option<Op> {
         let creating = matches!(a, Action::Fork | Action::Vfork | Action::Clone(..) | Action::Clone3(..));
         if creating && self.env.next_key().0 >= MAX_TASKS {
+            return None;
+        }
+        if matches!(a, Action::Clone3(..)) && !self.clone3 {
             return None;
         }
         Some(match a {
@@ -560,15 +568,36 @@ impl Interp {
     }
 }
 
-/// Interprets a program into a valid scenario for root (see the module documentation).
-pub fn interpret(p: &Program) -> Scenario {
-    interpret_for(p, Privilege::Root)
+/// Who the generated scenarios are for: what the kernel backend's tasks may do here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The tasks' privilege (see [`KernelBackend::caller`](crate::KernelBackend::caller)).
+    pub privilege: Privilege,
+    /// Whether `clone3` reaches the kernel (no seccomp filter refuses it).
+    pub clone3: bool,
 }
 
-/// Interprets a program into a valid scenario for a caller with `caller`'s privilege: the
-/// model that drives the choices starts its first task with it, so what the choices build on
-/// (a UTS namespace of its own for a host name, a task that exists) is what that caller gets.
-pub fn interpret_for(p: &Program, caller: Privilege) -> Scenario {
+impl Caller {
+    /// Root, with `clone3`: what scenarios are written for.
+    pub const ROOT: Caller = Caller { privilege: Privilege::Root, clone3: true };
+
+    /// This process, as the kernel backend runs its scenarios.
+    pub fn of_this_process() -> Caller {
+        Caller { privilege: crate::KernelBackend::caller(), clone3: clonekit_probe::probe_clone3().is_ok() }
+    }
+}
+
+/// Interprets a program into a valid scenario for root (see the module documentation).
+pub fn interpret(p: &Program) -> Scenario {
+    interpret_for(p, Caller::ROOT)
+}
+
+/// Interprets a program into a valid scenario for `caller`: the model that drives the
+/// choices starts its first task with the caller's privilege, so what the choices build on (a
+/// UTS namespace of its own for a host name, a task that exists) is what that caller gets;
+/// and `clone3` choices are skipped where `clone3` does not reach the kernel (a filter
+/// refuses it: such steps could only fail there).
+pub fn interpret_for(p: &Program, caller: Caller) -> Scenario {
     let mut it = Interp::new(caller);
     for c in &p.0 {
         if it.steps.len() >= MAX_STEPS || !it.apply(c) {

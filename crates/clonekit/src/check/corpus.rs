@@ -22,6 +22,15 @@ pub fn cases() -> Vec<Case> {
         .collect()
 }
 
+/// The scenario cases with a `clone3` step, by case name.
+pub fn needing_clone3() -> Vec<String> {
+    CORPUS
+        .iter()
+        .filter(|&&(name, text)| parse(name, text).is_ok_and(|s| s.uses_clone3()))
+        .map(|&(name, _)| name.trim_end_matches(".scn").to_string())
+        .collect()
+}
+
 fn expectations(t: &Transcript) -> String {
     if t.passed() {
         "expectations met".to_string()

@@ -1,6 +1,7 @@
 //! One case per `CLONE_*` flag: the probe in `clonekit_probe::probe` creates children with and
 //! without the flag and reports what each saw.
 
+use clonekit_flags::Reach;
 use clonekit_probe::probe::{ProbeOutcome, FLAG_PROBES};
 
 use super::harness::{Case, Observation};
@@ -27,6 +28,15 @@ pub fn cases() -> Vec<Case> {
                 }),
             }
         })
+        .collect()
+}
+
+/// The flag cases of the flags only `clone3` can pass ([`Reach::Clone3Only`]), by case name.
+pub fn needing_clone3() -> Vec<String> {
+    FLAG_PROBES
+        .iter()
+        .filter(|p| p.flag.info().is_some_and(|i| i.reach == Reach::Clone3Only))
+        .map(|p| p.flag.name().to_string())
         .collect()
 }
 

@@ -4,7 +4,12 @@
 //! without the flag through clonekit-sys and observes the difference from user space; and
 //! for every validation rule of clonekit-flags, a call built to break exactly that rule,
 //! issued on the kernel, whose errno must be the one the rule predicts.
+//!
+//! Under a seccomp filter that refuses `clone3` (a container's profile), the cases that need
+//! `clone3` are skipped with the reason and the rest run through legacy `clone` (see
+//! [`clone3`]).
 
+mod clone3;
 mod corpus;
 mod flags;
 mod harness;
@@ -63,6 +68,9 @@ pub enum CheckError {
 fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckError> {
     use std::io::Write;
     let progress = std::io::stderr().is_terminal() && !json;
+    if let Some(refusal) = clone3::detect() {
+        eprintln!("clonekit: {}", refusal.random_notice());
+    }
     let held = clonekit_probe::observe::HeldSignals::hold().ok();
     let pending = || held.as_ref().and_then(|h| h.pending());
     let report = clonekit_scenario::random::soak_until(
@@ -92,6 +100,7 @@ fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckErro
             "seed": report.seed, "scenarios": report.count, "steps": report.steps,
             "elapsed_ms": report.elapsed.as_millis() as u64, "disagreements": report.disagreements, "found": found,
             "interrupted": report.stopped,
+            "clone3_steps": report.clone3,
         });
         serde_json::to_writer_pretty(&mut out, &doc)?;
         writeln!(out)?;
@@ -148,11 +157,16 @@ pub fn run(args: &Args) -> Result<Outcome, CheckError> {
             return Err(CheckError::NoMatch(only.clone()));
         }
     }
+    let clone3_refused = clone3::detect().map(|refusal| {
+        let skipped = clone3::skip_cases_needing_clone3(&mut cases, refusal);
+        eprintln!("clonekit: {}", refusal.notice(skipped));
+        refusal.json(skipped)
+    });
     let progress = !args.quiet && !args.json && std::io::stderr().is_terminal();
     let (results, stopped_by) = harness::run_all(&cases, progress);
     let failed = results.iter().any(|r| matches!(r.status, Status::Fail));
     if args.json {
-        report::json(&results)?;
+        report::json(&results, clone3_refused)?;
     } else {
         report::table(&results)?;
     }

@@ -133,8 +133,9 @@ pub fn table(results: &[CaseResult]) -> io::Result<()> {
     Ok(())
 }
 
-/// The same as one JSON document.
-pub fn json(results: &[CaseResult]) -> io::Result<()> {
+/// The same as one JSON document. `clone3_refused`: what refuses `clone3` here, if anything
+/// (`null` when `clone3` reaches the kernel).
+pub fn json(results: &[CaseResult], clone3_refused: Option<serde_json::Value>) -> io::Result<()> {
     let s = summary(results);
     let cases: Vec<serde_json::Value> = results
         .iter()
@@ -162,6 +163,7 @@ pub fn json(results: &[CaseResult]) -> io::Result<()> {
         .collect();
     let doc = serde_json::json!({
         "kernel": kernel_release(),
+        "clone3_refused": clone3_refused,
         "cases": cases,
         "corpus": { "scenarios": ran, "agree": agree, "agreement_percent": rate(agree, ran), "per_flag": flags },
         "summary": { "total": results.len(), "passed": s.passed, "failed": s.failed, "skipped": s.skipped },

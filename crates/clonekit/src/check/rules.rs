@@ -19,7 +19,7 @@ pub fn cases() -> Vec<Case> {
             let id = r.id;
             Case {
                 group: "rule",
-                name: format!("{id} {}", short(r.reason)),
+                name: case_name(r),
                 expected: format!("{} ({})", r.errno, r.function),
                 needs_caps: needs_caps(id),
                 run: Box::new(move || run_rule(id)),
@@ -289,4 +289,22 @@ fn run_rule(id: &'static str) -> Observation {
         seen.push(kernel);
     }
     Observation::verdict(ok, seen.join(", "))
+}
+
+/// A rule case's name: the id and the first words of the reason.
+fn case_name(r: &clonekit_flags::Rule) -> String {
+    format!("{} {}", r.id, short(r.reason))
+}
+
+/// The rule cases whose every call is a `clone3`, by case name, with the rule's id: where a
+/// filter refuses `clone3` they have nothing left to try (see `super::clone3`).
+pub fn needing_clone3() -> Vec<(String, &'static str)> {
+    RULES
+        .iter()
+        .filter(|r| match plan(r.id) {
+            Plan::Try(trials) => trials.iter().all(|t| matches!(t.call, CloneCall::Clone3 { .. })),
+            Plan::Skip(_) => false,
+        })
+        .map(|r| (case_name(r), r.id))
+        .collect()
 }
