@@ -67,7 +67,8 @@ pub fn pid_ns_level() -> u32 {
 /// Where `clone3` does not reach the kernel ([`probe_clone3`]: a kernel before 5.3, or a
 /// seccomp filter, whose `EPERM` would read as "within the limit"), `NSpid:` is exact only if
 /// the `/proc` mount belongs to the initial pid namespace (its pid 1's namespace has the
-/// initial one's fixed inode, `PROC_PID_INIT_INO`), or if the caller is in that namespace;
+/// initial one's fixed inode, `PROC_PID_INIT_INO`, or it lists kernel threads), or if the
+/// caller is in that namespace;
 /// otherwise, as in a container that has its own pid namespace and `/proc` and refuses
 /// `clone3`, the level is unknown.
 pub fn measured_pid_ns_level() -> Option<u32> {
@@ -81,11 +82,25 @@ pub fn measured_pid_ns_level() -> Option<u32> {
     }
     if in_initial_pid_ns("/proc/self/ns/pid") {
         Some(0)
-    } else if in_initial_pid_ns("/proc/1/ns/pid") {
+    } else if in_initial_pid_ns("/proc/1/ns/pid") || proc_lists_kernel_threads() {
         Some(seen)
     } else {
         None
     }
+}
+
+/// Whether the `/proc` mount lists kernel threads, which live in the initial pid namespace
+/// only: its pid 2 is `kthreadd` (`PF_KTHREAD` in the flags of `/proc/2/stat`, readable by
+/// anyone, where `/proc/1/ns/pid` is not).
+fn proc_lists_kernel_threads() -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    fs::read_to_string("/proc/2/stat")
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.split_whitespace().nth(6).and_then(|f| f.parse::<u64>().ok()))
+        })
+        .is_some_and(|flags| flags & PF_KTHREAD != 0)
 }
 
 /// `PROC_PID_INIT_INO` (include/linux/proc_ns.h): the inode of the initial pid namespace.
