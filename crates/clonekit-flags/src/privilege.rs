@@ -26,8 +26,10 @@ pub enum Privilege {
     Unprivileged {
         /// The user's uid.
         uid: u32,
-        /// Whether it may create a user namespace (and, within it, every other namespace).
-        may_create_user_ns: bool,
+        /// The errno with which the kernel refuses it a user namespace (and so every other
+        /// namespace), if it does: `ENOSPC` where `user.max_user_namespaces` is reached,
+        /// `EPERM` or `EACCES` where a security policy forbids them.
+        user_ns_refused: Option<crate::Errno>,
     },
 }
 
@@ -45,18 +47,30 @@ impl Privilege {
         !matches!(self, Privilege::Unprivileged { .. })
     }
 
-    /// A short description for reports: `root`, `root of a user namespace (uid 1001)`,
-    /// `uid 1001, no capabilities`.
+    /// A short description for reports: `root`, `root of a user namespace of its own (uid
+    /// 1001)`, `uid 1001, no capabilities`.
     pub fn describe(self) -> String {
         match self {
             Privilege::Root => "root".to_string(),
             Privilege::NamespaceRoot { uid } => format!("root of a user namespace of its own (uid {uid})"),
-            Privilege::Unprivileged { uid, may_create_user_ns: true } => {
-                format!("uid {uid}, no capabilities")
-            }
-            Privilege::Unprivileged { uid, may_create_user_ns: false } => {
-                format!("uid {uid}, no capabilities, no user namespaces")
-            }
+            Privilege::Unprivileged { uid, .. } => format!("uid {uid}, no capabilities"),
+        }
+    }
+
+    /// Why a case that needs `CAP_SYS_ADMIN` cannot run for this caller, or `None` if it can
+    /// (root, or root of a user namespace of its own).
+    pub fn lacks_caps(self) -> Option<String> {
+        match self {
+            Privilege::Unprivileged { user_ns_refused, .. } => Some(format!(
+                "needs CAP_SYS_ADMIN (root, or root of a user namespace of its own), and this caller ({}) {}",
+                self.describe(),
+                if user_ns_refused.is_none() {
+                    "may not create the namespaces it needs inside one"
+                } else {
+                    "may not create a user namespace here"
+                }
+            )),
+            _ => None,
         }
     }
 }
@@ -77,8 +91,10 @@ mod tests {
         assert_eq!(Privilege::Root.describe(), "root");
         assert_eq!(Privilege::NamespaceRoot { uid: 1001 }.uid(), 1001);
         assert!(Privilege::NamespaceRoot { uid: 1001 }.has_caps());
-        let user = Privilege::Unprivileged { uid: 1001, may_create_user_ns: false };
+        let user = Privilege::Unprivileged { uid: 1001, user_ns_refused: Some(crate::Errno::ENOSPC) };
         assert!(!user.has_caps());
-        assert_eq!(user.describe(), "uid 1001, no capabilities, no user namespaces");
+        assert_eq!(user.describe(), "uid 1001, no capabilities");
+        assert!(user.lacks_caps().unwrap().ends_with("may not create a user namespace here"));
+        assert_eq!(Privilege::Root.lacks_caps(), None);
     }
 }

@@ -61,10 +61,23 @@ impl Cred {
 
 /// `create_user_ns` (kernel/user_namespace.c): the new namespace becomes the cred's, with
 /// every capability in it.
-pub(crate) fn create_user_ns(new: &mut Cred, chrooted: bool, inum: u64) -> Result<(), Errno> {
+///
+/// `refused` is how the machine refuses the task user namespaces, if it does: `ENOSPC`, a
+/// limit reached (checked where `inc_user_namespaces` is), or a security policy's errno
+/// (checked last, where `security_create_user_ns` is).
+pub(crate) fn create_user_ns(
+    new: &mut Cred,
+    chrooted: bool,
+    inum: u64,
+    refused: Option<Errno>,
+) -> Result<(), Errno> {
     let parent = new.user_ns.clone();
     // kernel/user_namespace.c:93: deeper than 32 levels (rule U3).
     if parent.level > 32 {
+        return Err(Errno::ENOSPC);
+    }
+    // inc_user_namespaces: the creator's user.max_user_namespaces reached.
+    if refused == Some(Errno::ENOSPC) {
         return Err(Errno::ENOSPC);
     }
     // kernel/user_namespace.c:107: chrooted (rule U1).
@@ -75,6 +88,10 @@ pub(crate) fn create_user_ns(new: &mut Cred, chrooted: bool, inum: u64) -> Resul
     // a namespace nobody wrote a uid_map for.
     if !parent.mapped() {
         return Err(Errno::EPERM);
+    }
+    // security_create_user_ns: a policy that forbids user namespaces.
+    if let Some(e) = refused.filter(|&e| e != Errno::ENOSPC) {
+        return Err(e);
     }
     new.user_ns = Rc::new(UserNamespace {
         level: parent.level + 1,

@@ -220,7 +220,7 @@ impl Kernel {
             let mut c = (*parent_cred).clone();
             if flags.contains(F::CLONE_NEWUSER) {
                 let inum = self.alloc_inum();
-                if let Err(e) = create_user_ns(&mut c, caller.chrooted, inum) {
+                if let Err(e) = create_user_ns(&mut c, caller.chrooted, inum, self.user_ns_refused) {
                     let rule = match e {
                         Errno::ENOSPC => "U3",
                         _ if caller.chrooted => "U1",
@@ -777,7 +777,7 @@ impl Kernel {
             let mut c = (*self.t(cur).cred).clone();
             let chrooted = self.caller_state(cur).chrooted;
             let inum = self.alloc_inum();
-            create_user_ns(&mut c, chrooted, inum)?;
+            create_user_ns(&mut c, chrooted, inum, self.user_ns_refused)?;
             Some(Rc::new(c))
         } else {
             None

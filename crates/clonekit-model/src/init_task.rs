@@ -40,6 +40,7 @@ impl Kernel {
             recording: false,
             exit_log: Vec::new(),
             always_waits: Vec::new(),
+            user_ns_refused: None,
         };
         let user_ns = Rc::new(UserNamespace {
             level: 0,
@@ -145,7 +146,12 @@ impl Kernel {
         let init = self.init_task;
         let parent = match privilege {
             Privilege::Root => init,
-            Privilege::Unprivileged { uid, .. } => {
+            Privilege::Unprivileged { uid, user_ns_refused } => {
+                self.user_ns_refused = user_ns_refused;
+                // Without a pid namespace of their own, the tasks get the machine's pids,
+                // which the model cannot know; it gives them numbers as far from the small
+                // ones a scenario stores or a descriptor takes as the kernel's are.
+                self.init_pid_ns.advance_cursor(20_000);
                 let first = self.fork_done(init)?;
                 self.set_user(first, uid);
                 return Ok(self.new_process_group(first));
@@ -212,5 +218,62 @@ impl UserNamespace {
     /// The initial user namespace (before boot numbers it).
     fn initial() -> UserNamespace {
         UserNamespace { level: 0, parent: None, inum: 0, root_kuid: Cell::new(Some(0)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clone(k: &mut Kernel, cur: TaskId, flags: CloneFlags) -> Result<TaskId, Errno> {
+        let args = KernelCloneArgs { flags, exit_signal: ExitSignal::SIGCHLD, ..KernelCloneArgs::default() };
+        match k.kernel_clone(cur, &args, &[])? {
+            Syscall::Done(f) => Ok(f.child),
+            Syscall::Blocked => panic!("a plain clone does not block"),
+        }
+    }
+
+    #[test]
+    fn an_ordinary_user_needs_a_user_namespace_for_the_others() {
+        let mut k = Kernel::new();
+        let user = Privilege::Unprivileged { uid: 1001, user_ns_refused: None };
+        let first = k.spawn_first_as(user).unwrap();
+        assert_eq!(k.t(first).cred.euid, 1001);
+        assert_eq!(clone(&mut k, first, CloneFlags::CLONE_NEWUTS), Err(Errno::EPERM));
+        assert_eq!(k.sys_sethostname(first, "x"), Err(Errno::EPERM));
+        let inside = clone(&mut k, first, CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS).unwrap();
+        assert!(k.t(inside).cred.cap_sys_admin);
+        assert_eq!(k.sys_sethostname(inside, "x"), Ok(()));
+        // The machine's pids are not the small numbers.
+        assert!(k.t(first).pid.nr_ns(&k.init_pid_ns) > 20_000);
+    }
+
+    #[test]
+    fn a_refused_user_namespace_is_refused_with_the_machines_errno() {
+        for errno in [Errno::ENOSPC, Errno::EPERM] {
+            let mut k = Kernel::new();
+            let first = k
+                .spawn_first_as(Privilege::Unprivileged { uid: 1001, user_ns_refused: Some(errno) })
+                .unwrap();
+            assert_eq!(clone(&mut k, first, CloneFlags::CLONE_NEWUSER), Err(errno));
+        }
+    }
+
+    #[test]
+    fn root_of_its_own_user_namespace_owns_its_pid_uts_and_ipc_namespaces_only() {
+        let mut k = Kernel::new();
+        let first = k.spawn_first_as(Privilege::NamespaceRoot { uid: 1001 }).unwrap();
+        let cred = k.t(first).cred.clone();
+        assert!(cred.cap_sys_admin && !cred.capable());
+        assert_eq!(cred.user_ns.root_kuid.get(), Some(1001));
+        // pid 2 of its own pid namespace, under the namespace init that reaps.
+        assert_eq!(k.t(first).pid.level(), 1);
+        assert_eq!(k.sys_sethostname(first, "x"), Ok(()));
+        assert!(clone(&mut k, first, CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID).is_ok());
+        // A real-time I/O priority needs capable(), which only the machine's root has.
+        assert_eq!(k.sys_ioprio_set(first, 1 << 13), Err(Errno::EPERM));
+        let mut root = Kernel::new();
+        let first = root.spawn_first_as(Privilege::Root).unwrap();
+        assert_eq!(root.sys_ioprio_set(first, 1 << 13), Ok(()));
     }
 }

@@ -288,6 +288,14 @@ impl Kernel {
     }
 }
 
+impl PidNamespace {
+    /// Moves the allocation cursor to `nr`, as a machine that has been running has moved its
+    /// own: the next pid is the next free one after it.
+    pub(crate) fn advance_cursor(&self, nr: i32) {
+        self.last.set(nr.clamp(1, PID_MAX - 1));
+    }
+}
+
 /// `idr_alloc_cyclic(pid_min, pid_max)`: the next free number after the cursor, wrapping to
 /// `RESERVED_PIDS` (or 1 before the first wrap).
 fn alloc_cyclic(ns: &PidNamespace) -> Option<i32> {

@@ -232,6 +232,9 @@ pub struct Kernel {
     /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,
     /// and the namespace init that the set-up of a user-namespace caller creates.
     pub(crate) always_waits: Vec<TaskId>,
+    /// How the machine refuses the tasks user namespaces, if it does (see
+    /// [`Privilege::Unprivileged`](clonekit_flags::Privilege::Unprivileged)).
+    pub(crate) user_ns_refused: Option<clonekit_flags::Errno>,
 }
 
 #[derive(Debug)]

@@ -33,7 +33,28 @@ fn detect() -> Privilege {
     if caps || can_create(CloneFlags::CLONE_NEWUSER | NAMESPACE_ROOT_FLAGS) {
         return Privilege::NamespaceRoot { uid };
     }
-    Privilege::Unprivileged { uid, may_create_user_ns: can_create(CloneFlags::CLONE_NEWUSER) }
+    Privilege::Unprivileged { uid, user_ns_refused: user_ns_refusal() }
+}
+
+/// The errno with which the kernel refuses this process a new user namespace, if it does
+/// (`ENOSPC` when `user.max_user_namespaces` is reached, `EPERM` where a policy forbids
+/// them): tried once with a child that exits at once, then cached.
+pub fn user_ns_refusal() -> Option<clonekit_flags::Errno> {
+    static CACHED: OnceLock<Option<clonekit_flags::Errno>> = OnceLock::new();
+    *CACHED.get_or_init(|| {
+        // SAFETY: the child returns at once; it touches nothing of the parent's and
+        // allocates nothing.
+        let made = unsafe {
+            clonekit_sys::Clone::new().flags(CloneFlags::CLONE_NEWUSER).without_rule_lookup().spawn(|| 0)
+        };
+        match made {
+            Ok(mut child) => {
+                let _ = child.wait();
+                None
+            }
+            Err(e) => Some(e.errno()),
+        }
+    })
 }
 
 /// Whether this process is in the initial user namespace: its `uid_map` maps every uid to

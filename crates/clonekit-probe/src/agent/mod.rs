@@ -309,8 +309,10 @@ impl Fleet {
                 let caps = rustix::thread::capabilities(None)
                     .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN));
                 if !caps {
-                    fleet.privilege =
-                        Privilege::Unprivileged { uid: privilege.uid(), may_create_user_ns: false };
+                    fleet.privilege = Privilege::Unprivileged {
+                        uid: privilege.uid(),
+                        user_ns_refused: crate::privilege::user_ns_refusal(),
+                    };
                 }
                 // SAFETY: prctl with integer arguments.
                 clonekit_raw::check(unsafe { clonekit_raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;

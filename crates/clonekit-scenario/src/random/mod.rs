@@ -279,6 +279,8 @@ struct Interp {
     exit_signals: std::collections::HashMap<String, u64>,
     /// Whether `clone3` choices apply.
     clone3: bool,
+    /// Who the scenario is for.
+    caller: Caller,
 }
 
 impl Interp {
@@ -294,6 +296,7 @@ impl Interp {
             next_name: 1,
             exit_signals: Default::default(),
             clone3: caller.clone3,
+            caller,
         };
         it.host_uts = it.query(TaskKey(0), &Op::Ns(NsKind::Uts));
         it
@@ -339,6 +342,17 @@ impl Interp {
         let pdeathsig = self.query(k, &Op::PrctlGetPdeathsig);
         let has_pdeathsig = !matches!(pdeathsig, Some(Value::Signal(0)) | Some(Value::Num(0)));
         has_pdeathsig || self.exit_signals.get(target).is_some_and(|&s| may_kill_parent(s))
+    }
+
+    /// A small number to store or compare. Without a pid namespace of their own (an ordinary
+    /// user who may not create one), the tasks' ids are the machine's, which the model cannot
+    /// know: numbers are then kept clear of any pid (above `pid_max`'s limit), so that a word
+    /// holds a task's id only where the kernel wrote it.
+    fn stored_number(&self, n: u8) -> u32 {
+        match self.caller.privilege {
+            Privilege::Unprivileged { .. } => (1 << 22) + u32::from(n),
+            _ => u32::from(n),
+        }
     }
 
     fn fresh_name(&mut self) -> String {
@@ -437,14 +451,14 @@ impl Interp {
                 0 => Op::PrctlSubreaper,
                 _ => Op::PrctlPdeathsig(pick(&SIGNALS, n / 4)),
             },
-            Action::Store(v, n) => Op::Store(pick(&VARS, *v).into(), u32::from(n % 4)),
+            Action::Store(v, n) => Op::Store(pick(&VARS, *v).into(), self.stored_number(n % 4)),
             Action::Load(v) => Op::Load(pick(&VARS, *v).into()),
             Action::SetTidAddress(v) => Op::SetTidAddress(pick(&VARS, *v).into()),
             Action::FutexWait(v, n) => {
                 if v % 3 == 0 {
                     Op::FutexWait("c".into(), Word::Tid(self.any_task(*n)))
                 } else {
-                    Op::FutexWait(pick(&VARS, *v).into(), Word::Num(u32::from(n % 3)))
+                    Op::FutexWait(pick(&VARS, *v).into(), Word::Num(self.stored_number(n % 3)))
                 }
             }
             Action::FutexWake(v, n) => Op::FutexWake(pick(&VARS, *v).into(), u32::from(n % 3)),

@@ -17,6 +17,9 @@ pub fn cases() -> Vec<Case> {
             expected: "model = kernel, expectations met".to_string(),
             // The kernel backend gets what it needs itself (see `KernelBackend::caller`).
             needs_caps: false,
+            // Nor do the scenarios that create user namespaces need a case-wide skip: see
+            // `run_one`.
+            needs_user_ns: false,
             run: Box::new(move || run_one(name, text)),
         })
         .collect()
@@ -58,11 +61,18 @@ fn run_one(name: &str, text: &str) -> Observation {
     };
     let flags = scenario.flags_used();
     let caller = KernelBackend::caller();
-    if scenario.needs_caps() && !caller.has_caps() {
-        return Observation::skip(format!(
-            "needs CAP_SYS_ADMIN for namespaces and host names: root, or a user namespace of its own, which this kernel refuses to {}",
-            caller.describe()
-        ));
+    if scenario.needs_caps() {
+        if let Some(why) = caller.lacks_caps() {
+            return Observation::skip(why);
+        }
+    }
+    if scenario.flags_used().contains(clonekit_flags::CloneFlags::CLONE_NEWUSER) {
+        if let Some(errno) = clonekit_probe::privilege::user_ns_refusal() {
+            return Observation::skip(format!(
+                "creates a user namespace, which the kernel refuses here ({})",
+                errno.name()
+            ));
+        }
     }
     let model = match run(&scenario, &mut ModelBackend::for_caller(caller)) {
         Ok(t) => t,

@@ -19,6 +19,7 @@ pub fn cases() -> Vec<Case> {
                 // A new namespace other than a user namespace needs CAP_SYS_ADMIN.
                 needs_caps: probe.flag.intersects(clonekit_flags::CLONE_NEW_MASK)
                     && probe.flag != clonekit_flags::CloneFlags::CLONE_NEWUSER,
+                needs_user_ns: probe.flag == clonekit_flags::CloneFlags::CLONE_NEWUSER,
                 run: Box::new(move || match (probe.run)() {
                     Ok(ProbeOutcome::Observed { with, without, pass }) => {
                         Observation::verdict(pass, format!("with: {with}; without: {without}"))

@@ -16,6 +16,8 @@ pub struct Case {
     pub expected: String,
     /// Whether it needs `CAP_SYS_ADMIN` (root, or a user namespace of its own).
     pub needs_caps: bool,
+    /// Whether it creates a user namespace (which a kernel may refuse: a limit, a policy).
+    pub needs_user_ns: bool,
     /// Runs the case; returns what was observed and the verdict.
     pub run: Box<dyn Fn() -> Observation>,
 }

@@ -22,6 +22,7 @@ pub fn cases() -> Vec<Case> {
                 name: case_name(r),
                 expected: format!("{} ({})", r.errno, r.function),
                 needs_caps: needs_caps(id),
+                needs_user_ns: needs_user_ns(id),
                 run: Box::new(move || run_rule(id)),
             }
         })
@@ -237,6 +238,18 @@ fn needs_caps(id: &str) -> bool {
             matches!(t.setup, Setup::Unprivileged | Setup::NprocLimitZero | Setup::UnwritableCgroup);
         set_up || (!unprivileged && (creates_namespaces || !t.set_tid.is_empty()))
     })
+}
+
+/// Whether the trials of rule `id` create a user namespace (in their set-up, or as the call
+/// the rule refuses only after the namespace's accounting: rules U1 and U2).
+fn needs_user_ns(id: &str) -> bool {
+    let Plan::Try(trials) = plan(id) else { return false };
+    trials.iter().any(|t| {
+        matches!(
+            t.setup,
+            Setup::UnmappedUserNs | Setup::MntNamespacesLimitZero | Setup::PidNamespacesLimitZero
+        )
+    }) || matches!(id, "U1" | "U2")
 }
 
 /// The caller state a setup stands for, for clonekit-flags' prediction.

@@ -27,23 +27,24 @@ pub fn has_caps() -> bool {
 }
 
 /// Replaces the run of every case that needs capabilities this process lacks: in a user
-/// namespace of its own when `privilege` allows one, else a skip naming what is missing.
+/// namespace of its own when `privilege` allows one, else a skip naming what is missing. A
+/// case that creates a user namespace where the kernel refuses one is skipped too.
 pub fn adapt(cases: &mut [Case], privilege: Privilege) {
-    if has_caps() {
-        return;
+    if !has_caps() {
+        for case in cases.iter_mut().filter(|c| c.needs_caps) {
+            let key = format!("{} {}", case.group, case.name);
+            case.run = match privilege.lacks_caps() {
+                None => Box::new(move || in_own_user_namespace(&key)),
+                Some(why) => Box::new(move || Observation::skip(why.clone())),
+            };
+        }
     }
-    for case in cases.iter_mut().filter(|c| c.needs_caps) {
-        let key = format!("{} {}", case.group, case.name);
-        case.run = match privilege {
-            Privilege::NamespaceRoot { .. } => Box::new(move || in_own_user_namespace(&key)),
-            _ => {
-                let why = format!(
-                    "needs CAP_SYS_ADMIN: root, or a user namespace of its own, which this kernel refuses to {}",
-                    privilege.describe()
-                );
-                Box::new(move || Observation::skip(why.clone()))
-            }
-        };
+    if let Some(errno) = clonekit_probe::privilege::user_ns_refusal() {
+        let why = format!("creates a user namespace, which the kernel refuses here ({})", errno.name());
+        for case in cases.iter_mut().filter(|c| c.needs_user_ns) {
+            let why = why.clone();
+            case.run = Box::new(move || Observation::skip(why.clone()));
+        }
     }
 }
 
