@@ -188,7 +188,7 @@ pub fn resources(k: &KernelCloneArgs) -> Vec<ResourceOutcome> {
         None,
     );
 
-    // copy_process, fork.c:2268-2272.
+    // copy_process (kernel/fork.c).
     if has(F::CLONE_CHILD_SETTID) {
         push(
             Resource::ChildTid,
@@ -491,7 +491,7 @@ pub fn resources(k: &KernelCloneArgs) -> Vec<ResourceOutcome> {
         );
     }
 
-    // alloc_pid (kernel/pid.c), fork.c:2484-2491.
+    // alloc_pid (kernel/pid.c), called from copy_process.
     let tgid = if has(F::CLONE_THREAD) { "tgid = the caller's tgid" } else { "tgid = pid" };
     if k.set_tid_size > 0 {
         push(
@@ -522,7 +522,7 @@ pub fn resources(k: &KernelCloneArgs) -> Vec<ResourceOutcome> {
         );
     }
 
-    // pidfd, fork.c:2446-2458.
+    // pidfd: __pidfd_prepare, in copy_process (kernel/fork.c).
     if has(F::CLONE_PIDFD) {
         let kind = if has(F::CLONE_THREAD) { "a PIDFD_THREAD pidfd" } else { "a pidfd" };
         push(
@@ -539,7 +539,7 @@ pub fn resources(k: &KernelCloneArgs) -> Vec<ResourceOutcome> {
         push(Resource::Pidfd, Sharing::Unchanged, "no pidfd".into(), "pidfd_prepare", Some(F::CLONE_PIDFD));
     }
 
-    // fork.c:2469-2470.
+    // copy_process (kernel/fork.c): sas_ss_reset.
     let altstack_flags = Some(F::CLONE_VM | F::CLONE_VFORK);
     if k.flags & (F::CLONE_VM | F::CLONE_VFORK) == F::CLONE_VM {
         push(
@@ -578,7 +578,7 @@ pub fn resources(k: &KernelCloneArgs) -> Vec<ResourceOutcome> {
         );
     }
 
-    // Parent linkage and exit signal, fork.c:2548-2560.
+    // Parent linkage and exit signal: copy_process (kernel/fork.c).
     let linkage_flags = Some(F::CLONE_PARENT | F::CLONE_THREAD);
     if k.flags.intersects(F::CLONE_PARENT | F::CLONE_THREAD) {
         push(
@@ -666,7 +666,7 @@ pub fn resources(k: &KernelCloneArgs) -> Vec<ResourceOutcome> {
         );
     }
 
-    // kernel_clone, after copy_process: fork.c:2849-2856.
+    // kernel_clone (kernel/fork.c), after copy_process.
     if has(F::CLONE_PARENT_SETTID) {
         push(
             Resource::ParentTid,

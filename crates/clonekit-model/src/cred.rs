@@ -5,6 +5,8 @@ use std::rc::Rc;
 
 use clonekit_flags::Errno;
 
+use crate::fork::Refused;
+
 /// `struct user_namespace`.
 #[derive(Debug)]
 pub struct UserNamespace {
@@ -70,28 +72,28 @@ pub(crate) fn create_user_ns(
     chrooted: bool,
     inum: u64,
     refused: Option<Errno>,
-) -> Result<(), Errno> {
+) -> Result<(), Refused> {
     let parent = new.user_ns.clone();
-    // kernel/user_namespace.c:93: deeper than 32 levels (rule U3).
+    // create_user_ns: deeper than 32 levels (rule U3).
     if parent.level > 32 {
-        return Err(Errno::ENOSPC);
+        return Err(Refused::by("U3"));
     }
-    // inc_user_namespaces: the creator's user.max_user_namespaces reached.
+    // inc_user_namespaces: the creator's user.max_user_namespaces reached (rule U3).
     if refused == Some(Errno::ENOSPC) {
-        return Err(Errno::ENOSPC);
+        return Err(Refused::by("U3"));
     }
-    // kernel/user_namespace.c:107: chrooted (rule U1).
+    // create_user_ns: chrooted (rule U1).
     if chrooted {
-        return Err(Errno::EPERM);
+        return Err(Refused::by("U1"));
     }
-    // kernel/user_namespace.c:115: the creator's euid has no mapping in the parent (rule U2):
+    // create_user_ns: the creator's euid has no mapping in the parent (rule U2):
     // a namespace nobody wrote a uid_map for.
     if !parent.mapped() {
-        return Err(Errno::EPERM);
+        return Err(Refused::by("U2"));
     }
     // security_create_user_ns: a policy that forbids user namespaces.
     if let Some(e) = refused.filter(|&e| e != Errno::ENOSPC) {
-        return Err(e);
+        return Err(Refused::without_rule("security_create_user_ns", e));
     }
     new.user_ns = Rc::new(UserNamespace {
         level: parent.level + 1,

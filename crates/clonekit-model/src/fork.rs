@@ -11,12 +11,16 @@ use clonekit_flags::{
 };
 use serde::Serialize;
 
-use crate::cred::create_user_ns;
-use crate::file::{File, FileKind};
-use crate::mm::access_ok;
+use crate::blk_ioc::IoContext;
+use crate::cred::{create_user_ns, Cred};
+use crate::file::{File, FileKind, FilesStruct};
+use crate::fs::FsStruct;
+use crate::mm::{access_ok, MmStruct};
+use crate::nsproxy::NsProxy;
 use crate::pid::Pid;
-use crate::sched::{Block, Kernel, Syscall, Task, TaskId, TaskState};
-use crate::signal::{SigAltStack, SignalStruct};
+use crate::sched::{Block, Kernel, Shared, Syscall, Task, TaskId, TaskState};
+use crate::sem::SemUndoList;
+use crate::signal::{SigAltStack, SigSet, SighandStruct, SignalStruct};
 
 use CloneFlags as F;
 
@@ -92,6 +96,18 @@ impl CopyProcessRecord {
         errno
     }
 
+    /// Records a refusal by the step that made it.
+    fn refuse(&mut self, why: Refused) -> Errno {
+        match why.rule {
+            Some(rule) => self.fail_rule(rule),
+            None => {
+                self.step(why.function, Outcome::Failed, "refused without a rule of the table");
+                self.errno = Some(why.errno);
+                why.errno
+            }
+        }
+    }
+
     fn fail_rule(&mut self, rule: &'static Rule) -> Errno {
         self.step(rule.function, Outcome::Failed, rule.reason);
         self.rule = Some(rule.id);
@@ -116,6 +132,71 @@ pub struct Forked {
     pub child: TaskId,
     /// Its pid in the caller's pid namespace (what the syscall returns).
     pub nr: i32,
+}
+
+/// Why a step of process creation refused the call: the rule of clonekit-flags' table it
+/// checks (whose errno the call returns), or, for a refusal the table has no rule for (a
+/// security policy's), the step and the errno alone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused {
+    /// The rule broken.
+    pub(crate) rule: Option<&'static Rule>,
+    /// The kernel function that refused, when there is no rule.
+    pub(crate) function: &'static str,
+    /// The errno the call returns.
+    pub(crate) errno: Errno,
+}
+
+impl Refused {
+    /// Rule `id` of clonekit-flags' table.
+    pub(crate) fn by(id: &str) -> Refused {
+        let rule = rule(id).unwrap_or_else(|| panic!("clonekit-flags has rule {id}"));
+        rule.into()
+    }
+
+    /// A refusal `function` makes with `errno`, for which the table has no rule.
+    pub(crate) fn without_rule(function: &'static str, errno: Errno) -> Refused {
+        Refused { rule: None, function, errno }
+    }
+}
+
+impl From<&'static Rule> for Refused {
+    fn from(rule: &'static Rule) -> Refused {
+        Refused { rule: Some(rule), function: rule.function, errno: rule.errno }
+    }
+}
+
+/// The rules clonekit-flags finds a call breaks (decidable from the call and the caller), in
+/// the table's order.
+struct Broken(Vec<&'static Rule>);
+
+impl Broken {
+    /// The first broken rule that a step checking in these kernel functions raises.
+    fn first_in(&self, functions: &[&str]) -> Option<&'static Rule> {
+        self.0.iter().copied().find(|r| functions.contains(&r.function))
+    }
+
+    /// The first broken rule among these ids.
+    fn first_of(&self, ids: &[&str]) -> Option<&'static Rule> {
+        self.0.iter().copied().find(|r| ids.contains(&r.id))
+    }
+}
+
+/// The task `copy_process` is making (fork.c's `p`), filled in step by step.
+struct NewTask {
+    blocked: SigSet,
+    sas: SigAltStack,
+    tls: u64,
+    self_exec_id: u64,
+    cred: Option<Rc<Cred>>,
+    sysvsem: Option<Shared<SemUndoList>>,
+    files: Option<Shared<FilesStruct>>,
+    fs: Option<Shared<FsStruct>>,
+    sighand: Option<Shared<SighandStruct>>,
+    signal: Option<Shared<SignalStruct>>,
+    mm: Option<Shared<MmStruct>>,
+    nsproxy: Option<Rc<NsProxy>>,
+    io_context: Option<Shared<IoContext>>,
 }
 
 /// Whether the kernel checks `rule` before `copy_process` looks for pending signals (rule
@@ -163,9 +244,11 @@ impl Kernel {
         }
     }
 
-    /// `copy_process` (kernel/fork.c): the new task, its resources shared or copied as the
-    /// flags say, linked into the task tree. Rules that only need the call and the caller come
-    /// from clonekit-flags, in the kernel's order; the ones that need state are decided here.
+    /// `copy_process` (kernel/fork.c): the new task `p`, its resources shared or copied as the
+    /// flags say, linked into the task tree. The steps run in fork.c's order, each a function
+    /// named as the kernel's that checks the rules the kernel checks there; a failing call's
+    /// record shows the steps taken before it, and the pid, once allocated, is freed again
+    /// (fork.c's `bad_fork_*` labels; everything else the model let go of with `p`).
     fn copy_process(
         &mut self,
         cur: TaskId,
@@ -174,25 +257,77 @@ impl Kernel {
         rec: &mut CopyProcessRecord,
     ) -> Result<(TaskId, Option<i32>), Errno> {
         let flags = k.flags;
-        // The flag-combination checks (fork.c:2179‑2227) and every later rule decidable from
-        // the call and the caller: the first broken one is what Linux returns.
         let caller = self.caller_state(cur);
-        let broken =
-            violations(&rules_call(k, set_tid.len()), &caller).into_iter().find(|r| !r.clone3_only());
-        if let Some(rule) = broken.filter(|r| checked_before_signals(r)) {
-            return Err(rec.fail_rule(rule));
+        // The rules clonekit-flags decides from the call and the caller alone; each step
+        // raises those the kernel checks in it.
+        let broken = Broken(
+            violations(&rules_call(k, set_tid.len()), &caller)
+                .into_iter()
+                .filter(|r| !r.clone3_only())
+                .collect(),
+        );
+        self.copy_process_checks(cur, &broken, rec).map_err(|r| rec.refuse(r))?;
+        let mut p = self.dup_task_struct(cur, rec);
+        let refused = |rec: &mut CopyProcessRecord, r: Refused| rec.refuse(r);
+        p.cred = Some(self.copy_creds(cur, flags, &caller, &broken, rec).map_err(|r| refused(rec, r))?);
+        // fork.c: the RLIMIT_NPROC and threads-max checks come with the new creds.
+        if let Some(r) = broken.first_of(&["L1", "L2"]) {
+            return Err(rec.refuse(r.into()));
         }
-        // fork.c:2238: recalc_sigpending(); a pending signal (or group stop) is taken first
-        // and the call made again (-ERESTARTNOINTR, never seen by user space): after a
-        // handler or an ignored signal at once, after a stop at SIGCONT, after a fatal one
-        // never.
+        p.sysvsem = self.copy_semundo(cur, flags, rec);
+        p.files = Some(self.copy_files(cur, flags, rec));
+        p.fs = Some(self.copy_fs(cur, flags, &broken, rec).map_err(|r| refused(rec, r))?);
+        p.sighand = Some(self.copy_sighand(cur, flags, rec));
+        p.signal = Some(self.copy_signal(cur, flags, rec));
+        p.mm = self.copy_mm(cur, flags, rec);
+        let cred = p.cred.clone().expect("copy_creds ran");
+        p.nsproxy =
+            Some(self.copy_namespaces_of(cur, flags, &cred, &broken, rec).map_err(|r| refused(rec, r))?);
+        p.io_context = self.copy_io(cur, flags, rec);
+        p.tls = self.copy_thread(k, p.tls, &broken, rec).map_err(|r| refused(rec, r))?;
+        let pid = self.alloc_pid_of(cur, &p, k, set_tid, &broken, rec).map_err(|r| refused(rec, r))?;
+        // bad_fork_free_pid: from here on a failure lets the pid go.
+        let pidfd = match self.pidfd_prepare(cur, k, &broken, rec) {
+            Ok(fd) => fd,
+            Err(r) => return Err(self.bad_fork_free_pid(&pid, rec, r)),
+        };
+        if let Err(r) = self.cgroup_can_fork(flags, &broken, rec) {
+            return Err(self.bad_fork_free_pid(&pid, rec, r));
+        }
+        if let Some(r) = broken.0.first() {
+            // A rule no step above raised: a step of the table the model does not run.
+            return Err(self.bad_fork_free_pid(&pid, rec, (*r).into()));
+        }
+        // fork.c: a CLONE_VM child that is not a vfork child gets no sigaltstack.
+        if flags & (F::CLONE_VM | F::CLONE_VFORK) == F::CLONE_VM {
+            rec.step("sas_ss_reset", Outcome::Reset, "CLONE_VM without CLONE_VFORK: sigaltstack disabled");
+            p.sas = SigAltStack::default();
+        } else {
+            rec.step("sas_ss_reset", Outcome::Copied, "sigaltstack inherited");
+        }
+        Ok(self.link_new_task(cur, k, p, pid, pidfd, rec))
+    }
+
+    /// The flag checks at the top of `copy_process` (and `kernel_clone`'s), then the signals
+    /// that arrived before the fork (rule S1): after a handler or an ignored signal the call
+    /// is made again at once, after a stop at SIGCONT, after a fatal one never.
+    fn copy_process_checks(
+        &mut self,
+        cur: TaskId,
+        broken: &Broken,
+        rec: &mut CopyProcessRecord,
+    ) -> Result<(), Refused> {
+        if let Some(r) = broken.0.iter().copied().find(|r| checked_before_signals(r)) {
+            return Err(r.into());
+        }
+        // fork.c: recalc_sigpending(); a pending signal (or group stop) is taken first and the
+        // call made again (-ERESTARTNOINTR, never seen by user space).
         if self.signal_pending(cur) {
             self.deliver_pending(cur);
-            // Killed (and perhaps released at once), stopped, or free to go on.
             let gone_or_stopped =
                 self.task(cur).is_none_or(|t| t.exiting || t.stopped || t.state != TaskState::Running);
             if gone_or_stopped {
-                return Err(rec.fail_rule(rule("S1").expect("clonekit-flags has rule S1")));
+                return Err(Refused::by("S1"));
             }
             rec.step(
                 "copy_process",
@@ -200,284 +335,389 @@ impl Kernel {
                 "a pending signal was taken first, then the call made again",
             );
         }
-        if let Some(rule) = broken {
-            return Err(rec.fail_rule(rule));
-        }
         rec.step("copy_process", Outcome::Set, "flag checks passed (clonekit-flags rules)");
+        Ok(())
+    }
 
-        let (parent_blocked, parent_sas, parent_tls, self_exec_id) = {
-            let p = self.t(cur);
-            (p.blocked, p.sas, p.tls, p.self_exec_id)
-        };
+    /// `dup_task_struct` (kernel/fork.c): `p` starts as a copy of the caller's task_struct.
+    fn dup_task_struct(&self, cur: TaskId, rec: &mut CopyProcessRecord) -> NewTask {
+        let t = self.t(cur);
         rec.step("dup_task_struct", Outcome::Copied, "task_struct copied: blocked mask, sigaltstack, TLS");
+        NewTask {
+            blocked: t.blocked,
+            sas: t.sas,
+            tls: t.tls,
+            self_exec_id: t.self_exec_id,
+            cred: None,
+            sysvsem: None,
+            files: None,
+            fs: None,
+            sighand: None,
+            signal: None,
+            mm: None,
+            nsproxy: None,
+            io_context: None,
+        }
+    }
 
-        // copy_creds (kernel/cred.c): a thread shares the creds; anything else gets a copy.
-        let parent_cred = self.t(cur).cred.clone();
-        let cred = if flags.contains(F::CLONE_THREAD) {
+    /// `copy_creds` (kernel/cred.c): a thread shares the creds; anything else gets a copy,
+    /// in a new user namespace for `CLONE_NEWUSER` (`create_user_ns`, rules U1–U3).
+    fn copy_creds(
+        &mut self,
+        cur: TaskId,
+        flags: CloneFlags,
+        caller: &CallerState,
+        broken: &Broken,
+        rec: &mut CopyProcessRecord,
+    ) -> Result<Rc<Cred>, Refused> {
+        let parent = self.t(cur).cred.clone();
+        if flags.contains(F::CLONE_THREAD) {
             rec.step("copy_creds", Outcome::Shared, "CLONE_THREAD: same struct cred");
-            parent_cred
-        } else {
-            let mut c = (*parent_cred).clone();
-            if flags.contains(F::CLONE_NEWUSER) {
-                let inum = self.alloc_inum();
-                if let Err(e) = create_user_ns(&mut c, caller.chrooted, inum, self.user_ns_refused) {
-                    let rule = match e {
-                        Errno::ENOSPC => "U3",
-                        _ if caller.chrooted => "U1",
-                        _ => "U2",
-                    };
-                    return Err(rec.fail("copy_creds", rule, e));
-                }
-                rec.step("copy_creds", Outcome::New, "prepare_creds copy in a new user namespace");
-            } else {
-                rec.step("copy_creds", Outcome::Copied, "prepare_creds copy");
+            return Ok(parent);
+        }
+        let mut c = (*parent).clone();
+        if flags.contains(F::CLONE_NEWUSER) {
+            if let Some(r) = broken.first_in(&["create_user_ns"]) {
+                return Err(r.into());
             }
-            Rc::new(c)
-        };
-
-        // copy_semundo (ipc/sem.c).
-        let sysvsem = if flags.contains(F::CLONE_SYSVSEM) {
-            // get_undo_list allocates the list if the caller has none yet.
-            let list = self.t(cur).sysvsem.clone().unwrap_or_default();
-            self.tm(cur).sysvsem = Some(list.clone());
-            rec.step("copy_semundo", Outcome::Shared, "CLONE_SYSVSEM: same undo list");
-            Some(list)
+            let inum = self.alloc_inum();
+            create_user_ns(&mut c, caller.chrooted, inum, self.user_ns_refused)?;
+            rec.step("copy_creds", Outcome::New, "prepare_creds copy in a new user namespace");
         } else {
+            rec.step("copy_creds", Outcome::Copied, "prepare_creds copy");
+        }
+        Ok(Rc::new(c))
+    }
+
+    /// `copy_semundo` (ipc/sem.c): `CLONE_SYSVSEM` shares the caller's undo list (allocated
+    /// for it if it has none yet); otherwise the child starts without one.
+    fn copy_semundo(
+        &mut self,
+        cur: TaskId,
+        flags: CloneFlags,
+        rec: &mut CopyProcessRecord,
+    ) -> Option<Shared<SemUndoList>> {
+        if !flags.contains(F::CLONE_SYSVSEM) {
             rec.step("copy_semundo", Outcome::Reset, "no undo list");
-            None
-        };
+            return None;
+        }
+        let list = self.t(cur).sysvsem.clone().unwrap_or_default();
+        self.tm(cur).sysvsem = Some(list.clone());
+        rec.step("copy_semundo", Outcome::Shared, "CLONE_SYSVSEM: same undo list");
+        Some(list)
+    }
 
-        // copy_files.
-        let parent_files = self.t(cur).files.clone().expect("a live task has a files_struct");
-        let files = if flags.contains(F::CLONE_FILES) {
+    /// `copy_files` (kernel/fork.c): the same fd table, or `dup_fd`'s copy.
+    fn copy_files(&self, cur: TaskId, flags: CloneFlags, rec: &mut CopyProcessRecord) -> Shared<FilesStruct> {
+        let files = self.t(cur).files.clone().expect("a live task has a files_struct");
+        if flags.contains(F::CLONE_FILES) {
             rec.step("copy_files", Outcome::Shared, "CLONE_FILES: same fd table");
-            parent_files
-        } else {
-            rec.step("copy_files", Outcome::Copied, "dup_fd: new table, same open file descriptions");
-            Rc::new(RefCell::new(parent_files.borrow().dup_fd()))
-        };
+            return files;
+        }
+        rec.step("copy_files", Outcome::Copied, "dup_fd: new table, same open file descriptions");
+        let copy = files.borrow().dup_fd();
+        Rc::new(RefCell::new(copy))
+    }
 
-        // copy_fs.
-        let parent_fs = self.t(cur).fs.clone().expect("a live task has an fs_struct");
-        let fs = if flags.contains(F::CLONE_FS) {
-            // fork.c:1785: a user of the fs_struct is in execve (rule F1).
-            if parent_fs.borrow().in_exec {
-                return Err(rec.fail("copy_fs", "F1", Errno::EAGAIN));
-            }
-            rec.step("copy_fs", Outcome::Shared, "CLONE_FS: same root, cwd, umask");
-            parent_fs
-        } else {
+    /// `copy_fs` (kernel/fork.c): the same fs_struct (not while one of its users execs, rule
+    /// F1), or `copy_fs_struct`'s copy.
+    fn copy_fs(
+        &self,
+        cur: TaskId,
+        flags: CloneFlags,
+        broken: &Broken,
+        rec: &mut CopyProcessRecord,
+    ) -> Result<Shared<FsStruct>, Refused> {
+        let fs = self.t(cur).fs.clone().expect("a live task has an fs_struct");
+        if !flags.contains(F::CLONE_FS) {
             rec.step("copy_fs", Outcome::Copied, "copy_fs_struct: own root, cwd, umask");
-            Rc::new(RefCell::new(parent_fs.borrow().copy_fs_struct()))
-        };
+            let copy = fs.borrow().copy_fs_struct();
+            return Ok(Rc::new(RefCell::new(copy)));
+        }
+        if let Some(r) = broken.first_in(&["copy_fs"]) {
+            return Err(r.into());
+        }
+        if fs.borrow().in_exec {
+            return Err(Refused::by("F1"));
+        }
+        rec.step("copy_fs", Outcome::Shared, "CLONE_FS: same root, cwd, umask");
+        Ok(fs)
+    }
 
-        // copy_sighand.
-        let parent_sighand = self.t(cur).sighand.clone();
-        let sighand = if flags.contains(F::CLONE_SIGHAND) {
+    /// `copy_sighand` (kernel/fork.c): the same handler table, or a copy (with the handlers
+    /// reset by `CLONE_CLEAR_SIGHAND`).
+    fn copy_sighand(
+        &self,
+        cur: TaskId,
+        flags: CloneFlags,
+        rec: &mut CopyProcessRecord,
+    ) -> Shared<SighandStruct> {
+        let sighand = self.t(cur).sighand.clone();
+        if flags.contains(F::CLONE_SIGHAND) {
             rec.step("copy_sighand", Outcome::Shared, "CLONE_SIGHAND: same handler table");
-            parent_sighand
+            return sighand;
+        }
+        let mut table = sighand.borrow().clone();
+        if flags.contains(F::CLONE_CLEAR_SIGHAND) {
+            table.flush_signal_handlers();
+            rec.step("copy_sighand", Outcome::Reset, "copy with handlers reset to SIG_DFL (SIG_IGN kept)");
         } else {
-            let mut table = parent_sighand.borrow().clone();
-            if flags.contains(F::CLONE_CLEAR_SIGHAND) {
-                table.flush_signal_handlers();
-                rec.step(
-                    "copy_sighand",
-                    Outcome::Reset,
-                    "copy with handlers reset to SIG_DFL (SIG_IGN kept)",
-                );
-            } else {
-                rec.step("copy_sighand", Outcome::Copied, "memcpy of the handler table");
-            }
-            Rc::new(RefCell::new(table))
-        };
+            rec.step("copy_sighand", Outcome::Copied, "memcpy of the handler table");
+        }
+        Rc::new(RefCell::new(table))
+    }
 
-        // copy_signal.
-        let parent_signal = self.t(cur).signal.clone();
-        let signal = if flags.contains(F::CLONE_THREAD) {
+    /// `copy_signal` (kernel/fork.c): a thread joins the caller's thread group; anything else
+    /// gets a new signal_struct with the caller's rlimits.
+    fn copy_signal(
+        &self,
+        cur: TaskId,
+        flags: CloneFlags,
+        rec: &mut CopyProcessRecord,
+    ) -> Shared<SignalStruct> {
+        let signal = self.t(cur).signal.clone();
+        if flags.contains(F::CLONE_THREAD) {
             rec.step("copy_signal", Outcome::Shared, "CLONE_THREAD: joins the thread group");
-            parent_signal.clone()
-        } else {
-            let ps = parent_signal.borrow();
-            let mut s = SignalStruct::new(ps.pgid);
-            s.rlimits = ps.rlimits;
-            rec.step("copy_signal", Outcome::New, "new signal_struct: rlimits copied, no pending signals");
-            Rc::new(RefCell::new(s))
-        };
+            return signal;
+        }
+        let parent = signal.borrow();
+        let mut s = SignalStruct::new(parent.pgid);
+        s.rlimits = parent.rlimits;
+        rec.step("copy_signal", Outcome::New, "new signal_struct: rlimits copied, no pending signals");
+        Rc::new(RefCell::new(s))
+    }
 
-        // copy_mm.
-        let parent_mm = self.t(cur).mm.clone();
-        let mm = match parent_mm {
-            None => {
-                rec.step("copy_mm", Outcome::Skipped, "no mm");
-                None
-            }
-            Some(mm) if flags.contains(F::CLONE_VM) => {
-                rec.step("copy_mm", Outcome::Shared, "CLONE_VM: mmget, same mm");
-                Some(mm)
-            }
-            Some(mm) => {
-                // dup_mm (kernel/fork.c) → dup_mmap: every page shared copy-on-write.
-                let copy = mm.borrow().dup_mmap();
-                rec.step("copy_mm", Outcome::Copied, "dup_mm: copy-on-write copy");
-                Some(Rc::new(RefCell::new(copy)))
-            }
+    /// `copy_mm` (kernel/fork.c): `CLONE_VM` shares the caller's mm (`mmget`); anything else
+    /// gets [`Kernel::dup_mm`]'s copy.
+    fn copy_mm(
+        &self,
+        cur: TaskId,
+        flags: CloneFlags,
+        rec: &mut CopyProcessRecord,
+    ) -> Option<Shared<MmStruct>> {
+        let Some(mm) = self.t(cur).mm.clone() else {
+            rec.step("copy_mm", Outcome::Skipped, "no mm");
+            return None;
         };
+        if flags.contains(F::CLONE_VM) {
+            rec.step("copy_mm", Outcome::Shared, "CLONE_VM: mmget, same mm");
+            return Some(mm);
+        }
+        rec.step("copy_mm", Outcome::Copied, "dup_mm: copy-on-write copy");
+        Some(self.dup_mm(&mm))
+    }
 
-        // copy_namespaces (kernel/nsproxy.c).
-        let (nsproxy, new_ns) = match self.copy_namespaces(flags, cur, &cred) {
-            Ok(r) => r,
-            Err(e) => {
-                let rule = match e {
-                    Errno::EPERM => "N1",
-                    Errno::ENOSPC => "N6",
-                    _ if flags.contains(F::CLONE_NEWIPC | F::CLONE_SYSVSEM) => "N2",
-                    _ => "N4",
-                };
-                return Err(rec.fail("copy_namespaces", rule, e));
-            }
-        };
-        if new_ns {
+    /// `dup_mm` (kernel/fork.c): a new mm whose every page is shared copy-on-write
+    /// (`dup_mmap`).
+    fn dup_mm(&self, oldmm: &Shared<MmStruct>) -> Shared<MmStruct> {
+        Rc::new(RefCell::new(oldmm.borrow().dup_mmap()))
+    }
+
+    /// `copy_namespaces` (kernel/nsproxy.c) for `p`: the same nsproxy, or a new one
+    /// (rules N1–N7).
+    fn copy_namespaces_of(
+        &mut self,
+        cur: TaskId,
+        flags: CloneFlags,
+        cred: &Cred,
+        broken: &Broken,
+        rec: &mut CopyProcessRecord,
+    ) -> Result<Rc<NsProxy>, Refused> {
+        let checked_there =
+            ["copy_namespaces", "create_new_namespaces", "copy_pid_ns", "create_pid_namespace"];
+        if let Some(r) = broken.first_in(&checked_there) {
+            return Err(r.into());
+        }
+        let (nsproxy, new) = self.copy_namespaces(flags, cur, cred)?;
+        if new {
             rec.step("copy_namespaces", Outcome::New, "create_new_namespaces: new nsproxy");
         } else {
             rec.step("copy_namespaces", Outcome::Shared, "same nsproxy");
         }
+        Ok(nsproxy)
+    }
 
-        // copy_io (block/blk-ioc.c).
-        let io_context = match self.t(cur).io_context.clone() {
-            None => {
-                rec.step("copy_io", Outcome::Skipped, "the caller has no io_context");
-                None
-            }
-            Some(ioc) if flags.contains(F::CLONE_IO) => {
-                rec.step("copy_io", Outcome::Shared, "CLONE_IO: same io_context");
-                Some(ioc)
-            }
-            Some(ioc) if ioc.borrow().ioprio_valid() => {
-                let prio = ioc.borrow().ioprio;
-                rec.step("copy_io", Outcome::Copied, "new io_context with the caller's ioprio");
-                Some(Rc::new(RefCell::new(crate::blk_ioc::IoContext { ioprio: prio })))
-            }
-            Some(_) => {
-                rec.step("copy_io", Outcome::Reset, "no ioprio set: no io_context");
-                None
-            }
+    /// `copy_io` (block/blk-ioc.c): `CLONE_IO` shares the caller's io_context; otherwise a
+    /// new one carries its I/O priority, if it set one.
+    fn copy_io(
+        &self,
+        cur: TaskId,
+        flags: CloneFlags,
+        rec: &mut CopyProcessRecord,
+    ) -> Option<Shared<IoContext>> {
+        let Some(ioc) = self.t(cur).io_context.clone() else {
+            rec.step("copy_io", Outcome::Skipped, "the caller has no io_context");
+            return None;
         };
+        if flags.contains(F::CLONE_IO) {
+            rec.step("copy_io", Outcome::Shared, "CLONE_IO: same io_context");
+            return Some(ioc);
+        }
+        if !ioc.borrow().ioprio_valid() {
+            rec.step("copy_io", Outcome::Reset, "no ioprio set: no io_context");
+            return None;
+        }
+        let ioprio = ioc.borrow().ioprio;
+        rec.step("copy_io", Outcome::Copied, "new io_context with the caller's ioprio");
+        Some(Rc::new(RefCell::new(IoContext { ioprio })))
+    }
 
-        // copy_thread (arch/x86/kernel/process.c): TLS and stack.
-        let tls = if flags.contains(F::CLONE_SETTLS) {
+    /// `copy_thread` (arch/x86/kernel/process.c): the FS base (TLS) from the call with
+    /// `CLONE_SETTLS` (`do_arch_prctl_64`, rule T1) or the caller's, and the stack pointer.
+    fn copy_thread(
+        &self,
+        k: &KernelCloneArgs,
+        parent_tls: u64,
+        broken: &Broken,
+        rec: &mut CopyProcessRecord,
+    ) -> Result<u64, Refused> {
+        let tls = if k.flags.contains(F::CLONE_SETTLS) {
+            if let Some(r) = broken.first_in(&["do_arch_prctl_64"]) {
+                return Err(r.into());
+            }
             rec.step("copy_thread", Outcome::Set, "CLONE_SETTLS: FS base from tls");
             k.tls
         } else {
             rec.step("copy_thread", Outcome::Copied, "registers and FS base copied");
             parent_tls
         };
-        rec.step(
-            "copy_thread",
-            if k.stack != 0 { Outcome::Set } else { Outcome::Shared },
-            if k.stack != 0 {
-                "stack pointer from the call"
-            } else {
-                "the caller's stack pointer (no stack given)"
-            },
-        );
+        if k.stack != 0 {
+            rec.step("copy_thread", Outcome::Set, "stack pointer from the call");
+        } else {
+            rec.step("copy_thread", Outcome::Shared, "the caller's stack pointer (no stack given)");
+        }
+        Ok(tls)
+    }
 
-        // alloc_pid (kernel/pid.c), in the child's pid namespace for children.
-        let pid_ns = nsproxy.pid_ns_for_children.clone();
+    /// `alloc_pid` (kernel/pid.c) for `p`, in its pid namespace for children (rules A1–A7).
+    fn alloc_pid_of(
+        &mut self,
+        cur: TaskId,
+        p: &NewTask,
+        k: &KernelCloneArgs,
+        set_tid: &[i32],
+        broken: &Broken,
+        rec: &mut CopyProcessRecord,
+    ) -> Result<Rc<Pid>, Refused> {
+        if let Some(r) = broken.first_in(&["alloc_pid"]) {
+            return Err(r.into());
+        }
+        let pid_ns = p.nsproxy.as_ref().expect("copy_namespaces ran").pid_ns_for_children.clone();
         let set_tid = &set_tid[..set_tid.len().min(k.set_tid_size as usize)];
         let caller_cred = self.t(cur).cred.clone();
-        let numbers = match self.alloc_pid(&pid_ns, set_tid, &caller_cred) {
-            Ok(n) => n,
-            Err(e) => {
-                let rule = match e {
-                    Errno::EEXIST => "A5",
-                    Errno::EPERM => "A4",
-                    Errno::EAGAIN => "A6",
-                    Errno::ENOMEM => "A7",
-                    _ if set_tid.len() > pid_ns.level as usize + 1 => "A1",
-                    _ if set_tid.iter().any(|t| !(1..crate::pid::PID_MAX).contains(t)) => "A2",
-                    _ => "A3",
-                };
-                return Err(rec.fail("alloc_pid", rule, e));
-            }
-        };
+        let numbers = self.alloc_pid(&pid_ns, set_tid, &caller_cred)?;
         rec.pid_numbers = numbers.iter().map(|u| u.nr).collect();
         let pid = Rc::new(Pid { numbers });
+        let deeper = pid.level() > self.t(cur).pid.level();
         rec.step(
             "alloc_pid",
             Outcome::New,
-            if pid.level() > self.t(cur).pid.level() {
+            if deeper {
                 "a pid in each level, 1 in the new pid namespace"
             } else {
                 "a pid in each pid namespace level"
             },
         );
+        Ok(pid)
+    }
 
-        // pidfd (fork.c:2446): reserved in the caller's table, stored at args->pidfd, installed
-        // after the child is linked in (so a non-CLONE_FILES child never sees it).
-        let pidfd = if flags.contains(F::CLONE_PIDFD) {
-            let files = self.t(cur).files.clone().expect("a live task has a files_struct");
-            let free =
-                files.borrow().fds.iter().position(Option::is_none).unwrap_or(files.borrow().fds.len());
-            if free >= crate::file::NR_OPEN_DEFAULT {
-                self.free_pid(&pid, self.init_task);
-                return Err(rec.fail("__pidfd_prepare", "D1", Errno::EMFILE));
-            }
-            // fork.c:2455: put_user(pidfd, args->pidfd) (rule D2).
-            if !access_ok(k.pidfd, 4) {
-                self.free_pid(&pid, self.init_task);
-                return Err(rec.fail("copy_process", "D2", Errno::EFAULT));
-            }
-            // The number is in the caller's memory from here on, even if a later step fails
-            // and the reserved descriptor is let go (put_unused_fd).
-            self.store_user(cur, k.pidfd, free as u32);
-            rec.step("pidfd", Outcome::New, "O_CLOEXEC pidfd reserved in the caller's table");
-            Some(free as i32)
-        } else {
-            None
-        };
-
-        // CLONE_INTO_CGROUP (cgroup_can_fork): the model has no cgroup2 directory to open, so
-        // any descriptor is not one (rule G1).
-        if flags.contains(F::CLONE_INTO_CGROUP) {
-            self.free_pid(&pid, self.init_task);
-            return Err(rec.fail("cgroup_css_set_fork", "G1", Errno::EBADF));
+    /// The pidfd step of `copy_process` (`__pidfd_prepare`, rule D1): a descriptor reserved in
+    /// the caller's table and its number stored at `args->pidfd` (rule D2); installed once the
+    /// child is linked in, so a child without `CLONE_FILES` never sees it.
+    fn pidfd_prepare(
+        &mut self,
+        cur: TaskId,
+        k: &KernelCloneArgs,
+        broken: &Broken,
+        rec: &mut CopyProcessRecord,
+    ) -> Result<Option<i32>, Refused> {
+        if !k.flags.contains(F::CLONE_PIDFD) {
+            return Ok(None);
         }
+        if let Some(r) = broken.first_in(&["__pidfd_prepare"]).or(broken.first_of(&["D2"])) {
+            return Err(r.into());
+        }
+        let files = self.t(cur).files.clone().expect("a live task has a files_struct");
+        let free = files.borrow().fds.iter().position(Option::is_none).unwrap_or(files.borrow().fds.len());
+        if free >= crate::file::NR_OPEN_DEFAULT {
+            return Err(Refused::by("D1"));
+        }
+        if !access_ok(k.pidfd, 4) {
+            return Err(Refused::by("D2"));
+        }
+        // The number is in the caller's memory from here on, even if a later step fails and the
+        // reserved descriptor is let go (put_unused_fd).
+        self.store_user(cur, k.pidfd, free as u32);
+        rec.step("pidfd", Outcome::New, "O_CLOEXEC pidfd reserved in the caller's table");
+        Ok(Some(free as i32))
+    }
 
-        // fork.c:2469: a CLONE_VM child that is not a vfork child gets no sigaltstack.
-        let sas = if flags & (F::CLONE_VM | F::CLONE_VFORK) == F::CLONE_VM {
-            rec.step("sas_ss_reset", Outcome::Reset, "CLONE_VM without CLONE_VFORK: sigaltstack disabled");
-            SigAltStack::default()
-        } else {
-            rec.step("sas_ss_reset", Outcome::Copied, "sigaltstack inherited");
-            parent_sas
-        };
+    /// `cgroup_can_fork` (kernel/cgroup/cgroup.c) for `CLONE_INTO_CGROUP`: the model has no
+    /// cgroup2 directory to open, so any descriptor is not one (rule G1).
+    fn cgroup_can_fork(
+        &self,
+        flags: CloneFlags,
+        broken: &Broken,
+        _rec: &mut CopyProcessRecord,
+    ) -> Result<(), Refused> {
+        let checked_there = [
+            "cgroup_css_set_fork",
+            "cgroup_get_from_file",
+            "cgroup_may_write",
+            "cgroup_attach_permissions",
+            "cgroup_migrate_vet_dst",
+            "pids_can_fork",
+        ];
+        if let Some(r) = broken.first_in(&checked_there) {
+            return Err(r.into());
+        }
+        if flags.contains(F::CLONE_INTO_CGROUP) {
+            return Err(Refused::by("G1"));
+        }
+        Ok(())
+    }
 
-        // No failure past this point: the task gets its slot.
+    /// `bad_fork_free_pid` (kernel/fork.c): a step after `alloc_pid` failed; the pid goes
+    /// back, the failure is recorded.
+    fn bad_fork_free_pid(&mut self, pid: &Pid, rec: &mut CopyProcessRecord, why: Refused) -> Errno {
+        self.free_pid(pid, self.init_task);
+        rec.refuse(why)
+    }
+
+    /// The end of `copy_process`, past which nothing fails: `p` gets its slot, its parent
+    /// (fork.c: `CLONE_PARENT`/`CLONE_THREAD` take the caller's, with their exit signals), its
+    /// pid attached, its place in the thread group and the parent's children, and the pidfd
+    /// installed.
+    fn link_new_task(
+        &mut self,
+        cur: TaskId,
+        k: &KernelCloneArgs,
+        p: NewTask,
+        pid: Rc<Pid>,
+        pidfd: Option<i32>,
+        rec: &mut CopyProcessRecord,
+    ) -> (TaskId, Option<i32>) {
+        let flags = k.flags;
         let id = self.alloc_task_id();
-        // Parent linkage and exit signal (fork.c:2548‑2560).
         let (real_parent, exit_signal, parent_exec_id, leader) = {
-            let p = self.t(cur);
-            if flags.intersects(F::CLONE_PARENT | F::CLONE_THREAD) {
-                let exit_signal = if flags.contains(F::CLONE_THREAD) {
-                    rec.step("parent", Outcome::Shared, "CLONE_THREAD: caller's parent, exit_signal -1");
-                    -1
-                } else {
-                    rec.step(
-                        "parent",
-                        Outcome::Shared,
-                        "CLONE_PARENT: caller's parent, its leader's exit_signal",
-                    );
-                    self.t(p.group_leader).exit_signal
-                };
-                let leader = if flags.contains(F::CLONE_THREAD) { p.group_leader } else { id };
-                (p.real_parent, exit_signal, p.parent_exec_id, leader)
+            let c = self.t(cur);
+            if flags.contains(F::CLONE_THREAD) {
+                rec.step("parent", Outcome::Shared, "CLONE_THREAD: caller's parent, exit_signal -1");
+                (c.real_parent, -1, c.parent_exec_id, c.group_leader)
+            } else if flags.contains(F::CLONE_PARENT) {
+                rec.step(
+                    "parent",
+                    Outcome::Shared,
+                    "CLONE_PARENT: caller's parent, its leader's exit_signal",
+                );
+                (c.real_parent, self.t(c.group_leader).exit_signal, c.parent_exec_id, id)
             } else {
                 rec.step("parent", Outcome::Set, "the caller is the parent, exit_signal from the call");
                 // A legacy exit signal is any byte; only valid ones are ever sent.
-                (cur, (k.exit_signal.raw() & CSIGNAL) as i32, self_exec_id, id)
+                (cur, (k.exit_signal.raw() & CSIGNAL) as i32, p.self_exec_id, id)
             }
         };
-
+        let signal = p.signal.expect("copy_signal ran");
         self.next_serial += 1;
         let task = Task {
             id,
@@ -490,26 +730,26 @@ impl Kernel {
             children: Vec::new(),
             exit_signal,
             pdeath_signal: 0,
-            mm,
-            fs: Some(fs),
-            files: Some(files),
-            sighand,
+            mm: p.mm,
+            fs: p.fs,
+            files: p.files,
+            sighand: p.sighand.expect("copy_sighand ran"),
             signal: signal.clone(),
-            cred,
-            nsproxy: Some(nsproxy),
-            blocked: parent_blocked,
+            cred: p.cred.expect("copy_creds ran"),
+            nsproxy: p.nsproxy,
+            blocked: p.blocked,
             pending: Vec::new(),
-            sysvsem,
-            io_context,
-            sas,
+            sysvsem: p.sysvsem,
+            io_context: p.io_context,
+            sas: p.sas,
             set_child_tid: if flags.contains(F::CLONE_CHILD_SETTID) { k.child_tid } else { 0 },
             clear_child_tid: if flags.contains(F::CLONE_CHILD_CLEARTID) { k.child_tid } else { 0 },
             vfork_done: None,
-            self_exec_id,
+            self_exec_id: p.self_exec_id,
             parent_exec_id,
             block: None,
             handled: 0,
-            tls,
+            tls: p.tls,
             serial: self.next_serial,
             stopped: false,
             stop_pending: false,
@@ -519,7 +759,7 @@ impl Kernel {
         self.install_task(task);
         self.attach_pid(&pid, id);
         if leader == id {
-            // is_child_reaper: pid 1 of a new namespace becomes its init (fork.c:2602).
+            // is_child_reaper: pid 1 of a new namespace becomes its init.
             if pid.numbers.last().is_some_and(|u| u.nr == 1) {
                 pid.ns().child_reaper.set(Some(id));
                 signal.borrow_mut().unkillable = true;
@@ -529,15 +769,10 @@ impl Kernel {
                 let r = rp.borrow();
                 r.has_child_subreaper || r.is_child_subreaper
             };
-            {
-                let mut s = signal.borrow_mut();
-                s.has_child_subreaper = inherit;
-                s.threads.push(id);
-                s.live += 1;
-                s.quick_threads += 1;
-            }
+            signal.borrow_mut().has_child_subreaper = inherit;
             self.tm(real_parent).children.push(id);
-        } else {
+        }
+        {
             let mut s = signal.borrow_mut();
             s.threads.push(id);
             s.live += 1;
@@ -552,7 +787,7 @@ impl Kernel {
             let installed = files.borrow_mut().install(file, true).unwrap_or(fd);
             self.store_user(cur, k.pidfd, installed as u32);
         }
-        Ok((id, pidfd))
+        (id, pidfd)
     }
 
     /// Stores a 32-bit word in `id`'s memory, ignoring faults (`put_user` whose error the
@@ -594,7 +829,7 @@ impl Kernel {
         let pid = self.t(child).pid.clone();
         let nr = self.pid_vnr(cur, &pid);
         if args.flags.contains(F::CLONE_PARENT_SETTID) {
-            // fork.c:2849: put_user(nr, args->parent_tid), in the caller's memory.
+            // kernel_clone: put_user(nr, args->parent_tid), in the caller's memory.
             self.store_user(cur, args.parent_tid, nr as u32);
             rec.step("kernel_clone", Outcome::Set, "CLONE_PARENT_SETTID: tid stored in the caller's memory");
         }
@@ -777,7 +1012,7 @@ impl Kernel {
             let mut c = (*self.t(cur).cred).clone();
             let chrooted = self.caller_state(cur).chrooted;
             let inum = self.alloc_inum();
-            create_user_ns(&mut c, chrooted, inum, self.user_ns_refused)?;
+            create_user_ns(&mut c, chrooted, inum, self.user_ns_refused).map_err(|r| r.errno)?;
             Some(Rc::new(c))
         } else {
             None
@@ -798,7 +1033,7 @@ impl Kernel {
             if !cred.ns_capable(&cred.user_ns) {
                 return Err(Errno::EPERM);
             }
-            Some(Rc::new(self.create_new_namespaces(ns_flags, cur, &cred.user_ns)?))
+            Some(Rc::new(self.create_new_namespaces(ns_flags, cur, &cred.user_ns).map_err(|r| r.errno)?))
         };
         let t = self.tm(cur);
         if do_sysvsem {
@@ -855,5 +1090,39 @@ impl Kernel {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel functions whose rules `copy_process`'s steps raise (besides the flag checks
+    /// before the pending-signal check).
+    const STEP_FUNCTIONS: [&str; 13] = [
+        "create_user_ns",
+        "copy_fs",
+        "copy_namespaces",
+        "create_new_namespaces",
+        "copy_pid_ns",
+        "create_pid_namespace",
+        "do_arch_prctl_64",
+        "alloc_pid",
+        "__pidfd_prepare",
+        "cgroup_css_set_fork",
+        "cgroup_get_from_file",
+        "cgroup_may_write",
+        "pids_can_fork",
+    ];
+
+    #[test]
+    fn every_decidable_rule_is_raised_by_the_step_that_checks_it() {
+        for r in RULES.iter().filter(|r| r.decidable() && !r.clone3_only()) {
+            let placed = checked_before_signals(r)
+                || STEP_FUNCTIONS.contains(&r.function)
+                || ["L1", "L2", "D2"].contains(&r.id)
+                || ["cgroup_attach_permissions", "cgroup_migrate_vet_dst"].contains(&r.function);
+            assert!(placed, "rule {} ({}) is raised by no step of copy_process", r.id, r.function);
+        }
     }
 }

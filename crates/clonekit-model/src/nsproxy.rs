@@ -7,6 +7,7 @@ use std::rc::Rc;
 use clonekit_flags::{CloneFlags, Errno};
 
 use crate::cred::{Cred, UserNamespace};
+use crate::fork::Refused;
 use crate::pid::PidNamespace;
 use crate::sched::{Kernel, TaskId};
 
@@ -144,7 +145,7 @@ impl Kernel {
         flags: CloneFlags,
         tsk: TaskId,
         user_ns: &Rc<UserNamespace>,
-    ) -> Result<NsProxy, Errno> {
+    ) -> Result<NsProxy, Refused> {
         let old = self.t(tsk).nsproxy.clone().expect("a live task has an nsproxy");
         let mut new = (*old).clone();
         // copy_mnt_ns (fs/namespace.c).
@@ -166,10 +167,10 @@ impl Kernel {
         }
         // copy_pid_ns (kernel/pid_namespace.c).
         if flags.contains(CloneFlags::CLONE_NEWPID) {
-            // kernel/pid_namespace.c:150: pid_ns_for_children already differs (rule N4).
+            // copy_pid_ns (kernel/pid_namespace.c): pid_ns_for_children already differs (rule N4).
             let active = self.task_active_pid_ns(tsk);
             if !Rc::ptr_eq(&active, &old.pid_ns_for_children) {
-                return Err(Errno::EINVAL);
+                return Err(Refused::by("N4"));
             }
             let inum = self.alloc_inum();
             new.pid_ns_for_children = Rc::new(PidNamespace::create(&active, user_ns.clone(), inum)?);
@@ -196,19 +197,19 @@ impl Kernel {
         flags: CloneFlags,
         tsk: TaskId,
         cred: &Cred,
-    ) -> Result<(Rc<NsProxy>, bool), Errno> {
+    ) -> Result<(Rc<NsProxy>, bool), Refused> {
         let old = self.t(tsk).nsproxy.clone().expect("a live task has an nsproxy");
         if !flags.intersects(NSPROXY_FLAGS) {
             if flags.contains(CloneFlags::CLONE_VM) || Rc::ptr_eq(&old.time_for_children, &old.time) {
                 return Ok((old, false));
             }
         } else if !cred.ns_capable(&cred.user_ns) {
-            // kernel/nsproxy.c:165 (rule N1).
-            return Err(Errno::EPERM);
+            // No CAP_SYS_ADMIN over the creds' user namespace (rule N1).
+            return Err(Refused::by("N1"));
         }
-        // kernel/nsproxy.c:175 (rule N2).
+        // CLONE_NEWIPC with CLONE_SYSVSEM: the undo list would cross namespaces (rule N2).
         if flags.contains(CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_SYSVSEM) {
-            return Err(Errno::EINVAL);
+            return Err(Refused::by("N2"));
         }
         let mut new = self.create_new_namespaces(flags, tsk, &cred.user_ns)?;
         // timens_on_fork (kernel/time/namespace.c): a child without CLONE_VM enters the time

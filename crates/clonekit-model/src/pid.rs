@@ -5,9 +5,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use clonekit_flags::{Errno, MAX_PID_NS_LEVEL};
+use clonekit_flags::MAX_PID_NS_LEVEL;
 
 use crate::cred::{Cred, UserNamespace};
+use crate::fork::Refused;
 use crate::sched::{Kernel, TaskId};
 
 /// `pid_max` (kernel/pid.c; per pid namespace since 6.14, inherited from the parent).
@@ -70,11 +71,11 @@ impl PidNamespace {
         parent: &Rc<PidNamespace>,
         user_ns: Rc<UserNamespace>,
         inum: u64,
-    ) -> Result<PidNamespace, Errno> {
+    ) -> Result<PidNamespace, Refused> {
         let level = parent.level + 1;
-        // kernel/pid_namespace.c:85: more than MAX_PID_NS_LEVEL levels (rule N6).
+        // create_pid_namespace: more than MAX_PID_NS_LEVEL levels (rule N6).
         if u64::from(level) > MAX_PID_NS_LEVEL {
-            return Err(Errno::ENOSPC);
+            return Err(Refused::by("N6"));
         }
         Ok(PidNamespace::empty(level, Some(parent.clone()), inum, user_ns))
     }
@@ -147,9 +148,10 @@ impl Kernel {
         ns: &Rc<PidNamespace>,
         set_tid: &[i32],
         cred: &Cred,
-    ) -> Result<Vec<UPid>, Errno> {
+    ) -> Result<Vec<UPid>, Refused> {
+        // A set_tid array longer than the levels (rule A1).
         if set_tid.len() > ns.level as usize + 1 {
-            return Err(Errno::EINVAL);
+            return Err(Refused::by("A1"));
         }
         let mut numbers: Vec<UPid> = Vec::with_capacity(ns.level as usize + 1);
         let mut remaining = set_tid.len();
@@ -159,22 +161,22 @@ impl Kernel {
             let mut tid = 0;
             if remaining > 0 {
                 tid = set_tid[i];
-                // kernel/pid.c:201 (rule A2).
+                // alloc_pid: a number out of range (rule A2).
                 if !(1..PID_MAX).contains(&tid) {
                     self.undo_pids(&numbers);
-                    return Err(Errno::EINVAL);
+                    return Err(Refused::by("A2"));
                 }
-                // kernel/pid.c:207: a pid other than 1 where there is no init yet (rule A3).
+                // alloc_pid: a pid other than 1 where there is no init yet (rule A3).
                 if tid != 1 && cur.child_reaper.get().is_none() {
                     self.undo_pids(&numbers);
-                    return Err(Errno::EINVAL);
+                    return Err(Refused::by("A3"));
                 }
-                // kernel/pid.c:211: checkpoint_restore_ns_capable(tmp->user_ns), before the
+                // alloc_pid: checkpoint_restore_ns_capable(tmp->user_ns), before the
                 // number is looked up (rule A4): a caller in a user namespace of its own is
                 // not capable over a pid namespace its parent's namespace owns.
                 if !cred.ns_capable(&cur.user_ns) {
                     self.undo_pids(&numbers);
-                    return Err(Errno::EPERM);
+                    return Err(Refused::by("A4"));
                 }
                 remaining -= 1;
             }
@@ -182,7 +184,7 @@ impl Kernel {
                 // idr_alloc(tid, tid + 1): ENOSPC for a used number, turned into EEXIST (A5).
                 if cur.idr.borrow().contains_key(&tid) {
                     self.undo_pids(&numbers);
-                    return Err(Errno::EEXIST);
+                    return Err(Refused::by("A5"));
                 }
                 tid
             } else {
@@ -191,7 +193,7 @@ impl Kernel {
                     None => {
                         self.undo_pids(&numbers);
                         // ENOSPC from the idr becomes EAGAIN (rule A6).
-                        return Err(Errno::EAGAIN);
+                        return Err(Refused::by("A6"));
                     }
                 }
             };
@@ -204,10 +206,10 @@ impl Kernel {
             tmp = cur.parent.clone();
             i += 1;
         }
-        // kernel/pid.c:256: the namespace's init has exited (rule A7).
+        // alloc_pid: the namespace's init has exited (rule A7).
         if !ns.adding.get() {
             self.undo_pids(&numbers);
-            return Err(Errno::ENOMEM);
+            return Err(Refused::by("A7"));
         }
         numbers.reverse();
         Ok(numbers)

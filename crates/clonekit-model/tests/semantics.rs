@@ -511,3 +511,50 @@ fn do_fork_takes_the_seeds_five_parameters() {
     let r = k.do_fork(main, (F::CLONE_VM | F::CLONE_VFORK).bits() | SIGCHLD, 0x7d00_0010_0000, 0, 0, 0);
     assert_eq!(r, Ok(Syscall::Blocked));
 }
+
+/// A call refused in `copy_namespaces` leaves the record of every step `copy_process` ran
+/// before it, in fork.c's order, and the rule that refused it.
+#[test]
+fn copy_process_record_of_a_refused_call_shows_the_steps_before_it() {
+    let (mut k, main) = boot();
+    assert_eq!(clone(&mut k, main, F::CLONE_NEWIPC | F::CLONE_SYSVSEM, SIGCHLD), Err(Errno::EINVAL));
+    let rec = k.last_copy_process().unwrap();
+    assert_eq!(rec.rule, Some("N2"));
+    let order: Vec<&str> = rec.steps.iter().map(|s| s.function).collect();
+    let expected = [
+        "copy_process",
+        "dup_task_struct",
+        "copy_creds",
+        "copy_semundo",
+        "copy_files",
+        "copy_fs",
+        "copy_sighand",
+        "copy_signal",
+        "copy_mm",
+        "copy_namespaces",
+    ];
+    assert_eq!(order, expected);
+    assert_eq!(rec.steps.last().unwrap().outcome, Outcome::Failed);
+}
+
+/// A call refused after `alloc_pid` gives its pid back (`bad_fork_free_pid`): the number is
+/// no longer in the namespace (and, allocation being cyclic, the next child gets the next).
+#[test]
+fn copy_process_frees_the_pid_of_a_call_refused_after_alloc_pid() {
+    let (mut k, main) = boot();
+    // CLONE_INTO_CGROUP is refused in cgroup_can_fork, after alloc_pid.
+    let refused = k.sys_clone3(main, &clone3_args(F::CLONE_INTO_CGROUP), 88);
+    assert_eq!(refused.err(), Some(Errno::EBADF));
+    let rec = k.last_copy_process().unwrap();
+    let refused_nr = rec.pid_numbers.last().copied().unwrap();
+    let ns = k.active_pid_ns(main).unwrap();
+    assert_eq!(ns.find_task(refused_nr), None, "the refused call's pid was freed");
+    let Ok(Syscall::Done(f)) = k.sys_fork(main) else { panic!("fork") };
+    assert_eq!(f.nr, refused_nr + 1);
+}
+
+/// `struct clone_args` bytes for `clone3` with `flags`, SIGCHLD, and cgroup fd 3.
+fn clone3_args(flags: F) -> Vec<u8> {
+    let words: [u64; 11] = [flags.bits(), 0, 0, 0, SIGCHLD, 0, 0, 0, 0, 0, 3];
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
