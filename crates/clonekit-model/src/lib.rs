@@ -41,6 +41,7 @@ mod sys;
 mod wait;
 
 pub use blk_ioc::IoContext;
+pub use clonekit_flags::Resource;
 pub use cred::{Cred, UserNamespace};
 pub use file::{FdState, File, FileKind, FilesStruct, Whence};
 pub use fork::{CopyProcessRecord, CopyStep, Forked, Outcome};
@@ -49,7 +50,7 @@ pub use init_task::INIT_HOSTNAME;
 pub use mm::{MmStruct, PAGE_SIZE};
 pub use nsproxy::{NsKind, NsProxy};
 pub use pid::{Pid, PidNamespace};
-pub use sched::{Kernel, Resource, Resumed, Syscall, TaskId, TaskState};
+pub use sched::{Kernel, Resumed, Syscall, TaskId, TaskState};
 pub use sem::SemUndoList;
 pub use signal::{Disposition, SigSet, SighandStruct, SignalStruct, SigprocmaskHow};
 pub use sys::IOPRIO_DEFAULT;

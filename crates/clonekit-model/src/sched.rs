@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use clonekit_flags::{Errno, KernelCloneArgs};
+use clonekit_flags::{Errno, KernelCloneArgs, Resource};
 
 use crate::blk_ioc::IoContext;
 use crate::cred::Cred;
@@ -100,29 +100,6 @@ impl<T> Syscall<T> {
             Syscall::Blocked => None,
         }
     }
-}
-
-/// A resource two tasks may share (for [`Kernel::shares`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    /// `mm_struct`.
-    Mm,
-    /// `fs_struct`.
-    Fs,
-    /// `files_struct`.
-    Files,
-    /// `sighand_struct`.
-    Sighand,
-    /// `signal_struct` (the thread group).
-    Signal,
-    /// `struct cred`.
-    Cred,
-    /// `struct nsproxy`.
-    Nsproxy,
-    /// The SysV semaphore undo list.
-    SysvSem,
-    /// `io_context`.
-    Io,
 }
 
 /// `struct task_struct`: one thread of execution.
@@ -440,22 +417,37 @@ impl Kernel {
         r.into_iter().map(|(_, id, res)| (id, res)).collect()
     }
 
-    /// Whether two tasks use the same instance of `resource`: `Rc` identity.
+    /// Whether two tasks use the same instance of `resource` (clonekit-flags' vocabulary, the
+    /// one `explain` describes): `Rc` identity of the kernel object that holds it. A resource
+    /// that is no shared object (a tid word, the stack pointer, the exit signal…) is never
+    /// shared.
     pub fn shares(&self, a: TaskId, b: TaskId, resource: Resource) -> bool {
         let (Some(x), Some(y)) = (self.task(a), self.task(b)) else { return false };
         fn same<T>(p: &Option<Rc<T>>, q: &Option<Rc<T>>) -> bool {
             matches!((p, q), (Some(p), Some(q)) if Rc::ptr_eq(p, q))
         }
+        let ns = |f: fn(&NsProxy) -> u64| match (&x.nsproxy, &y.nsproxy) {
+            (Some(p), Some(q)) => f(p) == f(q),
+            _ => false,
+        };
         match resource {
-            Resource::Mm => same(&x.mm, &y.mm),
-            Resource::Fs => same(&x.fs, &y.fs),
-            Resource::Files => same(&x.files, &y.files),
-            Resource::Sighand => Rc::ptr_eq(&x.sighand, &y.sighand),
-            Resource::Signal => Rc::ptr_eq(&x.signal, &y.signal),
-            Resource::Cred => Rc::ptr_eq(&x.cred, &y.cred),
-            Resource::Nsproxy => same(&x.nsproxy, &y.nsproxy),
-            Resource::SysvSem => same(&x.sysvsem, &y.sysvsem),
-            Resource::Io => same(&x.io_context, &y.io_context),
+            Resource::AddressSpace => same(&x.mm, &y.mm),
+            Resource::FsInfo => same(&x.fs, &y.fs),
+            Resource::FdTable => same(&x.files, &y.files),
+            Resource::SignalHandlers => Rc::ptr_eq(&x.sighand, &y.sighand),
+            Resource::ThreadGroup => Rc::ptr_eq(&x.signal, &y.signal),
+            Resource::Credentials => Rc::ptr_eq(&x.cred, &y.cred),
+            Resource::UserNamespace => Rc::ptr_eq(&x.cred.user_ns, &y.cred.user_ns),
+            Resource::SysvSemUndo => same(&x.sysvsem, &y.sysvsem),
+            Resource::IoContext => same(&x.io_context, &y.io_context),
+            Resource::PidNamespace => Rc::ptr_eq(x.pid.ns(), y.pid.ns()),
+            Resource::MountNamespace => ns(|n| n.mnt.inum),
+            Resource::UtsNamespace => ns(|n| n.uts.inum),
+            Resource::IpcNamespace => ns(|n| n.ipc.inum),
+            Resource::NetNamespace => ns(|n| n.net.inum),
+            Resource::CgroupNamespace => ns(|n| n.cgroup.inum),
+            Resource::TimeNamespace => ns(|n| n.time_for_children.inum),
+            _ => false,
         }
     }
 

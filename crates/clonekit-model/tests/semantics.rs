@@ -56,8 +56,8 @@ fn copy_mm_shares_with_clone_vm_and_copies_without() {
     let (mut k, main) = boot();
     let vm = clone(&mut k, main, F::CLONE_VM, SIGCHLD).unwrap();
     let fork = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
-    assert!(k.shares(main, vm, Resource::Mm));
-    assert!(!k.shares(main, fork, Resource::Mm));
+    assert!(k.shares(main, vm, Resource::AddressSpace));
+    assert!(!k.shares(main, fork, Resource::AddressSpace));
     assert_eq!(k.last_copy_process().unwrap().outcome("copy_mm"), Some(Outcome::Copied));
 }
 
@@ -89,7 +89,7 @@ fn copy_fs_files_sighand_follow_their_flags() {
     let shared =
         clone(&mut k, main, F::CLONE_VM | F::CLONE_FS | F::CLONE_FILES | F::CLONE_SIGHAND, SIGCHLD).unwrap();
     let copied = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
-    for r in [Resource::Fs, Resource::Files, Resource::Sighand] {
+    for r in [Resource::FsInfo, Resource::FdTable, Resource::SignalHandlers] {
         assert!(k.shares(main, shared, r), "{r:?}");
         assert!(!k.shares(main, copied, r), "{r:?}");
     }
@@ -100,8 +100,8 @@ fn copy_signal_and_creds_are_shared_by_threads_only() {
     let (mut k, main) = boot();
     let t = clone(&mut k, main, F::CLONE_VM | F::CLONE_SIGHAND | F::CLONE_THREAD, 0).unwrap();
     let p = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
-    assert!(k.shares(main, t, Resource::Signal) && k.shares(main, t, Resource::Cred));
-    assert!(!k.shares(main, p, Resource::Signal) && !k.shares(main, p, Resource::Cred));
+    assert!(k.shares(main, t, Resource::ThreadGroup) && k.shares(main, t, Resource::Credentials));
+    assert!(!k.shares(main, p, Resource::ThreadGroup) && !k.shares(main, p, Resource::Credentials));
 }
 
 #[test]
@@ -109,8 +109,8 @@ fn copy_semundo_shares_with_clone_sysvsem() {
     let (mut k, main) = boot();
     let a = clone(&mut k, main, F::CLONE_SYSVSEM, SIGCHLD).unwrap();
     let b = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
-    assert!(k.shares(main, a, Resource::SysvSem));
-    assert!(!k.shares(main, b, Resource::SysvSem));
+    assert!(k.shares(main, a, Resource::SysvSemUndo));
+    assert!(!k.shares(main, b, Resource::SysvSemUndo));
 }
 
 #[test]
@@ -119,8 +119,8 @@ fn copy_io_shares_with_clone_io() {
     k.sys_ioprio_set(main, (2 << 13) | 3).unwrap();
     let a = clone(&mut k, main, F::CLONE_IO, SIGCHLD).unwrap();
     let b = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
-    assert!(k.shares(main, a, Resource::Io));
-    assert!(!k.shares(main, b, Resource::Io));
+    assert!(k.shares(main, a, Resource::IoContext));
+    assert!(!k.shares(main, b, Resource::IoContext));
     assert_eq!(k.sys_ioprio_get(b).unwrap(), (2 << 13) | 3);
 }
 
@@ -129,8 +129,8 @@ fn copy_namespaces_shares_unless_a_new_namespace_is_asked() {
     let (mut k, main) = boot();
     let a = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
     let b = clone(&mut k, main, F::CLONE_NEWUTS, SIGCHLD).unwrap();
-    assert!(k.shares(main, a, Resource::Nsproxy));
-    assert!(!k.shares(main, b, Resource::Nsproxy));
+    assert!(k.shares(main, a, Resource::UtsNamespace));
+    assert!(!k.shares(main, b, Resource::UtsNamespace));
 }
 
 #[test]
@@ -343,7 +343,7 @@ fn vfork_parent_is_released_by_exec() {
     let c = k.vfork_child(main).unwrap();
     k.sys_execve(c).unwrap();
     assert_eq!(k.state(main), TaskState::Running);
-    assert!(!k.shares(main, c, Resource::Mm));
+    assert!(!k.shares(main, c, Resource::AddressSpace));
 }
 
 #[test]

@@ -155,7 +155,8 @@ impl ModelBackend {
             return false;
         };
         !self.k.tasks().any(|t| {
-            self.k.shares(cur, t, Resource::Signal) && self.k.task_pid(t).is_some_and(|p| Rc::ptr_eq(&p, pid))
+            self.k.shares(cur, t, Resource::ThreadGroup)
+                && self.k.task_pid(t).is_some_and(|p| Rc::ptr_eq(&p, pid))
         })
     }
 
