@@ -172,17 +172,34 @@ pub fn format_flag_set(value: u64, table: &[(u64, &str)], unknown: &str) -> Stri
     out
 }
 
+/// `WNOHANG`: return at once if no child has changed state.
+pub const WNOHANG: u32 = 0x1;
+/// `WUNTRACED`, also `WSTOPPED`: report children stopped by a signal.
+pub const WUNTRACED: u32 = 0x2;
+/// `WEXITED` (`waitid`): report children that ended.
+pub const WEXITED: u32 = 0x4;
+/// `WCONTINUED`: report stopped children continued by `SIGCONT`.
+pub const WCONTINUED: u32 = 0x8;
+/// `WNOWAIT` (`waitid`): leave the child waitable.
+pub const WNOWAIT: u32 = 0x0100_0000;
+/// `__WNOTHREAD`: only the calling thread's own children.
+pub const WNOTHREAD: u32 = 0x2000_0000;
+/// `__WALL`: every kind of child (clone children and ptrace tracees too).
+pub const WALL: u32 = 0x4000_0000;
+/// `__WCLONE`: only children whose exit signal is not `SIGCHLD`.
+pub const WCLONE: u32 = 0x8000_0000;
+
 /// `wait4_options`, in strace's order (`WUNTRACED` is `WSTOPPED` on Linux, and strace names
 /// it `WSTOPPED`).
 pub const WAIT_OPTIONS: &[(u64, &str)] = &[
-    (0x1, "WNOHANG"),
-    (0x4, "WEXITED"),
-    (0x2, "WSTOPPED"),
-    (0x8, "WCONTINUED"),
-    (0x0100_0000, "WNOWAIT"),
-    (0x8000_0000, "__WCLONE"),
-    (0x4000_0000, "__WALL"),
-    (0x2000_0000, "__WNOTHREAD"),
+    (WNOHANG as u64, "WNOHANG"),
+    (WEXITED as u64, "WEXITED"),
+    (WUNTRACED as u64, "WSTOPPED"),
+    (WCONTINUED as u64, "WCONTINUED"),
+    (WNOWAIT as u64, "WNOWAIT"),
+    (WCLONE as u64, "__WCLONE"),
+    (WALL as u64, "__WALL"),
+    (WNOTHREAD as u64, "__WNOTHREAD"),
 ];
 
 /// `wait4`/`waitid` options as strace prints them: `WNOHANG|__WALL`, `0`.

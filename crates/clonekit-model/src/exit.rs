@@ -13,7 +13,7 @@ use crate::sched::{Block, Kernel, Resumed, TaskId, TaskState};
 use crate::signal::Disposition;
 
 /// `SIGCHLD`.
-const SIGCHLD: i32 = 17;
+const SIGCHLD: i32 = clonekit_flags::Signal::SIGCHLD.number() as i32;
 
 impl Kernel {
     /// `exit(code)`: ends the calling thread only.

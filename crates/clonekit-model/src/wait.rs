@@ -10,22 +10,7 @@ use crate::file::FileKind;
 use crate::pid::Pid;
 use crate::sched::{Block, Kernel, Syscall, TaskId, TaskState};
 
-/// `WNOHANG`.
-pub const WNOHANG: u32 = 0x1;
-/// `WUNTRACED` (also `WSTOPPED`).
-pub const WUNTRACED: u32 = 0x2;
-/// `WEXITED`.
-pub const WEXITED: u32 = 0x4;
-/// `WCONTINUED`.
-pub const WCONTINUED: u32 = 0x8;
-/// `WNOWAIT`.
-pub const WNOWAIT: u32 = 0x0100_0000;
-/// `__WNOTHREAD`.
-pub const WNOTHREAD: u32 = 0x2000_0000;
-/// `__WALL`.
-pub const WALL: u32 = 0x4000_0000;
-/// `__WCLONE`.
-pub const WCLONE: u32 = 0x8000_0000;
+pub use clonekit_flags::{WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED};
 
 /// What a wait reports about a child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

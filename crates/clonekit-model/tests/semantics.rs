@@ -6,7 +6,7 @@ use clonekit_model::{
     Syscall, TaskId, TaskState, WaitStatus, PAGE_SIZE, WALL, WCLONE, WEXITED, WNOHANG,
 };
 
-const SIGCHLD: u64 = 17;
+const SIGCHLD: u64 = clonekit_flags::ExitSignal::SIGCHLD.raw();
 
 fn boot() -> (Kernel, TaskId) {
     let mut k = Kernel::new();

@@ -19,7 +19,7 @@
 use core::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
-use clonekit_flags::{CloneArgs, CloneCall, CloneFlags, Errno, CLONE_ARGS_SIZE_VER2};
+use clonekit_flags::{CloneArgs, CloneCall, CloneFlags, Errno, ExitSignal, CLONE_ARGS_SIZE_VER2};
 use rustix::fd::AsRawFd;
 use rustix::io;
 
@@ -304,8 +304,14 @@ impl Prepared {
                 resolve(child_tid, scratch + 8),
                 tls,
             ]),
-            CloneCall::Fork => Some([17, 0, 0, 0, 0]),
-            CloneCall::Vfork => Some([0x4111, 0, 0, 0, 0]),
+            CloneCall::Fork => Some([ExitSignal::SIGCHLD.raw(), 0, 0, 0, 0]),
+            CloneCall::Vfork => Some([
+                (CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK).bits() | ExitSignal::SIGCHLD.raw(),
+                0,
+                0,
+                0,
+                0,
+            ]),
             CloneCall::Clone3 { .. } => None,
         };
         let mut clone3_at = 0;
@@ -386,7 +392,9 @@ fn enter(setup: Setup) -> io::Result<()> {
             // The namespace's first process is its init; once it has exited, the namespace
             // accepts no new process.
             // SAFETY: the child side of `exit_at_once` touches no memory.
-            let init = unsafe { raw::create_exit_at_once(nr::CLONE, 17, 0, 0, 0, 0) };
+            let init = unsafe {
+                raw::create_exit_at_once(nr::CLONE, ExitSignal::SIGCHLD.raw() as usize, 0, 0, 0, 0)
+            };
             let init = check(init)? as i32;
             raw::wait4(init, raw::WALL).map(drop)
         }

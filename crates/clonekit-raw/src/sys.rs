@@ -171,10 +171,7 @@ pub fn pidfd_send_signal(pidfd: i32, sig: u32) -> Result<(), Errno> {
     check(unsafe { syscall4(nr::PIDFD_SEND_SIGNAL, pidfd as usize, sig as usize, 0, 0) }).map(drop)
 }
 
-/// `__WALL`: wait for every kind of child (clone children and ptrace tracees too).
-pub const WALL: u32 = 0x4000_0000;
-/// `WNOHANG`: return at once if no child has changed state.
-pub const WNOHANG: u32 = 1;
+pub use clonekit_flags::{WALL, WNOHANG};
 
 /// `wait4(pid, &status, options, NULL)` with any options ([`WALL`], [`WNOHANG`], `__WCLONE`
 /// and the others, which rustix's `waitpid` does not all take): `Ok(None)` when `WNOHANG`

@@ -24,7 +24,7 @@ use crate::ast::{Op, Target, WaitidId, Word};
 use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
 
 /// `CLONE_PIDFD`.
-const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_PIDFD: u64 = clonekit_flags::CloneFlags::CLONE_PIDFD.bits();
 
 /// How long a step may run before the backend gives up on it (a task running away).
 const STEP_LIMIT: Duration = Duration::from_secs(5);

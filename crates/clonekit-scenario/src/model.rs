@@ -276,7 +276,8 @@ impl ModelBackend {
         let done = |r: Result<Value, Errno>| Outcome::Done(r.unwrap_or_else(Value::Errno));
         Ok(match op {
             Op::Fork { .. } => {
-                let flags = (CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID).bits() | 17;
+                let flags = clonekit_flags::Preset::GlibcFork.flags().bits()
+                    | clonekit_flags::ExitSignal::SIGCHLD.raw();
                 let tcb = TCB_BASE + 64 * key.0 as u64;
                 let r = k.sys_clone(cur, flags, 0, 0, tcb, 0);
                 self.forked(cur, r, new, key)

@@ -13,8 +13,7 @@ use rustix::process::{Pid, WaitId, WaitIdOptions, WaitIdStatus};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-/// `__WALL`: wait for every kind of child, whatever its exit signal.
-pub(crate) const WALL: u32 = 0x4000_0000;
+pub(crate) use clonekit_flags::WALL;
 
 pub use crate::status::ExitStatus;
 

@@ -8,8 +8,8 @@ use clonekit_raw::{self as sys, SigSet, SIG_DFL, SIG_IGN, SIG_SETMASK};
 /// The highest signal number (`_NSIG` on x86_64).
 const NSIG: usize = 64;
 /// `SIGKILL` and `SIGSTOP`, whose actions cannot be changed.
-const SIGKILL: usize = 9;
-const SIGSTOP: usize = 19;
+const SIGKILL: usize = clonekit_flags::Signal::SIGKILL.number() as usize;
+const SIGSTOP: usize = clonekit_flags::Signal::SIGSTOP.number() as usize;
 
 /// The C library's internal signals, set to `SIG_IGN` rather than `SIG_DFL` in a child that
 /// had handlers for them (glibc: `SIGCANCEL` 32 and `SIGSETXID` 33; musl also uses 34).

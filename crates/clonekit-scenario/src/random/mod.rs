@@ -91,7 +91,7 @@ impl FlagPick {
     /// The flags and exit signal it stands for.
     fn resolve(&self) -> (CloneFlags, u64) {
         let (mut flags, mut sig) = if self.base == 0 {
-            (CloneFlags::empty(), 17)
+            (CloneFlags::empty(), SIGCHLD)
         } else {
             let p = Preset::ALL[(usize::from(self.base) - 1) % Preset::ALL.len()];
             (p.flags(), p.exit_signal().raw())

@@ -11,6 +11,9 @@ use clonekit_probe::trial::{self, Answer, Setup, Trial, TrialError, VALID};
 
 use super::harness::{Case, Observation};
 
+/// `SIGCHLD`, the exit signal of every call below that does not test the exit signal.
+const SIGCHLD: u64 = ExitSignal::SIGCHLD.raw();
+
 /// The rule cases, in the kernel's evaluation order.
 pub fn cases() -> Vec<Case> {
     RULES
@@ -60,7 +63,7 @@ fn clone3(flags: F, exit_signal: u64, edit: impl FnOnce(&mut CloneArgs, &mut u64
 }
 
 fn c3(flags: F) -> CloneCall {
-    clone3(flags, 17, |_, _, _| {})
+    clone3(flags, SIGCHLD, |_, _, _| {})
 }
 
 fn legacy(flags: F) -> CloneCall {
@@ -68,7 +71,7 @@ fn legacy(flags: F) -> CloneCall {
 }
 
 fn legacy_with(flags: F, parent_tid: u64, tls: u64) -> CloneCall {
-    CloneCall::Clone { flags: flags.bits() | 17, stack: 0, parent_tid, child_tid: 0, tls }
+    CloneCall::Clone { flags: flags.bits() | SIGCHLD, stack: 0, parent_tid, child_tid: 0, tls }
 }
 
 fn one(call: CloneCall) -> Plan {
@@ -91,48 +94,48 @@ fn plan(id: &str) -> Plan {
             skip("this kernel has clone3; the rule applies to kernels before 5.3")
         }
         "C0" => one(c3(F::empty())),
-        "C1" => one(clone3(F::empty(), 17, |_, size, _| *size = 4104)),
-        "C2" => one(clone3(F::empty(), 17, |_, size, _| *size = 56)),
-        "C3" => one(clone3(F::empty(), 17, |_, size, tail| {
+        "C1" => one(clone3(F::empty(), SIGCHLD, |_, size, _| *size = 4104)),
+        "C2" => one(clone3(F::empty(), SIGCHLD, |_, size, _| *size = 56)),
+        "C3" => one(clone3(F::empty(), SIGCHLD, |_, size, tail| {
             *size = 96;
             *tail = true;
         })),
         "C4" => Plan::Try(vec![Trial {
             unreadable_tail: true,
-            ..Trial::new(clone3(F::empty(), 17, |_, size, _| *size = 96))
+            ..Trial::new(clone3(F::empty(), SIGCHLD, |_, size, _| *size = 96))
         }]),
-        "C5" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+        "C5" => Plan::Try(vec![Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| {
             a.set_tid = VALID;
             a.set_tid_size = 33;
         }))
         .with_set_tid(&[1; 33])]),
         "C6" => Plan::Try(vec![
-            Trial::new(clone3(F::empty(), 17, |a, _, _| a.set_tid_size = 1)),
-            Trial::new(clone3(F::empty(), 17, |a, _, _| a.set_tid = VALID)).with_set_tid(&[1]),
+            Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| a.set_tid_size = 1)),
+            Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| a.set_tid = VALID)).with_set_tid(&[1]),
         ]),
         "C7" => Plan::Try(vec![
             Trial::new(clone3(F::empty(), 65, |_, _, _| {})),
             Trial::new(clone3(F::empty(), 0x100, |_, _, _| {})),
         ]),
         "C8" => Plan::Try(vec![
-            Trial::new(clone3(F::CLONE_INTO_CGROUP, 17, |a, size, _| {
+            Trial::new(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, size, _| {
                 a.cgroup = VALID;
                 *size = 80;
             })),
-            Trial::new(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = 1 << 31)),
+            Trial::new(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = 1 << 31)),
         ]),
-        "C9" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+        "C9" => Plan::Try(vec![Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| {
             a.set_tid = 8;
             a.set_tid_size = 1;
         }))]),
         "C10" => one(c3(F::from_bits_retain(1 << 40))),
-        "C11" => Plan::Try(vec![Trial::new(c3(F::CLONE_DETACHED)), Trial::new(clone3(F::empty(), 0, |a, _, _| a.flags = 17))]),
+        "C11" => Plan::Try(vec![Trial::new(c3(F::CLONE_DETACHED)), Trial::new(clone3(F::empty(), 0, |a, _, _| a.flags = SIGCHLD))]),
         "C12" => one(c3(F::CLONE_VM | F::CLONE_SIGHAND | F::CLONE_CLEAR_SIGHAND)),
         "C13" => Plan::Try(vec![Trial::new(c3(vm_thread)), Trial::new(c3(F::CLONE_PARENT))]),
         "C14" => Plan::Try(vec![
-            Trial::new(clone3(F::empty(), 17, |a, _, _| a.stack = VALID)),
-            Trial::new(clone3(F::empty(), 17, |a, _, _| a.stack_size = 4096)),
-            Trial::new(clone3(F::empty(), 17, |a, _, _| {
+            Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| a.stack = VALID)),
+            Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| a.stack_size = 4096)),
+            Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| {
                 a.stack = 0xffff_8000_0000_0000;
                 a.stack_size = 4096;
             })),
@@ -170,40 +173,40 @@ fn plan(id: &str) -> Plan {
         "A1" => {
             // One entry more than the child's level + 1, whatever level the caller is at.
             let n = clonekit_probe::pid_ns_level() + 2;
-            Plan::Try(vec![Trial::new(clone3(F::empty(), 17, move |a, _, _| {
+            Plan::Try(vec![Trial::new(clone3(F::empty(), SIGCHLD, move |a, _, _| {
                 a.set_tid = VALID;
                 a.set_tid_size = u64::from(n);
             }))
             .with_set_tid(&vec![2; n as usize])])
         }
-        "A2" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+        "A2" => Plan::Try(vec![Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| {
             a.set_tid = VALID;
             a.set_tid_size = 1;
         }))
         .with_set_tid(&[0])]),
-        "A3" => Plan::Try(vec![Trial::new(clone3(F::CLONE_NEWPID, 17, |a, _, _| {
+        "A3" => Plan::Try(vec![Trial::new(clone3(F::CLONE_NEWPID, SIGCHLD, |a, _, _| {
             a.set_tid = VALID;
             a.set_tid_size = 1;
         }))
         .with_set_tid(&[5])]),
-        "A4" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+        "A4" => Plan::Try(vec![Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| {
             a.set_tid = VALID;
             a.set_tid_size = 1;
         }))
         .with_set_tid(&[2])
         .with_setup(Setup::Unprivileged)]),
-        "A5" => Plan::Try(vec![Trial::new(clone3(F::empty(), 17, |a, _, _| {
+        "A5" => Plan::Try(vec![Trial::new(clone3(F::empty(), SIGCHLD, |a, _, _| {
             a.set_tid = VALID;
             a.set_tid_size = 1;
         }))
         .with_set_tid(&[1])]),
         "A6" => skip("needs every pid below kernel.pid_max in use"),
         "A7" => from(legacy(F::empty()), Setup::DyingPidNs),
-        "D1" => from(clone3(F::CLONE_PIDFD, 17, |a, _, _| a.pidfd = VALID), Setup::NofileLimitZero),
-        "D2" => one(clone3(F::CLONE_PIDFD, 17, |a, _, _| a.pidfd = 8)),
-        "G1" => from(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = VALID), Setup::NotACgroupDir),
-        "G2" => from(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = VALID), Setup::DeadCgroup),
-        "G3" => from(clone3(F::CLONE_INTO_CGROUP, 17, |a, _, _| a.cgroup = VALID), Setup::UnwritableCgroup),
+        "D1" => from(clone3(F::CLONE_PIDFD, SIGCHLD, |a, _, _| a.pidfd = VALID), Setup::NofileLimitZero),
+        "D2" => one(clone3(F::CLONE_PIDFD, SIGCHLD, |a, _, _| a.pidfd = 8)),
+        "G1" => from(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = VALID), Setup::NotACgroupDir),
+        "G2" => from(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = VALID), Setup::DeadCgroup),
+        "G3" => from(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = VALID), Setup::UnwritableCgroup),
         "G4" => skip("needs a cgroup namespace rooted below the target cgroup"),
         "G5" => skip("needs a threaded cgroup subtree"),
         "G6" => skip("needs a cgroup v2 controller to enable in subtree_control (this machine's controllers are on cgroup v1)"),
