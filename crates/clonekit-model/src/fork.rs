@@ -18,9 +18,9 @@ use crate::fs::FsStruct;
 use crate::mm::{access_ok, MmStruct};
 use crate::nsproxy::NsProxy;
 use crate::pid::Pid;
-use crate::sched::{Block, Kernel, Shared, Syscall, Task, TaskId, TaskState};
+use crate::sched::{Block, Kernel, Linkage, Shared, Syscall, Task, TaskId, TaskParts, TaskState};
 use crate::sem::SemUndoList;
-use crate::signal::{SigAltStack, SigSet, SighandStruct, SignalStruct};
+use crate::signal::{SigAltStack, SighandStruct, SignalStruct};
 
 use CloneFlags as F;
 
@@ -182,23 +182,6 @@ impl Broken {
     }
 }
 
-/// The task `copy_process` is making (fork.c's `p`), filled in step by step.
-struct NewTask {
-    blocked: SigSet,
-    sas: SigAltStack,
-    tls: u64,
-    self_exec_id: u64,
-    cred: Option<Rc<Cred>>,
-    sysvsem: Option<Shared<SemUndoList>>,
-    files: Option<Shared<FilesStruct>>,
-    fs: Option<Shared<FsStruct>>,
-    sighand: Option<Shared<SighandStruct>>,
-    signal: Option<Shared<SignalStruct>>,
-    mm: Option<Shared<MmStruct>>,
-    nsproxy: Option<Rc<NsProxy>>,
-    io_context: Option<Shared<IoContext>>,
-}
-
 /// Whether the kernel checks `rule` before `copy_process` looks for pending signals (rule
 /// S1): the clone3 argument checks, kernel_clone's and copy_process's flag checks.
 fn checked_before_signals(rule: &Rule) -> bool {
@@ -340,10 +323,10 @@ impl Kernel {
     }
 
     /// `dup_task_struct` (kernel/fork.c): `p` starts as a copy of the caller's task_struct.
-    fn dup_task_struct(&self, cur: TaskId, rec: &mut CopyProcessRecord) -> NewTask {
+    fn dup_task_struct(&self, cur: TaskId, rec: &mut CopyProcessRecord) -> TaskParts {
         let t = self.t(cur);
         rec.step("dup_task_struct", Outcome::Copied, "task_struct copied: blocked mask, sigaltstack, TLS");
-        NewTask {
+        TaskParts {
             blocked: t.blocked,
             sas: t.sas,
             tls: t.tls,
@@ -593,7 +576,7 @@ impl Kernel {
     fn alloc_pid_of(
         &mut self,
         cur: TaskId,
-        p: &NewTask,
+        p: &TaskParts,
         k: &KernelCloneArgs,
         set_tid: &[i32],
         broken: &Broken,
@@ -692,7 +675,7 @@ impl Kernel {
         &mut self,
         cur: TaskId,
         k: &KernelCloneArgs,
-        p: NewTask,
+        p: TaskParts,
         pid: Rc<Pid>,
         pidfd: Option<i32>,
         rec: &mut CopyProcessRecord,
@@ -717,45 +700,17 @@ impl Kernel {
                 (cur, (k.exit_signal.raw() & CSIGNAL) as i32, p.self_exec_id, id)
             }
         };
-        let signal = p.signal.expect("copy_signal ran");
+        let signal = p.signal.clone().expect("copy_signal ran");
         self.next_serial += 1;
-        let task = Task {
-            id,
-            state: TaskState::Running,
-            exiting: false,
-            exit_code: 0,
-            pid: pid.clone(),
+        let link = Linkage {
             group_leader: leader,
             real_parent,
-            children: Vec::new(),
             exit_signal,
-            pdeath_signal: 0,
-            mm: p.mm,
-            fs: p.fs,
-            files: p.files,
-            sighand: p.sighand.expect("copy_sighand ran"),
-            signal: signal.clone(),
-            cred: p.cred.expect("copy_creds ran"),
-            nsproxy: p.nsproxy,
-            blocked: p.blocked,
-            pending: Vec::new(),
-            sysvsem: p.sysvsem,
-            io_context: p.io_context,
-            sas: p.sas,
+            parent_exec_id,
             set_child_tid: if flags.contains(F::CLONE_CHILD_SETTID) { k.child_tid } else { 0 },
             clear_child_tid: if flags.contains(F::CLONE_CHILD_CLEARTID) { k.child_tid } else { 0 },
-            vfork_done: None,
-            self_exec_id: p.self_exec_id,
-            parent_exec_id,
-            block: None,
-            handled: 0,
-            tls: p.tls,
-            serial: self.next_serial,
-            stopped: false,
-            stop_pending: false,
-            sigpending: false,
-            stopped_resume: None,
         };
+        let task = Task::new(id, pid.clone(), link, p, self.next_serial);
         self.install_task(task);
         self.attach_pid(&pid, id);
         if leader == id {

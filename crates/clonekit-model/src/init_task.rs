@@ -12,7 +12,7 @@ use crate::fs::FsStruct;
 use crate::mm::MmStruct;
 use crate::nsproxy::{Namespace, NsProxy, UtsNamespace};
 use crate::pid::{Pid, PidNamespace, UPid};
-use crate::sched::{Kernel, Syscall, Task, TaskId, TaskState};
+use crate::sched::{Kernel, Linkage, Syscall, Task, TaskId, TaskParts};
 use crate::signal::{SigAltStack, SigSet, SighandStruct, SignalStruct};
 
 /// The host name a booted model starts with: the scenario language prints the machine's
@@ -78,48 +78,35 @@ impl Kernel {
         signal.live = 1;
         signal.quick_threads = 1;
         k.next_serial += 1;
-        let init = Task {
-            id,
-            state: TaskState::Running,
-            exiting: false,
-            exit_code: 0,
-            pid,
-            group_leader: id,
-            real_parent: id,
-            children: Vec::new(),
-            exit_signal: 17,
-            pdeath_signal: 0,
-            mm: Some(Rc::new(RefCell::new(MmStruct::new()))),
+        let root = TaskParts {
+            blocked: SigSet::EMPTY,
+            sas: SigAltStack::default(),
+            tls: 0,
+            self_exec_id: 0,
+            cred: Some(Rc::new(Cred { user_ns, cap_sys_admin: true, euid: 0 })),
+            sysvsem: None,
+            files: Some(Rc::new(RefCell::new(FilesStruct::standard()))),
             fs: Some(Rc::new(RefCell::new(FsStruct {
                 root: "/".into(),
                 pwd: "/".into(),
                 umask: 0o022,
                 in_exec: false,
             }))),
-            files: Some(Rc::new(RefCell::new(FilesStruct::standard()))),
-            sighand: Rc::new(RefCell::new(SighandStruct::default())),
-            signal: Rc::new(RefCell::new(signal)),
-            cred: Rc::new(Cred { user_ns, cap_sys_admin: true, euid: 0 }),
+            sighand: Some(Rc::new(RefCell::new(SighandStruct::default()))),
+            signal: Some(Rc::new(RefCell::new(signal))),
+            mm: Some(Rc::new(RefCell::new(MmStruct::new()))),
             nsproxy: Some(nsproxy),
-            blocked: SigSet::EMPTY,
-            pending: Vec::new(),
-            sysvsem: None,
             io_context: None,
-            sas: SigAltStack::default(),
+        };
+        let link = Linkage {
+            group_leader: id,
+            real_parent: id,
+            exit_signal: ExitSignal::SIGCHLD.raw() as i32,
+            parent_exec_id: 0,
             set_child_tid: 0,
             clear_child_tid: 0,
-            vfork_done: None,
-            self_exec_id: 0,
-            parent_exec_id: 0,
-            block: None,
-            handled: 0,
-            tls: 0,
-            serial: k.next_serial,
-            stopped: false,
-            stop_pending: false,
-            sigpending: false,
-            stopped_resume: None,
         };
+        let init = Task::new(id, pid, link, root, k.next_serial);
         k.install_task(init);
         k.init_task = id;
         k.always_waits.push(id);

@@ -102,6 +102,78 @@ impl<T> Syscall<T> {
     }
 }
 
+/// What a new task is made of before it is linked in (fork.c's `p` as `copy_process` fills
+/// it): its resources, and the state its creator's `task_struct` gave it.
+pub(crate) struct TaskParts {
+    pub(crate) blocked: SigSet,
+    pub(crate) sas: SigAltStack,
+    pub(crate) tls: u64,
+    pub(crate) self_exec_id: u64,
+    pub(crate) cred: Option<Rc<Cred>>,
+    pub(crate) sysvsem: Option<Shared<SemUndoList>>,
+    pub(crate) files: Option<Shared<FilesStruct>>,
+    pub(crate) fs: Option<Shared<FsStruct>>,
+    pub(crate) sighand: Option<Shared<SighandStruct>>,
+    pub(crate) signal: Option<Shared<SignalStruct>>,
+    pub(crate) mm: Option<Shared<MmStruct>>,
+    pub(crate) nsproxy: Option<Rc<NsProxy>>,
+    pub(crate) io_context: Option<Shared<IoContext>>,
+}
+
+/// Where a new task hangs in the task tree, and the tid words it was given.
+pub(crate) struct Linkage {
+    pub(crate) group_leader: TaskId,
+    pub(crate) real_parent: TaskId,
+    pub(crate) exit_signal: i32,
+    pub(crate) parent_exec_id: u64,
+    pub(crate) set_child_tid: u64,
+    pub(crate) clear_child_tid: u64,
+}
+
+impl Task {
+    /// A running task `id` with pid `pid`, made of `parts` (whose creds, signal handlers and
+    /// thread group must be set), linked as `link` says; `serial` is its creation order.
+    pub(crate) fn new(id: TaskId, pid: Rc<Pid>, link: Linkage, parts: TaskParts, serial: u64) -> Task {
+        Task {
+            id,
+            state: TaskState::Running,
+            exiting: false,
+            exit_code: 0,
+            pid,
+            group_leader: link.group_leader,
+            real_parent: link.real_parent,
+            children: Vec::new(),
+            exit_signal: link.exit_signal,
+            pdeath_signal: 0,
+            mm: parts.mm,
+            fs: parts.fs,
+            files: parts.files,
+            sighand: parts.sighand.expect("a task has signal handlers"),
+            signal: parts.signal.expect("a task has a thread group"),
+            cred: parts.cred.expect("a task has credentials"),
+            nsproxy: parts.nsproxy,
+            blocked: parts.blocked,
+            pending: Vec::new(),
+            sysvsem: parts.sysvsem,
+            io_context: parts.io_context,
+            sas: parts.sas,
+            set_child_tid: link.set_child_tid,
+            clear_child_tid: link.clear_child_tid,
+            vfork_done: None,
+            self_exec_id: parts.self_exec_id,
+            parent_exec_id: link.parent_exec_id,
+            block: None,
+            handled: 0,
+            tls: parts.tls,
+            serial,
+            stopped: false,
+            stop_pending: false,
+            sigpending: false,
+            stopped_resume: None,
+        }
+    }
+}
+
 /// `struct task_struct`: one thread of execution.
 #[derive(Debug)]
 pub(crate) struct Task {
