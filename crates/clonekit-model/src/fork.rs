@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use clonekit_flags::{
     rule, violations, CallerState, CloneArgs, CloneCall, CloneFlags, Errno, ExitSignal, KernelCloneArgs,
-    Rule, CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, RULES, TASK_SIZE_MAX_4LEVEL,
+    Rule, Sharing, CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, RULES, TASK_SIZE_MAX_4LEVEL,
 };
 use serde::Serialize;
 
@@ -24,33 +24,14 @@ use crate::signal::{SigAltStack, SighandStruct, SignalStruct};
 
 use CloneFlags as F;
 
-/// What one step of `copy_process` did with its resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The child uses the caller's object (a reference taken).
-    Shared,
-    /// The child got a copy.
-    Copied,
-    /// The child got a new, empty or fresh object.
-    New,
-    /// The child starts without one, or with it reset.
-    Reset,
-    /// The child got it from the call's arguments.
-    Set,
-    /// The step had nothing to do.
-    Skipped,
-    /// The step failed: the call returns its errno.
-    Failed,
-}
-
 /// One step of `copy_process` (or of `kernel_clone` around it).
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyStep {
     /// The kernel function (`copy_mm`).
     pub function: &'static str,
-    /// What it did.
-    pub outcome: Outcome,
+    /// What the child got of the step's resource (clonekit-flags' vocabulary, as `explain`'s
+    /// table says it); `None` for the step that refused the call.
+    pub outcome: Option<Sharing>,
     /// How, in a few words.
     pub detail: &'static str,
 }
@@ -84,13 +65,17 @@ impl CopyProcessRecord {
         }
     }
 
-    fn step(&mut self, function: &'static str, outcome: Outcome, detail: &'static str) {
-        self.steps.push(CopyStep { function, outcome, detail });
+    fn step(&mut self, function: &'static str, outcome: Sharing, detail: &'static str) {
+        self.steps.push(CopyStep { function, outcome: Some(outcome), detail });
+    }
+
+    fn refused_at(&mut self, function: &'static str, detail: &'static str) {
+        self.steps.push(CopyStep { function, outcome: None, detail });
     }
 
     /// Records a failure: the rule by id (from clonekit-flags' table) and its errno.
     fn fail(&mut self, function: &'static str, rule: &'static str, errno: Errno) -> Errno {
-        self.step(function, Outcome::Failed, rule_reason(rule));
+        self.refused_at(function, rule_reason(rule));
         self.rule = Some(rule);
         self.errno = Some(errno);
         errno
@@ -101,7 +86,7 @@ impl CopyProcessRecord {
         match why.rule {
             Some(rule) => self.fail_rule(rule),
             None => {
-                self.step(why.function, Outcome::Failed, "refused without a rule of the table");
+                self.refused_at(why.function, "refused without a rule of the table");
                 self.errno = Some(why.errno);
                 why.errno
             }
@@ -109,15 +94,16 @@ impl CopyProcessRecord {
     }
 
     fn fail_rule(&mut self, rule: &'static Rule) -> Errno {
-        self.step(rule.function, Outcome::Failed, rule.reason);
+        self.refused_at(rule.function, rule.reason);
         self.rule = Some(rule.id);
         self.errno = Some(rule.errno);
         rule.errno
     }
 
-    /// The step recorded for `function`, if the call got that far.
-    pub fn outcome(&self, function: &str) -> Option<Outcome> {
-        self.steps.iter().find(|s| s.function == function).map(|s| s.outcome)
+    /// What the step recorded for `function` gave the child, if the call got that far and the
+    /// step did not refuse it.
+    pub fn outcome(&self, function: &str) -> Option<Sharing> {
+        self.steps.iter().find(|s| s.function == function).and_then(|s| s.outcome)
     }
 }
 
@@ -283,10 +269,10 @@ impl Kernel {
         }
         // fork.c: a CLONE_VM child that is not a vfork child gets no sigaltstack.
         if flags & (F::CLONE_VM | F::CLONE_VFORK) == F::CLONE_VM {
-            rec.step("sas_ss_reset", Outcome::Reset, "CLONE_VM without CLONE_VFORK: sigaltstack disabled");
+            rec.step("sas_ss_reset", Sharing::Reset, "CLONE_VM without CLONE_VFORK: sigaltstack disabled");
             p.sas = SigAltStack::default();
         } else {
-            rec.step("sas_ss_reset", Outcome::Copied, "sigaltstack inherited");
+            rec.step("sas_ss_reset", Sharing::Copied, "sigaltstack inherited");
         }
         Ok(self.link_new_task(cur, k, p, pid, pidfd, rec))
     }
@@ -314,18 +300,18 @@ impl Kernel {
             }
             rec.step(
                 "copy_process",
-                Outcome::Set,
+                Sharing::Set,
                 "a pending signal was taken first, then the call made again",
             );
         }
-        rec.step("copy_process", Outcome::Set, "flag checks passed (clonekit-flags rules)");
+        rec.step("copy_process", Sharing::Set, "flag checks passed (clonekit-flags rules)");
         Ok(())
     }
 
     /// `dup_task_struct` (kernel/fork.c): `p` starts as a copy of the caller's task_struct.
     fn dup_task_struct(&self, cur: TaskId, rec: &mut CopyProcessRecord) -> TaskParts {
         let t = self.t(cur);
-        rec.step("dup_task_struct", Outcome::Copied, "task_struct copied: blocked mask, sigaltstack, TLS");
+        rec.step("dup_task_struct", Sharing::Copied, "task_struct copied: blocked mask, sigaltstack, TLS");
         TaskParts {
             blocked: t.blocked,
             sas: t.sas,
@@ -355,7 +341,7 @@ impl Kernel {
     ) -> Result<Rc<Cred>, Refused> {
         let parent = self.t(cur).cred.clone();
         if flags.contains(F::CLONE_THREAD) {
-            rec.step("copy_creds", Outcome::Shared, "CLONE_THREAD: same struct cred");
+            rec.step("copy_creds", Sharing::Shared, "CLONE_THREAD: same struct cred");
             return Ok(parent);
         }
         let mut c = (*parent).clone();
@@ -365,9 +351,9 @@ impl Kernel {
             }
             let inum = self.alloc_inum();
             create_user_ns(&mut c, caller.chrooted, inum, self.user_ns_refused)?;
-            rec.step("copy_creds", Outcome::New, "prepare_creds copy in a new user namespace");
+            rec.step("copy_creds", Sharing::New, "prepare_creds copy in a new user namespace");
         } else {
-            rec.step("copy_creds", Outcome::Copied, "prepare_creds copy");
+            rec.step("copy_creds", Sharing::Copied, "prepare_creds copy");
         }
         Ok(Rc::new(c))
     }
@@ -381,12 +367,12 @@ impl Kernel {
         rec: &mut CopyProcessRecord,
     ) -> Option<Shared<SemUndoList>> {
         if !flags.contains(F::CLONE_SYSVSEM) {
-            rec.step("copy_semundo", Outcome::Reset, "no undo list");
+            rec.step("copy_semundo", Sharing::Reset, "no undo list");
             return None;
         }
         let list = self.t(cur).sysvsem.clone().unwrap_or_default();
         self.tm(cur).sysvsem = Some(list.clone());
-        rec.step("copy_semundo", Outcome::Shared, "CLONE_SYSVSEM: same undo list");
+        rec.step("copy_semundo", Sharing::Shared, "CLONE_SYSVSEM: same undo list");
         Some(list)
     }
 
@@ -394,10 +380,10 @@ impl Kernel {
     fn copy_files(&self, cur: TaskId, flags: CloneFlags, rec: &mut CopyProcessRecord) -> Shared<FilesStruct> {
         let files = self.t(cur).files.clone().expect("a live task has a files_struct");
         if flags.contains(F::CLONE_FILES) {
-            rec.step("copy_files", Outcome::Shared, "CLONE_FILES: same fd table");
+            rec.step("copy_files", Sharing::Shared, "CLONE_FILES: same fd table");
             return files;
         }
-        rec.step("copy_files", Outcome::Copied, "dup_fd: new table, same open file descriptions");
+        rec.step("copy_files", Sharing::Copied, "dup_fd: new table, same open file descriptions");
         let copy = files.borrow().dup_fd();
         Rc::new(RefCell::new(copy))
     }
@@ -413,7 +399,7 @@ impl Kernel {
     ) -> Result<Shared<FsStruct>, Refused> {
         let fs = self.t(cur).fs.clone().expect("a live task has an fs_struct");
         if !flags.contains(F::CLONE_FS) {
-            rec.step("copy_fs", Outcome::Copied, "copy_fs_struct: own root, cwd, umask");
+            rec.step("copy_fs", Sharing::Copied, "copy_fs_struct: own root, cwd, umask");
             let copy = fs.borrow().copy_fs_struct();
             return Ok(Rc::new(RefCell::new(copy)));
         }
@@ -423,7 +409,7 @@ impl Kernel {
         if fs.borrow().in_exec {
             return Err(Refused::by("F1"));
         }
-        rec.step("copy_fs", Outcome::Shared, "CLONE_FS: same root, cwd, umask");
+        rec.step("copy_fs", Sharing::Shared, "CLONE_FS: same root, cwd, umask");
         Ok(fs)
     }
 
@@ -437,15 +423,15 @@ impl Kernel {
     ) -> Shared<SighandStruct> {
         let sighand = self.t(cur).sighand.clone();
         if flags.contains(F::CLONE_SIGHAND) {
-            rec.step("copy_sighand", Outcome::Shared, "CLONE_SIGHAND: same handler table");
+            rec.step("copy_sighand", Sharing::Shared, "CLONE_SIGHAND: same handler table");
             return sighand;
         }
         let mut table = sighand.borrow().clone();
         if flags.contains(F::CLONE_CLEAR_SIGHAND) {
             table.flush_signal_handlers();
-            rec.step("copy_sighand", Outcome::Reset, "copy with handlers reset to SIG_DFL (SIG_IGN kept)");
+            rec.step("copy_sighand", Sharing::Reset, "copy with handlers reset to SIG_DFL (SIG_IGN kept)");
         } else {
-            rec.step("copy_sighand", Outcome::Copied, "memcpy of the handler table");
+            rec.step("copy_sighand", Sharing::Copied, "memcpy of the handler table");
         }
         Rc::new(RefCell::new(table))
     }
@@ -460,13 +446,13 @@ impl Kernel {
     ) -> Shared<SignalStruct> {
         let signal = self.t(cur).signal.clone();
         if flags.contains(F::CLONE_THREAD) {
-            rec.step("copy_signal", Outcome::Shared, "CLONE_THREAD: joins the thread group");
+            rec.step("copy_signal", Sharing::Shared, "CLONE_THREAD: joins the thread group");
             return signal;
         }
         let parent = signal.borrow();
         let mut s = SignalStruct::new(parent.pgid);
         s.rlimits = parent.rlimits;
-        rec.step("copy_signal", Outcome::New, "new signal_struct: rlimits copied, no pending signals");
+        rec.step("copy_signal", Sharing::New, "new signal_struct: rlimits copied, no pending signals");
         Rc::new(RefCell::new(s))
     }
 
@@ -479,14 +465,14 @@ impl Kernel {
         rec: &mut CopyProcessRecord,
     ) -> Option<Shared<MmStruct>> {
         let Some(mm) = self.t(cur).mm.clone() else {
-            rec.step("copy_mm", Outcome::Skipped, "no mm");
+            rec.step("copy_mm", Sharing::Unchanged, "no mm");
             return None;
         };
         if flags.contains(F::CLONE_VM) {
-            rec.step("copy_mm", Outcome::Shared, "CLONE_VM: mmget, same mm");
+            rec.step("copy_mm", Sharing::Shared, "CLONE_VM: mmget, same mm");
             return Some(mm);
         }
-        rec.step("copy_mm", Outcome::Copied, "dup_mm: copy-on-write copy");
+        rec.step("copy_mm", Sharing::Copied, "dup_mm: copy-on-write copy");
         Some(self.dup_mm(&mm))
     }
 
@@ -513,9 +499,9 @@ impl Kernel {
         }
         let (nsproxy, new) = self.copy_namespaces(flags, cur, cred)?;
         if new {
-            rec.step("copy_namespaces", Outcome::New, "create_new_namespaces: new nsproxy");
+            rec.step("copy_namespaces", Sharing::New, "create_new_namespaces: new nsproxy");
         } else {
-            rec.step("copy_namespaces", Outcome::Shared, "same nsproxy");
+            rec.step("copy_namespaces", Sharing::Shared, "same nsproxy");
         }
         Ok(nsproxy)
     }
@@ -529,19 +515,19 @@ impl Kernel {
         rec: &mut CopyProcessRecord,
     ) -> Option<Shared<IoContext>> {
         let Some(ioc) = self.t(cur).io_context.clone() else {
-            rec.step("copy_io", Outcome::Skipped, "the caller has no io_context");
+            rec.step("copy_io", Sharing::Unchanged, "the caller has no io_context");
             return None;
         };
         if flags.contains(F::CLONE_IO) {
-            rec.step("copy_io", Outcome::Shared, "CLONE_IO: same io_context");
+            rec.step("copy_io", Sharing::Shared, "CLONE_IO: same io_context");
             return Some(ioc);
         }
         if !ioc.borrow().ioprio_valid() {
-            rec.step("copy_io", Outcome::Reset, "no ioprio set: no io_context");
+            rec.step("copy_io", Sharing::Reset, "no ioprio set: no io_context");
             return None;
         }
         let ioprio = ioc.borrow().ioprio;
-        rec.step("copy_io", Outcome::Copied, "new io_context with the caller's ioprio");
+        rec.step("copy_io", Sharing::Copied, "new io_context with the caller's ioprio");
         Some(Rc::new(RefCell::new(IoContext { ioprio })))
     }
 
@@ -558,16 +544,16 @@ impl Kernel {
             if let Some(r) = broken.first_in(&["do_arch_prctl_64"]) {
                 return Err(r.into());
             }
-            rec.step("copy_thread", Outcome::Set, "CLONE_SETTLS: FS base from tls");
+            rec.step("copy_thread", Sharing::Set, "CLONE_SETTLS: FS base from tls");
             k.tls
         } else {
-            rec.step("copy_thread", Outcome::Copied, "registers and FS base copied");
+            rec.step("copy_thread", Sharing::Copied, "registers and FS base copied");
             parent_tls
         };
         if k.stack != 0 {
-            rec.step("copy_thread", Outcome::Set, "stack pointer from the call");
+            rec.step("copy_thread", Sharing::Set, "stack pointer from the call");
         } else {
-            rec.step("copy_thread", Outcome::Shared, "the caller's stack pointer (no stack given)");
+            rec.step("copy_thread", Sharing::Shared, "the caller's stack pointer (no stack given)");
         }
         Ok(tls)
     }
@@ -594,7 +580,7 @@ impl Kernel {
         let deeper = pid.level() > self.t(cur).pid.level();
         rec.step(
             "alloc_pid",
-            Outcome::New,
+            Sharing::New,
             if deeper {
                 "a pid in each level, 1 in the new pid namespace"
             } else {
@@ -631,7 +617,7 @@ impl Kernel {
         // The number is in the caller's memory from here on, even if a later step fails and the
         // reserved descriptor is let go (put_unused_fd).
         self.store_user(cur, k.pidfd, free as u32);
-        rec.step("pidfd", Outcome::New, "O_CLOEXEC pidfd reserved in the caller's table");
+        rec.step("pidfd", Sharing::New, "O_CLOEXEC pidfd reserved in the caller's table");
         Ok(Some(free as i32))
     }
 
@@ -685,17 +671,17 @@ impl Kernel {
         let (real_parent, exit_signal, parent_exec_id, leader) = {
             let c = self.t(cur);
             if flags.contains(F::CLONE_THREAD) {
-                rec.step("parent", Outcome::Shared, "CLONE_THREAD: caller's parent, exit_signal -1");
+                rec.step("parent", Sharing::Shared, "CLONE_THREAD: caller's parent, exit_signal -1");
                 (c.real_parent, -1, c.parent_exec_id, c.group_leader)
             } else if flags.contains(F::CLONE_PARENT) {
                 rec.step(
                     "parent",
-                    Outcome::Shared,
+                    Sharing::Shared,
                     "CLONE_PARENT: caller's parent, its leader's exit_signal",
                 );
                 (c.real_parent, self.t(c.group_leader).exit_signal, c.parent_exec_id, id)
             } else {
-                rec.step("parent", Outcome::Set, "the caller is the parent, exit_signal from the call");
+                rec.step("parent", Sharing::Set, "the caller is the parent, exit_signal from the call");
                 // A legacy exit signal is any byte; only valid ones are ever sent.
                 (cur, (k.exit_signal.raw() & CSIGNAL) as i32, p.self_exec_id, id)
             }
@@ -786,21 +772,21 @@ impl Kernel {
         if args.flags.contains(F::CLONE_PARENT_SETTID) {
             // kernel_clone: put_user(nr, args->parent_tid), in the caller's memory.
             self.store_user(cur, args.parent_tid, nr as u32);
-            rec.step("kernel_clone", Outcome::Set, "CLONE_PARENT_SETTID: tid stored in the caller's memory");
+            rec.step("kernel_clone", Sharing::Set, "CLONE_PARENT_SETTID: tid stored in the caller's memory");
         }
         // schedule_tail (kernel/sched/core.c): the child stores its own tid, in its memory.
         let set_child_tid = self.t(child).set_child_tid;
         if set_child_tid != 0 {
             let own = self.pid_vnr(child, &pid);
             self.store_user(child, set_child_tid, own as u32);
-            rec.step("schedule_tail", Outcome::Set, "CLONE_CHILD_SETTID: tid stored in the child's memory");
+            rec.step("schedule_tail", Sharing::Set, "CLONE_CHILD_SETTID: tid stored in the child's memory");
         }
         let vfork = args.flags.contains(F::CLONE_VFORK);
         if vfork {
             self.tm(child).vfork_done = Some(cur);
             rec.step(
                 "kernel_clone",
-                Outcome::Set,
+                Sharing::Set,
                 "CLONE_VFORK: the caller sleeps until the child execs or exits",
             );
         }

@@ -44,7 +44,7 @@ pub use blk_ioc::IoContext;
 pub use clonekit_flags::Resource;
 pub use cred::{Cred, UserNamespace};
 pub use file::{FdState, File, FileKind, FilesStruct, Whence};
-pub use fork::{CopyProcessRecord, CopyStep, Forked, Outcome};
+pub use fork::{CopyProcessRecord, CopyStep, Forked};
 pub use fs::FsStruct;
 pub use init_task::INIT_HOSTNAME;
 pub use mm::{MmStruct, PAGE_SIZE};

@@ -312,10 +312,7 @@ fn print_text(e: &Explanation) -> std::io::Result<()> {
     if let Some(rec) = &e.model.record {
         let w = rec.steps.iter().map(|s| s.function.len()).max().unwrap_or(0);
         for s in &rec.steps {
-            let outcome = serde_json::to_value(s.outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let outcome = s.outcome.map_or_else(|| "refused".to_string(), |o| o.to_string());
             writeln!(out, "  {:<w$}  {:<8}  {}", s.function, outcome, s.detail)?;
         }
         if let Some(rule) = rec.rule {
@@ -401,9 +398,9 @@ mod tests {
     fn vfork_flags_show_the_models_copy_process_path() {
         let e = explain("CLONE_VM|CLONE_VFORK|SIGCHLD", CallerState::default()).unwrap();
         let rec = e.model.record.expect("copy_process ran");
-        let step = |f: &str| rec.steps.iter().find(|s| s.function == f).map(|s| s.outcome);
-        assert_eq!(step("copy_mm"), Some(clonekit_model::Outcome::Shared));
-        assert_eq!(step("copy_files"), Some(clonekit_model::Outcome::Copied));
+        let step = |f: &str| rec.outcome(f);
+        assert_eq!(step("copy_mm"), Some(clonekit_flags::Sharing::Shared));
+        assert_eq!(step("copy_files"), Some(clonekit_flags::Sharing::Copied));
         assert!(e.model.result.contains("sleeps"), "{}", e.model.result);
         let bad = explain("CLONE_VM|CLONE_THREAD", CallerState::default()).unwrap();
         assert_eq!(bad.model.record.and_then(|r| r.rule), Some("P3"));
