@@ -4,7 +4,7 @@
 use clonekit_flags::{
     format_call, format_clone3_args, format_clone3_flags, format_clone_flags, format_hex, parse_call,
     parse_clone3_flags, parse_flags, CloneArgs, CloneCall, CloneFlags, ExitSignal, NotationError, Observed,
-    ParsedCall, SyscallResult,
+    ParsedCall, SyscallResult, SHOWN_BY_VALUE,
 };
 use proptest::prelude::*;
 
@@ -264,7 +264,11 @@ fn reference_line_fields_are_read() {
 
     let p = parse_call("5387  clone(child_stack=0x563a07877070, flags=CLONE_PARENT_SETTID|0x400000|SIGCHLD, parent_tid=[5391]) = 5391").unwrap();
     assert_eq!(p.observed.parent_tid, Some(5391));
-    assert!(matches!(p.call, CloneCall::Clone { flags: 0x500011, stack: 0x563a07877070, parent_tid: 0, .. }));
+    // strace read the tid through a pointer that was not NULL: the call keeps one.
+    assert!(matches!(
+        p.call,
+        CloneCall::Clone { flags: 0x500011, stack: 0x563a07877070, parent_tid: SHOWN_BY_VALUE, .. }
+    ));
 
     let p = parse_call("clone3({flags=CLONE_CLEAR_SIGHAND|0x10000000000, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 88) = -1 EINVAL (Invalid argument)").unwrap();
     assert_eq!(
@@ -273,6 +277,8 @@ fn reference_line_fields_are_read() {
     );
     let p = parse_call("clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0, set_tid=[4321], set_tid_size=1}, 88) = 4321").unwrap();
     assert_eq!(p.observed.set_tid, Some(vec![4321]));
+    let CloneCall::Clone3 { args, .. } = p.call else { panic!("{p:?}") };
+    assert_eq!((args.set_tid, args.set_tid_size), (SHOWN_BY_VALUE, 1));
     let p = parse_call("clone3({flags=CLONE_INTO_CGROUP, exit_signal=SIGCHLD, stack=NULL, stack_size=0, cgroup=99}, 88) = -1 EBADF (Bad file descriptor)").unwrap();
     assert!(matches!(p.call, CloneCall::Clone3 { args: CloneArgs { cgroup: 99, .. }, .. }));
 }
@@ -439,6 +445,61 @@ fn errors_name_the_column() {
     }
 }
 
+#[test]
+fn set_tid_shown_as_pids_is_a_pointer_with_that_many_pids() {
+    use clonekit_flags::{check, CallerState};
+    let line = "clone3({flags=CLONE_NEWPID, exit_signal=SIGCHLD, stack=NULL, stack_size=0, set_tid=[1, 4321], set_tid_size=2}, 88)";
+    let p = parse_call(line).unwrap();
+    let CloneCall::Clone3 { args, .. } = &p.call else { panic!("{p:?}") };
+    assert_eq!((args.set_tid, args.set_tid_size), (SHOWN_BY_VALUE, 2));
+    assert_eq!(p.observed.set_tid, Some(vec![1, 4321]));
+    assert_eq!(p.to_string(), line);
+    // Not rule C6 (set_tid and set_tid_size disagree): the call had a set_tid.
+    assert_eq!(check(&p.call, &CallerState::default()).map_err(|r| r.id), Ok(()));
+    // Without what strace read, the call prints the address it keeps.
+    assert!(format_call(&p.call, &Observed::default()).contains("set_tid=0x7ffd00000000, set_tid_size=2"));
+    // NULL is printed as an address, and is C6.
+    let p = parse_call(
+        "clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0, set_tid=NULL, set_tid_size=1}, 88)",
+    )
+    .unwrap();
+    assert_eq!(check(&p.call, &CallerState::default()).unwrap_err().id, "C6");
+    // strace shows exactly set_tid_size pids, and only for a set_tid_size of 1 to 32.
+    for (array, size) in [("[1, 2]", 1), ("[1]", 2), ("[]", 0), ("[1]", 33)] {
+        let line =
+            format!("clone3({{flags=0, exit_signal=SIGCHLD, set_tid={array}, set_tid_size={size}}}, 88)");
+        let e = parse_call(&line).unwrap_err();
+        assert_eq!(e.column(), 39, "{line}: {e}");
+        assert!(e.to_string().starts_with("set_tid shows "), "{line}: {e}");
+    }
+}
+
+#[test]
+fn errors_quote_a_bounded_part_of_the_text() {
+    let long = "A".repeat(128 * 1024);
+    for text in [
+        long.clone(),
+        format!("CLONE_VM|{long}"),
+        format!("clone(child_stack=NULL, flags={long})"),
+        format!("clone(child_stack=0x{long})"),
+        format!("clone3({{flags=0, {long}=1}}, 88)"),
+        format!("clone3({{flags=0, exit_signal=SIG{long}}}, 88)"),
+        format!("clone3({{flags=0x1{long}}}, 88)"),
+        format!("{long}()"),
+    ] {
+        let e = parse_call(&text).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.len() < 160 && !message.contains('\n'),
+            "{} bytes: {}",
+            message.len(),
+            &message[..200]
+        );
+        let with_input = e.with_input(&text);
+        assert!(with_input.len() < 300, "{} bytes", with_input.len());
+    }
+}
+
 /// Zeroes what strace does not show for these args at this size, so that the value is one a
 /// strace line can carry.
 fn visible(mut a: CloneArgs, size: u64) -> CloneArgs {
@@ -517,7 +578,11 @@ proptest! {
         let call = CloneCall::Clone {
             flags: word,
             stack,
-            parent_tid: if f.intersects(CloneFlags::CLONE_PARENT_SETTID | CloneFlags::CLONE_PIDFD) && read_back.is_none() { ptid } else { 0 },
+            parent_tid: match (f.intersects(CloneFlags::CLONE_PARENT_SETTID | CloneFlags::CLONE_PIDFD), read_back) {
+                (false, _) => 0,
+                (true, None) => ptid,
+                (true, Some(_)) => SHOWN_BY_VALUE,
+            },
             child_tid: if f.intersects(CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID) { ctid } else { 0 },
             tls: if f.contains(CloneFlags::CLONE_SETTLS) { tls } else { 0 },
         };
@@ -533,15 +598,17 @@ proptest! {
     #[test]
     fn any_clone_args_round_trip(
         args in arb_args(), size in prop_oneof![Just(64u64), Just(80), Just(88), 64u64..4096],
-        set_tid in proptest::option::of(proptest::collection::vec(any::<i32>(), 0..4)),
+        set_tid in proptest::option::of(proptest::collection::vec(any::<i32>(), 1..=32)),
         pidfd in proptest::option::of(0i32..1024), ptid in proptest::option::of(any::<i32>()),
         pid in proptest::option::of(any::<u32>()), result in arb_result(),
     ) {
         let args = visible(args, size);
         let f = CloneFlags::from_bits_retain(args.flags);
         let mut args = args;
-        if set_tid.is_some() {
-            args.set_tid = 0;
+        // Shown as pids: a pointer that was not NULL, and set_tid_size of them.
+        if let Some(pids) = &set_tid {
+            args.set_tid = SHOWN_BY_VALUE;
+            args.set_tid_size = pids.len() as u64;
         }
         let observed = Observed {
             pidfd: pidfd.filter(|_| f.contains(CloneFlags::CLONE_PIDFD)),

@@ -5,7 +5,7 @@
 
 use clonekit_flags::{
     classify, format_call, format_hex, parse_call, resources, violations, CallerState, CloneCall, CloneFlags,
-    NotationError, Observed, ResourceOutcome, Rule, CSIGNAL, FLAG_TABLE,
+    NotationError, Observed, ParsedCall, ResourceOutcome, Rule, CSIGNAL, FLAG_TABLE,
 };
 use serde::Serialize;
 
@@ -46,8 +46,9 @@ enum CallerTrait {
 /// Errors of `explain`.
 #[derive(Debug, thiserror::Error)]
 pub enum ExplainError {
-    /// The argument is neither flag notation nor a strace line.
-    #[error("cannot read {input:?}: {source}")]
+    /// The argument is neither flag notation nor a strace line. One line, quoting the
+    /// argument whole when it is short and only the part around the error when it is long.
+    #[error("cannot read {}", source.with_input(input))]
     Parse {
         /// The argument.
         input: String,
@@ -122,8 +123,9 @@ struct ModelPath {
 
 /// Runs `call` on a freshly booted model, from a first task put in the state `traits`
 /// describe where the model can (a pid namespace's init, a second thread, after
-/// unshare(CLONE_NEWPID)).
-fn model_path(call: &CloneCall, traits: &[CallerTrait]) -> ModelPath {
+/// unshare(CLONE_NEWPID)). The pids a strace line showed at `set_tid` are put in the task's
+/// memory at the call's `set_tid`, so that `clone3` copies in the array it was given.
+fn model_path(call: &CloneCall, observed: &Observed, traits: &[CallerTrait]) -> ModelPath {
     use clonekit_model::{Kernel, Syscall};
     let mut k = Kernel::new();
     let mut notes = Vec::new();
@@ -165,6 +167,9 @@ fn model_path(call: &CloneCall, traits: &[CallerTrait]) -> ModelPath {
             k.sys_clone(cur, *flags, *stack, *parent_tid, *child_tid, *tls)
         }
         CloneCall::Clone3 { args, size, nonzero_tail } => {
+            for (i, pid) in observed.set_tid.iter().flatten().enumerate() {
+                let _ = k.store(cur, args.set_tid.wrapping_add(4 * i as u64), *pid as u32);
+            }
             let len = if *size > clonekit_flags::PAGE_SIZE { 88 } else { (*size as usize).max(88) };
             let mut bytes = args.to_bytes(len);
             if *nonzero_tail && len > 88 {
@@ -220,7 +225,7 @@ fn explain(input: &str, caller: CallerState) -> Result<Explanation, ExplainError
 fn explain_as(input: &str, caller: CallerState, traits: &[CallerTrait]) -> Result<Explanation, ExplainError> {
     let parsed =
         parse_call(input).map_err(|source| ExplainError::Parse { input: input.to_string(), source })?;
-    let call = parsed.call;
+    let ParsedCall { call, observed, .. } = parsed;
     let k = call.kernel_args();
     let (flags, hex) = flag_words(&call);
     let broken = violations(&call, &caller);
@@ -237,7 +242,9 @@ fn explain_as(input: &str, caller: CallerState, traits: &[CallerTrait]) -> Resul
     Ok(Explanation {
         input: input.trim().to_string(),
         syscall: call.syscall_name(),
-        call: format_call(&call, &Observed::default()),
+        // As given: with what strace showed in place of pointers (`set_tid=[…]`,
+        // `parent_tid=[…]`, `=> {…}`), not the addresses the parsed call keeps for them.
+        call: format_call(&call, &observed),
         flags,
         hex,
         exit_signal: k.exit_signal.to_string(),
@@ -249,7 +256,7 @@ fn explain_as(input: &str, caller: CallerState, traits: &[CallerTrait]) -> Resul
         also_broken: broken.iter().skip(1).map(|r| RuleRow::from(*r)).collect(),
         kernel_decides,
         resources: resources(&k),
-        model: model_path(&call, traits),
+        model: model_path(&call, &observed, traits),
     })
 }
 

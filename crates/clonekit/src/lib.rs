@@ -21,3 +21,46 @@ pub use clonekit_sys::{CloneFlags, Signal};
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The guides' examples (`docs/*.md`), compiled and run as doctests like the README's. Every
+/// guide is listed (`tests/docs.rs` checks that none is missing), so that a `rust` example
+/// added to any of them is compiled.
+#[cfg(doctest)]
+pub mod docs {
+    /// `docs/architecture.md`.
+    #[doc = include_str!("../../../docs/architecture.md")]
+    pub struct Architecture;
+    /// `docs/bench.md`.
+    #[doc = include_str!("../../../docs/bench.md")]
+    pub struct Bench;
+    /// `docs/check.md`.
+    #[doc = include_str!("../../../docs/check.md")]
+    pub struct Check;
+    /// `docs/explain.md`.
+    #[doc = include_str!("../../../docs/explain.md")]
+    pub struct Explain;
+    /// `docs/kernel-backend.md`.
+    #[doc = include_str!("../../../docs/kernel-backend.md")]
+    pub struct KernelBackend;
+    /// `docs/kernel-differences.md`.
+    #[doc = include_str!("../../../docs/kernel-differences.md")]
+    pub struct KernelDifferences;
+    /// `docs/library.md`.
+    #[doc = include_str!("../../../docs/library.md")]
+    pub struct Library;
+    /// `docs/run.md`.
+    #[doc = include_str!("../../../docs/run.md")]
+    pub struct Run;
+    /// `docs/scenario-language.md`.
+    #[doc = include_str!("../../../docs/scenario-language.md")]
+    pub struct ScenarioLanguage;
+    /// `docs/sim.md`.
+    #[doc = include_str!("../../../docs/sim.md")]
+    pub struct Sim;
+    /// `docs/testing.md`.
+    #[doc = include_str!("../../../docs/testing.md")]
+    pub struct Testing;
+    /// `docs/trace.md`.
+    #[doc = include_str!("../../../docs/trace.md")]
+    pub struct Trace;
+}

@@ -110,7 +110,7 @@ fn flags_of(args: &Args) -> Result<CloneFlags, String> {
         flags |= new_flag(n)?;
     }
     if let Some(raw) = &args.flags {
-        let (f, sig) = parse_flags(raw).map_err(|e| format!("--flags: cannot read {raw:?}: {e}"))?;
+        let (f, sig) = parse_flags(raw).map_err(|e| format!("--flags: cannot read {}", e.with_input(raw)))?;
         if sig != ExitSignal::NONE && sig != ExitSignal::SIGCHLD {
             return Err(format!("--flags: the exit signal is always SIGCHLD, not {}", sig.raw()));
         }

@@ -80,6 +80,98 @@ fn bad_input_is_one_line_and_exit_2() {
     assert_one_line_error(&["check", "--bogus"], "--bogus");
 }
 
+/// The first 300 characters of a long text, for a failure message.
+fn head(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+/// The longest single argument Linux passes to a program: 128 KiB with its NUL
+/// (`MAX_ARG_STRLEN`).
+const LONGEST_ARGUMENT: usize = 128 * 1024 - 1;
+
+#[test]
+fn a_128_kib_argument_gives_one_short_error_line() {
+    for (input, needle) in [
+        ("A".repeat(LONGEST_ARGUMENT), "unknown flag \"AAAA"),
+        (format!("CLONE_VM|CLONE_BOGUS|{}", "vm|".repeat((LONGEST_ARGUMENT - 21) / 3)), "CLONE_BOGUS"),
+        (format!("clone(child_stack=NULL, flags={}", "x".repeat(LONGEST_ARGUMENT - 30)), "unknown flag"),
+    ] {
+        let o = clonekit(&["explain", &input]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{}", head(&err));
+        assert_eq!(err.lines().count(), 1, "{}", head(&err));
+        assert!(err.len() < 300, "{} bytes: {}", err.len(), head(&err));
+        assert!(err.contains(needle) && err.contains("characters"), "{err}");
+        assert!(o.stdout.is_empty());
+    }
+    let o = clonekit(&["run", "--flags", &format!("vm,{}", "q".repeat(LONGEST_ARGUMENT - 3)), "--", "true"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{}", head(&err));
+    assert!(err.lines().count() == 1 && err.len() < 300, "{} bytes: {}", err.len(), head(&err));
+}
+
+#[test]
+fn explain_keeps_the_set_tid_array_it_was_given() {
+    // strace prints set_tid's pids, not its address; the call had a set_tid (not C6).
+    let line = "clone3({flags=0, exit_signal=SIGCHLD, set_tid=[1], set_tid_size=1}, 88)";
+    let o = clonekit(&["explain", line]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(
+            "call       clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0, set_tid=[1], set_tid_size=1}, 88)\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("valid      yes"), "{out}"); // for any caller: no rule needs privilege here
+    assert!(!out.contains("C6"), "{out}");
+    // The model copies the same array in: pid 1 is taken in the initial namespace.
+    assert!(out.contains("rule A5 failed") && out.contains("fails with EEXIST"), "{out}");
+
+    let line = "clone3({flags=CLONE_NEWPID, exit_signal=SIGCHLD, stack=NULL, stack_size=0, set_tid=[1, 4321], set_tid_size=2}, 88) = 4321";
+    let o = clonekit(&["explain", line, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["call"], line.trim_end_matches(" = 4321"));
+    // Not C6; as an ordinary user, CLONE_NEWPID breaks N1 (no CAP_SYS_ADMIN), which is right.
+    let broken: Vec<&serde_json::Value> = v["rule"]
+        .get("id")
+        .into_iter()
+        .chain(v["also_broken"].as_array().unwrap().iter().map(|r| &r["id"]))
+        .collect();
+    assert!(!broken.iter().any(|id| *id == "C6"), "{broken:?}");
+    // The model (a root task of its own) creates the child with the pids asked for.
+    assert_eq!(v["model"]["result"], "returns 4321 (the child's pid) in the caller");
+
+    // A NULL set_tid is printed as strace prints it, and does break C6.
+    let o = clonekit(&[
+        "explain",
+        "clone3({flags=0, exit_signal=SIGCHLD, stack=NULL, stack_size=0, set_tid=NULL, set_tid_size=1}, 88)",
+    ]);
+    assert!(stdout(&o).contains("valid      no: C6 EINVAL"), "{}", stdout(&o));
+
+    // An array strace could not have printed for this set_tid_size is refused.
+    assert_one_line_error(
+        &["explain", "clone3({flags=0, exit_signal=SIGCHLD, set_tid=[1, 2], set_tid_size=1}, 88)"],
+        "set_tid shows 2 pids but set_tid_size is 1",
+    );
+}
+
+#[test]
+fn explain_keeps_a_legacy_parent_tid_read_back() {
+    // `parent_tid=[3]`: the pidfd strace read back through a pointer that was not NULL.
+    let line = "clone(child_stack=NULL, flags=CLONE_PIDFD|SIGCHLD, parent_tid=[3]) = 5";
+    let o = clonekit(&["explain", line]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("call       clone(child_stack=NULL, flags=CLONE_PIDFD|SIGCHLD, parent_tid=[3])\n"),
+        "{out}"
+    );
+    assert!(out.contains("(the child's pid) in the caller"), "{out}");
+    assert!(!out.contains("rule D2 failed"), "{out}");
+}
+
 #[test]
 fn check_passes_every_seed_flag_and_every_rule_it_can_try() {
     let o = clonekit(&["check", "--json"]);

@@ -2,6 +2,7 @@
 //! `0x400000 /* CLONE_??? */|SIGCHLD`, `CLONE_VM|200`.
 
 use super::cursor::Cursor;
+use super::error::quote;
 use super::NotationError;
 use crate::{CloneFlags, Signal, CSIGNAL};
 
@@ -114,7 +115,7 @@ pub(crate) fn parse_flag_expr(
         let first = term.chars().next().unwrap_or('0');
         let (flags, signal) = if first.is_ascii_digit() {
             let Some(v) = parse_u64(term) else {
-                return Err(c.invalid_at(start, format!("bad number \"{term}\"")));
+                return Err(c.invalid_at(start, format!("bad number {}", quote(term))));
             };
             match mode {
                 Mode::Legacy => (v & !CSIGNAL, v & CSIGNAL),
@@ -129,7 +130,7 @@ pub(crate) fn parse_flag_expr(
             if mode == Mode::Clone3 {
                 return Err(c.invalid_at(
                     start,
-                    format!("exit signal \"{term}\" in clone3 flags (it goes in exit_signal=)"),
+                    format!("exit signal {} in clone3 flags (it goes in exit_signal=)", quote(term)),
                 ));
             }
             (0, u64::from(sig.number()))

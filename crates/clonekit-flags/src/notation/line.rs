@@ -2,10 +2,11 @@
 //! `clone(…)`, `clone3(…)`, `fork()` or `vfork()`, and ` = result`.
 
 use super::cursor::Cursor;
+use super::error::quote;
 use super::flagexpr::{parse_flag_expr, parse_u64, Mode};
 use super::print::shows;
-use super::{NotationError, Observed, ParsedCall, SyscallResult};
-use crate::{CloneArgs, CloneCall, Signal, CLONE_ARGS_SIZE_VER2, CSIGNAL};
+use super::{NotationError, Observed, ParsedCall, SyscallResult, SHOWN_BY_VALUE};
+use crate::{CloneArgs, CloneCall, Signal, CLONE_ARGS_SIZE_VER2, CSIGNAL, MAX_PID_NS_LEVEL};
 
 const UNFINISHED: &str = "<unfinished ...>";
 
@@ -96,7 +97,7 @@ pub(crate) fn call_line(c: &mut Cursor<'_>, pid: Option<u32>) -> Result<ParsedCa
         "clone" => clone_args(c, &mut observed)?,
         "clone3" => clone3_args(c, &mut observed)?,
         _ => {
-            return Err(c.invalid_at(name_at, format!("\"{name}\" is not clone, clone3, fork or vfork")));
+            return Err(c.invalid_at(name_at, format!("{} is not clone, clone3, fork or vfork", quote(name))));
         }
     };
     let result = if finished { result(c)? } else { None };
@@ -156,7 +157,7 @@ fn number(c: &mut Cursor<'_>) -> Result<u64, NotationError> {
     if text.is_empty() {
         return Err(c.expected("a number"));
     }
-    parse_u64(text).ok_or_else(|| c.invalid_at(at, format!("bad number \"{text}\"")))
+    parse_u64(text).ok_or_else(|| c.invalid_at(at, format!("bad number {}", quote(text))))
 }
 
 fn int(c: &mut Cursor<'_>) -> Result<i32, NotationError> {
@@ -187,7 +188,7 @@ struct Seen(Vec<String>);
 impl Seen {
     fn add(&mut self, c: &Cursor<'_>, name: &str, at: usize) -> Result<(), NotationError> {
         if self.0.iter().any(|n| n == name) {
-            return Err(c.invalid_at(at, format!("field \"{name}\" given twice")));
+            return Err(c.invalid_at(at, format!("field {} given twice", quote(name))));
         }
         self.0.push(name.to_string());
         Ok(())
@@ -248,7 +249,9 @@ fn clone_args(c: &mut Cursor<'_>, observed: &mut Observed) -> Result<(CloneCall,
                 }
                 "parent_tid" => {
                     if c.rest().starts_with('[') {
+                        // strace read the tid (or pidfd) through a pointer that was not NULL.
                         observed.parent_tid = Some(read_back(c)?);
+                        parent_tid = SHOWN_BY_VALUE;
                     } else {
                         parent_tid = address(c)?;
                     }
@@ -262,7 +265,7 @@ fn clone_args(c: &mut Cursor<'_>, observed: &mut Observed) -> Result<(CloneCall,
                     child_tid = address(c)?;
                     checks.push(("child_tidptr", at));
                 }
-                _ => return Err(c.invalid_at(at, format!("clone has no argument \"{name}\""))),
+                _ => return Err(c.invalid_at(at, format!("clone has no argument {}", quote(name)))),
             }
             match next(c, ')')? {
                 Next::More => continue,
@@ -328,6 +331,19 @@ fn finish_clone3(
     finished: bool,
 ) -> Result<(CloneCall, bool), NotationError> {
     for &(field, at) in checks {
+        if field == "set_tid" {
+            let shown = observed.set_tid.as_ref().map_or(0, Vec::len) as u64;
+            if !(1..=MAX_PID_NS_LEVEL).contains(&args.set_tid_size) || shown != args.set_tid_size {
+                return Err(c.invalid_at(
+                    at,
+                    format!(
+                        "set_tid shows {shown} pids but set_tid_size is {} (strace shows set_tid_size of them, 1 to 32)",
+                        args.set_tid_size
+                    ),
+                ));
+            }
+            continue;
+        }
         let shown = match field {
             "pidfd" => shows::pidfd(args.flags),
             "child_tid" => shows::child_tid(args.flags),
@@ -377,14 +393,18 @@ fn clone3_struct(
                 "tls" => a.tls = address(c)?,
                 "set_tid" => {
                     if c.rest().starts_with('[') {
+                        // strace prints the pids only when set_tid is not NULL and
+                        // set_tid_size is 1..=32, and reads exactly set_tid_size of them.
                         observed.set_tid = Some(int_array(c)?);
+                        a.set_tid = SHOWN_BY_VALUE;
+                        checks.push(("set_tid", at));
                     } else {
                         a.set_tid = address(c)?;
                     }
                 }
                 "set_tid_size" => a.set_tid_size = number(c)?,
                 "cgroup" => a.cgroup = number(c)?,
-                _ => return Err(c.invalid_at(at, format!("struct clone_args has no field \"{name}\""))),
+                _ => return Err(c.invalid_at(at, format!("struct clone_args has no field {}", quote(name)))),
             }
             if let Some(&field) =
                 ["pidfd", "child_tid", "parent_tid", "tls", "cgroup"].iter().find(|f| **f == name)
@@ -420,7 +440,7 @@ fn clone3_exit(
                 observed.parent_tid = Some(read_back(c)?);
                 checks.push(("parent_tid", at));
             }
-            _ => return Err(c.invalid_at(at, format!("clone3 writes back no field \"{name}\""))),
+            _ => return Err(c.invalid_at(at, format!("clone3 writes back no field {}", quote(name)))),
         }
         match next(c, '}')? {
             Next::More => continue,
@@ -442,7 +462,7 @@ fn exit_signal(c: &mut Cursor<'_>) -> Result<u64, NotationError> {
     }
     match Signal::from_name(text) {
         Some(s) if !text.starts_with(|ch: char| ch.is_ascii_digit()) => Ok(u64::from(s.number())),
-        _ => Err(c.invalid_at(at, format!("unknown signal \"{text}\""))),
+        _ => Err(c.invalid_at(at, format!("unknown signal {}", quote(text)))),
     }
 }
 

@@ -23,6 +23,15 @@ use crate::{CloneCall, CloneFlags, ExitSignal, CSIGNAL};
 use cursor::Cursor;
 use flagexpr::{parse_flag_expr, Mode};
 
+/// The address a parsed call keeps for a pointer strace printed as what it read there rather
+/// than as an address: the legacy `parent_tid=[5391]` and `set_tid=[4321]`. strace reads
+/// through a pointer only when it is not NULL (and prints the address when it cannot read
+/// it), so such a pointer was valid user memory; the line does not say where. A parsed call
+/// keeps this address for it, page-aligned below `TASK_SIZE`, so that the rules and the model
+/// see what the kernel saw (a non-NULL, readable pointer), and [`Observed`] keeps the values,
+/// which is what printing the line shows again.
+pub const SHOWN_BY_VALUE: u64 = 0x7ffd_0000_0000;
+
 /// What strace reads from the tracee's memory rather than from the call's arguments, and
 /// shows next to them. Empty ([`Observed::default`]) when nothing was read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -138,10 +147,12 @@ pub fn parse_clone3_flags(s: &str) -> Result<CloneFlags, NotationError> {
 ///   (`clone(0x1200011, 0, 0, 0x7f247ebdca10, 0)`). `<... clone resumed>` lines are refused: they
 ///   continue another line.
 ///
-/// A strace line shows only what strace shows: `parent_tid=[5391]` is the tid read back, not
-/// the pointer, so a parsed call has 0 for a pointer strace did not print (the value read
-/// back is in [`Observed`]). A field strace would not show with the line's flags
-/// (`tls=` without `CLONE_SETTLS`) is refused, so that printing a parsed line gives it back.
+/// A strace line shows only what strace shows: `parent_tid=[5391]` is the tid read back and
+/// `set_tid=[4321]` the pids read at `set_tid`, not the pointers. Both pointers were not
+/// NULL (strace reads through no other), so the parsed call has [`SHOWN_BY_VALUE`] for them
+/// and the values are in [`Observed`]. A field strace would not show with the line's flags
+/// (`tls=` without `CLONE_SETTLS`), or a `set_tid` array whose length is not `set_tid_size`,
+/// is refused, so that printing a parsed line gives it back.
 ///
 /// ```
 /// use clonekit_flags::{parse_call, CloneCall, SyscallResult};
