@@ -56,12 +56,16 @@ impl Signal {
     pub const SIGUSR1: Signal = Signal(10);
     /// `SIGUSR2`.
     pub const SIGUSR2: Signal = Signal(12);
+    /// `SIGPIPE`.
+    pub const SIGPIPE: Signal = Signal(13);
     /// `SIGTERM`.
     pub const SIGTERM: Signal = Signal(15);
     /// `SIGCHLD`.
     pub const SIGCHLD: Signal = Signal(17);
     /// `SIGSTOP`.
     pub const SIGSTOP: Signal = Signal(19);
+    /// `SIGWINCH`.
+    pub const SIGWINCH: Signal = Signal(28);
 
     /// The signal with this number, if `1 <= n <= 64` (`valid_signal()` and non-zero).
     pub const fn new(n: u32) -> Option<Signal> {
@@ -191,5 +195,27 @@ mod tests {
         assert_eq!(Signal::from_name("SIGRTMIN+2"), Signal::new(34));
         assert_eq!(Signal::from_name("SIGNOPE"), None);
         assert_eq!(Signal::from_name("65"), None);
+    }
+}
+
+/// A signal's disposition (`sa_handler`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Disposition {
+    /// `SIG_DFL`.
+    #[default]
+    Default,
+    /// `SIG_IGN`.
+    Ignore,
+    /// A user handler (the model installs it with `SA_RESTART`).
+    Handler,
+}
+
+impl std::fmt::Display for Disposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Disposition::Default => "dfl",
+            Disposition::Ignore => "ign",
+            Disposition::Handler => "handler",
+        })
     }
 }

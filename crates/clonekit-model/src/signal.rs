@@ -77,27 +77,7 @@ fn sig_kernel_coredump(sig: u32) -> bool {
     matches!(sig, 3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31)
 }
 
-/// A signal's disposition (`sa_handler`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Disposition {
-    /// `SIG_DFL`.
-    #[default]
-    Default,
-    /// `SIG_IGN`.
-    Ignore,
-    /// A user handler (installed with `SA_RESTART`).
-    Handler,
-}
-
-impl fmt::Display for Disposition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Disposition::Default => "dfl",
-            Disposition::Ignore => "ign",
-            Disposition::Handler => "handler",
-        })
-    }
-}
+pub use clonekit_flags::Disposition;
 
 /// `struct sighand_struct`: the action of every signal.
 #[derive(Debug, Clone)]

@@ -148,16 +148,7 @@ pub fn sigaltstack_set(region: Option<&'static [u8]>) -> io::Result<()> {
     check(unsafe { syscall4(nr::SIGALTSTACK, &new as *const AltStack as usize, 0, 0, 0) }).map(drop)
 }
 
-/// A signal's disposition, as `rt_sigaction` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    /// `SIG_DFL`.
-    Default,
-    /// `SIG_IGN`.
-    Ignore,
-    /// A handler function at this address.
-    Handler(usize),
-}
+pub use clonekit_flags::Disposition;
 
 /// The calling process's disposition of `sig`.
 pub fn disposition(sig: i32) -> io::Result<Disposition> {
@@ -166,7 +157,7 @@ pub fn disposition(sig: i32) -> io::Result<Disposition> {
     Ok(match old.handler {
         0 => Disposition::Default,
         1 => Disposition::Ignore,
-        h => Disposition::Handler(h),
+        _ => Disposition::Handler,
     })
 }
 
@@ -179,7 +170,7 @@ pub fn set_disposition(sig: i32, d: Disposition) -> io::Result<SavedDisposition>
     let handler = match d {
         Disposition::Default => 0,
         Disposition::Ignore => 1,
-        Disposition::Handler(_) => marker_handler as extern "C" fn(i32) as usize,
+        Disposition::Handler => marker_handler as extern "C" fn(i32) as usize,
     };
     let new = KernelSigaction { handler, flags: 0, restorer: 0, mask: 0 };
     // SAFETY: the marker handler does nothing, so it is safe on any thread and stack. It is

@@ -732,14 +732,14 @@ fn clear_sighand() -> io::Result<ProbeOutcome> {
         ));
     }
     const IGNORED: i32 = 10; // SIGUSR1
-    let saved_h = observe::set_disposition(PROBE_SIG, Disposition::Handler(0))?;
+    let saved_h = observe::set_disposition(PROBE_SIG, Disposition::Handler)?;
     let saved_i = observe::set_disposition(IGNORED, Disposition::Ignore)?;
     let page = SharedPage::new()?;
     let mut got = [(0u64, 0u64); 2];
     let code = |d: Disposition| match d {
         Disposition::Default => 1,
         Disposition::Ignore => 2,
-        Disposition::Handler(_) => 3,
+        Disposition::Handler => 3,
     };
     for (i, flags) in [CloneFlags::CLONE_CLEAR_SIGHAND, CloneFlags::empty()].into_iter().enumerate() {
         page.clear();

@@ -63,7 +63,7 @@ use std::path::{Path, PathBuf};
 use userns::Maps;
 
 /// `SIGPIPE`, which the Rust runtime ignores and std resets in its children.
-const SIGPIPE: u32 = 13;
+const SIGPIPE: u32 = Signal::SIGPIPE.number();
 
 /// A pre-exec hook, and whether its contract is std's (a forked child) or the vfork path's.
 pub(crate) struct PreExec {
@@ -679,8 +679,8 @@ mod tests {
 
     #[test]
     fn signal_default_resets_an_ignored_signal_and_only_that_one() {
-        const SIGUSR2: usize = 12;
-        const SIGWINCH: usize = 28;
+        const SIGUSR2: usize = Signal::SIGUSR2.number() as usize;
+        const SIGWINCH: usize = Signal::SIGWINCH.number() as usize;
         clonekit_raw::sigaction_set_disposition(SIGUSR2, clonekit_raw::SIG_IGN).unwrap();
         clonekit_raw::sigaction_set_disposition(SIGWINCH, clonekit_raw::SIG_IGN).unwrap();
         let probe = || {
