@@ -138,7 +138,7 @@ fn close(fd: i32) {
 pub fn run_program(
     opts: &Options,
     argv: &[OsString],
-    printer: Printer,
+    mut printer: Printer,
 ) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
     let first = argv.first().ok_or(TraceError::NoProgram)?;
     let path = resolve(first)?;
@@ -237,6 +237,16 @@ pub fn run_program(
             return Err(TraceError::NotTraceable { pid, source: e });
         }
     }
+    // `-ff`: the program's own file is made before it runs, so that a FILE.PID that cannot
+    // be created stops the trace before anything happens (as in strace).
+    printer.attach(pid);
+    if let Some((path, source)) = printer.take_error() {
+        close(go[1]);
+        close(err[0]);
+        let _ = raw::kill(pid, libc::SIGKILL as u32);
+        let _ = sys::wait_pid(pid);
+        return Err(TraceError::Output { path: path.display().to_string(), source });
+    }
     // SAFETY: one byte from a local to our pipe.
     unsafe { libc::write(go[1], [1u8].as_ptr().cast(), 1) };
     close(go[1]);
@@ -314,6 +324,15 @@ pub fn attach(
     }
     for &tid in &seized {
         let _ = ptrace::interrupt(tid);
+    }
+    for &tid in &seized {
+        printer.attach(tid);
+    }
+    if let Some((path, source)) = printer.take_error() {
+        for &t in &seized {
+            let _ = ptrace::detach(t, 0);
+        }
+        return Err(TraceError::Output { path: path.display().to_string(), source });
     }
     if !opts.quiet.contains(crate::QuietSet::ATTACH) && !opts.json {
         // strace's attach_tcb message, naming the id asked for.

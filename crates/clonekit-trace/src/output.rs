@@ -261,6 +261,12 @@ impl Printer {
         end_line(self.stream(tid), rest, result, took);
     }
 
+    /// A call of `tid` ended and `-e status=` left its line out: nothing is written, and the
+    /// call that a non-leader execve left to resume is done with.
+    pub fn dropped(&mut self, tid: i32) {
+        self.reprint.remove(&tid);
+    }
+
     /// Appends to a comment after the result of `tid`'s line just finished (`--explain`):
     /// the comment goes before the newline.
     pub fn annotate_last(&mut self, tid: i32, comment: &str) {

@@ -388,6 +388,9 @@ impl<'a> Tracer<'a> {
             self.summary.add(name, error, took);
         }
         if !publish {
+            // strace takes up the call (`<... execve resumed>` after a non-leader execve)
+            // before `-e status=` drops it: the next call starts afresh.
+            self.printer.dropped(tid);
             return false;
         }
         if self.text {

@@ -179,8 +179,11 @@ impl Args {
 /// Runs the trace; the traced program's exit status becomes ours.
 pub fn run(args: &Args) -> Result<Outcome, UsageError> {
     let q = args.qualifiers()?;
-    // strace: -ff is -f with --output-separately, which needs -o FILE (else it is plain -f).
-    let separately = (args.follow >= 2 || args.output_separately) && args.output.is_some();
+    // strace: -ff is -f with --output-separately, which needs -o FILE (else it is plain -f);
+    // and a single -f means "not separately", --output-separately or not (strace's init()
+    // sets output_separately from the count of -f whenever -f is given).
+    let separately =
+        args.output.is_some() && if args.follow > 0 { args.follow >= 2 } else { args.output_separately };
     if args.follow >= 2 && args.output_separately {
         return Err(UsageError::Conflict("-ff", "--output-separately"));
     }
