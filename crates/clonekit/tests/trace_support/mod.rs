@@ -105,6 +105,13 @@ pub fn join_splits(text: &str) -> Vec<(u32, String)> {
             }
             continue;
         };
+        // strace 6.1 under `-e status=` again: a child killed before its first traced call
+        // leaves a staged `???(` into which the next task's line was written
+        // (`N ???(M kill(N, SIGKILL <unfinished ...>`): that line is M's.
+        let (pid, rest) = match rest.strip_prefix("???(").and_then(split_pid) {
+            Some(inner) => inner,
+            None => (pid, rest),
+        };
         just_cut = rest.ends_with(" <unfinished ...>").then_some(pid);
         if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
             open.insert(pid, head.to_string());
