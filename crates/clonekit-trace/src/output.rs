@@ -24,6 +24,8 @@ pub enum Timestamps {
     Seconds,
     /// `-tt`: `HH:MM:SS.uuuuuu `.
     Micros,
+    /// `-ttt`: seconds since the epoch with microseconds, `1795554906.516858 `.
+    UnixMicros,
 }
 
 /// Where lines go.
@@ -205,6 +207,9 @@ impl Printer {
             return None;
         }
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        if self.timestamps == Timestamps::UnixMicros {
+            return Some(format!("{}.{:06} ", now.as_secs(), now.subsec_micros()));
+        }
         let local = now.as_secs() as i64 + self.utc_offset;
         let day = local.rem_euclid(86400);
         let mut t = format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60);

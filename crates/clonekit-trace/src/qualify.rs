@@ -39,7 +39,7 @@ pub enum QualifyError {
     },
     /// A qualifier strace has and clonekit does not (`raw`, `inject`, …).
     #[error(
-        "-e {0}=...: not supported by clonekit trace (it supports trace, signal, status, quiet, decode-fds)"
+        "qualifier '{0}' is not supported by clonekit trace (it supports trace, signal, status, quiet, decode-fds)"
     )]
     Unsupported(String),
 }
@@ -589,7 +589,7 @@ mod tests {
         assert_eq!(q.quiet, Some(QuietSet::ATTACH));
         assert_eq!(
             q.apply("raw=all").unwrap_err().to_string(),
-            "-e raw=...: not supported by clonekit trace (it supports trace, signal, status, quiet, decode-fds)"
+            "qualifier 'raw' is not supported by clonekit trace (it supports trace, signal, status, quiet, decode-fds)"
         );
         // Not a qualifier name: the whole expression is a trace set.
         assert!(q.apply("nosuch=1").unwrap_err().to_string().starts_with("invalid system call 'nosuch=1'"));

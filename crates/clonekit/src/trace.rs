@@ -79,7 +79,8 @@ pub struct Args {
     /// (its own seccomp-bpf filter), where it can.
     #[arg(long = "seccomp-bpf")]
     seccomp_bpf: bool,
-    /// Time of day on each line (-t: seconds, -tt: microseconds).
+    /// Time of day on each line (-t: seconds, -tt: microseconds; -ttt: seconds since the
+    /// epoch, with microseconds).
     #[arg(short = 't', action = clap::ArgAction::Count)]
     timestamps: u8,
     /// Time spent in each call, ` <0.000289>`.
@@ -225,7 +226,8 @@ pub fn run(args: &Args) -> Result<Outcome, UsageError> {
         timestamps: match args.timestamps {
             0 => Timestamps::Off,
             1 => Timestamps::Seconds,
-            _ => Timestamps::Micros,
+            2 => Timestamps::Micros,
+            _ => Timestamps::UnixMicros,
         },
         syscall_times: args.syscall_times,
         summary: args.summary,

@@ -503,8 +503,8 @@ fn unknown_options_and_bad_values_are_one_line_and_exit_2() {
         (&["trace", "-e", "status=ok", "--", "true"], "invalid status 'ok'"),
         (&["trace", "-e", "quiet=loud", "--", "true"], "invalid quiet 'loud'"),
         (&["trace", "-e", "decode-fds=colour", "--", "true"], "invalid decode-fds 'colour'"),
-        (&["trace", "-e", "raw=all", "--", "true"], "-e raw=...: not supported"),
-        (&["trace", "-e", "inject=clone:error=EPERM", "--", "true"], "-e inject=...: not supported"),
+        (&["trace", "-e", "raw=all", "--", "true"], "qualifier 'raw' is not supported"),
+        (&["trace", "-e", "inject=clone:error=EPERM", "--", "true"], "qualifier 'inject' is not supported"),
         (&["trace", "-q", "-e", "quiet=exit", "--", "true"], "-q and -e quiet/--quiet cannot be provided"),
         (&["trace", "-y", "--decode-fds=path", "--", "true"], "-y and --decode-fds cannot be provided"),
         (&["trace", "-f", "--follow-forks", "--", "true"], "-f and --follow-forks cannot be provided"),
@@ -528,4 +528,31 @@ fn unknown_options_and_bad_values_are_one_line_and_exit_2() {
 fn ff_file_that_cannot_be_created_is_one_line_and_exit_2() {
     let line = one_line_exit_2(&["trace", "-ff", "-o", "/no/such/dir/t", "--", "true"]);
     assert!(line.contains("/no/such/dir/t.") && line.contains("No such file or directory"), "{line}");
+}
+
+#[test]
+fn ttt_is_seconds_since_the_epoch_as_strace() {
+    let Some(dir) = differential_setup("ttt_is_seconds_since_the_epoch_as_strace") else { return };
+    let argv = vec!["/bin/true".to_string()];
+    let (a, b) = (tmp("ttt.strace"), tmp("ttt.clonekit"));
+    run_strace(&["-ttt"], &argv, &a);
+    run_clonekit(&["-ttt"], &argv, &b);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let stamps = |p: &Path| -> Vec<(f64, String)> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (_, rest) = split_pid(l).unwrap();
+                let (stamp, line) = rest.split_once(' ').unwrap();
+                let (secs, micros) = stamp.split_once('.').unwrap();
+                assert_eq!(micros.len(), 6, "{l}");
+                (format!("{secs}.{micros}").parse().unwrap(), line.split('(').next().unwrap().to_string())
+            })
+            .collect()
+    };
+    let (sa, sb) = (stamps(&a), stamps(&b));
+    let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b), dir);
+    assert_eq!(sa.iter().map(|s| &s.1).collect::<Vec<_>>(), sb.iter().map(|s| &s.1).collect::<Vec<_>>());
+    assert!(sb.iter().all(|(t, _)| (now - t).abs() < 60.0), "{sb:?}");
 }
