@@ -54,7 +54,14 @@ fn trace_sets_as_strace() {
     // every other call); the comparison leaves those out, clonekit decodes %process only.
     differ_all(
         &dir,
-        &["sh background jobs", "pthreads", "vfork", "children killed by signals", "file descriptors"],
+        &[
+            "sh background jobs",
+            "pthreads",
+            "vfork",
+            "children killed by signals",
+            "file descriptors",
+            "exec from a non-leader thread",
+        ],
         &[
             &["-e", "trace=clone,execve"],
             &["-e", "trace=%process"],
