@@ -295,10 +295,16 @@ pub fn normalize_lines(text: &str, joined: bool) -> Vec<String> {
         // pthread_create's parent_tid and child_tid are one word, which the new thread
         // clears when it exits: read at the call's exit stop (strace), it is 0 if the thread
         // is already gone; read at the clone event (clonekit), it is always the new tid.
+        // The same for legacy clone's `parent_tid=[N]` (glibc's fallback where clone3 is
+        // refused).
         if norm.contains("CLONE_CHILD_CLEARTID") {
             if let Some(i) = norm.find("=> {parent_tid=[") {
                 if let Some(j) = norm[i..].find("]}") {
                     norm.replace_range(i..i + j + 2, "=> {parent_tid=[P or 0]}");
+                }
+            } else if let Some(i) = norm.find(", parent_tid=[") {
+                if let Some(j) = norm[i..].find(']') {
+                    norm.replace_range(i..i + j + 1, ", parent_tid=[P or 0]");
                 }
             }
         }
@@ -390,9 +396,14 @@ pub fn run_strace(opts: &[&str], argv: &[String], out: &Path) -> std::process::O
 /// Runs `argv` under strace and under clonekit with the same options (`-o` added), and
 /// compares the traces and the exit statuses. `None` when they agree.
 pub fn differ(name: &str, argv: &[String], opts: &[&str]) -> Option<String> {
+    differ_as(name, argv, opts, opts)
+}
+
+/// [`differ`] with strace's options and clonekit's given apart.
+pub fn differ_as(name: &str, argv: &[String], strace_opts: &[&str], opts: &[&str]) -> Option<String> {
     let tag = format!("{name} {}", opts.join(" ")).replace(['/', '!', '%', ',', '='], "_");
     let (a, b) = (tmp(&format!("{tag}.strace")), tmp(&format!("{tag}.clonekit")));
-    let st = run_strace(opts, argv, &a);
+    let st = run_strace(strace_opts, argv, &a);
     let ck = run_clonekit(opts, argv, &b);
     let (sa, sb) =
         (std::fs::read_to_string(&a).unwrap_or_default(), std::fs::read_to_string(&b).unwrap_or_default());
@@ -416,6 +427,13 @@ pub fn pick(dir: &Path, names: &[&str]) -> Vec<(&'static str, Vec<String>)> {
         .iter()
         .map(|n| all.iter().find(|(w, _)| w == n).unwrap_or_else(|| panic!("no workload {n}")).clone())
         .collect()
+}
+
+/// Whether this process runs under a seccomp filter (`Seccomp: 2`), which its children
+/// inherit (CI runs every test binary under one that refuses clone3).
+pub fn under_seccomp_filter() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.strip_prefix("Seccomp:").is_some_and(|v| v.trim() == "2")))
 }
 
 /// Whether the differential cases can run here (gcc and strace), with the build directory.
