@@ -15,7 +15,9 @@ use clonekit_flags::{
 };
 use serde_json::{json, Value};
 
+use crate::fds;
 use crate::mem;
+use crate::qualify::DecodeFds;
 
 /// The largest `clone3` size whose bytes we read (the kernel's limit is a page).
 const CLONE3_READ_MAX: usize = 4096;
@@ -68,6 +70,9 @@ pub struct EntryMem {
     envc: Option<usize>,
     /// The `siginfo_t` argument of rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal.
     siginfo: Option<Vec<u8>>,
+    /// `-y`: what follows the descriptor argument (execveat's dirfd, waitid's pidfd,
+    /// pidfd_send_signal's pidfd), empty when there is none or nothing is decoded.
+    fd_note: String,
 }
 
 /// The argument of `syscall` that points at a `siginfo_t`, if any.
@@ -79,9 +84,26 @@ fn siginfo_arg(syscall: ProcessSyscall) -> Option<usize> {
     }
 }
 
-/// Reads what the entry of `syscall` needs from `pid`'s memory; `limit` is strace's `-s`.
-pub fn read_entry(pid: i32, syscall: ProcessSyscall, args: [u64; 6], limit: usize) -> EntryMem {
+/// Reads what the entry of `syscall` needs from `pid`'s memory (and, for `-y`, its
+/// descriptors); `limit` is strace's `-s`.
+pub fn read_entry(
+    pid: i32,
+    syscall: ProcessSyscall,
+    args: [u64; 6],
+    limit: usize,
+    fds: DecodeFds,
+) -> EntryMem {
     let mut m = EntryMem::default();
+    if fds.any() {
+        m.fd_note = match syscall {
+            ProcessSyscall::Execveat if args[0] as i32 == libc::AT_FDCWD => fds::annotate_cwd(pid, fds),
+            ProcessSyscall::Execveat | ProcessSyscall::PidfdSendSignal => {
+                fds::annotate(pid, args[0] as i32, fds)
+            }
+            ProcessSyscall::Waitid if args[0] as u32 == P_PIDFD => fds::annotate(pid, args[1] as i32, fds),
+            _ => String::new(),
+        };
+    }
     match syscall {
         ProcessSyscall::Clone3 => m.clone3 = Some(read_clone3(pid, args[0], args[1])),
         ProcessSyscall::Execve | ProcessSyscall::Execveat => {
@@ -154,8 +176,9 @@ pub fn entry(syscall: ProcessSyscall, args: [u64; 6], m: EntryMem, limit: usize,
             };
             e.text = if syscall == ProcessSyscall::Execveat {
                 format!(
-                    "execveat({}, {path_text}, {argv_text}, {env_text}, {}",
+                    "execveat({}{}, {path_text}, {argv_text}, {env_text}, {}",
                     format_dirfd(args[0] as i32),
+                    m.fd_note,
                     format_execveat_flags(args[4])
                 )
             } else {
@@ -177,7 +200,7 @@ pub fn entry(syscall: ProcessSyscall, args: [u64; 6], m: EntryMem, limit: usize,
         }
         ProcessSyscall::Waitid => {
             let id = args[1] as i32;
-            e.text = format!("waitid({}, {id}, ", format_idtype(args[0] as u32));
+            e.text = format!("waitid({}, {id}{}, ", format_idtype(args[0] as u32), m.fd_note);
         }
         ProcessSyscall::Kill | ProcessSyscall::Tkill => {
             e.text = format!("{name}({}, {}", args[0] as i32, format_signal_arg(args[1] as i32 as i64));
@@ -215,8 +238,9 @@ pub fn entry(syscall: ProcessSyscall, args: [u64; 6], m: EntryMem, limit: usize,
         }
         ProcessSyscall::PidfdSendSignal => {
             e.text = format!(
-                "pidfd_send_signal({}, {}, {}, {:#x}",
+                "pidfd_send_signal({}{}, {}, {}, {:#x}",
                 args[0] as i32,
+                m.fd_note,
                 format_signal_arg(args[1] as i32 as i64),
                 siginfo_text(args[2], m.siginfo.as_deref()),
                 args[3] as u32
@@ -346,10 +370,13 @@ pub struct ExitMem {
     rusage: Option<Vec<u8>>,
     /// waitid: the `siginfo_t`.
     siginfo: Option<Vec<u8>>,
+    /// `-y`: the annotation of the pidfd a clone/clone3 returned through memory.
+    pidfd_note: String,
 }
 
-/// Reads what the exit of `e` with result `res` needs from `pid`'s memory.
-pub fn read_exit(pid: i32, e: &Entry, res: &SyscallResult) -> ExitMem {
+/// Reads what the exit of `e` with result `res` needs from `pid`'s memory (and, for `-y`,
+/// the pidfd it returned).
+pub fn read_exit(pid: i32, e: &Entry, res: &SyscallResult, fds: DecodeFds) -> ExitMem {
     let ok = matches!(res, SyscallResult::Value(_));
     let positive = matches!(res, SyscallResult::Value(v) if *v > 0);
     let a = e.args;
@@ -360,6 +387,9 @@ pub fn read_exit(pid: i32, e: &Entry, res: &SyscallResult) -> ExitMem {
             let mut observed = e.observed.clone();
             if let (true, Some(call)) = (ok, &e.call) {
                 read_exit_values(pid, call, &mut observed);
+                if let Some(fd) = returned_pidfd(call, &observed).filter(|_| fds.any()) {
+                    m.pidfd_note = fds::annotate(pid, fd, fds);
+                }
             }
             m.observed = Some(observed);
         }
@@ -387,7 +417,17 @@ pub fn exit(e: &Entry, res: &SyscallResult, m: ExitMem, want_json: bool) -> (Str
         ProcessSyscall::Clone | ProcessSyscall::Clone3 | ProcessSyscall::Fork | ProcessSyscall::Vfork => {
             let call = e.call.as_ref().expect("clone-family entries carry their call");
             let observed = m.observed.unwrap_or_else(|| e.observed.clone());
-            let full = format_call(call, &observed);
+            let mut full = format_call(call, &observed);
+            if !m.pidfd_note.is_empty() {
+                if let Some(fd) = returned_pidfd(call, &observed) {
+                    // `pidfd=[3]` (clone3) or `parent_tid=[3]` (clone): once in the line.
+                    let field = if matches!(call, CloneCall::Clone3 { .. }) { "pidfd" } else { "parent_tid" };
+                    let plain = format!("{field}=[{fd}]");
+                    if let Some(at) = full.rfind(&plain) {
+                        full.insert_str(at + plain.len() - 1, &m.pidfd_note);
+                    }
+                }
+            }
             let rest = full.get(e.text.len()..).unwrap_or(")").to_string();
             if !want_json {
                 return (rest, Value::Null);
@@ -461,6 +501,23 @@ fn read_exit_values(pid: i32, call: &CloneCall, observed: &mut Observed) {
             }
         }
         _ => {}
+    }
+}
+
+/// `waitid`'s `P_PIDFD` id type.
+const P_PIDFD: u32 = 3;
+
+/// The pidfd a successful clone/clone3 with `CLONE_PIDFD` stored, as read back.
+fn returned_pidfd(call: &CloneCall, observed: &Observed) -> Option<i32> {
+    use clonekit_flags::CloneFlags as F;
+    match call {
+        CloneCall::Clone { flags, .. }
+            if flags & F::CLONE_PIDFD.bits() != 0 && flags & F::CLONE_PARENT_SETTID.bits() == 0 =>
+        {
+            observed.parent_tid
+        }
+        CloneCall::Clone3 { args, .. } if args.flags & F::CLONE_PIDFD.bits() != 0 => observed.pidfd,
+        _ => None,
     }
 }
 

@@ -138,7 +138,7 @@ fn close(fd: i32) {
 pub fn run_program(
     opts: &Options,
     argv: &[OsString],
-    printer: Printer,
+    mut printer: Printer,
 ) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
     let first = argv.first().ok_or(TraceError::NoProgram)?;
     let path = resolve(first)?;
@@ -157,7 +157,8 @@ pub fn run_program(
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|c| c.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
-    let filter = Filter::process_calls();
+    // Only the calls to print stop the tracee; `--tree` wants every creation and exec.
+    let filter = if opts.tree { Filter::process_calls() } else { Filter::calls(opts.trace.iter()) };
     let mode = if already_filtered() { Mode::Started } else { Mode::Seccomp };
     let go = pipe()?;
     let err = match pipe() {
@@ -236,6 +237,16 @@ pub fn run_program(
             return Err(TraceError::NotTraceable { pid, source: e });
         }
     }
+    // `-ff`: the program's own file is made before it runs, so that a FILE.PID that cannot
+    // be created stops the trace before anything happens (as in strace).
+    printer.attach(pid);
+    if let Some((path, source)) = printer.take_error() {
+        close(go[1]);
+        close(err[0]);
+        let _ = raw::kill(pid, libc::SIGKILL as u32);
+        let _ = sys::wait_pid(pid);
+        return Err(TraceError::Output { path: path.display().to_string(), source });
+    }
     // SAFETY: one byte from a local to our pipe.
     unsafe { libc::write(go[1], [1u8].as_ptr().cast(), 1) };
     close(go[1]);
@@ -268,34 +279,35 @@ pub fn run_program(
     Ok((printer, Report { ending, tree }, exec_error))
 }
 
-/// Attaches to every thread of `pid` and traces until they are all gone or Ctrl-C.
+/// Attaches to every thread of the process `pid` belongs to (`pid` may be any of its
+/// threads' ids, as with strace `-f -p TID`) and traces until they are all gone or Ctrl-C.
 pub fn attach(
     opts: &Options,
     pid: i32,
-    printer: Printer,
+    mut printer: Printer,
 ) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
     if pid <= 0 {
         return Err(TraceError::NoSuchPid(pid));
     }
-    let task_dir = format!("/proc/{pid}/task");
-    let mut tids: Vec<i32> = match std::fs::read_dir(&task_dir) {
-        Ok(d) => d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
-        Err(_) => return Err(TraceError::NoSuchPid(pid)),
-    };
-    // A tid is also readable as /proc/TID: accept only a thread-group leader.
+    // /proc/TID is there for every thread (unlisted unless it leads), and its task/ lists
+    // the whole thread group.
     let tgid = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Tgid:").map(|v| v.trim().parse::<i32>().ok())))
-        .flatten();
-    if tgid != Some(pid) {
-        return Err(TraceError::NoSuchPid(pid));
-    }
+        .flatten()
+        .ok_or(TraceError::NoSuchPid(pid))?;
+    let mut tids: Vec<i32> = match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(d) => d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
+        Err(_) => return Err(TraceError::NoSuchPid(pid)),
+    };
     tids.sort_unstable();
     // SAFETY: getpid has no preconditions.
-    if pid == unsafe { libc::getpid() } {
+    if tgid == unsafe { libc::getpid() } {
         return Err(TraceError::NotTraceable { pid, source: std::io::Error::from_raw_os_error(libc::EPERM) });
     }
     let mut seized = Vec::new();
+    // The id asked for first, as strace does (its refusal is the error to report).
+    tids.sort_by_key(|&t| t != pid);
     for &tid in &tids {
         match ptrace::seize(tid, OPTIONS) {
             Ok(()) => seized.push(tid),
@@ -313,9 +325,26 @@ pub fn attach(
     for &tid in &seized {
         let _ = ptrace::interrupt(tid);
     }
+    for &tid in &seized {
+        printer.attach(tid);
+    }
+    if let Some((path, source)) = printer.take_error() {
+        for &t in &seized {
+            let _ = ptrace::detach(t, 0);
+        }
+        return Err(TraceError::Output { path: path.display().to_string(), source });
+    }
+    if !opts.quiet.contains(crate::QuietSet::ATTACH) && !opts.json {
+        // strace's attach_tcb message, naming the id asked for.
+        let msg = match seized.len() {
+            1 => format!("Process {pid} attached"),
+            n => format!("Process {pid} attached with {n} threads"),
+        };
+        printer.diagnostic(&msg);
+    }
     let program =
-        std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
-    let tracer = Tracer::new(opts, Mode::Attached, printer, pid, &seized, program);
+        std::fs::read_link(format!("/proc/{tgid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+    let tracer = Tracer::new(opts, Mode::Attached, printer, tgid, &seized, program);
     let (ending, tree, _summary, printer) =
         tracer.run().map_err(|source| TraceError::Sys { what: "wait4", source })?;
     Ok((printer, Report { ending, tree }, None))

@@ -26,9 +26,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod decode;
+mod fds;
 mod launch;
 mod mem;
 mod output;
+mod qualify;
 mod seccomp;
 mod spin;
 mod summary;
@@ -37,10 +39,10 @@ mod tracer;
 mod tree;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 
 pub use output::Timestamps;
+pub use qualify::{DecodeFds, Qualifiers, QualifyError, QuietSet, SignalSet, StatusSet, SyscallSet};
 pub use seccomp::traced_by_filter;
 pub use summary::Summary;
 pub use tracer::Ending;
@@ -63,6 +65,21 @@ pub struct Options {
     /// `-o FILE`: write there, with `N     ` prefixes on every line; else stderr with
     /// `[pid  N] ` prefixes once there are two tracees.
     pub output: Option<PathBuf>,
+    /// `-ff` with `-o FILE`: each task's lines go to `FILE.TID`, without prefixes (what is
+    /// not a task's line, `--json`, `--tree` and `-c`, goes to stderr).
+    pub output_separately: bool,
+    /// `-e trace=SET`: the calls whose lines are printed (and counted by `-c`). Only these
+    /// stop the tracee, unless `--tree` needs them all.
+    pub trace: SyscallSet,
+    /// `-e signal=SET`: the signals whose `--- SIG… ---`, `--- stopped by … ---` and
+    /// `+++ killed by … +++` lines are printed.
+    pub signals: SignalSet,
+    /// `-e status=SET` (`-z`, `-Z`): the results whose lines are printed.
+    pub status: StatusSet,
+    /// `-q`, `-qq`, `-qqq`, `-e quiet=SET`: the messages left out.
+    pub quiet: QuietSet,
+    /// `-y`, `-yy`, `-e decode-fds=SET`: what is shown after a file descriptor.
+    pub decode_fds: DecodeFds,
     /// `-t` / `-tt`.
     pub timestamps: Timestamps,
     /// `-T`: the time spent in each call.
@@ -90,6 +107,12 @@ impl Default for Options {
         Options {
             target: Target::Program(Vec::new()),
             output: None,
+            output_separately: false,
+            trace: SyscallSet::all(),
+            signals: SignalSet::all(),
+            status: StatusSet::all(),
+            quiet: QuietSet::none(),
+            decode_fds: DecodeFds::none(),
             timestamps: Timestamps::Off,
             syscall_times: false,
             summary: false,
@@ -187,14 +210,15 @@ pub fn trace(opts: &Options) -> Result<Report, TraceError> {
     } else {
         None
     };
-    let out: Box<dyn Write> = match &opts.output {
-        Some(p) => Box::new(
+    let to = match &opts.output {
+        Some(p) if opts.output_separately => output::Destination::PerTask(p.clone()),
+        Some(p) => output::Destination::File(Box::new(
             std::fs::File::create(p)
                 .map_err(|source| TraceError::Output { path: p.display().to_string(), source })?,
-        ),
-        None => Box::new(std::io::stderr()),
+        )),
+        None => output::Destination::Stderr,
     };
-    let printer = output::Printer::new(out, opts.output.is_some(), opts.timestamps);
+    let printer = output::Printer::new(to, opts.timestamps);
     let _signals = launch::TerminationSignals::catch();
     let (mut printer, report, exec_error) = match &opts.target {
         Target::Program(argv) => launch::run_program(opts, argv, printer)?,
@@ -208,6 +232,9 @@ pub fn trace(opts: &Options) -> Result<Report, TraceError> {
         }
     }
     printer.end().map_err(|source| TraceError::Sys { what: "writing the trace", source })?;
+    if let Some((path, source)) = printer.take_error() {
+        return Err(TraceError::Output { path: path.display().to_string(), source });
+    }
     if let Some(e) = exec_error {
         return Err(e);
     }

@@ -32,7 +32,13 @@ pub struct Filter {
 impl Filter {
     /// `arch == x86_64 ? (nr ∈ traced ? TRACE : ALLOW) : TRACE`.
     pub fn process_calls() -> Filter {
-        let nrs: Vec<u32> = traced_by_filter().map(|s| s.number() as u32).collect();
+        Filter::calls(traced_by_filter())
+    }
+
+    /// The same for the calls of `calls` that return (`-e trace=SET` narrows the filter, as
+    /// strace's `--seccomp-bpf` does: the other calls never stop the tracee).
+    pub fn calls(calls: impl Iterator<Item = ProcessSyscall>) -> Filter {
+        let nrs: Vec<u32> = calls.filter(|s| !s.never_returns()).map(|s| s.number() as u32).collect();
         let m = nrs.len();
         let mut insns = vec![
             SockFilter::load(DATA_ARCH),
@@ -44,7 +50,10 @@ impl Filter {
             insns.push(SockFilter::jump_eq(*nr, (m - i) as u8, 0));
         }
         insns.push(SockFilter::ret(RET_ALLOW));
-        insns.push(SockFilter::ret(RET_TRACE));
+        if m > 0 {
+            // The jumps' target (with no call to trace, no jump: nothing may be unreachable).
+            insns.push(SockFilter::ret(RET_TRACE));
+        }
         Filter { insns }
     }
 
@@ -68,6 +77,9 @@ mod tests {
         assert!(!names.contains(&"exit") && !names.contains(&"exit_group"));
         let f = Filter::process_calls();
         assert_eq!(f.insns.len(), 4 + names.len() + 2);
+        let clone_only = Filter::calls([ProcessSyscall::Clone, ProcessSyscall::ExitGroup].into_iter());
+        assert_eq!(clone_only.insns.len(), 4 + 1 + 2);
+        assert_eq!(Filter::calls(std::iter::empty()).insns.len(), 4 + 1);
         // Every jump lands on the final TRACE.
         for (i, insn) in f.insns.iter().enumerate().skip(4) {
             if insn.code == seccomp::BPF_JMP_JEQ_K {

@@ -30,6 +30,7 @@ use serde_json::{json, Value};
 
 use crate::decode::{self, Entry};
 use crate::output::Printer;
+use crate::qualify::{QuietSet, StatusSet};
 use crate::spin::{self, Spin};
 use crate::summary::Summary;
 use crate::sys;
@@ -58,11 +59,16 @@ pub(crate) enum Mode {
 struct Pending {
     entry: Entry,
     at: Instant,
+    /// In `-e trace=SET`: its line is printed (else it was decoded for `--tree` only).
+    shown: bool,
 }
 
 struct Task {
     node: usize,
     pending: Option<Pending>,
+    /// Its `Process N attached` was said, or needs no saying (the program we started, the
+    /// threads `-p` attached to).
+    announced: bool,
 }
 
 /// How the trace ended.
@@ -90,6 +96,8 @@ pub(crate) struct Tracer<'a> {
     spin: Spin,
     /// The kind of the stop being answered, for `spin`.
     kind: usize,
+    /// `-e status=` leaves some results out: lines are written whole, at the call's end.
+    staged: bool,
 }
 
 const STOP_SIGNALS: [i32; 4] = [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
@@ -117,14 +125,17 @@ impl<'a> Tracer<'a> {
             interrupting: false,
             spin: Spin::new(),
             kind: spin::OTHER,
+            staged: !opts.status.is_all(),
         };
         let leader = t.tree.add(root, program.clone());
-        t.tasks.insert(root, Task { node: leader, pending: None });
+        t.tasks.insert(root, Task { node: leader, pending: None, announced: true });
+        t.printer.attach(root);
         for &tid in tids.iter().filter(|&&tid| tid != root) {
             let node = t.tree.add(tid, program.clone());
             t.tree.nodes[node].thread = true;
             t.tree.link(leader, node);
-            t.tasks.insert(tid, Task { node, pending: None });
+            t.tasks.insert(tid, Task { node, pending: None, announced: true });
+            t.printer.attach(tid);
         }
         t.printer.nprocs = t.tasks.len();
         WAKE.store(root, Ordering::SeqCst);
@@ -219,20 +230,40 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// A message of the tracer's own on stderr (`Process N attached`), unless `-q` or
+    /// `--json` (whose stream it would break).
+    fn say(&mut self, msg: &str) {
+        if !self.opts.quiet.contains(QuietSet::ATTACH) && !self.opts.json {
+            self.printer.diagnostic(msg);
+        }
+    }
+
     fn detach(&mut self, tid: i32, sig: i32) {
         let _ = ptrace::detach(tid, sig);
-        if let Some(task) = self.tasks.remove(&tid) {
+        // strace's `detach` then `droptcb`: the message, then the open line's ending.
+        self.say(&format!("Process {tid} detached"));
+        if let Some(mut task) = self.tasks.remove(&tid) {
+            if let Some(p) = task.pending.take().filter(|p| p.shown && self.text) {
+                if !self.staged {
+                    self.printer.detached(tid);
+                } else if self.opts.status.contains(StatusSet::DETACHED) {
+                    self.printer.line(tid, &format!("{} <detached ...>", p.entry.text));
+                }
+            }
             self.tree.end(task.node, End::Detached);
         }
+        self.printer.gone(tid);
         self.printer.nprocs = self.tasks.len();
     }
 
     fn task(&mut self, tid: i32) -> &mut Task {
         if !self.tasks.contains_key(&tid) {
-            // A new child whose first stop came before its creator's event.
+            // A new child, seen at its creator's event or at its own first stop, whichever
+            // came first; it is announced at its first stop, as strace does.
             let node = self.tree.add(tid, String::new());
-            self.tasks.insert(tid, Task { node, pending: None });
+            self.tasks.insert(tid, Task { node, pending: None, announced: false });
             self.printer.nprocs = self.tasks.len();
+            self.printer.attach(tid);
         }
         self.tasks.get_mut(&tid).expect("inserted above")
     }
@@ -254,7 +285,11 @@ impl<'a> Tracer<'a> {
         } else {
             spin::SIGNAL
         };
-        self.task(tid);
+        let task = self.task(tid);
+        if !task.announced {
+            task.announced = true;
+            self.say(&format!("Process {tid} attached"));
+        }
         if self.interrupting && self.mode == Mode::Attached {
             // Let go of it; a pending signal goes back to it.
             let inject = if event == 0 && sig != (libc::SIGTRAP | 0x80) { sig } else { 0 };
@@ -271,7 +306,8 @@ impl<'a> Tracer<'a> {
             ptrace::EVENT_EXIT => self.on_exit_event(tid),
             ptrace::EVENT_STOP => {
                 if STOP_SIGNALS.contains(&sig) {
-                    if self.text {
+                    if !self.opts.signals.contains(sig) {
+                    } else if self.text {
                         self.printer
                             .line(tid, &format!("--- stopped by {} ---", format_signal_arg(sig.into())));
                     } else if self.opts.json {
@@ -298,7 +334,7 @@ impl<'a> Tracer<'a> {
     fn on_signal(&mut self, tid: i32, sig: i32) {
         let info = ptrace::siginfo(tid).map(|b| SigInfo::from_bytes(&b)).ok();
         self.resume(tid, sig);
-        if let Some(si) = info {
+        if let Some(si) = info.filter(|_| self.opts.signals.contains(sig)) {
             let name = format_signal_arg(sig.into());
             if self.text {
                 self.printer.line(tid, &format!("--- {name} {} ---", format_siginfo(&si)));
@@ -315,23 +351,55 @@ impl<'a> Tracer<'a> {
             self.resume(tid, 0);
             return;
         };
+        // `-e trace=`: a call left out is still decoded for the tree, not printed.
+        let shown = self.opts.trace.contains(sc);
+        if !shown && !self.opts.tree {
+            self.resume(tid, 0);
+            return;
+        }
         let at = Instant::now();
-        let mem = decode::read_entry(tid, sc, args, self.opts.string_limit);
+        let mem = decode::read_entry(tid, sc, args, self.opts.string_limit, self.opts.decode_fds);
         // The exit stop (or the clone/exec event before it) gives the result.
         let _ = ptrace::syscall(tid, 0);
         let entry = decode::entry(sc, args, mem, self.opts.string_limit, self.opts.json);
-        if self.text {
+        if self.text && shown && !self.staged {
             self.printer.entry(tid, &entry.text);
         }
-        self.task(tid).pending = Some(Pending { entry, at });
+        self.task(tid).pending = Some(Pending { entry, at, shown });
     }
 
-    fn finish(&mut self, tid: i32, p: Pending, rest: &str, res: &SyscallResult, json_args: Value) {
+    /// Ends a call's line (or JSON event) with its result, as `-e status=` allows; counts it
+    /// for `-c`. Whether a line was written.
+    fn finish(&mut self, tid: i32, p: Pending, rest: &str, res: &SyscallResult, json_args: Value) -> bool {
+        if !p.shown {
+            return false;
+        }
         let took = p.at.elapsed();
         let name = p.entry.syscall.name();
+        let status = match res {
+            SyscallResult::Value(_) => StatusSet::SUCCESSFUL,
+            SyscallResult::Error { .. } | SyscallResult::Restarted { .. } => StatusSet::FAILED,
+            SyscallResult::NoReturn => StatusSet::UNFINISHED,
+        };
+        let publish = self.opts.status.contains(status);
+        let error = matches!(res, SyscallResult::Error { .. });
+        if !matches!(res, SyscallResult::NoReturn) {
+            // strace counts a call before `-e status=` decides whether to print it.
+            self.summary.add(name, error, took);
+        }
+        if !publish {
+            // strace takes up the call (`<... execve resumed>` after a non-leader execve)
+            // before `-e status=` drops it: the next call starts afresh.
+            self.printer.dropped(tid);
+            return false;
+        }
         if self.text {
             let t = if self.opts.syscall_times { Some(took) } else { None };
-            self.printer.finish(tid, name, rest, &res.to_string(), t);
+            if self.staged {
+                self.printer.whole(tid, name, &p.entry.text, rest, &res.to_string(), t);
+            } else {
+                self.printer.finish(tid, name, rest, &res.to_string(), t);
+            }
         } else if self.opts.json {
             let result = match res {
                 SyscallResult::Value(v) => json!({ "value": v }),
@@ -342,17 +410,14 @@ impl<'a> Tracer<'a> {
             self.emit(json!({ "event": "syscall", "pid": tid, "syscall": name, "args": json_args,
                 "result": result, "duration_s": took.as_secs_f64() }));
         }
-        let error = matches!(res, SyscallResult::Error { .. });
-        if !matches!(res, SyscallResult::NoReturn) {
-            self.summary.add(name, error, took);
-        }
+        self.text
     }
 
     fn on_exit(&mut self, tid: i32, rval: i64, is_error: bool) {
         if let Some(p) = self.task(tid).pending.take() {
             self.kind = spin::exit_kind(p.entry.syscall.number());
             let res = decode::result(rval, is_error);
-            let mem = decode::read_exit(tid, &p.entry, &res);
+            let mem = decode::read_exit(tid, &p.entry, &res, self.opts.decode_fds);
             self.resume(tid, 0);
             let (rest, j) = decode::exit(&p.entry, &res, mem, self.opts.json);
             self.finish(tid, p, &rest, &res, j);
@@ -370,7 +435,7 @@ impl<'a> Tracer<'a> {
         let res = SyscallResult::Value(i64::from(child));
         let finishing = match pending {
             Some(p) if p.entry.call.is_some() => {
-                let mem = decode::read_exit(tid, &p.entry, &res);
+                let mem = decode::read_exit(tid, &p.entry, &res, self.opts.decode_fds);
                 // The result is known: with the seccomp filter, `PTRACE_CONT` skips the exit
                 // stop; attached with `-p`, the call's exit stop comes and finds nothing pending.
                 self.resume(tid, 0);
@@ -399,9 +464,8 @@ impl<'a> Tracer<'a> {
             n.made_by = Some(classify(&call).label());
             n.flags = Some(decode_flags(&call));
             let (rest, j) = decode::exit(&p.entry, &res, mem, self.opts.json);
-            self.finish(tid, p, &rest, &res, j);
-            if self.opts.explain && self.text {
-                self.printer.annotate_last(&explain(&call));
+            if self.finish(tid, p, &rest, &res, j) && self.opts.explain {
+                self.printer.annotate_last(tid, &explain(&call));
             }
         }
     }
@@ -414,8 +478,18 @@ impl<'a> Tracer<'a> {
         if former != tid {
             // A non-leader thread exec'd: it now has the leader's pid, and the leader is gone.
             if self.text {
+                let open = self.tasks.get(&former).and_then(|t| t.pending.as_ref()).filter(|p| p.shown);
+                if let Some(p) =
+                    open.filter(|_| self.staged && self.opts.status.contains(StatusSet::DETACHED))
+                {
+                    // strace's staged start of the execve, published as its task's is dropped.
+                    let head = format!("{} <pid changed to {tid} ...>", p.entry.text);
+                    self.printer.line(former, &head);
+                }
                 self.printer.pid_changed(former, tid);
-                self.printer.line(tid, &format!("+++ superseded by execve in pid {former} +++"));
+                if !self.opts.quiet.contains(QuietSet::THREAD_EXECVE) {
+                    self.printer.line(tid, &format!("+++ superseded by execve in pid {former} +++"));
+                }
             } else if self.opts.json {
                 self.emit(json!({ "event": "superseded", "pid": tid, "by": former }));
             }
@@ -447,14 +521,16 @@ impl<'a> Tracer<'a> {
             Some(p) => self.no_return(tid, p),
             None => {
                 if let Some(r) = regs {
-                    if let Some(sc) = ProcessSyscall::from_number(r.orig_rax).filter(|s| s.never_returns()) {
+                    if let Some(sc) = ProcessSyscall::from_number(r.orig_rax)
+                        .filter(|s| s.never_returns() && self.opts.trace.contains(*s))
+                    {
                         let args = [r.rdi, 0, 0, 0, 0, 0];
                         let mem = decode::EntryMem::default();
                         let entry = decode::entry(sc, args, mem, self.opts.string_limit, self.opts.json);
-                        if self.text {
+                        if self.text && !self.staged {
                             self.printer.entry(tid, &entry.text);
                         }
-                        self.no_return(tid, Pending { entry, at: Instant::now() });
+                        self.no_return(tid, Pending { entry, at: Instant::now(), shown: true });
                     }
                 }
             }
@@ -481,7 +557,14 @@ impl<'a> Tracer<'a> {
         } else {
             End::Killed(format_signal_arg(i64::from(st & 0x7f)), st & 0x80 != 0)
         };
-        if self.text {
+        // `-qq` hides exits; `-e signal=` hides deaths by the signals it leaves out.
+        let shown = if st & 0x7f == 0 {
+            !self.opts.quiet.contains(QuietSet::EXIT)
+        } else {
+            self.opts.signals.contains((st & 0x7f) as i32)
+        };
+        if !shown {
+        } else if self.text {
             let line = match &end {
                 End::Exited(c) => format!("+++ exited with {c} +++"),
                 End::Killed(s, false) => format!("+++ killed by {s} +++"),
@@ -501,6 +584,7 @@ impl<'a> Tracer<'a> {
         if tid == self.root {
             self.root_status = Some(status);
         }
+        self.printer.gone(tid);
         self.printer.nprocs = self.tasks.len();
     }
 }

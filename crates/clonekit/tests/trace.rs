@@ -7,293 +7,26 @@
 //! The C workloads (crates/clonekit-trace/tests/workloads) are built here with gcc; without
 //! gcc or strace the cases that need them say so and are skipped by name.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod trace_support;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-const CK: &str = env!("CARGO_BIN_EXE_clonekit");
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
-}
-
-fn workloads_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../clonekit-trace/tests/workloads")
-}
-
-/// Builds the C workloads once per test binary; `None` (and a note) without gcc.
-fn build() -> Option<PathBuf> {
-    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        if !have("gcc") {
-            eprintln!("skipped: C workloads (no C compiler: gcc)");
-            return None;
-        }
-        let out = std::env::temp_dir().join(format!("clonekit-trace-wl-{}", std::process::id()));
-        std::fs::create_dir_all(&out).unwrap();
-        for entry in std::fs::read_dir(workloads_dir()).unwrap() {
-            let src = entry.unwrap().path();
-            if src.extension().and_then(|e| e.to_str()) != Some("c") {
-                continue;
-            }
-            let bin = out.join(src.file_stem().unwrap());
-            let st =
-                Command::new("gcc").args(["-O1", "-pthread", "-o"]).arg(&bin).arg(&src).status().unwrap();
-            assert!(st.success(), "gcc {}", src.display());
-        }
-        Some(out)
-    })
-    .clone()
-}
-
-/// The differential workloads: name and argv (C programs by name in the build dir).
-fn workloads(dir: &Path) -> Vec<(&'static str, Vec<String>)> {
-    let c = |n: &str| dir.join(n).display().to_string();
-    let sh = |s: &str| vec!["/bin/sh".to_string(), "-c".to_string(), s.to_string()];
-    vec![
-        ("sh pipeline", sh("echo a | cat | wc -l >/dev/null")),
-        ("sh background jobs", sh("/bin/true & /bin/true & wait")),
-        ("sh exit status", sh("/bin/true; exit 3")),
-        ("pthreads", vec![c("pthreads"), "4".into()]),
-        ("vfork", vec![c("vfork")]),
-        ("posix_spawn", vec![c("posix_spawn")]),
-        ("clone3 with CLONE_PIDFD", vec![c("clone3_pidfd")]),
-        ("children killed by signals", vec![c("killed")]),
-        ("exec from a non-leader thread", vec![c("exec_thread")]),
-        ("raw clone with unusual exit signals", vec![c("exit_signal")]),
-        ("CLONE_UNTRACED child", vec![c("untraced")]),
-        ("group-stop", vec![c("group_stop")]),
-    ]
-}
-
-fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("clonekit-trace-{}-{}", std::process::id(), name.replace(' ', "_")))
-}
-
-fn run_clonekit(extra: &[&str], argv: &[String], out: &Path) -> std::process::Output {
-    Command::new(CK)
-        .arg("trace")
-        .args(extra)
-        .arg("-o")
-        .arg(out)
-        .arg("--")
-        .args(argv)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-/// Splits `PID  rest` (`-o` format).
-fn split_pid(line: &str) -> Option<(u32, &str)> {
-    let (pid, rest) = line.split_once(' ')?;
-    Some((pid.parse().ok()?, rest.trim_start()))
-}
-
-/// Joins `<unfinished ...>`/`<pid changed to N ...>` with their `<... X resumed>`.
-fn join_splits(text: &str) -> Vec<(u32, String)> {
-    let mut open: HashMap<u32, String> = HashMap::new();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let Some((pid, rest)) = split_pid(line) else { continue };
-        if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
-            open.insert(pid, head.to_string());
-        } else if let Some(by) =
-            rest.strip_prefix("+++ superseded by execve in pid ").and_then(|r| r.strip_suffix(" +++"))
-        {
-            // The exec'ing thread's call goes on under this pid.
-            if let Some(head) = by.parse().ok().and_then(|by: u32| open.remove(&by)) {
-                open.insert(pid, head);
-            }
-            out.push((pid, rest.to_string()));
-        } else if let Some(i) = rest.find(" <pid changed to ") {
-            let new: u32 = rest[i + 17..].split(' ').next().unwrap().parse().unwrap();
-            open.insert(new, rest[..i].to_string());
-        } else if rest.starts_with("<... ") {
-            let tail = &rest[rest.find("resumed>").expect("resumed line") + 8..];
-            let head = open.remove(&pid).unwrap_or_else(|| panic!("resumed without start: {line}"));
-            out.push((pid, format!("{head}{tail}")));
-        } else {
-            out.push((pid, rest.to_string()));
-        }
-    }
-    out
-}
-
-fn is_num_boundary(c: Option<char>) -> bool {
-    !matches!(c, Some(c) if c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Replaces whole decimal tokens found in `map`.
-fn replace_pids(s: &str, map: &HashMap<u32, usize>) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() && is_num_boundary(if i == 0 { None } else { Some(chars[i - 1]) }) {
-            let mut j = i;
-            while j < chars.len() && chars[j].is_ascii_digit() {
-                j += 1;
-            }
-            let tok: String = chars[i..j].iter().collect();
-            if is_num_boundary(chars.get(j).copied()) {
-                if let Some(n) = tok.parse::<u32>().ok().and_then(|p| map.get(&p)) {
-                    out.push_str(&format!("P{n}"));
-                    i = j;
-                    continue;
-                }
-            }
-            out.push_str(&tok);
-            i = j;
-            continue;
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    out
-}
-
-/// Replaces `0x…` by `0xADDR` and `KEY=N...` values by `KEY=*` for the given keys.
-fn scrub(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("0x") {
-        out.push_str(&rest[..i]);
-        let hex = rest[i + 2..].chars().take_while(|c| c.is_ascii_hexdigit()).count();
-        out.push_str("0xADDR");
-        rest = &rest[i + 2 + hex..];
-    }
-    out.push_str(rest);
-    let mut s = out;
-    for key in ["si_utime=", "si_stime="] {
-        while let Some(i) = s.find(key).filter(|&i| !s[i + key.len()..].starts_with('*')) {
-            let start = i + key.len();
-            let mut end = start + s[start..].chars().take_while(|c| c.is_ascii_digit()).count();
-            if s[end..].starts_with(" /* ") {
-                end += s[end..].find(" */").unwrap() + 3;
-            }
-            s.replace_range(start..end, "*");
-        }
-    }
-    if let Some(i) = s.find(" vars */") {
-        let start = s[..i].rfind("/* ").unwrap() + 3;
-        s.replace_range(start..i + 5, "N vars");
-    }
-    // Padding before the result differs between a split and a whole line.
-    while s.contains("  = ") {
-        s = s.replace("  = ", " = ");
-    }
-    s
-}
-
-/// The normalized multiset of lines of a `-o` trace, without `--- SIGCHLD` lines: standard
-/// signals do not queue, so two children ending close together make one SIGCHLD or two, and
-/// one arriving as the parent exits may never be delivered, depending on timing.
-fn normalize(text: &str) -> BTreeMap<String, usize> {
-    let mut lines = BTreeMap::new();
-    for norm in normalize_all(text) {
-        if norm.contains("--- SIGCHLD ") {
-            continue;
-        }
-        let count = lines.entry(norm.clone()).or_insert(0);
-        // dash polls finished jobs with WNOHANG: how often it finds nothing is timing.
-        *count = if norm.contains("WNOHANG, NULL) = 0") { 1 } else { *count + 1 };
-    }
-    lines
-}
-
-/// Every line of a `-o` trace, normalized, in order.
-fn normalize_all(text: &str) -> Vec<String> {
-    // Pids by order of appearance: as a line's pid, or as a clone-family result.
-    let mut map: HashMap<u32, usize> = HashMap::new();
-    for line in text.lines() {
-        let Some((pid, rest)) = split_pid(line) else { continue };
-        let n = map.len();
-        map.entry(pid).or_insert(n);
-        let creates = ["clone(", "clone3(", "fork(", "vfork(", "<... clone", "<... vfork", "<... fork"];
-        if creates.iter().any(|c| rest.starts_with(c)) {
-            if let Some(v) = rest.rsplit_once("= ").and_then(|(_, v)| v.trim().parse::<u32>().ok()) {
-                let n = map.len();
-                map.entry(v).or_insert(n);
-            }
-        }
-    }
-    let mut lines = Vec::new();
-    for (pid, line) in join_splits(text) {
-        if line.contains("= ? ERESTART") {
-            continue; // a wait interrupted or not by a signal: timing
-        }
-        if line.starts_with("???(") {
-            // strace stopped a child killed by SIGKILL at the entry of a call it cannot name
-            // (the kill landed between the fork and the child's first traced call): timing.
-            continue;
-        }
-        let mut norm = scrub(&replace_pids(&format!("{pid} {line}"), &map));
-        // pthread_create's parent_tid and child_tid are one word, which the new thread
-        // clears when it exits: read at the call's exit stop (strace), it is 0 if the thread
-        // is already gone; read at the clone event (clonekit), it is always the new tid.
-        if norm.contains("CLONE_CHILD_CLEARTID") {
-            if let Some(i) = norm.find("=> {parent_tid=[") {
-                if let Some(j) = norm[i..].find("]}") {
-                    norm.replace_range(i..i + j + 2, "=> {parent_tid=[P or 0]}");
-                }
-            }
-        }
-        lines.push(norm);
-    }
-    lines
-}
+use trace_support::*;
 
 #[test]
 fn differential_against_strace() {
-    let Some(dir) = build() else { return };
-    if !have("strace") {
-        eprintln!("skipped: differential_against_strace (strace not installed; .ci/run installs it)");
-        return;
-    }
+    let Some(dir) = differential_setup("differential_against_strace") else { return };
     let mut failures = Vec::new();
     for (name, argv) in workloads(&dir) {
         let (a, b) = (tmp(&format!("{name}.strace")), tmp(&format!("{name}.clonekit")));
-        let st = Command::new("strace")
-            .args(["-f", "-e", "trace=process", "-o"])
-            .arg(&a)
-            .args(&argv)
-            .output()
-            .unwrap();
+        let st = run_strace(&[], &argv, &a);
         let ck = run_clonekit(&[], &argv, &b);
         assert_eq!(ck.status.code(), st.status.code(), "{name}: exit status");
         let (sa, sb) = (std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
-        let (na, nb) = (normalize(&sa), normalize(&sb));
-        // SIGCHLD lines: as many as timing gives, about whichever child's exit was queued
-        // first when two coalesce, but decoded the same way.
-        let sigchld = |t: &str| {
-            normalize_all(t)
-                .into_iter()
-                .filter(|l| l.contains("--- SIGCHLD "))
-                .map(|l| match l.find("si_pid=P") {
-                    Some(i) => {
-                        let end =
-                            l[i + 8..].find(|c: char| !c.is_ascii_digit()).map_or(l.len(), |n| i + 8 + n);
-                        format!("{}si_pid=P*{}", &l[..i], &l[end..])
-                    }
-                    None => l,
-                })
-                .collect::<std::collections::BTreeSet<_>>()
-        };
-        let (ca, cb) = (sigchld(&sa), sigchld(&sb));
-        assert!(
-            ca.is_empty() == cb.is_empty() || ca.len() + cb.len() == 1,
-            "{name}: SIGCHLD lines {ca:?} vs {cb:?}"
-        );
-        if !ca.is_empty() && !cb.is_empty() {
-            assert!(ca.intersection(&cb).next().is_some(), "{name}: SIGCHLD lines {ca:?} vs {cb:?}");
-        }
-        assert!(na.len() >= 3, "{name}: strace printed too little:\n{sa}");
-        if na != nb {
-            let only_a: Vec<_> = na.iter().filter(|(k, v)| nb.get(*k) != Some(v)).collect();
-            let only_b: Vec<_> = nb.iter().filter(|(k, v)| na.get(*k) != Some(v)).collect();
-            failures.push(format!("{name}:\n  strace only: {only_a:#?}\n  clonekit only: {only_b:#?}\n--- strace\n{sa}--- clonekit\n{sb}"));
-        }
+        assert!(normalize(&sa).len() >= 3, "{name}: strace printed too little:\n{sa}");
+        failures.extend(compare(name, &sa, &sb, true));
         let _ = std::fs::remove_file(&a);
         let _ = std::fs::remove_file(&b);
     }
@@ -411,15 +144,6 @@ fn exit_status_is_the_programs() {
     let _ = std::fs::remove_file(&out);
 }
 
-fn one_line_exit_2(args: &[&str]) -> String {
-    let r = Command::new(CK).args(args).output().unwrap();
-    assert_eq!(r.status.code(), Some(2), "{args:?}");
-    let err = String::from_utf8(r.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-    assert!(err.starts_with("clonekit: "), "{err}");
-    err
-}
-
 #[test]
 fn errors_are_one_line_and_exit_2() {
     assert!(one_line_exit_2(&["trace", "--", "/no/such/program"]).contains("No such file or directory"));
@@ -447,12 +171,6 @@ fn kernel_thread() -> Option<u32> {
         let flags: u64 = stat.rsplit_once(')')?.1.split_whitespace().nth(6)?.parse().ok()?;
         (flags & 0x0020_0000 != 0).then_some(pid)
     })
-}
-
-fn proc_state(pid: u32) -> Option<(char, u32)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |k: &str| s.lines().find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()));
-    Some((field("State:")?.chars().next()?, field("TracerPid:")?.parse().ok()?))
 }
 
 #[test]
