@@ -63,4 +63,7 @@ pub mod docs {
     /// `docs/trace.md`.
     #[doc = include_str!("../../../docs/trace.md")]
     pub struct Trace;
+    /// `docs/trace-options.md`.
+    #[doc = include_str!("../../../docs/trace-options.md")]
+    pub struct TraceOptions;
 }
