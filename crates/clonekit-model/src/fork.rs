@@ -73,14 +73,6 @@ impl CopyProcessRecord {
         self.steps.push(CopyStep { function, outcome: None, detail });
     }
 
-    /// Records a failure: the rule by id (from clonekit-flags' table) and its errno.
-    fn fail(&mut self, function: &'static str, rule: &'static str, errno: Errno) -> Errno {
-        self.refused_at(function, rule_reason(rule));
-        self.rule = Some(rule);
-        self.errno = Some(errno);
-        errno
-    }
-
     /// Records a refusal by the step that made it.
     fn refuse(&mut self, why: Refused) -> Errno {
         match why.rule {
@@ -105,10 +97,6 @@ impl CopyProcessRecord {
     pub fn outcome(&self, function: &str) -> Option<Sharing> {
         self.steps.iter().find(|s| s.function == function).and_then(|s| s.outcome)
     }
-}
-
-fn rule_reason(id: &str) -> &'static str {
-    clonekit_flags::rule(id).map_or("", |r| r.reason)
 }
 
 /// What a successful clone returns: the child, and its pid as the caller sees it.
@@ -868,53 +856,76 @@ impl Kernel {
     /// `set_tid` array is read from the caller's memory.
     pub fn sys_clone3(&mut self, cur: TaskId, uargs: &[u8], size: u64) -> Result<Syscall<Forked>, Errno> {
         self.current(cur)?;
-        // copy_clone_args_from_user: C1 and C2 come before reading anything.
+        match self.copy_clone_args_from_user(cur, uargs, size) {
+            Ok((k, set_tid)) => self.kernel_clone(cur, &k, &set_tid),
+            Err(why) => {
+                let mut rec = CopyProcessRecord::new(&KernelCloneArgs::default());
+                let errno = rec.refuse(why);
+                self.keep_record(rec);
+                Err(errno)
+            }
+        }
+    }
+
+    /// `copy_clone_args_from_user` (kernel/fork.c): the size (rules C1, C2), the struct read
+    /// from user memory (`copy_struct_from_user`, C3, C4), its fields (C5–C8), the `set_tid`
+    /// array copied in (C9), then [`Kernel::clone3_args_valid`]. Returns what `kernel_clone`
+    /// gets, and the `set_tid` array.
+    fn copy_clone_args_from_user(
+        &self,
+        cur: TaskId,
+        uargs: &[u8],
+        size: u64,
+    ) -> Result<(KernelCloneArgs, Vec<i32>), Refused> {
         if size > CLONE3_MAX_SIZE {
-            return self.clone3_fail("C1", Errno::E2BIG);
+            return Err(Refused::by("C1"));
         }
         if size < 64 {
-            return self.clone3_fail("C2", Errno::EINVAL);
+            return Err(Refused::by("C2"));
         }
-        // copy_struct_from_user: the bytes must be readable (rule C4).
         if (uargs.len() as u64) < size {
-            return self.clone3_fail("C4", Errno::EFAULT);
+            return Err(Refused::by("C4"));
         }
         let known = (size as usize).min(CLONE_ARGS_SIZE_VER2);
         let (args, _) = CloneArgs::from_bytes(&uargs[..known]);
         let nonzero_tail = uargs[known..size as usize].iter().any(|&b| b != 0);
         let call = CloneCall::Clone3 { args, size, nonzero_tail };
-        let caller = self.caller_state(cur);
-        if let Some(rule) = violations(&call, &caller).into_iter().find(|r| r.clone3_only()) {
-            return self.clone3_fail(rule.id, rule.errno);
+        let broken = Broken(
+            violations(&call, &self.caller_state(cur)).into_iter().filter(|r| r.clone3_only()).collect(),
+        );
+        if let Some(r) = broken.first_in(&["copy_struct_from_user", "copy_clone_args_from_user"]) {
+            return Err(r.into());
         }
-        // Copy the set_tid array (rule C9: it must be readable).
+        // The set_tid array must be readable (rule C9).
         let mut set_tid = Vec::with_capacity(args.set_tid_size as usize);
         if args.set_tid_size > 0 {
-            let mm = self.t(cur).mm.clone();
-            let Some(mm) = mm else { return self.clone3_fail("C9", Errno::EFAULT) };
-            if !access_ok(args.set_tid, 4 * args.set_tid_size) || args.set_tid % 4 != 0 {
-                return self.clone3_fail("C9", Errno::EFAULT);
+            let mm = self.t(cur).mm.clone().ok_or(Refused::by("C9"))?;
+            if !access_ok(args.set_tid, 4 * args.set_tid_size) || !args.set_tid.is_multiple_of(4) {
+                return Err(Refused::by("C9"));
             }
             let mm = mm.borrow();
-            for i in 0..args.set_tid_size {
-                set_tid.push(mm.load(args.set_tid + 4 * i) as i32);
-            }
+            set_tid.extend((0..args.set_tid_size).map(|i| mm.load(args.set_tid + 4 * i) as i32));
         }
         let mut k = call.kernel_args();
-        // clone3_stack_valid: the kernel is given the stack's top on grows-down arches.
+        Self::clone3_args_valid(&broken, &mut k)?;
+        Ok((k, set_tid))
+    }
+
+    /// `clone3_args_valid` (kernel/fork.c): the flags and exit signal clone3 refuses (C10–C13)
+    /// and `clone3_stack_valid` (C14), which also hands `kernel_clone` the stack's top, as on
+    /// every arch whose stack grows down.
+    fn clone3_args_valid(broken: &Broken, k: &mut KernelCloneArgs) -> Result<(), Refused> {
+        if let Some(r) = broken.first_in(&["clone3_args_valid", "clone3_stack_valid"]) {
+            return Err(r.into());
+        }
+        if let Some(r) = broken.0.first() {
+            // A clone3 rule of a step the model does not run (sys_ni_syscall before 5.3).
+            return Err((*r).into());
+        }
         if k.stack != 0 {
             k.stack = k.stack.wrapping_add(k.stack_size);
         }
-        self.kernel_clone(cur, &k, &set_tid)
-    }
-
-    fn clone3_fail(&mut self, rule: &'static str, errno: Errno) -> Result<Syscall<Forked>, Errno> {
-        if self.recording {
-            let mut rec = CopyProcessRecord::new(&KernelCloneArgs::default());
-            rec.fail("clone3", rule, errno);
-            self.last_copy = Some(rec);
-        }
-        Err(errno)
+        Ok(())
     }
 }
 
