@@ -85,6 +85,10 @@ pub(crate) struct Tracer<'a> {
     mode: Mode,
     printer: Printer,
     tasks: HashMap<i32, Task>,
+    /// Tasks that ended before their creator's event named them (a child that exits at once
+    /// can be reaped before its parent's `PTRACE_EVENT_FORK` is read): their nodes, by tid,
+    /// for that event to link instead of making a second node for a task that is gone.
+    ended_unlinked: HashMap<i32, usize>,
     tree: Tree,
     summary: Summary,
     root: i32,
@@ -116,6 +120,7 @@ impl<'a> Tracer<'a> {
             mode,
             printer,
             tasks: HashMap::new(),
+            ended_unlinked: HashMap::new(),
             tree: Tree::default(),
             summary: Summary::default(),
             root,
@@ -448,7 +453,11 @@ impl<'a> Tracer<'a> {
             }
         };
         let parent_node = self.task(tid).node;
-        let child_node = self.task(child).node;
+        let ended = self.ended_unlinked.remove(&child);
+        let child_node = match ended {
+            Some(node) if !self.tasks.contains_key(&child) => node,
+            _ => self.task(child).node,
+        };
         self.tree.link(parent_node, child_node);
         let program = self.tree.nodes[parent_node].program.clone();
         let n = &mut self.tree.nodes[child_node];
@@ -548,6 +557,9 @@ impl<'a> Tracer<'a> {
 
     fn gone(&mut self, tid: i32, status: i32) {
         let Some(mut task) = self.tasks.remove(&tid) else { return };
+        if self.tree.nodes[task.node].parent.is_none() && tid != self.root {
+            self.ended_unlinked.insert(tid, task.node);
+        }
         if let Some(p) = task.pending.take() {
             self.no_return(tid, p);
         }

@@ -108,6 +108,25 @@ fn tree_and_json_on_the_same_workloads() {
     }
 }
 
+/// Children that exit at once can be reaped before the tracer reads their parent's fork
+/// event: each task is still one node, under its parent, with how it ended.
+#[test]
+fn tree_has_one_node_per_task_when_children_die_at_once() {
+    let Some(dir) = build() else { return };
+    for run in 0..3 {
+        let out = tmp(&format!("fork_burst.{run}"));
+        let r = run_clonekit(&["--tree"], &[dir.join("fork_burst").display().to_string()], &out);
+        assert!(r.status.success(), "run {run}");
+        let tree = std::fs::read_to_string(&out).unwrap();
+        let nodes: Vec<&str> = tree.lines().filter(|l| l.contains(" after ") && l.contains(" ms")).collect();
+        assert_eq!(nodes.len(), 401, "run {run}: one node per task:\n{tree}");
+        assert!(!tree.contains("still running"), "run {run}: a task that ended shown running:\n{tree}");
+        let roots = nodes.iter().filter(|n| !n.contains("── ")).count();
+        assert_eq!(roots, 1, "run {run}: one root:\n{tree}");
+        let _ = std::fs::remove_file(&out);
+    }
+}
+
 #[test]
 fn tree_names_the_libc_calls() {
     let Some(dir) = build() else { return };
