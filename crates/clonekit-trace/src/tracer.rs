@@ -460,10 +460,7 @@ impl<'a> Tracer<'a> {
         };
         self.tree.link(parent_node, child_node);
         let program = self.tree.nodes[parent_node].program.clone();
-        let n = &mut self.tree.nodes[child_node];
-        if n.program.is_empty() {
-            n.program = program;
-        }
+        self.tree.inherit(child_node, &program);
         if let Some((p, mem)) = finishing {
             let call = p.entry.call.clone().expect("checked");
             let k = call.kernel_args();
@@ -514,7 +511,7 @@ impl<'a> Tracer<'a> {
         let node = task.node;
         if let Some(p) = task.pending.take() {
             if let Some((path, _)) = &p.entry.exec {
-                self.tree.nodes[node].program = path.clone();
+                self.tree.exec(node, path);
             }
             let res = SyscallResult::Value(0);
             let (rest, j) = decode::exit(&p.entry, &res, decode::ExitMem::default(), self.opts.json);

@@ -1,5 +1,5 @@
-//! The process/thread tree built while tracing (`--tree`): every task with its pid, its
-//! program, how it was created (the clonekit-flags classifier: glibc fork, pthread_create,
+//! The process/thread tree built while tracing (`--tree`): every task with its pid, every
+//! program it ran (its creator's, then each it exec'd), how it was created (the clonekit-flags classifier: glibc fork, pthread_create,
 //! posix_spawn, vfork, custom…, and the flags), how it ended, and how long it lived.
 
 use std::fmt::Write as _;
@@ -43,6 +43,10 @@ pub struct Node {
     pub thread: bool,
     /// The program it runs: the last path it exec'd, or its creator's.
     pub program: String,
+    /// The program its creator ran when it created it, once the creation is seen.
+    pub inherited: Option<String>,
+    /// Every path it exec'd, in order.
+    pub execs: Vec<String>,
     /// The syscall that created it (`clone3`), if we saw it.
     pub syscall: Option<String>,
     /// Which libc call that is (`glibc pthread_create()`), per clonekit-flags' classifier.
@@ -74,6 +78,8 @@ impl Tree {
             parent: None,
             thread: false,
             program,
+            inherited: None,
+            execs: Vec::new(),
             syscall: None,
             made_by: None,
             flags: None,
@@ -93,6 +99,29 @@ impl Tree {
         }
     }
 
+    /// Records that `node` exec'd `path`.
+    pub fn exec(&mut self, node: usize, path: &str) {
+        let n = &mut self.nodes[node];
+        n.program = path.to_string();
+        n.execs.push(path.to_string());
+    }
+
+    /// Records the program `child`'s creator ran when it created it.
+    pub fn inherit(&mut self, child: usize, program: &str) {
+        let n = &mut self.nodes[child];
+        if n.inherited.is_none() && !program.is_empty() {
+            n.inherited = Some(program.to_string());
+        }
+        if n.program.is_empty() {
+            n.program = program.to_string();
+        }
+    }
+
+    /// Every program the task ran, in order: its creator's, then each it exec'd.
+    pub fn history<'a>(&self, n: &'a Node) -> Vec<&'a str> {
+        n.inherited.iter().chain(&n.execs).map(String::as_str).collect()
+    }
+
     /// Records how a task ended.
     pub fn end(&mut self, node: usize, end: End) {
         let n = &mut self.nodes[node];
@@ -107,7 +136,8 @@ impl Tree {
     }
 
     fn describe(&self, n: &Node) -> String {
-        let mut s = format!("{} {}", n.tid, if n.program.is_empty() { "?" } else { &n.program });
+        let ran = self.history(n);
+        let mut s = format!("{} {}", n.tid, if ran.is_empty() { "?".to_string() } else { ran.join(" → ") });
         if n.thread {
             s.push_str(" (thread)");
         }
@@ -174,6 +204,7 @@ impl Tree {
         json!({
             "pid": n.tid,
             "program": n.program,
+            "ran": self.history(n),
             "thread": n.thread,
             "syscall": n.syscall,
             "made_by": n.made_by,

@@ -127,6 +127,42 @@ fn tree_has_one_node_per_task_when_children_die_at_once() {
     }
 }
 
+/// `--tree` shows every program a task ran: its creator's, then each it exec'd; `--json`
+/// lists them as `ran`.
+#[test]
+fn tree_shows_each_tasks_exec_history() {
+    let argv: Vec<String> =
+        ["/bin/sh", "-c", "echo hi | cat; exit 3"].iter().map(|s| s.to_string()).collect();
+    let out = tmp("history.tree");
+    let r = run_clonekit(&["--tree"], &argv, &out);
+    assert_eq!(r.status.code(), Some(3));
+    let tree = std::fs::read_to_string(&out).unwrap();
+    let cat = tree
+        .lines()
+        .find(|l| l.contains(" after ") && l.ends_with(" ms") && l.contains("cat ["))
+        .unwrap_or_else(|| panic!("no cat node:\n{tree}"));
+    let ran = cat.split(" [").next().unwrap();
+    assert!(ran.contains("sh → ") && ran.ends_with("/cat"), "{cat}");
+    let out = tmp("history.json");
+    run_clonekit(&["--json", "--tree"], &argv, &out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let tree: serde_json::Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|v: &serde_json::Value| v["event"] == "tree")
+        .unwrap();
+    let children = tree["roots"][0]["children"].as_array().unwrap();
+    let histories: Vec<Vec<String>> = children
+        .iter()
+        .map(|c| c["ran"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect())
+        .collect();
+    assert!(
+        histories.iter().any(|h| h.len() == 2 && h[0].ends_with("sh") && h[1].ends_with("cat")),
+        "{histories:?}"
+    );
+    let _ = std::fs::remove_file(&out);
+}
+
 #[test]
 fn tree_names_the_libc_calls() {
     let Some(dir) = build() else { return };
