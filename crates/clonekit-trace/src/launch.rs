@@ -158,7 +158,8 @@ pub fn run_program(
     let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|c| c.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
     // Only the calls to print stop the tracee; `--tree` wants every creation and exec.
-    let filter = if opts.tree { Filter::process_calls() } else { Filter::calls(opts.trace.iter()) };
+    let filter =
+        if opts.tree || opts.keep_tree { Filter::process_calls() } else { Filter::calls(opts.trace.iter()) };
     let mode = if already_filtered() { Mode::Started } else { Mode::Seccomp };
     let go = pipe()?;
     let err = match pipe() {

@@ -88,6 +88,9 @@ pub struct Options {
     pub summary: bool,
     /// `--tree`: the process tree at the end.
     pub tree: bool,
+    /// Build the whole tree (every process call decoded) even when `tree` is off: for
+    /// [`Tree::to_svg`] and [`Tree::to_trace_events`] after the trace.
+    pub keep_tree: bool,
     /// `--json`: JSON objects instead of strace lines.
     pub json: bool,
     /// `--explain`: a comment after each clone line.
@@ -105,6 +108,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            keep_tree: false,
             target: Target::Program(Vec::new()),
             output: None,
             output_separately: false,

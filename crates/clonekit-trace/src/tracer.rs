@@ -358,7 +358,7 @@ impl<'a> Tracer<'a> {
         };
         // `-e trace=`: a call left out is still decoded for the tree, not printed.
         let shown = self.opts.trace.contains(sc);
-        if !shown && !self.opts.tree {
+        if !shown && !self.opts.tree && !self.opts.keep_tree {
             self.resume(tid, 0);
             return;
         }

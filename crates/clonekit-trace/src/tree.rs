@@ -47,6 +47,8 @@ pub struct Node {
     pub inherited: Option<String>,
     /// Every path it exec'd, in order.
     pub execs: Vec<String>,
+    /// When it exec'd each of them.
+    pub exec_times: Vec<Instant>,
     /// The syscall that created it (`clone3`), if we saw it.
     pub syscall: Option<String>,
     /// Which libc call that is (`glibc pthread_create()`), per clonekit-flags' classifier.
@@ -80,6 +82,7 @@ impl Tree {
             program,
             inherited: None,
             execs: Vec::new(),
+            exec_times: Vec::new(),
             syscall: None,
             made_by: None,
             flags: None,
@@ -104,6 +107,7 @@ impl Tree {
         let n = &mut self.nodes[node];
         n.program = path.to_string();
         n.execs.push(path.to_string());
+        n.exec_times.push(Instant::now());
     }
 
     /// Records the program `child`'s creator ran when it created it.
@@ -214,4 +218,180 @@ impl Tree {
             "children": n.children.iter().map(|&c| self.node_json(c)).collect::<Vec<_>>(),
         })
     }
+}
+
+/// Timelines: the same tree drawn against time.
+impl Tree {
+    /// When the first task was seen.
+    fn t0(&self) -> Option<Instant> {
+        self.nodes.iter().map(|n| n.start).min()
+    }
+
+    /// Microseconds from `t0` to `t`.
+    fn us(t0: Instant, t: Instant) -> f64 {
+        t.saturating_duration_since(t0).as_secs_f64() * 1e6
+    }
+
+    /// The process (thread-group leader) a node belongs to: the node itself, or the nearest
+    /// creator that is not a thread.
+    fn process_of(&self, mut i: usize) -> usize {
+        while self.nodes[i].thread {
+            match self.nodes[i].parent {
+                Some(p) => i = p,
+                None => break,
+            }
+        }
+        i
+    }
+
+    fn label(&self, n: &Node) -> String {
+        let ran = self.history(n);
+        if ran.is_empty() {
+            "?".to_string()
+        } else {
+            ran.join(" → ")
+        }
+    }
+
+    /// The trace in Chrome's trace-event format (`{"traceEvents": […]}`, opened by
+    /// ui.perfetto.dev and chrome://tracing): a complete event per task's lifetime (on its
+    /// process's row and its own thread), an instant event per exec, a flow arrow from each
+    /// creator to the task it created, process and thread names.
+    pub fn to_trace_events(&self) -> Value {
+        let Some(t0) = self.t0() else { return json!({ "traceEvents": [] }) };
+        let mut ev = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let pid = self.nodes[self.process_of(i)].tid;
+            let name = self.label(n);
+            if !n.thread {
+                ev.push(json!({ "ph": "M", "name": "process_name", "pid": pid, "args": { "name": format!("{pid} {name}") } }));
+            }
+            ev.push(json!({ "ph": "M", "name": "thread_name", "pid": pid, "tid": n.tid, "args": { "name": format!("{} {name}", n.tid) } }));
+            let start = Self::us(t0, n.start);
+            let end = Self::us(t0, n.stop.unwrap_or_else(Instant::now));
+            ev.push(json!({
+                "ph": "X", "name": name, "cat": if n.thread { "thread" } else { "process" },
+                "pid": pid, "tid": n.tid, "ts": start, "dur": (end - start).max(1.0),
+                "args": {
+                    "made_by": n.made_by, "syscall": n.syscall, "flags": n.flags,
+                    "end": n.end.as_ref().map(ToString::to_string),
+                },
+            }));
+            for (path, at) in n.execs.iter().zip(&n.exec_times) {
+                ev.push(json!({ "ph": "i", "s": "t", "name": format!("execve {path}"), "cat": "exec", "pid": pid, "tid": n.tid, "ts": Self::us(t0, *at) }));
+            }
+            if let Some(p) = n.parent {
+                let (pp, pt) = (self.nodes[self.process_of(p)].tid, self.nodes[p].tid);
+                let call = n.syscall.clone().unwrap_or_else(|| "clone".to_string());
+                ev.push(json!({ "ph": "s", "id": i, "name": call, "cat": "clone", "pid": pp, "tid": pt, "ts": start }));
+                ev.push(json!({ "ph": "f", "bp": "e", "id": i, "name": call, "cat": "clone", "pid": pid, "tid": n.tid, "ts": start }));
+            }
+        }
+        json!({ "traceEvents": ev, "displayTimeUnit": "ms" })
+    }
+
+    /// The run as an SVG picture: a row per process and thread in tree order, its lifetime as
+    /// a bar (threads lighter), each exec a tick on it, an arrow from each creator's row to
+    /// the task it created at the moment it was created; hovering a bar shows its pid,
+    /// programs, creating call with flags, and how it ended.
+    pub fn to_svg(&self) -> String {
+        const ROW: f64 = 18.0;
+        const LEFT: f64 = 260.0;
+        const WIDTH: f64 = 900.0;
+        let mut order = Vec::new();
+        fn walk(t: &Tree, i: usize, depth: usize, out: &mut Vec<(usize, usize)>) {
+            out.push((i, depth));
+            for &c in &t.nodes[i].children {
+                walk(t, c, depth + 1, out);
+            }
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.parent.is_none() {
+                walk(self, i, 0, &mut order);
+            }
+        }
+        let t0 = self.t0().unwrap_or_else(Instant::now);
+        let span = self
+            .nodes
+            .iter()
+            .map(|n| Self::us(t0, n.stop.unwrap_or_else(Instant::now)))
+            .fold(1.0_f64, f64::max);
+        let x = |t: Instant| LEFT + Self::us(t0, t) / span * WIDTH;
+        let row_of: std::collections::HashMap<usize, usize> =
+            order.iter().enumerate().map(|(r, &(i, _))| (i, r)).collect();
+        let height = ROW * (order.len() as f64 + 2.0);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" font-family="monospace" font-size="11">"#,
+            LEFT + WIDTH + 20.0
+        );
+        let _ = writeln!(
+            s,
+            r##"<defs><marker id="arrow" markerWidth="6" markerHeight="6" refX="5" refY="3" orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#555"/></marker></defs>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="4" y="{}">clonekit trace: {} tasks over {:.3} ms</text>"#,
+            ROW - 4.0,
+            order.len(),
+            span / 1e3
+        );
+        for (r, &(i, depth)) in order.iter().enumerate() {
+            let n = &self.nodes[i];
+            let y = ROW * (r as f64 + 1.0);
+            let (x0, x1) = (x(n.start), x(n.stop.unwrap_or_else(Instant::now)));
+            let fill = if n.thread { "#9ecae1" } else { "#3182bd" };
+            let tip = format!(
+                "{} {}{} {} {}",
+                n.tid,
+                self.label(n),
+                if n.thread { " (thread)" } else { "" },
+                match (&n.made_by, &n.syscall, &n.flags) {
+                    (Some(by), Some(sc), Some(fl)) => format!("[{by}: {sc} {fl}]"),
+                    _ => "[traced from the start]".to_string(),
+                },
+                n.end.as_ref().map_or("still running".to_string(), ToString::to_string)
+            );
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{}">{}</text>"#,
+                4.0 + 10.0 * depth as f64,
+                y + ROW - 5.0,
+                escape(&format!("{} {}", n.tid, self.label(n)))
+            );
+            let _ = writeln!(
+                s,
+                r#"<rect x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{fill}"><title>{}</title></rect>"#,
+                y + 3.0,
+                (x1 - x0).max(1.0),
+                ROW - 6.0,
+                escape(&tip)
+            );
+            for at in &n.exec_times {
+                let xe = x(*at);
+                let _ = writeln!(
+                    s,
+                    r##"<line x1="{xe:.1}" y1="{:.1}" x2="{xe:.1}" y2="{:.1}" stroke="#e6550d" stroke-width="2"/>"##,
+                    y + 1.0,
+                    y + ROW - 1.0
+                );
+            }
+            if let Some(p) = n.parent.and_then(|p| row_of.get(&p)) {
+                let yp = ROW * (*p as f64 + 1.0) + ROW / 2.0;
+                let _ = writeln!(
+                    s,
+                    r##"<line x1="{x0:.1}" y1="{yp:.1}" x2="{x0:.1}" y2="{:.1}" stroke="#555" marker-end="url(#arrow)"/>"##,
+                    y + 3.0
+                );
+            }
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
+/// Text for SVG.
+fn escape(t: &str) -> String {
+    t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

@@ -95,6 +95,15 @@ pub struct Args {
     /// One JSON object per event, with decoded fields.
     #[arg(long)]
     json: bool,
+    /// At the end, write a picture of the run to FILE (SVG): a row per process and thread,
+    /// its lifetime as a bar, exec points marked, an arrow from each creator to its child,
+    /// the creating call and flags on hover.
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<std::path::PathBuf>,
+    /// At the end, write the run to FILE in Chrome's trace-event format (JSON), which
+    /// ui.perfetto.dev and chrome://tracing open.
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<std::path::PathBuf>,
     /// After each clone line, which libc call it is and what the child shares.
     #[arg(long)]
     explain: bool,
@@ -130,6 +139,14 @@ pub enum UsageError {
     /// The trace itself failed.
     #[error(transparent)]
     Trace(#[from] TraceError),
+    /// A timeline could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl Args {
@@ -232,12 +249,23 @@ pub fn run(args: &Args) -> Result<Outcome, UsageError> {
         syscall_times: args.syscall_times,
         summary: args.summary,
         tree: args.tree,
+        keep_tree: args.timeline.is_some() || args.perfetto.is_some(),
         json: args.json,
         explain: args.explain,
         string_limit: args.string_limit,
         low_latency: args.low_latency,
     };
     let report = clonekit_trace::trace(&opts)?;
+    let write = |path: &std::path::Path, text: String| {
+        std::fs::write(path, text)
+            .map_err(|source| UsageError::Write { path: path.display().to_string(), source })
+    };
+    if let Some(path) = &args.timeline {
+        write(path, report.tree.to_svg())?;
+    }
+    if let Some(path) = &args.perfetto {
+        write(path, format!("{}\n", report.tree.to_trace_events()))?;
+    }
     match report.ending {
         // Detached on request: the process runs on, and that is a success.
         Ending::Interrupted(_) if attached => Ok(Outcome::Ok),

@@ -163,6 +163,47 @@ fn tree_shows_each_tasks_exec_history() {
     let _ = std::fs::remove_file(&out);
 }
 
+/// `--timeline FILE.svg` draws a bar per task (with its creating call on hover), an exec tick
+/// per execve and an arrow per creation; `--perfetto FILE.json` holds the same as trace
+/// events (a complete event per task, an instant per exec, a flow per creation).
+#[test]
+fn timeline_and_perfetto_show_every_task() {
+    let argv: Vec<String> =
+        ["/bin/sh", "-c", "echo hi | cat; exit 3"].iter().map(|s| s.to_string()).collect();
+    let (svg, perfetto, lines) = (tmp("timeline.svg"), tmp("timeline.json"), tmp("timeline.txt"));
+    let r = run_clonekit(
+        &["--timeline", svg.to_str().unwrap(), "--perfetto", perfetto.to_str().unwrap()],
+        &argv,
+        &lines,
+    );
+    assert_eq!(r.status.code(), Some(3));
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let tasks: std::collections::BTreeSet<u32> =
+        text.lines().filter_map(|l| split_pid(l).map(|p| p.0)).collect();
+    assert_eq!(tasks.len(), 3, "sh, its two children:\n{text}");
+
+    let pic = std::fs::read_to_string(&svg).unwrap();
+    assert!(pic.starts_with("<svg ") && pic.trim_end().ends_with("</svg>"));
+    assert_eq!(pic.matches("<rect ").count(), tasks.len(), "{pic}");
+    assert_eq!(pic.matches("<title>").count(), tasks.len());
+    assert!(pic.contains("[glibc fork(): clone CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD]"), "{pic}");
+    assert_eq!(pic.matches("marker-end=").count(), tasks.len() - 1, "an arrow per creation");
+    assert!(pic.matches("stroke=\"#e6550d\"").count() >= 2, "the execs of sh and cat");
+
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&perfetto).unwrap()).unwrap();
+    let ev = doc["traceEvents"].as_array().unwrap();
+    let of = |ph: &str| ev.iter().filter(|e| e["ph"] == ph).collect::<Vec<_>>();
+    assert_eq!(of("X").len(), tasks.len());
+    assert!(of("X").iter().all(|e| e["ts"].is_number() && e["dur"].as_f64().unwrap() > 0.0));
+    assert_eq!(of("s").len(), tasks.len() - 1);
+    assert_eq!(of("f").len(), tasks.len() - 1);
+    assert!(of("i").iter().any(|e| e["name"].as_str().unwrap().ends_with("/cat")));
+    assert!(of("M").iter().any(|e| e["name"] == "process_name"));
+    for f in [svg, perfetto, lines] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
 #[test]
 fn tree_names_the_libc_calls() {
     let Some(dir) = build() else { return };
