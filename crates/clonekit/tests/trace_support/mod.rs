@@ -317,12 +317,12 @@ pub fn normalize_lines(text: &str, joined: bool) -> Vec<String> {
 fn multiset(lines: Vec<String>) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for norm in lines {
-        if norm.contains("--- SIGCHLD ") {
+        // dash polls finished jobs with WNOHANG: whether, and how often, it finds nothing is
+        // timing.
+        if norm.contains("--- SIGCHLD ") || norm.contains("WNOHANG, NULL) = 0") {
             continue;
         }
-        let count = out.entry(norm.clone()).or_insert(0);
-        // dash polls finished jobs with WNOHANG: how often it finds nothing is timing.
-        *count = if norm.contains("WNOHANG, NULL) = 0") { 1 } else { *count + 1 };
+        *out.entry(norm.clone()).or_insert(0) += 1;
     }
     out
 }
