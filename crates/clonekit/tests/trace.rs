@@ -295,21 +295,7 @@ fn ctrl_c_kills_what_it_started() {
 
 /// Starts `clonekit trace -p PID -o OUT` and waits until `pid` is traced by it.
 fn attach(pid: u32, out: &Path) -> std::process::Child {
-    let mut ck = Command::new(CK).args(["trace", "-p", &pid.to_string(), "-o"]).arg(out).spawn().unwrap();
-    let mut traced = false;
-    for _ in 0..200 {
-        std::thread::sleep(Duration::from_millis(10));
-        if proc_state(pid).map(|s| s.1) == Some(ck.id()) {
-            traced = true;
-            break;
-        }
-    }
-    if !traced {
-        let _ = ck.kill();
-        let _ = ck.wait();
-    }
-    assert!(traced, "attached");
-    ck
+    attach_with(CK, &["trace"], pid, out)
 }
 
 #[test]
