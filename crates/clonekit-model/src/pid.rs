@@ -11,8 +11,12 @@ use crate::cred::{Cred, UserNamespace};
 use crate::fork::Refused;
 use crate::sched::{Kernel, TaskId};
 
-/// `pid_max` (kernel/pid.c; per pid namespace since 6.14, inherited from the parent).
-pub(crate) const PID_MAX: i32 = 32768;
+/// The initial pid namespace's `pid_max` (kernel/pid.c: `PID_MAX_DEFAULT`, the
+/// `kernel.pid_max` sysctl's default on this machine).
+pub(crate) const PID_MAX_DEFAULT: i32 = 32768;
+/// `PID_MAX_LIMIT` (include/linux/threads.h on 64-bit): the `pid_max` every new pid namespace
+/// starts with (create_pid_namespace, per namespace since Linux 6.14; not its parent's).
+pub(crate) const PID_MAX_LIMIT: i32 = 4 * 1024 * 1024;
 /// `RESERVED_PIDS`: where cyclic allocation restarts after wrapping.
 const RESERVED_PIDS: i32 = 300;
 
@@ -31,6 +35,8 @@ pub struct PidNamespace {
     pub(crate) idr: RefCell<BTreeMap<i32, TaskId>>,
     /// The cursor of `idr_alloc_cyclic`: the last number handed out.
     last: Cell<i32>,
+    /// `pid_max`: numbers are below it.
+    pub(crate) pid_max: i32,
     /// `child_reaper`: the namespace's init, once it exists.
     pub(crate) child_reaper: Cell<Option<TaskId>>,
     /// `PIDNS_ADDING`: cleared when the init exits (`disable_pid_allocation`).
@@ -43,7 +49,7 @@ pub struct PidNamespace {
 impl PidNamespace {
     /// The initial pid namespace (`init_pid_ns`).
     pub(crate) fn initial(inum: u64, user_ns: Rc<UserNamespace>) -> PidNamespace {
-        PidNamespace::empty(0, None, inum, user_ns)
+        PidNamespace::empty(0, None, inum, user_ns, PID_MAX_DEFAULT)
     }
 
     /// A namespace with no pid allocated yet, open for the first one.
@@ -52,9 +58,11 @@ impl PidNamespace {
         parent: Option<Rc<PidNamespace>>,
         inum: u64,
         user_ns: Rc<UserNamespace>,
+        pid_max: i32,
     ) -> PidNamespace {
         PidNamespace {
             level,
+            pid_max,
             parent,
             inum,
             user_ns,
@@ -77,7 +85,7 @@ impl PidNamespace {
         if u64::from(level) > MAX_PID_NS_LEVEL {
             return Err(Refused::by("N6"));
         }
-        Ok(PidNamespace::empty(level, Some(parent.clone()), inum, user_ns))
+        Ok(PidNamespace::empty(level, Some(parent.clone()), inum, user_ns, PID_MAX_LIMIT))
     }
 
     /// `find_pid_ns` (kernel/pid.c): the task whose `struct pid` has number `nr` here.
@@ -162,7 +170,7 @@ impl Kernel {
             if remaining > 0 {
                 tid = set_tid[i];
                 // alloc_pid: a number out of range (rule A2).
-                if !(1..PID_MAX).contains(&tid) {
+                if !(1..cur.pid_max).contains(&tid) {
                     self.undo_pids(&numbers);
                     return Err(Refused::by("A2"));
                 }
@@ -294,7 +302,7 @@ impl PidNamespace {
     /// Moves the allocation cursor to `nr`, as a machine that has been running has moved its
     /// own: the next pid is the next free one after it.
     pub(crate) fn advance_cursor(&self, nr: i32) {
-        self.last.set(nr.clamp(1, PID_MAX - 1));
+        self.last.set(nr.clamp(1, self.pid_max - 1));
     }
 }
 
@@ -304,7 +312,7 @@ fn alloc_cyclic(ns: &PidNamespace) -> Option<i32> {
     let idr = ns.idr.borrow();
     let pid_min = if ns.last.get() > RESERVED_PIDS { RESERVED_PIDS } else { 1 };
     let start = (ns.last.get() + 1).max(pid_min);
-    let found = (start..PID_MAX).chain(pid_min..start).find(|n| !idr.contains_key(n));
+    let found = (start..ns.pid_max).chain(pid_min..start).find(|n| !idr.contains_key(n));
     drop(idr);
     if let Some(nr) = found {
         ns.last.set(nr);
