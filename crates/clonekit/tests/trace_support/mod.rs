@@ -105,6 +105,21 @@ pub fn join_splits(text: &str) -> Vec<(u32, String)> {
             }
             continue;
         };
+        // strace 6.1 under `-e status=` again: a call staged in memory and cut by its own
+        // task's death is published without its end, glued to the death line
+        // (`N kill(N, SIGKILL N  +++ killed by SIGKILL +++`). The death line is kept; whether
+        // the call had been staged at all is timing.
+        if let Some(i) = rest.find("  +++ ") {
+            let before = &rest[..i];
+            let digits = before.len() - before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            if digits > 0 && digits < before.len() {
+                if let Some((dead, death)) = split_pid(&rest[i - digits..]) {
+                    just_cut = None;
+                    out.push((dead, death.to_string()));
+                    continue;
+                }
+            }
+        }
         // strace 6.1 under `-e status=` again: a child killed before its first traced call
         // leaves a staged `???(` into which the next task's line was written
         // (`N ???(M kill(N, SIGKILL <unfinished ...>`): that line is M's.
