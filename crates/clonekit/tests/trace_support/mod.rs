@@ -295,9 +295,13 @@ pub fn normalize_lines(text: &str, joined: bool) -> Vec<String> {
         .into_iter()
         .filter(|(_, line)| {
             // A wait interrupted or not by a signal: timing. strace stopping a child killed
-            // by SIGKILL at the entry of a call it cannot name (`???(`): timing too. Calls
+            // by SIGKILL at the entry of a call it cannot name (`???(`, or its resumption
+            // alone once the staged head went to another task's line): timing too. Calls
             // outside %process: strace's only.
-            !line.contains("= ? ERESTART") && !line.starts_with("???(") && !untraced_call(line)
+            !line.contains("= ? ERESTART")
+                && !line.starts_with("???(")
+                && !line.starts_with("<... ??? resumed>")
+                && !untraced_call(line)
         })
         .collect();
     let (mut map, anchored) = map_pids(&kept);
