@@ -25,12 +25,11 @@ pub fn privilege() -> Privilege {
 
 fn detect() -> Privilege {
     let uid = rustix::process::geteuid().as_raw();
-    let caps = rustix::thread::capabilities(None)
-        .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN));
+    let caps = has_cap_sys_admin();
     if caps && in_initial_user_ns() {
         return Privilege::Root;
     }
-    if caps || can_create(CloneFlags::CLONE_NEWUSER | NAMESPACE_ROOT_FLAGS) {
+    if caps || try_create(CloneFlags::CLONE_NEWUSER | NAMESPACE_ROOT_FLAGS).is_ok() {
         return Privilege::NamespaceRoot { uid };
     }
     Privilege::Unprivileged { uid, user_ns_refused: user_ns_refusal() }
@@ -41,20 +40,7 @@ fn detect() -> Privilege {
 /// them): tried once with a child that exits at once, then cached.
 pub fn user_ns_refusal() -> Option<clonekit_flags::Errno> {
     static CACHED: OnceLock<Option<clonekit_flags::Errno>> = OnceLock::new();
-    *CACHED.get_or_init(|| {
-        // SAFETY: the child returns at once; it touches nothing of the parent's and
-        // allocates nothing.
-        let made = unsafe {
-            clonekit_sys::Clone::new().flags(CloneFlags::CLONE_NEWUSER).without_rule_lookup().spawn(|| 0)
-        };
-        match made {
-            Ok(mut child) => {
-                let _ = child.wait();
-                None
-            }
-            Err(e) => Some(e.errno()),
-        }
-    })
+    *CACHED.get_or_init(|| try_create(CloneFlags::CLONE_NEWUSER).err())
 }
 
 /// Whether this process is in the initial user namespace: its `uid_map` maps every uid to
@@ -66,18 +52,21 @@ pub fn in_initial_user_ns() -> bool {
     })
 }
 
-/// Whether a child created with `flags` is allowed (it exits at once and is reaped).
-fn can_create(flags: CloneFlags) -> bool {
+/// Whether this process holds `CAP_SYS_ADMIN` (effective, in its own user namespace).
+pub fn has_cap_sys_admin() -> bool {
+    rustix::thread::capabilities(None)
+        .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN))
+}
+
+/// Creates a child with `flags` that exits at once and reaps it: `Err(errno)` if the kernel
+/// refuses it.
+fn try_create(flags: CloneFlags) -> Result<(), clonekit_flags::Errno> {
     // SAFETY: the child returns at once; it touches nothing of the parent's and allocates
     // nothing.
-    let made = unsafe { clonekit_sys::Clone::new().flags(flags).without_rule_lookup().spawn(|| 0) };
-    match made {
-        Ok(mut child) => {
-            let _ = child.wait();
-            true
-        }
-        Err(_) => false,
-    }
+    let mut child = unsafe { clonekit_sys::Clone::new().flags(flags).without_rule_lookup().spawn(|| 0) }
+        .map_err(|e| e.errno())?;
+    let _ = child.wait();
+    Ok(())
 }
 
 /// Makes uid 0 and gid 0 of the user namespace of `pid` (a child just created with

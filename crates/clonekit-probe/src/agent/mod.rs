@@ -306,9 +306,7 @@ impl Fleet {
             None => {
                 // The tasks are this process's children, with its credentials: an ordinary
                 // user whose user namespace could not be made stays one.
-                let caps = rustix::thread::capabilities(None)
-                    .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN));
-                if !caps {
+                if !crate::privilege::has_cap_sys_admin() {
                     fleet.privilege = Privilege::Unprivileged {
                         uid: privilege.uid(),
                         user_ns_refused: crate::privilege::user_ns_refusal(),

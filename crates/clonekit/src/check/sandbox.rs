@@ -20,17 +20,11 @@ const SANDBOX: CloneFlags = CloneFlags::CLONE_NEWUSER
     .union(CloneFlags::CLONE_NEWUTS)
     .union(CloneFlags::CLONE_NEWIPC);
 
-/// Whether this process holds `CAP_SYS_ADMIN` (in its own user namespace).
-pub fn has_caps() -> bool {
-    rustix::thread::capabilities(None)
-        .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN))
-}
-
 /// Replaces the run of every case that needs capabilities this process lacks: in a user
 /// namespace of its own when `privilege` allows one, else a skip naming what is missing. A
 /// case that creates a user namespace where the kernel refuses one is skipped too.
 pub fn adapt(cases: &mut [Case], privilege: Privilege) {
-    if !has_caps() {
+    if !clonekit_probe::privilege::has_cap_sys_admin() {
         for case in cases.iter_mut().filter(|c| c.needs_caps) {
             let key = format!("{} {}", case.group, case.name);
             case.run = match privilege.lacks_caps() {
