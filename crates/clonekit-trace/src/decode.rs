@@ -16,7 +16,7 @@ use clonekit_flags::{
 use serde_json::{json, Value};
 
 use crate::fds;
-use crate::mem;
+use crate::mem::{self, Memory};
 use crate::qualify::DecodeFds;
 
 /// The largest `clone3` size whose bytes we read (the kernel's limit is a page).
@@ -87,6 +87,7 @@ fn siginfo_arg(syscall: ProcessSyscall) -> Option<usize> {
 /// Reads what the entry of `syscall` needs from `pid`'s memory (and, for `-y`, its
 /// descriptors); `limit` is strace's `-s`.
 pub fn read_entry(
+    mem: &dyn Memory,
     pid: i32,
     syscall: ProcessSyscall,
     args: [u64; 6],
@@ -105,16 +106,16 @@ pub fn read_entry(
         };
     }
     match syscall {
-        ProcessSyscall::Clone3 => m.clone3 = Some(read_clone3(pid, args[0], args[1])),
+        ProcessSyscall::Clone3 => m.clone3 = Some(read_clone3(mem, args[0], args[1])),
         ProcessSyscall::Execve | ProcessSyscall::Execveat => {
             let base = if syscall == ProcessSyscall::Execveat { 1 } else { 0 };
-            m.path = mem::read_cstr(pid, args[base], 4095).map(|(p, _)| p);
-            m.argv = read_string_array(pid, args[base + 1], limit);
-            m.envc = if args[base + 2] == 0 { None } else { mem::count_ptr_array(pid, args[base + 2]) };
+            m.path = mem::read_cstr(mem, args[base], 4095).map(|(p, _)| p);
+            m.argv = read_string_array(mem, args[base + 1], limit);
+            m.envc = if args[base + 2] == 0 { None } else { mem::count_ptr_array(mem, args[base + 2]) };
         }
         s => {
             if let Some(i) = siginfo_arg(s).filter(|&i| args[i] != 0) {
-                m.siginfo = mem::read_exact(pid, args[i], 128);
+                m.siginfo = mem::read_exact(mem, args[i], 128);
             }
         }
     }
@@ -260,12 +261,12 @@ fn siginfo_text(a: u64, bytes: Option<&[u8]>) -> String {
     }
 }
 
-fn read_string_array(pid: i32, a: u64, limit: usize) -> Option<StringArray> {
+fn read_string_array(mem: &dyn Memory, a: u64, limit: usize) -> Option<StringArray> {
     if a == 0 {
         return None;
     }
-    let (ptrs, more) = mem::read_ptr_array(pid, a, limit)?;
-    Some((ptrs.into_iter().map(|p| (p, mem::read_cstr(pid, p, limit))).collect(), more))
+    let (ptrs, more) = mem::read_ptr_array(mem, a, limit)?;
+    Some((ptrs.into_iter().map(|p| (p, mem::read_cstr(mem, p, limit))).collect(), more))
 }
 
 fn string_array(a: u64, read: Option<StringArray>, limit: usize) -> (String, Vec<String>) {
@@ -313,7 +314,7 @@ fn clone3_has_exit_fields(call: &CloneCall) -> bool {
 }
 
 /// Reads `struct clone_args` (and `set_tid`'s values) as strace does at `clone3` entry.
-fn read_clone3(pid: i32, at: u64, size: u64) -> (CloneCall, Observed) {
+fn read_clone3(mem: &dyn Memory, at: u64, size: u64) -> (CloneCall, Observed) {
     let mut observed = Observed::default();
     let unread = |observed: &mut Observed| {
         observed.args_addr = Some(at);
@@ -323,7 +324,7 @@ fn read_clone3(pid: i32, at: u64, size: u64) -> (CloneCall, Observed) {
         return unread(&mut observed);
     }
     let len = (size as usize).min(CLONE3_READ_MAX);
-    let Some(bytes) = mem::read_exact(pid, at, len) else {
+    let Some(bytes) = mem::read_exact(mem, at, len) else {
         return unread(&mut observed);
     };
     let (args, tail) = CloneArgs::from_bytes(&bytes);
@@ -332,7 +333,7 @@ fn read_clone3(pid: i32, at: u64, size: u64) -> (CloneCall, Observed) {
         observed.tail = Some(tail.to_vec());
     }
     if args.set_tid != 0 && args.set_tid_size > 0 && args.set_tid_size <= 32 {
-        if let Some(b) = mem::read_exact(pid, args.set_tid, args.set_tid_size as usize * 4) {
+        if let Some(b) = mem::read_exact(mem, args.set_tid, args.set_tid_size as usize * 4) {
             observed.set_tid =
                 Some(b.chunks_exact(4).map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect());
         }
@@ -376,17 +377,17 @@ pub struct ExitMem {
 
 /// Reads what the exit of `e` with result `res` needs from `pid`'s memory (and, for `-y`,
 /// the pidfd it returned).
-pub fn read_exit(pid: i32, e: &Entry, res: &SyscallResult, fds: DecodeFds) -> ExitMem {
+pub fn read_exit(mem: &dyn Memory, pid: i32, e: &Entry, res: &SyscallResult, fds: DecodeFds) -> ExitMem {
     let ok = matches!(res, SyscallResult::Value(_));
     let positive = matches!(res, SyscallResult::Value(v) if *v > 0);
     let a = e.args;
-    let read = |at: u64, len: usize| if at == 0 { None } else { mem::read_exact(pid, at, len) };
+    let read = |at: u64, len: usize| if at == 0 { None } else { mem::read_exact(mem, at, len) };
     let mut m = ExitMem::default();
     match e.syscall {
         ProcessSyscall::Clone | ProcessSyscall::Clone3 | ProcessSyscall::Fork | ProcessSyscall::Vfork => {
             let mut observed = e.observed.clone();
             if let (true, Some(call)) = (ok, &e.call) {
-                read_exit_values(pid, call, &mut observed);
+                read_exit_values(mem, call, &mut observed);
                 if let Some(fd) = returned_pidfd(call, &observed).filter(|_| fds.any()) {
                     m.pidfd_note = fds::annotate(pid, fd, fds);
                 }
@@ -394,7 +395,7 @@ pub fn read_exit(pid: i32, e: &Entry, res: &SyscallResult, fds: DecodeFds) -> Ex
             m.observed = Some(observed);
         }
         ProcessSyscall::Wait4 if positive => {
-            m.status = if a[1] != 0 { mem::read_i32(pid, a[1]) } else { None };
+            m.status = if a[1] != 0 { mem::read_i32(mem, a[1]) } else { None };
             m.rusage = read(a[3], 32);
         }
         ProcessSyscall::Waitid if ok => {
@@ -484,20 +485,20 @@ fn flags_text(call: &CloneCall) -> String {
 
 /// The values strace reads back after a successful clone/clone3: the tid at `parent_tid`, the
 /// pidfd.
-fn read_exit_values(pid: i32, call: &CloneCall, observed: &mut Observed) {
+fn read_exit_values(mem: &dyn Memory, call: &CloneCall, observed: &mut Observed) {
     use clonekit_flags::CloneFlags as F;
     match call {
         CloneCall::Clone { flags, parent_tid, .. }
             if flags & (F::CLONE_PARENT_SETTID | F::CLONE_PIDFD).bits() != 0 =>
         {
-            observed.parent_tid = mem::read_i32(pid, *parent_tid);
+            observed.parent_tid = mem::read_i32(mem, *parent_tid);
         }
         CloneCall::Clone3 { args, .. } if observed.args_addr.is_none() => {
             if args.flags & F::CLONE_PIDFD.bits() != 0 {
-                observed.pidfd = mem::read_i32(pid, args.pidfd);
+                observed.pidfd = mem::read_i32(mem, args.pidfd);
             }
             if args.flags & F::CLONE_PARENT_SETTID.bits() != 0 {
-                observed.parent_tid = mem::read_i32(pid, args.parent_tid);
+                observed.parent_tid = mem::read_i32(mem, args.parent_tid);
             }
         }
         _ => {}

@@ -31,6 +31,7 @@ mod launch;
 mod mem;
 mod output;
 mod qualify;
+mod record;
 mod seccomp;
 mod spin;
 mod summary;

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+// clonekit trace --backend ebpf: the kernel half. Programs on the raw syscall tracepoints
+// (entry and exit of every call; the calls wanted are named by user space in `wanted`, by
+// what must be captured for them) and on sched_process_fork/exec/exit and
+// signal_generate/signal_deliver. The traced program's descendants are followed here, in
+// the kernel: a task is tracked when its creator is (sched_process_fork), so no event of a
+// new task is missed however soon it runs. Each event is one ring-buffer record: a fixed
+// head and "regions", the user memory the call's decoding needs, read at the moment
+// strace reads it (entry or exit). A record that finds the ring full is counted in `lost`.
+//
+// Rebuild with crates/clonekit-trace/bpf/build.sh (clang, libbpf's headers); the object
+// beside this file is what the crate embeds.
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+typedef __u8 u8;
+typedef __u32 u32;
+typedef __s32 s32;
+typedef __u64 u64;
+typedef __s64 s64;
+
+// Only the fields read here; CO-RE relocates them to this kernel's layout.
+struct pt_regs {
+	unsigned long r10, r8, dx, si, di;
+} __attribute__((preserve_access_index));
+
+struct task_struct;
+struct signal_struct {
+	struct task_struct *group_exec_task;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	int pid;
+	int tgid;
+	int exit_code;
+	struct signal_struct *signal;
+} __attribute__((preserve_access_index));
+
+// What a wanted call captures (the value of `wanted[nr]`; 0: not wanted).
+enum capture {
+	CAP_PLAIN = 1,        // arguments only
+	CAP_CLONE = 2,        // at exit: the int at parent_tid (arg 2)
+	CAP_CLONE3 = 3,       // at entry: struct clone_args and set_tid; at exit: pidfd, parent_tid
+	CAP_EXECVE = 4,       // at entry: path, argv, envp (args 0..2)
+	CAP_EXECVEAT = 5,     // the same from args 1..3
+	CAP_WAIT4 = 6,        // at exit: status (arg 1), rusage (arg 3)
+	CAP_WAITID = 7,       // at exit: siginfo (arg 2), rusage (arg 4)
+	CAP_SIGINFO2 = 8,     // at entry: siginfo at arg 2
+	CAP_SIGINFO3 = 9,     // at entry: siginfo at arg 3
+};
+
+enum kind {
+	EV_ENTER = 1,
+	EV_EXIT = 2,
+	EV_FORK = 3,
+	EV_EXEC = 4,
+	EV_GONE = 5,
+	EV_SIGNAL = 6,
+};
+
+// Flags of EV_GONE and EV_SIGNAL (in `b`).
+#define GONE_GROUP_EXEC 1   // the thread group is being taken over by an execve
+#define SIGNAL_IGNORED 1    // generated but ignored (never delivered): strace sees it
+#define SIGNAL_DEFAULT 2    // delivered with the default action
+
+struct head {
+	u32 kind;
+	u32 tid;
+	u32 tgid;
+	u32 nregions;
+	u64 ts;
+	u64 a;       // ENTER/EXIT: nr; FORK: child tid; EXEC: former tid; GONE: exit code; SIGNAL: signo
+	s64 b;       // EXIT: return value; FORK: child tgid; GONE, SIGNAL: flags
+	u64 args[6];
+};
+
+// A region: `len` bytes read at user address `addr` (0 for kernel data such as a siginfo).
+struct region {
+	u64 addr;
+	u32 len;
+	u32 pad;
+};
+
+#define SMALL_REC 512
+#define CLONE3_REC 1024
+#define EXEC_REC 16384
+#define PAGE 4096
+
+// Set by user space before loading.
+const volatile u32 follow_all = 0;     // --all: every task of the machine
+const volatile u32 str_max = 32;       // strace's -s: the longest string
+const volatile u32 array_max = 32;     // the most array elements printed (strace: -s too)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, u32);
+	__type(value, u32);
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, u32);
+	__type(value, u32);
+} wanted SEC(".maps");
+
+struct inflight {
+	u64 nr;
+	u64 args[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, u32);
+	__type(value, struct inflight);
+} calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} lost SEC(".maps");
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline int is_tracked(u32 tid)
+{
+	return follow_all || bpf_map_lookup_elem(&tracked, &tid) != 0;
+}
+
+static __always_inline void count_lost(void)
+{
+	u32 zero = 0;
+	u64 *n = bpf_map_lookup_elem(&lost, &zero);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline struct head *reserve(u32 size, u32 kind)
+{
+	struct head *h;
+	if (size == EXEC_REC)
+		h = bpf_ringbuf_reserve(&events, EXEC_REC, 0);
+	else if (size == CLONE3_REC)
+		h = bpf_ringbuf_reserve(&events, CLONE3_REC, 0);
+	else
+		h = bpf_ringbuf_reserve(&events, SMALL_REC, 0);
+	if (!h) {
+		count_lost();
+		return 0;
+	}
+	u64 id = bpf_get_current_pid_tgid();
+	h->kind = kind;
+	h->tid = (u32)id;
+	h->tgid = id >> 32;
+	h->nregions = 0;
+	h->ts = bpf_ktime_get_ns();
+	h->a = 0;
+	h->b = 0;
+	for (int i = 0; i < 6; i++)
+		h->args[i] = 0;
+	return h;
+}
+
+// Submits without waking the reader unless much is waiting: it drains in batches.
+static __always_inline void submit(struct head *h)
+{
+	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(h, avail > (1 << 20) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+// Appends `len` (at most `max`) bytes of user memory at `at` as a region at offset *off of
+// a record of `size` bytes. A read that fails adds nothing: the decoder then prints the
+// address, as strace prints memory it cannot read.
+static __always_inline int put_user(struct head *h, u32 *off, u32 size, u32 max, u64 at, u32 len)
+{
+	u32 o = *off;
+	if (len > max)
+		len = max;
+	if (o > size - sizeof(struct region) - max || len == 0)
+		return 0;
+	struct region *r = (void *)h + o;
+	if (bpf_probe_read_user((void *)r + sizeof(struct region), len, (const void *)at) != 0)
+		return 0;
+	r->addr = at;
+	r->len = len;
+	r->pad = 0;
+	h->nregions++;
+	*off = o + sizeof(struct region) + ((len + 7) & ~7U);
+	return 1;
+}
+
+// The same for a NUL-terminated string: at most `max` bytes including the NUL.
+static __always_inline int put_str(struct head *h, u32 *off, u32 size, u32 max, u64 at)
+{
+	u32 o = *off;
+	if (o > size - sizeof(struct region) - max)
+		return 0;
+	struct region *r = (void *)h + o;
+	long n = bpf_probe_read_user_str((void *)r + sizeof(struct region), max, (const void *)at);
+	if (n <= 0)
+		return 0;
+	r->addr = at;
+	r->len = n;
+	r->pad = 0;
+	h->nregions++;
+	*off = o + sizeof(struct region) + (((u32)n + 7) & ~7U);
+	return 1;
+}
+
+// Bytes from `addr` to the end of its page, at most `max`.
+static __always_inline u32 in_page(u64 addr, u32 max)
+{
+	u32 n = PAGE - (addr & (PAGE - 1));
+	return n > max ? max : n;
+}
+
+#define PTRS_CHUNK 512      // pointer words read at once: 64
+#define ARGV_STR_MAX 1024   // the longest argv string captured
+#define PATH_MAX_CAP 4096
+#define ENVP_CHUNKS 8       // envp counted up to 8 chunks of 64 pointers
+
+// execve's path, argv (pointers and strings) and envp (pointers, for strace's count).
+static __always_inline void capture_exec(struct head *h, u32 *off, u64 path, u64 argv, u64 envp)
+{
+	put_str(h, off, EXEC_REC, PATH_MAX_CAP, path);
+	if (argv) {
+		u32 o = *off;
+		u32 n = in_page(argv, PTRS_CHUNK);
+		if (put_user(h, off, EXEC_REC, PTRS_CHUNK, argv, n)) {
+			u64 *ptrs = (void *)h + o + sizeof(struct region);
+			u32 smax = str_max + 1;
+			if (smax > ARGV_STR_MAX)
+				smax = ARGV_STR_MAX;
+			u32 words = n / 8;
+			for (u32 i = 0; i < 64; i++) {
+				if (i >= words || i > array_max)
+					break;
+				if (o > EXEC_REC - sizeof(struct region) - PTRS_CHUNK)
+					break;
+				u64 p = ptrs[i & 63];
+				if (!p)
+					break;
+				if (smax <= 64)
+					put_str(h, off, EXEC_REC, 64, p);
+				else if (smax <= 256)
+					put_str(h, off, EXEC_REC, 256, p);
+				else
+					put_str(h, off, EXEC_REC, ARGV_STR_MAX, p);
+			}
+		}
+	}
+	for (u32 c = 0; c < ENVP_CHUNKS && envp; c++) {
+		u32 o = *off;
+		u32 n = in_page(envp, PTRS_CHUNK);
+		if (!put_user(h, off, EXEC_REC, PTRS_CHUNK, envp, n))
+			break;
+		if (o > EXEC_REC - sizeof(struct region) - PTRS_CHUNK)
+			break;
+		u64 *ptrs = (void *)h + o + sizeof(struct region);
+		int end = 0;
+		for (u32 i = 0; i < 64; i++) {
+			if (i >= n / 8)
+				break;
+			if (!ptrs[i & 63]) {
+				end = 1;
+				break;
+			}
+		}
+		if (end)
+			break;
+		envp += n;
+	}
+}
+
+SEC("tp_btf/sys_enter")
+int on_sys_enter(u64 *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	u64 nr = ctx[1];
+	u32 key = nr;
+	if (nr >= 512)
+		return 0;
+	u32 *cap = bpf_map_lookup_elem(&wanted, &key);
+	if (!cap || !*cap)
+		return 0;
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	if (!is_tracked(tid))
+		return 0;
+	struct inflight call = { .nr = nr };
+	call.args[0] = BPF_CORE_READ(regs, di);
+	call.args[1] = BPF_CORE_READ(regs, si);
+	call.args[2] = BPF_CORE_READ(regs, dx);
+	call.args[3] = BPF_CORE_READ(regs, r10);
+	call.args[4] = BPF_CORE_READ(regs, r8);
+	u32 c = *cap;
+	u32 size = c == CAP_EXECVE || c == CAP_EXECVEAT ? EXEC_REC : c == CAP_CLONE3 ? CLONE3_REC : SMALL_REC;
+	struct head *h = reserve(size, EV_ENTER);
+	if (!h)
+		return 0;
+	h->a = nr;
+	for (int i = 0; i < 5; i++)
+		h->args[i] = call.args[i];
+	u32 off = sizeof(struct head);
+	if (c == CAP_EXECVE) {
+		capture_exec(h, &off, call.args[0], call.args[1], call.args[2]);
+	} else if (c == CAP_EXECVEAT) {
+		capture_exec(h, &off, call.args[1], call.args[2], call.args[3]);
+	} else if (c == CAP_CLONE3) {
+		u64 size3 = call.args[1];
+		u32 o = off;
+		if (size3 >= 64 && put_user(h, &off, CLONE3_REC, 512, call.args[0], (u32)(size3 > 512 ? 512 : size3))) {
+			if (o <= CLONE3_REC - sizeof(struct region) - 512 && size3 >= 80) {
+				u64 *w = (void *)h + o + sizeof(struct region);
+				u64 set_tid = w[8];
+				u64 n = w[9];
+				if (set_tid && n > 0 && n <= 32)
+					put_user(h, &off, CLONE3_REC, 128, set_tid, (u32)n * 4);
+			}
+		}
+	} else if (c == CAP_SIGINFO2 && call.args[2]) {
+		put_user(h, &off, SMALL_REC, 128, call.args[2], 128);
+	} else if (c == CAP_SIGINFO3 && call.args[3]) {
+		put_user(h, &off, SMALL_REC, 128, call.args[3], 128);
+	}
+	submit(h);
+	bpf_map_update_elem(&calls, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int on_sys_exit(u64 *ctx)
+{
+	s64 ret = ctx[1];
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct inflight *call = bpf_map_lookup_elem(&calls, &tid);
+	if (!call)
+		return 0;
+	u32 key = call->nr;
+	u32 *cap = bpf_map_lookup_elem(&wanted, &key);
+	u32 c = cap ? *cap : 0;
+	struct head *h = reserve(SMALL_REC, EV_EXIT);
+	if (!h) {
+		bpf_map_delete_elem(&calls, &tid);
+		return 0;
+	}
+	h->a = call->nr;
+	h->b = ret;
+	u32 off = sizeof(struct head);
+	u64 a1 = call->args[1], a2 = call->args[2], a3 = call->args[3], a4 = call->args[4];
+	if (ret >= 0) {
+		if (c == CAP_WAIT4 && ret > 0) {
+			if (a1)
+				put_user(h, &off, SMALL_REC, 8, a1, 4);
+			if (a3)
+				put_user(h, &off, SMALL_REC, 32, a3, 32);
+		} else if (c == CAP_WAITID) {
+			if (a2)
+				put_user(h, &off, SMALL_REC, 128, a2, 128);
+			if (a4)
+				put_user(h, &off, SMALL_REC, 32, a4, 32);
+		} else if (c == CAP_CLONE && a2) {
+			put_user(h, &off, SMALL_REC, 8, a2, 4);
+		} else if (c == CAP_CLONE3 && call->args[1] >= 32) {
+			u64 w[4];
+			if (bpf_probe_read_user(w, sizeof(w), (const void *)call->args[0]) == 0) {
+				if (w[1])
+					put_user(h, &off, SMALL_REC, 8, w[1], 4);
+				if (w[3])
+					put_user(h, &off, SMALL_REC, 8, w[3], 4);
+			}
+		}
+	}
+	submit(h);
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int on_fork(u64 *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx[1];
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	if (!is_tracked(tid))
+		return 0;
+	u32 ctid = BPF_CORE_READ(child, pid);
+	u32 one = 1;
+	if (!follow_all)
+		bpf_map_update_elem(&tracked, &ctid, &one, BPF_ANY);
+	struct head *h = reserve(SMALL_REC, EV_FORK);
+	if (!h)
+		return 0;
+	h->a = ctid;
+	h->b = BPF_CORE_READ(child, tgid);
+	submit(h);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int on_exec(u64 *ctx)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	u32 former = (u32)ctx[1];
+	if (!is_tracked(tid) && !is_tracked(former))
+		return 0;
+	if (former != tid && !follow_all) {
+		// A non-leader thread took the leader's pid.
+		u32 one = 1;
+		bpf_map_update_elem(&tracked, &tid, &one, BPF_ANY);
+		bpf_map_delete_elem(&tracked, &former);
+		struct inflight *call = bpf_map_lookup_elem(&calls, &former);
+		if (call) {
+			struct inflight moved = *call;
+			bpf_map_update_elem(&calls, &tid, &moved, BPF_ANY);
+			bpf_map_delete_elem(&calls, &former);
+		}
+	}
+	struct head *h = reserve(SMALL_REC, EV_EXEC);
+	if (!h)
+		return 0;
+	h->a = former;
+	submit(h);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int on_exit(u64 *ctx)
+{
+	struct task_struct *p = (struct task_struct *)ctx[0];
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	if (!is_tracked(tid))
+		return 0;
+	struct head *h = reserve(SMALL_REC, EV_GONE);
+	if (h) {
+		h->a = (u32)BPF_CORE_READ(p, exit_code);
+		if (BPF_CORE_READ(p, signal, group_exec_task))
+			h->b = GONE_GROUP_EXEC;
+		submit(h);
+	}
+	bpf_map_delete_elem(&calls, &tid);
+	if (!follow_all)
+		bpf_map_delete_elem(&tracked, &tid);
+	return 0;
+}
+
+// The siginfo as a region (address 0): the kernel's is 48 bytes, the rest of the user's
+// 128 are zero.
+static __always_inline void put_siginfo(struct head *h, const void *info)
+{
+	struct region *r = (void *)h + sizeof(struct head);
+	if ((u64)info <= 1) // SEND_SIG_NOINFO, SEND_SIG_PRIV: no siginfo
+		return;
+	if (bpf_probe_read_kernel((void *)r + sizeof(struct region), 48, info) == 0) {
+		r->addr = 0;
+		r->len = 48;
+		r->pad = 0;
+		h->nregions = 1;
+	}
+}
+
+SEC("tp_btf/signal_deliver")
+int on_signal_deliver(u64 *ctx)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	if (!is_tracked(tid))
+		return 0;
+	struct head *h = reserve(SMALL_REC, EV_SIGNAL);
+	if (!h)
+		return 0;
+	h->a = (u32)ctx[0];
+	u64 handler = 0;
+	bpf_probe_read_kernel(&handler, sizeof(handler), (const void *)ctx[2]);
+	h->b = handler == 0 ? SIGNAL_DEFAULT : 0;
+	put_siginfo(h, (const void *)ctx[1]);
+	submit(h);
+	return 0;
+}
+
+// A signal the kernel drops at generation because it is ignored: a tracer under ptrace
+// sees it delivered all the same (sig_ignored() keeps signals for ptraced tasks).
+SEC("tp_btf/signal_generate")
+int on_signal_generate(u64 *ctx)
+{
+	int result = (int)ctx[4];
+	if (result != 1) // TRACE_SIGNAL_IGNORED
+		return 0;
+	struct task_struct *t = (struct task_struct *)ctx[2];
+	u32 tid = BPF_CORE_READ(t, pid);
+	if (!is_tracked(tid))
+		return 0;
+	struct head *h = reserve(SMALL_REC, EV_SIGNAL);
+	if (!h)
+		return 0;
+	h->tid = tid;
+	h->tgid = BPF_CORE_READ(t, tgid);
+	h->a = (u32)ctx[0];
+	h->b = SIGNAL_IGNORED;
+	put_siginfo(h, (const void *)ctx[1]);
+	submit(h);
+	return 0;
+}
