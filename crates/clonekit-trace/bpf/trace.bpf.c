@@ -77,11 +77,14 @@ struct head {
 	u64 args[6];
 };
 
-// A region: `len` bytes read at user address `addr` (0 for kernel data such as a siginfo).
+// A region: `len` bytes read at user address `addr` (0 for kernel data such as a siginfo),
+// then `next - 16 - len` bytes of padding to the next region. Regions sit at offsets fixed
+// at compile time (each slot as large as the most it may hold), which keeps the verifier's
+// work small; a read that failed leaves an empty region (`len` 0).
 struct region {
 	u64 addr;
 	u32 len;
-	u32 pad;
+	u32 next;
 };
 
 #define SMALL_REC 512
@@ -180,42 +183,41 @@ static __always_inline void submit(struct head *h)
 	bpf_ringbuf_submit(h, avail > (1 << 20) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-// Appends `len` (at most `max`) bytes of user memory at `at` as a region at offset *off of
-// a record of `size` bytes. A read that fails adds nothing: the decoder then prints the
-// address, as strace prints memory it cannot read.
-static __always_inline int put_user(struct head *h, u32 *off, u32 size, u32 max, u64 at, u32 len)
+// Declares an empty region of `max` bytes at offset `o` (a constant) of the record. Every
+// region of a record is declared before any is filled, so that the reader can walk them.
+static __always_inline void slot(struct head *h, u32 o, u32 max)
 {
-	u32 o = *off;
+	struct region *r = (void *)h + o;
+	r->addr = 0;
+	r->len = 0;
+	r->next = sizeof(struct region) + max;
+	h->nregions++;
+}
+
+// Fills the region at `o` (declared with `max`) with `len` bytes of user memory at `at` (at
+// most `max`). A read that fails leaves it empty: the decoder then prints the address, as
+// strace prints memory it cannot read. Whether it read.
+static __always_inline int put_user(struct head *h, u32 o, u32 max, u64 at, u32 len)
+{
+	struct region *r = (void *)h + o;
 	if (len > max)
 		len = max;
-	if (o > size - sizeof(struct region) - max || len == 0)
-		return 0;
-	struct region *r = (void *)h + o;
-	if (bpf_probe_read_user((void *)r + sizeof(struct region), len, (const void *)at) != 0)
+	if (len == 0 || bpf_probe_read_user((void *)r + sizeof(struct region), len, (const void *)at) != 0)
 		return 0;
 	r->addr = at;
 	r->len = len;
-	r->pad = 0;
-	h->nregions++;
-	*off = o + sizeof(struct region) + ((len + 7) & ~7U);
 	return 1;
 }
 
 // The same for a NUL-terminated string: at most `max` bytes including the NUL.
-static __always_inline int put_str(struct head *h, u32 *off, u32 size, u32 max, u64 at)
+static __always_inline int put_str(struct head *h, u32 o, u32 max, u64 at)
 {
-	u32 o = *off;
-	if (o > size - sizeof(struct region) - max)
-		return 0;
 	struct region *r = (void *)h + o;
 	long n = bpf_probe_read_user_str((void *)r + sizeof(struct region), max, (const void *)at);
 	if (n <= 0)
 		return 0;
 	r->addr = at;
 	r->len = n;
-	r->pad = 0;
-	h->nregions++;
-	*off = o + sizeof(struct region) + (((u32)n + 7) & ~7U);
 	return 1;
 }
 
@@ -226,54 +228,49 @@ static __always_inline u32 in_page(u64 addr, u32 max)
 	return n > max ? max : n;
 }
 
-#define PTRS_CHUNK 512      // pointer words read at once: 64
-#define ARGV_STR_MAX 1024   // the longest argv string captured
-#define PATH_MAX_CAP 4096
-#define ENVP_CHUNKS 8       // envp counted up to 8 chunks of 64 pointers
+#define RSZ sizeof(struct region)
+#define PATH_CAP 4096       // execve's path
+#define PTRS_CAP 512        // pointer words read at once: 64
+#define ENVP_CHUNKS 4       // envp counted up to 4 chunks of 64 pointers
+#define ARGV_STRS 32        // argv strings copied
+#define ARGV_STR_CAP 256    // the longest argv string copied, NUL included
+
+// Where each piece of an exec record goes.
+#define EXEC_PATH_AT sizeof(struct head)
+#define EXEC_ARGV_AT (EXEC_PATH_AT + RSZ + PATH_CAP)
+#define EXEC_ENVP_AT (EXEC_ARGV_AT + RSZ + PTRS_CAP)
+#define EXEC_STRS_AT (EXEC_ENVP_AT + ENVP_CHUNKS * (RSZ + PTRS_CAP))
+_Static_assert(EXEC_STRS_AT + ARGV_STRS * (RSZ + ARGV_STR_CAP) <= EXEC_REC, "exec record too small");
 
 // execve's path, argv (pointers and strings) and envp (pointers, for strace's count).
-static __always_inline void capture_exec(struct head *h, u32 *off, u64 path, u64 argv, u64 envp)
+static __always_inline void capture_exec(struct head *h, u64 path, u64 argv, u64 envp)
 {
-	put_str(h, off, EXEC_REC, PATH_MAX_CAP, path);
+	slot(h, EXEC_PATH_AT, PATH_CAP);
+	slot(h, EXEC_ARGV_AT, PTRS_CAP);
+	for (u32 c = 0; c < ENVP_CHUNKS; c++)
+		slot(h, EXEC_ENVP_AT + c * (RSZ + PTRS_CAP), PTRS_CAP);
+	for (u32 i = 0; i < ARGV_STRS; i++)
+		slot(h, EXEC_STRS_AT + i * (RSZ + ARGV_STR_CAP), ARGV_STR_CAP);
+	put_str(h, EXEC_PATH_AT, PATH_CAP, path);
+	u32 words = 0;
 	if (argv) {
-		u32 o = *off;
-		u32 n = in_page(argv, PTRS_CHUNK);
-		if (put_user(h, off, EXEC_REC, PTRS_CHUNK, argv, n)) {
-			u64 *ptrs = (void *)h + o + sizeof(struct region);
-			u32 smax = str_max + 1;
-			if (smax > ARGV_STR_MAX)
-				smax = ARGV_STR_MAX;
-			u32 words = n / 8;
-			for (u32 i = 0; i < 64; i++) {
-				if (i >= words || i > array_max)
-					break;
-				if (o > EXEC_REC - sizeof(struct region) - PTRS_CHUNK)
-					break;
-				u64 p = ptrs[i & 63];
-				if (!p)
-					break;
-				if (smax <= 64)
-					put_str(h, off, EXEC_REC, 64, p);
-				else if (smax <= 256)
-					put_str(h, off, EXEC_REC, 256, p);
-				else
-					put_str(h, off, EXEC_REC, ARGV_STR_MAX, p);
-			}
-		}
+		u32 n = in_page(argv, PTRS_CAP);
+		if (put_user(h, EXEC_ARGV_AT, PTRS_CAP, argv, n))
+			words = n / 8;
 	}
-	for (u32 c = 0; c < ENVP_CHUNKS && envp; c++) {
-		u32 o = *off;
-		u32 n = in_page(envp, PTRS_CHUNK);
-		if (!put_user(h, off, EXEC_REC, PTRS_CHUNK, envp, n))
+	for (u32 c = 0; c < ENVP_CHUNKS; c++) {
+		if (!envp)
 			break;
-		if (o > EXEC_REC - sizeof(struct region) - PTRS_CHUNK)
+		u32 at = EXEC_ENVP_AT + c * (RSZ + PTRS_CAP);
+		u32 n = in_page(envp, PTRS_CAP);
+		if (!put_user(h, at, PTRS_CAP, envp, n))
 			break;
-		u64 *ptrs = (void *)h + o + sizeof(struct region);
+		u64 *ptrs = (void *)h + at + RSZ;
 		int end = 0;
-		for (u32 i = 0; i < 64; i++) {
+		for (u32 i = 0; i < PTRS_CAP / 8; i++) {
 			if (i >= n / 8)
 				break;
-			if (!ptrs[i & 63]) {
+			if (!ptrs[i]) {
 				end = 1;
 				break;
 			}
@@ -281,6 +278,12 @@ static __always_inline void capture_exec(struct head *h, u32 *off, u64 path, u64
 		if (end)
 			break;
 		envp += n;
+	}
+	u64 *ptrs = (void *)h + EXEC_ARGV_AT + RSZ;
+	for (u32 i = 0; i < ARGV_STRS; i++) {
+		if (i >= words || i > array_max || !ptrs[i])
+			break;
+		put_str(h, EXEC_STRS_AT + i * (RSZ + ARGV_STR_CAP), ARGV_STR_CAP, ptrs[i]);
 	}
 }
 
@@ -305,35 +308,45 @@ int on_sys_enter(u64 *ctx)
 	call.args[3] = BPF_CORE_READ(regs, r10);
 	call.args[4] = BPF_CORE_READ(regs, r8);
 	u32 c = *cap;
-	u32 size = c == CAP_EXECVE || c == CAP_EXECVEAT ? EXEC_REC : c == CAP_CLONE3 ? CLONE3_REC : SMALL_REC;
-	struct head *h = reserve(size, EV_ENTER);
-	if (!h)
-		return 0;
+	struct head *h;
+	// Each kind of record is reserved at its own constant size, in its own branch, so that
+	// the verifier knows the size wherever the record is written.
+	if (c == CAP_EXECVE || c == CAP_EXECVEAT) {
+		h = reserve(EXEC_REC, EV_ENTER);
+		if (!h)
+			return 0;
+		if (c == CAP_EXECVE)
+			capture_exec(h, call.args[0], call.args[1], call.args[2]);
+		else
+			capture_exec(h, call.args[1], call.args[2], call.args[3]);
+	} else if (c == CAP_CLONE3) {
+		h = reserve(CLONE3_REC, EV_ENTER);
+		if (!h)
+			return 0;
+		u64 size3 = call.args[1];
+		slot(h, sizeof(struct head), 512);
+		slot(h, sizeof(struct head) + RSZ + 512, 128);
+		if (size3 >= 64 && put_user(h, sizeof(struct head), 512, call.args[0], (u32)(size3 > 512 ? 512 : size3))) {
+			// set_tid and set_tid_size, read back from the copy (fields 8 and 9).
+			u64 w[2] = {};
+			if (size3 >= 80 && bpf_probe_read_user(w, sizeof(w), (const void *)(call.args[0] + 64)) == 0) {
+				if (w[0] && w[1] > 0 && w[1] <= 32)
+					put_user(h, sizeof(struct head) + RSZ + 512, 128, w[0], (u32)w[1] * 4);
+			}
+		}
+	} else {
+		h = reserve(SMALL_REC, EV_ENTER);
+		if (!h)
+			return 0;
+		slot(h, sizeof(struct head), 128);
+		if (c == CAP_SIGINFO2 && call.args[2])
+			put_user(h, sizeof(struct head), 128, call.args[2], 128);
+		else if (c == CAP_SIGINFO3 && call.args[3])
+			put_user(h, sizeof(struct head), 128, call.args[3], 128);
+	}
 	h->a = nr;
 	for (int i = 0; i < 5; i++)
 		h->args[i] = call.args[i];
-	u32 off = sizeof(struct head);
-	if (c == CAP_EXECVE) {
-		capture_exec(h, &off, call.args[0], call.args[1], call.args[2]);
-	} else if (c == CAP_EXECVEAT) {
-		capture_exec(h, &off, call.args[1], call.args[2], call.args[3]);
-	} else if (c == CAP_CLONE3) {
-		u64 size3 = call.args[1];
-		u32 o = off;
-		if (size3 >= 64 && put_user(h, &off, CLONE3_REC, 512, call.args[0], (u32)(size3 > 512 ? 512 : size3))) {
-			if (o <= CLONE3_REC - sizeof(struct region) - 512 && size3 >= 80) {
-				u64 *w = (void *)h + o + sizeof(struct region);
-				u64 set_tid = w[8];
-				u64 n = w[9];
-				if (set_tid && n > 0 && n <= 32)
-					put_user(h, &off, CLONE3_REC, 128, set_tid, (u32)n * 4);
-			}
-		}
-	} else if (c == CAP_SIGINFO2 && call.args[2]) {
-		put_user(h, &off, SMALL_REC, 128, call.args[2], 128);
-	} else if (c == CAP_SIGINFO3 && call.args[3]) {
-		put_user(h, &off, SMALL_REC, 128, call.args[3], 128);
-	}
 	submit(h);
 	bpf_map_update_elem(&calls, &tid, &call, BPF_ANY);
 	return 0;
@@ -357,28 +370,32 @@ int on_sys_exit(u64 *ctx)
 	}
 	h->a = call->nr;
 	h->b = ret;
-	u32 off = sizeof(struct head);
 	u64 a1 = call->args[1], a2 = call->args[2], a3 = call->args[3], a4 = call->args[4];
+	const u32 first = sizeof(struct head);
+	// Two regions, as large as the largest that goes there (waitid's siginfo, a rusage).
+	slot(h, first, 128);
+	slot(h, first + RSZ + 128, 32);
 	if (ret >= 0) {
 		if (c == CAP_WAIT4 && ret > 0) {
 			if (a1)
-				put_user(h, &off, SMALL_REC, 8, a1, 4);
+				put_user(h, first, 8, a1, 4);
 			if (a3)
-				put_user(h, &off, SMALL_REC, 32, a3, 32);
+				put_user(h, first + RSZ + 128, 32, a3, 32);
 		} else if (c == CAP_WAITID) {
 			if (a2)
-				put_user(h, &off, SMALL_REC, 128, a2, 128);
+				put_user(h, first, 128, a2, 128);
 			if (a4)
-				put_user(h, &off, SMALL_REC, 32, a4, 32);
+				put_user(h, first + RSZ + 128, 32, a4, 32);
 		} else if (c == CAP_CLONE && a2) {
-			put_user(h, &off, SMALL_REC, 8, a2, 4);
+			put_user(h, first, 8, a2, 4);
 		} else if (c == CAP_CLONE3 && call->args[1] >= 32) {
+			// pidfd and parent_tid, at the addresses clone_args gives (fields 1 and 3).
 			u64 w[4];
 			if (bpf_probe_read_user(w, sizeof(w), (const void *)call->args[0]) == 0) {
 				if (w[1])
-					put_user(h, &off, SMALL_REC, 8, w[1], 4);
+					put_user(h, first, 8, w[1], 4);
 				if (w[3])
-					put_user(h, &off, SMALL_REC, 8, w[3], 4);
+					put_user(h, first + RSZ + 128, 8, w[3], 4);
 			}
 		}
 	}
@@ -464,8 +481,9 @@ static __always_inline void put_siginfo(struct head *h, const void *info)
 	if (bpf_probe_read_kernel((void *)r + sizeof(struct region), 48, info) == 0) {
 		r->addr = 0;
 		r->len = 48;
-		r->pad = 0;
+		r->next = sizeof(struct region) + 48;
 		h->nregions = 1;
+		return;
 	}
 }
 

@@ -134,12 +134,26 @@ fn close(fd: i32) {
     unsafe { libc::close(fd) };
 }
 
-/// Starts `argv` under the tracer and traces it to the end.
-pub fn run_program(
-    opts: &Options,
+/// A program forked and waiting on a pipe for the word to exec, so that the tracer can take
+/// hold of it before it runs anything.
+pub(crate) struct Started {
+    /// Its pid.
+    pub pid: i32,
+    /// The program, as found in `PATH`.
+    pub path: PathBuf,
+    first: OsString,
+    go: i32,
+    err: i32,
+    child: Option<clonekit_sys::Child>,
+}
+
+/// Forks `argv`'s program, to exec once [`Started::release`] says so; `before_exec` runs in the
+/// child just before the exec (async-signal-safe code only; an `Err(errno)` is reported as
+/// the exec's failure).
+pub(crate) fn start(
     argv: &[OsString],
-    mut printer: Printer,
-) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+    before_exec: &dyn Fn() -> Result<(), i32>,
+) -> Result<Started, TraceError> {
     let first = argv.first().ok_or(TraceError::NoProgram)?;
     let path = resolve(first)?;
     let c_path = cstring(path.as_os_str().as_bytes())?;
@@ -157,10 +171,6 @@ pub fn run_program(
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const libc::c_char> = c_env.iter().map(|c| c.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
-    // Only the calls to print stop the tracee; `--tree` wants every creation and exec.
-    let filter =
-        if opts.tree || opts.keep_tree { Filter::process_calls() } else { Filter::calls(opts.trace.iter()) };
-    let mode = if already_filtered() { Mode::Started } else { Mode::Seccomp };
     let go = pipe()?;
     let err = match pipe() {
         Ok(p) => p,
@@ -190,11 +200,9 @@ pub fn run_program(
         }
         // SAFETY: resetting a disposition is async-signal-safe.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-        if mode == Mode::Seccomp {
-            if let Err(e) = filter.install() {
-                report(e);
-                return 126;
-            }
+        if let Err(e) = before_exec() {
+            report(e);
+            return 126;
         }
         // SAFETY: every pointer array is NULL-terminated and points at live CStrings.
         unsafe { libc::execve(c_path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
@@ -206,20 +214,77 @@ pub fn run_program(
     let forked = unsafe { clonekit_sys::fork(child_main) };
     close(go[0]);
     close(err[1]);
-    let child = match forked {
-        Ok(c) => c,
+    match forked {
+        Ok(child) => {
+            Ok(Started { pid: child.pid(), path, first: first.clone(), go: go[1], err: err[0], child: Some(child) })
+        }
         Err(e) => {
             close(go[1]);
             close(err[0]);
-            return Err(TraceError::Sys { what: "fork", source: std::io::Error::other(e.to_string()) });
+            Err(TraceError::Sys { what: "fork", source: std::io::Error::other(e.to_string()) })
         }
-    };
-    let pid = child.pid();
+    }
+}
+
+impl Started {
+    /// Lets it exec.
+    pub fn release(&mut self) {
+        // SAFETY: one byte from a local to our pipe.
+        unsafe { libc::write(self.go, [1u8].as_ptr().cast(), 1) };
+        close(self.go);
+        self.go = -1;
+    }
+
+    /// Kills and reaps it (the tracer could not take hold of it).
+    pub fn abort(mut self) {
+        if self.go >= 0 {
+            close(self.go);
+            self.go = -1;
+        }
+        let _ = raw::kill(self.pid, libc::SIGKILL as u32);
+        let _ = sys::wait_pid(self.pid);
+    }
+
+    /// After the trace (it has been reaped): why its exec failed, if it did.
+    pub fn exec_error(mut self) -> Option<TraceError> {
+        drop(self.child.take());
+        let mut buf = [0u8; 4];
+        // SAFETY: reads up to 4 bytes into a local; the write end is closed everywhere now.
+        let n = unsafe { libc::read(self.err, buf.as_mut_ptr().cast(), 4) };
+        (n == 4).then(|| {
+            let e = i32::from_ne_bytes(buf);
+            TraceError::Program {
+                program: self.first.to_string_lossy().into_owned(),
+                reason: io_reason(&std::io::Error::from_raw_os_error(e)).to_lowercase(),
+            }
+        })
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.go >= 0 {
+            close(self.go);
+        }
+        close(self.err);
+    }
+}
+
+/// Starts `argv` under the tracer and traces it to the end.
+pub fn run_program(
+    opts: &Options,
+    argv: &[OsString],
+    mut printer: Printer,
+) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+    // Only the calls to print stop the tracee; `--tree` wants every creation and exec.
+    let filter =
+        if opts.tree || opts.keep_tree { Filter::process_calls() } else { Filter::calls(opts.trace.iter()) };
+    let mode = if already_filtered() { Mode::Started } else { Mode::Seccomp };
+    let install = || if mode == Mode::Seccomp { filter.install() } else { Ok(()) };
+    let mut started = start(argv, &install)?;
+    let pid = started.pid;
     if let Err(e) = ptrace::seize(pid, OPTIONS | ptrace::O_TRACESECCOMP | ptrace::O_EXITKILL) {
-        close(go[1]);
-        close(err[0]);
-        let _ = raw::kill(pid, libc::SIGKILL as u32);
-        let _ = sys::wait_pid(pid);
+        started.abort();
         return Err(TraceError::NotTraceable { pid, source: e.into() });
     }
     if mode == Mode::Started {
@@ -231,10 +296,7 @@ pub fn run_program(
             Err(e) => Err(e),
         };
         if let Err(e) = resumed {
-            close(go[1]);
-            close(err[0]);
-            let _ = raw::kill(pid, libc::SIGKILL as u32);
-            let _ = sys::wait_pid(pid);
+            started.abort();
             return Err(TraceError::NotTraceable { pid, source: e });
         }
     }
@@ -242,51 +304,29 @@ pub fn run_program(
     // be created stops the trace before anything happens (as in strace).
     printer.attach(pid);
     if let Some((path, source)) = printer.take_error() {
-        close(go[1]);
-        close(err[0]);
-        let _ = raw::kill(pid, libc::SIGKILL as u32);
-        let _ = sys::wait_pid(pid);
+        started.abort();
         return Err(TraceError::Output { path: path.display().to_string(), source });
     }
-    // SAFETY: one byte from a local to our pipe.
-    unsafe { libc::write(go[1], [1u8].as_ptr().cast(), 1) };
-    close(go[1]);
+    started.release();
 
-    let program = path.display().to_string();
+    let program = started.path.display().to_string();
     let tracer = Tracer::new(opts, mode, printer, pid, &[], program);
     let result = tracer.run();
     // Whatever happened, nothing we started may outlive us stopped or orphaned.
     let (ending, tree, _summary, printer) = match result {
         Ok(r) => r,
         Err(source) => {
-            let _ = raw::kill(pid, libc::SIGKILL as u32);
-            let _ = sys::wait_pid(pid);
-            close(err[0]);
+            started.abort();
             return Err(TraceError::Sys { what: "wait4", source });
         }
     };
-    drop(child);
-    let mut buf = [0u8; 4];
-    // SAFETY: reads up to 4 bytes into a local; the write end is closed everywhere now.
-    let n = unsafe { libc::read(err[0], buf.as_mut_ptr().cast(), 4) };
-    close(err[0]);
-    let exec_error = (n == 4).then(|| {
-        let e = i32::from_ne_bytes(buf);
-        TraceError::Program {
-            program: first.to_string_lossy().into_owned(),
-            reason: io_reason(&std::io::Error::from_raw_os_error(e)).to_lowercase(),
-        }
-    });
-    Ok((printer, Report { ending, tree }, exec_error))
+    let exec_error = started.exec_error();
+    Ok((printer, Report { ending, tree, lost: 0 }, exec_error))
 }
 
-/// Attaches to every thread of the process `pid` belongs to (`pid` may be any of its
-/// threads' ids, as with strace `-f -p TID`) and traces until they are all gone or Ctrl-C.
-pub fn attach(
-    opts: &Options,
-    pid: i32,
-    mut printer: Printer,
-) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+/// The thread group `pid` (any of its threads' ids) belongs to, and its threads, sorted;
+/// our own process is refused (EPERM), as ptrace refuses it.
+pub(crate) fn threads_of(pid: i32) -> Result<(i32, Vec<i32>), TraceError> {
     if pid <= 0 {
         return Err(TraceError::NoSuchPid(pid));
     }
@@ -306,6 +346,17 @@ pub fn attach(
     if tgid == unsafe { libc::getpid() } {
         return Err(TraceError::NotTraceable { pid, source: std::io::Error::from_raw_os_error(libc::EPERM) });
     }
+    Ok((tgid, tids))
+}
+
+/// Attaches to every thread of the process `pid` belongs to (`pid` may be any of its
+/// threads' ids, as with strace `-f -p TID`) and traces until they are all gone or Ctrl-C.
+pub fn attach(
+    opts: &Options,
+    pid: i32,
+    mut printer: Printer,
+) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+    let (tgid, mut tids) = threads_of(pid)?;
     let mut seized = Vec::new();
     // The id asked for first, as strace does (its refusal is the error to report).
     tids.sort_by_key(|&t| t != pid);
@@ -348,5 +399,5 @@ pub fn attach(
     let tracer = Tracer::new(opts, Mode::Attached, printer, tgid, &seized, program);
     let (ending, tree, _summary, printer) =
         tracer.run().map_err(|source| TraceError::Sys { what: "wait4", source })?;
-    Ok((printer, Report { ending, tree }, None))
+    Ok((printer, Report { ending, tree, lost: 0 }, None))
 }

@@ -26,6 +26,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod decode;
+mod ebpf;
 mod fds;
 mod launch;
 mod mem;
@@ -56,13 +57,32 @@ pub enum Target {
     Program(Vec<OsString>),
     /// Attach to every thread of this process, then follow its descendants.
     Pid(i32),
+    /// Every process of the machine, until Ctrl-C (`--all`; the eBPF backend only).
+    All,
 }
+
+/// How the traced tasks are watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// ptrace, as strace: the tracee stops at each traced call (only those, by a seccomp
+    /// filter) and is read while stopped.
+    #[default]
+    Ptrace,
+    /// eBPF programs on the kernel's tracepoints: the tracee never stops; events reach us
+    /// through a ring buffer. Needs root (or `CAP_BPF` and `CAP_PERFMON`) and a kernel with
+    /// BTF.
+    Ebpf,
+}
+
+pub use ebpf::unavailable as ebpf_unavailable;
 
 /// What to print and where.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// What to trace.
     pub target: Target,
+    /// How.
+    pub backend: Backend,
     /// `-o FILE`: write there, with `N     ` prefixes on every line; else stderr with
     /// `[pid  N] ` prefixes once there are two tracees.
     pub output: Option<PathBuf>,
@@ -111,6 +131,7 @@ impl Default for Options {
         Options {
             keep_tree: false,
             target: Target::Program(Vec::new()),
+            backend: Backend::Ptrace,
             output: None,
             output_separately: false,
             trace: SyscallSet::all(),
@@ -169,6 +190,15 @@ pub enum TraceError {
         /// Why not.
         source: std::io::Error,
     },
+    /// `--backend ebpf` cannot run here (no BTF, no privilege) or its programs failed to load.
+    #[error("--backend ebpf: {reason}")]
+    Ebpf {
+        /// Why.
+        reason: String,
+    },
+    /// `--all` without `--backend ebpf`.
+    #[error("--all needs --backend ebpf")]
+    AllNeedsEbpf,
     /// A system call of the tracer itself failed.
     #[error("{what}: {source}")]
     Sys {
@@ -186,6 +216,9 @@ pub struct Report {
     pub ending: Ending,
     /// Every task seen.
     pub tree: Tree,
+    /// Events the eBPF backend's ring buffer had no room for (0 with ptrace). They are also
+    /// reported at the end of the trace.
+    pub lost: u64,
 }
 
 impl Report {
@@ -225,9 +258,11 @@ pub fn trace(opts: &Options) -> Result<Report, TraceError> {
     };
     let printer = output::Printer::new(to, opts.timestamps);
     let _signals = launch::TerminationSignals::catch();
-    let (mut printer, report, exec_error) = match &opts.target {
-        Target::Program(argv) => launch::run_program(opts, argv, printer)?,
-        Target::Pid(pid) => launch::attach(opts, *pid, printer)?,
+    let (mut printer, report, exec_error) = match (&opts.target, opts.backend) {
+        (_, Backend::Ebpf) => ebpf::run(opts, printer)?,
+        (Target::Program(argv), Backend::Ptrace) => launch::run_program(opts, argv, printer)?,
+        (Target::Pid(pid), Backend::Ptrace) => launch::attach(opts, *pid, printer)?,
+        (Target::All, Backend::Ptrace) => return Err(TraceError::AllNeedsEbpf),
     };
     if opts.tree {
         if opts.json {

@@ -88,6 +88,9 @@ pub struct Printer {
     reprint: HashSet<i32>,
     /// Live tracees, for the stderr prefix rule.
     pub nprocs: usize,
+    /// The time the lines being written are stamped with (`-t`), if not now: the eBPF
+    /// backend's events are read a little after they happened.
+    pub when: Option<SystemTime>,
     utc_offset: i64,
 }
 
@@ -110,6 +113,7 @@ impl Printer {
             timestamps,
             reprint: HashSet::new(),
             nprocs: 1,
+            when: None,
             utc_offset: local_utc_offset(),
         }
     }
@@ -206,7 +210,7 @@ impl Printer {
         if self.timestamps == Timestamps::Off {
             return None;
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let now = self.when.unwrap_or_else(SystemTime::now).duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
         if self.timestamps == Timestamps::UnixMicros {
             return Some(format!("{}.{:06} ", now.as_secs(), now.subsec_micros()));
         }
@@ -323,6 +327,27 @@ impl Printer {
         if let Some((_, files)) = &mut self.per_task {
             for s in files.values_mut() {
                 s.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the whole lines that are buffered, keeping an open line back until it is
+    /// finished (the eBPF backend writes between batches, while the traced program runs and
+    /// writes to the same terminal).
+    pub fn flush_lines(&mut self) -> io::Result<()> {
+        fn lines(s: &mut Stream) -> io::Result<()> {
+            if let Some(end) = s.buf.iter().rposition(|&b| b == b'\n') {
+                s.out.write_all(&s.buf[..=end])?;
+                s.buf.drain(..=end);
+                s.out.flush()?;
+            }
+            Ok(())
+        }
+        lines(&mut self.shared)?;
+        if let Some((_, files)) = &mut self.per_task {
+            for s in files.values_mut() {
+                lines(s)?;
             }
         }
         Ok(())

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clonekit_trace::{
-    DecodeFds, Ending, Options, Qualifiers, QualifyError, QuietSet, StatusSet, Target, Timestamps, TraceError,
+    Backend, DecodeFds, Ending, Options, Qualifiers, QualifyError, QuietSet, StatusSet, Target, Timestamps, TraceError,
 };
 
 use crate::Outcome;
@@ -114,9 +114,27 @@ pub struct Args {
     /// /dev/cpu_dma_latency, root only): every stop costs less, most of all on VMs; uses power.
     #[arg(long)]
     low_latency: bool,
+    /// How to trace: `ptrace` (as strace; the default) or `ebpf` (programs on the kernel's
+    /// tracepoints: the traced program never stops; root or CAP_BPF+CAP_PERFMON, and a
+    /// kernel with BTF).
+    #[arg(long, value_enum, default_value_t = BackendArg::Ptrace)]
+    backend: BackendArg,
+    /// Trace every process of the machine until Ctrl-C (with --backend ebpf): a system-wide
+    /// monitor of process and thread creation, every flag decoded.
+    #[arg(long, conflicts_with_all = ["command", "pid"])]
+    all: bool,
     /// The program to start, and its arguments.
     #[arg(trailing_var_arg = true, value_name = "PROGRAM")]
     command: Vec<OsString>,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// ptrace, as strace.
+    Ptrace,
+    /// eBPF programs on tracepoints; the tracee never stops.
+    Ebpf,
 }
 
 /// A combination of options that strace refuses too, or that clonekit cannot honour.
@@ -220,11 +238,12 @@ pub fn run(args: &Args) -> Result<Outcome, UsageError> {
         }
     }
     let target = match (args.pid, args.command.is_empty()) {
+        _ if args.all => Target::All,
         (Some(pid), _) => Target::Pid(pid),
         (None, false) => Target::Program(args.command.clone()),
         (None, true) => return Err(TraceError::NoProgram.into()),
     };
-    let attached = matches!(target, Target::Pid(_));
+    let attached = matches!(target, Target::Pid(_) | Target::All);
     // strace: `-o FILE PROG` implies -q unless -q or -e quiet was given.
     let quiet = match q.quiet {
         Some(set) => set,
@@ -233,6 +252,10 @@ pub fn run(args: &Args) -> Result<Outcome, UsageError> {
     };
     let opts = Options {
         target,
+        backend: match args.backend {
+            BackendArg::Ptrace => Backend::Ptrace,
+            BackendArg::Ebpf => Backend::Ebpf,
+        },
         output: args.output.clone(),
         output_separately: separately,
         trace: q.trace,
@@ -256,6 +279,9 @@ pub fn run(args: &Args) -> Result<Outcome, UsageError> {
         low_latency: args.low_latency,
     };
     let report = clonekit_trace::trace(&opts)?;
+    if report.lost > 0 {
+        eprintln!("clonekit: trace: {} events were lost (the ring buffer was full)", report.lost);
+    }
     let write = |path: &std::path::Path, text: String| {
         std::fs::write(path, text)
             .map_err(|source| UsageError::Write { path: path.display().to_string(), source })

@@ -1,0 +1,487 @@
+//! `--backend ebpf`: a tracer that never stops the traced program. Programs attached to the
+//! kernel's BTF tracepoints (`sys_enter`/`sys_exit` for the calls, `sched_process_fork`,
+//! `sched_process_exec`, `sched_process_exit`, `signal_generate`, `signal_deliver`) follow the
+//! program's descendants inside the kernel (a task is tracked from the moment its creator,
+//! tracked, makes it) and write one record per event to a ring buffer, with the pieces of
+//! user memory the decoder needs (a `clone_args`, an execve's path and argv, a wait status),
+//! copied at the moment ptrace would read them. This side reads the ring in batches and hands
+//! each event to the same [`Recorder`] the ptrace backend uses: the same lines, tree, JSON.
+//!
+//! The kernel half is `bpf/trace.bpf.c`, committed compiled (`bpf/trace.bpf.o`, rebuilt and
+//! checked by `bpf/build.sh`), and loaded by aya: building clonekit needs no C compiler.
+//!
+//! What differs from ptrace, and why:
+//! - memory the programs could not read at that moment (a page not yet faulted in) is printed
+//!   as strace prints unreadable memory, the address;
+//! - of an execve's argv, the first 32 strings are copied, each up to 255 bytes (more is
+//!   printed as strace prints a longer string: cut, with `...`; further strings as their
+//!   address), and an environment is counted up to 256 entries;
+//! - `-y` reads `/proc/PID/fd` when the event is read, a little after the call;
+//! - a record that finds the ring buffer full is counted and reported as lost.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf, EbpfLoader};
+use clonekit_flags::{ProcessSyscall, SigInfo, SyscallResult};
+use clonekit_raw as raw;
+
+use crate::decode;
+use crate::launch;
+use crate::mem::Snapshot;
+use crate::output::Printer;
+use crate::record::Recorder;
+use crate::tracer::{Ending, INTERRUPTED, WAKE};
+use crate::{Options, Report, Target, TraceError};
+
+/// The compiled programs (see the module notes).
+static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/trace.bpf.o");
+
+/// The programs and the tracepoints they attach to.
+const PROGRAMS: [(&str, &str); 7] = [
+    ("on_sys_enter", "sys_enter"),
+    ("on_sys_exit", "sys_exit"),
+    ("on_fork", "sched_process_fork"),
+    ("on_exec", "sched_process_exec"),
+    ("on_exit", "sched_process_exit"),
+    ("on_signal_deliver", "signal_deliver"),
+    ("on_signal_generate", "signal_generate"),
+];
+
+/// What the kernel half copies for a call (`enum capture` in trace.bpf.c).
+fn capture(sc: ProcessSyscall) -> u32 {
+    match sc {
+        ProcessSyscall::Clone => 2,
+        ProcessSyscall::Clone3 => 3,
+        ProcessSyscall::Execve => 4,
+        ProcessSyscall::Execveat => 5,
+        ProcessSyscall::Wait4 => 6,
+        ProcessSyscall::Waitid => 7,
+        ProcessSyscall::RtSigqueueinfo | ProcessSyscall::PidfdSendSignal => 8,
+        ProcessSyscall::RtTgsigqueueinfo => 9,
+        _ => 1,
+    }
+}
+
+// Record kinds (`enum kind`) and flags, as trace.bpf.c writes them.
+const EV_ENTER: u32 = 1;
+const EV_EXIT: u32 = 2;
+const EV_FORK: u32 = 3;
+const EV_EXEC: u32 = 4;
+const EV_GONE: u32 = 5;
+const EV_SIGNAL: u32 = 6;
+const GONE_GROUP_EXEC: i64 = 1;
+const SIGNAL_DEFAULT: i64 = 2;
+/// `struct head`: its size; the regions follow.
+const HEAD: usize = 88;
+
+/// One ring-buffer record.
+struct Record {
+    kind: u32,
+    tid: i32,
+    tgid: i32,
+    ts: u64,
+    a: u64,
+    b: i64,
+    args: [u64; 6],
+    regions: Vec<(u64, Vec<u8>)>,
+}
+
+impl Record {
+    fn parse(d: &[u8]) -> Option<Record> {
+        let u32_at = |o: usize| d.get(o..o + 4).map(|s| u32::from_ne_bytes(s.try_into().expect("4 bytes")));
+        let u64_at = |o: usize| d.get(o..o + 8).map(|s| u64::from_ne_bytes(s.try_into().expect("8 bytes")));
+        let mut args = [0u64; 6];
+        for (i, a) in args.iter_mut().enumerate() {
+            *a = u64_at(40 + 8 * i)?;
+        }
+        let n = u32_at(12)?;
+        let mut regions = Vec::with_capacity(n as usize);
+        let mut off = HEAD;
+        for _ in 0..n {
+            let addr = u64_at(off)?;
+            let len = u32_at(off + 8)? as usize;
+            let next = u32_at(off + 12)? as usize;
+            if len > 0 {
+                regions.push((addr, d.get(off + 16..off + 16 + len)?.to_vec()));
+            }
+            off += next.max(16);
+        }
+        Some(Record {
+            kind: u32_at(0)?,
+            tid: u32_at(4)? as i32,
+            tgid: u32_at(8)? as i32,
+            ts: u64_at(16)?,
+            a: u64_at(24)?,
+            b: u64_at(32)? as i64,
+            args,
+            regions,
+        })
+    }
+}
+
+/// The loaded and attached programs.
+struct Probe {
+    bpf: Ebpf,
+    ring: RingBuf<MapData>,
+}
+
+fn refused(reason: impl std::fmt::Display) -> TraceError {
+    TraceError::Ebpf { reason: reason.to_string() }
+}
+
+/// Why eBPF cannot be used here, if it cannot: no BTF, or neither root nor `CAP_BPF`.
+pub fn unavailable() -> Option<String> {
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Some("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing)".into());
+    }
+    // CAP_BPF (39) and CAP_PERFMON (38) in the effective set, or CAP_SYS_ADMIN (21).
+    let eff = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapEff:").map(|v| v.trim().to_string())))
+        .and_then(|v| u64::from_str_radix(&v, 16).ok())
+        .unwrap_or(0);
+    let has = |bit: u32| eff & (1u64 << bit) != 0;
+    if !(has(21) || (has(39) && has(38))) {
+        return Some("needs root, or CAP_BPF and CAP_PERFMON".into());
+    }
+    None
+}
+
+impl Probe {
+    fn load(opts: &Options, follow_all: bool) -> Result<Probe, TraceError> {
+        if let Some(why) = unavailable() {
+            return Err(refused(why));
+        }
+        let btf = Btf::from_sys_fs().map_err(|e| refused(format!("reading the kernel's BTF: {e}")))?;
+        let all = u32::from(follow_all);
+        let str_max = opts.string_limit.min(u32::MAX as usize - 1) as u32;
+        let mut bpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global("follow_all", &all, true)
+            .override_global("str_max", &str_max, true)
+            .override_global("array_max", &str_max, true)
+            .load(OBJECT)
+            .map_err(|e| refused(format!("loading the programs: {}", chain(&e))))?;
+        {
+            let mut wanted: Array<_, u32> = Array::try_from(bpf.map_mut("wanted").expect("in the object"))
+                .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
+            let decoded_all = opts.tree || opts.keep_tree;
+            for &sc in ProcessSyscall::ALL {
+                if decoded_all || opts.trace.contains(sc) {
+                    wanted
+                        .set(sc.number() as u32, capture(sc), 0)
+                        .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
+                }
+            }
+        }
+        for (name, tracepoint) in PROGRAMS {
+            let prog: &mut BtfTracePoint = bpf
+                .program_mut(name)
+                .expect("in the object")
+                .try_into()
+                .map_err(|e| refused(format!("{name}: {e}")))?;
+            prog.load(tracepoint, &btf).map_err(|e| refused(format!("loading {name}: {}", chain(&e))))?;
+        }
+        let ring = RingBuf::try_from(bpf.take_map("events").expect("in the object"))
+            .map_err(|e| refused(format!("the ring buffer: {e}")))?;
+        Ok(Probe { bpf, ring })
+    }
+
+    fn attach(&mut self) -> Result<(), TraceError> {
+        for (name, _) in PROGRAMS {
+            let prog: &mut BtfTracePoint =
+                self.bpf.program_mut(name).expect("in the object").try_into().expect("loaded above");
+            prog.attach().map_err(|e| refused(format!("attaching {name}: {}", chain(&e))))?;
+        }
+        Ok(())
+    }
+
+    fn track(&mut self, tid: i32) -> Result<(), TraceError> {
+        let mut tracked: BpfHashMap<_, u32, u32> =
+            BpfHashMap::try_from(self.bpf.map_mut("tracked").expect("in the object"))
+                .map_err(|e| refused(format!("the map of tracked tasks: {e}")))?;
+        tracked.insert(tid as u32, 1, 0).map_err(|e| refused(format!("tracking {tid}: {e}")))
+    }
+
+    fn lost(&self) -> u64 {
+        self.bpf
+            .map("lost")
+            .and_then(|m| PerCpuArray::<_, u64>::try_from(m).ok())
+            .and_then(|a| a.get(&0, 0).ok())
+            .map(|v| v.iter().sum())
+            .unwrap_or(0)
+    }
+
+    /// Waits up to `timeout` for records (the programs wake us only when much is waiting).
+    fn wait(&self, timeout: Duration) {
+        let mut fds = [rustix::event::PollFd::new(&self.ring, rustix::event::PollFlags::IN)];
+        let t = rustix::time::Timespec { tv_sec: 0, tv_nsec: timeout.as_nanos() as i64 };
+        let _ = rustix::event::poll(&mut fds, Some(&t));
+    }
+}
+
+/// The error and its causes, in one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn monotonic() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// How often the ring is read when the programs have not woken us.
+const BATCH: Duration = Duration::from_millis(10);
+
+/// The event loop: records to the recorder, until the traced tasks are all gone (or Ctrl-C).
+struct Session<'a> {
+    rec: Recorder<'a>,
+    probe: Probe,
+    /// `--all`: every task of the machine; none was started by us.
+    all: bool,
+    /// The monotonic time the trace began, and the wall time then.
+    mono0: Duration,
+    wall0: SystemTime,
+    /// The task each thread's latest creating call made (`sched_process_fork` comes before
+    /// the call returns, and names the child by its pid in the initial namespace, which the
+    /// call's result may not be).
+    made: HashMap<i32, usize>,
+}
+
+impl<'a> Session<'a> {
+    fn drain(&mut self) {
+        loop {
+            let rec = match self.probe.ring.next() {
+                Some(item) => Record::parse(&item),
+                None => break,
+            };
+            if let Some(r) = rec {
+                self.event(r);
+            }
+        }
+    }
+
+    fn event(&mut self, r: Record) {
+        let at = Duration::from_nanos(r.ts).saturating_sub(self.mono0);
+        self.rec.now = at;
+        self.rec.printer.when = Some(self.wall0 + at);
+        let tid = r.tid;
+        if self.all && !self.rec.tasks.contains_key(&tid) && r.kind != EV_GONE {
+            // A task that was there before the trace: known from now on, not announced.
+            self.rec.task(tid).announced = true;
+        }
+        match r.kind {
+            EV_ENTER => {
+                let Some(sc) = ProcessSyscall::from_number(r.a) else { return };
+                let Some(shown) = self.rec.wants(sc) else { return };
+                let mem = Snapshot(r.regions);
+                let opts = self.rec.opts;
+                let m = decode::read_entry(&mem, tid, sc, r.args, opts.string_limit, opts.decode_fds);
+                self.rec.entry(tid, sc, r.args, shown, m);
+            }
+            EV_EXIT => {
+                let Some(task) = self.rec.tasks.get_mut(&tid) else { return };
+                let Some(p) = task.pending.take() else { return };
+                let res = decode::result(r.b, false);
+                let mem = Snapshot(r.regions);
+                let m = decode::read_exit(&mem, tid, &p.entry, &res, self.rec.opts.decode_fds);
+                let made = match (&res, &p.entry.call) {
+                    (SyscallResult::Value(v), Some(_)) if *v > 0 => self.made.remove(&tid),
+                    _ => None,
+                };
+                match made {
+                    Some(node) => self.rec.created(tid, node, p, &res, m),
+                    None => self.rec.exit(tid, p, &res, m),
+                }
+            }
+            EV_FORK => {
+                let child = r.a as i32;
+                let node = self.rec.new_task(tid, child);
+                self.made.insert(tid, node);
+                self.rec.announce(child);
+            }
+            EV_EXEC => {
+                let former = r.a as i32;
+                if former != tid {
+                    self.rec.pid_changed(tid, former);
+                }
+                self.rec.exec_succeeded(tid);
+            }
+            EV_GONE => {
+                if r.b & GONE_GROUP_EXEC != 0 && tid == r.tgid {
+                    // The leader, taken over by a thread's execve: `pid_changed` says so.
+                    return;
+                }
+                if self.all {
+                    self.rec.task(tid);
+                }
+                self.rec.gone(tid, r.a as i32);
+            }
+            EV_SIGNAL => {
+                let sig = r.a as i32;
+                if sig == libc::SIGKILL || !self.rec.tasks.contains_key(&tid) {
+                    return;
+                }
+                let info = match r.regions.first() {
+                    Some((0, b)) => SigInfo::from_bytes(b),
+                    // Sent by the kernel without a siginfo (SEND_SIG_PRIV).
+                    _ => SigInfo { signo: sig, code: 0x80, ..SigInfo::default() },
+                };
+                self.rec.signal(tid, sig, Some(info));
+                if r.b & SIGNAL_DEFAULT != 0 && STOP_SIGNALS.contains(&sig) {
+                    self.rec.stopped(tid, sig);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Tasks we think alive that are gone (their records lost): forgotten.
+    fn forget_vanished(&mut self) {
+        let gone: Vec<i32> = self
+            .rec
+            .tasks
+            .keys()
+            .copied()
+            .filter(|t| !std::path::Path::new(&format!("/proc/{t}")).exists())
+            .collect();
+        for t in gone {
+            if let Some(task) = self.rec.tasks.remove(&t) {
+                self.rec.tree.end(task.node, crate::tree::End::Detached);
+            }
+            self.rec.printer.gone(t);
+        }
+    }
+}
+
+const STOP_SIGNALS: [i32; 4] = [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
+
+/// Traces `opts.target` with the eBPF backend.
+pub fn run(opts: &Options, mut printer: Printer) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+    WAKE.store(0, Ordering::SeqCst);
+    let all = matches!(opts.target, Target::All);
+    let mut probe = Probe::load(opts, all)?;
+    let mono0 = monotonic();
+    let wall0 = SystemTime::now();
+    let mut started = None;
+    let (root, tids, program) = match &opts.target {
+        Target::Program(argv) => {
+            let argv: Vec<OsString> = argv.clone();
+            let mut s = launch::start(&argv, &|| Ok(()))?;
+            let pid = s.pid;
+            let tracked = probe.track(pid).and_then(|()| probe.attach());
+            printer.attach(pid);
+            let output = printer.take_error();
+            if let Err(e) = tracked {
+                s.abort();
+                return Err(e);
+            }
+            if let Some((path, source)) = output {
+                s.abort();
+                return Err(TraceError::Output { path: path.display().to_string(), source });
+            }
+            s.release();
+            let program = s.path.display().to_string();
+            started = Some(s);
+            (pid, Vec::new(), program)
+        }
+        Target::Pid(pid) => {
+            let (tgid, tids) = launch::threads_of(*pid)?;
+            for &t in &tids {
+                probe.track(t)?;
+            }
+            probe.attach()?;
+            for &t in &tids {
+                printer.attach(t);
+            }
+            if !opts.quiet.contains(crate::QuietSet::ATTACH) && !opts.json {
+                let msg = match tids.len() {
+                    1 => format!("Process {pid} attached"),
+                    n => format!("Process {pid} attached with {n} threads"),
+                };
+                printer.diagnostic(&msg);
+            }
+            let program = std::fs::read_link(format!("/proc/{tgid}/exe"))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            (tgid, tids, program)
+        }
+        Target::All => {
+            probe.attach()?;
+            (0, Vec::new(), String::new())
+        }
+    };
+    let mut s = Session {
+        rec: Recorder::new(opts, printer, root, &tids, program),
+        probe,
+        all,
+        mono0,
+        wall0,
+        made: HashMap::new(),
+    };
+    let mut root_status = None;
+    let mut interrupted = 0;
+    loop {
+        s.probe.wait(BATCH);
+        s.drain();
+        s.rec.printer.when = None;
+        s.rec.printer.flush_lines().map_err(|source| TraceError::Sys { what: "writing the trace", source })?;
+        let sig = INTERRUPTED.load(Ordering::SeqCst);
+        if sig != 0 && interrupted == 0 {
+            interrupted = sig;
+            if started.is_some() {
+                // What we started dies with its descendants; their deaths are still shown.
+                for &t in s.rec.tasks.keys() {
+                    let _ = raw::kill(t, libc::SIGKILL as u32);
+                }
+            } else {
+                break;
+            }
+        }
+        if let Some(st) = &started {
+            if root_status.is_none() {
+                if let Ok(Some((_, status))) = raw::wait4(st.pid, raw::WALL | raw::WNOHANG) {
+                    root_status = Some(status);
+                }
+            }
+            if root_status.is_some() {
+                if !s.rec.tasks.is_empty() {
+                    s.forget_vanished();
+                }
+                if s.rec.tasks.is_empty() {
+                    break;
+                }
+            }
+        } else if !all && s.rec.tasks.is_empty() {
+            break;
+        }
+    }
+    // Whatever is left in the ring.
+    s.drain();
+    s.rec.printer.when = None;
+    let lost = s.probe.lost();
+    if lost > 0 {
+        if opts.json {
+            s.rec.emit(serde_json::json!({ "event": "lost", "count": lost }));
+        } else {
+            s.rec.printer.diagnostic(&format!("{lost} events lost: the ring buffer was full"));
+        }
+    }
+    let root_status = root_status.or(s.rec.root_status);
+    let (tree, _summary, printer) = s.rec.end();
+    let ending = if interrupted != 0 { Ending::Interrupted(interrupted) } else { Ending::Done(root_status) };
+    let exec_error = started.and_then(|st| st.exec_error());
+    Ok((printer, Report { ending, tree, lost }, exec_error))
+}
