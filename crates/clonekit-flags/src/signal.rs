@@ -198,6 +198,28 @@ mod tests {
     }
 }
 
+/// `sig_kernel_only`: SIGKILL and SIGSTOP, never caught, blocked or ignored.
+pub const fn sig_kernel_only(sig: u32) -> bool {
+    sig == 9 || sig == 19
+}
+
+/// `SIG_KERNEL_IGNORE_MASK`: the signals whose default action is to be ignored (SIGCONT,
+/// SIGCHLD, SIGWINCH, SIGURG).
+pub const fn sig_kernel_ignore(sig: u32) -> bool {
+    matches!(sig, 17 | 18 | 23 | 28)
+}
+
+/// `SIG_KERNEL_STOP_MASK`: the signals whose default action stops (SIGSTOP, SIGTSTP,
+/// SIGTTIN, SIGTTOU).
+pub const fn sig_kernel_stop(sig: u32) -> bool {
+    matches!(sig, 19..=22)
+}
+
+/// `SIG_KERNEL_COREDUMP_MASK`: the signals whose default action dumps core.
+pub const fn sig_kernel_coredump(sig: u32) -> bool {
+    matches!(sig, 3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31)
+}
+
 /// A signal's disposition (`sa_handler`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Disposition {

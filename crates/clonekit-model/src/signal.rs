@@ -58,24 +58,7 @@ impl fmt::Display for SigSet {
 /// `SIGKILL` and `SIGSTOP`: never caught, blocked or ignored (`sig_kernel_only`).
 const KERNEL_ONLY: SigSet = SigSet((1 << 8) | (1 << 18));
 
-fn sig_kernel_only(sig: u32) -> bool {
-    sig == 9 || sig == 19
-}
-
-/// `SIG_KERNEL_IGNORE_MASK`: SIGCONT, SIGCHLD, SIGWINCH, SIGURG.
-fn sig_kernel_ignore(sig: u32) -> bool {
-    matches!(sig, 17 | 18 | 23 | 28)
-}
-
-/// `SIG_KERNEL_STOP_MASK`: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU.
-fn sig_kernel_stop(sig: u32) -> bool {
-    matches!(sig, 19..=22)
-}
-
-/// `SIG_KERNEL_COREDUMP_MASK`.
-fn sig_kernel_coredump(sig: u32) -> bool {
-    matches!(sig, 3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31)
-}
+use clonekit_flags::{sig_kernel_coredump, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop};
 
 pub use clonekit_flags::Disposition;
 

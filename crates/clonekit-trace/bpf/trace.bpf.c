@@ -27,6 +27,28 @@ struct pt_regs {
 	unsigned long r10, r8, dx, si, di;
 } __attribute__((preserve_access_index));
 
+struct sigaction {
+	void *sa_handler;
+} __attribute__((preserve_access_index));
+
+struct k_sigaction {
+	struct sigaction sa;
+} __attribute__((preserve_access_index));
+
+struct sighand_struct {
+	struct k_sigaction action[64];
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	unsigned long sig[1];
+} sigset_t;
+
+struct linux_binprm {
+	unsigned long p;
+	int argc, envc;
+	const char *filename;
+} __attribute__((preserve_access_index));
+
 struct task_struct;
 struct signal_struct {
 	struct task_struct *group_exec_task;
@@ -37,6 +59,8 @@ struct task_struct {
 	int tgid;
 	int exit_code;
 	struct signal_struct *signal;
+	struct sighand_struct *sighand;
+	sigset_t blocked;
 } __attribute__((preserve_access_index));
 
 // What a wanted call captures (the value of `wanted[nr]`; 0: not wanted).
@@ -65,6 +89,9 @@ enum kind {
 #define GONE_GROUP_EXEC 1   // the thread group is being taken over by an execve
 #define SIGNAL_IGNORED 1    // generated but ignored (never delivered): strace sees it
 #define SIGNAL_DEFAULT 2    // delivered with the default action
+#define SIGNAL_QUEUED_DFL 4 // generated, not blocked, default action: if that action is to
+                            // terminate, complete_signal() kills the group at once and the
+                            // signal is never delivered (a ptraced task would see it)
 
 struct head {
 	u32 kind;
@@ -96,6 +123,7 @@ struct region {
 const volatile u32 follow_all = 0;     // --all: every task of the machine
 const volatile u32 str_max = 32;       // strace's -s: the longest string
 const volatile u32 array_max = 32;     // the most array elements printed (strace: -s too)
+const volatile u64 untraced_flag = 0;  // CLONE_UNTRACED: its child is not followed (as ptrace)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -243,7 +271,7 @@ static __always_inline u32 in_page(u64 addr, u32 max)
 _Static_assert(EXEC_STRS_AT + ARGV_STRS * (RSZ + ARGV_STR_CAP) <= EXEC_REC, "exec record too small");
 
 // execve's path, argv (pointers and strings) and envp (pointers, for strace's count).
-static __always_inline void capture_exec(struct head *h, u64 path, u64 argv, u64 envp)
+static __always_inline void capture_exec(struct head *h, u64 path, u64 argv, u64 envp, int kernel_path)
 {
 	slot(h, EXEC_PATH_AT, PATH_CAP);
 	slot(h, EXEC_ARGV_AT, PTRS_CAP);
@@ -251,7 +279,14 @@ static __always_inline void capture_exec(struct head *h, u64 path, u64 argv, u64
 		slot(h, EXEC_ENVP_AT + c * (RSZ + PTRS_CAP), PTRS_CAP);
 	for (u32 i = 0; i < ARGV_STRS; i++)
 		slot(h, EXEC_STRS_AT + i * (RSZ + ARGV_STR_CAP), ARGV_STR_CAP);
-	put_str(h, EXEC_PATH_AT, PATH_CAP, path);
+	if (kernel_path) {
+		struct region *r = (void *)h + EXEC_PATH_AT;
+		long n = bpf_probe_read_kernel_str((void *)r + RSZ, PATH_CAP, (const void *)path);
+		if (n > 0)
+			r->len = n;
+	} else {
+		put_str(h, EXEC_PATH_AT, PATH_CAP, path);
+	}
 	u32 words = 0;
 	if (argv) {
 		u32 n = in_page(argv, PTRS_CAP);
@@ -316,9 +351,9 @@ int on_sys_enter(u64 *ctx)
 		if (!h)
 			return 0;
 		if (c == CAP_EXECVE)
-			capture_exec(h, call.args[0], call.args[1], call.args[2]);
+			capture_exec(h, call.args[0], call.args[1], call.args[2], 0);
 		else
-			capture_exec(h, call.args[1], call.args[2], call.args[3]);
+			capture_exec(h, call.args[1], call.args[2], call.args[3], 0);
 	} else if (c == CAP_CLONE3) {
 		h = reserve(CLONE3_REC, EV_ENTER);
 		if (!h)
@@ -412,6 +447,19 @@ int on_fork(u64 *ctx)
 	if (!is_tracked(tid))
 		return 0;
 	u32 ctid = BPF_CORE_READ(child, pid);
+	// The creating call in flight: with CLONE_UNTRACED, a tracer does not get the child.
+	struct inflight *call = bpf_map_lookup_elem(&calls, &tid);
+	if (call && untraced_flag) {
+		u32 key = call->nr;
+		u32 *cap = bpf_map_lookup_elem(&wanted, &key);
+		u64 flags = 0;
+		if (cap && *cap == CAP_CLONE)
+			flags = call->args[0];
+		else if (cap && *cap == CAP_CLONE3)
+			bpf_probe_read_user(&flags, sizeof(flags), (const void *)call->args[0]);
+		if (flags & untraced_flag)
+			return 0;
+	}
 	u32 one = 1;
 	if (!follow_all)
 		bpf_map_update_elem(&tracked, &ctid, &one, BPF_ANY);
@@ -424,11 +472,17 @@ int on_fork(u64 *ctx)
 	return 0;
 }
 
+// A successful exec. Besides the former tid, the record holds what the new program was
+// given, read where the kernel just put it (present, unlike the caller's strings, which a
+// tracepoint cannot fault in): the path the kernel resolved (kernel memory, region address
+// 0) and, from the new stack at bprm->p (argc, then argv's and envp's pointers), argv's
+// strings and envp's pointers, laid out as an execve's entry record.
 SEC("tp_btf/sched_process_exec")
 int on_exec(u64 *ctx)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	u32 former = (u32)ctx[1];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
 	if (!is_tracked(tid) && !is_tracked(former))
 		return 0;
 	if (former != tid && !follow_all) {
@@ -443,10 +497,16 @@ int on_exec(u64 *ctx)
 			bpf_map_delete_elem(&calls, &former);
 		}
 	}
-	struct head *h = reserve(SMALL_REC, EV_EXEC);
+	struct head *h = reserve(EXEC_REC, EV_EXEC);
 	if (!h)
 		return 0;
 	h->a = former;
+	u64 sp = BPF_CORE_READ(bprm, p);
+	u64 argc = (u32)BPF_CORE_READ(bprm, argc);
+	h->args[0] = argc;
+	h->args[1] = (u32)BPF_CORE_READ(bprm, envc);
+	h->args[2] = sp + 8;
+	capture_exec(h, (u64)BPF_CORE_READ(bprm, filename), sp + 8, sp + 8 + 8 * (argc + 1), 1);
 	submit(h);
 	return 0;
 }
@@ -505,25 +565,44 @@ int on_signal_deliver(u64 *ctx)
 	return 0;
 }
 
-// A signal the kernel drops at generation because it is ignored: a tracer under ptrace
-// sees it delivered all the same (sig_ignored() keeps signals for ptraced tasks).
+// Two signals that ptrace would show delivered and that never are without it, at their
+// generation: one the kernel drops because it is ignored (sig_ignored() keeps signals for
+// ptraced tasks), and one whose default action terminates (complete_signal() kills the
+// group at once unless the task is ptraced; user space knows which default actions do).
 SEC("tp_btf/signal_generate")
 int on_signal_generate(u64 *ctx)
 {
+	int sig = (int)ctx[0];
 	int result = (int)ctx[4];
-	if (result != 1) // TRACE_SIGNAL_IGNORED
-		return 0;
 	struct task_struct *t = (struct task_struct *)ctx[2];
 	u32 tid = BPF_CORE_READ(t, pid);
-	if (!is_tracked(tid))
+	if (!is_tracked(tid) || sig < 1 || sig > 64)
 		return 0;
+	s64 flags;
+	if (result == 1) { // TRACE_SIGNAL_IGNORED
+		flags = SIGNAL_IGNORED;
+	} else if (result == 0) { // TRACE_SIGNAL_DELIVERED
+		unsigned long blocked = BPF_CORE_READ(t, blocked.sig[0]);
+		if (blocked & (1UL << (sig - 1)))
+			return 0;
+		struct sighand_struct *sh = BPF_CORE_READ(t, sighand);
+		u64 at = (u64)sh + bpf_core_field_offset(struct sighand_struct, action) +
+			 (u64)(sig - 1) * bpf_core_type_size(struct k_sigaction);
+		void *handler = (void *)1;
+		bpf_probe_read_kernel(&handler, sizeof(handler), (const void *)at);
+		if (handler != 0)
+			return 0;
+		flags = SIGNAL_QUEUED_DFL;
+	} else {
+		return 0;
+	}
 	struct head *h = reserve(SMALL_REC, EV_SIGNAL);
 	if (!h)
 		return 0;
 	h->tid = tid;
 	h->tgid = BPF_CORE_READ(t, tgid);
-	h->a = (u32)ctx[0];
-	h->b = SIGNAL_IGNORED;
+	h->a = (u32)sig;
+	h->b = flags;
 	put_siginfo(h, (const void *)ctx[1]);
 	submit(h);
 	return 0;

@@ -27,12 +27,14 @@ use std::time::{Duration, SystemTime};
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader};
-use clonekit_flags::{ProcessSyscall, SigInfo, SyscallResult};
+use clonekit_flags::{
+    sig_kernel_coredump, sig_kernel_ignore, sig_kernel_stop, ProcessSyscall, SigInfo, SyscallResult,
+};
 use clonekit_raw as raw;
 
 use crate::decode;
 use crate::launch;
-use crate::mem::Snapshot;
+use crate::mem::{self, Snapshot};
 use crate::output::Printer;
 use crate::record::Recorder;
 use crate::tracer::{Ending, INTERRUPTED, WAKE};
@@ -76,6 +78,7 @@ const EV_GONE: u32 = 5;
 const EV_SIGNAL: u32 = 6;
 const GONE_GROUP_EXEC: i64 = 1;
 const SIGNAL_DEFAULT: i64 = 2;
+const SIGNAL_QUEUED_DFL: i64 = 4;
 /// `struct head`: its size; the regions follow.
 const HEAD: usize = 88;
 
@@ -134,6 +137,61 @@ fn refused(reason: impl std::fmt::Display) -> TraceError {
     TraceError::Ebpf { reason: reason.to_string() }
 }
 
+/// Completes an execve/execveat entry record `entry` from the record of the exec it made:
+/// the path, argv's strings and envp's count that the caller's memory did not give (a string
+/// literal in a page the program never touched cannot be read from a tracepoint), taken from
+/// the new program's copy, in order. What neither gives stays unreadable.
+fn fill_from_exec(entry: &mut Record, exec: &Record) {
+    let execveat = ProcessSyscall::from_number(entry.a) == Some(ProcessSyscall::Execveat);
+    let base = usize::from(execveat);
+    let (path, argv, envp) = (entry.args[base], entry.args[base + 1], entry.args[base + 2]);
+    let old = Snapshot(std::mem::take(&mut entry.regions));
+    let new = Snapshot(exec.regions.clone());
+    let mut add = Vec::new();
+    if path != 0 && mem::read_cstr(&old, path, 1).is_none() {
+        if let Some((_, resolved)) = new.0.iter().find(|(a, _)| *a == 0) {
+            let resolved = resolved.strip_suffix(&[0]).unwrap_or(resolved);
+            // execveat relative to a descriptor: the kernel named it /dev/fd/N[/PATH].
+            let dirfd = entry.args[0] as i32;
+            let prefix = format!("/dev/fd/{dirfd}");
+            let given = match resolved.strip_prefix(prefix.as_bytes()) {
+                Some(rest) if execveat && dirfd >= 0 => rest.strip_prefix(b"/").unwrap_or(rest),
+                _ => resolved,
+            };
+            let mut b = given.to_vec();
+            b.push(0);
+            add.push((path, b));
+        }
+    }
+    if argv != 0 {
+        let strings: Vec<Vec<u8>> = mem::read_ptr_array(&new, exec.args[2], 64)
+            .map(|(ptrs, _)| {
+                ptrs.iter().map_while(|&p| mem::read_cstr(&new, p, 4096).map(|(s, _)| s)).collect()
+            })
+            .unwrap_or_default();
+        if let Some((ptrs, _)) = mem::read_ptr_array(&old, argv, 64) {
+            for (p, s) in ptrs.into_iter().zip(strings) {
+                if mem::read_cstr(&old, p, 1).is_none() {
+                    let mut b = s;
+                    b.push(0);
+                    add.push((p, b));
+                }
+            }
+        }
+    }
+    if envp != 0 && mem::count_ptr_array(&old, envp).is_none() {
+        // Only the count is printed: as many non-NULL words, a NULL, up to the page's end.
+        let len = (4096 - (envp % 4096) as usize).max((exec.args[1] as usize + 1) * 8);
+        let mut b = vec![0u8; len];
+        for w in 0..exec.args[1] as usize {
+            b[w * 8] = 1;
+        }
+        add.push((envp, b));
+    }
+    entry.regions = old.0;
+    entry.regions.extend(add);
+}
+
 /// Why eBPF cannot be used here, if it cannot: no BTF, or neither root nor `CAP_BPF`.
 pub fn unavailable() -> Option<String> {
     if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
@@ -160,8 +218,10 @@ impl Probe {
         let btf = Btf::from_sys_fs().map_err(|e| refused(format!("reading the kernel's BTF: {e}")))?;
         let all = u32::from(follow_all);
         let str_max = opts.string_limit.min(u32::MAX as usize - 1) as u32;
+        let untraced = clonekit_flags::CloneFlags::CLONE_UNTRACED.bits();
         let mut bpf = EbpfLoader::new()
             .btf(Some(&btf))
+            .override_global("untraced_flag", &untraced, true)
             .override_global("follow_all", &all, true)
             .override_global("str_max", &str_max, true)
             .override_global("array_max", &str_max, true)
@@ -172,7 +232,9 @@ impl Probe {
                 .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
             let decoded_all = opts.tree || opts.keep_tree;
             for &sc in ProcessSyscall::ALL {
-                if decoded_all || opts.trace.contains(sc) {
+                // The creating calls always: whether a child is followed depends on their
+                // flags (CLONE_UNTRACED).
+                if decoded_all || opts.trace.contains(sc) || sc.creates() {
                     wanted
                         .set(sc.number() as u32, capture(sc), 0)
                         .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
@@ -258,9 +320,30 @@ struct Session<'a> {
     /// the call returns, and names the child by its pid in the initial namespace, which the
     /// call's result may not be).
     made: HashMap<i32, usize>,
+    /// execve/execveat entries kept until the exec's own record (or the call's end) comes:
+    /// what the caller's memory could not give, the new program's copy can.
+    held: HashMap<i32, Record>,
 }
 
 impl<'a> Session<'a> {
+    /// The event time: `--json`'s `ts`, durations, `-t` stamps.
+    fn clock(&mut self, ts: u64) {
+        let at = Duration::from_nanos(ts).saturating_sub(self.mono0);
+        self.rec.now = at;
+        self.rec.printer.when = Some(self.wall0 + at);
+    }
+
+    /// A call's entry, to the recorder.
+    fn enter(&mut self, r: Record) {
+        self.clock(r.ts);
+        let Some(sc) = ProcessSyscall::from_number(r.a) else { return };
+        let Some(shown) = self.rec.wants(sc) else { return };
+        let mem = Snapshot(r.regions);
+        let opts = self.rec.opts;
+        let m = decode::read_entry(&mem, r.tid, sc, r.args, opts.string_limit, opts.decode_fds);
+        self.rec.entry(r.tid, sc, r.args, shown, m);
+    }
+
     fn drain(&mut self) {
         loop {
             let rec = match self.probe.ring.next() {
@@ -274,22 +357,27 @@ impl<'a> Session<'a> {
     }
 
     fn event(&mut self, r: Record) {
-        let at = Duration::from_nanos(r.ts).saturating_sub(self.mono0);
-        self.rec.now = at;
-        self.rec.printer.when = Some(self.wall0 + at);
         let tid = r.tid;
+        if r.kind != EV_EXEC {
+            if let Some(held) = self.held.remove(&tid) {
+                self.enter(held);
+            }
+        }
+        self.clock(r.ts);
         if self.all && !self.rec.tasks.contains_key(&tid) && r.kind != EV_GONE {
             // A task that was there before the trace: known from now on, not announced.
             self.rec.task(tid).announced = true;
         }
         match r.kind {
             EV_ENTER => {
-                let Some(sc) = ProcessSyscall::from_number(r.a) else { return };
-                let Some(shown) = self.rec.wants(sc) else { return };
-                let mem = Snapshot(r.regions);
-                let opts = self.rec.opts;
-                let m = decode::read_entry(&mem, tid, sc, r.args, opts.string_limit, opts.decode_fds);
-                self.rec.entry(tid, sc, r.args, shown, m);
+                if matches!(
+                    ProcessSyscall::from_number(r.a),
+                    Some(ProcessSyscall::Execve | ProcessSyscall::Execveat)
+                ) {
+                    self.held.insert(tid, r);
+                } else {
+                    self.enter(r);
+                }
             }
             EV_EXIT => {
                 let Some(task) = self.rec.tasks.get_mut(&tid) else { return };
@@ -314,6 +402,11 @@ impl<'a> Session<'a> {
             }
             EV_EXEC => {
                 let former = r.a as i32;
+                if let Some(mut held) = self.held.remove(&former) {
+                    fill_from_exec(&mut held, &r);
+                    self.enter(held);
+                    self.clock(r.ts);
+                }
                 if former != tid {
                     self.rec.pid_changed(tid, former);
                 }
@@ -334,13 +427,20 @@ impl<'a> Session<'a> {
                 if sig == libc::SIGKILL || !self.rec.tasks.contains_key(&tid) {
                     return;
                 }
+                let n = sig as u32;
+                if r.b & SIGNAL_QUEUED_DFL != 0
+                    && (sig_kernel_ignore(n) || sig_kernel_stop(n) || sig_kernel_coredump(n))
+                {
+                    // Not killed at once: delivered later, and seen then.
+                    return;
+                }
                 let info = match r.regions.first() {
                     Some((0, b)) => SigInfo::from_bytes(b),
                     // Sent by the kernel without a siginfo (SEND_SIG_PRIV).
                     _ => SigInfo { signo: sig, code: 0x80, ..SigInfo::default() },
                 };
                 self.rec.signal(tid, sig, Some(info));
-                if r.b & SIGNAL_DEFAULT != 0 && STOP_SIGNALS.contains(&sig) {
+                if r.b & SIGNAL_DEFAULT != 0 && sig_kernel_stop(n) {
                     self.rec.stopped(tid, sig);
                 }
             }
@@ -366,10 +466,11 @@ impl<'a> Session<'a> {
     }
 }
 
-const STOP_SIGNALS: [i32; 4] = [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
-
 /// Traces `opts.target` with the eBPF backend.
-pub fn run(opts: &Options, mut printer: Printer) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
+pub fn run(
+    opts: &Options,
+    mut printer: Printer,
+) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
     WAKE.store(0, Ordering::SeqCst);
     let all = matches!(opts.target, Target::All);
     let mut probe = Probe::load(opts, all)?;
@@ -430,6 +531,7 @@ pub fn run(opts: &Options, mut printer: Printer) -> Result<(Printer, Report, Opt
         mono0,
         wall0,
         made: HashMap::new(),
+        held: HashMap::new(),
     };
     let mut root_status = None;
     let mut interrupted = 0;
@@ -437,7 +539,10 @@ pub fn run(opts: &Options, mut printer: Printer) -> Result<(Printer, Report, Opt
         s.probe.wait(BATCH);
         s.drain();
         s.rec.printer.when = None;
-        s.rec.printer.flush_lines().map_err(|source| TraceError::Sys { what: "writing the trace", source })?;
+        s.rec
+            .printer
+            .flush_lines()
+            .map_err(|source| TraceError::Sys { what: "writing the trace", source })?;
         let sig = INTERRUPTED.load(Ordering::SeqCst);
         if sig != 0 && interrupted == 0 {
             interrupted = sig;
@@ -470,6 +575,10 @@ pub fn run(opts: &Options, mut printer: Printer) -> Result<(Printer, Report, Opt
     }
     // Whatever is left in the ring.
     s.drain();
+    let held: Vec<Record> = s.held.drain().map(|(_, r)| r).collect();
+    for r in held {
+        s.enter(r);
+    }
     s.rec.printer.when = None;
     let lost = s.probe.lost();
     if lost > 0 {

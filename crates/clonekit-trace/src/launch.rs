@@ -215,9 +215,14 @@ pub(crate) fn start(
     close(go[0]);
     close(err[1]);
     match forked {
-        Ok(child) => {
-            Ok(Started { pid: child.pid(), path, first: first.clone(), go: go[1], err: err[0], child: Some(child) })
-        }
+        Ok(child) => Ok(Started {
+            pid: child.pid(),
+            path,
+            first: first.clone(),
+            go: go[1],
+            err: err[0],
+            child: Some(child),
+        }),
         Err(e) => {
             close(go[1]);
             close(err[0]);

@@ -210,7 +210,8 @@ impl Printer {
         if self.timestamps == Timestamps::Off {
             return None;
         }
-        let now = self.when.unwrap_or_else(SystemTime::now).duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+        let now =
+            self.when.unwrap_or_else(SystemTime::now).duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
         if self.timestamps == Timestamps::UnixMicros {
             return Some(format!("{}.{:06} ", now.as_secs(), now.subsec_micros()));
         }

@@ -73,8 +73,6 @@ pub(crate) struct Tracer<'a> {
     kind: usize,
 }
 
-const STOP_SIGNALS: [i32; 4] = [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
-
 impl<'a> Tracer<'a> {
     pub(crate) fn new(
         opts: &'a Options,
@@ -209,7 +207,7 @@ impl<'a> Tracer<'a> {
             ptrace::EVENT_EXEC => self.on_exec(tid),
             ptrace::EVENT_EXIT => self.on_exit_event(tid),
             ptrace::EVENT_STOP => {
-                if STOP_SIGNALS.contains(&sig) {
+                if clonekit_flags::sig_kernel_stop(sig as u32) {
                     self.rec.stopped(tid, sig);
                     let _ = ptrace::listen(tid);
                 } else {

@@ -8,7 +8,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clonekit_trace::{
-    Backend, DecodeFds, Ending, Options, Qualifiers, QualifyError, QuietSet, StatusSet, Target, Timestamps, TraceError,
+    Backend, DecodeFds, Ending, Options, Qualifiers, QualifyError, QuietSet, StatusSet, Target, Timestamps,
+    TraceError,
 };
 
 use crate::Outcome;

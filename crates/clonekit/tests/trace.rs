@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use trace_support::*;
 
-#[test]
-fn differential_against_strace() {
-    let Some(dir) = differential_setup("differential_against_strace") else { return };
+/// The twelve workloads under strace and under `clonekit trace EXTRA`, compared.
+fn differential(test: &str, extra: &[&str]) {
+    let Some(dir) = differential_setup(test) else { return };
     let mut failures = Vec::new();
     for (name, argv) in workloads(&dir) {
-        let (a, b) = (tmp(&format!("{name}.strace")), tmp(&format!("{name}.clonekit")));
+        let (a, b) = (tmp(&format!("{test}-{name}.strace")), tmp(&format!("{test}-{name}.clonekit")));
         let st = run_strace(&[], &argv, &a);
-        let ck = run_clonekit(&[], &argv, &b);
+        let ck = run_clonekit(extra, &argv, &b);
         assert_eq!(ck.status.code(), st.status.code(), "{name}: exit status");
         let (sa, sb) = (std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
         assert!(normalize(&sa).len() >= 3, "{name}: strace printed too little:\n{sa}");
@@ -31,6 +31,18 @@ fn differential_against_strace() {
         let _ = std::fs::remove_file(&b);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn differential_against_strace() {
+    differential("differential_against_strace", &[]);
+}
+
+#[test]
+fn differential_against_strace_with_the_ebpf_backend() {
+    if ebpf_available("differential_against_strace_with_the_ebpf_backend") {
+        differential("differential_against_strace_with_the_ebpf_backend", &["--backend", "ebpf"]);
+    }
 }
 
 #[test]

@@ -465,6 +465,21 @@ pub fn differential_setup(test: &str) -> Option<PathBuf> {
     Some(dir)
 }
 
+/// Whether `--backend ebpf` works here (root or CAP_BPF, a kernel with BTF); if not, the test
+/// is skipped by name with clonekit's own reason.
+pub fn ebpf_available(test: &str) -> bool {
+    let out = Command::new(CK).args(["trace", "--backend", "ebpf", "-qq", "--", "true"]).output().unwrap();
+    if out.status.success() {
+        return true;
+    }
+    let why = String::from_utf8_lossy(&out.stderr);
+    let why = why.lines().next().unwrap_or("").trim_start_matches("clonekit: ");
+    // Only what the machine lacks is a reason to skip; any other refusal is a failure.
+    assert!(why.contains("needs root") || why.contains("no BTF"), "{test}: --backend ebpf failed: {why}");
+    eprintln!("skipped: {test} ({why})");
+    false
+}
+
 /// `State:` and `TracerPid:` of /proc/PID/status.
 pub fn proc_state(pid: u32) -> Option<(char, u32)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
