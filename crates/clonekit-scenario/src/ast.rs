@@ -37,14 +37,20 @@ impl Scenario {
     }
 
     /// Whether the scenario needs `CAP_SYS_ADMIN` in its tasks' user namespace: it creates
-    /// namespaces, sets a host name, or signals every task (`kill -1`, which the kernel
-    /// backend sends only inside a pid namespace of its own). Root has it; an ordinary user
-    /// gets it in a user namespace of its own
+    /// namespaces, chooses pids (`set_tid`, which `alloc_pid` allows only with it over each
+    /// namespace, rule A4), sets a host name, or signals every task (`kill -1`, which the
+    /// kernel backend sends only inside a pid namespace of its own). Root has it; an ordinary
+    /// user gets it in a user namespace of its own
     /// ([`Privilege::has_caps`](clonekit_flags::Privilege::has_caps)).
     pub fn needs_caps(&self) -> bool {
         self.flags_used().intersects(clonekit_flags::CLONE_NEW_MASK)
-            || self.steps.iter().any(|st| {
-                matches!(st.kind, StepKind::Run(Op::Sethostname(_)) | StepKind::Run(Op::Kill(Target::All, _)))
+            || self.steps.iter().any(|st| match &st.kind {
+                StepKind::Run(Op::Sethostname(_)) | StepKind::Run(Op::Kill(Target::All, _)) => true,
+                StepKind::Run(Op::Clone3 { args, .. }) => {
+                    args.set_tid.as_ref().is_some_and(|l| !l.is_empty())
+                        || args.set_tid_size.is_some_and(|n| n > 0)
+                }
+                _ => false,
             })
     }
 }

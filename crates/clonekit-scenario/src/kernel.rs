@@ -138,14 +138,17 @@ impl KernelBackend {
         info.nspids.get(level).copied()
     }
 
-    /// A pid number `observer` saw, named.
+    /// A pid number `observer` saw, named after the task created with it: the latest one, when
+    /// the number was handed out again after its first owner was reaped (its holder now, or
+    /// its last holder when no task has it), as the model names it. Tasks are keyed in the
+    /// order they were created.
     fn view(&self, observer: TaskKey, nr: i32) -> PidView {
         let task = self
             .tasks
             .iter()
             .filter(|(_, t)| self.pid_seen_by(observer, t) == Some(nr))
             .map(|(k, _)| *k)
-            .min_by_key(|k| k.0);
+            .max_by_key(|k| k.0);
         PidView { task, nr, first_ns: self.level(observer) == self.first_level }
     }
 

@@ -647,6 +647,16 @@ mod tests {
     }
 
     #[test]
+    fn choosing_a_pid_needs_cap_sys_admin() {
+        let needs = |text: &str| parse("t.scn", text).unwrap().needs_caps();
+        assert!(needs("main: clone3 0 exit=SIGCHLD set_tid=3 as c\n"));
+        assert!(needs("main: clone3 0 exit=SIGCHLD set_tid_size=33 as c\n"));
+        assert!(needs("main: clone3 newpid exit=SIGCHLD as c\n"));
+        assert!(!needs("main: clone3 0 exit=SIGCHLD as c\n"));
+        assert!(!needs("main: fork as c\n"));
+    }
+
+    #[test]
     fn odd_input_is_an_error_not_a_panic() {
         for text in [
             "main:",

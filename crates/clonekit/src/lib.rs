@@ -36,6 +36,9 @@ pub mod docs {
     /// `docs/check.md`.
     #[doc = include_str!("../../../docs/check.md")]
     pub struct Check;
+    /// `docs/conformance.md`.
+    #[doc = include_str!("../../../docs/conformance.md")]
+    pub struct Conformance;
     /// `docs/explain.md`.
     #[doc = include_str!("../../../docs/explain.md")]
     pub struct Explain;

@@ -5,9 +5,9 @@
 //!
 //! The filter (`clonekit_probe::seccomp`, the `refuse-clone3` tool's) is installed in the
 //! child that runs `clonekit`, never here. The cases are the flag probes and the rules with
-//! the scenarios named after rules (`--only flag`, `--only rule`): every kind of clone3-only
-//! case and its legacy neighbours, in well under a second; CI runs the whole check under both
-//! filters.
+//! the scenarios named after rules (`--only flag`, `--only rule`), and the conformance corpus
+//! (`--only conformance`): every kind of clone3-only case and its legacy neighbours, in about
+//! a second; CI runs the whole check under both filters.
 
 use clonekit::process::{Command, Output};
 use clonekit_flags::{Reach, FLAG_TABLE, RULES};
@@ -32,9 +32,10 @@ fn name(errno: Errno) -> &'static str {
     clonekit_flags::Errno::from_raw(errno.raw_os_error()).unwrap().name()
 }
 
-/// Whether the corpus scenario `case` has a `clone3` step.
-fn scenario_has_clone3(case: &str) -> bool {
-    let path = format!("{}/../../scenarios/{case}.scn", env!("CARGO_MANIFEST_DIR"));
+/// Whether the scenario `case` of the corpus in `dir` (`scenarios`, `conformance`) has a
+/// `clone3` step.
+fn scenario_has_clone3(dir: &str, case: &str) -> bool {
+    let path = format!("{}/../../{dir}/{case}.scn", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let s = clonekit_scenario::parse(case, &text).unwrap();
     s.steps
@@ -51,7 +52,8 @@ fn needs_clone3(c: &Value) -> bool {
             let id = case.split(' ').next().unwrap();
             RULES.iter().any(|r| r.id == id && r.clone3_only()) || CLONE3_TRIALS.contains(&id)
         }
-        "scenario" => scenario_has_clone3(case),
+        "scenario" => scenario_has_clone3("scenarios", case),
+        "conformance" => scenario_has_clone3("conformance", case),
         other => panic!("unknown group {other}"),
     }
 }
@@ -112,9 +114,31 @@ fn check_under_a_filter_refusing_clone3_with_eperm_skips_only_what_needs_clone3(
 }
 
 #[test]
+fn the_conformance_cases_with_a_clone3_step_are_skipped_under_either_filter() {
+    let dir = format!("{}/../../conformance", env!("CARGO_MANIFEST_DIR"));
+    let with_clone3 = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "scn"))
+        .filter(|p| scenario_has_clone3("conformance", p.file_stem().unwrap().to_str().unwrap()))
+        .count();
+    // The clone3 selftests, LTP clone301/clone302, the pidfd_wait case: not a vacuous check.
+    assert!(with_clone3 >= 50, "{with_clone3}");
+    for errno in [Errno::NOSYS, Errno::PERM] {
+        assert_eq!(assert_clone3_cases_skipped(errno, "conformance", "conformance"), with_clone3);
+    }
+}
+
+#[test]
 fn legacy_clone_cases_still_pass_under_the_filter() {
     for errno in [Errno::NOSYS, Errno::PERM] {
-        for only in ["flag CLONE_PIDFD", "rule P3 ", "rule K1 ", "09_rule_p3_thread_requires_sighand"] {
+        for only in [
+            "flag CLONE_PIDFD",
+            "rule P3 ",
+            "rule K1 ",
+            "09_rule_p3_thread_requires_sighand",
+            "ltp_clone08_clone_thread",
+        ] {
             let (_, v) = check_under(errno, only);
             let cases = v["cases"].as_array().unwrap();
             assert_eq!(cases.len(), 1, "{only}: {v}");

@@ -5,8 +5,9 @@
 //! a `clone3` the kernel itself must reject is refused first, on a kernel that has `clone3`).
 //! Then every case that can only be made with `clone3` is skipped by name with the reason: the
 //! flag probes of `clone3`-only flags, the rules whose every call is a `clone3`, the
-//! scenarios with a `clone3` step. The others run as usual; the children they create through
-//! clonekit-sys fall back to legacy `clone`, as a program's would.
+//! scenarios (of the corpus and of the conformance corpus) with a `clone3` step. The others
+//! run as usual; the children they create through clonekit-sys fall back to legacy `clone`,
+//! as a program's would.
 //!
 //! Rule C0 (`ENOSYS` from `sys_ni_syscall` on a kernel before 5.3) is skipped too, under
 //! either errno: an `ENOSYS` filter answers as C0 says, but that answer is the filter's (the
@@ -17,7 +18,7 @@ use clonekit_flags::Errno;
 use clonekit_probe::seccomp::CONTAINER_REFUSALS;
 
 use super::harness::{Case, Observation};
-use super::{corpus, flags, rules};
+use super::{conformance, corpus, flags, rules};
 
 /// `clone3` refused before it reaches a kernel that has it.
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +99,7 @@ pub fn skip_cases_needing_clone3(cases: &mut [Case], refusal: Refusal) -> usize 
     let flag_cases = flags::needing_clone3();
     let rule_cases = rules::needing_clone3();
     let scenario_cases = corpus::needing_clone3();
+    let conformance_cases = conformance::needing_clone3();
     let mut skipped = 0;
     for case in cases.iter_mut() {
         let reason = match case.group {
@@ -108,6 +110,7 @@ pub fn skip_cases_needing_clone3(cases: &mut [Case], refusal: Refusal) -> usize 
                 None => continue,
             },
             "scenario" if scenario_cases.contains(&case.name) => refusal.reason(),
+            conformance::GROUP if conformance_cases.contains(&case.name) => refusal.reason(),
             _ => continue,
         };
         case.run = Box::new(move || Observation::skip(reason.clone()));

@@ -1,5 +1,6 @@
 //! One case per scenario of the embedded corpus: run on the model and on the real kernel,
 //! each backend's expectations checked, and the two transcripts compared line for line.
+//! The conformance corpus (see [`super::conformance`]) is run the same way, by the same code.
 
 use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Transcript};
 
@@ -9,10 +10,20 @@ include!(concat!(env!("OUT_DIR"), "/corpus.rs"));
 
 /// The scenario cases, in file order.
 pub fn cases() -> Vec<Case> {
-    CORPUS
+    cases_of("scenario", CORPUS)
+}
+
+/// The scenario cases with a `clone3` step, by case name.
+pub fn needing_clone3() -> Vec<String> {
+    needing_clone3_of(CORPUS)
+}
+
+/// One case of `group` per scenario of an embedded corpus, in file order.
+pub fn cases_of(group: &'static str, corpus: &'static [(&'static str, &'static str)]) -> Vec<Case> {
+    corpus
         .iter()
         .map(|&(name, text)| Case {
-            group: "scenario",
+            group,
             name: name.trim_end_matches(".scn").to_string(),
             expected: "model = kernel, expectations met".to_string(),
             // The kernel backend gets what it needs itself (see `KernelBackend::caller`).
@@ -25,9 +36,9 @@ pub fn cases() -> Vec<Case> {
         .collect()
 }
 
-/// The scenario cases with a `clone3` step, by case name.
-pub fn needing_clone3() -> Vec<String> {
-    CORPUS
+/// The cases of an embedded corpus with a `clone3` step, by case name.
+pub fn needing_clone3_of(corpus: &[(&str, &str)]) -> Vec<String> {
+    corpus
         .iter()
         .filter(|&&(name, text)| parse(name, text).is_ok_and(|s| s.uses_clone3()))
         .map(|&(name, _)| name.trim_end_matches(".scn").to_string())

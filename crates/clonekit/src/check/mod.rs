@@ -3,13 +3,16 @@
 //! Two kinds of case: for every `CLONE_*` flag, a probe that creates children with and
 //! without the flag through clonekit-sys and observes the difference from user space; and
 //! for every validation rule of clonekit-flags, a call built to break exactly that rule,
-//! issued on the kernel, whose errno must be the one the rule predicts.
+//! issued on the kernel, whose errno must be the one the rule predicts. Then the scenario
+//! corpus and the conformance corpus (the public suites' cases), each scenario on the model
+//! and on the kernel.
 //!
 //! Under a seccomp filter that refuses `clone3` (a container's profile), the cases that need
 //! `clone3` are skipped with the reason and the rest run through legacy `clone` (see
 //! [`clone3`]).
 
 mod clone3;
+mod conformance;
 mod corpus;
 mod flags;
 mod harness;
@@ -143,6 +146,7 @@ pub fn run(args: &Args) -> Result<Outcome, CheckError> {
     let mut cases: Vec<Case> = flags::cases();
     cases.extend(rules::cases());
     cases.extend(corpus::cases());
+    cases.extend(conformance::cases());
     if let Some(key) = &args.case {
         cases.retain(|c| format!("{} {}", c.group, c.name) == *key);
         if cases.is_empty() {

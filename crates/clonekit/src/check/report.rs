@@ -4,10 +4,12 @@ use std::io::{self, Write};
 
 use clonekit_flags::FLAG_TABLE;
 
-use super::harness::{CaseResult, Status};
+use super::conformance;
+use super::harness::{CaseResult, ScenarioDetail, Status};
 
-/// One flag's row of the corpus summary.
-struct FlagRow {
+/// One row of a summary of scenarios run on both backends (a flag's, or a suite's): how many
+/// scenarios, and how many of those pass on the model, pass on the kernel, and agree.
+struct Row {
     name: &'static str,
     scenarios: usize,
     model: usize,
@@ -15,30 +17,84 @@ struct FlagRow {
     agree: usize,
 }
 
-/// For each flag some scenario uses: how many scenarios use it, and how many of those pass
-/// on the model, pass on the kernel, and agree.
-fn per_flag(results: &[CaseResult]) -> Vec<FlagRow> {
+impl Row {
+    fn of(name: &'static str, ran: &[ScenarioDetail]) -> Row {
+        Row {
+            name,
+            scenarios: ran.len(),
+            model: ran.iter().filter(|d| d.model_passed).count(),
+            kernel: ran.iter().filter(|d| d.kernel_passed).count(),
+            agree: ran.iter().filter(|d| d.agree).count(),
+        }
+    }
+
+    fn json(&self, key: &str) -> serde_json::Value {
+        serde_json::json!({
+            key: self.name, "scenarios": self.scenarios, "model_pass": self.model,
+            "kernel_pass": self.kernel, "agree": self.agree,
+        })
+    }
+}
+
+/// What the scenarios of case group `group` did, with their case names.
+fn ran<'a>(
+    results: &'a [CaseResult],
+    group: &'a str,
+) -> impl Iterator<Item = (&'a str, ScenarioDetail)> + 'a {
+    results.iter().filter(move |r| r.group == group).filter_map(|r| Some((r.name.as_str(), r.scenario?)))
+}
+
+/// For each flag some scenario of the corpus uses: its row.
+fn per_flag(results: &[CaseResult]) -> Vec<Row> {
     FLAG_TABLE
         .iter()
         .map(|info| {
             let using: Vec<_> =
-                results.iter().filter_map(|r| r.scenario).filter(|d| d.flags.contains(info.flag)).collect();
-            FlagRow {
-                name: info.name(),
-                scenarios: using.len(),
-                model: using.iter().filter(|d| d.model_passed).count(),
-                kernel: using.iter().filter(|d| d.kernel_passed).count(),
-                agree: using.iter().filter(|d| d.agree).count(),
-            }
+                ran(results, "scenario").map(|(_, d)| d).filter(|d| d.flags.contains(info.flag)).collect();
+            Row::of(info.name(), &using)
         })
         .filter(|r| r.scenarios > 0)
         .collect()
 }
 
-/// Scenarios run on both backends, and how many of them agree.
-fn agreement(results: &[CaseResult]) -> (usize, usize) {
-    let ran: Vec<_> = results.iter().filter_map(|r| r.scenario).collect();
+/// For each suite of the conformance corpus that ran: its row.
+fn per_suite(results: &[CaseResult]) -> Vec<Row> {
+    conformance::suites()
+        .map(|suite| {
+            let of: Vec<_> = ran(results, conformance::GROUP)
+                .filter(|(name, _)| conformance::suite_of(name) == Some(suite))
+                .map(|(_, d)| d)
+                .collect();
+            Row::of(suite, &of)
+        })
+        .filter(|r| r.scenarios > 0)
+        .collect()
+}
+
+/// Scenarios of case group `group` run on both backends, and how many of them agree.
+fn agreement(results: &[CaseResult], group: &str) -> (usize, usize) {
+    let ran: Vec<_> = ran(results, group).map(|(_, d)| d).collect();
     (ran.len(), ran.iter().filter(|d| d.agree).count())
+}
+
+/// A summary table: its title and column heads, then a line per row.
+fn rows(out: &mut impl Write, title: &str, rows: &[Row]) -> io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n{title:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
+        "scenarios", "model pass", "kernel pass", "agree"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
+            r.name, r.scenarios, r.model, r.kernel, r.agree
+        )?;
+    }
+    Ok(())
 }
 
 fn rate(agree: usize, total: usize) -> f64 {
@@ -97,26 +153,21 @@ pub fn table(results: &[CaseResult]) -> io::Result<()> {
         }
         writeln!(out)?;
     }
-    let flags = per_flag(results);
-    if !flags.is_empty() {
-        writeln!(
-            out,
-            "\n{:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
-            "scenarios per flag", "scenarios", "model pass", "kernel pass", "agree"
-        )?;
-        for f in &flags {
-            writeln!(
-                out,
-                "{:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
-                f.name, f.scenarios, f.model, f.kernel, f.agree
-            )?;
-        }
-    }
-    let (ran, agree) = agreement(results);
+    rows(&mut out, "scenarios per flag", &per_flag(results))?;
+    rows(&mut out, "conformance per suite", &per_suite(results))?;
+    let (ran, agree) = agreement(results, "scenario");
     if ran > 0 {
         writeln!(
             out,
             "\ncorpus: {ran} scenarios on the model and on the kernel, {agree} agree ({:.1}%)",
+            rate(agree, ran)
+        )?;
+    }
+    let (ran, agree) = agreement(results, conformance::GROUP);
+    if ran > 0 {
+        writeln!(
+            out,
+            "conformance: {ran} cases of LTP and the kernel selftests on the model and on the kernel, {agree} agree ({:.1}%)",
             rate(agree, ran)
         )?;
     }
@@ -151,21 +202,16 @@ pub fn json(results: &[CaseResult], clone3_refused: Option<serde_json::Value>) -
             })
         })
         .collect();
-    let (ran, agree) = agreement(results);
-    let flags: Vec<serde_json::Value> = per_flag(results)
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "flag": f.name, "scenarios": f.scenarios, "model_pass": f.model,
-                "kernel_pass": f.kernel, "agree": f.agree,
-            })
-        })
-        .collect();
+    let (ran, agree) = agreement(results, "scenario");
+    let flags: Vec<serde_json::Value> = per_flag(results).iter().map(|f| f.json("flag")).collect();
+    let (c_ran, c_agree) = agreement(results, conformance::GROUP);
+    let suites: Vec<serde_json::Value> = per_suite(results).iter().map(|f| f.json("suite")).collect();
     let doc = serde_json::json!({
         "kernel": kernel_release(),
         "clone3_refused": clone3_refused,
         "cases": cases,
         "corpus": { "scenarios": ran, "agree": agree, "agreement_percent": rate(agree, ran), "per_flag": flags },
+        "conformance": { "scenarios": c_ran, "agree": c_agree, "agreement_percent": rate(c_agree, c_ran), "per_suite": suites },
         "summary": { "total": results.len(), "passed": s.passed, "failed": s.failed, "skipped": s.skipped },
     });
     let mut out = io::stdout().lock();
