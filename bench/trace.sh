@@ -28,6 +28,9 @@ have_lowlat=1
 [ -w /dev/cpu_dma_latency ] || { have_lowlat=0; echo "clonekit trace --low-latency: /dev/cpu_dma_latency not writable, its rows are skipped"; }
 # Runs "$@" while holding a CPU latency request of 0 µs (as `--low-latency` does).
 latency_held() { ( exec 3>/dev/cpu_dma_latency && printf 0x00000000 >&3 && "$@" ); }
+# `--backend ebpf` needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF.
+have_ebpf=1
+ebpf_why=$("$ck" trace --backend ebpf -qq -- true 2>&1 >/dev/null) || { have_ebpf=0; echo "clonekit trace --backend ebpf: ${ebpf_why#clonekit: }: its rows are skipped"; }
 have_cc=1
 command -v gcc >/dev/null 2>&1 || { have_cc=0; echo "thread-heavy: skipped (no C compiler: gcc)"; }
 if [ $have_cc = 1 ]; then
@@ -75,6 +78,7 @@ bench() {
     local name=$1; shift
     local -a work_cmd=("$@")
     local -a configs=(untraced clonekit)
+    [ $have_ebpf = 1 ] && configs+=(ebpf)
     [ $have_lowlat = 1 ] && configs+=(lowlat untraced_held)
     [ $have_strace = 1 ] && configs+=(strace)
     declare -A times
@@ -83,6 +87,7 @@ bench() {
             case $c in
                 untraced) t=$(time_one "${work_cmd[@]}") ;;
                 clonekit) t=$(time_one "$ck" trace -o /dev/null -- "${work_cmd[@]}") ;;
+                ebpf) t=$(time_one "$ck" trace --backend ebpf -o /dev/null -- "${work_cmd[@]}") ;;
                 lowlat) t=$(time_one "$ck" trace --low-latency -o /dev/null -- "${work_cmd[@]}") ;;
                 untraced_held) t=$(time_one latency_held "${work_cmd[@]}") ;;
                 strace) t=$(time_one strace -f --seccomp-bpf -e trace=process -o /dev/null "${work_cmd[@]}") ;;
@@ -101,6 +106,7 @@ bench() {
         [ $c = strace ] && stm=$m
         local label=$c
         [ $c = clonekit ] && label="clonekit trace"
+        [ $c = ebpf ] && label="clonekit trace --backend ebpf"
         [ $c = lowlat ] && label="clonekit trace --low-latency"
         [ $c = untraced_held ] && label="untraced, latency request held"
         [ $c = strace ] && label="strace -f --seccomp-bpf -e trace=process"
@@ -108,6 +114,16 @@ bench() {
     done
     if [ -n "$stm" ]; then
         printf '  strace / clonekit trace: %.2fx\n' "$(echo "$stm $ckm" | awk '{ print $1 / $2 }')"
+    fi
+    if [ $have_ebpf = 1 ]; then
+        # The same events from both backends: one JSON object per call, signal and death
+        # (no line splitting to blur the count), and the eBPF backend's lost events.
+        "$ck" trace --json -o "$work/ptrace.json" -- "${work_cmd[@]}" >/dev/null 2>&1
+        "$ck" trace --backend ebpf --json -o "$work/ebpf.json" -- "${work_cmd[@]}" >/dev/null 2>&1
+        local np ne lost
+        np=$(grep -c '"event"' "$work/ptrace.json"); ne=$(grep -vc '"event":"lost"' "$work/ebpf.json")
+        lost=$(grep -o '"event":"lost","count":[0-9]*' "$work/ebpf.json" | grep -o '[0-9]*$' || echo 0)
+        printf '  events: ptrace %d, ebpf %d, ebpf lost %d\n' "$np" "$ne" "${lost:-0}"
     fi
 }
 

@@ -24,7 +24,7 @@ typedef __s64 s64;
 
 // Only the fields read here; CO-RE relocates them to this kernel's layout.
 struct pt_regs {
-	unsigned long r10, r8, dx, si, di;
+	unsigned long r10, r8, dx, si, di, orig_ax;
 } __attribute__((preserve_access_index));
 
 struct sigaction {
@@ -147,6 +147,7 @@ struct {
 struct inflight {
 	u64 nr;
 	u64 args[6];
+	u64 incomplete; // an exec whose entry could not read all it wanted
 };
 
 struct {
@@ -271,8 +272,10 @@ static __always_inline u32 in_page(u64 addr, u32 max)
 _Static_assert(EXEC_STRS_AT + ARGV_STRS * (RSZ + ARGV_STR_CAP) <= EXEC_REC, "exec record too small");
 
 // execve's path, argv (pointers and strings) and envp (pointers, for strace's count).
-static __always_inline void capture_exec(struct head *h, u64 path, u64 argv, u64 envp, int kernel_path)
+// Whether everything was read.
+static __always_inline int capture_exec(struct head *h, u64 path, u64 argv, u64 envp, int kernel_path)
 {
+	int complete = 1;
 	slot(h, EXEC_PATH_AT, PATH_CAP);
 	slot(h, EXEC_ARGV_AT, PTRS_CAP);
 	for (u32 c = 0; c < ENVP_CHUNKS; c++)
@@ -284,22 +287,26 @@ static __always_inline void capture_exec(struct head *h, u64 path, u64 argv, u64
 		long n = bpf_probe_read_kernel_str((void *)r + RSZ, PATH_CAP, (const void *)path);
 		if (n > 0)
 			r->len = n;
-	} else {
-		put_str(h, EXEC_PATH_AT, PATH_CAP, path);
+	} else if (path && !put_str(h, EXEC_PATH_AT, PATH_CAP, path)) {
+		complete = 0;
 	}
 	u32 words = 0;
 	if (argv) {
 		u32 n = in_page(argv, PTRS_CAP);
 		if (put_user(h, EXEC_ARGV_AT, PTRS_CAP, argv, n))
 			words = n / 8;
+		else
+			complete = 0;
 	}
 	for (u32 c = 0; c < ENVP_CHUNKS; c++) {
 		if (!envp)
 			break;
 		u32 at = EXEC_ENVP_AT + c * (RSZ + PTRS_CAP);
 		u32 n = in_page(envp, PTRS_CAP);
-		if (!put_user(h, at, PTRS_CAP, envp, n))
+		if (!put_user(h, at, PTRS_CAP, envp, n)) {
+			complete = 0;
 			break;
+		}
 		u64 *ptrs = (void *)h + at + RSZ;
 		int end = 0;
 		for (u32 i = 0; i < PTRS_CAP / 8; i++) {
@@ -318,8 +325,10 @@ static __always_inline void capture_exec(struct head *h, u64 path, u64 argv, u64
 	for (u32 i = 0; i < ARGV_STRS; i++) {
 		if (i >= words || i > array_max || !ptrs[i])
 			break;
-		put_str(h, EXEC_STRS_AT + i * (RSZ + ARGV_STR_CAP), ARGV_STR_CAP, ptrs[i]);
+		if (!put_str(h, EXEC_STRS_AT + i * (RSZ + ARGV_STR_CAP), ARGV_STR_CAP, ptrs[i]))
+			complete = 0;
 	}
+	return complete;
 }
 
 SEC("tp_btf/sys_enter")
@@ -350,10 +359,12 @@ int on_sys_enter(u64 *ctx)
 		h = reserve(EXEC_REC, EV_ENTER);
 		if (!h)
 			return 0;
+		int complete;
 		if (c == CAP_EXECVE)
-			capture_exec(h, call.args[0], call.args[1], call.args[2], 0);
+			complete = capture_exec(h, call.args[0], call.args[1], call.args[2], 0);
 		else
-			capture_exec(h, call.args[1], call.args[2], call.args[3], 0);
+			complete = capture_exec(h, call.args[1], call.args[2], call.args[3], 0);
+		call.incomplete = !complete;
 	} else if (c == CAP_CLONE3) {
 		h = reserve(CLONE3_REC, EV_ENTER);
 		if (!h)
@@ -391,6 +402,14 @@ SEC("tp_btf/sys_exit")
 int on_sys_exit(u64 *ctx)
 {
 	s64 ret = ctx[1];
+	// Every call of every task ends here: the cheap test (an array) first.
+	u64 nr = BPF_CORE_READ((struct pt_regs *)ctx[0], orig_ax);
+	u32 key0 = nr;
+	if (nr >= 512)
+		return 0;
+	u32 *wanted_nr = bpf_map_lookup_elem(&wanted, &key0);
+	if (!wanted_nr || !*wanted_nr)
+		return 0;
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight *call = bpf_map_lookup_elem(&calls, &tid);
 	if (!call)
@@ -496,6 +515,16 @@ int on_exec(u64 *ctx)
 			bpf_map_update_elem(&calls, &tid, &moved, BPF_ANY);
 			bpf_map_delete_elem(&calls, &former);
 		}
+	}
+	// The new program's copy is read only for an entry that missed something.
+	struct inflight *call = bpf_map_lookup_elem(&calls, &tid);
+	if (!call || !call->incomplete) {
+		struct head *h = reserve(SMALL_REC, EV_EXEC);
+		if (!h)
+			return 0;
+		h->a = former;
+		submit(h);
+		return 0;
 	}
 	struct head *h = reserve(EXEC_REC, EV_EXEC);
 	if (!h)

@@ -305,7 +305,7 @@ fn monotonic() -> Duration {
 }
 
 /// How often the ring is read when the programs have not woken us.
-const BATCH: Duration = Duration::from_millis(10);
+const BATCH: Duration = Duration::from_millis(20);
 
 /// The event loop: records to the recorder, until the traced tasks are all gone (or Ctrl-C).
 struct Session<'a> {
