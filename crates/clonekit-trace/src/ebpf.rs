@@ -466,6 +466,19 @@ impl<'a> Session<'a> {
     }
 }
 
+/// After Ctrl-C, as the subreaper of what we started: reaps the orphans that come to us, until
+/// none is left (or half a second has passed).
+fn reap_orphans() {
+    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+    while std::time::Instant::now() < deadline {
+        match raw::wait4(-1, raw::WALL | raw::WNOHANG) {
+            Ok(Some(_)) => {}
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(_) => break, // ECHILD: nothing left
+        }
+    }
+}
+
 /// Traces `opts.target` with the eBPF backend.
 pub fn run(
     opts: &Options,
@@ -548,6 +561,8 @@ pub fn run(
             interrupted = sig;
             if started.is_some() {
                 // What we started dies with its descendants; their deaths are still shown.
+                // Their orphans come to us (not to init) to be reaped: nothing is left behind.
+                let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
                 for &t in s.rec.tasks.keys() {
                     let _ = raw::kill(t, libc::SIGKILL as u32);
                 }
@@ -587,6 +602,9 @@ pub fn run(
         } else {
             s.rec.printer.diagnostic(&format!("{lost} events lost: the ring buffer was full"));
         }
+    }
+    if interrupted != 0 && started.is_some() {
+        reap_orphans();
     }
     let root_status = root_status.or(s.rec.root_status);
     let (tree, _summary, printer) = s.rec.end();

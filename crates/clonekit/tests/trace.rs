@@ -446,3 +446,114 @@ fn calls_refused_by_a_filter_already_in_place_are_shown() {
     assert_eq!(created.count(), 2, "{text}");
     let _ = std::fs::remove_file(&out);
 }
+
+#[test]
+fn ebpf_refusals_are_one_line_and_exit_2() {
+    assert!(one_line_exit_2(&["trace", "--all", "--", "true"]).contains("cannot be used with"));
+    assert!(one_line_exit_2(&["trace", "--all"]).contains("--all needs --backend ebpf"));
+    // Without privilege: as nobody, where we can become nobody.
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !have("setpriv") {
+        eprintln!("skipped: ebpf_refusals_are_one_line_and_exit_2 (as nobody): needs root and setpriv");
+        return;
+    }
+    let r = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            CK,
+            "trace",
+            "--backend",
+            "ebpf",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--backend ebpf: needs root, or CAP_BPF and CAP_PERFMON"), "{err}");
+}
+
+#[test]
+fn ebpf_ctrl_c_kills_what_it_started() {
+    if !ebpf_available("ebpf_ctrl_c_kills_what_it_started") {
+        return;
+    }
+    let out = tmp("ebpf-ctrlc");
+    let mut ck = Command::new(CK)
+        .args(["trace", "--backend", "ebpf", "-o"])
+        .arg(&out)
+        .args(["--", "sh", "-c", "sleep 30; true"])
+        .spawn()
+        .unwrap();
+    let mut sleeper = None;
+    for _ in 0..300 {
+        std::thread::sleep(Duration::from_millis(10));
+        sleeper = std::fs::read_to_string(&out).ok().and_then(|t| {
+            t.lines()
+                .find(|l| l.contains("execve(\"/usr/bin/sleep\"") || l.contains("execve(\"/bin/sleep\""))
+                .and_then(|l| split_pid(l).map(|p| p.0))
+        });
+        if sleeper.is_some() {
+            break;
+        }
+    }
+    let sleeper = sleeper.expect("the trace shows sleep's execve");
+    Command::new("kill").args(["-INT", &ck.id().to_string()]).status().unwrap();
+    let st = ck.wait().unwrap();
+    assert_eq!(st.code(), Some(130));
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(proc_state(sleeper), None, "the traced sleep is gone, not orphaned");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("+++ killed by SIGKILL +++"), "{text}");
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn ebpf_all_sees_a_process_it_did_not_start() {
+    if !ebpf_available("ebpf_all_sees_a_process_it_did_not_start") {
+        return;
+    }
+    let out = tmp("ebpf-all");
+    let mut ck = Command::new(CK)
+        .args([
+            "trace",
+            "--backend",
+            "ebpf",
+            "--all",
+            "-e",
+            "trace=execve,clone,clone3,vfork,exit_group",
+            "-o",
+        ])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    // The programs are attached once the first line of anything appears; then run ours.
+    for _ in 0..300 {
+        if std::fs::metadata(&out).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        let _ = Command::new("true").status();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let marker = format!("clonekit-all-{}", std::process::id());
+    let st =
+        Command::new("sh").args(["-c", &format!("/bin/echo {marker} >/dev/null; exit 7")]).status().unwrap();
+    assert_eq!(st.code(), Some(7));
+    std::thread::sleep(Duration::from_millis(100));
+    Command::new("kill").args(["-INT", &ck.id().to_string()]).status().unwrap();
+    assert!(ck.wait().unwrap().success(), "--all ends with Ctrl-C as a success");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    assert!(
+        text.lines().any(|l| l.contains("execve(\"/bin/echo\", [\"/bin/echo\", \"") && l.contains(&marker)),
+        "no execve of our echo in:\n{}",
+        text.lines().rev().take(40).collect::<Vec<_>>().join("\n")
+    );
+    assert!(text.lines().any(|l| l.contains("exit_group(7)")), "no exit_group(7)");
+}
