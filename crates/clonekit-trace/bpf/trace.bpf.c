@@ -22,10 +22,22 @@ typedef __s32 s32;
 typedef __u64 u64;
 typedef __s64 s64;
 
-// Only the fields read here; CO-RE relocates them to this kernel's layout.
+// The registers at system call entry: x86_64's user ABI (ptrace's user_regs_struct), the
+// same on every kernel, read at fixed offsets.
 struct pt_regs {
-	unsigned long r10, r8, dx, si, di, orig_ax;
-} __attribute__((preserve_access_index));
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax;
+	unsigned long ip, cs, flags, sp, ss;
+};
+
+static __always_inline u64 reg(const unsigned long *field)
+{
+	u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), field);
+	return v;
+}
+
+// The other kernel structures: only the fields read here; CO-RE relocates them to this
+// kernel's layout.
 
 struct sigaction {
 	void *sa_handler;
@@ -127,12 +139,13 @@ const volatile u64 untraced_flag = 0;  // CLONE_UNTRACED: its child is not follo
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20);
+	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC); // allocated as tasks come: a fast start
 	__type(key, u32);
 	__type(value, u32);
 } tracked SEC(".maps");
@@ -153,6 +166,7 @@ struct inflight {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, u32);
 	__type(value, struct inflight);
 } calls SEC(".maps");
@@ -209,7 +223,7 @@ static __always_inline struct head *reserve(u32 size, u32 kind)
 static __always_inline void submit(struct head *h)
 {
 	u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(h, avail > (1 << 20) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(h, avail > (512 << 10) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 // Declares an empty region of `max` bytes at offset `o` (a constant) of the record. Every
@@ -298,27 +312,17 @@ static __always_inline int capture_exec(struct head *h, u64 path, u64 argv, u64 
 		else
 			complete = 0;
 	}
+	// envp's pointers, page by page, for the count (the reader stops at the NULL; reading on
+	// past it costs less than looking for it here).
 	for (u32 c = 0; c < ENVP_CHUNKS; c++) {
 		if (!envp)
 			break;
-		u32 at = EXEC_ENVP_AT + c * (RSZ + PTRS_CAP);
 		u32 n = in_page(envp, PTRS_CAP);
-		if (!put_user(h, at, PTRS_CAP, envp, n)) {
-			complete = 0;
+		if (!put_user(h, EXEC_ENVP_AT + c * (RSZ + PTRS_CAP), PTRS_CAP, envp, n)) {
+			if (c == 0)
+				complete = 0;
 			break;
 		}
-		u64 *ptrs = (void *)h + at + RSZ;
-		int end = 0;
-		for (u32 i = 0; i < PTRS_CAP / 8; i++) {
-			if (i >= n / 8)
-				break;
-			if (!ptrs[i]) {
-				end = 1;
-				break;
-			}
-		}
-		if (end)
-			break;
 		envp += n;
 	}
 	u64 *ptrs = (void *)h + EXEC_ARGV_AT + RSZ;
@@ -346,11 +350,11 @@ int on_sys_enter(u64 *ctx)
 	if (!is_tracked(tid))
 		return 0;
 	struct inflight call = { .nr = nr };
-	call.args[0] = BPF_CORE_READ(regs, di);
-	call.args[1] = BPF_CORE_READ(regs, si);
-	call.args[2] = BPF_CORE_READ(regs, dx);
-	call.args[3] = BPF_CORE_READ(regs, r10);
-	call.args[4] = BPF_CORE_READ(regs, r8);
+	call.args[0] = reg(&regs->di);
+	call.args[1] = reg(&regs->si);
+	call.args[2] = reg(&regs->dx);
+	call.args[3] = reg(&regs->r10);
+	call.args[4] = reg(&regs->r8);
 	u32 c = *cap;
 	struct head *h;
 	// Each kind of record is reserved at its own constant size, in its own branch, so that
@@ -359,12 +363,12 @@ int on_sys_enter(u64 *ctx)
 		h = reserve(EXEC_REC, EV_ENTER);
 		if (!h)
 			return 0;
-		int complete;
-		if (c == CAP_EXECVE)
-			complete = capture_exec(h, call.args[0], call.args[1], call.args[2], 0);
-		else
-			complete = capture_exec(h, call.args[1], call.args[2], call.args[3], 0);
-		call.incomplete = !complete;
+		// execveat's path, argv and envp come one argument later.
+		u32 b = c == CAP_EXECVE ? 0 : 1;
+		u64 path = b ? call.args[1] : call.args[0];
+		u64 argv = b ? call.args[2] : call.args[1];
+		u64 envp = b ? call.args[3] : call.args[2];
+		call.incomplete = !capture_exec(h, path, argv, envp, 0);
 	} else if (c == CAP_CLONE3) {
 		h = reserve(CLONE3_REC, EV_ENTER);
 		if (!h)
@@ -403,7 +407,7 @@ int on_sys_exit(u64 *ctx)
 {
 	s64 ret = ctx[1];
 	// Every call of every task ends here: the cheap test (an array) first.
-	u64 nr = BPF_CORE_READ((struct pt_regs *)ctx[0], orig_ax);
+	u64 nr = reg(&((struct pt_regs *)ctx[0])->orig_ax);
 	u32 key0 = nr;
 	if (nr >= 512)
 		return 0;

@@ -17,7 +17,7 @@
 //!   printed as strace prints a longer string: cut, with `...`; further strings as their
 //!   address), and an environment is counted up to 256 entries;
 //! - `-y` reads `/proc/PID/fd` when the event is read, a little after the call;
-//! - a record that finds the ring buffer full is counted and reported as lost.
+//! - a record that finds the ring buffer (8 MiB) full is counted and reported as lost.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -279,11 +279,18 @@ impl Probe {
             .unwrap_or(0)
     }
 
-    /// Waits up to `timeout` for records (the programs wake us only when much is waiting).
-    fn wait(&self, timeout: Duration) {
-        let mut fds = [rustix::event::PollFd::new(&self.ring, rustix::event::PollFlags::IN)];
+    /// Waits up to `timeout` for records (the programs wake us only when much is waiting),
+    /// or for the program we started to end (its pidfd becomes readable).
+    fn wait(&self, timeout: Duration, root: Option<&rustix::fd::OwnedFd>) {
+        use rustix::event::{PollFd, PollFlags};
         let t = rustix::time::Timespec { tv_sec: 0, tv_nsec: timeout.as_nanos() as i64 };
-        let _ = rustix::event::poll(&mut fds, Some(&t));
+        let _ = match root {
+            Some(fd) => rustix::event::poll(
+                &mut [PollFd::new(&self.ring, PollFlags::IN), PollFd::new(fd, PollFlags::IN)],
+                Some(&t),
+            ),
+            None => rustix::event::poll(&mut [PollFd::new(&self.ring, PollFlags::IN)], Some(&t)),
+        };
     }
 }
 
@@ -548,8 +555,14 @@ pub fn run(
     };
     let mut root_status = None;
     let mut interrupted = 0;
+    // Readable when the program we started ends, so that the trace ends with it, not up to a
+    // batch later.
+    let mut root_fd = started.as_ref().and_then(|st| {
+        rustix::process::Pid::from_raw(st.pid)
+            .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok())
+    });
     loop {
-        s.probe.wait(BATCH);
+        s.probe.wait(BATCH, if root_status.is_none() { root_fd.as_ref() } else { None });
         s.drain();
         s.rec.printer.when = None;
         s.rec
@@ -574,6 +587,7 @@ pub fn run(
             if root_status.is_none() {
                 if let Ok(Some((_, status))) = raw::wait4(st.pid, raw::WALL | raw::WNOHANG) {
                     root_status = Some(status);
+                    root_fd = None;
                 }
             }
             if root_status.is_some() {
