@@ -47,19 +47,37 @@ fn differential_against_strace_with_the_ebpf_backend() {
 
 #[test]
 fn tree_and_json_on_the_same_workloads() {
+    tree_and_json("tree_and_json_on_the_same_workloads", &[]);
+}
+
+#[test]
+fn tree_and_json_on_the_same_workloads_with_the_ebpf_backend() {
+    let test = "tree_and_json_on_the_same_workloads_with_the_ebpf_backend";
+    if ebpf_available(test) {
+        tree_and_json(test, &["--backend", "ebpf"]);
+    }
+}
+
+/// `--tree` and `--json` on the differential workloads, with `clonekit trace EXTRA`.
+fn tree_and_json(test: &str, extra: &[&str]) {
     let Some(dir) = build() else { return };
+    let with =
+        |opts: &[&'static str]| -> Vec<&str> { extra.iter().copied().chain(opts.iter().copied()).collect() };
     for (name, argv) in workloads(&dir) {
         if name.starts_with("clone3") && !clonekit_sys::clone3_supported() {
             // A container's seccomp profile (CI runs the suite under one too): nothing to see.
-            eprintln!("skipped tree_and_json_on_the_same_workloads: {name}: clone3 is refused here");
+            eprintln!("skipped {test}: {name}: clone3 is refused here");
             continue;
         }
-        let (t, j, plain) =
-            (tmp(&format!("{name}.tree")), tmp(&format!("{name}.json")), tmp(&format!("{name}.plain")));
-        let out = run_clonekit(&[], &argv, &plain);
+        let (t, j, plain) = (
+            tmp(&format!("{test}-{name}.tree")),
+            tmp(&format!("{test}-{name}.json")),
+            tmp(&format!("{test}-{name}.plain")),
+        );
+        let out = run_clonekit(&with(&[]), &argv, &plain);
         let text = std::fs::read_to_string(&plain).unwrap();
         // --tree: the lines, then one node per task seen, each with how it ended.
-        let tr = run_clonekit(&["--tree"], &argv, &t);
+        let tr = run_clonekit(&with(&["--tree"]), &argv, &t);
         assert_eq!(tr.status.code(), out.status.code(), "{name}");
         let tree = std::fs::read_to_string(&t).unwrap();
         // The tasks of this very run (the lines come before the tree).
@@ -84,7 +102,7 @@ fn tree_and_json_on_the_same_workloads() {
         assert_eq!(roots, 1, "{name}: one root:\n{tree}");
 
         // --json: one object per event, decoded fields, the tree last.
-        let js = run_clonekit(&["--json", "--tree"], &argv, &j);
+        let js = run_clonekit(&with(&["--json", "--tree"]), &argv, &j);
         assert_eq!(js.status.code(), out.status.code(), "{name}");
         let objs: Vec<serde_json::Value> = std::fs::read_to_string(&j)
             .unwrap()
