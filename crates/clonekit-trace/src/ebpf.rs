@@ -405,7 +405,12 @@ impl<'a> Session<'a> {
                 let child = r.a as i32;
                 let node = self.rec.new_task(tid, child);
                 self.made.insert(tid, node);
-                self.rec.announce(child);
+                if self.all {
+                    // Every task of the machine: nothing is attached to, nothing to say.
+                    self.rec.task(child).announced = true;
+                } else {
+                    self.rec.announce(child);
+                }
             }
             EV_EXEC => {
                 let former = r.a as i32;
@@ -576,7 +581,10 @@ pub fn run(
                 // What we started dies with its descendants; their deaths are still shown.
                 // Their orphans come to us (not to init) to be reaped: nothing is left behind.
                 let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
-                for &t in s.rec.tasks.keys() {
+                // The program first, so that it cannot see a descendant die and go on.
+                let root = started.as_ref().map(|st| st.pid);
+                let rest: Vec<i32> = s.rec.tasks.keys().copied().filter(|&t| Some(t) != root).collect();
+                for t in root.into_iter().chain(rest) {
                     let _ = raw::kill(t, libc::SIGKILL as u32);
                 }
             } else {
@@ -592,6 +600,9 @@ pub fn run(
             }
             if root_status.is_some() {
                 if !s.rec.tasks.is_empty() {
+                    // A task that is gone from /proc was reaped, so all its records are in
+                    // the ring already: read them before deciding that any were lost.
+                    s.drain();
                     s.forget_vanished();
                 }
                 if s.rec.tasks.is_empty() {
