@@ -335,27 +335,16 @@ static __always_inline int capture_exec(struct head *h, u64 path, u64 argv, u64 
 	return complete;
 }
 
-SEC("tp_btf/sys_enter")
-int on_sys_enter(u64 *ctx)
+// A wanted call's entry (of capture kind `c`) by the tracked task `tid`: its record, and
+// the call in flight for its exit.
+static __noinline int enter(struct pt_regs *regs, u64 nr, u32 c, u32 tid)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	u64 nr = ctx[1];
-	u32 key = nr;
-	if (nr >= 512)
-		return 0;
-	u32 *cap = bpf_map_lookup_elem(&wanted, &key);
-	if (!cap || !*cap)
-		return 0;
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	if (!is_tracked(tid))
-		return 0;
 	struct inflight call = { .nr = nr };
 	call.args[0] = reg(&regs->di);
 	call.args[1] = reg(&regs->si);
 	call.args[2] = reg(&regs->dx);
 	call.args[3] = reg(&regs->r10);
 	call.args[4] = reg(&regs->r8);
-	u32 c = *cap;
 	struct head *h;
 	// Each kind of record is reserved at its own constant size, in its own branch, so that
 	// the verifier knows the size wherever the record is written.
@@ -402,6 +391,22 @@ int on_sys_enter(u64 *ctx)
 	return 0;
 }
 
+SEC("tp_btf/sys_enter")
+int on_sys_enter(u64 *ctx)
+{
+	u64 nr = ctx[1];
+	u32 key = nr;
+	if (nr >= 512)
+		return 0;
+	u32 *cap = bpf_map_lookup_elem(&wanted, &key);
+	if (!cap || !*cap)
+		return 0;
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	if (!is_tracked(tid))
+		return 0;
+	return enter((struct pt_regs *)ctx[0], nr, *cap, tid);
+}
+
 SEC("tp_btf/sys_exit")
 int on_sys_exit(u64 *ctx)
 {
@@ -416,8 +421,17 @@ int on_sys_exit(u64 *ctx)
 		return 0;
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight *call = bpf_map_lookup_elem(&calls, &tid);
-	if (!call)
-		return 0;
+	if (!call) {
+		// A call refused by a seccomp filter never reaches sys_enter, and its exit comes all
+		// the same, with the error: its entry is recorded now (its arguments are still in the
+		// registers). A new task's first return (0 from its creating call) is not a call.
+		if (ret >= 0 || !is_tracked(tid))
+			return 0;
+		enter((struct pt_regs *)ctx[0], nr, *wanted_nr, tid);
+		call = bpf_map_lookup_elem(&calls, &tid);
+		if (!call)
+			return 0;
+	}
 	u32 key = call->nr;
 	u32 *cap = bpf_map_lookup_elem(&wanted, &key);
 	u32 c = cap ? *cap : 0;
