@@ -1,0 +1,37 @@
+# The matrix as text: the table (case × kernel), a count per kernel, the reasons of every
+# cell that is not `=`, and the wall times. Input: merge.jq's document.
+def pad($w): tostring | if length >= $w then . else . + (" " * ($w - length)) end;
+def cut($w): if length > $w then .[0:$w - 1] + "…" else . end;
+def name: "\(.group) \(.case)";
+def reason: if .cell == "≠" then "\(.observed) (expected: \(.expected))"
+  elif .cell == "timeout" then "the guest did not finish in time"
+  elif .cell == "failed" then "the guest did not run the check to its end (see its console log)"
+  else .reason // "" end;
+def secs: if . == null then "-" else "\(. * 10 | round / 10)s" end;
+. as $m
+| ($m.kernels | map(.label)) as $labels
+| ([$m.cases[] | name | cut(70) | length] + [4] | max) as $wc
+| ($labels | map([length, 5] | max)) as $wk
+| [$m.cases[] | select($only_diff | not or any(.cells[]; .cell != "="))] as $rows
+| ("case" | pad($wc)) + "  " + ([range(0; $labels | length) as $i | $labels[$i] | pad($wk[$i])] | join("  ")),
+  ($rows[] | (name | cut(70) | pad($wc)) + "  "
+     + ([range(0; .cells | length) as $i | .cells[$i].cell | pad($wk[$i])] | join("  "))),
+  "",
+  ([range(0; $labels | length) as $i
+     | [$m.cases[].cells[$i].cell] as $c
+     | "\($labels[$i]): \($c | map(select(. == "=")) | length) =, \($c | map(select(. == "≠")) | length) ≠, \($c | map(select(. == "skip")) | length) skip"
+       + (if $m.kernels[$i].status != "ok" then " (\($m.kernels[$i].status))" else "" end)
+       + ", \($m.kernels[$i].wall_s | secs)"] | .[]),
+  "all: \($m.total_wall_s | secs)",
+  (["≠", "timeout", "failed", "-", "skip"][] as $kind
+   | [$m.cases[] | select(any(.cells[]; .cell == $kind))] as $these
+   | select($these | length > 0)
+   | "",
+     ({"≠": "differences", "timeout": "timed out", "failed": "failed guests", "-": "not run", "skip": "skipped"}[$kind] + ":"),
+     ($these[]
+      | . as $case
+      | [range(0; .cells | length) as $i | select(.cells[$i].cell == $kind) | {label: $labels[$i], why: (.cells[$i] | reason)}] as $why
+      | "  " + ($case | name) + ": "
+        + (if ($why | length) == ($labels | length) and ($why | map(.why) | unique | length) == 1
+           then "on every kernel: " + $why[0].why
+           else ($why | map("\(.label): \(.why)") | join("; ")) end)))
