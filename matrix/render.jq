@@ -1,9 +1,11 @@
 # The matrix as text: the table (case × kernel), a count per kernel, the reasons of every
 # cell that is not `=`, and the wall times. Input: merge.jq's document.
+def trim: sub(" +$"; "");
 def pad($w): tostring | if length >= $w then . else . + (" " * ($w - length)) end;
 def cut($w): if length > $w then .[0:$w - 1] + "…" else . end;
 def name: "\(.group) \(.case)";
-def reason: if .cell == "≠" then "\(.observed) (expected: \(.expected))"
+def reason: if .cell == "≠" and .expected == "model = kernel, expectations met" then .observed
+  elif .cell == "≠" then "\(.observed) (expected: \(.expected))"
   elif .cell == "timeout" then "the guest did not finish in time"
   elif .cell == "failed" then "the guest did not run the check to its end (see its console log)"
   else .reason // "" end;
@@ -12,10 +14,10 @@ def secs: if . == null then "-" else "\(. * 10 | round / 10)s" end;
 | ($m.kernels | map(.label)) as $labels
 | ([$m.cases[] | name | cut(70) | length] + [4] | max) as $wc
 | ($labels | map([length, 5] | max)) as $wk
-| [$m.cases[] | select($only_diff | not or any(.cells[]; .cell != "="))] as $rows
-| ("case" | pad($wc)) + "  " + ([range(0; $labels | length) as $i | $labels[$i] | pad($wk[$i])] | join("  ")),
+| [$m.cases[] | select(($only_diff | not) or any(.cells[]; .cell != "="))] as $rows
+| (("case" | pad($wc)) + "  " + ([range(0; $labels | length) as $i | $labels[$i] | pad($wk[$i])] | join("  ")) | trim),
   ($rows[] | (name | cut(70) | pad($wc)) + "  "
-     + ([range(0; .cells | length) as $i | .cells[$i].cell | pad($wk[$i])] | join("  "))),
+     + ([range(0; .cells | length) as $i | .cells[$i].cell | pad($wk[$i])] | join("  ")) | trim),
   "",
   ([range(0; $labels | length) as $i
      | [$m.cases[].cells[$i].cell] as $c
