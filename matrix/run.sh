@@ -188,5 +188,7 @@ done
 
 files=()
 for i in $(seq 1 "$n"); do files+=("$out/kernel-$i.json"); done
-"$here/table.sh" --total "$(since "$start_all")" --json "$out/matrix.json" "${files[@]}"
+rc=0
+"$here/table.sh" --total "$(since "$start_all")" --json "$out/matrix.json" "${files[@]}" || rc=$?
 say "merged JSON: $out/matrix.json"
+exit "$rc"

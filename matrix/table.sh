@@ -7,7 +7,8 @@
 #   matrix/table.sh [--total SECONDS] [--json MERGED] [--differences] KERNEL.json...
 #
 # --json writes the merged document; --differences prints only the rows that are not `=`
-# everywhere. Exit 0 if every cell is `=` or `skip`, 1 otherwise, 2 on bad input.
+# everywhere. Exit 0 if every kernel ran and every cell is `=` or `skip`, 1 otherwise, 2 on
+# bad input.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 total=null
@@ -30,4 +31,4 @@ if [ -n "$merged" ]; then
     printf '%s\n' "$doc" >"$merged"
 fi
 printf '%s\n' "$doc" | jq -r --argjson only_diff "$only_diff" -f "$here/render.jq"
-printf '%s\n' "$doc" | jq -e '[.cases[].cells[] | select(.cell == "≠" or .cell == "timeout" or .cell == "failed")] | length == 0' >/dev/null
+printf '%s\n' "$doc" | jq -e '([.cases[].cells[] | select(.cell == "≠")] | length == 0) and all(.kernels[]; .status == "ok")' >/dev/null
