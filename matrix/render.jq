@@ -1,13 +1,12 @@
-# The matrix as text: the table (case × kernel), a count per kernel, the reasons of every
-# cell that is not `=`, and the wall times. Input: merge.jq's document.
+# The matrix as text: the table (case × kernel), a count and the wall time per kernel, the
+# kernels that gave no results, and the reasons of every cell that is `≠`, `-` or `skip`.
+# Input: merge.jq's document.
 def trim: sub(" +$"; "");
 def pad($w): tostring | if length >= $w then . else . + (" " * ($w - length)) end;
 def cut($w): if length > $w then .[0:$w - 1] + "…" else . end;
 def name: "\(.group) \(.case)";
 def reason: if .cell == "≠" and .expected == "model = kernel, expectations met" then .observed
   elif .cell == "≠" then "\(.observed) (expected: \(.expected))"
-  elif .cell == "timeout" then "the guest did not finish in time"
-  elif .cell == "failed" then "the guest did not run the check to its end (see its console log)"
   else .reason // "" end;
 def secs: if . == null then "-" else "\(. * 10 | round / 10)s" end;
 . as $m
@@ -25,11 +24,15 @@ def secs: if . == null then "-" else "\(. * 10 | round / 10)s" end;
        + (if $m.kernels[$i].status != "ok" then " (\($m.kernels[$i].status))" else "" end)
        + ", \($m.kernels[$i].wall_s | secs)"] | .[]),
   "all: \($m.total_wall_s | secs)",
-  (["≠", "timeout", "failed", "-", "skip"][] as $kind
+  ([$m.kernels[] | select(.status != "ok")] as $bad | select($bad | length > 0)
+   | "", "kernels without results:",
+     ($bad[] | "  \(.label): " + (if .status == "timeout" then "timed out after \(.wall_s | secs): the guest did not finish in time"
+       else "\(.status) after \(.wall_s | secs): the guest did not run the check to its end (see its console log)" end))),
+  (["≠", "-", "skip"][] as $kind
    | [$m.cases[] | select(any(.cells[]; .cell == $kind))] as $these
    | select($these | length > 0)
    | "",
-     ({"≠": "differences", "timeout": "timed out", "failed": "failed guests", "-": "not run", "skip": "skipped"}[$kind] + ":"),
+     ({"≠": "differences", "-": "not run", "skip": "skipped"}[$kind] + ":"),
      ($these[]
       | . as $case
       | [range(0; .cells | length) as $i | select(.cells[$i].cell == $kind) | {label: $labels[$i], why: (.cells[$i] | reason)}] as $why
