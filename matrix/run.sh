@@ -46,6 +46,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # Ctrl-C (or a TERM) stops everything: the guest being run, then this script.
 guest=""
+# shellcheck disable=SC2317 # called by the trap
 stop() {
     trap - INT TERM
     if [ -n "$guest" ]; then
@@ -70,6 +71,10 @@ start_all="$(now)"
 mkdir -p "$cache/debs" "$cache/unpacked" "$out"
 rm -f "$out"/kernel-*.json "$out"/console-*.log "$out"/matrix.json
 
+# As root, apt downloads as root (its _apt user may not write to root's cache).
+apt_opts=(-q)
+if [ "$(id -u)" = 0 ]; then apt_opts+=(-o APT::Sandbox::User=root); fi
+
 # A Debian package, downloaded once into the cache and unpacked: its directory.
 unpack() {
     local pkg="$1" dir="$cache/unpacked/$1"
@@ -77,8 +82,8 @@ unpack() {
         local deb
         deb="$(find "$cache/debs" -name "${pkg}_*.deb" -print -quit)"
         if [ -z "$deb" ]; then
-            (cd "$cache/debs" && apt-get download "$pkg" >&2) \
-                || { apt-get update -qq && (cd "$cache/debs" && apt-get download "$pkg" >&2); } \
+            (cd "$cache/debs" && apt-get "${apt_opts[@]}" download "$pkg" >&2) \
+                || { apt-get update -qq && (cd "$cache/debs" && apt-get "${apt_opts[@]}" download "$pkg" >&2); } \
                 || die "apt-get download $pkg failed"
             deb="$(find "$cache/debs" -name "${pkg}_*.deb" -print -quit)"
         fi
@@ -134,13 +139,14 @@ vmlinuz_of() {
 }
 
 # One kernel: its check's JSON in $out/kernel-N.json, with a "matrix" object (label, source,
-# status ok|timeout|failed, wall seconds) added.
+# status ok|timeout|failed, wall seconds from boot to power-off, or of the check on the host)
+# added.
 run_one() {
     local n="$1" what="$2" json="$out/kernel-$1.json" raw="$out/raw-$1.json" log="$out/console-$1.log"
     local start status=ok rc=0 label
-    start="$(now)"
     if [ "$what" = host ]; then
         say "host: clonekit check --json on $(uname -r)"
+        start="$(now)"
         nice -n 10 "$clonekit" check --json >"$raw" 2>"$log" || rc=$?
         label="host $(uname -r)"
     else
@@ -151,6 +157,7 @@ run_one() {
         label="$(basename "$vmlinuz" | sed 's/^vmlinuz-//')"
         say "$label: booting under qemu (TCG, -cpu $cpu), at most ${timeout_s}s"
         rm -f "$raw"
+        start="$(now)"
         timeout --kill-after=10 "$timeout_s" nice -n 10 qemu-system-x86_64 -accel tcg -cpu "$cpu" \
             -m 2048 -smp 2 -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" \
             -append "console=ttyS0 quiet panic=-1" -serial mon:stdio -serial "file:$raw" \
