@@ -37,6 +37,6 @@ def secs: if . == null then "-" else "\(. * 10 | round / 10)s" end;
       | . as $case
       | [range(0; .cells | length) as $i | select(.cells[$i].cell == $kind) | {label: $labels[$i], why: (.cells[$i] | reason)}] as $why
       | "  " + ($case | name) + ": "
-        + (if ($why | length) == ($labels | length) and ($why | map(.why) | unique | length) == 1
+        + (if ($labels | length) > 1 and ($why | length) == ($labels | length) and ($why | map(.why) | unique | length) == 1
            then "on every kernel: " + $why[0].why
            else ($why | map("\(.label): \(.why)") | join("; ")) end)))
