@@ -69,7 +69,7 @@ need jq jq
 
 start_all="$(now)"
 mkdir -p "$cache/debs" "$cache/unpacked" "$out"
-rm -f "$out"/kernel-*.json "$out"/console-*.log "$out"/matrix.json
+rm -f "$out"/kernel-*.json "$out"/raw-*.json "$out"/console-*.log "$out"/matrix.json "$out"/initrd.gz
 
 # As root, apt downloads as root (its _apt user may not write to root's cache).
 apt_opts=(-q)
