@@ -39,4 +39,4 @@ def secs: if . == null then "-" else "\(. * 10 | round / 10)s" end;
       | "  " + ($case | name) + ": "
         + (if ($labels | length) > 1 and ($why | length) == ($labels | length) and ($why | map(.why) | unique | length) == 1
            then "on every kernel: " + $why[0].why
-           else ($why | map("\(.label): \(.why)") | join("; ")) end)))
+           else ($why | group_by(.why) | sort_by(-length) | map("\(map(.label) | join(", ")): \(.[0].why)") | join("; ")) end)))
