@@ -3,9 +3,11 @@
 # from a busybox initramfs holding the release clonekit, or on this machine's kernel
 # (`host`), and one table of case × kernel (see docs/kernel-matrix.md).
 #
-#   matrix/run.sh [--timeout SECONDS] [--cpu MODEL] [--out DIR] [--clonekit PATH] KERNEL...
+#   matrix/run.sh [--timeout SECONDS] [--cpu MODEL] [--out DIR] [--clonekit PATH]
+#                 [--only TEXT] KERNEL...
 #
 # KERNEL: a Debian package name (linux-image-6.1.0-57-amd64), a vmlinuz path, or `host`.
+# --only TEXT: only the cases whose name contains TEXT (check's --only; no spaces).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,9 +20,10 @@ timeout_s=600
 if grep -qw la57 /proc/cpuinfo; then cpu=max; else cpu=max,la57=off; fi
 out=""
 clonekit=""
+only=""
 
 usage() {
-    sed -n '2,8s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
     exit 2
 }
 
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
         --cpu) cpu="${2:?--cpu needs a qemu CPU model}"; shift 2 ;;
         --out) out="${2:?--out needs a directory}"; shift 2 ;;
         --clonekit) clonekit="${2:?--clonekit needs a path}"; shift 2 ;;
+        --only) only="${2:?--only needs a text}"; shift 2 ;;
         -h | --help) usage ;;
         --) shift; break ;;
         -*) echo "matrix: unknown option $1" >&2; usage ;;
@@ -147,7 +151,7 @@ run_one() {
     if [ "$what" = host ]; then
         say "host: clonekit check --json on $(uname -r)"
         start="$(now)"
-        nice -n 10 "$clonekit" check --json >"$raw" 2>"$log" || rc=$?
+        nice -n 10 "$clonekit" check --json ${only:+--only "$only"} >"$raw" 2>"$log" || rc=$?
         label="host $(uname -r)"
     else
         local vmlinuz
@@ -160,7 +164,7 @@ run_one() {
         start="$(now)"
         timeout --kill-after=10 "$timeout_s" nice -n 10 qemu-system-x86_64 -accel tcg -cpu "$cpu" \
             -m 2048 -smp 2 -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" \
-            -append "console=ttyS0 quiet panic=-1" -serial mon:stdio -serial "file:$raw" \
+            -append "console=ttyS0 quiet panic=-1${only:+ clonekit.only=$only}" -serial mon:stdio -serial "file:$raw" \
             </dev/null >"$log" 2>&1 &
         guest=$!
         wait "$guest" || rc=$?

@@ -2,7 +2,7 @@
 //! each backend's expectations checked, and the two transcripts compared line for line.
 //! The conformance corpus (see [`super::conformance`]) is run the same way, by the same code.
 
-use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Transcript};
+use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Scenario, ScenarioError, Transcript};
 
 use super::harness::{Case, Observation, ScenarioDetail};
 
@@ -65,6 +65,17 @@ fn first_difference(model: &str, kernel: &str) -> String {
     "identical".to_string()
 }
 
+/// The transcripts of the steps of `scenario` before line `line`, on the model (with this
+/// caller's privilege) and on the kernel; `None` if either cannot run them or the kernel's
+/// expectations are all met there (the difference is not before that line).
+fn before(scenario: &Scenario, line: usize) -> Option<(Transcript, Transcript)> {
+    let mut head = scenario.clone();
+    head.steps.retain(|s| s.line < line);
+    let model = run(&head, &mut ModelBackend::for_caller(KernelBackend::caller())).ok()?;
+    let kernel = run(&head, &mut KernelBackend::new()).ok()?;
+    (!kernel.passed() || model.to_string() != kernel.to_string()).then_some((model, kernel))
+}
+
 fn run_one(name: &str, text: &str) -> Observation {
     let scenario = match parse(name, text) {
         Ok(s) => s,
@@ -89,8 +100,17 @@ fn run_one(name: &str, text: &str) -> Observation {
         Ok(t) => t,
         Err(e) => return Observation::error(format!("model: {e}")),
     };
-    let kernel = match run(&scenario, &mut KernelBackend::new()) {
-        Ok(t) => t,
+    let (model, kernel, stopped) = match run(&scenario, &mut KernelBackend::new()) {
+        Ok(t) => (model, t, None),
+        // A step the kernel could not run because an earlier step of the kernel's run went
+        // otherwise (a task it should have created does not exist): both backends run the
+        // steps before it, so that the transcripts show the step that differs.
+        Err(ScenarioError::Step { line, msg, .. }) => match before(&scenario, line) {
+            Some((model, kernel)) => {
+                (model, kernel, Some(format!(" (the kernel's run stops at line {line}: {msg})")))
+            }
+            None => return Observation::error(format!("kernel: {}:{line}: {msg}", scenario.file)),
+        },
         Err(e) => {
             let e = e.to_string();
             return match e.find(KernelBackend::UNOBSERVABLE) {
@@ -111,7 +131,9 @@ fn run_one(name: &str, text: &str) -> Observation {
             format!("differ at {}", first_difference(&m, &k))
         }
     );
-    let mut obs = Observation::verdict(agree && model.passed() && kernel.passed(), observed);
+    let observed = observed + stopped.as_deref().unwrap_or("");
+    let mut obs =
+        Observation::verdict(stopped.is_none() && agree && model.passed() && kernel.passed(), observed);
     obs.scenario =
         Some(ScenarioDetail { flags, model_passed: model.passed(), kernel_passed: kernel.passed(), agree });
     obs
