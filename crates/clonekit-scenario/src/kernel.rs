@@ -537,7 +537,15 @@ impl Backend for KernelBackend {
         let result = match outcome {
             AgentOutcome::Done(r) => {
                 if op.creates().is_some() && r.ret > 0 {
-                    self.adopt(new_task)?;
+                    // A task the kernel made but that never serves its mailbox died or hangs
+                    // before its first step (a thread pointer or stack the kernel accepted
+                    // but the task cannot use, as at the user address limit under LA57).
+                    self.adopt(new_task).map_err(|e| {
+                        err(format!(
+                            "{} (the call returned {}: the task was made, but never reached its first step)",
+                            e.0, r.ret
+                        ))
+                    })?;
                 }
                 if matches!(op, Op::Execve) && r.ret == 0 {
                     self.after_exec(task)?;

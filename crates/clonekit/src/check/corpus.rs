@@ -138,3 +138,24 @@ fn run_one(name: &str, text: &str) -> Observation {
         Some(ScenarioDetail { flags, model_passed: model.passed(), kernel_passed: kernel.passed(), agree });
     obs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that cannot go on at line 3 (the creating step at line 2 gave `EINVAL`, rule P3):
+    /// the steps before it still run on both backends, and the kernel's transcript shows the
+    /// failed expectation at the creating step.
+    #[test]
+    fn the_steps_before_a_missing_task_show_the_creating_step() {
+        let text = "main: clone thread as t => t\nt: exit 0\n";
+        let s = parse("stops.scn", text).expect("scenario");
+        let err = run(&s, &mut KernelBackend::new()).expect_err("t is never created");
+        let ScenarioError::Step { line, .. } = err else { panic!("not a step error: {err}") };
+        assert_eq!(line, 2);
+        let (model, kernel) = before(&s, line).expect("the kernel's expectation fails before line 2");
+        assert!(!kernel.passed() && !model.passed());
+        assert!(kernel.to_string().contains("=> EINVAL"), "{kernel}");
+        assert_eq!(model.to_string(), kernel.to_string());
+    }
+}
