@@ -26,8 +26,8 @@ def secs: if . == null then "-" else "\(. * 10 | round / 10)s" end;
   "all: \($m.total_wall_s | secs)",
   ([$m.kernels[] | select(.status != "ok")] as $bad | select($bad | length > 0)
    | "", "kernels without results:",
-     ($bad[] | "  \(.label): " + (if .status == "timeout" then "timed out after \(.wall_s | secs): the guest did not finish in time"
-       else "\(.status) after \(.wall_s | secs): the guest did not run the check to its end (see its console log)" end))),
+     ($bad[] | "  \(.label): " + (if .status == "timeout" then "timed out after \(.wall_s | secs): the check did not finish in time"
+       else "\(.status) after \(.wall_s | secs): the check did not run to its end (see its log)" end))),
   (["≠", "-", "skip"][] as $kind
    | [$m.cases[] | select(any(.cells[]; .cell == $kind))] as $these
    | select($these | length > 0)

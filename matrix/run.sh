@@ -43,7 +43,9 @@ done
 [ $# -gt 0 ] || usage
 out="${out:-$cache/last}"
 
-say() { echo "matrix: $*" >&2; }
+# Messages go to the standard error the script was given, even from inside a redirection.
+exec 3>&2
+say() { echo "matrix: $*" >&3; }
 die() { say "$*"; exit 2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -109,6 +111,7 @@ fi
 initrd="$out/initrd.gz"
 build_initrd() {
     local root="$out/initramfs" busybox
+    need cpio cpio
     busybox="$(unpack busybox-static)/bin/busybox"
     rm -rf "$root"
     mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root}
@@ -142,6 +145,17 @@ vmlinuz_of() {
     esac
 }
 
+# Runs a command in the background under `timeout`, as the guest the trap stops; its exit
+# status (124 or 137 when the timeout ended it).
+supervised() {
+    local rc=0
+    timeout --kill-after=10 "$timeout_s" nice -n 10 "$@" </dev/null &
+    guest=$!
+    wait "$guest" || rc=$?
+    guest=""
+    return "$rc"
+}
+
 # One kernel: its check's JSON in $out/kernel-N.json, with a "matrix" object (label, source,
 # status ok|timeout|failed, wall seconds from boot to power-off, or of the check on the host)
 # added.
@@ -149,10 +163,11 @@ run_one() {
     local n="$1" what="$2" json="$out/kernel-$1.json" raw="$out/raw-$1.json" log="$out/console-$1.log"
     local start status=ok rc=0 label
     if [ "$what" = host ]; then
-        say "host: clonekit check --json on $(uname -r)"
-        start="$(now)"
-        nice -n 10 "$clonekit" check --json ${only:+--only "$only"} >"$raw" 2>"$log" || rc=$?
         label="host $(uname -r)"
+        say "host: clonekit check --json on $(uname -r), at most ${timeout_s}s"
+        start="$(now)"
+        supervised "$clonekit" check --json ${only:+--only "$only"} >"$raw" 2>"$log" || rc=$?
+        if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then status=timeout; fi
     else
         local vmlinuz
         vmlinuz="$(vmlinuz_of "$what")"
@@ -162,13 +177,9 @@ run_one() {
         say "$label: booting under qemu (TCG, -cpu $cpu), at most ${timeout_s}s"
         rm -f "$raw"
         start="$(now)"
-        timeout --kill-after=10 "$timeout_s" nice -n 10 qemu-system-x86_64 -accel tcg -cpu "$cpu" \
-            -m 2048 -smp 2 -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" \
-            -append "console=ttyS0 quiet panic=-1${only:+ clonekit.only=$only}" -serial mon:stdio -serial "file:$raw" \
-            </dev/null >"$log" 2>&1 &
-        guest=$!
-        wait "$guest" || rc=$?
-        guest=""
+        supervised qemu-system-x86_64 -accel tcg -cpu "$cpu" -m 2048 -smp 2 -nographic -no-reboot \
+            -kernel "$vmlinuz" -initrd "$initrd" -append "console=ttyS0 quiet panic=-1${only:+ clonekit.only=$only}" \
+            -serial mon:stdio -serial "file:$raw" >"$log" 2>&1 || rc=$?
         if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
             status=timeout
         elif ! grep -q '^clonekit-matrix: check exited' "$log"; then
@@ -186,7 +197,7 @@ run_one() {
     else
         jq -n --arg name "$label" --arg source "$what" --arg status "$status" --argjson wall "$wall" \
             '{kernel: null, cases: [], matrix: {"label": $name, source: $source, status: $status, wall_s: $wall}}' >"$json"
-        say "$label: $status after ${wall}s (console: $log)"
+        say "$label: $status after ${wall}s (log: $log)"
     fi
     say "$label: ${wall}s"
 }
