@@ -449,6 +449,17 @@ pub fn pidfd_exit_status(pidfd: rustix::fd::BorrowedFd<'_>) -> io::Result<Option
     Ok((info.mask & PIDFD_INFO_EXIT != 0).then_some(info.exit_code))
 }
 
+/// Whether this kernel's pidfds keep the exit status of a reaped task
+/// ([`pidfd_exit_status`], Linux 6.15). Before that, how a task ended that its parent reaped
+/// at once, or a thread (which leaves no zombie), cannot be observed. Asked once.
+pub fn pidfd_keeps_exit_status() -> bool {
+    static KEEPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KEEPS.get_or_init(|| {
+        rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty())
+            .is_ok_and(|fd| pidfd_exit_status(rustix::fd::AsFd::as_fd(&fd)).is_ok())
+    })
+}
+
 /// The inodes of `tid`'s pid namespace and of its ancestors, up to this process's own, the
 /// outermost first: the same order as `NSpid:`, so that entry `i` names the namespace in
 /// which the task has its `i`-th pid. Walks up with `ioctl(NS_GET_PARENT)`, which refuses

@@ -86,6 +86,11 @@ fn err(what: impl std::fmt::Display) -> BackendError {
 }
 
 impl KernelBackend {
+    /// The start of a backend error that says what this kernel does not let the backend
+    /// observe (not a failure of the kernel or of the scenario): `check` skips such a scenario
+    /// by name, with the error as its reason.
+    pub const UNOBSERVABLE: &'static str = "not observable on this kernel";
+
     /// The privilege this backend's tasks will have when run by this process (see
     /// [`clonekit_probe::privilege::privilege`]): root, root of a user namespace of their own,
     /// or an ordinary user. Give it to [`ModelBackend::for_caller`](crate::ModelBackend::for_caller).
@@ -532,7 +537,15 @@ impl Backend for KernelBackend {
         let result = match outcome {
             AgentOutcome::Done(r) => {
                 if op.creates().is_some() && r.ret > 0 {
-                    self.adopt(new_task)?;
+                    // A task the kernel made but that never serves its mailbox died or hangs
+                    // before its first step (a thread pointer or stack the kernel accepted
+                    // but the task cannot use, as at the user address limit under LA57).
+                    self.adopt(new_task).map_err(|e| {
+                        err(format!(
+                            "{} (the call returned {}: the task was made, but never reached its first step)",
+                            e.0, r.ret
+                        ))
+                    })?;
                 }
                 if matches!(op, Op::Execve) && r.ret == 0 {
                     self.after_exec(task)?;
@@ -559,7 +572,15 @@ impl Backend for KernelBackend {
                 let killed = if op.ends_task() {
                     None
                 } else {
-                    self.fleet()?.exit_status(slot).filter(|st| st & 0x7f != 0).map(|st| (st & 0x7f) as u32)
+                    let status = self.fleet()?.exit_status(slot);
+                    if status.is_none() && !clonekit_probe::observe::pidfd_keeps_exit_status() {
+                        return Err(err(format!(
+                            "{}: how task {} ended in its step (no zombie left to read, and this kernel's pidfds do not keep the exit status: PIDFD_INFO_EXIT, Linux 6.15)",
+                            Self::UNOBSERVABLE,
+                            task.0
+                        )));
+                    }
+                    status.filter(|st| st & 0x7f != 0).map(|st| (st & 0x7f) as u32)
                 };
                 if let Some(info) = self.tasks.get_mut(&task) {
                     info.gone = true;

@@ -48,6 +48,9 @@ pub mod docs {
     /// `docs/kernel-differences.md`.
     #[doc = include_str!("../../../docs/kernel-differences.md")]
     pub struct KernelDifferences;
+    /// `docs/kernel-matrix.md`.
+    #[doc = include_str!("../../../docs/kernel-matrix.md")]
+    pub struct KernelMatrix;
     /// `docs/library.md`.
     #[doc = include_str!("../../../docs/library.md")]
     pub struct Library;

@@ -2,7 +2,7 @@
 //! each backend's expectations checked, and the two transcripts compared line for line.
 //! The conformance corpus (see [`super::conformance`]) is run the same way, by the same code.
 
-use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Transcript};
+use clonekit_scenario::{parse, run, KernelBackend, ModelBackend, Scenario, ScenarioError, Transcript};
 
 use super::harness::{Case, Observation, ScenarioDetail};
 
@@ -65,6 +65,17 @@ fn first_difference(model: &str, kernel: &str) -> String {
     "identical".to_string()
 }
 
+/// The transcripts of the steps of `scenario` before line `line`, on the model (with this
+/// caller's privilege) and on the kernel; `None` if either cannot run them or the kernel's
+/// expectations are all met there (the difference is not before that line).
+fn before(scenario: &Scenario, line: usize) -> Option<(Transcript, Transcript)> {
+    let mut head = scenario.clone();
+    head.steps.retain(|s| s.line < line);
+    let model = run(&head, &mut ModelBackend::for_caller(KernelBackend::caller())).ok()?;
+    let kernel = run(&head, &mut KernelBackend::new()).ok()?;
+    (!kernel.passed() || model.to_string() != kernel.to_string()).then_some((model, kernel))
+}
+
 fn run_one(name: &str, text: &str) -> Observation {
     let scenario = match parse(name, text) {
         Ok(s) => s,
@@ -89,9 +100,24 @@ fn run_one(name: &str, text: &str) -> Observation {
         Ok(t) => t,
         Err(e) => return Observation::error(format!("model: {e}")),
     };
-    let kernel = match run(&scenario, &mut KernelBackend::new()) {
-        Ok(t) => t,
-        Err(e) => return Observation::error(format!("kernel: {e}")),
+    let (model, kernel, stopped) = match run(&scenario, &mut KernelBackend::new()) {
+        Ok(t) => (model, t, None),
+        // A step the kernel could not run because an earlier step of the kernel's run went
+        // otherwise (a task it should have created does not exist): both backends run the
+        // steps before it, so that the transcripts show the step that differs.
+        Err(ScenarioError::Step { line, msg, .. }) => match before(&scenario, line) {
+            Some((model, kernel)) => {
+                (model, kernel, Some(format!(" (the kernel's run stops at line {line}: {msg})")))
+            }
+            None => return Observation::error(format!("kernel: {}:{line}: {msg}", scenario.file)),
+        },
+        Err(e) => {
+            let e = e.to_string();
+            return match e.find(KernelBackend::UNOBSERVABLE) {
+                Some(at) => Observation::skip(format!("kernel backend: {}", &e[at..])),
+                None => Observation::error(format!("kernel: {e}")),
+            };
+        }
     };
     let (m, k) = (model.to_string(), kernel.to_string());
     let agree = m == k;
@@ -105,8 +131,31 @@ fn run_one(name: &str, text: &str) -> Observation {
             format!("differ at {}", first_difference(&m, &k))
         }
     );
-    let mut obs = Observation::verdict(agree && model.passed() && kernel.passed(), observed);
+    let observed = observed + stopped.as_deref().unwrap_or("");
+    let mut obs =
+        Observation::verdict(stopped.is_none() && agree && model.passed() && kernel.passed(), observed);
     obs.scenario =
         Some(ScenarioDetail { flags, model_passed: model.passed(), kernel_passed: kernel.passed(), agree });
     obs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that cannot go on at line 3 (the creating step at line 2 gave `EINVAL`, rule P3):
+    /// the steps before it still run on both backends, and the kernel's transcript shows the
+    /// failed expectation at the creating step.
+    #[test]
+    fn the_steps_before_a_missing_task_show_the_creating_step() {
+        let text = "main: clone thread as t => t\nt: exit 0\n";
+        let s = parse("stops.scn", text).expect("scenario");
+        let err = run(&s, &mut KernelBackend::new()).expect_err("t is never created");
+        let ScenarioError::Step { line, .. } = err else { panic!("not a step error: {err}") };
+        assert_eq!(line, 2);
+        let (model, kernel) = before(&s, line).expect("the kernel's expectation fails before line 2");
+        assert!(!kernel.passed() && !model.passed());
+        assert!(kernel.to_string().contains("=> EINVAL"), "{kernel}");
+        assert_eq!(model.to_string(), kernel.to_string());
+    }
 }

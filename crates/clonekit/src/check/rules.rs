@@ -129,7 +129,10 @@ fn plan(id: &str) -> Plan {
             a.set_tid_size = 1;
         }))]),
         "C10" => one(c3(F::from_bits_retain(1 << 40))),
-        "C11" => Plan::Try(vec![Trial::new(c3(F::CLONE_DETACHED)), Trial::new(clone3(F::empty(), 0, |a, _, _| a.flags = SIGCHLD))]),
+        "C11" => Plan::Try(vec![
+            Trial::new(c3(F::CLONE_DETACHED)),
+            Trial::new(clone3(F::empty(), 0, |a, _, _| a.flags = SIGCHLD)),
+        ]),
         "C12" => one(c3(F::CLONE_VM | F::CLONE_SIGHAND | F::CLONE_CLEAR_SIGHAND)),
         "C13" => Plan::Try(vec![Trial::new(c3(vm_thread)), Trial::new(c3(F::CLONE_PARENT))]),
         "C14" => Plan::Try(vec![
@@ -152,7 +155,9 @@ fn plan(id: &str) -> Plan {
             Trial::new(legacy(vm_thread)).with_setup(Setup::AfterUnshareNewpid),
         ]),
         "P7" => one(legacy_with(F::CLONE_PIDFD | F::CLONE_DETACHED, VALID, 0)),
-        "S1" => skip("a signal pending at entry makes the call restart (ERESTARTNOINTR) before user space sees it"),
+        "S1" => skip(
+            "a signal pending at entry makes the call restart (ERESTARTNOINTR) before user space sees it",
+        ),
         "U1" => from(legacy(F::CLONE_NEWUSER), Setup::Chrooted),
         "U2" => from(legacy(F::CLONE_NEWUSER), Setup::UnmappedUserNs),
         "U3" => skip("needs 33 nested user namespaces or user.max_user_namespaces lowered"),
@@ -206,13 +211,29 @@ fn plan(id: &str) -> Plan {
         "D2" => one(clone3(F::CLONE_PIDFD, SIGCHLD, |a, _, _| a.pidfd = 8)),
         "G1" => from(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = VALID), Setup::NotACgroupDir),
         "G2" => from(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = VALID), Setup::DeadCgroup),
-        "G3" => from(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = VALID), Setup::UnwritableCgroup),
+        "G3" => {
+            from(clone3(F::CLONE_INTO_CGROUP, SIGCHLD, |a, _, _| a.cgroup = VALID), Setup::UnwritableCgroup)
+        }
         "G4" => skip("needs a cgroup namespace rooted below the target cgroup"),
         "G5" => skip("needs a threaded cgroup subtree"),
-        "G6" => skip("needs a cgroup v2 controller to enable in subtree_control (this machine's controllers are on cgroup v1)"),
-        "G7" => skip("needs the pids controller on cgroup v2 (this machine's is on cgroup v1)"),
+        "G6" => skip(&format!(
+            "needs a cgroup v2 controller to enable in subtree_control{}",
+            cgroup_v1_note("controllers are")
+        )),
+        "G7" => skip(&format!("needs the pids controller on cgroup v2{}", cgroup_v1_note("is"))),
         "S2" => skip("needs a fatal signal to arrive while copy_process runs"),
         other => Plan::Skip(format!("no trial is defined for rule {other}")),
+    }
+}
+
+/// `" (this machine's … on cgroup v1)"` where the cgroup v2 root offers no controller, else
+/// nothing (a machine whose controllers are on v2, such as the kernel matrix's guests).
+fn cgroup_v1_note(verb: &str) -> String {
+    let v2 = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").is_ok_and(|c| !c.trim().is_empty());
+    if v2 {
+        String::new()
+    } else {
+        format!(" (this machine's {verb} on cgroup v1)")
     }
 }
 
