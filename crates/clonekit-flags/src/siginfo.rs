@@ -72,21 +72,36 @@ impl SigInfo {
     }
 }
 
-/// The general `si_code` names (`siginfo_codes`), tried first for every signal.
+/// The general `si_code` values and names (`siginfo_codes`), tried first for every signal.
+pub const SI_CODES: &[(i32, &str)] = &[
+    (SI_USER, "SI_USER"),
+    (SI_KERNEL, "SI_KERNEL"),
+    (SI_QUEUE, "SI_QUEUE"),
+    (-2, "SI_TIMER"),
+    (-3, "SI_MESGQ"),
+    (-4, "SI_ASYNCIO"),
+    (-5, "SI_SIGIO"),
+    (SI_TKILL, "SI_TKILL"),
+    (-7, "SI_DETHREAD"),
+    (-60, "SI_ASYNCNL"),
+];
+
+/// `SI_USER`: sent by `kill`.
+pub const SI_USER: i32 = 0;
+/// `SI_KERNEL`: sent by the kernel.
+pub const SI_KERNEL: i32 = 0x80;
+/// `SI_QUEUE`: sent by `sigqueue`.
+pub const SI_QUEUE: i32 = -1;
+/// `SI_TKILL`: sent by `tkill`/`tgkill`.
+pub const SI_TKILL: i32 = -6;
+
+/// The `si_code` of a general name (`SI_QUEUE`), case-insensitive.
+pub fn si_code_from_name(name: &str) -> Option<i32> {
+    SI_CODES.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(c, _)| *c)
+}
+
 fn general_code(code: i32) -> Option<&'static str> {
-    Some(match code {
-        0 => "SI_USER",
-        0x80 => "SI_KERNEL",
-        -1 => "SI_QUEUE",
-        -2 => "SI_TIMER",
-        -3 => "SI_MESGQ",
-        -4 => "SI_ASYNCIO",
-        -5 => "SI_SIGIO",
-        -6 => "SI_TKILL",
-        -7 => "SI_DETHREAD",
-        -60 => "SI_ASYNCNL",
-        _ => return None,
-    })
+    SI_CODES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
 /// The per-signal `si_code` names (x86_64).

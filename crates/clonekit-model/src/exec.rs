@@ -56,6 +56,7 @@ impl Kernel {
         t.sas.on = false;
         t.handled = 0;
         t.set_child_tid = 0;
+        t.forknoexec = false;
         // No wake-up for the parent: an exec notifies nobody. A parent asleep in a wait that
         // the exit signal's change to SIGCHLD makes ineligible (a __WCLONE wait) sleeps on
         // until one of its children wakes it.

@@ -368,7 +368,10 @@ impl Kernel {
             let parent = t.real_parent;
             let signal = t.signal.clone();
             signal.borrow_mut().threads.retain(|&x| x != p);
-            self.free_pid(&pid, p);
+            // A pid that still names a process group or a session stays allocated.
+            if !self.pid_in_use(&pid, Some(p)) {
+                self.free_pid(&pid, p);
+            }
             // The last pid of a dying namespace freed: its init finishes exiting.
             for u in &pid.numbers {
                 if let Some(w) = u.ns.zap_waiter.get() {
@@ -384,6 +387,12 @@ impl Kernel {
                 }
             }
             self.free_task(p);
+            let (pgrp, session) = {
+                let s = signal.borrow();
+                (s.pgrp.clone(), s.session.clone())
+            };
+            self.put_pid(&pgrp);
+            self.put_pid(&session);
             let zap_leader = leader != p
                 && self.task(leader).is_some_and(|l| l.state == TaskState::Zombie)
                 && self.thread_group_empty(leader)

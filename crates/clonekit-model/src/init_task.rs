@@ -34,7 +34,6 @@ impl Kernel {
             resumed: Vec::new(),
             sleep_seq: 0,
             next_inum: 0xEFFF_FFF0,
-            next_pgid: 1,
             next_serial: 0,
             last_copy: None,
             recording: false,
@@ -72,7 +71,8 @@ impl Kernel {
         pid_ns.idr.borrow_mut().insert(1, id);
         pid_ns.child_reaper.set(Some(id));
         let pid = Rc::new(Pid { numbers: vec![UPid { nr: 1, ns: pid_ns.clone() }] });
-        let mut signal = SignalStruct::new(0);
+        let mut signal = SignalStruct::new(pid.clone(), pid.clone());
+        signal.leader = true;
         signal.unkillable = true;
         signal.threads.push(id);
         signal.live = 1;
@@ -113,13 +113,14 @@ impl Kernel {
         k
     }
 
-    /// The first task of a scenario run by root: `fork()`ed by init, in a process group of
-    /// its own.
+    /// The first task of a scenario run by root: `fork()`ed by init, leading a session and a
+    /// process group of its own.
     pub fn spawn_first(&mut self) -> Result<TaskId, Errno> {
         self.spawn_first_as(Privilege::Root)
     }
 
-    /// The first task of a scenario run with `privilege`, in a process group of its own:
+    /// The first task of a scenario run with `privilege`, leading a session and a process
+    /// group of its own (`setsid`):
     ///
     /// - [`Privilege::Root`]: `fork()`ed by init.
     /// - [`Privilege::Unprivileged`]: the same, with the user's credentials (`setresuid`
@@ -141,7 +142,7 @@ impl Kernel {
                 self.init_pid_ns.advance_cursor(20_000);
                 let first = self.fork_done(init)?;
                 self.set_user(first, uid);
-                return Ok(self.new_process_group(first));
+                return Ok(self.new_session(first));
             }
             Privilege::NamespaceRoot { uid } => {
                 let user = self.fork_done(init)?;
@@ -166,7 +167,7 @@ impl Kernel {
             }
         };
         let first = self.fork_done(parent)?;
-        Ok(self.new_process_group(first))
+        Ok(self.new_session(first))
     }
 
     /// `fork()` by `parent`, which must not block.
@@ -186,11 +187,9 @@ impl Kernel {
         self.tm(task).cred = Rc::new(cred);
     }
 
-    /// `setpgid(0, 0)`: `task` leads a new process group.
-    fn new_process_group(&mut self, task: TaskId) -> TaskId {
-        self.next_pgid += 1;
-        let pgid = self.next_pgid;
-        self.t(task).signal.borrow_mut().pgid = pgid;
+    /// `setsid()`: `task` leads a new session and a new process group.
+    fn new_session(&mut self, task: TaskId) -> TaskId {
+        let _ = self.ksys_setsid(task);
         task
     }
 }

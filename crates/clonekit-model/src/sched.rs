@@ -170,6 +170,7 @@ impl Task {
             stop_pending: false,
             sigpending: false,
             stopped_resume: None,
+            forknoexec: true,
         }
     }
 }
@@ -231,6 +232,9 @@ pub(crate) struct Task {
     pub(crate) sigpending: bool,
     /// A blocked call that finished while the task was stopped: reported when it continues.
     pub(crate) stopped_resume: Option<(u64, TaskId, Resumed)>,
+    /// `PF_FORKNOEXEC`: forked and not yet exec'd (a parent may still move it to another
+    /// process group).
+    pub(crate) forknoexec: bool,
 }
 
 /// A `__wake_up_parent` call: the parent's thread group, and the child's pid and process
@@ -239,7 +243,7 @@ pub(crate) struct Task {
 pub(crate) struct ChildWake {
     group: Shared<crate::signal::SignalStruct>,
     pid: Rc<crate::pid::Pid>,
-    pgid: u64,
+    pgrp: Rc<crate::pid::Pid>,
     parent: TaskId,
 }
 
@@ -271,7 +275,6 @@ pub struct Kernel {
     pub(crate) resumed: Vec<(u64, TaskId, Resumed)>,
     pub(crate) sleep_seq: u64,
     pub(crate) next_inum: u64,
-    pub(crate) next_pgid: u64,
     pub(crate) next_serial: u64,
     /// The record of the last `copy_process`, kept when [`Kernel::set_recording`] is on.
     pub(crate) last_copy: Option<CopyProcessRecord>,
@@ -422,7 +425,7 @@ impl Kernel {
         let wake = ChildWake {
             group: par.signal.clone(),
             pid: child.pid.clone(),
-            pgid: child.signal.borrow().pgid,
+            pgrp: child.signal.borrow().pgrp.clone(),
             parent,
         };
         self.child_wakes.push(wake);
@@ -449,7 +452,7 @@ impl Kernel {
                     Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked && !t.stopped => {
                         let woken = wakes.iter().any(|k| {
                             Rc::ptr_eq(&k.group, &t.signal)
-                                && crate::wait::eligible_pid(w, &k.pid, k.pgid)
+                                && crate::wait::eligible_pid(w, &k.pid, &k.pgrp)
                                 && (w.flags & crate::wait::WNOTHREAD == 0 || k.parent == t.id)
                         });
                         woken.then_some((*seq, t.id))

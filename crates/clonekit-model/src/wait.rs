@@ -4,9 +4,8 @@
 
 use std::rc::Rc;
 
-use clonekit_flags::Errno;
+use clonekit_flags::{Errno, PIDFD_NONBLOCK};
 
-use crate::file::FileKind;
 use crate::pid::Pid;
 use crate::sched::{Block, Kernel, Syscall, TaskId, TaskState};
 
@@ -74,18 +73,18 @@ pub(crate) enum Who {
     All,
     /// A pid; `None` when the number named no pid (nothing can match).
     Pid(Option<Rc<Pid>>),
-    /// The caller's process group.
-    Pgrp(u64),
+    /// A process group (`PIDTYPE_PGID`).
+    Pgrp(Rc<Pid>),
 }
 
 /// `eligible_pid` (kernel/exit.c): the wait's pid filter takes a child with this pid and
 /// process group.
-pub(crate) fn eligible_pid(wo: &WaitOptions, pid: &Rc<Pid>, pgid: u64) -> bool {
+pub(crate) fn eligible_pid(wo: &WaitOptions, pid: &Rc<Pid>, pgrp: &Rc<Pid>) -> bool {
     match &wo.who {
         Who::All => true,
         Who::Pid(None) => false,
         Who::Pid(Some(p)) => Rc::ptr_eq(pid, p),
-        Who::Pgrp(g) => pgid == *g,
+        Who::Pgrp(g) => Rc::ptr_eq(pgrp, g),
     }
 }
 
@@ -115,8 +114,9 @@ impl Kernel {
         }
         let who = match upid {
             -1 => Who::All,
-            0 => Who::Pgrp(self.t(cur).signal.borrow().pgid),
-            n if n < 0 => Who::Pid(None),
+            0 => Who::Pgrp(self.t(cur).signal.borrow().pgrp.clone()),
+            // A process group by number (a number that names none matches no child).
+            n if n < 0 => self.find_vpid(cur, -n).map_or(Who::Pid(None), Who::Pgrp),
             n => {
                 let ns = self.task_active_pid_ns(cur);
                 Who::Pid(self.find_pid(&ns, n))
@@ -140,7 +140,7 @@ impl Kernel {
         if options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
             return Err(Errno::EINVAL);
         }
-        let flags = options;
+        let mut flags = options;
         let who = match id {
             IdType::All => Who::All,
             IdType::Pid(n) => {
@@ -155,9 +155,9 @@ impl Kernel {
                     return Err(Errno::EINVAL);
                 }
                 if n == 0 {
-                    Who::Pgrp(self.t(cur).signal.borrow().pgid)
+                    Who::Pgrp(self.t(cur).signal.borrow().pgrp.clone())
                 } else {
-                    Who::Pid(None)
+                    self.find_vpid(cur, n).map_or(Who::Pid(None), Who::Pgrp)
                 }
             }
             IdType::Pidfd(fd) => {
@@ -166,15 +166,20 @@ impl Kernel {
                 }
                 // pidfd_get_pid → pidfd_pid (fs/pidfs.c): EBADF for no descriptor, and EBADF
                 // too for one that is not a pidfd (Linux 6.18; measured by the kernel backend).
-                let files = self.t(cur).files.clone().ok_or(Errno::EBADF)?;
-                let file = files.borrow().file(fd).ok_or(Errno::EBADF)?;
-                match &file.kind {
-                    FileKind::Pidfd { pid, .. } => Who::Pid(Some(pid.clone())),
-                    FileKind::Path { .. } => return Err(Errno::EBADF),
+                let (pid, f_flags) = self.pidfd_get_pid(cur, fd)?;
+                // A non-blocking pidfd makes the wait WNOHANG.
+                if f_flags & PIDFD_NONBLOCK != 0 {
+                    flags |= WNOHANG;
                 }
+                Who::Pid(Some(pid))
             }
         };
-        self.wait_common(cur, WaitOptions { who, flags })
+        match self.wait_common(cur, WaitOptions { who, flags })? {
+            // kernel_waitid: nothing to report on a non-blocking pidfd the caller did not ask
+            // WNOHANG of.
+            Syscall::Done(None) if options & WNOHANG == 0 && flags & WNOHANG != 0 => Err(Errno::EAGAIN),
+            r => Ok(r),
+        }
     }
 
     fn wait_common(&mut self, cur: TaskId, wo: WaitOptions) -> Result<Syscall<Option<Waited>>, Errno> {
@@ -226,7 +231,7 @@ impl Kernel {
     /// `__WCLONE` only those whose exit signal is not SIGCHLD, neither only SIGCHLD ones.
     fn eligible_child(&self, wo: &WaitOptions, p: TaskId) -> bool {
         let t = self.t(p);
-        if !eligible_pid(wo, &t.pid, t.signal.borrow().pgid) {
+        if !eligible_pid(wo, &t.pid, &t.signal.borrow().pgrp) {
             return false;
         }
         if wo.flags & WALL != 0 {

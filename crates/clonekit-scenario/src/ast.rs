@@ -98,6 +98,45 @@ pub enum Target {
     Group,
 }
 
+/// A pid passed to a call: a task's (its pid as the caller sees it), or a number as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PidArg {
+    /// A task by name.
+    Task(String),
+    /// A number, passed as it is (`0`, `-1`, one that names nothing).
+    Num(i32),
+}
+
+/// A descriptor passed to a call: a number, or the memory word that holds one (where
+/// `clone3 … pidfd=VAR` stored it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FdArg {
+    /// A number, passed as it is.
+    Num(i32),
+    /// The number a memory word holds.
+    Var(Var),
+}
+
+impl std::fmt::Display for PidArg {
+    /// The language's spelling.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PidArg::Task(n) => f.write_str(n),
+            PidArg::Num(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::fmt::Display for FdArg {
+    /// The language's spelling.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FdArg::Num(n) => write!(f, "{n}"),
+            FdArg::Var(v) => f.write_str(v),
+        }
+    }
+}
+
 /// `waitid`'s id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitidId {
@@ -105,8 +144,8 @@ pub enum WaitidId {
     All,
     /// `pid TASK`.
     Pid(String),
-    /// `pidfd VAR`: the descriptor stored in a memory word.
-    Pidfd(Var),
+    /// `pidfd FD`: a pidfd, by number or by the memory word that holds it.
+    Pidfd(FdArg),
 }
 
 /// The arguments of `clone3` beyond its flags.
@@ -265,6 +304,36 @@ pub enum Op {
     IoprioSet(u16),
     /// `ioprio_get`.
     IoprioGet,
+    /// `pidfd_open TASK|N [FLAGS]`.
+    PidfdOpen {
+        /// Whom.
+        pid: PidArg,
+        /// `PIDFD_NONBLOCK`, `PIDFD_THREAD` (and any other bits, to break the rules).
+        flags: u32,
+    },
+    /// `pidfd_send_signal FD SIG [FLAGS] [info=CODE]`.
+    PidfdSendSignal {
+        /// The pidfd.
+        pidfd: FdArg,
+        /// The signal (any number: the call validates it).
+        sig: u32,
+        /// `PIDFD_SIGNAL_*` bits.
+        flags: u32,
+        /// `info=CODE`: a `siginfo_t` with this `si_code` (and `si_signo` the signal);
+        /// `None` passes NULL.
+        info: Option<i32>,
+    },
+    /// `pidfd_getfd FD TARGETFD [FLAGS]`.
+    PidfdGetfd {
+        /// The pidfd.
+        pidfd: FdArg,
+        /// The descriptor of the target to duplicate.
+        fd: i32,
+        /// Flags (none are defined).
+        flags: u32,
+    },
+    /// `poll FD`: `poll` for `POLLIN` on one descriptor, without waiting.
+    Poll(FdArg),
 }
 
 impl Op {

@@ -121,6 +121,8 @@ pub enum Value {
     Signal(u32),
     /// An I/O priority (class << 13 | level).
     Ioprio(u16),
+    /// `poll` events (`revents`).
+    Poll(u16),
 }
 
 /// How a step ended.

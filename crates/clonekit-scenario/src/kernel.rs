@@ -20,7 +20,7 @@ use clonekit_probe::agent::{
     self, proc_state, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
 };
 
-use crate::ast::{Op, Target, WaitidId, Word};
+use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
 use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
 
 /// `CLONE_PIDFD`.
@@ -172,6 +172,14 @@ impl KernelBackend {
         name.as_deref().map(|n| Self::var(env, n)).transpose()
     }
 
+    /// A descriptor argument: a number, or the index of the word that holds it.
+    fn fd_arg(env: &Env, fd: &FdArg) -> Result<(i32, Option<u32>), BackendError> {
+        Ok(match fd {
+            FdArg::Num(n) => (*n, None),
+            FdArg::Var(v) => (0, Some(Self::var(env, v)?)),
+        })
+    }
+
     /// The agent operation for a language operation.
     fn translate(&self, task: TaskKey, op: &Op, env: &Env, new: TaskKey) -> Result<AgentOp, BackendError> {
         let child = new.0 as u32;
@@ -235,8 +243,11 @@ impl KernelBackend {
                     id_var: None,
                     options: *options,
                 },
-                WaitidId::Pidfd(v) => {
+                WaitidId::Pidfd(FdArg::Var(v)) => {
                     AgentOp::Waitid { idtype: 3, id: 0, id_var: Some(Self::var(env, v)?), options: *options }
+                }
+                WaitidId::Pidfd(FdArg::Num(n)) => {
+                    AgentOp::Waitid { idtype: 3, id: *n, id_var: None, options: *options }
                 }
             },
             Op::Execve => AgentOp::Execve,
@@ -314,6 +325,25 @@ impl KernelBackend {
             Op::Sigaltstack(set) => AgentOp::Sigaltstack(*set),
             Op::IoprioSet(p) => AgentOp::IoprioSet(*p),
             Op::IoprioGet => AgentOp::IoprioGet,
+            Op::PidfdOpen { pid, flags } => AgentOp::PidfdOpen {
+                pid: match pid {
+                    PidArg::Task(name) => self.nr_of(task, env, name)?,
+                    PidArg::Num(n) => *n,
+                },
+                flags: *flags,
+            },
+            Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+                let (fd, fd_var) = Self::fd_arg(env, pidfd)?;
+                AgentOp::PidfdSendSignal { fd, fd_var, sig: *sig as i32, flags: *flags, info: *info }
+            }
+            Op::PidfdGetfd { pidfd, fd, flags } => {
+                let (pidfd, pidfd_var) = Self::fd_arg(env, pidfd)?;
+                AgentOp::PidfdGetfd { pidfd, pidfd_var, fd: *fd, flags: *flags }
+            }
+            Op::Poll(fd) => {
+                let (fd, fd_var) = Self::fd_arg(env, fd)?;
+                AgentOp::Poll { fd, fd_var, events: clonekit_flags::POLLIN }
+            }
         })
     }
 
@@ -366,7 +396,10 @@ impl KernelBackend {
             | Op::Cloexec(..)
             | Op::Kill(..)
             | Op::Tgkill(..)
-            | Op::IoprioSet(_) => Value::Ok,
+            | Op::IoprioSet(_)
+            | Op::PidfdSendSignal { .. } => Value::Ok,
+            Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } => Value::Num(r.ret),
+            Op::Poll(_) => Value::Poll(r.value as u16),
             Op::Getpid | Op::Gettid | Op::Getppid | Op::SetTidAddress(_) => {
                 let v = self.view(task, r.ret as i32);
                 if v.task.is_none() && r.ret as i32 == self.init_pid && v.first_ns {

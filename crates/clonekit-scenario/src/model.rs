@@ -11,7 +11,7 @@ use clonekit_model::{
     Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
 };
 
-use crate::ast::{Op, Target, WaitidId, Word};
+use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
 use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId};
 
 /// Where the scenario's memory words live: one 32-bit word each, in order.
@@ -74,6 +74,21 @@ impl ModelBackend {
     /// The kernel, to inspect.
     pub fn kernel(&self) -> &Kernel {
         &self.k
+    }
+
+    /// The task created with the pid that descriptor `fd` of `task` refers to, if it is a
+    /// pidfd (what a generator needs to know whom a `pidfd_send_signal` reaches).
+    pub fn pidfd_task(&self, task: TaskKey, fd: i32) -> Option<TaskKey> {
+        let id = self.tasks.get(task.0).copied().flatten()?;
+        let pid = self.k.pidfd_target(id, fd)?;
+        self.pid_keys.get(&Rc::as_ptr(&pid)).copied()
+    }
+
+    /// What memory word `var` of `task` holds, if the task can run.
+    pub fn word(&mut self, task: TaskKey, env: &Env, var: &str) -> Option<u32> {
+        let id = self.tasks.get(task.0).copied().flatten()?;
+        let a = Self::addr(env, var).ok()?;
+        self.k.load(id, a).ok()
     }
 
     fn id(&self, key: TaskKey) -> Result<TaskId, BackendError> {
@@ -145,18 +160,32 @@ impl ModelBackend {
     /// then does to the caller (a parent-death signal, the exit signal it sends its parent)
     /// happens after the call has returned, as on a real machine, where the target dies on
     /// its own CPU: the step prints its own result, not the caller's death.
-    fn signals_another_group(&self, cur: TaskId, env: &Env, op: &Op) -> bool {
-        let name = match op {
-            Op::Kill(Target::Task(n), _) | Op::Tgkill(_, n, _) => n,
+    fn signals_another_group(&mut self, cur: TaskId, env: &Env, op: &Op) -> bool {
+        let pid = match op {
+            Op::Kill(Target::Task(n), _) | Op::Tgkill(_, n, _) => {
+                let Some(key) = env.task(n) else { return false };
+                let Some(pid) = self.pids.iter().find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key))
+                else {
+                    return false;
+                };
+                pid.clone()
+            }
+            Op::PidfdSendSignal { pidfd, flags, .. } => {
+                let Ok(fd) = self.fd_of(cur, env, pidfd) else { return false };
+                let Some(pid) = self.k.pidfd_target(cur, fd) else { return false };
+                // A process group the caller belongs to signals the caller too.
+                if flags & clonekit_flags::PIDFD_SIGNAL_PROCESS_GROUP != 0
+                    && self.k.process_group(cur).is_some_and(|g| Rc::ptr_eq(&g, &pid))
+                {
+                    return false;
+                }
+                pid
+            }
             _ => return false,
-        };
-        let Some(key) = env.task(name) else { return false };
-        let Some(pid) = self.pids.iter().find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key)) else {
-            return false;
         };
         !self.k.tasks().any(|t| {
             self.k.shares(cur, t, Resource::ThreadGroup)
-                && self.k.task_pid(t).is_some_and(|p| Rc::ptr_eq(&p, pid))
+                && self.k.task_pid(t).is_some_and(|p| Rc::ptr_eq(&p, &pid))
         })
     }
 
@@ -169,6 +198,25 @@ impl ModelBackend {
             .ok_or_else(|| BackendError(format!("no pid for {name:?}")))?;
         let nr = self.k.pid_nr_seen_by(observer, pid);
         Ok(if nr == 0 { i32::MAX } else { nr })
+    }
+
+    /// A pid argument as `observer` passes it.
+    fn pid_of(&self, observer: TaskId, env: &Env, pid: &PidArg) -> Result<i32, BackendError> {
+        match pid {
+            PidArg::Task(name) => self.nr_of(observer, env, name),
+            PidArg::Num(n) => Ok(*n),
+        }
+    }
+
+    /// A descriptor argument: the number, or what the memory word holds.
+    fn fd_of(&mut self, cur: TaskId, env: &Env, fd: &FdArg) -> Result<i32, BackendError> {
+        match fd {
+            FdArg::Num(n) => Ok(*n),
+            FdArg::Var(var) => {
+                let a = Self::addr(env, var)?;
+                Ok(self.k.load(cur, a).unwrap_or(u32::MAX) as i32)
+            }
+        }
     }
 
     fn wait_value(&self, observer: TaskId, w: Option<Waited>) -> Value {
@@ -322,10 +370,7 @@ impl ModelBackend {
                 let id = match id {
                     WaitidId::All => IdType::All,
                     WaitidId::Pid(name) => IdType::Pid(self.nr_of(cur, env, name)?),
-                    WaitidId::Pidfd(var) => {
-                        let a = Self::addr(env, var)?;
-                        IdType::Pidfd(self.k.load(cur, a).unwrap_or(u32::MAX) as i32)
-                    }
+                    WaitidId::Pidfd(fd) => IdType::Pidfd(self.fd_of(cur, env, fd)?),
                 };
                 let r = self.k.sys_waitid(cur, id, *options);
                 self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
@@ -422,6 +467,22 @@ impl ModelBackend {
             Op::Sigaltstack(set) => done(k.sys_sigaltstack(cur, *set).map(Value::OnOff)),
             Op::IoprioSet(p) => done(k.sys_ioprio_set(cur, *p).map(|_| Value::Ok)),
             Op::IoprioGet => done(k.sys_ioprio_get(cur).map(Value::Ioprio)),
+            Op::PidfdOpen { pid, flags } => {
+                let nr = self.pid_of(cur, env, pid)?;
+                done(self.k.sys_pidfd_open(cur, nr, *flags).map(|fd| Value::Num(i64::from(fd))))
+            }
+            Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+                let fd = self.fd_of(cur, env, pidfd)?;
+                done(self.k.sys_pidfd_send_signal(cur, fd, *sig, *info, *flags).map(|_| Value::Ok))
+            }
+            Op::PidfdGetfd { pidfd, fd, flags } => {
+                let pidfd = self.fd_of(cur, env, pidfd)?;
+                done(self.k.sys_pidfd_getfd(cur, pidfd, *fd, *flags).map(|fd| Value::Num(i64::from(fd))))
+            }
+            Op::Poll(fd) => {
+                let fd = self.fd_of(cur, env, fd)?;
+                done(self.k.sys_poll(cur, fd, clonekit_flags::POLLIN).map(Value::Poll))
+            }
         })
     }
 }
@@ -468,7 +529,7 @@ impl Backend for ModelBackend {
             // before user space saw the result. A kill's `ok` is known before the stop.
             Outcome::Done(v)
                 if self.k.state(cur) == TaskState::Stopped
-                    && !matches!(op, Op::Kill(..) | Op::Tgkill(..)) =>
+                    && !matches!(op, Op::Kill(..) | Op::Tgkill(..) | Op::PidfdSendSignal { .. }) =>
             {
                 self.held.push((task, v));
                 Outcome::Blocked

@@ -3,10 +3,12 @@
 
 use std::collections::HashSet;
 
-use clonekit_flags::{parse_clone3_flags, parse_flags, Signal, CSIGNAL};
+use clonekit_flags::{
+    parse_clone3_flags, parse_flags, parse_pidfd_flags, Signal, CSIGNAL, PIDFD_OPEN_FLAGS, PIDFD_SIGNAL_FLAGS,
+};
 use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
 
-use crate::ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
 use crate::error::ScenarioError;
 
 /// One whitespace-separated word of a line and the column it starts at (from 1).
@@ -408,7 +410,7 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             let id = match which.text {
                 "all" => WaitidId::All,
                 "pid" => WaitidId::Pid(a.name("a task name")?),
-                "pidfd" => WaitidId::Pidfd(var(&a.next("a memory word")?)?),
+                "pidfd" => WaitidId::Pidfd(fd_arg(&a.next("a descriptor or a memory word")?)?),
                 _ => return Err((which.col, format!("expected all, pid or pidfd, found {:?}", which.text))),
             };
             let options = wait_options(&a.next("wait options (wexited, …)")?, true)?;
@@ -555,10 +557,89 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             Op::IoprioSet(ioprio(&t)?)
         }
         "ioprio_get" => Op::IoprioGet,
+        "pidfd_open" => {
+            let pid = pid_arg(&a.next("a task or a pid")?)?;
+            let flags = match a.peek() {
+                Some(t) => {
+                    a.pos += 1;
+                    pidfd_flags(&t, PIDFD_OPEN_FLAGS)?
+                }
+                None => 0,
+            };
+            Op::PidfdOpen { pid, flags }
+        }
+        "pidfd_send_signal" => {
+            let pidfd = fd_arg(&a.next("a pidfd (a number or a memory word)")?)?;
+            let sig = raw_signal(&a.next("a signal")?)?;
+            let (mut flags, mut info) = (0, None);
+            while let Some(t) = a.peek() {
+                a.pos += 1;
+                match key_value(&t) {
+                    Some(("info", v)) => {
+                        info = Some(match clonekit_flags::si_code_from_name(v.text) {
+                            Some(code) => code,
+                            None => int32(&v)?,
+                        })
+                    }
+                    Some((k, _)) => return Err((t.col, format!("unknown pidfd_send_signal argument {k:?}"))),
+                    None => flags = pidfd_flags(&t, PIDFD_SIGNAL_FLAGS)?,
+                }
+            }
+            Op::PidfdSendSignal { pidfd, sig, flags, info }
+        }
+        "pidfd_getfd" => {
+            let pidfd = fd_arg(&a.next("a pidfd (a number or a memory word)")?)?;
+            let fd = int32(&a.next("the target's descriptor")?)?;
+            let flags = match a.peek() {
+                Some(t) => {
+                    a.pos += 1;
+                    word32(&t)?
+                }
+                None => 0,
+            };
+            Op::PidfdGetfd { pidfd, fd, flags }
+        }
+        "poll" => Op::Poll(fd_arg(&a.next("a descriptor or a memory word")?)?),
         other => return Err((first.col, format!("unknown operation {other:?}"))),
     };
     a.done()?;
     Ok(op)
+}
+
+/// A task, or a pid as a number (`0`, `-1`, `99999`).
+fn pid_arg(t: &Tok<'_>) -> PResult<PidArg> {
+    if t.text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        Ok(PidArg::Num(int32(t)?))
+    } else {
+        check_name(t)
+            .map_err(|_| (t.col, format!("expected a task name or a number, found {:?}", t.text)))?;
+        Ok(PidArg::Task(t.text.to_string()))
+    }
+}
+
+/// A descriptor as a number, or the memory word that holds it.
+fn fd_arg(t: &Tok<'_>) -> PResult<FdArg> {
+    if t.text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        Ok(FdArg::Num(int32(t)?))
+    } else {
+        Ok(FdArg::Var(var(t)?))
+    }
+}
+
+/// pidfd flags in the language's spelling (clonekit-flags' tables), or a number.
+fn pidfd_flags(t: &Tok<'_>, table: &[(u32, &str, &str)]) -> PResult<u32> {
+    parse_pidfd_flags(t.text, table).ok_or_else(|| {
+        let names: Vec<&str> = table.iter().map(|(_, _, l)| *l).collect();
+        (t.col, format!("{:?} is not a set of flags ({}, or a number)", t.text, names.join(", ")))
+    })
+}
+
+/// A signal by name, or any number (the call validates it).
+fn raw_signal(t: &Tok<'_>) -> PResult<u32> {
+    match signal(t, true) {
+        Ok(n) => Ok(n),
+        Err(e) => t.text.parse::<u32>().map_err(|_| e),
+    }
 }
 
 fn on_off(t: &Tok<'_>) -> PResult<bool> {

@@ -8,7 +8,7 @@ use clonekit_flags::{CloneFlags, Signal};
 use clonekit_model::{FdState, NsKind, WaitStatus};
 use serde::Serialize;
 
-use crate::ast::{Op, Scenario, Step, StepKind, Target, WaitidId};
+use crate::ast::{FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId};
 use crate::backend::{Backend, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
 use crate::error::ScenarioError;
 
@@ -176,6 +176,7 @@ impl Printer {
             Value::OnOff(b) => if *b { "on" } else { "off" }.into(),
             Value::Signal(0) => "0".into(),
             Value::Signal(s) => sig_name(*s),
+            Value::Poll(events) => clonekit_flags::format_poll_events(*events),
             Value::Ioprio(p) => {
                 let class = ["none", "rt", "be", "idle"].get(usize::from(p >> 13)).copied().unwrap_or("?");
                 format!("{class},{}", p & 0x1fff)
@@ -239,7 +240,10 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
                 tid_words.insert(v.clone());
             }
             Op::Store(v, _) | Op::Load(v) | Op::FutexWait(v, _) | Op::FutexWake(v, _) => add(v, &mut vars),
-            Op::Waitid { id: WaitidId::Pidfd(v), .. } => add(v, &mut vars),
+            Op::Waitid { id: WaitidId::Pidfd(FdArg::Var(v)), .. }
+            | Op::PidfdSendSignal { pidfd: FdArg::Var(v), .. }
+            | Op::PidfdGetfd { pidfd: FdArg::Var(v), .. }
+            | Op::Poll(FdArg::Var(v)) => add(v, &mut vars),
             _ => {}
         }
     }
@@ -250,7 +254,7 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
 fn referenced_tasks(op: &Op) -> Vec<&str> {
     match op {
         Op::Wait4 { target: Target::Task(n), .. } | Op::Kill(Target::Task(n), _) => vec![n],
-        Op::Waitid { id: WaitidId::Pid(n), .. } => vec![n],
+        Op::Waitid { id: WaitidId::Pid(n), .. } | Op::PidfdOpen { pid: PidArg::Task(n), .. } => vec![n],
         Op::Tgkill(a, b, _) => vec![a, b],
         Op::FutexWait(_, crate::ast::Word::Tid(n)) => vec![n],
         _ => vec![],

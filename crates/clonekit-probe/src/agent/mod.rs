@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io;
 
-use clonekit_flags::Privilege;
+use clonekit_flags::{Privilege, PIDFD_THREAD};
 use clonekit_raw::nr;
 
 /// The fd number at which agents keep the control region (kept across `execve`).
@@ -237,8 +237,6 @@ impl std::fmt::Debug for Fleet {
 }
 
 const PR_SET_CHILD_SUBREAPER: usize = 36;
-/// `pidfd_open` flag: a pidfd for this very thread, not its thread group (Linux 6.9).
-const PIDFD_THREAD: u32 = 0o200;
 
 /// The namespaces the tasks get of their own: pids (so `kill -1` and pid numbers stay
 /// inside), the host name and the SysV IPC objects (so `sethostname` and semaphores never
@@ -477,9 +475,15 @@ impl Fleet {
                 {
                     return Ok(Outcome::Gone);
                 }
-                // A task that stopped itself (`kill 0 SIGSTOP`): the kill returned, and the
-                // stop came on the way back to user space, before the agent could answer.
-                TaskState::Stopped if matches!(posted_op, AgentOp::Kill { .. } | AgentOp::Tgkill { .. }) => {
+                // A task that stopped itself (`kill 0 SIGSTOP`, a pidfd of its own group): the
+                // call returned, and the stop came on the way back to user space, before the
+                // agent could answer.
+                TaskState::Stopped
+                    if matches!(
+                        posted_op,
+                        AgentOp::Kill { .. } | AgentOp::Tgkill { .. } | AgentOp::PidfdSendSignal { .. }
+                    ) =>
+                {
                     return Ok(Outcome::Done(Box::default()));
                 }
                 // Stopped inside the call (a clone that found a stop signal pending, a wait

@@ -507,6 +507,32 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Tell(fd) => ret(raw(nr::LSEEK, fd as usize, 0, 1, 0)),
         AgentOp::IoprioSet(prio) => ret(raw(nr::IOPRIO_SET, 1, 0, usize::from(prio), 0)),
         AgentOp::IoprioGet => ret(raw(nr::IOPRIO_GET, 1, 0, 0, 0)),
+        AgentOp::PidfdOpen { pid, flags } => {
+            ret(raw(nr::PIDFD_OPEN, pid as isize as usize, flags as usize, 0, 0))
+        }
+        AgentOp::PidfdSendSignal { fd, fd_var, sig, flags, info } => {
+            let fd = word_or(vars, fd_var, fd);
+            // siginfo_t: si_signo @0, si_errno @4, si_code @8.
+            let mut si = [0i32; 32];
+            si[0] = sig;
+            si[2] = info.unwrap_or(0);
+            let info_ptr = if info.is_some() { si.as_ptr() as usize } else { 0 };
+            ret(raw(nr::PIDFD_SEND_SIGNAL, fd as isize as usize, sig as usize, info_ptr, flags as usize))
+        }
+        AgentOp::PidfdGetfd { pidfd, pidfd_var, fd, flags } => {
+            let pidfd = word_or(vars, pidfd_var, pidfd);
+            ret(raw(nr::PIDFD_GETFD, pidfd as isize as usize, fd as isize as usize, flags as usize, 0))
+        }
+        AgentOp::Poll { fd, fd_var, events } => {
+            let fd = word_or(vars, fd_var, fd);
+            // struct pollfd { int fd; short events; short revents; }
+            let mut pfd = [0u16; 4];
+            pfd[0] = fd as u32 as u16;
+            pfd[1] = (fd as u32 >> 16) as u16;
+            pfd[2] = events;
+            let r = raw(nr::POLL, pfd.as_mut_ptr() as usize, 1, 0, 0);
+            Reply { ret: r, value: i64::from(pfd[3]), ..Reply::default() }
+        }
         AgentOp::ReapAll => ret(-22),
     }
 }
@@ -629,6 +655,15 @@ const AGENT_STACK: usize = 256 * 1024;
 const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
 /// The address of a memory word, or 0.
+/// The 32-bit value a memory word holds (a descriptor the kernel stored there), or `n`.
+fn word_or(vars: *mut u64, v: Option<u32>, n: i32) -> i32 {
+    match v {
+        // SAFETY: the word is in this task's memory region.
+        Some(v) => (unsafe { var(vars, v).read_volatile() }) as u32 as i32,
+        None => n,
+    }
+}
+
 fn opt_var(vars: *mut u64, v: Option<u32>) -> usize {
     v.map_or(0, |v| var(vars, v) as usize)
 }

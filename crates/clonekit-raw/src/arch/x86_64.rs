@@ -31,6 +31,8 @@ pub mod nr {
     pub const CLOSE: usize = 3;
     /// `stat`.
     pub const STAT: usize = 4;
+    /// `poll`.
+    pub const POLL: usize = 7;
     /// `lseek`.
     pub const LSEEK: usize = 8;
     /// `rt_sigaction`.
@@ -129,10 +131,14 @@ pub mod nr {
     pub const SECCOMP: usize = 317;
     /// `pidfd_send_signal`.
     pub const PIDFD_SEND_SIGNAL: usize = 424;
+    /// `pidfd_open`.
+    pub const PIDFD_OPEN: usize = 434;
     /// `clone3`.
     pub const CLONE3: usize = 435;
     /// `close_range`.
     pub const CLOSE_RANGE: usize = 436;
+    /// `pidfd_getfd`.
+    pub const PIDFD_GETFD: usize = 438;
 }
 
 // `clonekit_raw_clone(flags, newsp, ptid, ctid, tls, entry, arg) -> long`

@@ -29,14 +29,17 @@ pub use differ::{
 };
 pub use text::{op_text, to_text};
 
-use clonekit_flags::{CloneFlags, Preset, Privilege, FLAG_TABLE};
+use clonekit_flags::{
+    CloneFlags, Preset, Privilege, FLAG_TABLE, PIDFD_NONBLOCK, PIDFD_SIGNAL_PROCESS_GROUP,
+    PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD,
+};
 use clonekit_model::{
     Disposition, NsKind, SigprocmaskHow, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT,
     WUNTRACED,
 };
 use proptest::prelude::*;
 
-use crate::ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
 use crate::backend::{Backend, Env, Outcome, TaskKey, TaskStatus, Value};
 use crate::model::ModelBackend;
 
@@ -173,6 +176,14 @@ pub enum Action {
     Sigaltstack(bool),
     /// `ioprio_set CLASS,LEVEL`.
     IoprioSet(u8),
+    /// `pidfd_open TASK FLAGS` (a task, or now and then 0 or -1), flags from a small set.
+    PidfdOpen(u8, u8),
+    /// `pidfd_send_signal FD SIG [FLAGS] [info=CODE]`: a descriptor 3-6 or the word `f`.
+    PidfdSendSignal(u8, u8, u8),
+    /// `pidfd_getfd FD TARGETFD [FLAGS]`.
+    PidfdGetfd(u8, u8),
+    /// `poll FD`: a descriptor 3-6, or the word `f`.
+    Poll(u8),
 }
 
 /// One abstract step: which runnable task (modulo) does what.
@@ -231,6 +242,10 @@ fn action() -> impl Strategy<Value = Action> {
         3 => b().prop_map(Action::Continue),
         1 => any::<bool>().prop_map(Action::Sigaltstack),
         1 => b().prop_map(Action::IoprioSet),
+        3 => (b(), b()).prop_map(|(t, f)| Action::PidfdOpen(t, f)),
+        3 => (b(), b(), b()).prop_map(|(fd, s, f)| Action::PidfdSendSignal(fd, s, f)),
+        1 => (b(), b()).prop_map(|(fd, t)| Action::PidfdGetfd(fd, t)),
+        2 => b().prop_map(Action::Poll),
     ]
 }
 
@@ -241,6 +256,15 @@ pub fn program() -> impl Strategy<Value = Program> {
         1..=MAX_STEPS,
     )
     .prop_map(Program)
+}
+
+/// A pidfd argument: descriptors 3 to 6 (where `pidfd_open` puts them), or the word `f`
+/// (where `clone3 … pidfd=f` stores one).
+fn pidfd_arg(n: u8) -> FdArg {
+    match n % 5 {
+        4 => FdArg::Var("f".into()),
+        m => FdArg::Num(3 + i32::from(m)),
+    }
 }
 
 fn pick<T: Copy>(list: &[T], n: u8) -> T {
@@ -413,9 +437,9 @@ impl Interp {
                 Op::Wait4 { target, options: wait_options(*o, false) }
             }
             Action::Waitid(t, o) => {
-                let id = match t % 4 {
+                let id = match t % 5 {
                     0 => WaitidId::All,
-                    1 => WaitidId::Pidfd("f".into()),
+                    1 => WaitidId::Pidfd(pidfd_arg(t / 5)),
                     _ => WaitidId::Pid(self.any_task(*t)),
                 };
                 Op::Waitid { id, options: wait_options(*o, true) }
@@ -542,6 +566,73 @@ impl Interp {
             Action::IoprioSet(n) => {
                 let class: u16 = if n % 3 == 0 { 3 } else { 2 };
                 Op::IoprioSet((class << 13) | u16::from(n % 8))
+            }
+            Action::PidfdOpen(t, f) => {
+                let pid = match t % 16 {
+                    0 => PidArg::Num(0),
+                    1 => PidArg::Num(-1),
+                    _ => PidArg::Task(self.any_task(t / 2)),
+                };
+                let flags = pick(&[0, 0, PIDFD_NONBLOCK, PIDFD_THREAD, PIDFD_THREAD | PIDFD_NONBLOCK, 1], *f);
+                Op::PidfdOpen { pid, flags }
+            }
+            Action::PidfdSendSignal(fd, s, f) => {
+                let pidfd = pidfd_arg(*fd);
+                let flags = pick(
+                    &[0, 0, 0, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP, 8],
+                    *f,
+                );
+                let info = match f / 7 % 6 {
+                    0 => Some(clonekit_flags::SI_QUEUE),
+                    1 => Some(clonekit_flags::SI_USER),
+                    _ => None,
+                };
+                let sig = pick(&SIGNALS, *s);
+                // Whom it reaches: the pidfd's process, or (a process group) anyone; a death
+                // that comes back to the sender is a race (see death_comes_back).
+                let whom = match &pidfd {
+                    FdArg::Num(n) => self.model.pidfd_task(k, *n),
+                    FdArg::Var(v) => {
+                        let n = self.model.word(k, &self.env, v);
+                        n.and_then(|n| self.model.pidfd_task(k, n as i32))
+                    }
+                };
+                let fatal_to_anyone = flags == PIDFD_SIGNAL_PROCESS_GROUP
+                    && !matches!(sig, 0 | 17 | 18)
+                    && self.tasks().iter().any(|t| {
+                        let n = self.name(*t);
+                        self.death_comes_back(k, &n, sig)
+                    });
+                let back = match whom {
+                    Some(t) => {
+                        let n = self.name(t);
+                        self.death_comes_back(k, &n, sig)
+                    }
+                    None => false,
+                };
+                if fatal_to_anyone || back {
+                    return None;
+                }
+                Op::PidfdSendSignal { pidfd, sig, flags, info }
+            }
+            Action::PidfdGetfd(fd, t) => {
+                // Descriptors 0-2 are the runner's own (a pipe, a terminal): left out.
+                Op::PidfdGetfd {
+                    pidfd: pidfd_arg(*fd),
+                    fd: 3 + i32::from(t % 3),
+                    flags: u32::from(t / 3 % 8 == 0),
+                }
+            }
+            Action::Poll(fd) => {
+                let fd = pidfd_arg(*fd);
+                // Descriptors 0-2 are the runner's own (a pipe, a terminal): what they report
+                // is the runner's business.
+                if let FdArg::Var(v) = &fd {
+                    if self.model.word(k, &self.env, v).is_some_and(|n| n < 3) {
+                        return None;
+                    }
+                }
+                Op::Poll(fd)
             }
         })
     }
@@ -759,6 +850,10 @@ mod tests {
             "open",
             "sigaction",
             "unshare",
+            "pidfd_open",
+            "pidfd_send_signal",
+            "pidfd_getfd",
+            "poll",
         ] {
             assert!(seen.contains(op), "{op} never generated: {seen:?}");
         }

@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use clonekit_flags::{ExitSignal, Signal, CSIGNAL, FLAG_TABLE};
+use clonekit_flags::{
+    pidfd_flags_text, ExitSignal, Signal, CSIGNAL, FLAG_TABLE, PIDFD_OPEN_FLAGS, PIDFD_SIGNAL_FLAGS, SI_CODES,
+};
 use clonekit_model::{
     Disposition, SigprocmaskHow, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED,
 };
@@ -227,6 +229,36 @@ pub fn op_text(op: &Op) -> String {
             s = format!("ioprio_set {class},{}", p & 0x1fff);
         }
         Op::IoprioGet => s.push_str("ioprio_get"),
+        Op::PidfdOpen { pid, flags } => {
+            s = format!("pidfd_open {pid}");
+            if *flags != 0 {
+                let _ = write!(s, " {}", pidfd_flags_text(*flags, PIDFD_OPEN_FLAGS));
+            }
+        }
+        Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+            let sig = if *sig == 0 { "0".into() } else { sig_text(*sig) };
+            s = format!("pidfd_send_signal {pidfd} {sig}");
+            if *flags != 0 {
+                let _ = write!(s, " {}", pidfd_flags_text(*flags, PIDFD_SIGNAL_FLAGS));
+            }
+            if let Some(code) = info {
+                match SI_CODES.iter().find(|(c, _)| c == code) {
+                    Some((_, name)) => {
+                        let _ = write!(s, " info={name}");
+                    }
+                    None => {
+                        let _ = write!(s, " info={code}");
+                    }
+                }
+            }
+        }
+        Op::PidfdGetfd { pidfd, fd, flags } => {
+            s = format!("pidfd_getfd {pidfd} {fd}");
+            if *flags != 0 {
+                let _ = write!(s, " {flags}");
+            }
+        }
+        Op::Poll(fd) => s = format!("poll {fd}"),
     }
     s
 }
