@@ -20,6 +20,8 @@ pub struct UserNamespace {
     /// before). The initial namespace maps 0 to 0. Scenarios have no operation that writes a
     /// map; the set-up of a caller that is root of a user namespace of its own writes one.
     pub root_kuid: Cell<Option<u32>>,
+    /// `owner`: the effective uid (a kernel uid) of the task that created it.
+    pub owner: u32,
 }
 
 impl UserNamespace {
@@ -52,6 +54,27 @@ impl Cred {
     /// own user namespace covers every namespace below it.
     pub fn ns_capable(&self, ns: &UserNamespace) -> bool {
         self.cap_sys_admin && ns.is_descendant_of(&self.user_ns)
+    }
+
+    /// `cap_capable` (security/commoncap.c) for a capability the task holds exactly when it
+    /// holds `CAP_SYS_ADMIN` (the model's tasks have all of them or none): its own user
+    /// namespace's capabilities cover every namespace below it, and the owner of a namespace
+    /// created in the task's own has all of them there, capabilities or not.
+    pub fn cap_capable(&self, ns: &UserNamespace) -> bool {
+        let mut ns = ns;
+        loop {
+            if std::ptr::eq(ns, &*self.user_ns) {
+                return self.cap_sys_admin;
+            }
+            if ns.level <= self.user_ns.level {
+                return false;
+            }
+            let Some(parent) = ns.parent.as_deref() else { return false };
+            if std::ptr::eq(parent, &*self.user_ns) && ns.owner == self.euid {
+                return true;
+            }
+            ns = parent;
+        }
     }
 
     /// `capable(CAP_SYS_ADMIN)` (kernel/capability.c): the capability in the initial user
@@ -96,6 +119,7 @@ pub(crate) fn create_user_ns(
         return Err(Refused::without_rule("security_create_user_ns", e));
     }
     new.user_ns = Rc::new(UserNamespace {
+        owner: new.euid,
         level: parent.level + 1,
         parent: Some(parent),
         inum,

@@ -8,12 +8,14 @@ use std::rc::Rc;
 
 use clonekit_flags::Errno;
 
-use crate::pid::PidNamespace;
+use crate::pid::{Pid, PidNamespace, PidType};
 use crate::sched::{Block, Kernel, Resumed, TaskId, TaskState};
 use crate::signal::Disposition;
 
 /// `SIGCHLD`.
 const SIGCHLD: i32 = clonekit_flags::Signal::SIGCHLD.number() as i32;
+const SIGHUP: u32 = clonekit_flags::Signal::SIGHUP.number();
+const SIGCONT: u32 = clonekit_flags::Signal::SIGCONT.number();
 
 impl Kernel {
     /// `exit(code)`: ends the calling thread only.
@@ -201,13 +203,16 @@ impl Kernel {
 
     /// `exit_notify` (kernel/exit.c): children go to a new parent, the task becomes a
     /// zombie, and a leader of an empty group tells its parent; non-leaders reap themselves.
-    fn exit_notify(&mut self, tsk: TaskId, _group_dead: bool) {
-        if !self.forget_original_parent(tsk) {
+    fn exit_notify(&mut self, tsk: TaskId, group_dead: bool) {
+        let mut orphaned = Vec::new();
+        if !self.forget_original_parent(tsk, &mut orphaned) {
             // A pid namespace's init waits in zap_pid_ns_processes; release_task resumes it.
             return;
         }
-        // kill_orphaned_pgrp: the scenario's tasks share one process group whose only outside
-        // link is init, in another session, so no group becomes orphaned here.
+        if group_dead {
+            let leader = self.t(tsk).group_leader;
+            orphaned.extend(self.kill_orphaned_pgrp(leader, None));
+        }
         self.tm(tsk).state = TaskState::Zombie;
         let leader = self.t(tsk).group_leader == tsk;
         let autoreap = if leader {
@@ -221,6 +226,65 @@ impl Kernel {
         if autoreap {
             self.release_task(tsk);
         }
+        // The newly orphaned groups' signals, queued under the tasklist lock, are taken once
+        // their tasks run again.
+        for pgrp in orphaned {
+            let _ = self.kill_pgrp_info(None, SIGHUP, &pgrp);
+            let _ = self.kill_pgrp_info(None, SIGCONT, &pgrp);
+        }
+    }
+
+    /// `will_become_orphaned_pgrp` (kernel/exit.c): no process of the group (but
+    /// `ignored_task`, zombies, and the children of init) has a parent in another group of
+    /// the same session.
+    fn will_become_orphaned_pgrp(&self, pgrp: &Rc<Pid>, ignored_task: Option<TaskId>) -> bool {
+        for p in self.pid_tasks(pgrp, PidType::Pgid) {
+            let t = self.t(p);
+            if Some(p) == ignored_task
+                || (t.state == TaskState::Zombie && self.thread_group_empty(p))
+                || t.real_parent == self.init_task
+            {
+                continue;
+            }
+            let Some(parent) = self.task(t.real_parent) else { continue };
+            let (ps, ts) = (parent.signal.borrow(), t.signal.borrow());
+            if !Rc::ptr_eq(&ps.pgrp, pgrp) && Rc::ptr_eq(&ps.session, &ts.session) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `is_current_pgrp_orphaned` (kernel/exit.c).
+    pub(crate) fn is_current_pgrp_orphaned(&self, t: TaskId) -> bool {
+        let pgrp = self.t(t).signal.borrow().pgrp.clone();
+        self.will_become_orphaned_pgrp(&pgrp, None)
+    }
+
+    /// `has_stopped_jobs` (kernel/exit.c): a process of the group is stopped.
+    fn has_stopped_jobs(&self, pgrp: &Rc<Pid>) -> bool {
+        self.pid_tasks(pgrp, PidType::Pgid).into_iter().any(|p| self.t(p).signal.borrow().is_stopped)
+    }
+
+    /// `kill_orphaned_pgrp` (kernel/exit.c): whether `tsk`'s exit (`parent` `None`: its
+    /// parent is its link outside) or the exit of its parent `parent` (which it was just
+    /// reparented away from) leaves its process group orphaned with stopped processes in it;
+    /// the group is returned, to be sent SIGHUP and SIGCONT (POSIX 3.2.2.2).
+    fn kill_orphaned_pgrp(&self, tsk: TaskId, parent: Option<TaskId>) -> Option<Rc<Pid>> {
+        let t = self.t(tsk);
+        let pgrp = t.signal.borrow().pgrp.clone();
+        let (parent, ignored_task) = match parent {
+            None => (t.real_parent, Some(tsk)),
+            Some(p) => (p, None),
+        };
+        let parent = self.task(parent)?;
+        let same_session = Rc::ptr_eq(&parent.signal.borrow().session, &t.signal.borrow().session);
+        let other_pgrp = !Rc::ptr_eq(&parent.signal.borrow().pgrp, &pgrp);
+        (other_pgrp
+            && same_session
+            && self.will_become_orphaned_pgrp(&pgrp, ignored_task)
+            && self.has_stopped_jobs(&pgrp))
+        .then_some(pgrp)
     }
 
     /// `thread_group_empty`: the task is the only one left in its group.
@@ -277,7 +341,7 @@ impl Kernel {
 
     /// `forget_original_parent` (kernel/exit.c): every child (and each of its threads) gets
     /// the new parent; `pdeath_signal` goes to each thread whose creator this was.
-    fn forget_original_parent(&mut self, father: TaskId) -> bool {
+    fn forget_original_parent(&mut self, father: TaskId, orphaned: &mut Vec<Rc<Pid>>) -> bool {
         let Some(reaper) = self.find_child_reaper(father) else { return false };
         if self.t(father).children.is_empty() {
             return true;
@@ -296,8 +360,13 @@ impl Kernel {
                     pdeath.push((t, task.pdeath_signal));
                 }
             }
-            if !same_group && self.reparent_leader(p) {
-                dead.push(p);
+            if !same_group {
+                if self.reparent_leader(p) {
+                    dead.push(p);
+                }
+                if self.task(p).is_some() {
+                    orphaned.extend(self.kill_orphaned_pgrp(p, Some(father)));
+                }
             }
         }
         if let Some(r) = self.task_mut(reaper) {

@@ -46,6 +46,7 @@ impl Kernel {
             parent: None,
             inum: k.alloc_inum(),
             root_kuid: Cell::new(Some(0)),
+            owner: 0,
         });
         let pid_ns = Rc::new(PidNamespace::initial(k.alloc_inum(), user_ns.clone()));
         k.init_pid_ns = pid_ns.clone();
@@ -203,7 +204,7 @@ impl Default for Kernel {
 impl UserNamespace {
     /// The initial user namespace (before boot numbers it).
     fn initial() -> UserNamespace {
-        UserNamespace { level: 0, parent: None, inum: 0, root_kuid: Cell::new(Some(0)) }
+        UserNamespace { level: 0, parent: None, inum: 0, root_kuid: Cell::new(Some(0)), owner: 0 }
     }
 }
 

@@ -78,8 +78,8 @@ impl Kernel {
     }
 
     /// `pidfd_getfd(pidfd, fd, flags)` (kernel/pid.c): a close-on-exec duplicate, in the
-    /// caller's table, of descriptor `fd` of the process the pidfd names. The tasks of a
-    /// scenario share their credentials, so `ptrace_may_access` lets every one of them in.
+    /// caller's table, of descriptor `fd` of the process the pidfd names, if the caller may
+    /// ptrace it (`EPERM` otherwise).
     pub fn sys_pidfd_getfd(&mut self, cur: TaskId, pidfd: i32, fd: i32, flags: u32) -> Result<i32, Errno> {
         self.current(cur)?;
         if flags != 0 {
@@ -87,15 +87,19 @@ impl Kernel {
         }
         let (pid, _) = self.pidfd_pid(cur, pidfd)?;
         let task = self.pid_task(&pid, PidType::Pid).ok_or(Errno::ESRCH)?;
-        let file = self.pidfd_fget(task, fd)?;
+        let file = self.pidfd_fget(cur, task, fd)?;
         let files = self.t(cur).files.clone().ok_or(Errno::EBADF)?;
         let new = files.borrow_mut().install(file, true)?;
         Ok(new)
     }
 
-    /// `__pidfd_fget` (kernel/pid.c): the target's file; `EBADF` for a descriptor it does
-    /// not have, `ESRCH` when it is exiting and its table is gone.
-    fn pidfd_fget(&self, task: TaskId, fd: i32) -> Result<Rc<File>, Errno> {
+    /// `__pidfd_fget` (kernel/pid.c): the target's file if `ptrace_may_access` lets the
+    /// caller in (`EPERM`); `EBADF` for a descriptor it does not have, `ESRCH` when it is
+    /// exiting and its table is gone.
+    fn pidfd_fget(&self, cur: TaskId, task: TaskId, fd: i32) -> Result<Rc<File>, Errno> {
+        if !self.ptrace_may_access(cur, task) {
+            return Err(Errno::EPERM);
+        }
         let t = self.t(task);
         match &t.files {
             Some(files) if !t.exiting && t.state != TaskState::Zombie => {
@@ -103,6 +107,21 @@ impl Kernel {
             }
             _ => Err(Errno::ESRCH),
         }
+    }
+
+    /// `__ptrace_may_access` (kernel/ptrace.c) with `PTRACE_MODE_ATTACH_REALCREDS`: a thread of
+    /// the caller's own group, always. The scenario's tasks share their uids and are dumpable,
+    /// so what decides is `cap_ptrace_access_check` (security/commoncap.c): a task of the same
+    /// user namespace whose capabilities the caller holds too, or one whose user namespace
+    /// the caller is capable in (`CAP_SYS_PTRACE`).
+    pub(crate) fn ptrace_may_access(&self, cur: TaskId, task: TaskId) -> bool {
+        let (me, them) = (self.t(cur), self.t(task));
+        if Rc::ptr_eq(&me.signal, &them.signal) {
+            return true;
+        }
+        let (cred, tcred) = (&me.cred, &them.cred);
+        let subset = !tcred.cap_sys_admin || cred.cap_sys_admin;
+        (Rc::ptr_eq(&cred.user_ns, &tcred.user_ns) && subset) || cred.cap_capable(&tcred.user_ns)
     }
 
     /// `poll` of the caller's descriptor `fd` for `events`, without waiting (`do_pollfd`):

@@ -470,10 +470,11 @@ impl Kernel {
                         continue;
                     }
                     if sig_kernel_stop(sig) {
-                        // SIGTSTP/SIGTTIN/SIGTTOU to an orphaned process group are discarded;
-                        // the scenario's process group is orphaned (its parent, init, is in
-                        // another session).
-                        if sig != 19 {
+                        // SIGTSTP/SIGTTIN/SIGTTOU to an orphaned process group are discarded
+                        // (is_current_pgrp_orphaned): the first task's group is (its parent,
+                        // init, is in another session), a group whose parent is in another
+                        // group of the session is not.
+                        if sig != 19 && self.is_current_pgrp_orphaned(t) {
                             continue;
                         }
                         self.do_signal_stop(t, sig);
@@ -682,7 +683,7 @@ impl Kernel {
                 self.find_vpid(cur, -pid)
             };
             return match pgrp {
-                Some(pgrp) => self.kill_pgrp_info(cur, sig, &pgrp),
+                Some(pgrp) => self.kill_pgrp_info(Some(cur), sig, &pgrp),
                 None => Err(Errno::ESRCH),
             };
         }
@@ -714,20 +715,30 @@ impl Kernel {
 
     /// `__kill_pgrp_info` (kernel/signal.c): every process of the group `pgrp`, the last to
     /// join it first (`do_each_pid_task` walks the pid's list from its head); `ESRCH` if it
-    /// has none.
-    pub(crate) fn kill_pgrp_info(&mut self, cur: TaskId, sig: u32, pgrp: &Rc<Pid>) -> Result<(), Errno> {
+    /// has none. Every signal is queued before any is acted on, and the sender acts on its own
+    /// only on its way back to user space: the sender's own process comes last.
+    pub(crate) fn kill_pgrp_info(
+        &mut self,
+        cur: Option<TaskId>,
+        sig: u32,
+        pgrp: &Rc<Pid>,
+    ) -> Result<(), Errno> {
         let mut members: Vec<(u64, TaskId)> = self
             .pid_tasks(pgrp, crate::pid::PidType::Pgid)
             .into_iter()
             .map(|t| (self.t(t).signal.borrow().pgrp_seq, t))
             .collect();
-        members.sort_by_key(|m| std::cmp::Reverse(m.0));
+        let own = cur.and_then(|c| self.task(c)).map(|t| t.signal.clone());
+        members.sort_by_key(|&(seq, p)| {
+            let mine = own.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.t(p).signal));
+            (mine, std::cmp::Reverse(seq))
+        });
         if members.is_empty() {
             return Err(Errno::ESRCH);
         }
         for (_, p) in members {
             if sig != 0 && self.task(p).is_some() {
-                self.send_signal(Some(cur), sig, p, true);
+                self.send_signal(cur, sig, p, true);
             }
         }
         Ok(())
@@ -805,7 +816,7 @@ impl Kernel {
             if sig > 64 {
                 return Err(Errno::EINVAL);
             }
-            return self.kill_pgrp_info(cur, sig, pid);
+            return self.kill_pgrp_info(Some(cur), sig, pid);
         }
         // kill_pid_info_type: the task the pid names as `ty`, then group_send_sig_info.
         let p = self.pid_task(pid, ty).ok_or(Errno::ESRCH)?;

@@ -37,14 +37,18 @@ impl Scenario {
     }
 
     /// Whether the scenario needs `CAP_SYS_ADMIN` in its tasks' user namespace: it creates
-    /// namespaces, sets a host name, or signals every task (`kill -1`, which the kernel
-    /// backend sends only inside a pid namespace of its own). Root has it; an ordinary user
+    /// namespaces, sets a host name, or signals every task or a raw pid (`kill -1`, `kill
+    /// -5`, which the kernel backend sends only inside a pid namespace of its own). Root has it; an ordinary user
     /// gets it in a user namespace of its own
     /// ([`Privilege::has_caps`](clonekit_flags::Privilege::has_caps)).
     pub fn needs_caps(&self) -> bool {
         self.flags_used().intersects(clonekit_flags::CLONE_NEW_MASK)
             || self.steps.iter().any(|st| {
-                matches!(st.kind, StepKind::Run(Op::Sethostname(_)) | StepKind::Run(Op::Kill(Target::All, _)))
+                matches!(
+                    st.kind,
+                    StepKind::Run(Op::Sethostname(_))
+                        | StepKind::Run(Op::Kill(Target::All | Target::Num(_), _))
+                )
             })
     }
 }
@@ -96,6 +100,10 @@ pub enum Target {
     All,
     /// `0`: the caller's process group.
     Group,
+    /// `-NAME`: the process group a task's pid names (its pid, negated).
+    Pgrp(String),
+    /// Any other number, passed as it is (`-5`, `99999`).
+    Num(i32),
 }
 
 /// A pid passed to a call: a task's (its pid as the caller sees it), or a number as given.
@@ -144,6 +152,8 @@ pub enum WaitidId {
     All,
     /// `pid TASK`.
     Pid(String),
+    /// `pgid TASK|N`: the process group a task's pid names, or a number (`0`: the caller's).
+    Pgid(PidArg),
     /// `pidfd FD`: a pidfd, by number or by the memory word that holds it.
     Pidfd(FdArg),
 }
@@ -334,6 +344,14 @@ pub enum Op {
     },
     /// `poll FD`: `poll` for `POLLIN` on one descriptor, without waiting.
     Poll(FdArg),
+    /// `setpgid TASK|N TASK|N`.
+    Setpgid(PidArg, PidArg),
+    /// `getpgid [TASK|N]` (default 0: the caller).
+    Getpgid(PidArg),
+    /// `setsid`.
+    Setsid,
+    /// `getsid [TASK|N]` (default 0: the caller).
+    Getsid(PidArg),
 }
 
 impl Op {

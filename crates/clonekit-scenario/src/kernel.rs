@@ -138,14 +138,16 @@ impl KernelBackend {
         info.nspids.get(level).copied()
     }
 
-    /// A pid number `observer` saw, named.
+    /// A pid number `observer` saw, named after the task created with it: the one that holds
+    /// it now, or (a number no live task holds) the latest one, should the number have been
+    /// handed out again, as the model names it.
     fn view(&self, observer: TaskKey, nr: i32) -> PidView {
         let task = self
             .tasks
             .iter()
             .filter(|(_, t)| self.pid_seen_by(observer, t) == Some(nr))
-            .map(|(k, _)| *k)
-            .min_by_key(|k| k.0);
+            .max_by_key(|(k, t)| (!t.gone, k.0))
+            .map(|(k, _)| *k);
         PidView { task, nr, first_ns: self.level(observer) == self.first_level }
     }
 
@@ -161,6 +163,8 @@ impl KernelBackend {
             Target::All => -1,
             Target::Group => 0,
             Target::Task(name) => self.nr_of(observer, env, name)?,
+            Target::Pgrp(name) => self.nr_of(observer, env, name)?.saturating_neg(),
+            Target::Num(n) => *n,
         })
     }
 
@@ -170,6 +174,14 @@ impl KernelBackend {
 
     fn opt_var(env: &Env, name: &Option<String>) -> Result<Option<u32>, BackendError> {
         name.as_deref().map(|n| Self::var(env, n)).transpose()
+    }
+
+    /// A pid argument as `observer` passes it.
+    fn pid_arg(&self, observer: TaskKey, env: &Env, pid: &PidArg) -> Result<i32, BackendError> {
+        match pid {
+            PidArg::Task(name) => self.nr_of(observer, env, name),
+            PidArg::Num(n) => Ok(*n),
+        }
     }
 
     /// A descriptor argument: a number, or the index of the word that holds it.
@@ -246,6 +258,12 @@ impl KernelBackend {
                 WaitidId::Pidfd(FdArg::Var(v)) => {
                     AgentOp::Waitid { idtype: 3, id: 0, id_var: Some(Self::var(env, v)?), options: *options }
                 }
+                WaitidId::Pgid(p) => AgentOp::Waitid {
+                    idtype: 2,
+                    id: self.pid_arg(task, env, p)?,
+                    id_var: None,
+                    options: *options,
+                },
                 WaitidId::Pidfd(FdArg::Num(n)) => {
                     AgentOp::Waitid { idtype: 3, id: *n, id_var: None, options: *options }
                 }
@@ -308,10 +326,10 @@ impl KernelBackend {
                 set: *set,
             },
             Op::Kill(target, sig) => {
-                if *target == Target::All && !self.fleet()?.isolated() {
+                if matches!(target, Target::All | Target::Num(_)) && !self.fleet()?.isolated() {
                     return Err(err(
-                        "kill -1 needs the tasks in a pid namespace of their own (root or a user namespace): \
-                         outside one it would signal every process of the machine",
+                        "kill -1 (or of a raw pid) needs the tasks in a pid namespace of their own (root or a \
+                         user namespace): outside one it would signal the machine's processes",
                     ));
                 }
                 AgentOp::Kill { pid: self.target(task, env, target)?, sig: *sig as i32 }
@@ -325,13 +343,15 @@ impl KernelBackend {
             Op::Sigaltstack(set) => AgentOp::Sigaltstack(*set),
             Op::IoprioSet(p) => AgentOp::IoprioSet(*p),
             Op::IoprioGet => AgentOp::IoprioGet,
-            Op::PidfdOpen { pid, flags } => AgentOp::PidfdOpen {
-                pid: match pid {
-                    PidArg::Task(name) => self.nr_of(task, env, name)?,
-                    PidArg::Num(n) => *n,
-                },
-                flags: *flags,
-            },
+            Op::PidfdOpen { pid, flags } => {
+                AgentOp::PidfdOpen { pid: self.pid_arg(task, env, pid)?, flags: *flags }
+            }
+            Op::Setpgid(pid, pgid) => {
+                AgentOp::Setpgid { pid: self.pid_arg(task, env, pid)?, pgid: self.pid_arg(task, env, pgid)? }
+            }
+            Op::Getpgid(pid) => AgentOp::Getpgid(self.pid_arg(task, env, pid)?),
+            Op::Setsid => AgentOp::Setsid,
+            Op::Getsid(pid) => AgentOp::Getsid(self.pid_arg(task, env, pid)?),
             Op::PidfdSendSignal { pidfd, sig, flags, info } => {
                 let (fd, fd_var) = Self::fd_arg(env, pidfd)?;
                 AgentOp::PidfdSendSignal { fd, fd_var, sig: *sig as i32, flags: *flags, info: *info }
@@ -397,10 +417,17 @@ impl KernelBackend {
             | Op::Kill(..)
             | Op::Tgkill(..)
             | Op::IoprioSet(_)
-            | Op::PidfdSendSignal { .. } => Value::Ok,
+            | Op::PidfdSendSignal { .. }
+            | Op::Setpgid(..) => Value::Ok,
             Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } => Value::Num(r.ret),
             Op::Poll(_) => Value::Poll(r.value as u16),
-            Op::Getpid | Op::Gettid | Op::Getppid | Op::SetTidAddress(_) => {
+            Op::Getpid
+            | Op::Gettid
+            | Op::Getppid
+            | Op::SetTidAddress(_)
+            | Op::Getpgid(_)
+            | Op::Setsid
+            | Op::Getsid(_) => {
                 let v = self.view(task, r.ret as i32);
                 if v.task.is_none() && r.ret as i32 == self.init_pid && v.first_ns {
                     Value::Pid(PidView { task: None, nr: v.nr, first_ns: true })

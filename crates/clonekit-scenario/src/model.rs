@@ -162,6 +162,13 @@ impl ModelBackend {
     /// its own CPU: the step prints its own result, not the caller's death.
     fn signals_another_group(&mut self, cur: TaskId, env: &Env, op: &Op) -> bool {
         let pid = match op {
+            // A process group the caller is not in.
+            Op::Kill(Target::Pgrp(n), _) => {
+                let Ok(nr) = self.nr_of(cur, env, n) else { return false };
+                let Some(ns) = self.k.active_pid_ns(cur) else { return false };
+                let Some(pgrp) = self.k.find_pid(&ns, nr) else { return false };
+                return !self.k.process_group(cur).is_some_and(|g| Rc::ptr_eq(&g, &pgrp));
+            }
             Op::Kill(Target::Task(n), _) | Op::Tgkill(_, n, _) => {
                 let Some(key) = env.task(n) else { return false };
                 let Some(pid) = self.pids.iter().find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key))
@@ -362,6 +369,8 @@ impl ModelBackend {
                     Target::All => -1,
                     Target::Group => 0,
                     Target::Task(name) => self.nr_of(cur, env, name)?,
+                    Target::Pgrp(name) => self.nr_of(cur, env, name)?.saturating_neg(),
+                    Target::Num(n) => *n,
                 };
                 let r = self.k.sys_wait4(cur, upid, *options);
                 self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
@@ -370,6 +379,7 @@ impl ModelBackend {
                 let id = match id {
                     WaitidId::All => IdType::All,
                     WaitidId::Pid(name) => IdType::Pid(self.nr_of(cur, env, name)?),
+                    WaitidId::Pgid(p) => IdType::Pgid(self.pid_of(cur, env, p)?),
                     WaitidId::Pidfd(fd) => IdType::Pidfd(self.fd_of(cur, env, fd)?),
                 };
                 let r = self.k.sys_waitid(cur, id, *options);
@@ -456,6 +466,8 @@ impl ModelBackend {
                     Target::All => -1,
                     Target::Group => 0,
                     Target::Task(name) => self.nr_of(cur, env, name)?,
+                    Target::Pgrp(name) => self.nr_of(cur, env, name)?.saturating_neg(),
+                    Target::Num(n) => *n,
                 };
                 done(self.k.sys_kill(cur, pid, *sig).map(|_| Value::Ok))
             }
@@ -482,6 +494,24 @@ impl ModelBackend {
             Op::Poll(fd) => {
                 let fd = self.fd_of(cur, env, fd)?;
                 done(self.k.sys_poll(cur, fd, clonekit_flags::POLLIN).map(Value::Poll))
+            }
+            Op::Setpgid(pid, pgid) => {
+                let (pid, pgid) = (self.pid_of(cur, env, pid)?, self.pid_of(cur, env, pgid)?);
+                done(self.k.sys_setpgid(cur, pid, pgid).map(|_| Value::Ok))
+            }
+            Op::Getpgid(pid) => {
+                let pid = self.pid_of(cur, env, pid)?;
+                let r = self.k.sys_getpgid(cur, pid);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::Setsid => {
+                let r = self.k.sys_setsid(cur);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::Getsid(pid) => {
+                let pid = self.pid_of(cur, env, pid)?;
+                let r = self.k.sys_getsid(cur, pid);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
             }
         })
     }

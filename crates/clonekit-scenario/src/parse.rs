@@ -273,6 +273,15 @@ fn target(t: &Tok<'_>) -> PResult<Target> {
     match t.text {
         "-1" => Ok(Target::All),
         "0" => Ok(Target::Group),
+        s if s.starts_with(|c: char| c.is_ascii_digit()) => Ok(Target::Num(int32(t)?)),
+        s if s.starts_with('-') && s[1..].starts_with(|c: char| c.is_ascii_digit()) => {
+            Ok(Target::Num(int32(t)?))
+        }
+        s if s.starts_with('-') => {
+            let name = Tok { text: &s[1..], col: t.col + 1 };
+            check_name(&name).map_err(|m| (name.col, m))?;
+            Ok(Target::Pgrp(name.text.to_string()))
+        }
         _ => {
             check_name(t)
                 .map_err(|_| (t.col, format!("expected a task name, -1 or 0, found {:?}", t.text)))?;
@@ -410,8 +419,14 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             let id = match which.text {
                 "all" => WaitidId::All,
                 "pid" => WaitidId::Pid(a.name("a task name")?),
+                "pgid" => WaitidId::Pgid(pid_arg(&a.next("a task or a process group id")?)?),
                 "pidfd" => WaitidId::Pidfd(fd_arg(&a.next("a descriptor or a memory word")?)?),
-                _ => return Err((which.col, format!("expected all, pid or pidfd, found {:?}", which.text))),
+                _ => {
+                    return Err((
+                        which.col,
+                        format!("expected all, pid, pgid or pidfd, found {:?}", which.text),
+                    ))
+                }
             };
             let options = wait_options(&a.next("wait options (wexited, …)")?, true)?;
             Op::Waitid { id, options }
@@ -599,6 +614,25 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             };
             Op::PidfdGetfd { pidfd, fd, flags }
         }
+        "setpgid" => {
+            let pid = pid_arg(&a.next("a task or a pid (0: the caller)")?)?;
+            Op::Setpgid(pid, pid_arg(&a.next("a task or a process group id (0: the pid)")?)?)
+        }
+        "getpgid" => Op::Getpgid(match a.peek() {
+            Some(t) => {
+                a.pos += 1;
+                pid_arg(&t)?
+            }
+            None => PidArg::Num(0),
+        }),
+        "setsid" => Op::Setsid,
+        "getsid" => Op::Getsid(match a.peek() {
+            Some(t) => {
+                a.pos += 1;
+                pid_arg(&t)?
+            }
+            None => PidArg::Num(0),
+        }),
         "poll" => Op::Poll(fd_arg(&a.next("a descriptor or a memory word")?)?),
         other => return Err((first.col, format!("unknown operation {other:?}"))),
     };

@@ -253,7 +253,18 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
 /// The task names an operation refers to (besides its own task).
 fn referenced_tasks(op: &Op) -> Vec<&str> {
     match op {
-        Op::Wait4 { target: Target::Task(n), .. } | Op::Kill(Target::Task(n), _) => vec![n],
+        Op::Wait4 { target: Target::Task(n) | Target::Pgrp(n), .. }
+        | Op::Kill(Target::Task(n) | Target::Pgrp(n), _) => vec![n],
+        Op::Waitid { id: WaitidId::Pgid(PidArg::Task(n)), .. }
+        | Op::Getpgid(PidArg::Task(n))
+        | Op::Getsid(PidArg::Task(n)) => vec![n],
+        Op::Setpgid(a, b) => [a, b]
+            .into_iter()
+            .filter_map(|p| match p {
+                PidArg::Task(n) => Some(n.as_str()),
+                PidArg::Num(_) => None,
+            })
+            .collect(),
         Op::Waitid { id: WaitidId::Pid(n), .. } | Op::PidfdOpen { pid: PidArg::Task(n), .. } => vec![n],
         Op::Tgkill(a, b, _) => vec![a, b],
         Op::FutexWait(_, crate::ast::Word::Tid(n)) => vec![n],

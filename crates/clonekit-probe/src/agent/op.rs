@@ -254,6 +254,19 @@ pub enum AgentOp {
         /// The events asked for.
         events: u16,
     },
+    /// `setpgid(pid, pgid)`.
+    Setpgid {
+        /// The process.
+        pid: i32,
+        /// The process group.
+        pgid: i32,
+    },
+    /// `getpgid(pid)`.
+    Getpgid(i32),
+    /// `setsid()`.
+    Setsid,
+    /// `getsid(pid)`.
+    Getsid(i32),
     /// For the namespace init only: reap every child that has ended (`wait4(-1, WNOHANG)`).
     ReapAll,
 }

@@ -50,10 +50,10 @@ pub(crate) fn clean_start() {
     let _ = raw(nr::UMASK, 0o022, 0, 0, 0);
 }
 
-/// Makes the calling task the leader of a process group of its own (`setpgid(0, 0)`), as
-/// the first task of a scenario is.
+/// Makes the calling task the leader of a session and a process group of its own
+/// (`setsid()`), as the first task of a scenario is.
 pub(crate) fn own_process_group() {
-    let _ = raw(nr::SETPGID, 0, 0, 0, 0);
+    let _ = raw(nr::SETSID, 0, 0, 0, 0);
 }
 
 /// The namespace init: creates the first task when asked (a `Fork` operation), and reaps
@@ -533,6 +533,12 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             let r = raw(nr::POLL, pfd.as_mut_ptr() as usize, 1, 0, 0);
             Reply { ret: r, value: i64::from(pfd[3]), ..Reply::default() }
         }
+        AgentOp::Setpgid { pid, pgid } => {
+            ret(raw(nr::SETPGID, pid as isize as usize, pgid as isize as usize, 0, 0))
+        }
+        AgentOp::Getpgid(pid) => ret(raw(nr::GETPGID, pid as isize as usize, 0, 0, 0)),
+        AgentOp::Setsid => ret(raw(nr::SETSID, 0, 0, 0, 0)),
+        AgentOp::Getsid(pid) => ret(raw(nr::GETSID, pid as isize as usize, 0, 0, 0)),
         AgentOp::ReapAll => ret(-22),
     }
 }

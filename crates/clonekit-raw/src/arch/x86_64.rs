@@ -87,6 +87,10 @@ pub mod nr {
     pub const SETRESUID: usize = 117;
     /// `setresgid`.
     pub const SETRESGID: usize = 119;
+    /// `getpgid`.
+    pub const GETPGID: usize = 121;
+    /// `getsid`.
+    pub const GETSID: usize = 124;
     /// `rt_sigpending`.
     pub const RT_SIGPENDING: usize = 127;
     /// `sigaltstack`.

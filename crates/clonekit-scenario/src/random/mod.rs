@@ -184,6 +184,12 @@ pub enum Action {
     PidfdGetfd(u8, u8),
     /// `poll FD`: a descriptor 3-6, or the word `f`.
     Poll(u8),
+    /// `setpgid PID PGID`: each 0 or a task.
+    Setpgid(u8, u8),
+    /// `setsid`.
+    Setsid,
+    /// `getpgid`/`getsid` of the caller (0) or a task.
+    GetIds(u8),
 }
 
 /// One abstract step: which runnable task (modulo) does what.
@@ -246,6 +252,9 @@ fn action() -> impl Strategy<Value = Action> {
         3 => (b(), b(), b()).prop_map(|(fd, s, f)| Action::PidfdSendSignal(fd, s, f)),
         1 => (b(), b()).prop_map(|(fd, t)| Action::PidfdGetfd(fd, t)),
         2 => b().prop_map(Action::Poll),
+        2 => (b(), b()).prop_map(|(a, g)| Action::Setpgid(a, g)),
+        1 => Just(Action::Setsid),
+        2 => b().prop_map(Action::GetIds),
     ]
 }
 
@@ -365,7 +374,28 @@ impl Interp {
         }
         let pdeathsig = self.query(k, &Op::PrctlGetPdeathsig);
         let has_pdeathsig = !matches!(pdeathsig, Some(Value::Signal(0)) | Some(Value::Num(0)));
-        has_pdeathsig || self.exit_signals.get(target).is_some_and(|&s| may_kill_parent(s))
+        has_pdeathsig
+            || self.exit_signals.get(target).is_some_and(|&s| may_kill_parent(s))
+            || self.orphans_the_sender(k)
+    }
+
+    /// Whether a death may leave the sender's process group orphaned with a stopped process
+    /// in it, which is then sent SIGHUP (kill_orphaned_pgrp): the sender is outside the first
+    /// task's group (which is orphaned from the start) while a task is stopped.
+    fn orphans_the_sender(&mut self, k: TaskKey) -> bool {
+        let first = self.query(TaskKey(0), &Op::Getpgid(PidArg::Num(0)));
+        let mine = self.query(k, &Op::Getpgid(PidArg::Num(0)));
+        let stopped = self.tasks().into_iter().any(|t| self.model.status(t) == TaskStatus::Stopped);
+        stopped && (first.is_none() || first != mine)
+    }
+
+    /// [`Interp::death_comes_back`] for a signal to a process group: any task may be in it.
+    fn group_death_comes_back(&mut self, k: TaskKey, sig: u32) -> bool {
+        !matches!(sig, 0 | 17 | 18)
+            && self.tasks().into_iter().any(|t| {
+                let n = self.name(t);
+                self.death_comes_back(k, &n, sig)
+            })
     }
 
     /// A small number to store or compare. Without a pid namespace of their own (an ordinary
@@ -433,13 +463,23 @@ impl Interp {
             Action::Exit(n) => Op::Exit(i32::from(n % 4)),
             Action::ExitGroup(n) => Op::ExitGroup(i32::from(n % 4)),
             Action::Wait4(t, o) => {
-                let target = if t % 4 == 0 { Target::All } else { Target::Task(self.any_task(*t)) };
+                let target = match t % 8 {
+                    0 | 4 => Target::All,
+                    1 => Target::Group,
+                    2 => Target::Pgrp(self.any_task(t / 8)),
+                    _ => Target::Task(self.any_task(*t)),
+                };
                 Op::Wait4 { target, options: wait_options(*o, false) }
             }
             Action::Waitid(t, o) => {
-                let id = match t % 5 {
+                let id = match t % 6 {
                     0 => WaitidId::All,
-                    1 => WaitidId::Pidfd(pidfd_arg(t / 5)),
+                    1 => WaitidId::Pidfd(pidfd_arg(t / 6)),
+                    2 => WaitidId::Pgid(if t / 6 % 3 == 0 {
+                        PidArg::Num(0)
+                    } else {
+                        PidArg::Task(self.any_task(t / 6))
+                    }),
                     _ => WaitidId::Pid(self.any_task(*t)),
                 };
                 Op::Waitid { id, options: wait_options(*o, true) }
@@ -534,10 +574,22 @@ impl Interp {
             Action::Kill(t, s) => {
                 let target = self.any_task(*t);
                 let sig = pick(&SIGNALS, *s);
-                if self.death_comes_back(k, &target, sig) {
-                    return None;
+                match s / 9 % 8 {
+                    // A process group: the caller's own (0), or the one a task's pid names.
+                    0 | 1 => {
+                        if self.group_death_comes_back(k, sig) {
+                            return None;
+                        }
+                        let t = if s / 9 % 8 == 0 { Target::Group } else { Target::Pgrp(target) };
+                        Op::Kill(t, sig)
+                    }
+                    _ => {
+                        if self.death_comes_back(k, &target, sig) {
+                            return None;
+                        }
+                        Op::Kill(Target::Task(target), sig)
+                    }
                 }
-                Op::Kill(Target::Task(target), sig)
             }
             Action::Stop(t) => {
                 let running = self.runnable();
@@ -597,12 +649,8 @@ impl Interp {
                         n.and_then(|n| self.model.pidfd_task(k, n as i32))
                     }
                 };
-                let fatal_to_anyone = flags == PIDFD_SIGNAL_PROCESS_GROUP
-                    && !matches!(sig, 0 | 17 | 18)
-                    && self.tasks().iter().any(|t| {
-                        let n = self.name(*t);
-                        self.death_comes_back(k, &n, sig)
-                    });
+                let fatal_to_anyone =
+                    flags == PIDFD_SIGNAL_PROCESS_GROUP && self.group_death_comes_back(k, sig);
                 let back = match whom {
                     Some(t) => {
                         let n = self.name(t);
@@ -621,6 +669,26 @@ impl Interp {
                     pidfd: pidfd_arg(*fd),
                     fd: 3 + i32::from(t % 3),
                     flags: u32::from(t / 3 % 8 == 0),
+                }
+            }
+            Action::Setpgid(a, b) => {
+                let pid = match a % 3 {
+                    0 => PidArg::Num(0),
+                    _ => PidArg::Task(self.any_task(a / 3)),
+                };
+                let pgid = match b % 3 {
+                    0 => PidArg::Num(0),
+                    _ => PidArg::Task(self.any_task(b / 3)),
+                };
+                Op::Setpgid(pid, pgid)
+            }
+            Action::Setsid => Op::Setsid,
+            Action::GetIds(t) => {
+                let pid = if t % 3 == 0 { PidArg::Num(0) } else { PidArg::Task(self.any_task(t / 3)) };
+                if t % 2 == 0 {
+                    Op::Getpgid(pid)
+                } else {
+                    Op::Getsid(pid)
                 }
             }
             Action::Poll(fd) => {
@@ -854,6 +922,10 @@ mod tests {
             "pidfd_send_signal",
             "pidfd_getfd",
             "poll",
+            "setpgid",
+            "setsid",
+            "getpgid",
+            "getsid",
         ] {
             assert!(seen.contains(op), "{op} never generated: {seen:?}");
         }

@@ -11,7 +11,7 @@ use clonekit_model::{
     Disposition, SigprocmaskHow, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED,
 };
 
-use crate::ast::{Op, Scenario, StepKind, Target, WaitidId, Word};
+use crate::ast::{Op, PidArg, Scenario, StepKind, Target, WaitidId, Word};
 
 /// A flags word as named flags joined by `|` (lowercase short names from clonekit-flags'
 /// table), bits without a name in hexadecimal, `None` when empty.
@@ -59,6 +59,8 @@ fn target_text(t: &Target) -> String {
         Target::Task(n) => n.clone(),
         Target::All => "-1".into(),
         Target::Group => "0".into(),
+        Target::Pgrp(n) => format!("-{n}"),
+        Target::Num(n) => n.to_string(),
     }
 }
 
@@ -156,6 +158,7 @@ pub fn op_text(op: &Op) -> String {
             let id = match id {
                 WaitidId::All => "all".to_string(),
                 WaitidId::Pid(n) => format!("pid {n}"),
+                WaitidId::Pgid(p) => format!("pgid {p}"),
                 WaitidId::Pidfd(v) => format!("pidfd {v}"),
             };
             s = format!("waitid {id} {}", wait_options_text(*options, true));
@@ -259,6 +262,12 @@ pub fn op_text(op: &Op) -> String {
             }
         }
         Op::Poll(fd) => s = format!("poll {fd}"),
+        Op::Setpgid(pid, pgid) => s = format!("setpgid {pid} {pgid}"),
+        Op::Getpgid(PidArg::Num(0)) => s.push_str("getpgid"),
+        Op::Getpgid(pid) => s = format!("getpgid {pid}"),
+        Op::Setsid => s.push_str("setsid"),
+        Op::Getsid(PidArg::Num(0)) => s.push_str("getsid"),
+        Op::Getsid(pid) => s = format!("getsid {pid}"),
     }
     s
 }
