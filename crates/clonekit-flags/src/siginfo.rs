@@ -86,6 +86,25 @@ pub const SI_CODES: &[(i32, &str)] = &[
     (-60, "SI_ASYNCNL"),
 ];
 
+/// `CLD_EXITED`: a `SIGCHLD`'s (and `waitid`'s) `si_code` for a child that exited.
+pub const CLD_EXITED: i32 = 1;
+/// `CLD_KILLED`: killed by a signal.
+pub const CLD_KILLED: i32 = 2;
+/// `CLD_DUMPED`: killed by a signal, and dumped core.
+pub const CLD_DUMPED: i32 = 3;
+/// `CLD_TRAPPED`: a traced child trapped.
+pub const CLD_TRAPPED: i32 = 4;
+/// `CLD_STOPPED`: stopped by a signal.
+pub const CLD_STOPPED: i32 = 5;
+/// `CLD_CONTINUED`: continued by `SIGCONT`.
+pub const CLD_CONTINUED: i32 = 6;
+
+/// `WCOREDUMP`'s bit of a wait status (`0x80`), set when the child dumped core.
+pub const WCOREFLAG: i32 = 0x80;
+
+/// `overflowuid`: the uid a kernel uid with no mapping in a user namespace reads as there.
+pub const OVERFLOW_UID: u32 = 65534;
+
 /// `SI_USER`: sent by `kill`.
 pub const SI_USER: i32 = 0;
 /// `SI_KERNEL`: sent by the kernel.

@@ -30,6 +30,17 @@ impl UserNamespace {
         crate::nsproxy::descends_from(self, ns, |c| c.parent.as_deref())
     }
 
+    /// `from_kuid_munged`: the uid kernel uid `kuid` reads as here (the initial namespace maps
+    /// every uid to itself, another one only its uid 0, to `root_kuid`); `overflowuid` for one
+    /// without a mapping.
+    pub fn from_kuid_munged(&self, kuid: u32) -> u32 {
+        match (self.level, self.root_kuid.get()) {
+            (0, _) => kuid,
+            (_, Some(root)) if root == kuid => 0,
+            _ => clonekit_flags::OVERFLOW_UID,
+        }
+    }
+
     /// Whether a `uid_map` was written.
     pub fn mapped(&self) -> bool {
         self.root_kuid.get().is_some()

@@ -228,6 +228,9 @@ fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
     pending.retain(|&s| !mask(s));
 }
 
+/// `RLIMIT_CORE`'s index in `rlim`.
+const RLIMIT_CORE: usize = 4;
+
 impl Kernel {
     /// `sig_ignored` (kernel/signal.c): whether sending `sig` to `t` can be dropped at once.
     fn sig_ignored(&self, t: TaskId, sig: u32, force: bool) -> bool {
@@ -480,13 +483,25 @@ impl Kernel {
                         self.do_signal_stop(t, sig);
                         return;
                     }
-                    // do_group_exit(sig) (a core dump for the coredump signals, with no core
-                    // file: RLIMIT_CORE is 0).
-                    self.group_kill(t, sig as i32);
+                    // do_group_exit(sig), after do_coredump for the coredump signals
+                    // (WCOREDUMP when a core was written).
+                    let mut code = sig as i32;
+                    if sig_kernel_coredump(sig) && self.do_coredump(t) {
+                        code |= clonekit_flags::WCOREFLAG;
+                    }
+                    self.group_kill(t, code);
                     return;
                 }
             }
         }
+    }
+
+    /// `do_coredump` (fs/coredump.c) with a `core_pattern` that names a file (the default,
+    /// `core`): a core is written only if `RLIMIT_CORE` allows at least `min_coredump` (one
+    /// page, binfmt_elf); the scenario's tasks start with 0, so none is.
+    fn do_coredump(&self, t: TaskId) -> bool {
+        let limit = self.t(t).signal.borrow().rlimits[RLIMIT_CORE].0;
+        limit >= crate::mm::PAGE_SIZE
     }
 
     /// `do_signal_stop` (kernel/signal.c), run by `t` as it takes the stop signal `sig`: a

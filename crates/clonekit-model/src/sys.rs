@@ -240,6 +240,24 @@ impl Kernel {
         Ok(())
     }
 
+    /// `getuid` (kernel/sys.c): the caller's real uid as its user namespace sees it.
+    pub fn sys_getuid(&mut self, cur: TaskId) -> Result<u32, Errno> {
+        self.current(cur)?;
+        Ok(self.task_uid_seen_by(cur, cur))
+    }
+
+    /// `id`'s real uid as its own user namespace sees it (what `getuid` would return), to
+    /// inspect.
+    pub fn task_uid(&self, id: TaskId) -> Option<u32> {
+        self.task(id).map(|_| self.task_uid_seen_by(id, id))
+    }
+
+    /// `from_kuid_munged(current_user_ns(), task_uid(p))`: `p`'s real uid as `observer` sees
+    /// it (the model's tasks keep one uid: their real, effective and saved uids are equal).
+    pub(crate) fn task_uid_seen_by(&self, observer: TaskId, p: TaskId) -> u32 {
+        self.t(observer).cred.user_ns.from_kuid_munged(self.t(p).cred.euid)
+    }
+
     /// The process group `id` belongs to (`task_pgrp`), to inspect.
     pub fn process_group(&self, id: TaskId) -> Option<Rc<crate::pid::Pid>> {
         self.task(id).map(|t| t.signal.borrow().pgrp.clone())

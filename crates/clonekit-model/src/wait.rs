@@ -4,7 +4,9 @@
 
 use std::rc::Rc;
 
-use clonekit_flags::{Errno, PIDFD_NONBLOCK};
+use clonekit_flags::{
+    Errno, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, PIDFD_NONBLOCK, WCOREFLAG,
+};
 
 use crate::pid::Pid;
 use crate::sched::{Block, Kernel, Syscall, TaskId, TaskState};
@@ -18,6 +20,8 @@ pub enum WaitStatus {
     Exited(i32),
     /// Killed by a signal.
     Killed(u32),
+    /// Killed by a signal, and dumped core (`WCOREDUMP`).
+    Dumped(u32),
     /// Stopped by a signal (`WUNTRACED`).
     Stopped(u32),
     /// Continued by SIGCONT (`WCONTINUED`).
@@ -29,8 +33,33 @@ impl WaitStatus {
     pub fn from_exit_code(code: i32) -> WaitStatus {
         if code & 0x7f == 0 {
             WaitStatus::Exited((code >> 8) & 0xff)
+        } else if code & WCOREFLAG != 0 {
+            WaitStatus::Dumped((code & 0x7f) as u32)
         } else {
             WaitStatus::Killed((code & 0x7f) as u32)
+        }
+    }
+
+    /// The `si_code` `waitid` reports (`wait_task_zombie`, `wait_task_stopped`,
+    /// `wait_task_continued`: `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`, `CLD_STOPPED`,
+    /// `CLD_CONTINUED`).
+    pub fn si_code(self) -> i32 {
+        match self {
+            WaitStatus::Exited(_) => CLD_EXITED,
+            WaitStatus::Killed(_) => CLD_KILLED,
+            WaitStatus::Dumped(_) => CLD_DUMPED,
+            WaitStatus::Stopped(_) => CLD_STOPPED,
+            WaitStatus::Continued => CLD_CONTINUED,
+        }
+    }
+
+    /// The `si_status` `waitid` reports: the exit code, or the signal (`SIGCONT` for a
+    /// continue).
+    pub fn si_status(self) -> i32 {
+        match self {
+            WaitStatus::Exited(n) => n,
+            WaitStatus::Killed(s) | WaitStatus::Dumped(s) | WaitStatus::Stopped(s) => s as i32,
+            WaitStatus::Continued => clonekit_flags::Signal::SIGCONT.number() as i32,
         }
     }
 }
@@ -44,11 +73,16 @@ pub struct Waited {
     pub nr: i32,
     /// What happened to it.
     pub status: WaitStatus,
+    /// Its real uid as the waiter's user namespace sees it (`si_uid`).
+    pub uid: u32,
 }
 
 impl PartialEq for Waited {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.pid, &other.pid) && self.nr == other.nr && self.status == other.status
+        Rc::ptr_eq(&self.pid, &other.pid)
+            && self.nr == other.nr
+            && self.status == other.status
+            && self.uid == other.uid
     }
 }
 
@@ -288,10 +322,11 @@ impl Kernel {
         };
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
+        let uid = self.task_uid_seen_by(cur, p);
         if wo.flags & WNOWAIT == 0 {
             self.release_task(p);
         }
-        Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code) })
+        Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code), uid })
     }
 
     /// `wait_task_stopped` (kernel/exit.c): a stop not yet reported, with `WUNTRACED`.
@@ -310,7 +345,8 @@ impl Kernel {
         }
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
-        Some(Waited { pid, nr, status: WaitStatus::Stopped(sig) })
+        let uid = self.task_uid_seen_by(cur, p);
+        Some(Waited { pid, nr, status: WaitStatus::Stopped(sig), uid })
     }
 
     /// `wait_task_continued` (kernel/exit.c): a continue not yet reported, with `WCONTINUED`.
@@ -328,6 +364,7 @@ impl Kernel {
         }
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
-        Some(Waited { pid, nr, status: WaitStatus::Continued })
+        let uid = self.task_uid_seen_by(cur, p);
+        Some(Waited { pid, nr, status: WaitStatus::Continued, uid })
     }
 }

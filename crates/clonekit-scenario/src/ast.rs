@@ -150,8 +150,8 @@ impl std::fmt::Display for FdArg {
 pub enum WaitidId {
     /// `all`.
     All,
-    /// `pid TASK`.
-    Pid(String),
+    /// `pid TASK|N`.
+    Pid(PidArg),
     /// `pgid TASK|N`: the process group a task's pid names, or a number (`0`: the caller's).
     Pgid(PidArg),
     /// `pidfd FD`: a pidfd, by number or by the memory word that holds it.
@@ -233,12 +233,14 @@ pub enum Op {
         /// `W*` option bits.
         options: u32,
     },
-    /// `waitid all|pid TASK|pidfd VAR OPTS`.
+    /// `waitid all|pid TASK|pgid TASK|pidfd FD OPTS [siginfo]`.
     Waitid {
         /// Whom.
         id: WaitidId,
         /// `W*` option bits.
         options: u32,
+        /// `siginfo`: the result is the `siginfo_t` the call filled, not a wait status.
+        siginfo: bool,
     },
     /// `execve`.
     Execve,

@@ -21,7 +21,8 @@ use clonekit_probe::agent::{
 };
 
 use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
-use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
+use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, WaitInfo};
+use clonekit_flags::{CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
 
 /// `CLONE_PIDFD`.
 const CLONE_PIDFD: u64 = clonekit_flags::CloneFlags::CLONE_PIDFD.bits();
@@ -247,11 +248,11 @@ impl KernelBackend {
             Op::Wait4 { target, options } => {
                 AgentOp::Wait4 { pid: self.target(task, env, target)?, options: *options }
             }
-            Op::Waitid { id, options } => match id {
+            Op::Waitid { id, options, .. } => match id {
                 WaitidId::All => AgentOp::Waitid { idtype: 0, id: 0, id_var: None, options: *options },
-                WaitidId::Pid(name) => AgentOp::Waitid {
+                WaitidId::Pid(p) => AgentOp::Waitid {
                     idtype: 1,
-                    id: self.nr_of(task, env, name)?,
+                    id: self.pid_arg(task, env, p)?,
                     id_var: None,
                     options: *options,
                 },
@@ -390,16 +391,27 @@ impl KernelBackend {
                     Value::Wait(Some((self.view(task, r.ret as i32), wait_status(r.value as i32))))
                 }
             }
-            Op::Waitid { .. } => {
+            Op::Waitid { siginfo, .. } => {
                 let si_pid = r.value as i32;
+                let (code, status) = ((r.extra >> 32) as i32, r.extra as u32 as i32);
+                if *siginfo {
+                    return Value::SigInfo((si_pid != 0).then(|| WaitInfo {
+                        signo: r.aux[0] as i32,
+                        code,
+                        pid: self.view(task, si_pid),
+                        uid: r.aux[1] as u32,
+                        status,
+                        own_uid: r.aux[2] as u32,
+                    }));
+                }
                 if si_pid == 0 {
                     return Value::Wait(None);
                 }
-                let (code, status) = ((r.extra >> 32) as i32, r.extra as u32 as i32);
                 let st = match code {
-                    1 => WaitStatus::Exited(status),
-                    2 | 3 => WaitStatus::Killed(status as u32),
-                    5 => WaitStatus::Stopped(status as u32),
+                    CLD_EXITED => WaitStatus::Exited(status),
+                    CLD_KILLED => WaitStatus::Killed(status as u32),
+                    CLD_DUMPED => WaitStatus::Dumped(status as u32),
+                    CLD_STOPPED => WaitStatus::Stopped(status as u32),
                     _ => WaitStatus::Continued,
                 };
                 Value::Wait(Some((self.view(task, si_pid), st)))

@@ -24,7 +24,9 @@ pub mod random;
 mod run;
 
 pub use ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, Var, WaitidId, Word};
-pub use backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId};
+pub use backend::{
+    Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,
+};
 pub use error::ScenarioError;
 pub use kernel::KernelBackend;
 pub use model::ModelBackend;

@@ -12,7 +12,9 @@ use clonekit_model::{
 };
 
 use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
-use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId};
+use crate::backend::{
+    Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,
+};
 
 /// Where the scenario's memory words live: one 32-bit word each, in order.
 const VAR_BASE: u64 = 0x7f00_0000_0000;
@@ -29,6 +31,8 @@ const STACK_SIZE: u64 = 0x1_0000;
 enum Waiting {
     Vfork,
     Wait,
+    /// A `waitid … siginfo`.
+    WaitInfo,
     Futex,
     /// A clone stopped before it could create anything, made again at SIGCONT: the key its
     /// child gets.
@@ -226,6 +230,19 @@ impl ModelBackend {
         }
     }
 
+    /// The `siginfo_t` a `waitid` filled for `observer`.
+    fn siginfo_value(&self, observer: TaskId, w: Option<Waited>) -> Value {
+        let own_uid = self.k.task_uid(observer).unwrap_or(u32::MAX);
+        Value::SigInfo(w.map(|w| WaitInfo {
+            signo: clonekit_flags::Signal::SIGCHLD.number() as i32,
+            code: w.status.si_code(),
+            pid: self.view_of(observer, &w.pid, w.nr),
+            uid: w.uid,
+            status: w.status.si_status(),
+            own_uid,
+        }))
+    }
+
     fn wait_value(&self, observer: TaskId, w: Option<Waited>) -> Value {
         Value::Wait(w.map(|w| (self.view_of(observer, &w.pid, w.nr), w.status)))
     }
@@ -375,15 +392,19 @@ impl ModelBackend {
                 let r = self.k.sys_wait4(cur, upid, *options);
                 self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
             }
-            Op::Waitid { id, options } => {
+            Op::Waitid { id, options, siginfo } => {
                 let id = match id {
                     WaitidId::All => IdType::All,
-                    WaitidId::Pid(name) => IdType::Pid(self.nr_of(cur, env, name)?),
+                    WaitidId::Pid(p) => IdType::Pid(self.pid_of(cur, env, p)?),
                     WaitidId::Pgid(p) => IdType::Pgid(self.pid_of(cur, env, p)?),
                     WaitidId::Pidfd(fd) => IdType::Pidfd(self.fd_of(cur, env, fd)?),
                 };
                 let r = self.k.sys_waitid(cur, id, *options);
-                self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
+                if *siginfo {
+                    self.blocking(key, r, Waiting::WaitInfo, |s, w| s.siginfo_value(cur, w))
+                } else {
+                    self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
+                }
             }
             Op::Execve => done(k.sys_execve(cur).map(|_| Value::Ok)),
             Op::Getpid => {
@@ -597,6 +618,9 @@ impl Backend for ModelBackend {
                         }
                         Err(e) => Value::Errno(e),
                     }
+                }
+                Resumed::Wait(Ok(w)) if matches!(waiting, Some(Waiting::WaitInfo)) => {
+                    self.siginfo_value(id, Some(w))
                 }
                 Resumed::Wait(Ok(w)) => self.wait_value(id, Some(w)),
                 Resumed::Wait(Err(e)) | Resumed::Futex(Err(e)) => Value::Errno(e),

@@ -304,6 +304,8 @@ fn wait_options(t: &Tok<'_>, waitid: bool) -> PResult<u32> {
             "wstopped" if waitid => WUNTRACED,
             "wexited" if waitid => WEXITED,
             "wnowait" if waitid => WNOWAIT,
+            // Raw option bits, to break the rules (EINVAL for unknown ones).
+            _ if o.starts_with(|c: char| c.is_ascii_digit()) => word32(&Tok { text: o, col: t.col })?,
             _ => return Err((t.col, format!("unknown wait option {o:?}"))),
         };
     }
@@ -418,7 +420,7 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             let which = a.next("all, pid TASK or pidfd VAR")?;
             let id = match which.text {
                 "all" => WaitidId::All,
-                "pid" => WaitidId::Pid(a.name("a task name")?),
+                "pid" => WaitidId::Pid(pid_arg(&a.next("a task or a pid")?)?),
                 "pgid" => WaitidId::Pgid(pid_arg(&a.next("a task or a process group id")?)?),
                 "pidfd" => WaitidId::Pidfd(fd_arg(&a.next("a descriptor or a memory word")?)?),
                 _ => {
@@ -429,7 +431,14 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
                 }
             };
             let options = wait_options(&a.next("wait options (wexited, …)")?, true)?;
-            Op::Waitid { id, options }
+            let siginfo = match a.peek() {
+                Some(t) if t.text == "siginfo" => {
+                    a.pos += 1;
+                    true
+                }
+                _ => false,
+            };
+            Op::Waitid { id, options, siginfo }
         }
         "execve" => Op::Execve,
         "getpid" => Op::Getpid,

@@ -150,6 +150,7 @@ impl Printer {
                 match s {
                     WaitStatus::Exited(n) => format!("{who} exited {n}"),
                     WaitStatus::Killed(sig) => format!("{who} killed {}", sig_name(*sig)),
+                    WaitStatus::Dumped(sig) => format!("{who} killed {} (core dumped)", sig_name(*sig)),
                     WaitStatus::Stopped(sig) => format!("{who} stopped {}", sig_name(*sig)),
                     WaitStatus::Continued => format!("{who} continued"),
                 }
@@ -176,6 +177,21 @@ impl Printer {
             Value::OnOff(b) => if *b { "on" } else { "off" }.into(),
             Value::Signal(0) => "0".into(),
             Value::Signal(s) => sig_name(*s),
+            Value::SigInfo(None) => "0".into(),
+            Value::SigInfo(Some(i)) => {
+                let status = if i.code == clonekit_flags::CLD_EXITED {
+                    i.status.to_string()
+                } else {
+                    sig_name(i.status as u32)
+                };
+                let uid = if i.uid == i.own_uid { "me".to_string() } else { i.uid.to_string() };
+                format!(
+                    "{{si_signo={}, si_code={}, si_pid={}, si_uid={uid}, si_status={status}}}",
+                    sig_name(i.signo as u32),
+                    clonekit_flags::format_si_code(i.signo, i.code),
+                    self.pid(env, &i.pid),
+                )
+            }
             Value::Poll(events) => clonekit_flags::format_poll_events(*events),
             Value::Ioprio(p) => {
                 let class = ["none", "rt", "be", "idle"].get(usize::from(p >> 13)).copied().unwrap_or("?");
@@ -265,7 +281,10 @@ fn referenced_tasks(op: &Op) -> Vec<&str> {
                 PidArg::Num(_) => None,
             })
             .collect(),
-        Op::Waitid { id: WaitidId::Pid(n), .. } | Op::PidfdOpen { pid: PidArg::Task(n), .. } => vec![n],
+        Op::Waitid { id: WaitidId::Pid(PidArg::Task(n)), .. }
+        | Op::PidfdOpen { pid: PidArg::Task(n), .. } => {
+            vec![n]
+        }
         Op::Tgkill(a, b, _) => vec![a, b],
         Op::FutexWait(_, crate::ast::Word::Tid(n)) => vec![n],
         _ => vec![],

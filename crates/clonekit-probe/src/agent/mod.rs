@@ -73,11 +73,13 @@ pub struct Reply {
     pub text: [u8; 256],
     /// Its length.
     pub text_len: u32,
+    /// More values: a `waitid`'s `si_signo`, its `si_uid`, and the caller's `getuid()`.
+    pub aux: [i64; 3],
 }
 
 impl Default for Reply {
     fn default() -> Self {
-        Reply { ret: 0, value: 0, extra: 0, text: [0; 256], text_len: 0 }
+        Reply { ret: 0, value: 0, extra: 0, text: [0; 256], text_len: 0, aux: [0; 3] }
     }
 }
 
@@ -88,6 +90,7 @@ impl std::fmt::Debug for Reply {
             .field("value", &self.value)
             .field("extra", &self.extra)
             .field("text", &self.text())
+            .field("aux", &self.aux)
             .finish()
     }
 }

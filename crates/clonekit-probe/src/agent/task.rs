@@ -33,7 +33,7 @@ pub(crate) fn dup_control(old: i32) -> i64 {
 
 /// Puts the first task in the scenario's defined initial state, whatever the coordinator's
 /// was: every signal at `SIG_DFL` and unblocked, no alternate signal stack, fds 0-2 and the
-/// control fd only, cwd `/`, umask 022.
+/// control fd only, cwd `/`, umask 022, no core dumps (`RLIMIT_CORE` 0).
 pub(crate) fn clean_start() {
     for sig in 1..=64usize {
         if sig != 9 && sig != 19 {
@@ -48,6 +48,11 @@ pub(crate) fn clean_start() {
     let _ = raw(nr::CLOSE_RANGE, CONTROL_FD as usize + 1, u32::MAX as usize, 0, 0);
     let _ = raw(nr::CHDIR, c"/".as_ptr() as usize, 0, 0, 0);
     let _ = raw(nr::UMASK, 0o022, 0, 0, 0);
+    // prlimit64(0, RLIMIT_CORE): the soft limit 0, the hard one kept.
+    let mut old = [0u64; 2];
+    let _ = raw(nr::PRLIMIT64, 0, 4, 0, old.as_mut_ptr() as usize);
+    let new = [0u64, old[1]];
+    let _ = raw(nr::PRLIMIT64, 0, 4, new.as_ptr() as usize, 0);
 }
 
 /// Makes the calling task the leader of a session and a process group of its own
@@ -373,6 +378,7 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 ret: r,
                 value: i64::from(info[4]),
                 extra: (i64::from(info[2]) << 32) | i64::from(info[6] as u32),
+                aux: [i64::from(info[0]), i64::from(info[5] as u32), raw(nr::GETUID, 0, 0, 0, 0)],
                 ..Reply::default()
             }
         }

@@ -75,6 +75,8 @@ pub mod nr {
     pub const UMASK: usize = 95;
     /// `ptrace`.
     pub const PTRACE: usize = 101;
+    /// `getuid`.
+    pub const GETUID: usize = 102;
     /// `setpgid`.
     pub const SETPGID: usize = 109;
     /// `getppid`.
@@ -133,6 +135,8 @@ pub mod nr {
     pub const KCMP: usize = 312;
     /// `seccomp`.
     pub const SECCOMP: usize = 317;
+    /// `prlimit64`.
+    pub const PRLIMIT64: usize = 302;
     /// `pidfd_send_signal`.
     pub const PIDFD_SEND_SIGNAL: usize = 424;
     /// `pidfd_open`.

@@ -280,6 +280,17 @@ fn pick<T: Copy>(list: &[T], n: u8) -> T {
     list[usize::from(n) % list.len()]
 }
 
+/// Now and then an option bit the call does not know (`wait4`: `WEXITED` and `WNOWAIT` too),
+/// which makes it `EINVAL`.
+fn raw_wait_bits(n: u8) -> u32 {
+    match n % 16 {
+        0 => 0x10,
+        1 => WEXITED,
+        2 => 0x20,
+        _ => 0,
+    }
+}
+
 /// Wait options from a bit set: each of the low bits adds one option.
 fn wait_options(bits: u8, waitid: bool) -> u32 {
     let table = if waitid {
@@ -463,13 +474,15 @@ impl Interp {
             Action::Exit(n) => Op::Exit(i32::from(n % 4)),
             Action::ExitGroup(n) => Op::ExitGroup(i32::from(n % 4)),
             Action::Wait4(t, o) => {
-                let target = match t % 8 {
-                    0 | 4 => Target::All,
+                let target = match t % 16 {
+                    0 | 4 | 8 | 12 => Target::All,
                     1 => Target::Group,
-                    2 => Target::Pgrp(self.any_task(t / 8)),
+                    2 => Target::Pgrp(self.any_task(t / 16)),
+                    // Raw pids that name nothing (ECHILD), and INT_MIN (ESRCH).
+                    3 => Target::Num(pick(&[4_000_000, i32::MIN, -4_000_000], t / 16)),
                     _ => Target::Task(self.any_task(*t)),
                 };
-                Op::Wait4 { target, options: wait_options(*o, false) }
+                Op::Wait4 { target, options: wait_options(*o, false) | raw_wait_bits(t / 16) }
             }
             Action::Waitid(t, o) => {
                 let id = match t % 6 {
@@ -480,9 +493,14 @@ impl Interp {
                     } else {
                         PidArg::Task(self.any_task(t / 6))
                     }),
-                    _ => WaitidId::Pid(self.any_task(*t)),
+                    3 if t / 6 % 4 == 0 => WaitidId::Pid(PidArg::Num(pick(&[0, -1, 4_000_000], t / 24))),
+                    _ => WaitidId::Pid(PidArg::Task(self.any_task(*t))),
                 };
-                Op::Waitid { id, options: wait_options(*o, true) }
+                Op::Waitid {
+                    id,
+                    options: wait_options(*o, true) | raw_wait_bits(t / 6),
+                    siginfo: t / 6 % 2 == 0,
+                }
             }
             Action::Execve => Op::Execve,
             Action::Query(q) => match q % 9 {

@@ -64,23 +64,29 @@ fn target_text(t: &Target) -> String {
     }
 }
 
+/// Wait options by name; bits the call has no name for (`wexited` for `wait4`, unknown ones)
+/// in hexadecimal.
 fn wait_options_text(bits: u32, waitid: bool) -> String {
-    let mut names = Vec::new();
-    let table: [(u32, &str); 9] = [
-        (WEXITED, "wexited"),
-        (WUNTRACED, if waitid { "wstopped" } else { "wuntraced" }),
-        (WCONTINUED, "wcontinued"),
-        (WNOHANG, "wnohang"),
-        (WNOWAIT, "wnowait"),
-        (WCLONE, "wclone"),
-        (WALL, "wall"),
-        (WNOTHREAD, "wnothread"),
-        (0, ""),
+    let mut names: Vec<String> = Vec::new();
+    let table: [(u32, &str, bool); 8] = [
+        (WEXITED, "wexited", waitid),
+        (WUNTRACED, if waitid { "wstopped" } else { "wuntraced" }, true),
+        (WCONTINUED, "wcontinued", true),
+        (WNOHANG, "wnohang", true),
+        (WNOWAIT, "wnowait", waitid),
+        (WCLONE, "wclone", true),
+        (WALL, "wall", true),
+        (WNOTHREAD, "wnothread", true),
     ];
-    for (bit, name) in table {
-        if bit != 0 && bits & bit != 0 {
-            names.push(name);
+    let mut left = bits;
+    for (bit, name, named) in table {
+        if named && bits & bit != 0 {
+            names.push(name.to_string());
+            left &= !bit;
         }
+    }
+    if left != 0 {
+        names.push(format!("{left:#x}"));
     }
     names.join(",")
 }
@@ -154,7 +160,7 @@ pub fn op_text(op: &Op) -> String {
                 let _ = write!(s, " {}", wait_options_text(*options, false));
             }
         }
-        Op::Waitid { id, options } => {
+        Op::Waitid { id, options, siginfo } => {
             let id = match id {
                 WaitidId::All => "all".to_string(),
                 WaitidId::Pid(n) => format!("pid {n}"),
@@ -162,6 +168,9 @@ pub fn op_text(op: &Op) -> String {
                 WaitidId::Pidfd(v) => format!("pidfd {v}"),
             };
             s = format!("waitid {id} {}", wait_options_text(*options, true));
+            if *siginfo {
+                s.push_str(" siginfo");
+            }
         }
         Op::Execve => s.push_str("execve"),
         Op::Getpid => s.push_str("getpid"),
