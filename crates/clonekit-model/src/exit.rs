@@ -162,6 +162,9 @@ impl Kernel {
         t.nsproxy = None;
         t.io_context = None;
         self.exit_notify(tsk, group_dead);
+        if self.racing_wake.as_ref().is_some_and(|r| r.waker == tsk) {
+            self.racing_wake = None;
+        }
     }
 
     /// `exit_mm` (kernel/exit.c) → `exit_mm_release` → `mm_release`, then the mm is dropped.
@@ -188,6 +191,16 @@ impl Kernel {
             self.tm(tsk).clear_child_tid = 0;
         }
         if let Some(parent) = self.tm(tsk).vfork_done.take() {
+            // The parent runs from here while this task goes on exiting on its own CPU.
+            let exiting = self.t(tsk).exiting;
+            if exiting {
+                self.racing_wake = Some(crate::sched::RacingWake {
+                    waker: tsk,
+                    woken: parent,
+                    taken: Vec::new(),
+                    merged: None,
+                });
+            }
             self.complete_vfork_done(parent, tsk);
         }
     }
@@ -419,6 +432,19 @@ impl Kernel {
             sig = 0;
         }
         if (1..=64).contains(&sig) {
+            // A parent this exit woke from its vfork sleep may not have taken the copy of
+            // `sig` it had pending yet: this one may merge with it (see RacingWake).
+            let group = p.signal.clone();
+            if let Some(r) = self.racing_wake.as_mut() {
+                let same_group = self
+                    .slots
+                    .iter()
+                    .filter_map(|s| s.task.as_ref())
+                    .any(|t| t.id == r.woken && Rc::ptr_eq(&t.signal, &group));
+                if r.waker == tsk && same_group && r.taken.contains(&(sig as u32)) {
+                    r.merged = Some((sig as u32, group));
+                }
+            }
             self.send_signal(None, sig as u32, parent, true);
         }
         self.wake_up_parent(tsk, parent);

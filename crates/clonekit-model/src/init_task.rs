@@ -39,6 +39,7 @@ impl Kernel {
             recording: false,
             exit_log: Vec::new(),
             always_waits: Vec::new(),
+            racing_wake: None,
             user_ns_refused: None,
         };
         let user_ns = Rc::new(UserNamespace {

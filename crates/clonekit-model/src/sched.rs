@@ -164,6 +164,7 @@ impl Task {
             parent_exec_id: link.parent_exec_id,
             block: None,
             handled: 0,
+            handled_race: 0,
             tls: parts.tls,
             serial,
             stopped: false,
@@ -216,6 +217,10 @@ pub(crate) struct Task {
     pub(crate) block: Option<(u64, Block)>,
     /// Deliveries to the user handler in the running program (reset by exec).
     pub(crate) handled: u64,
+    /// Of those, deliveries a real machine may not have made: a signal sent while an earlier
+    /// copy may still have been pending, which it would have merged with (see
+    /// [`RacingWake`]).
+    pub(crate) handled_race: u64,
     /// The thread pointer (`CLONE_SETTLS`).
     pub(crate) tls: u64,
     /// Creation order (`init_task.tasks` list order, which `for_each_process` walks).
@@ -235,6 +240,26 @@ pub(crate) struct Task {
     /// `PF_FORKNOEXEC`: forked and not yet exec'd (a parent may still move it to another
     /// process group).
     pub(crate) forknoexec: bool,
+}
+
+/// A task woken by another that goes on in the kernel on its own CPU: a vfork child's exit
+/// completes the vfork (`mm_release`) and then, in `exit_notify`, sends its exit signal. On a
+/// real machine the woken parent takes the signals it had pending (`get_signal`) at the same
+/// time: a copy of one of them that the exit sends while the first is still pending merges
+/// with it (`legacy_queue`), so whether the parent's handler runs once or twice is a race. The
+/// model runs the parent first; a delivery that may have merged is counted in
+/// `handled_race`.
+#[derive(Debug, Clone)]
+pub(crate) struct RacingWake {
+    /// The task still running in the kernel.
+    pub(crate) waker: TaskId,
+    /// The thread it woke.
+    pub(crate) woken: TaskId,
+    /// The signals the woken thread took on its way back to user space.
+    pub(crate) taken: Vec<u32>,
+    /// A signal the waker sent that the woken thread's group may have had pending still, and
+    /// its group: the handler run that delivers it is a race.
+    pub(crate) merged: Option<(u32, Shared<crate::signal::SignalStruct>)>,
 }
 
 /// A `__wake_up_parent` call: the parent's thread group, and the child's pid and process
@@ -281,6 +306,8 @@ pub struct Kernel {
     pub(crate) recording: bool,
     /// Exit statuses of tasks, kept when recording is on.
     pub(crate) exit_log: Vec<(TaskId, i32)>,
+    /// A wake-up whose waker goes on running in the kernel (see [`RacingWake`]).
+    pub(crate) racing_wake: Option<RacingWake>,
     /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,
     /// and the namespace init that the set-up of a user-namespace caller creates.
     pub(crate) always_waits: Vec<TaskId>,
@@ -555,5 +582,12 @@ impl Kernel {
     pub fn handled(&self, id: TaskId) -> Result<u64, Errno> {
         self.current(id)?;
         Ok(self.t(id).handled)
+    }
+
+    /// How many of [`Kernel::handled`]'s deliveries are a race on a real machine: the count
+    /// there is any number from `handled - handled_race` to `handled`.
+    pub fn handled_race(&self, id: TaskId) -> Result<u64, Errno> {
+        self.current(id)?;
+        Ok(self.t(id).handled_race)
     }
 }

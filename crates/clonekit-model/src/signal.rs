@@ -457,10 +457,24 @@ impl Kernel {
                 }
             };
             let handler = self.t(t).sighand.borrow().get(sig);
+            let mut racy = false;
+            if let Some(r) = self.racing_wake.as_mut() {
+                if r.woken == t {
+                    r.taken.push(sig);
+                }
+                if r.merged.as_ref().is_some_and(|(s, g)| *s == sig && Rc::ptr_eq(g, &signal)) {
+                    r.merged = None;
+                    racy = true;
+                }
+            }
             match handler {
                 Disposition::Ignore => continue,
                 Disposition::Handler => {
-                    self.tm(t).handled += 1;
+                    let task = self.tm(t);
+                    task.handled += 1;
+                    if racy {
+                        task.handled_race += 1;
+                    }
                     self.futex_restart(t);
                     self.wait_again(t);
                 }

@@ -123,6 +123,9 @@ pub enum Value {
     Ioprio(u16),
     /// `poll` events (`revents`).
     Poll(u16),
+    /// A race: on a real machine the step returns any one of these (the model's answer where
+    /// the kernel's depends on timing).
+    Race(Vec<Value>),
     /// The `siginfo_t` a `waitid` filled (`None`: zeroed, `WNOHANG` with nothing to report).
     SigInfo(Option<WaitInfo>),
 }

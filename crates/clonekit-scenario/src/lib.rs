@@ -31,7 +31,10 @@ pub use error::ScenarioError;
 pub use kernel::KernelBackend;
 pub use model::ModelBackend;
 pub use parse::parse;
-pub use run::{run, Failure, Line, LineKind, Transcript};
+pub use run::{
+    describe_disagreement, expected_outcomes, first_disagreement, run, Failure, Line, LineKind, Transcript,
+    ALTERNATIVES,
+};
 
 /// Reads, parses and runs one scenario file on the model.
 pub fn run_file_on_model(path: &std::path::Path) -> Result<Transcript, ScenarioError> {

@@ -496,7 +496,16 @@ impl ModelBackend {
                 let (tgid, tid) = (self.nr_of(cur, env, tg)?, self.nr_of(cur, env, t)?);
                 done(self.k.sys_tgkill(cur, tgid, tid, *sig).map(|_| Value::Ok))
             }
-            Op::Handled => done(k.handled(cur).map(|n| Value::Num(n as i64))),
+            Op::Handled => {
+                let race = k.handled_race(cur).unwrap_or(0);
+                done(k.handled(cur).map(|n| {
+                    if race == 0 {
+                        Value::Num(n as i64)
+                    } else {
+                        Value::Race((n - race..=n).map(|m| Value::Num(m as i64)).collect())
+                    }
+                }))
+            }
             Op::Sigaltstack(set) => done(k.sys_sigaltstack(cur, *set).map(Value::OnOff)),
             Op::IoprioSet(p) => done(k.sys_ioprio_set(cur, *p).map(|_| Value::Ok)),
             Op::IoprioGet => done(k.sys_ioprio_get(cur).map(Value::Ioprio)),
