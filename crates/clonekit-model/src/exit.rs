@@ -100,10 +100,15 @@ impl Kernel {
     /// `do_exit` (kernel/exit.c): the task lets go of its resources and becomes a zombie (or
     /// is released at once).
     pub(crate) fn do_exit(&mut self, tsk: TaskId, code: i32) {
-        let Some(t) = self.task_mut(tsk) else { return };
-        if t.exiting {
+        if self.task(tsk).is_none_or(|t| t.exiting) {
             return;
         }
+        // The pidfd pollers this exit wakes look when it is over (see notify_pidfd).
+        let outermost = self.pidfd_wakes.is_none();
+        if outermost {
+            self.pidfd_wakes = Some(Vec::new());
+        }
+        let t = self.tm(tsk);
         // exit_signals: PF_EXITING; a sleep in progress ends without a result; a part owed in
         // a group stop is given (which may complete it).
         let owes_stop = t.stop_pending;
@@ -164,6 +169,10 @@ impl Kernel {
         self.exit_notify(tsk, group_dead);
         if self.racing_wake.as_ref().is_some_and(|r| r.waker == tsk) {
             self.racing_wake = None;
+        }
+        if outermost {
+            let woken = self.pidfd_wakes.take().unwrap_or_default();
+            self.end_pidfd_wakes(woken);
         }
     }
 
@@ -234,6 +243,9 @@ impl Kernel {
                 self.do_notify_parent(tsk, sig)
             }
         } else {
+            // An untraced sub-thread: do_notify_pidfd.
+            let pid = self.t(tsk).pid.clone();
+            self.notify_pidfd(&pid);
             true
         };
         if autoreap {
@@ -424,6 +436,9 @@ impl Kernel {
         if sig != SIGCHLD && t.parent_exec_id != parent_exec_id {
             sig = SIGCHLD;
         }
+        // do_notify_pidfd: the leader of an empty group (or a zombie reported again).
+        let own = t.pid.clone();
+        self.notify_pidfd(&own);
         let Some(p) = self.task(parent) else { return true };
         let action = p.sighand.borrow().get(SIGCHLD as u32);
         let mut autoreap = false;
@@ -482,6 +497,8 @@ impl Kernel {
                 }
             }
             self.free_task(p);
+            // __change_pid(PIDTYPE_PID): the pid has no task; its pidfd waiters wake.
+            self.notify_pidfd(&pid);
             let (pgrp, session) = {
                 let s = signal.borrow();
                 (s.pgrp.clone(), s.session.clone())

@@ -40,6 +40,7 @@ impl Kernel {
             exit_log: Vec::new(),
             always_waits: Vec::new(),
             racing_wake: None,
+            pidfd_wakes: None,
             user_ns_refused: None,
         };
         let user_ns = Rc::new(UserNamespace {

@@ -12,7 +12,7 @@ use clonekit_flags::{
 
 use crate::file::{File, FileKind};
 use crate::pid::{Pid, PidType};
-use crate::sched::{Kernel, TaskId, TaskState};
+use crate::sched::{Block, Kernel, Resumed, Syscall, TaskId, TaskState};
 
 impl Kernel {
     /// The pid that descriptor `fd` of `id` refers to, if it is a pidfd (to inspect).
@@ -130,13 +130,102 @@ impl Kernel {
     /// plus `POLLERR` and `POLLHUP`.
     pub fn sys_poll(&mut self, cur: TaskId, fd: i32, events: u16) -> Result<u16, Errno> {
         self.current(cur)?;
-        let files = self.t(cur).files.clone().ok_or(Errno::EBADF)?;
-        let Some(file) = files.borrow().file(fd) else { return Ok(POLLNVAL) };
-        let mask = match &file.kind {
-            FileKind::Pidfd { pid, .. } => self.pidfd_poll(pid),
-            FileKind::Path { .. } => DEFAULT_POLLMASK,
+        Ok(self.do_pollfd(cur, fd, events).0)
+    }
+
+    /// `poll` of descriptor `fd` for `events` with no timeout (`do_sys_poll`): what
+    /// [`Kernel::sys_poll`] reports, once there is something; until then the task sleeps on
+    /// the pidfd's wait queue, woken when the pid's task exits or is released
+    /// (`do_notify_pidfd`, `__change_pid`), or by a signal: a handler makes the call fail
+    /// with `EINTR` (`-ERESTARTNOHAND`), a stop makes it again at `SIGCONT`.
+    pub fn sys_poll_wait(&mut self, cur: TaskId, fd: i32, events: u16) -> Result<Syscall<u16>, Errno> {
+        self.current(cur)?;
+        match self.do_pollfd(cur, fd, events) {
+            (0, Some(pid)) => {
+                self.sleep(cur, Block::Poll { fd, events, pid });
+                Ok(Syscall::Blocked)
+            }
+            (mask, _) => Ok(Syscall::Done(mask)),
+        }
+    }
+
+    /// `do_pollfd` (fs/select.c): the descriptor's events that were asked for, plus `POLLERR`
+    /// and `POLLHUP`, and the pid whose wait queue a pidfd's `poll` registers on.
+    fn do_pollfd(&self, cur: TaskId, fd: i32, events: u16) -> (u16, Option<Rc<Pid>>) {
+        let Some(files) = self.t(cur).files.clone() else { return (POLLNVAL, None) };
+        let Some(file) = files.borrow().file(fd) else { return (POLLNVAL, None) };
+        let (mask, pid) = match &file.kind {
+            FileKind::Pidfd { pid, .. } => (self.pidfd_poll(pid), Some(pid.clone())),
+            FileKind::Path { .. } => (DEFAULT_POLLMASK, None),
         };
-        Ok(mask & (events | POLLERR | POLLHUP))
+        (mask & (events | POLLERR | POLLHUP), pid)
+    }
+
+    /// `do_notify_pidfd` / `wake_up_all(&pid->wait_pidfd)`: the tasks asleep in `poll` on
+    /// `pid`'s pidfds look again (a stopped one does at `SIGCONT`). Woken by an exit in
+    /// progress, a poller looks on its own CPU while the exit goes on: if the exit changes
+    /// what it would find (a thread or an auto-reaped child released right after its
+    /// notification, `POLLHUP`), what it finds is a race ([`Kernel::end_pidfd_wakes`]).
+    pub(crate) fn notify_pidfd(&mut self, pid: &Rc<Pid>) {
+        let pollers: Vec<TaskId> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.task.as_ref())
+            .filter(|t| matches!(&t.block, Some((_, Block::Poll { pid: p, .. })) if Rc::ptr_eq(p, pid)))
+            .map(|t| t.id)
+            .collect();
+        for t in pollers {
+            if self.pidfd_wakes.is_some() {
+                let Some((_, Block::Poll { fd, events, .. })) = self.t(t).block.clone() else { continue };
+                let (mask, _) = self.do_pollfd(t, fd, events);
+                if mask != 0 && !self.t(t).stopped {
+                    if let Some(w) = self.pidfd_wakes.as_mut() {
+                        if !w.iter().any(|(x, _)| *x == t) {
+                            w.push((t, mask));
+                        }
+                    }
+                }
+            } else {
+                self.poll_again(t);
+            }
+        }
+    }
+
+    /// The end of an exit that woke pidfd pollers: each returns what it found when woken,
+    /// or, if the exit has changed that since, either.
+    pub(crate) fn end_pidfd_wakes(&mut self, woken: Vec<(TaskId, u16)>) {
+        for (t, first) in woken {
+            let Some(task) = self.task(t) else { continue };
+            if task.state != TaskState::Blocked || task.stopped {
+                continue;
+            }
+            let Some((_, Block::Poll { fd, events, .. })) = task.block.clone() else { continue };
+            let (now, _) = self.do_pollfd(t, fd, events);
+            let found = if now != first && now != 0 { vec![first, now] } else { vec![first] };
+            self.wake(t, Resumed::Poll(Ok(found)));
+        }
+    }
+
+    /// A task asleep in `poll` makes a pass again: it returns if its descriptor is ready (or
+    /// was closed: `POLLNVAL`).
+    pub(crate) fn poll_again(&mut self, t: TaskId) {
+        let Some(task) = self.task(t) else { return };
+        if task.state != TaskState::Blocked || task.stopped {
+            return;
+        }
+        let Some((_, Block::Poll { fd, events, .. })) = task.block.clone() else { return };
+        let (mask, _) = self.do_pollfd(t, fd, events);
+        if mask != 0 {
+            self.wake(t, Resumed::Poll(Ok(vec![mask])));
+        }
+    }
+
+    /// A handler has run in `t`, asleep in `poll`: the call fails with `EINTR` (poll's
+    /// `-ERESTARTNOHAND` is not made again once a handler ran, `SA_RESTART` or not).
+    pub(crate) fn poll_interrupted(&mut self, t: TaskId) {
+        if matches!(self.task(t).and_then(|x| x.block.as_ref()), Some((_, Block::Poll { .. }))) {
+            self.wake(t, Resumed::Poll(Err(Errno::EINTR)));
+        }
     }
 
     /// `pidfd_poll` (fs/pidfs.c): readable and hung up once no task holds the pid (reaped,

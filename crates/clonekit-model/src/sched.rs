@@ -59,6 +59,16 @@ pub(crate) enum Block {
     Wait(WaitOptions),
     /// `futex_wait` (kernel/futex/waitwake.c): until `FUTEX_WAKE` on the word.
     Futex,
+    /// `do_poll` (fs/select.c) on descriptor `fd` for `events`, on the wait queue of the pid a
+    /// pidfd refers to (`pid->wait_pidfd`): until a wake-up there finds it ready.
+    Poll {
+        /// The descriptor, looked up again at each pass.
+        fd: i32,
+        /// The events asked for.
+        events: u16,
+        /// The pid whose pidfd waiters it sleeps with.
+        pid: Rc<Pid>,
+    },
     /// A clone that found a signal pending at entry (`copy_process` returned
     /// `-ERESTARTNOINTR`) and whose task then stopped: the call is made again at `SIGCONT`.
     Restart {
@@ -78,6 +88,10 @@ pub enum Resumed {
     Wait(Result<Waited, Errno>),
     /// A `FUTEX_WAIT` woken (0).
     Futex(Result<i32, Errno>),
+    /// A `poll` that found its descriptor ready, or was interrupted: the `revents`, and when
+    /// what it finds is a race on a real machine, every value it may find (the model's
+    /// first).
+    Poll(Result<Vec<u16>, Errno>),
     /// A clone made again after its task continued ([`Block::Restart`]): the child, or why
     /// not. A vfork restarted this way sleeps again; its child is reported with `Blocked`.
     Clone(Result<Syscall<Forked>, Errno>),
@@ -306,6 +320,9 @@ pub struct Kernel {
     pub(crate) recording: bool,
     /// Exit statuses of tasks, kept when recording is on.
     pub(crate) exit_log: Vec<(TaskId, i32)>,
+    /// The pidfd pollers an exit in progress woke, with what they found then: they look on
+    /// their own CPUs while the exit goes on (see [`Kernel::notify_pidfd`]).
+    pub(crate) pidfd_wakes: Option<Vec<(TaskId, u16)>>,
     /// A wake-up whose waker goes on running in the kernel (see [`RacingWake`]).
     pub(crate) racing_wake: Option<RacingWake>,
     /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,

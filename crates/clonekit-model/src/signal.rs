@@ -475,6 +475,7 @@ impl Kernel {
                     if racy {
                         task.handled_race += 1;
                     }
+                    self.poll_interrupted(t);
                     self.futex_restart(t);
                     self.wait_again(t);
                 }
@@ -550,7 +551,8 @@ impl Kernel {
             let task = self.t(th);
             let interruptible = matches!(
                 (&task.state, &task.block),
-                (TaskState::Running, _) | (TaskState::Blocked, Some((_, Block::Wait(_) | Block::Futex)))
+                (TaskState::Running, _)
+                    | (TaskState::Blocked, Some((_, Block::Wait(_) | Block::Futex | Block::Poll { .. })))
             );
             if task.stop_pending && !task.exiting && interruptible {
                 self.participate_group_stop(th, true);
@@ -633,6 +635,7 @@ impl Kernel {
         }
         self.futex_restart(t);
         self.wait_again(t);
+        self.poll_again(t);
         self.deliver_pending(t);
     }
 
@@ -847,8 +850,10 @@ impl Kernel {
             }
             return self.kill_pgrp_info(Some(cur), sig, pid);
         }
-        // kill_pid_info_type: the task the pid names as `ty`, then group_send_sig_info.
-        let p = self.pid_task(pid, ty).ok_or(Errno::ESRCH)?;
+        // kill_pid_info_type: the task holding the pid (pid_task(pid, PIDTYPE_PID), even for
+        // a thread group's scope: a thread pidfd can signal its whole group), then
+        // group_send_sig_info with the scope.
+        let p = self.pid_task(pid, PidType::Pid).ok_or(Errno::ESRCH)?;
         if sig > 64 {
             return Err(Errno::EINVAL);
         }

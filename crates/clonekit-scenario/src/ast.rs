@@ -344,8 +344,14 @@ pub enum Op {
         /// Flags (none are defined).
         flags: u32,
     },
-    /// `poll FD`: `poll` for `POLLIN` on one descriptor, without waiting.
-    Poll(FdArg),
+    /// `poll FD [wait]`: `poll` for `POLLIN` on one descriptor, without waiting (timeout 0),
+    /// or with `wait` until it is ready (timeout -1).
+    Poll {
+        /// The descriptor.
+        fd: FdArg,
+        /// Wait (no timeout).
+        wait: bool,
+    },
     /// `setpgid TASK|N TASK|N`.
     Setpgid(PidArg, PidArg),
     /// `getpgid [TASK|N]` (default 0: the caller).

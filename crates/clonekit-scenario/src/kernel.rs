@@ -361,9 +361,14 @@ impl KernelBackend {
                 let (pidfd, pidfd_var) = Self::fd_arg(env, pidfd)?;
                 AgentOp::PidfdGetfd { pidfd, pidfd_var, fd: *fd, flags: *flags }
             }
-            Op::Poll(fd) => {
+            Op::Poll { fd, wait } => {
                 let (fd, fd_var) = Self::fd_arg(env, fd)?;
-                AgentOp::Poll { fd, fd_var, events: clonekit_flags::POLLIN }
+                AgentOp::Poll {
+                    fd,
+                    fd_var,
+                    events: clonekit_flags::POLLIN,
+                    timeout: if *wait { -1 } else { 0 },
+                }
             }
         })
     }
@@ -432,7 +437,7 @@ impl KernelBackend {
             | Op::PidfdSendSignal { .. }
             | Op::Setpgid(..) => Value::Ok,
             Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } => Value::Num(r.ret),
-            Op::Poll(_) => Value::Poll(r.value as u16),
+            Op::Poll { .. } => Value::Poll(r.value as u16),
             Op::Getpid
             | Op::Gettid
             | Op::Getppid

@@ -33,6 +33,7 @@ enum Waiting {
     Wait,
     /// A `waitid … siginfo`.
     WaitInfo,
+    Poll,
     Futex,
     /// A clone stopped before it could create anything, made again at SIGCONT: the key its
     /// child gets.
@@ -521,9 +522,14 @@ impl ModelBackend {
                 let pidfd = self.fd_of(cur, env, pidfd)?;
                 done(self.k.sys_pidfd_getfd(cur, pidfd, *fd, *flags).map(|fd| Value::Num(i64::from(fd))))
             }
-            Op::Poll(fd) => {
+            Op::Poll { fd, wait: false } => {
                 let fd = self.fd_of(cur, env, fd)?;
                 done(self.k.sys_poll(cur, fd, clonekit_flags::POLLIN).map(Value::Poll))
+            }
+            Op::Poll { fd, wait: true } => {
+                let fd = self.fd_of(cur, env, fd)?;
+                let r = self.k.sys_poll_wait(cur, fd, clonekit_flags::POLLIN);
+                self.blocking(key, r, Waiting::Poll, |_, m| Value::Poll(m))
             }
             Op::Setpgid(pid, pgid) => {
                 let (pid, pgid) = (self.pid_of(cur, env, pid)?, self.pid_of(cur, env, pgid)?);
@@ -634,6 +640,9 @@ impl Backend for ModelBackend {
                 Resumed::Wait(Ok(w)) => self.wait_value(id, Some(w)),
                 Resumed::Wait(Err(e)) | Resumed::Futex(Err(e)) => Value::Errno(e),
                 Resumed::Futex(Ok(_)) => Value::Ok,
+                Resumed::Poll(Ok(found)) if found.len() == 1 => Value::Poll(found[0]),
+                Resumed::Poll(Ok(found)) => Value::Race(found.into_iter().map(Value::Poll).collect()),
+                Resumed::Poll(Err(e)) => Value::Errno(e),
             };
             out.push((key, v));
         }

@@ -642,7 +642,17 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             }
             None => PidArg::Num(0),
         }),
-        "poll" => Op::Poll(fd_arg(&a.next("a descriptor or a memory word")?)?),
+        "poll" => {
+            let fd = fd_arg(&a.next("a descriptor or a memory word")?)?;
+            let wait = match a.peek() {
+                Some(t) if t.text == "wait" => {
+                    a.pos += 1;
+                    true
+                }
+                _ => false,
+            };
+            Op::Poll { fd, wait }
+        }
         other => return Err((first.col, format!("unknown operation {other:?}"))),
     };
     a.done()?;

@@ -315,7 +315,7 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
             Op::Waitid { id: WaitidId::Pidfd(FdArg::Var(v)), .. }
             | Op::PidfdSendSignal { pidfd: FdArg::Var(v), .. }
             | Op::PidfdGetfd { pidfd: FdArg::Var(v), .. }
-            | Op::Poll(FdArg::Var(v)) => add(v, &mut vars),
+            | Op::Poll { fd: FdArg::Var(v), .. } => add(v, &mut vars),
             _ => {}
         }
     }

@@ -499,9 +499,12 @@ impl Fleet {
                 }
                 // A vfork parent sleeps in kernel_clone (wait_for_vfork_done is inlined there);
                 // a sleep elsewhere in the call is part of creating the child.
+                // A poll stopped and continued is made again through its restart block
+                // (-ERESTART_RESTARTBLOCK): it sleeps in restart_syscall.
                 TaskState::Sleeping(nr)
                     if blocks_in.is_some()
-                        && nr == blocks_in
+                        && (nr == blocks_in
+                            || (nr == Some(nr::RESTART_SYSCALL) && blocks_in == Some(nr::POLL)))
                         && (!posted_op.blocks_in_vfork() || sleeps_in(tid, "kernel_clone")) =>
                 {
                     // Re-check the reply: a wake-up between the two reads shows as running.

@@ -253,6 +253,8 @@ pub enum AgentOp {
         fd_var: Option<u32>,
         /// The events asked for.
         events: u16,
+        /// The timeout in milliseconds (-1: none).
+        timeout: i32,
     },
     /// `setpgid(pid, pgid)`.
     Setpgid {
@@ -299,6 +301,7 @@ impl AgentOp {
             AgentOp::Wait4 { options, .. } if options & 1 == 0 => Some(nr::WAIT4),
             AgentOp::Waitid { options, .. } if options & 1 == 0 => Some(nr::WAITID),
             AgentOp::FutexWait { .. } => Some(nr::FUTEX),
+            AgentOp::Poll { timeout, .. } if *timeout != 0 => Some(nr::POLL),
             _ => None,
         }
     }

@@ -529,14 +529,14 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             let pidfd = word_or(vars, pidfd_var, pidfd);
             ret(raw(nr::PIDFD_GETFD, pidfd as isize as usize, fd as isize as usize, flags as usize, 0))
         }
-        AgentOp::Poll { fd, fd_var, events } => {
+        AgentOp::Poll { fd, fd_var, events, timeout } => {
             let fd = word_or(vars, fd_var, fd);
             // struct pollfd { int fd; short events; short revents; }
             let mut pfd = [0u16; 4];
             pfd[0] = fd as u32 as u16;
             pfd[1] = (fd as u32 >> 16) as u16;
             pfd[2] = events;
-            let r = raw(nr::POLL, pfd.as_mut_ptr() as usize, 1, 0, 0);
+            let r = raw(nr::POLL, pfd.as_mut_ptr() as usize, 1, timeout as isize as usize, 0);
             Reply { ret: r, value: i64::from(pfd[3]), ..Reply::default() }
         }
         AgentOp::Setpgid { pid, pgid } => {

@@ -113,6 +113,8 @@ pub mod nr {
     pub const FUTEX: usize = 202;
     /// `set_tid_address`.
     pub const SET_TID_ADDRESS: usize = 218;
+    /// `restart_syscall`: a call made again through its restart block (`poll` after a stop).
+    pub const RESTART_SYSCALL: usize = 219;
     /// `exit_group`.
     pub const EXIT_GROUP: usize = 231;
     /// `tgkill`.

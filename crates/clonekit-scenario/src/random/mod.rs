@@ -182,7 +182,7 @@ pub enum Action {
     PidfdSendSignal(u8, u8, u8),
     /// `pidfd_getfd FD TARGETFD [FLAGS]`.
     PidfdGetfd(u8, u8),
-    /// `poll FD`: a descriptor 3-6, or the word `f`.
+    /// `poll FD [wait]`: a descriptor 3-6, or the word `f`.
     Poll(u8),
     /// `setpgid PID PGID`: each 0 or a task.
     Setpgid(u8, u8),
@@ -714,8 +714,8 @@ impl Interp {
                 }
             }
             Action::RaceIdiom(_) => return None,
-            Action::Poll(fd) => {
-                let fd = pidfd_arg(*fd);
+            Action::Poll(n) => {
+                let fd = pidfd_arg(*n);
                 // Descriptors 0-2 are the runner's own (a pipe, a terminal): what they report
                 // is the runner's business.
                 if let FdArg::Var(v) = &fd {
@@ -723,7 +723,8 @@ impl Interp {
                         return None;
                     }
                 }
-                Op::Poll(fd)
+                // Now and then until it is ready.
+                Op::Poll { fd, wait: n / 5 % 3 == 0 }
             }
         })
     }

@@ -270,7 +270,7 @@ pub fn op_text(op: &Op) -> String {
                 let _ = write!(s, " {flags}");
             }
         }
-        Op::Poll(fd) => s = format!("poll {fd}"),
+        Op::Poll { fd, wait } => s = format!("poll {fd}{}", if *wait { " wait" } else { "" }),
         Op::Setpgid(pid, pgid) => s = format!("setpgid {pid} {pgid}"),
         Op::Getpgid(PidArg::Num(0)) => s.push_str("getpgid"),
         Op::Getpgid(pid) => s = format!("getpgid {pid}"),
