@@ -41,6 +41,7 @@ impl Kernel {
             always_waits: Vec::new(),
             racing_wake: None,
             pidfd_wakes: None,
+            deferred_kills: None,
             user_ns_refused: None,
         };
         let user_ns = Rc::new(UserNamespace {

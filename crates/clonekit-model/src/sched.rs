@@ -323,6 +323,9 @@ pub struct Kernel {
     /// The pidfd pollers an exit in progress woke, with what they found then: they look on
     /// their own CPUs while the exit goes on (see [`Kernel::notify_pidfd`]).
     pub(crate) pidfd_wakes: Option<Vec<(TaskId, u16)>>,
+    /// Groups whose exit a signal to many processes decided, to be killed once every process
+    /// has been sent it (see [`Kernel::kill_pgrp_info`]).
+    pub(crate) deferred_kills: Option<Vec<TaskId>>,
     /// A wake-up whose waker goes on running in the kernel (see [`RacingWake`]).
     pub(crate) racing_wake: Option<RacingWake>,
     /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,

@@ -394,6 +394,16 @@ impl Kernel {
         let fatal = !sig_kernel_ignore(sig) && !sig_kernel_stop(sig) && handler == Disposition::Default;
         if fatal && !signal.borrow().group_exit && !sig_kernel_coredump(sig) {
             // Start a group exit: every thread gets SIGKILL.
+            if let Some(later) = self.deferred_kills.as_mut() {
+                // Sending to more processes: the group exit is decided now, the threads
+                // die once every process has been sent the signal.
+                later.push(p);
+                let mut s = signal.borrow_mut();
+                s.group_exit = true;
+                s.group_exit_code = sig as i32;
+                s.clear_stop_flags();
+                return;
+            }
             self.group_kill(p, sig as i32);
             return;
         }
@@ -768,9 +778,24 @@ impl Kernel {
         if members.is_empty() {
             return Err(Errno::ESRCH);
         }
+        // Under the tasklist lock every process is sent the signal before any dies of it: a
+        // death cannot reach a process of the group (a parent-death signal) before its own
+        // group exit is decided.
+        let outermost = self.deferred_kills.is_none();
+        if outermost {
+            self.deferred_kills = Some(Vec::new());
+        }
         for (_, p) in members {
             if sig != 0 && self.task(p).is_some() {
                 self.send_signal(cur, sig, p, true);
+            }
+        }
+        if outermost {
+            for p in self.deferred_kills.take().unwrap_or_default() {
+                if self.task(p).is_some() {
+                    let code = self.t(p).signal.borrow().group_exit_code;
+                    self.group_kill(p, code);
+                }
             }
         }
         Ok(())
