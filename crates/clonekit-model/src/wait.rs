@@ -329,15 +329,14 @@ impl Kernel {
         Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code), uid })
     }
 
-    /// `wait_task_stopped` (kernel/exit.c): a stop not yet reported, with `WUNTRACED`.
+    /// `wait_task_stopped` (kernel/exit.c): a stop not yet reported, with `WUNTRACED`. What
+    /// counts is the group's (`task_stopped_code`: `SIGNAL_STOP_STOPPED` and the code to
+    /// report), not the leader's own state: a zombie leader whose thread stopped reports it.
     fn wait_task_stopped(&mut self, cur: TaskId, wo: &WaitOptions, p: TaskId) -> Option<Waited> {
         if wo.flags & WUNTRACED == 0 {
             return None;
         }
         let t = self.t(p);
-        if !t.stopped {
-            return None;
-        }
         let signal = t.signal.clone();
         let sig = signal.borrow().stopped?;
         if wo.flags & WNOWAIT == 0 {
