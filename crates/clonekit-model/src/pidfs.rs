@@ -125,7 +125,7 @@ impl Kernel {
     }
 
     /// `poll` of the caller's descriptor `fd` for `events`, without waiting (`do_pollfd`):
-    /// `POLLNVAL` for a descriptor that is not open; a pidfd reports [`Kernel::pidfd_poll`],
+    /// `POLLNVAL` for a descriptor that is not open; a pidfd reports `pidfd_poll`,
     /// any other file of the fixed tree `DEFAULT_POLLMASK`; the result is what was asked for,
     /// plus `POLLERR` and `POLLHUP`.
     pub fn sys_poll(&mut self, cur: TaskId, fd: i32, events: u16) -> Result<u16, Errno> {

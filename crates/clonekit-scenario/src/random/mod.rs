@@ -16,8 +16,12 @@
 //! Flag sets come from clonekit-flags: a libc [`Preset`] (or nothing) with rows of
 //! [`FLAG_TABLE`] toggled, valid and invalid combinations alike. Operations avoid what would
 //! legitimately differ between the model and a real machine, or touch the machine outside the
-//! scenario: no `kill -1` or `kill 0` (they would reach the test runner), host names only set
-//! in a task's own UTS namespace, files only from the fixed tree every Linux host has.
+//! scenario: no `kill -1` (it would reach the test runner) and no `kill` of a raw pid; `kill 0`
+//! and `kill -NAME` only reach the scenario's process groups (the first task leads a session of
+//! its own); host names only set in a task's own UTS namespace, files only from the fixed tree
+//! every Linux host has, descriptors 0-2 (the runner's) never polled or duplicated by
+//! `pidfd_getfd`. Where the kernel races in a way the model marks (a vfork parent's merged
+//! SIGCHLD), the race is generated on purpose ([`Action::RaceIdiom`]).
 //! Where `clone3` does not reach the kernel (a container's seccomp profile refuses it),
 //! [`interpret_for`] leaves `clone3` choices out: on the kernel they could only be refused.
 
@@ -190,8 +194,8 @@ pub enum Action {
     Setsid,
     /// `getpgid`/`getsid` of the caller (0) or a task.
     GetIds(u8),
-    /// Several steps that make a race of the kernel's the model marks (see
-    /// [`Interp::race_idiom`]).
+    /// Several steps that make a race of the kernel's the model marks: a handled SIGCHLD
+    /// pending while the task sleeps in a vfork, and the vfork child's exit signal.
     RaceIdiom(u8),
 }
 
