@@ -72,21 +72,55 @@ impl SigInfo {
     }
 }
 
-/// The general `si_code` names (`siginfo_codes`), tried first for every signal.
+/// The general `si_code` values and names (`siginfo_codes`), tried first for every signal.
+pub const SI_CODES: &[(i32, &str)] = &[
+    (SI_USER, "SI_USER"),
+    (SI_KERNEL, "SI_KERNEL"),
+    (SI_QUEUE, "SI_QUEUE"),
+    (-2, "SI_TIMER"),
+    (-3, "SI_MESGQ"),
+    (-4, "SI_ASYNCIO"),
+    (-5, "SI_SIGIO"),
+    (SI_TKILL, "SI_TKILL"),
+    (-7, "SI_DETHREAD"),
+    (-60, "SI_ASYNCNL"),
+];
+
+/// `CLD_EXITED`: a `SIGCHLD`'s (and `waitid`'s) `si_code` for a child that exited.
+pub const CLD_EXITED: i32 = 1;
+/// `CLD_KILLED`: killed by a signal.
+pub const CLD_KILLED: i32 = 2;
+/// `CLD_DUMPED`: killed by a signal, and dumped core.
+pub const CLD_DUMPED: i32 = 3;
+/// `CLD_TRAPPED`: a traced child trapped.
+pub const CLD_TRAPPED: i32 = 4;
+/// `CLD_STOPPED`: stopped by a signal.
+pub const CLD_STOPPED: i32 = 5;
+/// `CLD_CONTINUED`: continued by `SIGCONT`.
+pub const CLD_CONTINUED: i32 = 6;
+
+/// `WCOREDUMP`'s bit of a wait status (`0x80`), set when the child dumped core.
+pub const WCOREFLAG: i32 = 0x80;
+
+/// `overflowuid`: the uid a kernel uid with no mapping in a user namespace reads as there.
+pub const OVERFLOW_UID: u32 = 65534;
+
+/// `SI_USER`: sent by `kill`.
+pub const SI_USER: i32 = 0;
+/// `SI_KERNEL`: sent by the kernel.
+pub const SI_KERNEL: i32 = 0x80;
+/// `SI_QUEUE`: sent by `sigqueue`.
+pub const SI_QUEUE: i32 = -1;
+/// `SI_TKILL`: sent by `tkill`/`tgkill`.
+pub const SI_TKILL: i32 = -6;
+
+/// The `si_code` of a general name (`SI_QUEUE`), case-insensitive.
+pub fn si_code_from_name(name: &str) -> Option<i32> {
+    SI_CODES.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)).map(|(c, _)| *c)
+}
+
 fn general_code(code: i32) -> Option<&'static str> {
-    Some(match code {
-        0 => "SI_USER",
-        0x80 => "SI_KERNEL",
-        -1 => "SI_QUEUE",
-        -2 => "SI_TIMER",
-        -3 => "SI_MESGQ",
-        -4 => "SI_ASYNCIO",
-        -5 => "SI_SIGIO",
-        -6 => "SI_TKILL",
-        -7 => "SI_DETHREAD",
-        -60 => "SI_ASYNCNL",
-        _ => return None,
-    })
+    SI_CODES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
 /// The per-signal `si_code` names (x86_64).

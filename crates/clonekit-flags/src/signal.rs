@@ -50,6 +50,8 @@ const NAMES: [&str; 32] = [
 pub struct Signal(u32);
 
 impl Signal {
+    /// `SIGHUP`.
+    pub const SIGHUP: Signal = Signal(1);
     /// `SIGKILL`.
     pub const SIGKILL: Signal = Signal(9);
     /// `SIGUSR1`.
@@ -62,6 +64,8 @@ impl Signal {
     pub const SIGTERM: Signal = Signal(15);
     /// `SIGCHLD`.
     pub const SIGCHLD: Signal = Signal(17);
+    /// `SIGCONT`.
+    pub const SIGCONT: Signal = Signal(18);
     /// `SIGSTOP`.
     pub const SIGSTOP: Signal = Signal(19);
     /// `SIGWINCH`.

@@ -20,12 +20,25 @@ pub struct UserNamespace {
     /// before). The initial namespace maps 0 to 0. Scenarios have no operation that writes a
     /// map; the set-up of a caller that is root of a user namespace of its own writes one.
     pub root_kuid: Cell<Option<u32>>,
+    /// `owner`: the effective uid (a kernel uid) of the task that created it.
+    pub owner: u32,
 }
 
 impl UserNamespace {
     /// Whether `self` is `ns` or one of its descendants.
     pub fn is_descendant_of(&self, ns: &UserNamespace) -> bool {
         crate::nsproxy::descends_from(self, ns, |c| c.parent.as_deref())
+    }
+
+    /// `from_kuid_munged`: the uid kernel uid `kuid` reads as here (the initial namespace maps
+    /// every uid to itself, another one only its uid 0, to `root_kuid`); `overflowuid` for one
+    /// without a mapping.
+    pub fn from_kuid_munged(&self, kuid: u32) -> u32 {
+        match (self.level, self.root_kuid.get()) {
+            (0, _) => kuid,
+            (_, Some(root)) if root == kuid => 0,
+            _ => clonekit_flags::OVERFLOW_UID,
+        }
     }
 
     /// Whether a `uid_map` was written.
@@ -52,6 +65,27 @@ impl Cred {
     /// own user namespace covers every namespace below it.
     pub fn ns_capable(&self, ns: &UserNamespace) -> bool {
         self.cap_sys_admin && ns.is_descendant_of(&self.user_ns)
+    }
+
+    /// `cap_capable` (security/commoncap.c) for a capability the task holds exactly when it
+    /// holds `CAP_SYS_ADMIN` (the model's tasks have all of them or none): its own user
+    /// namespace's capabilities cover every namespace below it, and the owner of a namespace
+    /// created in the task's own has all of them there, capabilities or not.
+    pub fn cap_capable(&self, ns: &UserNamespace) -> bool {
+        let mut ns = ns;
+        loop {
+            if std::ptr::eq(ns, &*self.user_ns) {
+                return self.cap_sys_admin;
+            }
+            if ns.level <= self.user_ns.level {
+                return false;
+            }
+            let Some(parent) = ns.parent.as_deref() else { return false };
+            if std::ptr::eq(parent, &*self.user_ns) && ns.owner == self.euid {
+                return true;
+            }
+            ns = parent;
+        }
     }
 
     /// `capable(CAP_SYS_ADMIN)` (kernel/capability.c): the capability in the initial user
@@ -96,6 +130,7 @@ pub(crate) fn create_user_ns(
         return Err(Refused::without_rule("security_create_user_ns", e));
     }
     new.user_ns = Rc::new(UserNamespace {
+        owner: new.euid,
         level: parent.level + 1,
         parent: Some(parent),
         inum,

@@ -55,7 +55,9 @@ impl Kernel {
         // The alternate signal stack is not kept, and the new program's counters start at 0.
         t.sas.on = false;
         t.handled = 0;
+        t.handled_race = 0;
         t.set_child_tid = 0;
+        t.forknoexec = false;
         // No wake-up for the parent: an exec notifies nobody. A parent asleep in a wait that
         // the exit signal's change to SIGCHLD makes ineligible (a __WCLONE wait) sleeps on
         // until one of its children wakes it.

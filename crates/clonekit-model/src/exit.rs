@@ -8,12 +8,14 @@ use std::rc::Rc;
 
 use clonekit_flags::Errno;
 
-use crate::pid::PidNamespace;
+use crate::pid::{Pid, PidNamespace, PidType};
 use crate::sched::{Block, Kernel, Resumed, TaskId, TaskState};
 use crate::signal::Disposition;
 
 /// `SIGCHLD`.
 const SIGCHLD: i32 = clonekit_flags::Signal::SIGCHLD.number() as i32;
+const SIGHUP: u32 = clonekit_flags::Signal::SIGHUP.number();
+const SIGCONT: u32 = clonekit_flags::Signal::SIGCONT.number();
 
 impl Kernel {
     /// `exit(code)`: ends the calling thread only.
@@ -98,10 +100,15 @@ impl Kernel {
     /// `do_exit` (kernel/exit.c): the task lets go of its resources and becomes a zombie (or
     /// is released at once).
     pub(crate) fn do_exit(&mut self, tsk: TaskId, code: i32) {
-        let Some(t) = self.task_mut(tsk) else { return };
-        if t.exiting {
+        if self.task(tsk).is_none_or(|t| t.exiting) {
             return;
         }
+        // The pidfd pollers this exit wakes look when it is over (see notify_pidfd).
+        let outermost = self.pidfd_wakes.is_none();
+        if outermost {
+            self.pidfd_wakes = Some(Vec::new());
+        }
+        let t = self.tm(tsk);
         // exit_signals: PF_EXITING; a sleep in progress ends without a result; a part owed in
         // a group stop is given (which may complete it).
         let owes_stop = t.stop_pending;
@@ -160,6 +167,13 @@ impl Kernel {
         t.nsproxy = None;
         t.io_context = None;
         self.exit_notify(tsk, group_dead);
+        if self.racing_wake.as_ref().is_some_and(|r| r.waker == tsk) {
+            self.racing_wake = None;
+        }
+        if outermost {
+            let woken = self.pidfd_wakes.take().unwrap_or_default();
+            self.end_pidfd_wakes(woken);
+        }
     }
 
     /// `exit_mm` (kernel/exit.c) → `exit_mm_release` → `mm_release`, then the mm is dropped.
@@ -186,6 +200,16 @@ impl Kernel {
             self.tm(tsk).clear_child_tid = 0;
         }
         if let Some(parent) = self.tm(tsk).vfork_done.take() {
+            // The parent runs from here while this task goes on exiting on its own CPU.
+            let exiting = self.t(tsk).exiting;
+            if exiting {
+                self.racing_wake = Some(crate::sched::RacingWake {
+                    waker: tsk,
+                    woken: parent,
+                    taken: Vec::new(),
+                    merged: None,
+                });
+            }
             self.complete_vfork_done(parent, tsk);
         }
     }
@@ -201,13 +225,16 @@ impl Kernel {
 
     /// `exit_notify` (kernel/exit.c): children go to a new parent, the task becomes a
     /// zombie, and a leader of an empty group tells its parent; non-leaders reap themselves.
-    fn exit_notify(&mut self, tsk: TaskId, _group_dead: bool) {
-        if !self.forget_original_parent(tsk) {
+    fn exit_notify(&mut self, tsk: TaskId, group_dead: bool) {
+        let mut orphaned = Vec::new();
+        if !self.forget_original_parent(tsk, &mut orphaned) {
             // A pid namespace's init waits in zap_pid_ns_processes; release_task resumes it.
             return;
         }
-        // kill_orphaned_pgrp: the scenario's tasks share one process group whose only outside
-        // link is init, in another session, so no group becomes orphaned here.
+        if group_dead {
+            let leader = self.t(tsk).group_leader;
+            orphaned.extend(self.kill_orphaned_pgrp(leader, None));
+        }
         self.tm(tsk).state = TaskState::Zombie;
         let leader = self.t(tsk).group_leader == tsk;
         let autoreap = if leader {
@@ -216,11 +243,73 @@ impl Kernel {
                 self.do_notify_parent(tsk, sig)
             }
         } else {
+            // An untraced sub-thread: do_notify_pidfd.
+            let pid = self.t(tsk).pid.clone();
+            self.notify_pidfd(&pid);
             true
         };
         if autoreap {
             self.release_task(tsk);
         }
+        // The newly orphaned groups' signals, queued under the tasklist lock, are taken once
+        // their tasks run again.
+        for pgrp in orphaned {
+            let _ = self.kill_pgrp_info(None, SIGHUP, &pgrp);
+            let _ = self.kill_pgrp_info(None, SIGCONT, &pgrp);
+        }
+    }
+
+    /// `will_become_orphaned_pgrp` (kernel/exit.c): no process of the group (but
+    /// `ignored_task`, zombies, and the children of init) has a parent in another group of
+    /// the same session.
+    fn will_become_orphaned_pgrp(&self, pgrp: &Rc<Pid>, ignored_task: Option<TaskId>) -> bool {
+        for p in self.pid_tasks(pgrp, PidType::Pgid) {
+            let t = self.t(p);
+            if Some(p) == ignored_task
+                || (t.state == TaskState::Zombie && self.thread_group_empty(p))
+                || t.real_parent == self.init_task
+            {
+                continue;
+            }
+            let Some(parent) = self.task(t.real_parent) else { continue };
+            let (ps, ts) = (parent.signal.borrow(), t.signal.borrow());
+            if !Rc::ptr_eq(&ps.pgrp, pgrp) && Rc::ptr_eq(&ps.session, &ts.session) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `is_current_pgrp_orphaned` (kernel/exit.c).
+    pub(crate) fn is_current_pgrp_orphaned(&self, t: TaskId) -> bool {
+        let pgrp = self.t(t).signal.borrow().pgrp.clone();
+        self.will_become_orphaned_pgrp(&pgrp, None)
+    }
+
+    /// `has_stopped_jobs` (kernel/exit.c): a process of the group is stopped.
+    fn has_stopped_jobs(&self, pgrp: &Rc<Pid>) -> bool {
+        self.pid_tasks(pgrp, PidType::Pgid).into_iter().any(|p| self.t(p).signal.borrow().is_stopped)
+    }
+
+    /// `kill_orphaned_pgrp` (kernel/exit.c): whether `tsk`'s exit (`parent` `None`: its
+    /// parent is its link outside) or the exit of its parent `parent` (which it was just
+    /// reparented away from) leaves its process group orphaned with stopped processes in it;
+    /// the group is returned, to be sent SIGHUP and SIGCONT (POSIX 3.2.2.2).
+    fn kill_orphaned_pgrp(&self, tsk: TaskId, parent: Option<TaskId>) -> Option<Rc<Pid>> {
+        let t = self.t(tsk);
+        let pgrp = t.signal.borrow().pgrp.clone();
+        let (parent, ignored_task) = match parent {
+            None => (t.real_parent, Some(tsk)),
+            Some(p) => (p, None),
+        };
+        let parent = self.task(parent)?;
+        let same_session = Rc::ptr_eq(&parent.signal.borrow().session, &t.signal.borrow().session);
+        let other_pgrp = !Rc::ptr_eq(&parent.signal.borrow().pgrp, &pgrp);
+        (other_pgrp
+            && same_session
+            && self.will_become_orphaned_pgrp(&pgrp, ignored_task)
+            && self.has_stopped_jobs(&pgrp))
+        .then_some(pgrp)
     }
 
     /// `thread_group_empty`: the task is the only one left in its group.
@@ -277,7 +366,7 @@ impl Kernel {
 
     /// `forget_original_parent` (kernel/exit.c): every child (and each of its threads) gets
     /// the new parent; `pdeath_signal` goes to each thread whose creator this was.
-    fn forget_original_parent(&mut self, father: TaskId) -> bool {
+    fn forget_original_parent(&mut self, father: TaskId, orphaned: &mut Vec<Rc<Pid>>) -> bool {
         let Some(reaper) = self.find_child_reaper(father) else { return false };
         if self.t(father).children.is_empty() {
             return true;
@@ -296,8 +385,13 @@ impl Kernel {
                     pdeath.push((t, task.pdeath_signal));
                 }
             }
-            if !same_group && self.reparent_leader(p) {
-                dead.push(p);
+            if !same_group {
+                if self.reparent_leader(p) {
+                    dead.push(p);
+                }
+                if self.task(p).is_some() {
+                    orphaned.extend(self.kill_orphaned_pgrp(p, Some(father)));
+                }
             }
         }
         if let Some(r) = self.task_mut(reaper) {
@@ -342,6 +436,9 @@ impl Kernel {
         if sig != SIGCHLD && t.parent_exec_id != parent_exec_id {
             sig = SIGCHLD;
         }
+        // do_notify_pidfd: the leader of an empty group (or a zombie reported again).
+        let own = t.pid.clone();
+        self.notify_pidfd(&own);
         let Some(p) = self.task(parent) else { return true };
         let action = p.sighand.borrow().get(SIGCHLD as u32);
         let mut autoreap = false;
@@ -350,6 +447,19 @@ impl Kernel {
             sig = 0;
         }
         if (1..=64).contains(&sig) {
+            // A parent this exit woke from its vfork sleep may not have taken the copy of
+            // `sig` it had pending yet: this one may merge with it (see RacingWake).
+            let group = p.signal.clone();
+            if let Some(r) = self.racing_wake.as_mut() {
+                let same_group = self
+                    .slots
+                    .iter()
+                    .filter_map(|s| s.task.as_ref())
+                    .any(|t| t.id == r.woken && Rc::ptr_eq(&t.signal, &group));
+                if r.waker == tsk && same_group && r.taken.contains(&(sig as u32)) {
+                    r.merged = Some((sig as u32, group));
+                }
+            }
             self.send_signal(None, sig as u32, parent, true);
         }
         self.wake_up_parent(tsk, parent);
@@ -368,7 +478,10 @@ impl Kernel {
             let parent = t.real_parent;
             let signal = t.signal.clone();
             signal.borrow_mut().threads.retain(|&x| x != p);
-            self.free_pid(&pid, p);
+            // A pid that still names a process group or a session stays allocated.
+            if !self.pid_in_use(&pid, Some(p)) {
+                self.free_pid(&pid, p);
+            }
             // The last pid of a dying namespace freed: its init finishes exiting.
             for u in &pid.numbers {
                 if let Some(w) = u.ns.zap_waiter.get() {
@@ -384,6 +497,14 @@ impl Kernel {
                 }
             }
             self.free_task(p);
+            // __change_pid(PIDTYPE_PID): the pid has no task; its pidfd waiters wake.
+            self.notify_pidfd(&pid);
+            let (pgrp, session) = {
+                let s = signal.borrow();
+                (s.pgrp.clone(), s.session.clone())
+            };
+            self.put_pid(&pgrp);
+            self.put_pid(&session);
             let zap_leader = leader != p
                 && self.task(leader).is_some_and(|l| l.state == TaskState::Zombie)
                 && self.thread_group_empty(leader)

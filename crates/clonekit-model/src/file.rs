@@ -24,12 +24,13 @@ pub enum FileKind {
         /// Whether seeking moves the offset (regular files and directories).
         seekable: bool,
     },
-    /// A pidfd (`pidfd_file_create`, kernel/pid.c).
+    /// A pidfd (`pidfs_alloc_file`, fs/pidfs.c).
     Pidfd {
         /// The process (or thread, with `PIDFD_THREAD`) it refers to.
         pid: Rc<Pid>,
-        /// `PIDFD_THREAD`: made with `CLONE_THREAD`.
-        thread: bool,
+        /// The pidfd flags of its `f_flags`: `PIDFD_THREAD` (made with `CLONE_THREAD`, or
+        /// asked of `pidfd_open`), `PIDFD_NONBLOCK`.
+        flags: u32,
     },
 }
 

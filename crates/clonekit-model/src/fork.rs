@@ -438,7 +438,7 @@ impl Kernel {
             return signal;
         }
         let parent = signal.borrow();
-        let mut s = SignalStruct::new(parent.pgid);
+        let mut s = SignalStruct::new(parent.pgrp.clone(), parent.session.clone());
         s.rlimits = parent.rlimits;
         rec.step("copy_signal", Sharing::New, "new signal_struct: rlimits copied, no pending signals");
         Rc::new(RefCell::new(s))
@@ -699,6 +699,8 @@ impl Kernel {
                 r.has_child_subreaper || r.is_child_subreaper
             };
             signal.borrow_mut().has_child_subreaper = inherit;
+            // attach_pid(p, PIDTYPE_PGID): the new process joins its group's list.
+            signal.borrow_mut().pgrp_seq = self.next_serial;
             self.tm(real_parent).children.push(id);
         }
         {
@@ -710,7 +712,10 @@ impl Kernel {
         if let Some(fd) = pidfd {
             let files = self.t(cur).files.clone().expect("a live task has a files_struct");
             let file = Rc::new(File {
-                kind: FileKind::Pidfd { pid: pid.clone(), thread: flags.contains(F::CLONE_THREAD) },
+                kind: FileKind::Pidfd {
+                    pid: pid.clone(),
+                    flags: if flags.contains(F::CLONE_THREAD) { clonekit_flags::PIDFD_THREAD } else { 0 },
+                },
                 pos: std::cell::Cell::new(0),
             });
             let installed = files.borrow_mut().install(file, true).unwrap_or(fd);

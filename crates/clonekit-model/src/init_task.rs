@@ -34,12 +34,14 @@ impl Kernel {
             resumed: Vec::new(),
             sleep_seq: 0,
             next_inum: 0xEFFF_FFF0,
-            next_pgid: 1,
             next_serial: 0,
             last_copy: None,
             recording: false,
             exit_log: Vec::new(),
             always_waits: Vec::new(),
+            racing_wake: None,
+            pidfd_wakes: None,
+            deferred_kills: None,
             user_ns_refused: None,
         };
         let user_ns = Rc::new(UserNamespace {
@@ -47,6 +49,7 @@ impl Kernel {
             parent: None,
             inum: k.alloc_inum(),
             root_kuid: Cell::new(Some(0)),
+            owner: 0,
         });
         let pid_ns = Rc::new(PidNamespace::initial(k.alloc_inum(), user_ns.clone()));
         k.init_pid_ns = pid_ns.clone();
@@ -72,7 +75,8 @@ impl Kernel {
         pid_ns.idr.borrow_mut().insert(1, id);
         pid_ns.child_reaper.set(Some(id));
         let pid = Rc::new(Pid { numbers: vec![UPid { nr: 1, ns: pid_ns.clone() }] });
-        let mut signal = SignalStruct::new(0);
+        let mut signal = SignalStruct::new(pid.clone(), pid.clone());
+        signal.leader = true;
         signal.unkillable = true;
         signal.threads.push(id);
         signal.live = 1;
@@ -113,13 +117,14 @@ impl Kernel {
         k
     }
 
-    /// The first task of a scenario run by root: `fork()`ed by init, in a process group of
-    /// its own.
+    /// The first task of a scenario run by root: `fork()`ed by init, leading a session and a
+    /// process group of its own.
     pub fn spawn_first(&mut self) -> Result<TaskId, Errno> {
         self.spawn_first_as(Privilege::Root)
     }
 
-    /// The first task of a scenario run with `privilege`, in a process group of its own:
+    /// The first task of a scenario run with `privilege`, leading a session and a process
+    /// group of its own (`setsid`):
     ///
     /// - [`Privilege::Root`]: `fork()`ed by init.
     /// - [`Privilege::Unprivileged`]: the same, with the user's credentials (`setresuid`
@@ -141,7 +146,7 @@ impl Kernel {
                 self.init_pid_ns.advance_cursor(20_000);
                 let first = self.fork_done(init)?;
                 self.set_user(first, uid);
-                return Ok(self.new_process_group(first));
+                return Ok(self.new_session(first));
             }
             Privilege::NamespaceRoot { uid } => {
                 let user = self.fork_done(init)?;
@@ -166,7 +171,7 @@ impl Kernel {
             }
         };
         let first = self.fork_done(parent)?;
-        Ok(self.new_process_group(first))
+        Ok(self.new_session(first))
     }
 
     /// `fork()` by `parent`, which must not block.
@@ -186,11 +191,9 @@ impl Kernel {
         self.tm(task).cred = Rc::new(cred);
     }
 
-    /// `setpgid(0, 0)`: `task` leads a new process group.
-    fn new_process_group(&mut self, task: TaskId) -> TaskId {
-        self.next_pgid += 1;
-        let pgid = self.next_pgid;
-        self.t(task).signal.borrow_mut().pgid = pgid;
+    /// `setsid()`: `task` leads a new session and a new process group.
+    fn new_session(&mut self, task: TaskId) -> TaskId {
+        let _ = self.ksys_setsid(task);
         task
     }
 }
@@ -204,7 +207,7 @@ impl Default for Kernel {
 impl UserNamespace {
     /// The initial user namespace (before boot numbers it).
     fn initial() -> UserNamespace {
-        UserNamespace { level: 0, parent: None, inum: 0, root_kuid: Cell::new(Some(0)) }
+        UserNamespace { level: 0, parent: None, inum: 0, root_kuid: Cell::new(Some(0)), owner: 0 }
     }
 }
 

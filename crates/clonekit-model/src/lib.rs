@@ -34,6 +34,7 @@ mod mm;
 mod namei;
 mod nsproxy;
 mod pid;
+mod pidfs;
 mod sched;
 mod sem;
 mod signal;

@@ -104,6 +104,19 @@ impl PidNamespace {
     }
 }
 
+/// `enum pid_type`: how a task is attached to a `struct pid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PidType {
+    /// `PIDTYPE_PID`: the task's own (a thread's) id.
+    Pid,
+    /// `PIDTYPE_TGID`: the thread group's id (the leader's pid).
+    Tgid,
+    /// `PIDTYPE_PGID`: the process group's id.
+    Pgid,
+    /// `PIDTYPE_SID`: the session's id.
+    Sid,
+}
+
 /// One level of a `struct pid`: its number in one namespace (`struct upid`).
 #[derive(Debug, Clone)]
 pub struct UPid {
@@ -277,11 +290,97 @@ impl Kernel {
         (t.pid.nr_ns(&ns) == nr).then_some(id)
     }
 
-    /// Looks up the `struct pid` that number `nr` names in `ns`.
+    /// Looks up the `struct pid` that number `nr` names in `ns` (`find_pid_ns`): a task's
+    /// own, or one that only a process group or a session still uses (its leader is gone).
     pub fn find_pid(&self, ns: &PidNamespace, nr: i32) -> Option<Rc<Pid>> {
         let id = ns.find_task(nr)?;
-        let t = self.task(id)?;
-        (t.pid.nr_ns(ns) == nr).then(|| t.pid.clone())
+        if let Some(t) = self.task(id).filter(|t| t.pid.nr_ns(ns) == nr) {
+            return Some(t.pid.clone());
+        }
+        for t in self.slots.iter().filter_map(|s| s.task.as_ref()) {
+            let (pgrp, session) = {
+                let s = t.signal.borrow();
+                (s.pgrp.clone(), s.session.clone())
+            };
+            if let Some(p) = [pgrp, session].into_iter().find(|p| p.nr_ns(ns) == nr) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// `find_vpid`: the `struct pid` number `nr` names in `observer`'s pid namespace.
+    pub(crate) fn find_vpid(&self, observer: TaskId, nr: i32) -> Option<Rc<Pid>> {
+        let ns = self.task_active_pid_ns(observer);
+        self.find_pid(&ns, nr)
+    }
+
+    /// `pid_task(pid, type)` (kernel/pid.c): the first task attached to `pid` as `type`, in
+    /// creation order (for `PIDTYPE_PGID` and `PIDTYPE_SID`, the groups using it).
+    pub(crate) fn pid_task(&self, pid: &Rc<Pid>, ty: PidType) -> Option<TaskId> {
+        let mut tasks: Vec<&crate::sched::Task> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.task.as_ref())
+            .filter(|t| t.state != crate::sched::TaskState::Dead)
+            .filter(|t| match ty {
+                PidType::Pid => Rc::ptr_eq(&t.pid, pid),
+                PidType::Tgid => t.group_leader == t.id && Rc::ptr_eq(&t.pid, pid),
+                PidType::Pgid => t.group_leader == t.id && Rc::ptr_eq(&t.signal.borrow().pgrp, pid),
+                PidType::Sid => t.group_leader == t.id && Rc::ptr_eq(&t.signal.borrow().session, pid),
+            })
+            .collect();
+        tasks.sort_by_key(|t| t.serial);
+        tasks.first().map(|t| t.id)
+    }
+
+    /// Every thread group attached to `pid` as `ty` (`do_each_pid_task`), their leaders in
+    /// creation order.
+    pub(crate) fn pid_tasks(&self, pid: &Rc<Pid>, ty: PidType) -> Vec<TaskId> {
+        let mut tasks: Vec<(u64, TaskId)> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.task.as_ref())
+            .filter(|t| t.state != crate::sched::TaskState::Dead && t.group_leader == t.id)
+            .filter(|t| {
+                let s = t.signal.borrow();
+                match ty {
+                    PidType::Pid | PidType::Tgid => Rc::ptr_eq(&t.pid, pid),
+                    PidType::Pgid => Rc::ptr_eq(&s.pgrp, pid),
+                    PidType::Sid => Rc::ptr_eq(&s.session, pid),
+                }
+            })
+            .map(|t| (t.serial, t.id))
+            .collect();
+        tasks.sort();
+        tasks.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Whether a task other than `except` still uses `pid` as its own, its process group or
+    /// its session (`pid_has_task` for any type): its numbers stay allocated until none does.
+    pub(crate) fn pid_in_use(&self, pid: &Rc<Pid>, except: Option<TaskId>) -> bool {
+        self.slots.iter().filter_map(|s| s.task.as_ref()).filter(|t| Some(t.id) != except).any(|t| {
+            let s = t.signal.borrow();
+            Rc::ptr_eq(&t.pid, pid) || Rc::ptr_eq(&s.pgrp, pid) || Rc::ptr_eq(&s.session, pid)
+        })
+    }
+
+    /// `put_pid` of a process group or session no longer used: its numbers are freed
+    /// (`free_pid`), unless a task still holds it.
+    pub(crate) fn put_pid(&mut self, pid: &Rc<Pid>) {
+        if self.pid_in_use(pid, None) {
+            return;
+        }
+        for u in &pid.numbers {
+            let stale = u.ns.idr.borrow().get(&u.nr).is_some_and(|&id| self.task(id).is_none());
+            if stale {
+                let mut idr = u.ns.idr.borrow_mut();
+                idr.remove(&u.nr);
+                if idr.is_empty() && u.ns.adding.get() {
+                    u.ns.adding.set(false);
+                }
+            }
+        }
     }
 
     /// The number `pid` has in the pid namespace of `observer` (0: not visible).

@@ -59,6 +59,16 @@ pub(crate) enum Block {
     Wait(WaitOptions),
     /// `futex_wait` (kernel/futex/waitwake.c): until `FUTEX_WAKE` on the word.
     Futex,
+    /// `do_poll` (fs/select.c) on descriptor `fd` for `events`, on the wait queue of the pid a
+    /// pidfd refers to (`pid->wait_pidfd`): until a wake-up there finds it ready.
+    Poll {
+        /// The descriptor, looked up again at each pass.
+        fd: i32,
+        /// The events asked for.
+        events: u16,
+        /// The pid whose pidfd waiters it sleeps with.
+        pid: Rc<Pid>,
+    },
     /// A clone that found a signal pending at entry (`copy_process` returned
     /// `-ERESTARTNOINTR`) and whose task then stopped: the call is made again at `SIGCONT`.
     Restart {
@@ -78,6 +88,10 @@ pub enum Resumed {
     Wait(Result<Waited, Errno>),
     /// A `FUTEX_WAIT` woken (0).
     Futex(Result<i32, Errno>),
+    /// A `poll` that found its descriptor ready, or was interrupted: the `revents`, and when
+    /// what it finds is a race on a real machine, every value it may find (the model's
+    /// first).
+    Poll(Result<Vec<u16>, Errno>),
     /// A clone made again after its task continued ([`Block::Restart`]): the child, or why
     /// not. A vfork restarted this way sleeps again; its child is reported with `Blocked`.
     Clone(Result<Syscall<Forked>, Errno>),
@@ -164,12 +178,14 @@ impl Task {
             parent_exec_id: link.parent_exec_id,
             block: None,
             handled: 0,
+            handled_race: 0,
             tls: parts.tls,
             serial,
             stopped: false,
             stop_pending: false,
             sigpending: false,
             stopped_resume: None,
+            forknoexec: true,
         }
     }
 }
@@ -215,6 +231,10 @@ pub(crate) struct Task {
     pub(crate) block: Option<(u64, Block)>,
     /// Deliveries to the user handler in the running program (reset by exec).
     pub(crate) handled: u64,
+    /// Of those, deliveries a real machine may not have made: a signal sent while an earlier
+    /// copy may still have been pending, which it would have merged with (see
+    /// [`RacingWake`]).
+    pub(crate) handled_race: u64,
     /// The thread pointer (`CLONE_SETTLS`).
     pub(crate) tls: u64,
     /// Creation order (`init_task.tasks` list order, which `for_each_process` walks).
@@ -231,6 +251,29 @@ pub(crate) struct Task {
     pub(crate) sigpending: bool,
     /// A blocked call that finished while the task was stopped: reported when it continues.
     pub(crate) stopped_resume: Option<(u64, TaskId, Resumed)>,
+    /// `PF_FORKNOEXEC`: forked and not yet exec'd (a parent may still move it to another
+    /// process group).
+    pub(crate) forknoexec: bool,
+}
+
+/// A task woken by another that goes on in the kernel on its own CPU: a vfork child's exit
+/// completes the vfork (`mm_release`) and then, in `exit_notify`, sends its exit signal. On a
+/// real machine the woken parent takes the signals it had pending (`get_signal`) at the same
+/// time: a copy of one of them that the exit sends while the first is still pending merges
+/// with it (`legacy_queue`), so whether the parent's handler runs once or twice is a race. The
+/// model runs the parent first; a delivery that may have merged is counted in
+/// `handled_race`.
+#[derive(Debug, Clone)]
+pub(crate) struct RacingWake {
+    /// The task still running in the kernel.
+    pub(crate) waker: TaskId,
+    /// The thread it woke.
+    pub(crate) woken: TaskId,
+    /// The signals the woken thread took on its way back to user space.
+    pub(crate) taken: Vec<u32>,
+    /// A signal the waker sent that the woken thread's group may have had pending still, and
+    /// its group: the handler run that delivers it is a race.
+    pub(crate) merged: Option<(u32, Shared<crate::signal::SignalStruct>)>,
 }
 
 /// A `__wake_up_parent` call: the parent's thread group, and the child's pid and process
@@ -239,7 +282,7 @@ pub(crate) struct Task {
 pub(crate) struct ChildWake {
     group: Shared<crate::signal::SignalStruct>,
     pid: Rc<crate::pid::Pid>,
-    pgid: u64,
+    pgrp: Rc<crate::pid::Pid>,
     parent: TaskId,
 }
 
@@ -271,13 +314,20 @@ pub struct Kernel {
     pub(crate) resumed: Vec<(u64, TaskId, Resumed)>,
     pub(crate) sleep_seq: u64,
     pub(crate) next_inum: u64,
-    pub(crate) next_pgid: u64,
     pub(crate) next_serial: u64,
     /// The record of the last `copy_process`, kept when [`Kernel::set_recording`] is on.
     pub(crate) last_copy: Option<CopyProcessRecord>,
     pub(crate) recording: bool,
     /// Exit statuses of tasks, kept when recording is on.
     pub(crate) exit_log: Vec<(TaskId, i32)>,
+    /// The pidfd pollers an exit in progress woke, with what they found then: they look on
+    /// their own CPUs while the exit goes on (see [`Kernel::notify_pidfd`]).
+    pub(crate) pidfd_wakes: Option<Vec<(TaskId, u16)>>,
+    /// Groups whose exit a signal to many processes decided, to be killed once every process
+    /// has been sent it (see [`Kernel::kill_pgrp_info`]).
+    pub(crate) deferred_kills: Option<Vec<TaskId>>,
+    /// A wake-up whose waker goes on running in the kernel (see [`RacingWake`]).
+    pub(crate) racing_wake: Option<RacingWake>,
     /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,
     /// and the namespace init that the set-up of a user-namespace caller creates.
     pub(crate) always_waits: Vec<TaskId>,
@@ -422,7 +472,7 @@ impl Kernel {
         let wake = ChildWake {
             group: par.signal.clone(),
             pid: child.pid.clone(),
-            pgid: child.signal.borrow().pgid,
+            pgrp: child.signal.borrow().pgrp.clone(),
             parent,
         };
         self.child_wakes.push(wake);
@@ -449,7 +499,7 @@ impl Kernel {
                     Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked && !t.stopped => {
                         let woken = wakes.iter().any(|k| {
                             Rc::ptr_eq(&k.group, &t.signal)
-                                && crate::wait::eligible_pid(w, &k.pid, k.pgid)
+                                && crate::wait::eligible_pid(w, &k.pid, &k.pgrp)
                                 && (w.flags & crate::wait::WNOTHREAD == 0 || k.parent == t.id)
                         });
                         woken.then_some((*seq, t.id))
@@ -552,5 +602,12 @@ impl Kernel {
     pub fn handled(&self, id: TaskId) -> Result<u64, Errno> {
         self.current(id)?;
         Ok(self.t(id).handled)
+    }
+
+    /// How many of [`Kernel::handled`]'s deliveries are a race on a real machine: the count
+    /// there is any number from `handled - handled_race` to `handled`.
+    pub fn handled_race(&self, id: TaskId) -> Result<u64, Errno> {
+        self.current(id)?;
+        Ok(self.t(id).handled_race)
     }
 }

@@ -10,9 +10,11 @@
 //! only a fatal signal reaches it before the child releases it.
 
 use std::fmt;
+use std::rc::Rc;
 
 use clonekit_flags::{Errno, Signal};
 
+use crate::pid::{Pid, PidType};
 use crate::sched::{Block, Continuing, Kernel, Resumed, Syscall, TaskId, TaskState};
 
 /// A set of signals (`sigset_t`): bit `n - 1` for signal `n`.
@@ -118,8 +120,15 @@ pub struct SignalStruct {
     pub(crate) has_child_subreaper: bool,
     /// `SIGNAL_UNKILLABLE`: the group is a pid namespace's init.
     pub(crate) unkillable: bool,
-    /// The process group (an identity, inherited by fork).
-    pub(crate) pgid: u64,
+    /// The process group (`PIDTYPE_PGID`: the pid of its leader, inherited by fork).
+    pub(crate) pgrp: Rc<Pid>,
+    /// The session (`PIDTYPE_SID`: the pid of its leader, inherited by fork).
+    pub(crate) session: Rc<Pid>,
+    /// `signal->leader`: the group leads its session (`setsid`; not inherited).
+    pub(crate) leader: bool,
+    /// When the group joined its process group (`attach_pid`/`change_pid` put it at the
+    /// head of the pid's list).
+    pub(crate) pgrp_seq: u64,
     /// `SIGNAL_STOP_STOPPED` with the stop signal still to report (`group_exit_code`).
     pub(crate) stopped: Option<u32>,
     /// The group is stopped (`SIGNAL_STOP_STOPPED`).
@@ -142,7 +151,7 @@ impl SignalStruct {
     }
 
     /// A new thread group with default limits.
-    pub(crate) fn new(pgid: u64) -> SignalStruct {
+    pub(crate) fn new(pgrp: Rc<Pid>, session: Rc<Pid>) -> SignalStruct {
         const INF: u64 = u64::MAX;
         let mut rlimits = [(INF, INF); 16];
         rlimits[7] = (1024, 1_048_576); // RLIMIT_NOFILE
@@ -159,7 +168,10 @@ impl SignalStruct {
             is_child_subreaper: false,
             has_child_subreaper: false,
             unkillable: false,
-            pgid,
+            pgrp,
+            session,
+            leader: false,
+            pgrp_seq: 0,
             stopped: None,
             is_stopped: false,
             continued: false,
@@ -198,6 +210,9 @@ fn queue(pending: &mut Vec<u32>, sig: u32) {
 fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
     pending.retain(|&s| !mask(s));
 }
+
+/// `RLIMIT_CORE`'s index in `rlim`.
+const RLIMIT_CORE: usize = 4;
 
 impl Kernel {
     /// `sig_ignored` (kernel/signal.c): whether sending `sig` to `t` can be dropped at once.
@@ -362,6 +377,16 @@ impl Kernel {
         let fatal = !sig_kernel_ignore(sig) && !sig_kernel_stop(sig) && handler == Disposition::Default;
         if fatal && !signal.borrow().group_exit && !sig_kernel_coredump(sig) {
             // Start a group exit: every thread gets SIGKILL.
+            if let Some(later) = self.deferred_kills.as_mut() {
+                // Sending to more processes: the group exit is decided now, the threads
+                // die once every process has been sent the signal.
+                later.push(p);
+                let mut s = signal.borrow_mut();
+                s.group_exit = true;
+                s.group_exit_code = sig as i32;
+                s.clear_stop_flags();
+                return;
+            }
             self.group_kill(p, sig as i32);
             return;
         }
@@ -425,10 +450,25 @@ impl Kernel {
                 }
             };
             let handler = self.t(t).sighand.borrow().get(sig);
+            let mut racy = false;
+            if let Some(r) = self.racing_wake.as_mut() {
+                if r.woken == t {
+                    r.taken.push(sig);
+                }
+                if r.merged.as_ref().is_some_and(|(s, g)| *s == sig && Rc::ptr_eq(g, &signal)) {
+                    r.merged = None;
+                    racy = true;
+                }
+            }
             match handler {
                 Disposition::Ignore => continue,
                 Disposition::Handler => {
-                    self.tm(t).handled += 1;
+                    let task = self.tm(t);
+                    task.handled += 1;
+                    if racy {
+                        task.handled_race += 1;
+                    }
+                    self.poll_interrupted(t);
                     self.futex_restart(t);
                     self.wait_again(t);
                 }
@@ -441,22 +481,35 @@ impl Kernel {
                         continue;
                     }
                     if sig_kernel_stop(sig) {
-                        // SIGTSTP/SIGTTIN/SIGTTOU to an orphaned process group are discarded;
-                        // the scenario's process group is orphaned (its parent, init, is in
-                        // another session).
-                        if sig != 19 {
+                        // SIGTSTP/SIGTTIN/SIGTTOU to an orphaned process group are discarded
+                        // (is_current_pgrp_orphaned): the first task's group is (its parent,
+                        // init, is in another session), a group whose parent is in another
+                        // group of the session is not.
+                        if sig != 19 && self.is_current_pgrp_orphaned(t) {
                             continue;
                         }
                         self.do_signal_stop(t, sig);
                         return;
                     }
-                    // do_group_exit(sig) (a core dump for the coredump signals, with no core
-                    // file: RLIMIT_CORE is 0).
-                    self.group_kill(t, sig as i32);
+                    // do_group_exit(sig), after do_coredump for the coredump signals
+                    // (WCOREDUMP when a core was written).
+                    let mut code = sig as i32;
+                    if sig_kernel_coredump(sig) && self.do_coredump(t) {
+                        code |= clonekit_flags::WCOREFLAG;
+                    }
+                    self.group_kill(t, code);
                     return;
                 }
             }
         }
+    }
+
+    /// `do_coredump` (fs/coredump.c) with a `core_pattern` that names a file (the default,
+    /// `core`): a core is written only if `RLIMIT_CORE` allows at least `min_coredump` (one
+    /// page, binfmt_elf); the scenario's tasks start with 0, so none is.
+    fn do_coredump(&self, t: TaskId) -> bool {
+        let limit = self.t(t).signal.borrow().rlimits[RLIMIT_CORE].0;
+        limit >= crate::mm::PAGE_SIZE
     }
 
     /// `do_signal_stop` (kernel/signal.c), run by `t` as it takes the stop signal `sig`: a
@@ -491,7 +544,8 @@ impl Kernel {
             let task = self.t(th);
             let interruptible = matches!(
                 (&task.state, &task.block),
-                (TaskState::Running, _) | (TaskState::Blocked, Some((_, Block::Wait(_) | Block::Futex)))
+                (TaskState::Running, _)
+                    | (TaskState::Blocked, Some((_, Block::Wait(_) | Block::Futex | Block::Poll { .. })))
             );
             if task.stop_pending && !task.exiting && interruptible {
                 self.participate_group_stop(th, true);
@@ -574,6 +628,7 @@ impl Kernel {
         }
         self.futex_restart(t);
         self.wait_again(t);
+        self.poll_again(t);
         self.deliver_pending(t);
     }
 
@@ -628,7 +683,8 @@ impl Kernel {
     }
 
     /// `kill(pid, sig)` (kernel/signal.c `kill_something_info`): `pid > 0` a process, `0` the
-    /// caller's process group, `-1` every process the caller can see but init and itself.
+    /// caller's process group, `-1` every process the caller can see but init and itself,
+    /// below -1 the process group `-pid`.
     pub fn sys_kill(&mut self, cur: TaskId, pid: i32, sig: u32) -> Result<(), Errno> {
         self.current(cur)?;
         if sig > 64 {
@@ -641,9 +697,23 @@ impl Kernel {
             }
             return Ok(());
         }
+        // -INT_MIN is undefined.
+        if pid == i32::MIN {
+            return Err(Errno::ESRCH);
+        }
+        if pid != -1 {
+            let pgrp = if pid == 0 {
+                Some(self.t(cur).signal.borrow().pgrp.clone())
+            } else {
+                self.find_vpid(cur, -pid)
+            };
+            return match pgrp {
+                Some(pgrp) => self.kill_pgrp_info(Some(cur), sig, &pgrp),
+                None => Err(Errno::ESRCH),
+            };
+        }
         let ns = self.task_active_pid_ns(cur);
         let my_signal = self.t(cur).signal.clone();
-        let pgid = my_signal.borrow().pgid;
         let mut leaders: Vec<(u64, TaskId)> = self
             .slots
             .iter()
@@ -655,28 +725,157 @@ impl Kernel {
         let mut count = 0;
         for (_, p) in leaders {
             let Some(t) = self.task(p) else { continue };
-            let visible = t.pid.nr_ns(&ns);
-            let pick = match pid {
-                0 => t.signal.borrow().pgid == pgid && visible > 0,
-                -1 => visible > 1 && !std::rc::Rc::ptr_eq(&t.signal, &my_signal),
-                _ => false,
-            };
-            if pick {
+            if t.pid.nr_ns(&ns) > 1 && !Rc::ptr_eq(&t.signal, &my_signal) {
                 count += 1;
                 if sig != 0 {
                     self.send_signal(Some(cur), sig, p, true);
                 }
             }
         }
-        if pid < -1 {
-            // A process group by number: the model's tasks are all in one group, which has no
-            // number a scenario can name.
-            return Err(Errno::ESRCH);
-        }
         if count == 0 {
             return Err(Errno::ESRCH);
         }
         Ok(())
+    }
+
+    /// `__kill_pgrp_info` (kernel/signal.c): every process of the group `pgrp`, the last to
+    /// join it first (`do_each_pid_task` walks the pid's list from its head); `ESRCH` if it
+    /// has none. Every signal is queued before any is acted on, and the sender acts on its own
+    /// only on its way back to user space: the sender's own process comes last.
+    pub(crate) fn kill_pgrp_info(
+        &mut self,
+        cur: Option<TaskId>,
+        sig: u32,
+        pgrp: &Rc<Pid>,
+    ) -> Result<(), Errno> {
+        let mut members: Vec<(u64, TaskId)> = self
+            .pid_tasks(pgrp, crate::pid::PidType::Pgid)
+            .into_iter()
+            .map(|t| (self.t(t).signal.borrow().pgrp_seq, t))
+            .collect();
+        let own = cur.and_then(|c| self.task(c)).map(|t| t.signal.clone());
+        members.sort_by_key(|&(seq, p)| {
+            let mine = own.as_ref().is_some_and(|s| Rc::ptr_eq(s, &self.t(p).signal));
+            (mine, std::cmp::Reverse(seq))
+        });
+        if members.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        // Under the tasklist lock every process is sent the signal before any dies of it: a
+        // death cannot reach a process of the group (a parent-death signal) before its own
+        // group exit is decided.
+        let outermost = self.deferred_kills.is_none();
+        if outermost {
+            self.deferred_kills = Some(Vec::new());
+        }
+        for (_, p) in members {
+            if sig != 0 && self.task(p).is_some() {
+                self.send_signal(cur, sig, p, true);
+            }
+        }
+        if outermost {
+            for p in self.deferred_kills.take().unwrap_or_default() {
+                if self.task(p).is_some() {
+                    let code = self.t(p).signal.borrow().group_exit_code;
+                    self.group_kill(p, code);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `pidfd_send_signal(pidfd, sig, info, flags)` (kernel/signal.c): `sig` to the thread
+    /// group the pidfd names (its thread, for a `PIDFD_THREAD` pidfd), or to the scope one
+    /// flag asks for. `info` is the `si_code` of a `siginfo_t` the caller passes (its
+    /// `si_signo` is `sig`), `None` for a NULL one.
+    pub fn sys_pidfd_send_signal(
+        &mut self,
+        cur: TaskId,
+        pidfd: i32,
+        sig: u32,
+        info: Option<i32>,
+        flags: u32,
+    ) -> Result<(), Errno> {
+        use clonekit_flags::{
+            PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP, PIDFD_SEND_SIGNAL_FLAGS, PIDFD_SIGNAL_PROCESS_GROUP,
+            PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD,
+        };
+        self.current(cur)?;
+        // Flags must be known, and name at most one scope.
+        if flags & !PIDFD_SEND_SIGNAL_FLAGS != 0 || flags.count_ones() > 1 {
+            return Err(Errno::EINVAL);
+        }
+        let (pid, mut ty) = match pidfd {
+            PIDFD_SELF_THREAD => (self.t(cur).pid.clone(), PidType::Pid),
+            PIDFD_SELF_THREAD_GROUP => {
+                let leader = self.t(cur).group_leader;
+                (self.t(leader).pid.clone(), PidType::Tgid)
+            }
+            _ => {
+                let (pid, f_flags) = self.pidfd_pid(cur, pidfd)?;
+                if !self.access_pidfd_pidns(cur, &pid) {
+                    return Err(Errno::EINVAL);
+                }
+                // The scope the pidfd was made for.
+                (pid, if f_flags & PIDFD_THREAD != 0 { PidType::Pid } else { PidType::Tgid })
+            }
+        };
+        match flags {
+            PIDFD_SIGNAL_THREAD => ty = PidType::Pid,
+            PIDFD_SIGNAL_THREAD_GROUP => ty = PidType::Tgid,
+            PIDFD_SIGNAL_PROCESS_GROUP => ty = PidType::Pgid,
+            _ => {}
+        }
+        self.do_pidfd_send_signal(cur, &pid, sig, ty, info)
+    }
+
+    /// `do_pidfd_send_signal` (kernel/signal.c): only the caller itself may be sent a
+    /// `siginfo_t` that claims to come from `kill` or `tgkill` (`si_code >= 0` or `SI_TKILL`:
+    /// `EPERM` for anyone else, and for a process group).
+    fn do_pidfd_send_signal(
+        &mut self,
+        cur: TaskId,
+        pid: &Rc<Pid>,
+        sig: u32,
+        ty: PidType,
+        info: Option<i32>,
+    ) -> Result<(), Errno> {
+        if let Some(code) = info {
+            let own = Rc::ptr_eq(&self.t(cur).pid, pid);
+            if (!own || ty == PidType::Pgid || ty == PidType::Sid)
+                && (code >= 0 || code == clonekit_flags::SI_TKILL)
+            {
+                return Err(Errno::EPERM);
+            }
+        }
+        if ty == PidType::Pgid {
+            let members = self.pid_tasks(pid, PidType::Pgid);
+            if members.is_empty() {
+                return Err(Errno::ESRCH);
+            }
+            if sig > 64 {
+                return Err(Errno::EINVAL);
+            }
+            return self.kill_pgrp_info(Some(cur), sig, pid);
+        }
+        // kill_pid_info_type: the task holding the pid (pid_task(pid, PIDTYPE_PID), even for
+        // a thread group's scope: a thread pidfd can signal its whole group), then
+        // group_send_sig_info with the scope.
+        let p = self.pid_task(pid, PidType::Pid).ok_or(Errno::ESRCH)?;
+        if sig > 64 {
+            return Err(Errno::EINVAL);
+        }
+        if sig != 0 {
+            self.send_signal(Some(cur), sig, p, ty != PidType::Pid);
+        }
+        Ok(())
+    }
+
+    /// `access_pidfd_pidns` (kernel/signal.c): the pid lives in the caller's pid namespace or
+    /// one below it.
+    fn access_pidfd_pidns(&self, cur: TaskId, pid: &Rc<Pid>) -> bool {
+        let mine = self.task_active_pid_ns(cur);
+        pid.ns().is_descendant_of(&mine)
     }
 
     /// `tgkill(tgid, tid, sig)` (kernel/signal.c `do_tkill`): one thread, which must belong to

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use clonekit_flags::Errno;
 
 use crate::blk_ioc::IoContext;
+use crate::pid::PidType;
 use crate::sched::{Kernel, TaskId};
 
 /// `__NEW_UTS_LEN`.
@@ -178,5 +179,138 @@ impl Kernel {
     /// The caller's address space, to inspect (resident pages, copy-on-write counters).
     pub fn mm(&self, id: TaskId) -> Option<std::cell::Ref<'_, crate::mm::MmStruct>> {
         self.task(id)?.mm.as_ref().map(|m| m.borrow())
+    }
+}
+
+impl Kernel {
+    /// `setpgid(pid, pgid)` (kernel/sys.c): moves the process `pid` (0: the caller's) into
+    /// the process group `pgid` (0: the one it would lead) of the caller's session. Only the
+    /// caller itself or one of its children that has not exec'd may be moved, never a session
+    /// leader, and only into a group that exists in the session, or a new one it leads.
+    pub fn sys_setpgid(&mut self, cur: TaskId, pid: i32, pgid: i32) -> Result<(), Errno> {
+        self.current(cur)?;
+        let group_leader = self.t(cur).group_leader;
+        let pid = if pid == 0 { self.tgid_vnr(cur, cur) } else { pid };
+        let pgid = if pgid == 0 { pid } else { pgid };
+        if pgid < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.find_task_by_vpid(cur, pid).ok_or(Errno::ESRCH)?;
+        if self.t(p).group_leader != p {
+            return Err(Errno::EINVAL);
+        }
+        let my_session = self.t(cur).signal.borrow().session.clone();
+        let parent = self.t(p).real_parent;
+        let parent_is_us = self.task(parent).is_some_and(|x| Rc::ptr_eq(&x.signal, &self.t(cur).signal));
+        if parent_is_us {
+            if !Rc::ptr_eq(&self.t(p).signal.borrow().session, &my_session) {
+                return Err(Errno::EPERM);
+            }
+            if !self.t(p).forknoexec {
+                return Err(Errno::EACCES);
+            }
+        } else if p != group_leader {
+            return Err(Errno::ESRCH);
+        }
+        let signal = self.t(p).signal.clone();
+        if signal.borrow().leader {
+            return Err(Errno::EPERM);
+        }
+        let pgrp = if pgid != pid {
+            let pgrp = self.find_vpid(cur, pgid).ok_or(Errno::EPERM)?;
+            let g = self.pid_task(&pgrp, PidType::Pgid).ok_or(Errno::EPERM)?;
+            if !Rc::ptr_eq(&self.t(g).signal.borrow().session, &my_session) {
+                return Err(Errno::EPERM);
+            }
+            pgrp
+        } else {
+            self.t(p).pid.clone()
+        };
+        if Rc::ptr_eq(&signal.borrow().pgrp, &pgrp) {
+            return Ok(());
+        }
+        // change_pid(p, PIDTYPE_PGID, pgrp): at the head of the group's list.
+        self.next_serial += 1;
+        let old = {
+            let mut s = signal.borrow_mut();
+            s.pgrp_seq = self.next_serial;
+            std::mem::replace(&mut s.pgrp, pgrp)
+        };
+        self.put_pid(&old);
+        Ok(())
+    }
+
+    /// `getuid` (kernel/sys.c): the caller's real uid as its user namespace sees it.
+    pub fn sys_getuid(&mut self, cur: TaskId) -> Result<u32, Errno> {
+        self.current(cur)?;
+        Ok(self.task_uid_seen_by(cur, cur))
+    }
+
+    /// `id`'s real uid as its own user namespace sees it (what `getuid` would return), to
+    /// inspect.
+    pub fn task_uid(&self, id: TaskId) -> Option<u32> {
+        self.task(id).map(|_| self.task_uid_seen_by(id, id))
+    }
+
+    /// `from_kuid_munged(current_user_ns(), task_uid(p))`: `p`'s real uid as `observer` sees
+    /// it (the model's tasks keep one uid: their real, effective and saved uids are equal).
+    pub(crate) fn task_uid_seen_by(&self, observer: TaskId, p: TaskId) -> u32 {
+        self.t(observer).cred.user_ns.from_kuid_munged(self.t(p).cred.euid)
+    }
+
+    /// The process group `id` belongs to (`task_pgrp`), to inspect.
+    pub fn process_group(&self, id: TaskId) -> Option<Rc<crate::pid::Pid>> {
+        self.task(id).map(|t| t.signal.borrow().pgrp.clone())
+    }
+
+    /// `getpgid(pid)` (kernel/sys.c `do_getpgid`): the process group of `pid` (0: the caller),
+    /// as the caller sees it.
+    pub fn sys_getpgid(&mut self, cur: TaskId, pid: i32) -> Result<i32, Errno> {
+        self.current(cur)?;
+        let p = if pid == 0 { cur } else { self.find_task_by_vpid(cur, pid).ok_or(Errno::ESRCH)? };
+        let grp = self.t(p).signal.borrow().pgrp.clone();
+        Ok(self.pid_vnr(cur, &grp))
+    }
+
+    /// `getsid(pid)` (kernel/sys.c): the session of `pid` (0: the caller), as the caller sees
+    /// it.
+    pub fn sys_getsid(&mut self, cur: TaskId, pid: i32) -> Result<i32, Errno> {
+        self.current(cur)?;
+        let p = if pid == 0 { cur } else { self.find_task_by_vpid(cur, pid).ok_or(Errno::ESRCH)? };
+        let sid = self.t(p).signal.borrow().session.clone();
+        Ok(self.pid_vnr(cur, &sid))
+    }
+
+    /// `setsid()` (kernel/sys.c): the caller's process leads a new session and a new process
+    /// group, both named by its pid; the session id, as the caller sees it.
+    pub fn sys_setsid(&mut self, cur: TaskId) -> Result<i32, Errno> {
+        self.current(cur)?;
+        self.ksys_setsid(cur)
+    }
+
+    /// `ksys_setsid` (kernel/sys.c): `EPERM` for a session leader, and for a process whose
+    /// pid already names a process group (it leads one, or a group it led lives on).
+    pub(crate) fn ksys_setsid(&mut self, cur: TaskId) -> Result<i32, Errno> {
+        let group_leader = self.t(cur).group_leader;
+        let sid = self.t(group_leader).pid.clone();
+        let session = self.pid_vnr(cur, &sid);
+        let signal = self.t(group_leader).signal.clone();
+        if signal.borrow().leader {
+            return Err(Errno::EPERM);
+        }
+        if self.pid_task(&sid, PidType::Pgid).is_some() {
+            return Err(Errno::EPERM);
+        }
+        self.next_serial += 1;
+        let (old_pgrp, old_session) = {
+            let mut s = signal.borrow_mut();
+            s.leader = true;
+            s.pgrp_seq = self.next_serial;
+            // set_special_pids: the session and the process group are the leader's pid.
+            (std::mem::replace(&mut s.pgrp, sid.clone()), std::mem::replace(&mut s.session, sid))
+        };
+        self.put_pid(&old_pgrp);
+        self.put_pid(&old_session);
+        Ok(session)
     }
 }

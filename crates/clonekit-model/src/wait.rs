@@ -4,9 +4,10 @@
 
 use std::rc::Rc;
 
-use clonekit_flags::Errno;
+use clonekit_flags::{
+    Errno, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, PIDFD_NONBLOCK, WCOREFLAG,
+};
 
-use crate::file::FileKind;
 use crate::pid::Pid;
 use crate::sched::{Block, Kernel, Syscall, TaskId, TaskState};
 
@@ -19,6 +20,8 @@ pub enum WaitStatus {
     Exited(i32),
     /// Killed by a signal.
     Killed(u32),
+    /// Killed by a signal, and dumped core (`WCOREDUMP`).
+    Dumped(u32),
     /// Stopped by a signal (`WUNTRACED`).
     Stopped(u32),
     /// Continued by SIGCONT (`WCONTINUED`).
@@ -30,8 +33,33 @@ impl WaitStatus {
     pub fn from_exit_code(code: i32) -> WaitStatus {
         if code & 0x7f == 0 {
             WaitStatus::Exited((code >> 8) & 0xff)
+        } else if code & WCOREFLAG != 0 {
+            WaitStatus::Dumped((code & 0x7f) as u32)
         } else {
             WaitStatus::Killed((code & 0x7f) as u32)
+        }
+    }
+
+    /// The `si_code` `waitid` reports (`wait_task_zombie`, `wait_task_stopped`,
+    /// `wait_task_continued`: `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`, `CLD_STOPPED`,
+    /// `CLD_CONTINUED`).
+    pub fn si_code(self) -> i32 {
+        match self {
+            WaitStatus::Exited(_) => CLD_EXITED,
+            WaitStatus::Killed(_) => CLD_KILLED,
+            WaitStatus::Dumped(_) => CLD_DUMPED,
+            WaitStatus::Stopped(_) => CLD_STOPPED,
+            WaitStatus::Continued => CLD_CONTINUED,
+        }
+    }
+
+    /// The `si_status` `waitid` reports: the exit code, or the signal (`SIGCONT` for a
+    /// continue).
+    pub fn si_status(self) -> i32 {
+        match self {
+            WaitStatus::Exited(n) => n,
+            WaitStatus::Killed(s) | WaitStatus::Dumped(s) | WaitStatus::Stopped(s) => s as i32,
+            WaitStatus::Continued => clonekit_flags::Signal::SIGCONT.number() as i32,
         }
     }
 }
@@ -45,11 +73,16 @@ pub struct Waited {
     pub nr: i32,
     /// What happened to it.
     pub status: WaitStatus,
+    /// Its real uid as the waiter's user namespace sees it (`si_uid`).
+    pub uid: u32,
 }
 
 impl PartialEq for Waited {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.pid, &other.pid) && self.nr == other.nr && self.status == other.status
+        Rc::ptr_eq(&self.pid, &other.pid)
+            && self.nr == other.nr
+            && self.status == other.status
+            && self.uid == other.uid
     }
 }
 
@@ -74,18 +107,18 @@ pub(crate) enum Who {
     All,
     /// A pid; `None` when the number named no pid (nothing can match).
     Pid(Option<Rc<Pid>>),
-    /// The caller's process group.
-    Pgrp(u64),
+    /// A process group (`PIDTYPE_PGID`).
+    Pgrp(Rc<Pid>),
 }
 
 /// `eligible_pid` (kernel/exit.c): the wait's pid filter takes a child with this pid and
 /// process group.
-pub(crate) fn eligible_pid(wo: &WaitOptions, pid: &Rc<Pid>, pgid: u64) -> bool {
+pub(crate) fn eligible_pid(wo: &WaitOptions, pid: &Rc<Pid>, pgrp: &Rc<Pid>) -> bool {
     match &wo.who {
         Who::All => true,
         Who::Pid(None) => false,
         Who::Pid(Some(p)) => Rc::ptr_eq(pid, p),
-        Who::Pgrp(g) => pgid == *g,
+        Who::Pgrp(g) => Rc::ptr_eq(pgrp, g),
     }
 }
 
@@ -115,8 +148,9 @@ impl Kernel {
         }
         let who = match upid {
             -1 => Who::All,
-            0 => Who::Pgrp(self.t(cur).signal.borrow().pgid),
-            n if n < 0 => Who::Pid(None),
+            0 => Who::Pgrp(self.t(cur).signal.borrow().pgrp.clone()),
+            // A process group by number (a number that names none matches no child).
+            n if n < 0 => self.find_vpid(cur, -n).map_or(Who::Pid(None), Who::Pgrp),
             n => {
                 let ns = self.task_active_pid_ns(cur);
                 Who::Pid(self.find_pid(&ns, n))
@@ -140,7 +174,7 @@ impl Kernel {
         if options & (WEXITED | WUNTRACED | WCONTINUED) == 0 {
             return Err(Errno::EINVAL);
         }
-        let flags = options;
+        let mut flags = options;
         let who = match id {
             IdType::All => Who::All,
             IdType::Pid(n) => {
@@ -155,9 +189,9 @@ impl Kernel {
                     return Err(Errno::EINVAL);
                 }
                 if n == 0 {
-                    Who::Pgrp(self.t(cur).signal.borrow().pgid)
+                    Who::Pgrp(self.t(cur).signal.borrow().pgrp.clone())
                 } else {
-                    Who::Pid(None)
+                    self.find_vpid(cur, n).map_or(Who::Pid(None), Who::Pgrp)
                 }
             }
             IdType::Pidfd(fd) => {
@@ -166,15 +200,20 @@ impl Kernel {
                 }
                 // pidfd_get_pid → pidfd_pid (fs/pidfs.c): EBADF for no descriptor, and EBADF
                 // too for one that is not a pidfd (Linux 6.18; measured by the kernel backend).
-                let files = self.t(cur).files.clone().ok_or(Errno::EBADF)?;
-                let file = files.borrow().file(fd).ok_or(Errno::EBADF)?;
-                match &file.kind {
-                    FileKind::Pidfd { pid, .. } => Who::Pid(Some(pid.clone())),
-                    FileKind::Path { .. } => return Err(Errno::EBADF),
+                let (pid, f_flags) = self.pidfd_get_pid(cur, fd)?;
+                // A non-blocking pidfd makes the wait WNOHANG.
+                if f_flags & PIDFD_NONBLOCK != 0 {
+                    flags |= WNOHANG;
                 }
+                Who::Pid(Some(pid))
             }
         };
-        self.wait_common(cur, WaitOptions { who, flags })
+        match self.wait_common(cur, WaitOptions { who, flags })? {
+            // kernel_waitid: nothing to report on a non-blocking pidfd the caller did not ask
+            // WNOHANG of.
+            Syscall::Done(None) if options & WNOHANG == 0 && flags & WNOHANG != 0 => Err(Errno::EAGAIN),
+            r => Ok(r),
+        }
     }
 
     fn wait_common(&mut self, cur: TaskId, wo: WaitOptions) -> Result<Syscall<Option<Waited>>, Errno> {
@@ -226,7 +265,7 @@ impl Kernel {
     /// `__WCLONE` only those whose exit signal is not SIGCHLD, neither only SIGCHLD ones.
     fn eligible_child(&self, wo: &WaitOptions, p: TaskId) -> bool {
         let t = self.t(p);
-        if !eligible_pid(wo, &t.pid, t.signal.borrow().pgid) {
+        if !eligible_pid(wo, &t.pid, &t.signal.borrow().pgrp) {
             return false;
         }
         if wo.flags & WALL != 0 {
@@ -283,21 +322,21 @@ impl Kernel {
         };
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
+        let uid = self.task_uid_seen_by(cur, p);
         if wo.flags & WNOWAIT == 0 {
             self.release_task(p);
         }
-        Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code) })
+        Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code), uid })
     }
 
-    /// `wait_task_stopped` (kernel/exit.c): a stop not yet reported, with `WUNTRACED`.
+    /// `wait_task_stopped` (kernel/exit.c): a stop not yet reported, with `WUNTRACED`. What
+    /// counts is the group's (`task_stopped_code`: `SIGNAL_STOP_STOPPED` and the code to
+    /// report), not the leader's own state: a zombie leader whose thread stopped reports it.
     fn wait_task_stopped(&mut self, cur: TaskId, wo: &WaitOptions, p: TaskId) -> Option<Waited> {
         if wo.flags & WUNTRACED == 0 {
             return None;
         }
         let t = self.t(p);
-        if !t.stopped {
-            return None;
-        }
         let signal = t.signal.clone();
         let sig = signal.borrow().stopped?;
         if wo.flags & WNOWAIT == 0 {
@@ -305,7 +344,8 @@ impl Kernel {
         }
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
-        Some(Waited { pid, nr, status: WaitStatus::Stopped(sig) })
+        let uid = self.task_uid_seen_by(cur, p);
+        Some(Waited { pid, nr, status: WaitStatus::Stopped(sig), uid })
     }
 
     /// `wait_task_continued` (kernel/exit.c): a continue not yet reported, with `WCONTINUED`.
@@ -323,6 +363,7 @@ impl Kernel {
         }
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
-        Some(Waited { pid, nr, status: WaitStatus::Continued })
+        let uid = self.task_uid_seen_by(cur, p);
+        Some(Waited { pid, nr, status: WaitStatus::Continued, uid })
     }
 }

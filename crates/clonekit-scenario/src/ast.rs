@@ -38,14 +38,16 @@ impl Scenario {
 
     /// Whether the scenario needs `CAP_SYS_ADMIN` in its tasks' user namespace: it creates
     /// namespaces, chooses pids (`set_tid`, which `alloc_pid` allows only with it over each
-    /// namespace, rule A4), sets a host name, or signals every task (`kill -1`, which the
-    /// kernel backend sends only inside a pid namespace of its own). Root has it; an ordinary
-    /// user gets it in a user namespace of its own
+    /// namespace, rule A4), sets a host name, or signals every task or a raw pid (`kill -1`,
+    /// `kill -5`, which the kernel backend sends only inside a pid namespace of its own). Root
+    /// has it; an ordinary user gets it in a user namespace of its own
     /// ([`Privilege::has_caps`](clonekit_flags::Privilege::has_caps)).
     pub fn needs_caps(&self) -> bool {
         self.flags_used().intersects(clonekit_flags::CLONE_NEW_MASK)
             || self.steps.iter().any(|st| match &st.kind {
-                StepKind::Run(Op::Sethostname(_)) | StepKind::Run(Op::Kill(Target::All, _)) => true,
+                StepKind::Run(Op::Sethostname(_)) | StepKind::Run(Op::Kill(Target::All | Target::Num(_), _)) => {
+                    true
+                }
                 StepKind::Run(Op::Clone3 { args, .. }) => {
                     args.set_tid.as_ref().is_some_and(|l| !l.is_empty())
                         || args.set_tid_size.is_some_and(|n| n > 0)
@@ -102,6 +104,49 @@ pub enum Target {
     All,
     /// `0`: the caller's process group.
     Group,
+    /// `-NAME`: the process group a task's pid names (its pid, negated).
+    Pgrp(String),
+    /// Any other number, passed as it is (`-5`, `99999`).
+    Num(i32),
+}
+
+/// A pid passed to a call: a task's (its pid as the caller sees it), or a number as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PidArg {
+    /// A task by name.
+    Task(String),
+    /// A number, passed as it is (`0`, `-1`, one that names nothing).
+    Num(i32),
+}
+
+/// A descriptor passed to a call: a number, or the memory word that holds one (where
+/// `clone3 … pidfd=VAR` stored it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FdArg {
+    /// A number, passed as it is.
+    Num(i32),
+    /// The number a memory word holds.
+    Var(Var),
+}
+
+impl std::fmt::Display for PidArg {
+    /// The language's spelling.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PidArg::Task(n) => f.write_str(n),
+            PidArg::Num(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::fmt::Display for FdArg {
+    /// The language's spelling.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FdArg::Num(n) => write!(f, "{n}"),
+            FdArg::Var(v) => f.write_str(v),
+        }
+    }
 }
 
 /// `waitid`'s id.
@@ -109,10 +154,12 @@ pub enum Target {
 pub enum WaitidId {
     /// `all`.
     All,
-    /// `pid TASK`.
-    Pid(String),
-    /// `pidfd VAR`: the descriptor stored in a memory word.
-    Pidfd(Var),
+    /// `pid TASK|N`.
+    Pid(PidArg),
+    /// `pgid TASK|N`: the process group a task's pid names, or a number (`0`: the caller's).
+    Pgid(PidArg),
+    /// `pidfd FD`: a pidfd, by number or by the memory word that holds it.
+    Pidfd(FdArg),
 }
 
 /// The arguments of `clone3` beyond its flags.
@@ -190,12 +237,14 @@ pub enum Op {
         /// `W*` option bits.
         options: u32,
     },
-    /// `waitid all|pid TASK|pidfd VAR OPTS`.
+    /// `waitid all|pid TASK|pgid TASK|pidfd FD OPTS [siginfo]`.
     Waitid {
         /// Whom.
         id: WaitidId,
         /// `W*` option bits.
         options: u32,
+        /// `siginfo`: the result is the `siginfo_t` the call filled, not a wait status.
+        siginfo: bool,
     },
     /// `execve`.
     Execve,
@@ -271,6 +320,50 @@ pub enum Op {
     IoprioSet(u16),
     /// `ioprio_get`.
     IoprioGet,
+    /// `pidfd_open TASK|N [FLAGS]`.
+    PidfdOpen {
+        /// Whom.
+        pid: PidArg,
+        /// `PIDFD_NONBLOCK`, `PIDFD_THREAD` (and any other bits, to break the rules).
+        flags: u32,
+    },
+    /// `pidfd_send_signal FD SIG [FLAGS] [info=CODE]`.
+    PidfdSendSignal {
+        /// The pidfd.
+        pidfd: FdArg,
+        /// The signal (any number: the call validates it).
+        sig: u32,
+        /// `PIDFD_SIGNAL_*` bits.
+        flags: u32,
+        /// `info=CODE`: a `siginfo_t` with this `si_code` (and `si_signo` the signal);
+        /// `None` passes NULL.
+        info: Option<i32>,
+    },
+    /// `pidfd_getfd FD TARGETFD [FLAGS]`.
+    PidfdGetfd {
+        /// The pidfd.
+        pidfd: FdArg,
+        /// The descriptor of the target to duplicate.
+        fd: i32,
+        /// Flags (none are defined).
+        flags: u32,
+    },
+    /// `poll FD [wait]`: `poll` for `POLLIN` on one descriptor, without waiting (timeout 0),
+    /// or with `wait` until it is ready (timeout -1).
+    Poll {
+        /// The descriptor.
+        fd: FdArg,
+        /// Wait (no timeout).
+        wait: bool,
+    },
+    /// `setpgid TASK|N TASK|N`.
+    Setpgid(PidArg, PidArg),
+    /// `getpgid [TASK|N]` (default 0: the caller).
+    Getpgid(PidArg),
+    /// `setsid`.
+    Setsid,
+    /// `getsid [TASK|N]` (default 0: the caller).
+    Getsid(PidArg),
 }
 
 impl Op {

@@ -121,6 +121,30 @@ pub enum Value {
     Signal(u32),
     /// An I/O priority (class << 13 | level).
     Ioprio(u16),
+    /// `poll` events (`revents`).
+    Poll(u16),
+    /// A race: on a real machine the step returns any one of these (the model's answer where
+    /// the kernel's depends on timing).
+    Race(Vec<Value>),
+    /// The `siginfo_t` a `waitid` filled (`None`: zeroed, `WNOHANG` with nothing to report).
+    SigInfo(Option<WaitInfo>),
+}
+
+/// The fields of the `siginfo_t` a `waitid` fills for a child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitInfo {
+    /// `si_signo` (`SIGCHLD`).
+    pub signo: i32,
+    /// `si_code` (`CLD_*`).
+    pub code: i32,
+    /// `si_pid`.
+    pub pid: PidView,
+    /// `si_uid`, as the caller's user namespace sees it.
+    pub uid: u32,
+    /// `si_status`: an exit code or a signal.
+    pub status: i32,
+    /// The caller's own real uid (`getuid()`), which `si_uid` is printed against.
+    pub own_uid: u32,
 }
 
 /// How a step ended.

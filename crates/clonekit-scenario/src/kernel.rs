@@ -20,8 +20,9 @@ use clonekit_probe::agent::{
     self, proc_state, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
 };
 
-use crate::ast::{Op, Target, WaitidId, Word};
-use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
+use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
+use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, WaitInfo};
+use clonekit_flags::{CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
 
 /// `CLONE_PIDFD`.
 const CLONE_PIDFD: u64 = clonekit_flags::CloneFlags::CLONE_PIDFD.bits();
@@ -143,17 +144,16 @@ impl KernelBackend {
         info.nspids.get(level).copied()
     }
 
-    /// A pid number `observer` saw, named after the task created with it: the latest one, when
-    /// the number was handed out again after its first owner was reaped (its holder now, or
-    /// its last holder when no task has it), as the model names it. Tasks are keyed in the
-    /// order they were created.
+    /// A pid number `observer` saw, named after the task created with it: the one that holds
+    /// it now, or (a number no live task holds) the latest one, should the number have been
+    /// handed out again, as the model names it.
     fn view(&self, observer: TaskKey, nr: i32) -> PidView {
         let task = self
             .tasks
             .iter()
             .filter(|(_, t)| self.pid_seen_by(observer, t) == Some(nr))
-            .map(|(k, _)| *k)
-            .max_by_key(|k| k.0);
+            .max_by_key(|(k, t)| (!t.gone, k.0))
+            .map(|(k, _)| *k);
         PidView { task, nr, first_ns: self.level(observer) == self.first_level }
     }
 
@@ -169,6 +169,8 @@ impl KernelBackend {
             Target::All => -1,
             Target::Group => 0,
             Target::Task(name) => self.nr_of(observer, env, name)?,
+            Target::Pgrp(name) => self.nr_of(observer, env, name)?.saturating_neg(),
+            Target::Num(n) => *n,
         })
     }
 
@@ -178,6 +180,22 @@ impl KernelBackend {
 
     fn opt_var(env: &Env, name: &Option<String>) -> Result<Option<u32>, BackendError> {
         name.as_deref().map(|n| Self::var(env, n)).transpose()
+    }
+
+    /// A pid argument as `observer` passes it.
+    fn pid_arg(&self, observer: TaskKey, env: &Env, pid: &PidArg) -> Result<i32, BackendError> {
+        match pid {
+            PidArg::Task(name) => self.nr_of(observer, env, name),
+            PidArg::Num(n) => Ok(*n),
+        }
+    }
+
+    /// A descriptor argument: a number, or the index of the word that holds it.
+    fn fd_arg(env: &Env, fd: &FdArg) -> Result<(i32, Option<u32>), BackendError> {
+        Ok(match fd {
+            FdArg::Num(n) => (*n, None),
+            FdArg::Var(v) => (0, Some(Self::var(env, v)?)),
+        })
     }
 
     /// The agent operation for a language operation.
@@ -235,16 +253,25 @@ impl KernelBackend {
             Op::Wait4 { target, options } => {
                 AgentOp::Wait4 { pid: self.target(task, env, target)?, options: *options }
             }
-            Op::Waitid { id, options } => match id {
+            Op::Waitid { id, options, .. } => match id {
                 WaitidId::All => AgentOp::Waitid { idtype: 0, id: 0, id_var: None, options: *options },
-                WaitidId::Pid(name) => AgentOp::Waitid {
+                WaitidId::Pid(p) => AgentOp::Waitid {
                     idtype: 1,
-                    id: self.nr_of(task, env, name)?,
+                    id: self.pid_arg(task, env, p)?,
                     id_var: None,
                     options: *options,
                 },
-                WaitidId::Pidfd(v) => {
+                WaitidId::Pidfd(FdArg::Var(v)) => {
                     AgentOp::Waitid { idtype: 3, id: 0, id_var: Some(Self::var(env, v)?), options: *options }
+                }
+                WaitidId::Pgid(p) => AgentOp::Waitid {
+                    idtype: 2,
+                    id: self.pid_arg(task, env, p)?,
+                    id_var: None,
+                    options: *options,
+                },
+                WaitidId::Pidfd(FdArg::Num(n)) => {
+                    AgentOp::Waitid { idtype: 3, id: *n, id_var: None, options: *options }
                 }
             },
             Op::Execve => AgentOp::Execve,
@@ -305,10 +332,10 @@ impl KernelBackend {
                 set: *set,
             },
             Op::Kill(target, sig) => {
-                if *target == Target::All && !self.fleet()?.isolated() {
+                if matches!(target, Target::All | Target::Num(_)) && !self.fleet()?.isolated() {
                     return Err(err(
-                        "kill -1 needs the tasks in a pid namespace of their own (root or a user namespace): \
-                         outside one it would signal every process of the machine",
+                        "kill -1 (or of a raw pid) needs the tasks in a pid namespace of their own (root or a \
+                         user namespace): outside one it would signal the machine's processes",
                     ));
                 }
                 AgentOp::Kill { pid: self.target(task, env, target)?, sig: *sig as i32 }
@@ -322,6 +349,32 @@ impl KernelBackend {
             Op::Sigaltstack(set) => AgentOp::Sigaltstack(*set),
             Op::IoprioSet(p) => AgentOp::IoprioSet(*p),
             Op::IoprioGet => AgentOp::IoprioGet,
+            Op::PidfdOpen { pid, flags } => {
+                AgentOp::PidfdOpen { pid: self.pid_arg(task, env, pid)?, flags: *flags }
+            }
+            Op::Setpgid(pid, pgid) => {
+                AgentOp::Setpgid { pid: self.pid_arg(task, env, pid)?, pgid: self.pid_arg(task, env, pgid)? }
+            }
+            Op::Getpgid(pid) => AgentOp::Getpgid(self.pid_arg(task, env, pid)?),
+            Op::Setsid => AgentOp::Setsid,
+            Op::Getsid(pid) => AgentOp::Getsid(self.pid_arg(task, env, pid)?),
+            Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+                let (fd, fd_var) = Self::fd_arg(env, pidfd)?;
+                AgentOp::PidfdSendSignal { fd, fd_var, sig: *sig as i32, flags: *flags, info: *info }
+            }
+            Op::PidfdGetfd { pidfd, fd, flags } => {
+                let (pidfd, pidfd_var) = Self::fd_arg(env, pidfd)?;
+                AgentOp::PidfdGetfd { pidfd, pidfd_var, fd: *fd, flags: *flags }
+            }
+            Op::Poll { fd, wait } => {
+                let (fd, fd_var) = Self::fd_arg(env, fd)?;
+                AgentOp::Poll {
+                    fd,
+                    fd_var,
+                    events: clonekit_flags::POLLIN,
+                    timeout: if *wait { -1 } else { 0 },
+                }
+            }
         })
     }
 
@@ -348,16 +401,27 @@ impl KernelBackend {
                     Value::Wait(Some((self.view(task, r.ret as i32), wait_status(r.value as i32))))
                 }
             }
-            Op::Waitid { .. } => {
+            Op::Waitid { siginfo, .. } => {
                 let si_pid = r.value as i32;
+                let (code, status) = ((r.extra >> 32) as i32, r.extra as u32 as i32);
+                if *siginfo {
+                    return Value::SigInfo((si_pid != 0).then(|| WaitInfo {
+                        signo: r.aux[0] as i32,
+                        code,
+                        pid: self.view(task, si_pid),
+                        uid: r.aux[1] as u32,
+                        status,
+                        own_uid: r.aux[2] as u32,
+                    }));
+                }
                 if si_pid == 0 {
                     return Value::Wait(None);
                 }
-                let (code, status) = ((r.extra >> 32) as i32, r.extra as u32 as i32);
                 let st = match code {
-                    1 => WaitStatus::Exited(status),
-                    2 | 3 => WaitStatus::Killed(status as u32),
-                    5 => WaitStatus::Stopped(status as u32),
+                    CLD_EXITED => WaitStatus::Exited(status),
+                    CLD_KILLED => WaitStatus::Killed(status as u32),
+                    CLD_DUMPED => WaitStatus::Dumped(status as u32),
+                    CLD_STOPPED => WaitStatus::Stopped(status as u32),
                     _ => WaitStatus::Continued,
                 };
                 Value::Wait(Some((self.view(task, si_pid), st)))
@@ -374,8 +438,18 @@ impl KernelBackend {
             | Op::Cloexec(..)
             | Op::Kill(..)
             | Op::Tgkill(..)
-            | Op::IoprioSet(_) => Value::Ok,
-            Op::Getpid | Op::Gettid | Op::Getppid | Op::SetTidAddress(_) => {
+            | Op::IoprioSet(_)
+            | Op::PidfdSendSignal { .. }
+            | Op::Setpgid(..) => Value::Ok,
+            Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } => Value::Num(r.ret),
+            Op::Poll { .. } => Value::Poll(r.value as u16),
+            Op::Getpid
+            | Op::Gettid
+            | Op::Getppid
+            | Op::SetTidAddress(_)
+            | Op::Getpgid(_)
+            | Op::Setsid
+            | Op::Getsid(_) => {
                 let v = self.view(task, r.ret as i32);
                 if v.task.is_none() && r.ret as i32 == self.init_pid && v.first_ns {
                     Value::Pid(PidView { task: None, nr: v.nr, first_ns: true })

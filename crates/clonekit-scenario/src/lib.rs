@@ -23,13 +23,18 @@ mod parse;
 pub mod random;
 mod run;
 
-pub use ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, Var, WaitidId, Word};
-pub use backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId};
+pub use ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, Var, WaitidId, Word};
+pub use backend::{
+    Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,
+};
 pub use error::ScenarioError;
 pub use kernel::KernelBackend;
 pub use model::ModelBackend;
 pub use parse::parse;
-pub use run::{run, Failure, Line, LineKind, Transcript};
+pub use run::{
+    describe_disagreement, expected_outcomes, first_disagreement, run, Failure, Line, LineKind, Transcript,
+    ALTERNATIVES,
+};
 
 /// Reads, parses and runs one scenario file on the model.
 pub fn run_file_on_model(path: &std::path::Path) -> Result<Transcript, ScenarioError> {

@@ -11,8 +11,10 @@ use clonekit_model::{
     Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
 };
 
-use crate::ast::{Op, Target, WaitidId, Word};
-use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId};
+use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
+use crate::backend::{
+    Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,
+};
 
 /// Where the scenario's memory words live: one 32-bit word each, in order.
 const VAR_BASE: u64 = 0x7f00_0000_0000;
@@ -29,6 +31,9 @@ const STACK_SIZE: u64 = 0x1_0000;
 enum Waiting {
     Vfork,
     Wait,
+    /// A `waitid … siginfo`.
+    WaitInfo,
+    Poll,
     Futex,
     /// A clone stopped before it could create anything, made again at SIGCONT: the key its
     /// child gets.
@@ -74,6 +79,21 @@ impl ModelBackend {
     /// The kernel, to inspect.
     pub fn kernel(&self) -> &Kernel {
         &self.k
+    }
+
+    /// The task created with the pid that descriptor `fd` of `task` refers to, if it is a
+    /// pidfd (what a generator needs to know whom a `pidfd_send_signal` reaches).
+    pub fn pidfd_task(&self, task: TaskKey, fd: i32) -> Option<TaskKey> {
+        let id = self.tasks.get(task.0).copied().flatten()?;
+        let pid = self.k.pidfd_target(id, fd)?;
+        self.pid_keys.get(&Rc::as_ptr(&pid)).copied()
+    }
+
+    /// What memory word `var` of `task` holds, if the task can run.
+    pub fn word(&mut self, task: TaskKey, env: &Env, var: &str) -> Option<u32> {
+        let id = self.tasks.get(task.0).copied().flatten()?;
+        let a = Self::addr(env, var).ok()?;
+        self.k.load(id, a).ok()
     }
 
     fn id(&self, key: TaskKey) -> Result<TaskId, BackendError> {
@@ -145,18 +165,39 @@ impl ModelBackend {
     /// then does to the caller (a parent-death signal, the exit signal it sends its parent)
     /// happens after the call has returned, as on a real machine, where the target dies on
     /// its own CPU: the step prints its own result, not the caller's death.
-    fn signals_another_group(&self, cur: TaskId, env: &Env, op: &Op) -> bool {
-        let name = match op {
-            Op::Kill(Target::Task(n), _) | Op::Tgkill(_, n, _) => n,
+    fn signals_another_group(&mut self, cur: TaskId, env: &Env, op: &Op) -> bool {
+        let pid = match op {
+            // A process group the caller is not in.
+            Op::Kill(Target::Pgrp(n), _) => {
+                let Ok(nr) = self.nr_of(cur, env, n) else { return false };
+                let Some(ns) = self.k.active_pid_ns(cur) else { return false };
+                let Some(pgrp) = self.k.find_pid(&ns, nr) else { return false };
+                return !self.k.process_group(cur).is_some_and(|g| Rc::ptr_eq(&g, &pgrp));
+            }
+            Op::Kill(Target::Task(n), _) | Op::Tgkill(_, n, _) => {
+                let Some(key) = env.task(n) else { return false };
+                let Some(pid) = self.pids.iter().find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key))
+                else {
+                    return false;
+                };
+                pid.clone()
+            }
+            Op::PidfdSendSignal { pidfd, flags, .. } => {
+                let Ok(fd) = self.fd_of(cur, env, pidfd) else { return false };
+                let Some(pid) = self.k.pidfd_target(cur, fd) else { return false };
+                // A process group the caller belongs to signals the caller too.
+                if flags & clonekit_flags::PIDFD_SIGNAL_PROCESS_GROUP != 0
+                    && self.k.process_group(cur).is_some_and(|g| Rc::ptr_eq(&g, &pid))
+                {
+                    return false;
+                }
+                pid
+            }
             _ => return false,
-        };
-        let Some(key) = env.task(name) else { return false };
-        let Some(pid) = self.pids.iter().find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key)) else {
-            return false;
         };
         !self.k.tasks().any(|t| {
             self.k.shares(cur, t, Resource::ThreadGroup)
-                && self.k.task_pid(t).is_some_and(|p| Rc::ptr_eq(&p, pid))
+                && self.k.task_pid(t).is_some_and(|p| Rc::ptr_eq(&p, &pid))
         })
     }
 
@@ -169,6 +210,38 @@ impl ModelBackend {
             .ok_or_else(|| BackendError(format!("no pid for {name:?}")))?;
         let nr = self.k.pid_nr_seen_by(observer, pid);
         Ok(if nr == 0 { i32::MAX } else { nr })
+    }
+
+    /// A pid argument as `observer` passes it.
+    fn pid_of(&self, observer: TaskId, env: &Env, pid: &PidArg) -> Result<i32, BackendError> {
+        match pid {
+            PidArg::Task(name) => self.nr_of(observer, env, name),
+            PidArg::Num(n) => Ok(*n),
+        }
+    }
+
+    /// A descriptor argument: the number, or what the memory word holds.
+    fn fd_of(&mut self, cur: TaskId, env: &Env, fd: &FdArg) -> Result<i32, BackendError> {
+        match fd {
+            FdArg::Num(n) => Ok(*n),
+            FdArg::Var(var) => {
+                let a = Self::addr(env, var)?;
+                Ok(self.k.load(cur, a).unwrap_or(u32::MAX) as i32)
+            }
+        }
+    }
+
+    /// The `siginfo_t` a `waitid` filled for `observer`.
+    fn siginfo_value(&self, observer: TaskId, w: Option<Waited>) -> Value {
+        let own_uid = self.k.task_uid(observer).unwrap_or(u32::MAX);
+        Value::SigInfo(w.map(|w| WaitInfo {
+            signo: clonekit_flags::Signal::SIGCHLD.number() as i32,
+            code: w.status.si_code(),
+            pid: self.view_of(observer, &w.pid, w.nr),
+            uid: w.uid,
+            status: w.status.si_status(),
+            own_uid,
+        }))
     }
 
     fn wait_value(&self, observer: TaskId, w: Option<Waited>) -> Value {
@@ -314,21 +387,25 @@ impl ModelBackend {
                     Target::All => -1,
                     Target::Group => 0,
                     Target::Task(name) => self.nr_of(cur, env, name)?,
+                    Target::Pgrp(name) => self.nr_of(cur, env, name)?.saturating_neg(),
+                    Target::Num(n) => *n,
                 };
                 let r = self.k.sys_wait4(cur, upid, *options);
                 self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
             }
-            Op::Waitid { id, options } => {
+            Op::Waitid { id, options, siginfo } => {
                 let id = match id {
                     WaitidId::All => IdType::All,
-                    WaitidId::Pid(name) => IdType::Pid(self.nr_of(cur, env, name)?),
-                    WaitidId::Pidfd(var) => {
-                        let a = Self::addr(env, var)?;
-                        IdType::Pidfd(self.k.load(cur, a).unwrap_or(u32::MAX) as i32)
-                    }
+                    WaitidId::Pid(p) => IdType::Pid(self.pid_of(cur, env, p)?),
+                    WaitidId::Pgid(p) => IdType::Pgid(self.pid_of(cur, env, p)?),
+                    WaitidId::Pidfd(fd) => IdType::Pidfd(self.fd_of(cur, env, fd)?),
                 };
                 let r = self.k.sys_waitid(cur, id, *options);
-                self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
+                if *siginfo {
+                    self.blocking(key, r, Waiting::WaitInfo, |s, w| s.siginfo_value(cur, w))
+                } else {
+                    self.blocking(key, r, Waiting::Wait, |s, w| s.wait_value(cur, w))
+                }
             }
             Op::Execve => done(k.sys_execve(cur).map(|_| Value::Ok)),
             Op::Getpid => {
@@ -411,6 +488,8 @@ impl ModelBackend {
                     Target::All => -1,
                     Target::Group => 0,
                     Target::Task(name) => self.nr_of(cur, env, name)?,
+                    Target::Pgrp(name) => self.nr_of(cur, env, name)?.saturating_neg(),
+                    Target::Num(n) => *n,
                 };
                 done(self.k.sys_kill(cur, pid, *sig).map(|_| Value::Ok))
             }
@@ -418,10 +497,58 @@ impl ModelBackend {
                 let (tgid, tid) = (self.nr_of(cur, env, tg)?, self.nr_of(cur, env, t)?);
                 done(self.k.sys_tgkill(cur, tgid, tid, *sig).map(|_| Value::Ok))
             }
-            Op::Handled => done(k.handled(cur).map(|n| Value::Num(n as i64))),
+            Op::Handled => {
+                let race = k.handled_race(cur).unwrap_or(0);
+                done(k.handled(cur).map(|n| {
+                    if race == 0 {
+                        Value::Num(n as i64)
+                    } else {
+                        Value::Race((n - race..=n).map(|m| Value::Num(m as i64)).collect())
+                    }
+                }))
+            }
             Op::Sigaltstack(set) => done(k.sys_sigaltstack(cur, *set).map(Value::OnOff)),
             Op::IoprioSet(p) => done(k.sys_ioprio_set(cur, *p).map(|_| Value::Ok)),
             Op::IoprioGet => done(k.sys_ioprio_get(cur).map(Value::Ioprio)),
+            Op::PidfdOpen { pid, flags } => {
+                let nr = self.pid_of(cur, env, pid)?;
+                done(self.k.sys_pidfd_open(cur, nr, *flags).map(|fd| Value::Num(i64::from(fd))))
+            }
+            Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+                let fd = self.fd_of(cur, env, pidfd)?;
+                done(self.k.sys_pidfd_send_signal(cur, fd, *sig, *info, *flags).map(|_| Value::Ok))
+            }
+            Op::PidfdGetfd { pidfd, fd, flags } => {
+                let pidfd = self.fd_of(cur, env, pidfd)?;
+                done(self.k.sys_pidfd_getfd(cur, pidfd, *fd, *flags).map(|fd| Value::Num(i64::from(fd))))
+            }
+            Op::Poll { fd, wait: false } => {
+                let fd = self.fd_of(cur, env, fd)?;
+                done(self.k.sys_poll(cur, fd, clonekit_flags::POLLIN).map(Value::Poll))
+            }
+            Op::Poll { fd, wait: true } => {
+                let fd = self.fd_of(cur, env, fd)?;
+                let r = self.k.sys_poll_wait(cur, fd, clonekit_flags::POLLIN);
+                self.blocking(key, r, Waiting::Poll, |_, m| Value::Poll(m))
+            }
+            Op::Setpgid(pid, pgid) => {
+                let (pid, pgid) = (self.pid_of(cur, env, pid)?, self.pid_of(cur, env, pgid)?);
+                done(self.k.sys_setpgid(cur, pid, pgid).map(|_| Value::Ok))
+            }
+            Op::Getpgid(pid) => {
+                let pid = self.pid_of(cur, env, pid)?;
+                let r = self.k.sys_getpgid(cur, pid);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::Setsid => {
+                let r = self.k.sys_setsid(cur);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
+            Op::Getsid(pid) => {
+                let pid = self.pid_of(cur, env, pid)?;
+                let r = self.k.sys_getsid(cur, pid);
+                done(r.map(|nr| Value::Pid(self.view(cur, nr))))
+            }
         })
     }
 }
@@ -468,7 +595,7 @@ impl Backend for ModelBackend {
             // before user space saw the result. A kill's `ok` is known before the stop.
             Outcome::Done(v)
                 if self.k.state(cur) == TaskState::Stopped
-                    && !matches!(op, Op::Kill(..) | Op::Tgkill(..)) =>
+                    && !matches!(op, Op::Kill(..) | Op::Tgkill(..) | Op::PidfdSendSignal { .. }) =>
             {
                 self.held.push((task, v));
                 Outcome::Blocked
@@ -507,9 +634,15 @@ impl Backend for ModelBackend {
                         Err(e) => Value::Errno(e),
                     }
                 }
+                Resumed::Wait(Ok(w)) if matches!(waiting, Some(Waiting::WaitInfo)) => {
+                    self.siginfo_value(id, Some(w))
+                }
                 Resumed::Wait(Ok(w)) => self.wait_value(id, Some(w)),
                 Resumed::Wait(Err(e)) | Resumed::Futex(Err(e)) => Value::Errno(e),
                 Resumed::Futex(Ok(_)) => Value::Ok,
+                Resumed::Poll(Ok(found)) if found.len() == 1 => Value::Poll(found[0]),
+                Resumed::Poll(Ok(found)) => Value::Race(found.into_iter().map(Value::Poll).collect()),
+                Resumed::Poll(Err(e)) => Value::Errno(e),
             };
             out.push((key, v));
         }

@@ -3,10 +3,12 @@
 
 use std::collections::HashSet;
 
-use clonekit_flags::{parse_clone3_flags, parse_flags, Signal, CSIGNAL};
+use clonekit_flags::{
+    parse_clone3_flags, parse_flags, parse_pidfd_flags, Signal, CSIGNAL, PIDFD_OPEN_FLAGS, PIDFD_SIGNAL_FLAGS,
+};
 use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
 
-use crate::ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
 use crate::error::ScenarioError;
 
 /// One whitespace-separated word of a line and the column it starts at (from 1).
@@ -271,6 +273,15 @@ fn target(t: &Tok<'_>) -> PResult<Target> {
     match t.text {
         "-1" => Ok(Target::All),
         "0" => Ok(Target::Group),
+        s if s.starts_with(|c: char| c.is_ascii_digit()) => Ok(Target::Num(int32(t)?)),
+        s if s.starts_with('-') && s[1..].starts_with(|c: char| c.is_ascii_digit()) => {
+            Ok(Target::Num(int32(t)?))
+        }
+        s if s.starts_with('-') => {
+            let name = Tok { text: &s[1..], col: t.col + 1 };
+            check_name(&name).map_err(|m| (name.col, m))?;
+            Ok(Target::Pgrp(name.text.to_string()))
+        }
         _ => {
             check_name(t)
                 .map_err(|_| (t.col, format!("expected a task name, -1 or 0, found {:?}", t.text)))?;
@@ -293,6 +304,8 @@ fn wait_options(t: &Tok<'_>, waitid: bool) -> PResult<u32> {
             "wstopped" if waitid => WUNTRACED,
             "wexited" if waitid => WEXITED,
             "wnowait" if waitid => WNOWAIT,
+            // Raw option bits, to break the rules (EINVAL for unknown ones).
+            _ if o.starts_with(|c: char| c.is_ascii_digit()) => word32(&Tok { text: o, col: t.col })?,
             _ => return Err((t.col, format!("unknown wait option {o:?}"))),
         };
     }
@@ -407,12 +420,25 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             let which = a.next("all, pid TASK or pidfd VAR")?;
             let id = match which.text {
                 "all" => WaitidId::All,
-                "pid" => WaitidId::Pid(a.name("a task name")?),
-                "pidfd" => WaitidId::Pidfd(var(&a.next("a memory word")?)?),
-                _ => return Err((which.col, format!("expected all, pid or pidfd, found {:?}", which.text))),
+                "pid" => WaitidId::Pid(pid_arg(&a.next("a task or a pid")?)?),
+                "pgid" => WaitidId::Pgid(pid_arg(&a.next("a task or a process group id")?)?),
+                "pidfd" => WaitidId::Pidfd(fd_arg(&a.next("a descriptor or a memory word")?)?),
+                _ => {
+                    return Err((
+                        which.col,
+                        format!("expected all, pid, pgid or pidfd, found {:?}", which.text),
+                    ))
+                }
             };
             let options = wait_options(&a.next("wait options (wexited, …)")?, true)?;
-            Op::Waitid { id, options }
+            let siginfo = match a.peek() {
+                Some(t) if t.text == "siginfo" => {
+                    a.pos += 1;
+                    true
+                }
+                _ => false,
+            };
+            Op::Waitid { id, options, siginfo }
         }
         "execve" => Op::Execve,
         "getpid" => Op::Getpid,
@@ -555,10 +581,118 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             Op::IoprioSet(ioprio(&t)?)
         }
         "ioprio_get" => Op::IoprioGet,
+        "pidfd_open" => {
+            let pid = pid_arg(&a.next("a task or a pid")?)?;
+            let flags = match a.peek() {
+                Some(t) => {
+                    a.pos += 1;
+                    pidfd_flags(&t, PIDFD_OPEN_FLAGS)?
+                }
+                None => 0,
+            };
+            Op::PidfdOpen { pid, flags }
+        }
+        "pidfd_send_signal" => {
+            let pidfd = fd_arg(&a.next("a pidfd (a number or a memory word)")?)?;
+            let sig = raw_signal(&a.next("a signal")?)?;
+            let (mut flags, mut info) = (0, None);
+            while let Some(t) = a.peek() {
+                a.pos += 1;
+                match key_value(&t) {
+                    Some(("info", v)) => {
+                        info = Some(match clonekit_flags::si_code_from_name(v.text) {
+                            Some(code) => code,
+                            None => int32(&v)?,
+                        })
+                    }
+                    Some((k, _)) => return Err((t.col, format!("unknown pidfd_send_signal argument {k:?}"))),
+                    None => flags = pidfd_flags(&t, PIDFD_SIGNAL_FLAGS)?,
+                }
+            }
+            Op::PidfdSendSignal { pidfd, sig, flags, info }
+        }
+        "pidfd_getfd" => {
+            let pidfd = fd_arg(&a.next("a pidfd (a number or a memory word)")?)?;
+            let fd = int32(&a.next("the target's descriptor")?)?;
+            let flags = match a.peek() {
+                Some(t) => {
+                    a.pos += 1;
+                    word32(&t)?
+                }
+                None => 0,
+            };
+            Op::PidfdGetfd { pidfd, fd, flags }
+        }
+        "setpgid" => {
+            let pid = pid_arg(&a.next("a task or a pid (0: the caller)")?)?;
+            Op::Setpgid(pid, pid_arg(&a.next("a task or a process group id (0: the pid)")?)?)
+        }
+        "getpgid" => Op::Getpgid(match a.peek() {
+            Some(t) => {
+                a.pos += 1;
+                pid_arg(&t)?
+            }
+            None => PidArg::Num(0),
+        }),
+        "setsid" => Op::Setsid,
+        "getsid" => Op::Getsid(match a.peek() {
+            Some(t) => {
+                a.pos += 1;
+                pid_arg(&t)?
+            }
+            None => PidArg::Num(0),
+        }),
+        "poll" => {
+            let fd = fd_arg(&a.next("a descriptor or a memory word")?)?;
+            let wait = match a.peek() {
+                Some(t) if t.text == "wait" => {
+                    a.pos += 1;
+                    true
+                }
+                _ => false,
+            };
+            Op::Poll { fd, wait }
+        }
         other => return Err((first.col, format!("unknown operation {other:?}"))),
     };
     a.done()?;
     Ok(op)
+}
+
+/// A task, or a pid as a number (`0`, `-1`, `99999`).
+fn pid_arg(t: &Tok<'_>) -> PResult<PidArg> {
+    if t.text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        Ok(PidArg::Num(int32(t)?))
+    } else {
+        check_name(t)
+            .map_err(|_| (t.col, format!("expected a task name or a number, found {:?}", t.text)))?;
+        Ok(PidArg::Task(t.text.to_string()))
+    }
+}
+
+/// A descriptor as a number, or the memory word that holds it.
+fn fd_arg(t: &Tok<'_>) -> PResult<FdArg> {
+    if t.text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        Ok(FdArg::Num(int32(t)?))
+    } else {
+        Ok(FdArg::Var(var(t)?))
+    }
+}
+
+/// pidfd flags in the language's spelling (clonekit-flags' tables), or a number.
+fn pidfd_flags(t: &Tok<'_>, table: &[(u32, &str, &str)]) -> PResult<u32> {
+    parse_pidfd_flags(t.text, table).ok_or_else(|| {
+        let names: Vec<&str> = table.iter().map(|(_, _, l)| *l).collect();
+        (t.col, format!("{:?} is not a set of flags ({}, or a number)", t.text, names.join(", ")))
+    })
+}
+
+/// A signal by name, or any number (the call validates it).
+fn raw_signal(t: &Tok<'_>) -> PResult<u32> {
+    match signal(t, true) {
+        Ok(n) => Ok(n),
+        Err(e) => t.text.parse::<u32>().map_err(|_| e),
+    }
 }
 
 fn on_off(t: &Tok<'_>) -> PResult<bool> {

@@ -8,7 +8,7 @@ use clonekit_flags::{CloneFlags, Signal};
 use clonekit_model::{FdState, NsKind, WaitStatus};
 use serde::Serialize;
 
-use crate::ast::{Op, Scenario, Step, StepKind, Target, WaitidId};
+use crate::ast::{FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId};
 use crate::backend::{Backend, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
 use crate::error::ScenarioError;
 
@@ -35,8 +35,12 @@ pub struct Line {
     pub kind: LineKind,
     /// The operation, as written (normalized).
     pub op: String,
-    /// The result, if the step has one.
+    /// The result, if the step has one (a race's outcomes joined by ` | `).
     pub result: Option<String>,
+    /// Where the result is a race (the model says the kernel may give any of several), each
+    /// outcome; empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<String>,
     /// The expectation the file gave for it.
     pub expected: Option<String>,
     /// Whether the expectation held (`None`: nothing was expected).
@@ -150,6 +154,7 @@ impl Printer {
                 match s {
                     WaitStatus::Exited(n) => format!("{who} exited {n}"),
                     WaitStatus::Killed(sig) => format!("{who} killed {}", sig_name(*sig)),
+                    WaitStatus::Dumped(sig) => format!("{who} killed {} (core dumped)", sig_name(*sig)),
                     WaitStatus::Stopped(sig) => format!("{who} stopped {}", sig_name(*sig)),
                     WaitStatus::Continued => format!("{who} continued"),
                 }
@@ -176,6 +181,23 @@ impl Printer {
             Value::OnOff(b) => if *b { "on" } else { "off" }.into(),
             Value::Signal(0) => "0".into(),
             Value::Signal(s) => sig_name(*s),
+            Value::Race(vs) => vs.iter().map(|v| self.value(env, v)).collect::<Vec<_>>().join(ALTERNATIVES),
+            Value::SigInfo(None) => "0".into(),
+            Value::SigInfo(Some(i)) => {
+                let status = if i.code == clonekit_flags::CLD_EXITED {
+                    i.status.to_string()
+                } else {
+                    sig_name(i.status as u32)
+                };
+                let uid = if i.uid == i.own_uid { "me".to_string() } else { i.uid.to_string() };
+                format!(
+                    "{{si_signo={}, si_code={}, si_pid={}, si_uid={uid}, si_status={status}}}",
+                    sig_name(i.signo as u32),
+                    clonekit_flags::format_si_code(i.signo, i.code),
+                    self.pid(env, &i.pid),
+                )
+            }
+            Value::Poll(events) => clonekit_flags::format_poll_events(*events),
             Value::Ioprio(p) => {
                 let class = ["none", "rt", "be", "idle"].get(usize::from(p >> 13)).copied().unwrap_or("?");
                 format!("{class},{}", p & 0x1fff)
@@ -186,6 +208,57 @@ impl Printer {
 
 fn sig_name(n: u32) -> String {
     Signal::new(n).map_or_else(|| n.to_string(), |s| s.to_string())
+}
+
+/// What separates the outcomes of a race, in results and expectations (`=> 1 | 2`).
+pub const ALTERNATIVES: &str = " | ";
+
+/// The outcomes an expectation allows (`1 | 2`: either).
+pub fn expected_outcomes(expected: &str) -> Vec<&str> {
+    expected.split(ALTERNATIVES).map(str::trim).collect()
+}
+
+impl Line {
+    /// The outcomes this line's result stands for: one, or a race's.
+    pub fn possible(&self) -> Vec<&str> {
+        if self.outcomes.is_empty() {
+            self.result.as_deref().into_iter().collect()
+        } else {
+            self.outcomes.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// Whether the kernel's line `kernel` agrees with this line of the model's: the same
+    /// text, or the same step with a result that is one of the model's race's outcomes.
+    pub fn agrees_with(&self, kernel: &Line) -> bool {
+        if self.to_string() == kernel.to_string() {
+            return true;
+        }
+        !self.outcomes.is_empty()
+            && (self.task.as_str(), self.kind, self.op.as_str())
+                == (kernel.task.as_str(), kernel.kind, kernel.op.as_str())
+            && kernel.result.as_deref().is_some_and(|r| self.outcomes.iter().any(|o| o == r))
+    }
+}
+
+/// The first line (from 0) where the kernel's transcript disagrees with the model's, if one
+/// does: lines are compared with [`Line::agrees_with`], so a race the model marks agrees with
+/// any of its outcomes. `None` when they agree throughout.
+pub fn first_disagreement(model: &Transcript, kernel: &Transcript) -> Option<usize> {
+    let n = model.lines.len().max(kernel.lines.len());
+    (0..n).find(|&i| match (model.lines.get(i), kernel.lines.get(i)) {
+        (Some(m), Some(k)) => !m.agrees_with(k),
+        _ => true,
+    })
+}
+
+/// Where the kernel's transcript disagrees with the model's, as `line N: model `…`, kernel
+/// `…``, N counting the transcript's text lines (its header is line 1); `None` when they agree
+/// ([`first_disagreement`]).
+pub fn describe_disagreement(model: &Transcript, kernel: &Transcript) -> Option<String> {
+    let i = first_disagreement(model, kernel)?;
+    let show = |t: &Transcript| t.lines.get(i).map_or_else(|| "(nothing)".to_string(), ToString::to_string);
+    Some(format!("line {}: model `{}`, kernel `{}`", i + 2, show(model), show(kernel)))
 }
 
 /// The memory words of a scenario, in order of first appearance, and those passed to the
@@ -239,7 +312,10 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
                 tid_words.insert(v.clone());
             }
             Op::Store(v, _) | Op::Load(v) | Op::FutexWait(v, _) | Op::FutexWake(v, _) => add(v, &mut vars),
-            Op::Waitid { id: WaitidId::Pidfd(v), .. } => add(v, &mut vars),
+            Op::Waitid { id: WaitidId::Pidfd(FdArg::Var(v)), .. }
+            | Op::PidfdSendSignal { pidfd: FdArg::Var(v), .. }
+            | Op::PidfdGetfd { pidfd: FdArg::Var(v), .. }
+            | Op::Poll { fd: FdArg::Var(v), .. } => add(v, &mut vars),
             _ => {}
         }
     }
@@ -249,8 +325,22 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
 /// The task names an operation refers to (besides its own task).
 fn referenced_tasks(op: &Op) -> Vec<&str> {
     match op {
-        Op::Wait4 { target: Target::Task(n), .. } | Op::Kill(Target::Task(n), _) => vec![n],
-        Op::Waitid { id: WaitidId::Pid(n), .. } => vec![n],
+        Op::Wait4 { target: Target::Task(n) | Target::Pgrp(n), .. }
+        | Op::Kill(Target::Task(n) | Target::Pgrp(n), _) => vec![n],
+        Op::Waitid { id: WaitidId::Pgid(PidArg::Task(n)), .. }
+        | Op::Getpgid(PidArg::Task(n))
+        | Op::Getsid(PidArg::Task(n)) => vec![n],
+        Op::Setpgid(a, b) => [a, b]
+            .into_iter()
+            .filter_map(|p| match p {
+                PidArg::Task(n) => Some(n.as_str()),
+                PidArg::Num(_) => None,
+            })
+            .collect(),
+        Op::Waitid { id: WaitidId::Pid(PidArg::Task(n)), .. }
+        | Op::PidfdOpen { pid: PidArg::Task(n), .. } => {
+            vec![n]
+        }
         Op::Tgkill(a, b, _) => vec![a, b],
         Op::FutexWait(_, crate::ast::Word::Tid(n)) => vec![n],
         _ => vec![],
@@ -342,6 +432,10 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
                 );
             }
         }
+        let outcomes = match &outcome {
+            Outcome::Done(Value::Race(vs)) => vs.iter().map(|v| printer.value(&env, v)).collect(),
+            _ => Vec::new(),
+        };
         let result = match &outcome {
             Outcome::Done(v) => Some(printer.value(&env, v)),
             Outcome::Blocked => {
@@ -358,6 +452,7 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
             kind: LineKind::Step,
             op: step.text.clone(),
             result,
+            outcomes,
             expected: step.expect.clone(),
             pass: None,
         };
@@ -374,6 +469,10 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
                     task: env.name(k).to_string(),
                     kind: LineKind::Resumed,
                     op,
+                    outcomes: match &v {
+                        Value::Race(vs) => vs.iter().map(|x| printer.value(&env, x)).collect(),
+                        _ => Vec::new(),
+                    },
                     result: Some(printer.value(&env, &v)),
                     expected: None,
                     pass: None,
@@ -423,6 +522,7 @@ pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, Scenar
                 kind: LineKind::Still,
                 op,
                 result: Some("blocked".into()),
+                outcomes: Vec::new(),
                 expected: None,
                 pass: None,
             });
@@ -439,14 +539,70 @@ fn resumed_expectation(step: &Step) -> String {
     }
 }
 
-/// Compares a line's result with its expectation, recording a failure.
+/// Compares a line's result with its expectation, recording a failure: every outcome the
+/// result stands for (one, or each of a race's) must be one the expectation allows.
 fn check(t: &mut Transcript, line: &mut Line, file_line: usize) {
     let Some(exp) = &line.expected else { return };
     t.checked += 1;
     let got = line.result.clone().unwrap_or_default();
-    let pass = got == *exp;
+    let allowed = expected_outcomes(exp);
+    let possible = line.possible();
+    let pass = got == *exp || (!possible.is_empty() && possible.iter().all(|o| allowed.contains(o)));
     line.pass = Some(pass);
     if !pass {
         t.failures.push(Failure { line: file_line, expected: exp.clone(), got: Some(got) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(result: &str, outcomes: &[&str], expected: Option<&str>) -> Line {
+        Line {
+            line: Some(1),
+            task: "main".into(),
+            kind: LineKind::Step,
+            op: "handled".into(),
+            result: Some(result.into()),
+            outcomes: outcomes.iter().map(|s| s.to_string()).collect(),
+            expected: expected.map(str::to_string),
+            pass: None,
+        }
+    }
+
+    fn passes(mut l: Line) -> bool {
+        let mut t = Transcript { file: "t".into(), title: None, lines: vec![], checked: 0, failures: vec![] };
+        check(&mut t, &mut l, 1);
+        t.passed()
+    }
+
+    #[test]
+    fn an_expectation_with_alternatives_takes_any_of_them() {
+        assert!(passes(line("1", &[], Some("1 | 2"))));
+        assert!(passes(line("2", &[], Some("1 | 2"))));
+        assert!(!passes(line("3", &[], Some("1 | 2"))));
+        // A bar inside a result is part of it.
+        assert!(passes(line("POLLIN|POLLHUP", &[], Some("POLLIN|POLLHUP"))));
+        assert!(!passes(line("POLLIN", &[], Some("POLLIN|POLLHUP"))));
+    }
+
+    #[test]
+    fn a_race_passes_only_an_expectation_that_allows_each_outcome() {
+        assert!(passes(line("1 | 2", &["1", "2"], Some("1 | 2"))));
+        assert!(passes(line("1 | 2", &["1", "2"], Some("2 | 1 | 3"))));
+        assert!(!passes(line("1 | 2", &["1", "2"], Some("2"))));
+    }
+
+    #[test]
+    fn a_kernel_result_agrees_with_a_race_that_has_it() {
+        let race = line("1 | 2", &["1", "2"], None);
+        assert!(race.agrees_with(&line("1", &[], None)));
+        assert!(race.agrees_with(&line("2", &[], None)));
+        assert!(!race.agrees_with(&line("3", &[], None)));
+        assert!(!line("2", &[], None).agrees_with(&line("1", &[], None)));
+        let mut other = line("1", &[], None);
+        other.op = "getpid".into();
+        assert!(!race.agrees_with(&other));
     }
 }

@@ -44,19 +44,6 @@ struct Ran {
     difference: Option<String>,
 }
 
-/// The first line where two transcripts differ.
-fn first_difference(model: &str, kernel: &str) -> Option<String> {
-    let (m, k): (Vec<&str>, Vec<&str>) = (model.lines().collect(), kernel.lines().collect());
-    (0..m.len().max(k.len())).find(|&i| m.get(i) != k.get(i)).map(|i| {
-        format!(
-            "line {}: model `{}`, kernel `{}`",
-            i + 1,
-            m.get(i).copied().unwrap_or("(nothing)"),
-            k.get(i).copied().unwrap_or("(nothing)")
-        )
-    })
-}
-
 fn run_one(path: &std::path::Path, backend: Backend) -> Result<Ran, ScenarioError> {
     let name = path.display().to_string();
     let text =
@@ -71,7 +58,7 @@ fn run_one(path: &std::path::Path, backend: Backend) -> Result<Ran, ScenarioErro
             let model =
                 clonekit_scenario::run(&scenario, &mut clonekit_scenario::ModelBackend::for_caller(caller))?;
             let kernel = on_kernel()?;
-            let difference = first_difference(&model.to_string(), &kernel.to_string());
+            let difference = clonekit_scenario::describe_disagreement(&model, &kernel);
             Ran { shown: model, difference }
         }
     })
@@ -160,25 +147,4 @@ pub fn run(args: &Args) -> Result<Outcome, SimError> {
     } else {
         Outcome::Failed
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::first_difference;
-
-    #[test]
-    fn the_first_differing_line_is_named_with_both_sides() {
-        let model = "a: fork as b => b\nb: exit 0\n# 2 steps\n";
-        assert_eq!(first_difference(model, model), None);
-        let kernel = "a: fork as b => b\nb: exit 1\n# 2 steps\n";
-        assert_eq!(
-            first_difference(model, kernel).as_deref(),
-            Some("line 2: model `b: exit 0`, kernel `b: exit 1`")
-        );
-        let longer = "a: fork as b => b\nb: exit 0\n# 2 steps\na: resumed vfork => b\n";
-        assert_eq!(
-            first_difference(model, longer).as_deref(),
-            Some("line 4: model `(nothing)`, kernel `a: resumed vfork => b`")
-        );
-    }
 }

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io;
 
-use clonekit_flags::Privilege;
+use clonekit_flags::{Privilege, PIDFD_THREAD};
 use clonekit_raw::nr;
 
 /// The fd number at which agents keep the control region (kept across `execve`).
@@ -73,11 +73,13 @@ pub struct Reply {
     pub text: [u8; 256],
     /// Its length.
     pub text_len: u32,
+    /// More values: a `waitid`'s `si_signo`, its `si_uid`, and the caller's `getuid()`.
+    pub aux: [i64; 3],
 }
 
 impl Default for Reply {
     fn default() -> Self {
-        Reply { ret: 0, value: 0, extra: 0, text: [0; 256], text_len: 0 }
+        Reply { ret: 0, value: 0, extra: 0, text: [0; 256], text_len: 0, aux: [0; 3] }
     }
 }
 
@@ -88,6 +90,7 @@ impl std::fmt::Debug for Reply {
             .field("value", &self.value)
             .field("extra", &self.extra)
             .field("text", &self.text())
+            .field("aux", &self.aux)
             .finish()
     }
 }
@@ -237,8 +240,6 @@ impl std::fmt::Debug for Fleet {
 }
 
 const PR_SET_CHILD_SUBREAPER: usize = 36;
-/// `pidfd_open` flag: a pidfd for this very thread, not its thread group (Linux 6.9).
-const PIDFD_THREAD: u32 = 0o200;
 
 /// The namespaces the tasks get of their own: pids (so `kill -1` and pid numbers stay
 /// inside), the host name and the SysV IPC objects (so `sethostname` and semaphores never
@@ -477,9 +478,15 @@ impl Fleet {
                 {
                     return Ok(Outcome::Gone);
                 }
-                // A task that stopped itself (`kill 0 SIGSTOP`): the kill returned, and the
-                // stop came on the way back to user space, before the agent could answer.
-                TaskState::Stopped if matches!(posted_op, AgentOp::Kill { .. } | AgentOp::Tgkill { .. }) => {
+                // A task that stopped itself (`kill 0 SIGSTOP`, a pidfd of its own group): the
+                // call returned, and the stop came on the way back to user space, before the
+                // agent could answer.
+                TaskState::Stopped
+                    if matches!(
+                        posted_op,
+                        AgentOp::Kill { .. } | AgentOp::Tgkill { .. } | AgentOp::PidfdSendSignal { .. }
+                    ) =>
+                {
                     return Ok(Outcome::Done(Box::default()));
                 }
                 // Stopped inside the call (a clone that found a stop signal pending, a wait
@@ -492,9 +499,12 @@ impl Fleet {
                 }
                 // A vfork parent sleeps in kernel_clone (wait_for_vfork_done is inlined there);
                 // a sleep elsewhere in the call is part of creating the child.
+                // A poll stopped and continued is made again through its restart block
+                // (-ERESTART_RESTARTBLOCK): it sleeps in restart_syscall.
                 TaskState::Sleeping(nr)
                     if blocks_in.is_some()
-                        && nr == blocks_in
+                        && (nr == blocks_in
+                            || (nr == Some(nr::RESTART_SYSCALL) && blocks_in == Some(nr::POLL)))
                         && (!posted_op.blocks_in_vfork() || sleeps_in(tid, "kernel_clone")) =>
                 {
                     // Re-check the reply: a wake-up between the two reads shows as running.

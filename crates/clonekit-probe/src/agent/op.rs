@@ -214,6 +214,61 @@ pub enum AgentOp {
     IoprioSet(u16),
     /// `ioprio_get(IOPRIO_WHO_PROCESS, 0)`.
     IoprioGet,
+    /// `pidfd_open(pid, flags)`.
+    PidfdOpen {
+        /// The pid.
+        pid: i32,
+        /// The flags.
+        flags: u32,
+    },
+    /// `pidfd_send_signal(fd, sig, info, flags)`; `fd_var` names the word holding the fd.
+    PidfdSendSignal {
+        /// The pidfd, when given as a number.
+        fd: i32,
+        /// The memory word holding the pidfd, if any.
+        fd_var: Option<u32>,
+        /// The signal.
+        sig: i32,
+        /// `PIDFD_SIGNAL_*` flags.
+        flags: u32,
+        /// A `siginfo_t` with this `si_code` (and `si_signo` = `sig`); `None`: NULL.
+        info: Option<i32>,
+    },
+    /// `pidfd_getfd(pidfd, fd, flags)`.
+    PidfdGetfd {
+        /// The pidfd, when given as a number.
+        pidfd: i32,
+        /// The memory word holding the pidfd, if any.
+        pidfd_var: Option<u32>,
+        /// The target's descriptor.
+        fd: i32,
+        /// The flags.
+        flags: u32,
+    },
+    /// `poll(&{fd, events}, 1, 0)`: the `revents` in `value`.
+    Poll {
+        /// The descriptor, when given as a number.
+        fd: i32,
+        /// The memory word holding it, if any.
+        fd_var: Option<u32>,
+        /// The events asked for.
+        events: u16,
+        /// The timeout in milliseconds (-1: none).
+        timeout: i32,
+    },
+    /// `setpgid(pid, pgid)`.
+    Setpgid {
+        /// The process.
+        pid: i32,
+        /// The process group.
+        pgid: i32,
+    },
+    /// `getpgid(pid)`.
+    Getpgid(i32),
+    /// `setsid()`.
+    Setsid,
+    /// `getsid(pid)`.
+    Getsid(i32),
     /// For the namespace init only: reap every child that has ended (`wait4(-1, WNOHANG)`).
     ReapAll,
 }
@@ -246,6 +301,7 @@ impl AgentOp {
             AgentOp::Wait4 { options, .. } if options & 1 == 0 => Some(nr::WAIT4),
             AgentOp::Waitid { options, .. } if options & 1 == 0 => Some(nr::WAITID),
             AgentOp::FutexWait { .. } => Some(nr::FUTEX),
+            AgentOp::Poll { timeout, .. } if *timeout != 0 => Some(nr::POLL),
             _ => None,
         }
     }

@@ -33,7 +33,7 @@ pub(crate) fn dup_control(old: i32) -> i64 {
 
 /// Puts the first task in the scenario's defined initial state, whatever the coordinator's
 /// was: every signal at `SIG_DFL` and unblocked, no alternate signal stack, fds 0-2 and the
-/// control fd only, cwd `/`, umask 022.
+/// control fd only, cwd `/`, umask 022, no core dumps (`RLIMIT_CORE` 0).
 pub(crate) fn clean_start() {
     for sig in 1..=64usize {
         if sig != 9 && sig != 19 {
@@ -48,12 +48,17 @@ pub(crate) fn clean_start() {
     let _ = raw(nr::CLOSE_RANGE, CONTROL_FD as usize + 1, u32::MAX as usize, 0, 0);
     let _ = raw(nr::CHDIR, c"/".as_ptr() as usize, 0, 0, 0);
     let _ = raw(nr::UMASK, 0o022, 0, 0, 0);
+    // prlimit64(0, RLIMIT_CORE): the soft limit 0, the hard one kept.
+    let mut old = [0u64; 2];
+    let _ = raw(nr::PRLIMIT64, 0, 4, 0, old.as_mut_ptr() as usize);
+    let new = [0u64, old[1]];
+    let _ = raw(nr::PRLIMIT64, 0, 4, new.as_ptr() as usize, 0);
 }
 
-/// Makes the calling task the leader of a process group of its own (`setpgid(0, 0)`), as
-/// the first task of a scenario is.
+/// Makes the calling task the leader of a session and a process group of its own
+/// (`setsid()`), as the first task of a scenario is.
 pub(crate) fn own_process_group() {
-    let _ = raw(nr::SETPGID, 0, 0, 0, 0);
+    let _ = raw(nr::SETSID, 0, 0, 0, 0);
 }
 
 /// The namespace init: creates the first task when asked (a `Fork` operation), and reaps
@@ -373,6 +378,7 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 ret: r,
                 value: i64::from(info[4]),
                 extra: (i64::from(info[2]) << 32) | i64::from(info[6] as u32),
+                aux: [i64::from(info[0]), i64::from(info[5] as u32), raw(nr::GETUID, 0, 0, 0, 0)],
                 ..Reply::default()
             }
         }
@@ -507,6 +513,38 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Tell(fd) => ret(raw(nr::LSEEK, fd as usize, 0, 1, 0)),
         AgentOp::IoprioSet(prio) => ret(raw(nr::IOPRIO_SET, 1, 0, usize::from(prio), 0)),
         AgentOp::IoprioGet => ret(raw(nr::IOPRIO_GET, 1, 0, 0, 0)),
+        AgentOp::PidfdOpen { pid, flags } => {
+            ret(raw(nr::PIDFD_OPEN, pid as isize as usize, flags as usize, 0, 0))
+        }
+        AgentOp::PidfdSendSignal { fd, fd_var, sig, flags, info } => {
+            let fd = word_or(vars, fd_var, fd);
+            // siginfo_t: si_signo @0, si_errno @4, si_code @8.
+            let mut si = [0i32; 32];
+            si[0] = sig;
+            si[2] = info.unwrap_or(0);
+            let info_ptr = if info.is_some() { si.as_ptr() as usize } else { 0 };
+            ret(raw(nr::PIDFD_SEND_SIGNAL, fd as isize as usize, sig as usize, info_ptr, flags as usize))
+        }
+        AgentOp::PidfdGetfd { pidfd, pidfd_var, fd, flags } => {
+            let pidfd = word_or(vars, pidfd_var, pidfd);
+            ret(raw(nr::PIDFD_GETFD, pidfd as isize as usize, fd as isize as usize, flags as usize, 0))
+        }
+        AgentOp::Poll { fd, fd_var, events, timeout } => {
+            let fd = word_or(vars, fd_var, fd);
+            // struct pollfd { int fd; short events; short revents; }
+            let mut pfd = [0u16; 4];
+            pfd[0] = fd as u32 as u16;
+            pfd[1] = (fd as u32 >> 16) as u16;
+            pfd[2] = events;
+            let r = raw(nr::POLL, pfd.as_mut_ptr() as usize, 1, timeout as isize as usize, 0);
+            Reply { ret: r, value: i64::from(pfd[3]), ..Reply::default() }
+        }
+        AgentOp::Setpgid { pid, pgid } => {
+            ret(raw(nr::SETPGID, pid as isize as usize, pgid as isize as usize, 0, 0))
+        }
+        AgentOp::Getpgid(pid) => ret(raw(nr::GETPGID, pid as isize as usize, 0, 0, 0)),
+        AgentOp::Setsid => ret(raw(nr::SETSID, 0, 0, 0, 0)),
+        AgentOp::Getsid(pid) => ret(raw(nr::GETSID, pid as isize as usize, 0, 0, 0)),
         AgentOp::ReapAll => ret(-22),
     }
 }
@@ -629,6 +667,15 @@ const AGENT_STACK: usize = 256 * 1024;
 const TASK_SIZE_MAX: u64 = 0x7fff_ffff_f000;
 
 /// The address of a memory word, or 0.
+/// The 32-bit value a memory word holds (a descriptor the kernel stored there), or `n`.
+fn word_or(vars: *mut u64, v: Option<u32>, n: i32) -> i32 {
+    match v {
+        // SAFETY: the word is in this task's memory region.
+        Some(v) => (unsafe { var(vars, v).read_volatile() }) as u32 as i32,
+        None => n,
+    }
+}
+
 fn opt_var(vars: *mut u64, v: Option<u32>) -> usize {
     v.map_or(0, |v| var(vars, v) as usize)
 }

@@ -31,6 +31,8 @@ pub mod nr {
     pub const CLOSE: usize = 3;
     /// `stat`.
     pub const STAT: usize = 4;
+    /// `poll`.
+    pub const POLL: usize = 7;
     /// `lseek`.
     pub const LSEEK: usize = 8;
     /// `rt_sigaction`.
@@ -73,6 +75,8 @@ pub mod nr {
     pub const UMASK: usize = 95;
     /// `ptrace`.
     pub const PTRACE: usize = 101;
+    /// `getuid`.
+    pub const GETUID: usize = 102;
     /// `setpgid`.
     pub const SETPGID: usize = 109;
     /// `getppid`.
@@ -85,6 +89,10 @@ pub mod nr {
     pub const SETRESUID: usize = 117;
     /// `setresgid`.
     pub const SETRESGID: usize = 119;
+    /// `getpgid`.
+    pub const GETPGID: usize = 121;
+    /// `getsid`.
+    pub const GETSID: usize = 124;
     /// `rt_sigpending`.
     pub const RT_SIGPENDING: usize = 127;
     /// `sigaltstack`.
@@ -105,6 +113,8 @@ pub mod nr {
     pub const FUTEX: usize = 202;
     /// `set_tid_address`.
     pub const SET_TID_ADDRESS: usize = 218;
+    /// `restart_syscall`: a call made again through its restart block (`poll` after a stop).
+    pub const RESTART_SYSCALL: usize = 219;
     /// `exit_group`.
     pub const EXIT_GROUP: usize = 231;
     /// `tgkill`.
@@ -127,12 +137,18 @@ pub mod nr {
     pub const KCMP: usize = 312;
     /// `seccomp`.
     pub const SECCOMP: usize = 317;
+    /// `prlimit64`.
+    pub const PRLIMIT64: usize = 302;
     /// `pidfd_send_signal`.
     pub const PIDFD_SEND_SIGNAL: usize = 424;
+    /// `pidfd_open`.
+    pub const PIDFD_OPEN: usize = 434;
     /// `clone3`.
     pub const CLONE3: usize = 435;
     /// `close_range`.
     pub const CLOSE_RANGE: usize = 436;
+    /// `pidfd_getfd`.
+    pub const PIDFD_GETFD: usize = 438;
 }
 
 // `clonekit_raw_clone(flags, newsp, ptid, ctid, tls, entry, arg) -> long`

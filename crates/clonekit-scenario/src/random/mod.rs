@@ -16,8 +16,12 @@
 //! Flag sets come from clonekit-flags: a libc [`Preset`] (or nothing) with rows of
 //! [`FLAG_TABLE`] toggled, valid and invalid combinations alike. Operations avoid what would
 //! legitimately differ between the model and a real machine, or touch the machine outside the
-//! scenario: no `kill -1` or `kill 0` (they would reach the test runner), host names only set
-//! in a task's own UTS namespace, files only from the fixed tree every Linux host has.
+//! scenario: no `kill -1` (it would reach the test runner) and no `kill` of a raw pid; `kill 0`
+//! and `kill -NAME` only reach the scenario's process groups (the first task leads a session of
+//! its own); host names only set in a task's own UTS namespace, files only from the fixed tree
+//! every Linux host has, descriptors 0-2 (the runner's) never polled or duplicated by
+//! `pidfd_getfd`. Where the kernel races in a way the model marks (a vfork parent's merged
+//! SIGCHLD), the race is generated on purpose ([`Action::RaceIdiom`]).
 //! Where `clone3` does not reach the kernel (a container's seccomp profile refuses it),
 //! [`interpret_for`] leaves `clone3` choices out: on the kernel they could only be refused.
 
@@ -29,14 +33,17 @@ pub use differ::{
 };
 pub use text::{op_text, to_text};
 
-use clonekit_flags::{CloneFlags, Preset, Privilege, FLAG_TABLE};
+use clonekit_flags::{
+    CloneFlags, Preset, Privilege, FLAG_TABLE, PIDFD_NONBLOCK, PIDFD_SIGNAL_PROCESS_GROUP,
+    PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD,
+};
 use clonekit_model::{
     Disposition, NsKind, SigprocmaskHow, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT,
     WUNTRACED,
 };
 use proptest::prelude::*;
 
-use crate::ast::{Clone3Args, Op, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
 use crate::backend::{Backend, Env, Outcome, TaskKey, TaskStatus, Value};
 use crate::model::ModelBackend;
 
@@ -173,6 +180,23 @@ pub enum Action {
     Sigaltstack(bool),
     /// `ioprio_set CLASS,LEVEL`.
     IoprioSet(u8),
+    /// `pidfd_open TASK FLAGS` (a task, or now and then 0 or -1), flags from a small set.
+    PidfdOpen(u8, u8),
+    /// `pidfd_send_signal FD SIG [FLAGS] [info=CODE]`: a descriptor 3-6 or the word `f`.
+    PidfdSendSignal(u8, u8, u8),
+    /// `pidfd_getfd FD TARGETFD [FLAGS]`.
+    PidfdGetfd(u8, u8),
+    /// `poll FD [wait]`: a descriptor 3-6, or the word `f`.
+    Poll(u8),
+    /// `setpgid PID PGID`: each 0 or a task.
+    Setpgid(u8, u8),
+    /// `setsid`.
+    Setsid,
+    /// `getpgid`/`getsid` of the caller (0) or a task.
+    GetIds(u8),
+    /// Several steps that make a race of the kernel's the model marks: a handled SIGCHLD
+    /// pending while the task sleeps in a vfork, and the vfork child's exit signal.
+    RaceIdiom(u8),
 }
 
 /// One abstract step: which runnable task (modulo) does what.
@@ -231,6 +255,14 @@ fn action() -> impl Strategy<Value = Action> {
         3 => b().prop_map(Action::Continue),
         1 => any::<bool>().prop_map(Action::Sigaltstack),
         1 => b().prop_map(Action::IoprioSet),
+        3 => (b(), b()).prop_map(|(t, f)| Action::PidfdOpen(t, f)),
+        3 => (b(), b(), b()).prop_map(|(fd, s, f)| Action::PidfdSendSignal(fd, s, f)),
+        1 => (b(), b()).prop_map(|(fd, t)| Action::PidfdGetfd(fd, t)),
+        2 => b().prop_map(Action::Poll),
+        2 => (b(), b()).prop_map(|(a, g)| Action::Setpgid(a, g)),
+        1 => Just(Action::Setsid),
+        2 => b().prop_map(Action::GetIds),
+        1 => b().prop_map(Action::RaceIdiom),
     ]
 }
 
@@ -243,8 +275,28 @@ pub fn program() -> impl Strategy<Value = Program> {
     .prop_map(Program)
 }
 
+/// A pidfd argument: descriptors 3 to 6 (where `pidfd_open` puts them), or the word `f`
+/// (where `clone3 … pidfd=f` stores one).
+fn pidfd_arg(n: u8) -> FdArg {
+    match n % 5 {
+        4 => FdArg::Var("f".into()),
+        m => FdArg::Num(3 + i32::from(m)),
+    }
+}
+
 fn pick<T: Copy>(list: &[T], n: u8) -> T {
     list[usize::from(n) % list.len()]
+}
+
+/// Now and then an option bit the call does not know (`wait4`: `WEXITED` and `WNOWAIT` too),
+/// which makes it `EINVAL`.
+fn raw_wait_bits(n: u8) -> u32 {
+    match n % 16 {
+        0 => 0x10,
+        1 => WEXITED,
+        2 => 0x20,
+        _ => 0,
+    }
 }
 
 /// Wait options from a bit set: each of the low bits adds one option.
@@ -341,7 +393,28 @@ impl Interp {
         }
         let pdeathsig = self.query(k, &Op::PrctlGetPdeathsig);
         let has_pdeathsig = !matches!(pdeathsig, Some(Value::Signal(0)) | Some(Value::Num(0)));
-        has_pdeathsig || self.exit_signals.get(target).is_some_and(|&s| may_kill_parent(s))
+        has_pdeathsig
+            || self.exit_signals.get(target).is_some_and(|&s| may_kill_parent(s))
+            || self.orphans_the_sender(k)
+    }
+
+    /// Whether a death may leave the sender's process group orphaned with a stopped process
+    /// in it, which is then sent SIGHUP (kill_orphaned_pgrp): the sender is outside the first
+    /// task's group (which is orphaned from the start) while a task is stopped.
+    fn orphans_the_sender(&mut self, k: TaskKey) -> bool {
+        let first = self.query(TaskKey(0), &Op::Getpgid(PidArg::Num(0)));
+        let mine = self.query(k, &Op::Getpgid(PidArg::Num(0)));
+        let stopped = self.tasks().into_iter().any(|t| self.model.status(t) == TaskStatus::Stopped);
+        stopped && (first.is_none() || first != mine)
+    }
+
+    /// [`Interp::death_comes_back`] for a signal to a process group: any task may be in it.
+    fn group_death_comes_back(&mut self, k: TaskKey, sig: u32) -> bool {
+        !matches!(sig, 0 | 17 | 18)
+            && self.tasks().into_iter().any(|t| {
+                let n = self.name(t);
+                self.death_comes_back(k, &n, sig)
+            })
     }
 
     /// A small number to store or compare. Without a pid namespace of their own (an ordinary
@@ -409,16 +482,33 @@ impl Interp {
             Action::Exit(n) => Op::Exit(i32::from(n % 4)),
             Action::ExitGroup(n) => Op::ExitGroup(i32::from(n % 4)),
             Action::Wait4(t, o) => {
-                let target = if t % 4 == 0 { Target::All } else { Target::Task(self.any_task(*t)) };
-                Op::Wait4 { target, options: wait_options(*o, false) }
+                let target = match t % 16 {
+                    0 | 4 | 8 | 12 => Target::All,
+                    1 => Target::Group,
+                    2 => Target::Pgrp(self.any_task(t / 16)),
+                    // Raw pids that name nothing (ECHILD), and INT_MIN (ESRCH).
+                    3 => Target::Num(pick(&[4_000_000, i32::MIN, -4_000_000], t / 16)),
+                    _ => Target::Task(self.any_task(*t)),
+                };
+                Op::Wait4 { target, options: wait_options(*o, false) | raw_wait_bits(t / 16) }
             }
             Action::Waitid(t, o) => {
-                let id = match t % 4 {
+                let id = match t % 6 {
                     0 => WaitidId::All,
-                    1 => WaitidId::Pidfd("f".into()),
-                    _ => WaitidId::Pid(self.any_task(*t)),
+                    1 => WaitidId::Pidfd(pidfd_arg(t / 6)),
+                    2 => WaitidId::Pgid(if t / 6 % 3 == 0 {
+                        PidArg::Num(0)
+                    } else {
+                        PidArg::Task(self.any_task(t / 6))
+                    }),
+                    3 if t / 6 % 4 == 0 => WaitidId::Pid(PidArg::Num(pick(&[0, -1, 4_000_000], t / 24))),
+                    _ => WaitidId::Pid(PidArg::Task(self.any_task(*t))),
                 };
-                Op::Waitid { id, options: wait_options(*o, true) }
+                Op::Waitid {
+                    id,
+                    options: wait_options(*o, true) | raw_wait_bits(t / 6),
+                    siginfo: t / 6 % 2 == 0,
+                }
             }
             Action::Execve => Op::Execve,
             Action::Query(q) => match q % 9 {
@@ -510,10 +600,22 @@ impl Interp {
             Action::Kill(t, s) => {
                 let target = self.any_task(*t);
                 let sig = pick(&SIGNALS, *s);
-                if self.death_comes_back(k, &target, sig) {
-                    return None;
+                match s / 9 % 8 {
+                    // A process group: the caller's own (0), or the one a task's pid names.
+                    0 | 1 => {
+                        if self.group_death_comes_back(k, sig) {
+                            return None;
+                        }
+                        let t = if s / 9 % 8 == 0 { Target::Group } else { Target::Pgrp(target) };
+                        Op::Kill(t, sig)
+                    }
+                    _ => {
+                        if self.death_comes_back(k, &target, sig) {
+                            return None;
+                        }
+                        Op::Kill(Target::Task(target), sig)
+                    }
                 }
-                Op::Kill(Target::Task(target), sig)
             }
             Action::Stop(t) => {
                 let running = self.runnable();
@@ -543,6 +645,91 @@ impl Interp {
                 let class: u16 = if n % 3 == 0 { 3 } else { 2 };
                 Op::IoprioSet((class << 13) | u16::from(n % 8))
             }
+            Action::PidfdOpen(t, f) => {
+                let pid = match t % 16 {
+                    0 => PidArg::Num(0),
+                    1 => PidArg::Num(-1),
+                    _ => PidArg::Task(self.any_task(t / 2)),
+                };
+                let flags = pick(&[0, 0, PIDFD_NONBLOCK, PIDFD_THREAD, PIDFD_THREAD | PIDFD_NONBLOCK, 1], *f);
+                Op::PidfdOpen { pid, flags }
+            }
+            Action::PidfdSendSignal(fd, s, f) => {
+                let pidfd = pidfd_arg(*fd);
+                let flags = pick(
+                    &[0, 0, 0, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP, 8],
+                    *f,
+                );
+                let info = match f / 7 % 6 {
+                    0 => Some(clonekit_flags::SI_QUEUE),
+                    1 => Some(clonekit_flags::SI_USER),
+                    _ => None,
+                };
+                let sig = pick(&SIGNALS, *s);
+                // Whom it reaches: the pidfd's process, or (a process group) anyone; a death
+                // that comes back to the sender is a race (see death_comes_back).
+                let whom = match &pidfd {
+                    FdArg::Num(n) => self.model.pidfd_task(k, *n),
+                    FdArg::Var(v) => {
+                        let n = self.model.word(k, &self.env, v);
+                        n.and_then(|n| self.model.pidfd_task(k, n as i32))
+                    }
+                };
+                let fatal_to_anyone =
+                    flags == PIDFD_SIGNAL_PROCESS_GROUP && self.group_death_comes_back(k, sig);
+                let back = match whom {
+                    Some(t) => {
+                        let n = self.name(t);
+                        self.death_comes_back(k, &n, sig)
+                    }
+                    None => false,
+                };
+                if fatal_to_anyone || back {
+                    return None;
+                }
+                Op::PidfdSendSignal { pidfd, sig, flags, info }
+            }
+            Action::PidfdGetfd(fd, t) => {
+                // Descriptors 0-2 are the runner's own (a pipe, a terminal): left out.
+                Op::PidfdGetfd {
+                    pidfd: pidfd_arg(*fd),
+                    fd: 3 + i32::from(t % 3),
+                    flags: u32::from(t / 3 % 8 == 0),
+                }
+            }
+            Action::Setpgid(a, b) => {
+                let pid = match a % 3 {
+                    0 => PidArg::Num(0),
+                    _ => PidArg::Task(self.any_task(a / 3)),
+                };
+                let pgid = match b % 3 {
+                    0 => PidArg::Num(0),
+                    _ => PidArg::Task(self.any_task(b / 3)),
+                };
+                Op::Setpgid(pid, pgid)
+            }
+            Action::Setsid => Op::Setsid,
+            Action::GetIds(t) => {
+                let pid = if t % 3 == 0 { PidArg::Num(0) } else { PidArg::Task(self.any_task(t / 3)) };
+                if t % 2 == 0 {
+                    Op::Getpgid(pid)
+                } else {
+                    Op::Getsid(pid)
+                }
+            }
+            Action::RaceIdiom(_) => return None,
+            Action::Poll(n) => {
+                let fd = pidfd_arg(*n);
+                // Descriptors 0-2 are the runner's own (a pipe, a terminal): what they report
+                // is the runner's business.
+                if let FdArg::Var(v) = &fd {
+                    if self.model.word(k, &self.env, v).is_some_and(|n| n < 3) {
+                        return None;
+                    }
+                }
+                // Now and then until it is ready.
+                Op::Poll { fd, wait: n / 5 % 3 == 0 }
+            }
         })
     }
 
@@ -553,7 +740,54 @@ impl Interp {
             return false;
         }
         let k = pick(&runnable, c.task);
+        if let Action::RaceIdiom(n) = c.action {
+            return self.race_idiom(k, n);
+        }
         let Some(op) = self.op(k, &c.action) else { return true };
+        self.record(k, op)
+    }
+
+    /// The steps of a known kernel race, made by `k`, for the model to mark: a handled SIGCHLD
+    /// pending while `k` sleeps in a vfork, and the vfork child's exit signal (see scenario
+    /// 136). `n` picks whether the vfork child exits or execs, and whether the first child
+    /// is still there. Stops where a step does not apply.
+    fn race_idiom(&mut self, k: TaskKey, n: u8) -> bool {
+        if self.env.next_key().0 + 2 > MAX_TASKS || self.steps.len() + 6 > MAX_STEPS {
+            return true;
+        }
+        let (first, second) = (self.fresh_name(), self.fresh_name());
+        let steps: [(Option<&str>, Op); 6] = [
+            (None, Op::Sigaction(17, Some(Disposition::Handler))),
+            (None, Op::Fork { name: first.clone() }),
+            (None, Op::Vfork { name: second.clone() }),
+            (
+                Some(&first),
+                if n.is_multiple_of(2) { Op::Exit(0) } else { Op::Kill(Target::Task(first.clone()), 0) },
+            ),
+            (Some(&second), if (n / 2).is_multiple_of(2) { Op::Exit(0) } else { Op::Execve }),
+            (None, Op::Handled),
+        ];
+        for (who, op) in steps {
+            let task = match who {
+                None => k,
+                Some(name) => match self.env.task(name) {
+                    Some(t) => t,
+                    None => return true,
+                },
+            };
+            if self.model.status(task) != TaskStatus::Running {
+                return true;
+            }
+            if !self.record(task, op) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs `op` in `k` on the model and records it as a step; false when generation must
+    /// stop.
+    fn record(&mut self, k: TaskKey, op: Op) -> bool {
         let new = self.env.next_key();
         let Ok(outcome) = self.model.step(k, &op, &self.env, new) else { return false };
         if let Some(name) = op.creates() {
@@ -735,6 +969,19 @@ mod tests {
     }
 
     #[test]
+    fn generation_meets_races_the_model_marks() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut races = 0;
+        for _ in 0..1500 {
+            let s = scenario().new_tree(&mut runner).unwrap().current();
+            let t = crate::run::run(&s, &mut ModelBackend::default())
+                .expect("a generated scenario runs on the model");
+            races += t.lines.iter().filter(|l| !l.outcomes.is_empty()).count();
+        }
+        assert!(races >= 5, "{races} racy answers in 1500 generated scenarios");
+    }
+
+    #[test]
     fn generation_covers_the_operations() {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let mut seen = std::collections::BTreeSet::new();
@@ -759,6 +1006,14 @@ mod tests {
             "open",
             "sigaction",
             "unshare",
+            "pidfd_open",
+            "pidfd_send_signal",
+            "pidfd_getfd",
+            "poll",
+            "setpgid",
+            "setsid",
+            "getpgid",
+            "getsid",
         ] {
             assert!(seen.contains(op), "{op} never generated: {seen:?}");
         }

@@ -4,12 +4,14 @@
 
 use std::fmt::Write as _;
 
-use clonekit_flags::{ExitSignal, Signal, CSIGNAL, FLAG_TABLE};
+use clonekit_flags::{
+    pidfd_flags_text, ExitSignal, Signal, CSIGNAL, FLAG_TABLE, PIDFD_OPEN_FLAGS, PIDFD_SIGNAL_FLAGS, SI_CODES,
+};
 use clonekit_model::{
     Disposition, SigprocmaskHow, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED,
 };
 
-use crate::ast::{Op, Scenario, StepKind, Target, WaitidId, Word};
+use crate::ast::{Op, PidArg, Scenario, StepKind, Target, WaitidId, Word};
 
 /// A flags word as named flags joined by `|` (lowercase short names from clonekit-flags'
 /// table), bits without a name in hexadecimal, `None` when empty.
@@ -57,26 +59,34 @@ fn target_text(t: &Target) -> String {
         Target::Task(n) => n.clone(),
         Target::All => "-1".into(),
         Target::Group => "0".into(),
+        Target::Pgrp(n) => format!("-{n}"),
+        Target::Num(n) => n.to_string(),
     }
 }
 
+/// Wait options by name; bits the call has no name for (`wexited` for `wait4`, unknown ones)
+/// in hexadecimal.
 fn wait_options_text(bits: u32, waitid: bool) -> String {
-    let mut names = Vec::new();
-    let table: [(u32, &str); 9] = [
-        (WEXITED, "wexited"),
-        (WUNTRACED, if waitid { "wstopped" } else { "wuntraced" }),
-        (WCONTINUED, "wcontinued"),
-        (WNOHANG, "wnohang"),
-        (WNOWAIT, "wnowait"),
-        (WCLONE, "wclone"),
-        (WALL, "wall"),
-        (WNOTHREAD, "wnothread"),
-        (0, ""),
+    let mut names: Vec<String> = Vec::new();
+    let table: [(u32, &str, bool); 8] = [
+        (WEXITED, "wexited", waitid),
+        (WUNTRACED, if waitid { "wstopped" } else { "wuntraced" }, true),
+        (WCONTINUED, "wcontinued", true),
+        (WNOHANG, "wnohang", true),
+        (WNOWAIT, "wnowait", waitid),
+        (WCLONE, "wclone", true),
+        (WALL, "wall", true),
+        (WNOTHREAD, "wnothread", true),
     ];
-    for (bit, name) in table {
-        if bit != 0 && bits & bit != 0 {
-            names.push(name);
+    let mut left = bits;
+    for (bit, name, named) in table {
+        if named && bits & bit != 0 {
+            names.push(name.to_string());
+            left &= !bit;
         }
+    }
+    if left != 0 {
+        names.push(format!("{left:#x}"));
     }
     names.join(",")
 }
@@ -150,13 +160,17 @@ pub fn op_text(op: &Op) -> String {
                 let _ = write!(s, " {}", wait_options_text(*options, false));
             }
         }
-        Op::Waitid { id, options } => {
+        Op::Waitid { id, options, siginfo } => {
             let id = match id {
                 WaitidId::All => "all".to_string(),
                 WaitidId::Pid(n) => format!("pid {n}"),
+                WaitidId::Pgid(p) => format!("pgid {p}"),
                 WaitidId::Pidfd(v) => format!("pidfd {v}"),
             };
             s = format!("waitid {id} {}", wait_options_text(*options, true));
+            if *siginfo {
+                s.push_str(" siginfo");
+            }
         }
         Op::Execve => s.push_str("execve"),
         Op::Getpid => s.push_str("getpid"),
@@ -227,6 +241,42 @@ pub fn op_text(op: &Op) -> String {
             s = format!("ioprio_set {class},{}", p & 0x1fff);
         }
         Op::IoprioGet => s.push_str("ioprio_get"),
+        Op::PidfdOpen { pid, flags } => {
+            s = format!("pidfd_open {pid}");
+            if *flags != 0 {
+                let _ = write!(s, " {}", pidfd_flags_text(*flags, PIDFD_OPEN_FLAGS));
+            }
+        }
+        Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+            let sig = if *sig == 0 { "0".into() } else { sig_text(*sig) };
+            s = format!("pidfd_send_signal {pidfd} {sig}");
+            if *flags != 0 {
+                let _ = write!(s, " {}", pidfd_flags_text(*flags, PIDFD_SIGNAL_FLAGS));
+            }
+            if let Some(code) = info {
+                match SI_CODES.iter().find(|(c, _)| c == code) {
+                    Some((_, name)) => {
+                        let _ = write!(s, " info={name}");
+                    }
+                    None => {
+                        let _ = write!(s, " info={code}");
+                    }
+                }
+            }
+        }
+        Op::PidfdGetfd { pidfd, fd, flags } => {
+            s = format!("pidfd_getfd {pidfd} {fd}");
+            if *flags != 0 {
+                let _ = write!(s, " {flags}");
+            }
+        }
+        Op::Poll { fd, wait } => s = format!("poll {fd}{}", if *wait { " wait" } else { "" }),
+        Op::Setpgid(pid, pgid) => s = format!("setpgid {pid} {pgid}"),
+        Op::Getpgid(PidArg::Num(0)) => s.push_str("getpgid"),
+        Op::Getpgid(pid) => s = format!("getpgid {pid}"),
+        Op::Setsid => s.push_str("setsid"),
+        Op::Getsid(PidArg::Num(0)) => s.push_str("getsid"),
+        Op::Getsid(pid) => s = format!("getsid {pid}"),
     }
     s
 }

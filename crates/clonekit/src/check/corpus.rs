@@ -53,18 +53,6 @@ fn expectations(t: &Transcript) -> String {
     }
 }
 
-/// The first line where two transcripts differ.
-fn first_difference(model: &str, kernel: &str) -> String {
-    let (m, k): (Vec<&str>, Vec<&str>) = (model.lines().collect(), kernel.lines().collect());
-    for i in 0..m.len().max(k.len()) {
-        let (a, b) = (m.get(i).copied().unwrap_or("(nothing)"), k.get(i).copied().unwrap_or("(nothing)"));
-        if a != b {
-            return format!("line {}: model `{a}`, kernel `{b}`", i + 1);
-        }
-    }
-    "identical".to_string()
-}
-
 /// The transcripts of the steps of `scenario` before line `line`, on the model (with this
 /// caller's privilege) and on the kernel; `None` if either cannot run them or the kernel's
 /// expectations are all met there (the difference is not before that line).
@@ -119,16 +107,15 @@ fn run_one(name: &str, text: &str) -> Observation {
             };
         }
     };
-    let (m, k) = (model.to_string(), kernel.to_string());
-    let agree = m == k;
+    let difference = clonekit_scenario::describe_disagreement(&model, &kernel);
+    let agree = difference.is_none();
     let observed = format!(
         "model: {}; kernel: {}; {}",
         expectations(&model),
         expectations(&kernel),
-        if agree {
-            "transcripts agree".to_string()
-        } else {
-            format!("differ at {}", first_difference(&m, &k))
+        match &difference {
+            None => "transcripts agree".to_string(),
+            Some(d) => format!("differ at {d}"),
         }
     );
     let observed = observed + stopped.as_deref().unwrap_or("");
