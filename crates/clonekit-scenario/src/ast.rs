@@ -45,9 +45,8 @@ impl Scenario {
     pub fn needs_caps(&self) -> bool {
         self.flags_used().intersects(clonekit_flags::CLONE_NEW_MASK)
             || self.steps.iter().any(|st| match &st.kind {
-                StepKind::Run(Op::Sethostname(_)) | StepKind::Run(Op::Kill(Target::All | Target::Num(_), _)) => {
-                    true
-                }
+                StepKind::Run(Op::Sethostname(_))
+                | StepKind::Run(Op::Kill(Target::All | Target::Num(_), _)) => true,
                 StepKind::Run(Op::Clone3 { args, .. }) => {
                     args.set_tid.as_ref().is_some_and(|l| !l.is_empty())
                         || args.set_tid_size.is_some_and(|n| n > 0)
