@@ -21,6 +21,7 @@ mod resources;
 mod rules;
 mod siginfo;
 mod signal;
+mod versions;
 
 pub use args::*;
 pub use cstring::*;
@@ -35,3 +36,4 @@ pub use resources::*;
 pub use rules::*;
 pub use siginfo::*;
 pub use signal::*;
+pub use versions::*;

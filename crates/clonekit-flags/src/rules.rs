@@ -81,7 +81,7 @@ impl Default for CallerState {
             cap_sys_admin: true,
             pid_ns_for_children_differs: false,
             pid_ns_level: 0,
-            kernel: (6, 18),
+            kernel: crate::LATEST,
             task_size_max: TASK_SIZE_MAX_4LEVEL,
         }
     }
@@ -485,7 +485,8 @@ pub const RULES: &[Rule] = &[
         // (reference §2.6.1; checked on 6.18).
         broken: Some(|c| {
             c.has(F::CLONE_PIDFD)
-                && (c.has(F::CLONE_DETACHED) || (c.has(F::CLONE_THREAD) && !c.caller.kernel_at_least(6, 9)))
+                && (c.has(F::CLONE_DETACHED)
+                    || (c.has(F::CLONE_THREAD) && !crate::CLONE_PIDFD_THREAD.present_in(c.caller.kernel)))
         }),
     },
     Rule {

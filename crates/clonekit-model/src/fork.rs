@@ -8,6 +8,7 @@ use std::rc::Rc;
 use clonekit_flags::{
     rule, violations, CallerState, CloneArgs, CloneCall, CloneFlags, Errno, ExitSignal, KernelCloneArgs,
     Rule, Sharing, CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, RULES, TASK_SIZE_MAX_4LEVEL,
+    TIMENS_SHARED_MM,
 };
 use serde::Serialize;
 
@@ -196,7 +197,7 @@ impl Kernel {
             cap_sys_admin: t.cred.ns_capable(&t.cred.user_ns),
             pid_ns_for_children_differs: differs,
             pid_ns_level: active.level,
-            kernel: (6, 18),
+            kernel: self.linux,
             task_size_max: TASK_SIZE_MAX_4LEVEL,
         }
     }
@@ -223,7 +224,7 @@ impl Kernel {
                 .filter(|r| !r.clone3_only())
                 .collect(),
         );
-        self.copy_process_checks(cur, &broken, rec).map_err(|r| rec.refuse(r))?;
+        self.copy_process_checks(cur, k.flags, &broken, rec).map_err(|r| rec.refuse(r))?;
         let mut p = self.dup_task_struct(cur, rec);
         let refused = |rec: &mut CopyProcessRecord, r: Refused| rec.refuse(r);
         p.cred = Some(self.copy_creds(cur, flags, &caller, &broken, rec).map_err(|r| refused(rec, r))?);
@@ -271,11 +272,22 @@ impl Kernel {
     fn copy_process_checks(
         &mut self,
         cur: TaskId,
+        flags: CloneFlags,
         broken: &Broken,
         rec: &mut CopyProcessRecord,
     ) -> Result<(), Refused> {
         if let Some(r) = broken.0.iter().copied().find(|r| checked_before_signals(r)) {
             return Err(r.into());
+        }
+        // Before Linux 6.2 (clonekit_flags::TIMENS_SHARED_MM): a child sharing the mm or the
+        // thread group may not be in another time namespace than its creator.
+        if !TIMENS_SHARED_MM.present_in(self.linux)
+            && flags.intersects(CloneFlags::CLONE_VM | CloneFlags::CLONE_THREAD)
+        {
+            let ns = self.t(cur).nsproxy.clone().expect("a live task has an nsproxy");
+            if !Rc::ptr_eq(&ns.time, &ns.time_for_children) {
+                return Err(Refused::without_rule("copy_process", Errno::EINVAL));
+            }
         }
         // fork.c: recalc_sigpending(); a pending signal (or group stop) is taken first and the
         // call made again (-ERESTARTNOINTR, never seen by user space).

@@ -23,7 +23,25 @@ impl Kernel {
     /// A booted system: the initial namespaces and `init` (pid 1, the child reaper of the
     /// initial pid namespace), with root `/`, cwd `/`, umask 022 and descriptors 0‑2 open.
     pub fn new() -> Kernel {
+        Kernel::booted()
+    }
+
+    /// The same system, following Linux `linux` where the kernel changed
+    /// ([`clonekit_flags::CHANGES`]): rules and semantics of that version.
+    pub fn new_on(linux: clonekit_flags::Version) -> Kernel {
+        let mut k = Kernel::booted();
+        k.linux = linux;
+        k
+    }
+
+    /// The kernel version the model follows.
+    pub fn linux(&self) -> clonekit_flags::Version {
+        self.linux
+    }
+
+    fn booted() -> Kernel {
         let mut k = Kernel {
+            linux: clonekit_flags::LATEST,
             slots: Vec::new(),
             free: Vec::new(),
             init_task: TaskId::placeholder(),

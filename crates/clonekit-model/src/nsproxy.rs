@@ -173,7 +173,8 @@ impl Kernel {
                 return Err(Refused::by("N4"));
             }
             let inum = self.alloc_inum();
-            new.pid_ns_for_children = Rc::new(PidNamespace::create(&active, user_ns.clone(), inum)?);
+            let per_ns = clonekit_flags::PID_MAX_PER_NS.present_in(self.linux);
+            new.pid_ns_for_children = Rc::new(PidNamespace::create(&active, user_ns.clone(), inum, per_ns)?);
         }
         // copy_cgroup_ns (kernel/cgroup/namespace.c).
         if flags.contains(CloneFlags::CLONE_NEWCGROUP) {
@@ -213,8 +214,8 @@ impl Kernel {
         }
         let mut new = self.create_new_namespaces(flags, tsk, &cred.user_ns)?;
         // timens_on_fork (kernel/time/namespace.c): a child without CLONE_VM enters the time
-        // namespace for children at once. (Before 6.12, copy_process refused CLONE_VM children
-        // after unshare(CLONE_NEWTIME); 6.18 lets them keep the parent's, reference §2.6.2.)
+        // namespace for children at once. (Before 6.2, copy_process refused CLONE_VM children
+        // after unshare(CLONE_NEWTIME); since, they keep the parent's: TIMENS_SHARED_MM.)
         if !flags.contains(CloneFlags::CLONE_VM) {
             new.time = new.time_for_children.clone();
         }
@@ -224,6 +225,10 @@ impl Kernel {
     /// `exec_task_namespaces` (kernel/nsproxy.c): at exec the task enters its time namespace
     /// for children.
     pub(crate) fn exec_task_namespaces(&mut self, tsk: TaskId) {
+        // Since Linux 6.2 (clonekit_flags::TIMENS_SHARED_MM); before, exec kept the task's.
+        if !clonekit_flags::TIMENS_SHARED_MM.present_in(self.linux) {
+            return;
+        }
         let t = self.tm(tsk);
         let Some(ns) = t.nsproxy.clone() else { return };
         if !Rc::ptr_eq(&ns.time, &ns.time_for_children) {

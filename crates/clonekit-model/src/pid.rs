@@ -74,18 +74,22 @@ impl PidNamespace {
         }
     }
 
-    /// `create_pid_namespace` (kernel/pid_namespace.c): a namespace one level deeper.
+    /// `create_pid_namespace` (kernel/pid_namespace.c): a namespace one level deeper, with a
+    /// `pid_max` of its own (`PID_MAX_LIMIT`) where the kernel gives it one (`per_ns_pid_max`,
+    /// Linux 6.14: clonekit_flags::PID_MAX_PER_NS), else the parent's, the one global value.
     pub(crate) fn create(
         parent: &Rc<PidNamespace>,
         user_ns: Rc<UserNamespace>,
         inum: u64,
+        per_ns_pid_max: bool,
     ) -> Result<PidNamespace, Refused> {
         let level = parent.level + 1;
         // create_pid_namespace: more than MAX_PID_NS_LEVEL levels (rule N6).
         if u64::from(level) > MAX_PID_NS_LEVEL {
             return Err(Refused::by("N6"));
         }
-        Ok(PidNamespace::empty(level, Some(parent.clone()), inum, user_ns, PID_MAX_LIMIT))
+        let pid_max = if per_ns_pid_max { PID_MAX_LIMIT } else { parent.pid_max };
+        Ok(PidNamespace::empty(level, Some(parent.clone()), inum, user_ns, pid_max))
     }
 
     /// `find_pid_ns` (kernel/pid.c): the task whose `struct pid` has number `nr` here.

@@ -300,6 +300,8 @@ pub(crate) enum Continuing {
 /// The whole modelled system: the task table, the initial namespaces and init.
 #[derive(Debug)]
 pub struct Kernel {
+    /// The kernel version whose behaviour the model follows ([`Kernel::set_linux`]).
+    pub(crate) linux: clonekit_flags::Version,
     pub(crate) slots: Vec<Slot>,
     pub(crate) free: Vec<u32>,
     pub(crate) init_task: TaskId,

@@ -10,13 +10,49 @@ pub struct Scenario {
     pub file: String,
     /// The `# title:` line, if any.
     pub title: Option<String>,
+    /// The `# linux: >= X.Y` or `# linux: < X.Y` line: the kernel versions the scenario's
+    /// expectations hold for (a behaviour that changed, clonekit_flags::CHANGES); `None`: all.
+    pub linux: Option<LinuxRange>,
     /// The first task's name (`main` unless the file starts with `task NAME`).
     pub first_task: String,
     /// The steps, in file order.
     pub steps: Vec<Step>,
 }
 
+/// The kernel versions a scenario is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinuxRange {
+    /// `>= X.Y`: this version and newer.
+    AtLeast(clonekit_flags::Version),
+    /// `< X.Y`: older than this version.
+    Before(clonekit_flags::Version),
+}
+
+impl LinuxRange {
+    /// Whether `linux` is in the range.
+    pub fn contains(self, linux: clonekit_flags::Version) -> bool {
+        match self {
+            LinuxRange::AtLeast(v) => linux >= v,
+            LinuxRange::Before(v) => linux < v,
+        }
+    }
+}
+
+impl std::fmt::Display for LinuxRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinuxRange::AtLeast((a, b)) => write!(f, "Linux {a}.{b} and newer"),
+            LinuxRange::Before((a, b)) => write!(f, "Linux before {a}.{b}"),
+        }
+    }
+}
+
 impl Scenario {
+    /// Whether the scenario's expectations hold for Linux `linux` (its `# linux:` line).
+    pub fn written_for(&self, linux: clonekit_flags::Version) -> bool {
+        self.linux.is_none_or(|r| r.contains(linux))
+    }
+
     /// Every flag the scenario's creating steps pass (fork and vfork count with their libc
     /// presets) or unshare.
     pub fn flags_used(&self) -> clonekit_flags::CloneFlags {

@@ -99,6 +99,16 @@ impl KernelBackend {
         clonekit_probe::privilege::privilege()
     }
 
+    /// The version of the running kernel, as the model can follow it
+    /// ([`clonekit_flags::running_version`]): what a model compared with this backend is told
+    /// ([`ModelBackend::for_caller_on`](crate::ModelBackend::for_caller_on)).
+    pub fn linux() -> clonekit_flags::Version {
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .and_then(|r| clonekit_flags::running_version(r.trim()))
+            .unwrap_or(clonekit_flags::LATEST)
+    }
+
     /// The privilege the tasks have: [`KernelBackend::caller`] until the tasks exist, then
     /// what their set-up obtained.
     pub fn privilege(&self) -> clonekit_flags::Privilege {

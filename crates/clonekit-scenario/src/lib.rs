@@ -23,7 +23,9 @@ mod parse;
 pub mod random;
 mod run;
 
-pub use ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, Var, WaitidId, Word};
+pub use ast::{
+    Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, Var, WaitidId, Word,
+};
 pub use backend::{
     Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,
 };

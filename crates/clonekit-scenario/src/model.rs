@@ -71,7 +71,13 @@ impl ModelBackend {
     /// [`KernelBackend::caller`](crate::KernelBackend::caller) says the kernel backend's tasks
     /// have, to predict them.
     pub fn for_caller(caller: Privilege) -> ModelBackend {
-        let mut k = Kernel::new();
+        ModelBackend::for_caller_on(caller, clonekit_flags::LATEST)
+    }
+
+    /// The same, following Linux `linux` where the kernel changed
+    /// ([`clonekit_flags::CHANGES`]).
+    pub fn for_caller_on(caller: Privilege, linux: clonekit_flags::Version) -> ModelBackend {
+        let mut k = Kernel::new_on(linux);
         k.set_recording(true);
         ModelBackend { k, caller, ..ModelBackend::default() }
     }

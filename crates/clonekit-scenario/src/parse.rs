@@ -8,7 +8,9 @@ use clonekit_flags::{
 };
 use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
 
-use crate::ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{
+    Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word,
+};
 use crate::error::ScenarioError;
 
 /// One whitespace-separated word of a line and the column it starts at (from 1).
@@ -21,6 +23,7 @@ struct Tok<'a> {
 /// Parses a scenario; `file` is used in messages only.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let mut title = None;
+    let mut linux = None;
     let mut first_task: Option<String> = None;
     let mut steps = Vec::new();
     let mut names: HashSet<String> = HashSet::new();
@@ -42,6 +45,19 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 if let Some(t) = rest.trim_start().strip_prefix("title:") {
                     title = Some(t.trim().to_string());
                 }
+            }
+            if let Some(v) = rest.trim_start().strip_prefix("linux:").filter(|_| steps.is_empty()) {
+                let v = v.trim();
+                let col = line.find("linux:").map_or(1, |c| c + 1);
+                let (range, version): (fn(_) -> LinuxRange, &str) = if let Some(x) = v.strip_prefix(">=") {
+                    (LinuxRange::AtLeast, x)
+                } else if let Some(x) = v.strip_prefix('<') {
+                    (LinuxRange::Before, x)
+                } else {
+                    return Err(err(col, format!("expected `linux: >= X.Y` or `linux: < X.Y`, found {v:?}")));
+                };
+                let version = clonekit_flags::parse_version(version.trim()).map_err(|m| err(col, m))?;
+                linux = Some(range(version));
             }
             continue;
         }
@@ -77,6 +93,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     Ok(Scenario {
         file: file.to_string(),
         title,
+        linux,
         first_task: first_task.unwrap_or_else(|| "main".to_string()),
         steps,
     })

@@ -2,7 +2,19 @@
 
 use std::path::PathBuf;
 
-use clonekit_scenario::run_file_on_model;
+use clonekit_flags::Privilege;
+use clonekit_scenario::{parse, run, run_file_on_model, ModelBackend};
+
+/// A version the scenario is written for, and one it is not (if it names versions).
+fn versions(s: &clonekit_scenario::Scenario) -> (clonekit_flags::Version, Option<clonekit_flags::Version>) {
+    use clonekit_scenario::LinuxRange;
+    let below = |v: clonekit_flags::Version| if v.1 > 0 { (v.0, v.1 - 1) } else { (v.0 - 1, 19) };
+    match s.linux {
+        None => (clonekit_flags::LATEST, None),
+        Some(LinuxRange::AtLeast(v)) => (clonekit_flags::LATEST, Some(below(v))),
+        Some(LinuxRange::Before(v)) => (below(v), Some(clonekit_flags::LATEST)),
+    }
+}
 
 #[test]
 fn every_scenario_passes_on_the_model() {
@@ -15,14 +27,33 @@ fn every_scenario_passes_on_the_model() {
     files.sort();
     assert!(files.len() >= 10, "only {} scenarios", files.len());
     let mut failed = Vec::new();
+    let mut versioned = 0;
     for f in &files {
-        let t = run_file_on_model(f).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(f).unwrap();
+        let scenario = parse(&f.display().to_string(), &text).unwrap_or_else(|e| panic!("{e}"));
+        // On the model told a kernel version it is written for (`# linux:`), and, for a
+        // scenario of a behaviour that changed, not passing on a version it is not for.
+        let (inside, outside) = versions(&scenario);
+        let t = run(&scenario, &mut ModelBackend::for_caller_on(Privilege::Root, inside))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(t.checked > 0, "{} checks nothing", f.display());
         if !t.passed() {
             failed.push(t.to_string());
         }
+        if let Some(v) = outside {
+            versioned += 1;
+            let other = run(&scenario, &mut ModelBackend::for_caller_on(Privilege::Root, v));
+            assert!(
+                other.is_err() || !other.as_ref().unwrap().passed(),
+                "{} also passes on Linux {}.{}, which it is not written for",
+                f.display(),
+                v.0,
+                v.1
+            );
+        }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert!(versioned >= 6, "the scenarios of the kernel's changes: {versioned}");
 }
 
 #[test]

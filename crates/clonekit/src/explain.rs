@@ -26,6 +26,10 @@ pub struct Args {
     /// `pidns-pending` (after unshare(CLONE_NEWPID)). Default: this process as it is.
     #[arg(long, value_name = "TRAITS", value_delimiter = ',')]
     caller: Vec<CallerTrait>,
+    /// Evaluate the rules, and run the model, as Linux X.Y (5.0 to 6.18) does. Default: the
+    /// running kernel.
+    #[arg(long, value_name = "X.Y", value_parser = clonekit_flags::parse_version)]
+    linux: Option<clonekit_flags::Version>,
 }
 
 /// A trait of the caller that some rules depend on.
@@ -101,6 +105,10 @@ struct Explanation {
     made_by: String,
     caller: CallerState,
     valid: bool,
+    /// The first release from which the call is valid for this caller in every release up to
+    /// the newest the model follows (the rules evaluated for each of 5.0 … 6.18); `None`:
+    /// not valid in the newest.
+    valid_since: Option<clonekit_flags::Version>,
     rule: Option<RuleRow>,
     also_broken: Vec<RuleRow>,
     /// Rules only the kernel decides (memory, limits, system state), listed for `--json`.
@@ -125,9 +133,14 @@ struct ModelPath {
 /// describe where the model can (a pid namespace's init, a second thread, after
 /// unshare(CLONE_NEWPID)). The pids a strace line showed at `set_tid` are put in the task's
 /// memory at the call's `set_tid`, so that `clone3` copies in the array it was given.
-fn model_path(call: &CloneCall, observed: &Observed, traits: &[CallerTrait]) -> ModelPath {
+fn model_path(
+    call: &CloneCall,
+    observed: &Observed,
+    traits: &[CallerTrait],
+    linux: clonekit_flags::Version,
+) -> ModelPath {
     use clonekit_model::{Kernel, Syscall};
-    let mut k = Kernel::new();
+    let mut k = Kernel::new_on(linux);
     let mut notes = Vec::new();
     let Ok(mut cur) = k.spawn_first() else {
         return ModelPath { caller: "none".into(), record: None, result: "the model could not boot".into() };
@@ -203,6 +216,26 @@ fn flag_words(call: &CloneCall) -> (String, String) {
     }
 }
 
+/// Every release the model follows, oldest first: 5.0 to 5.19, then 6.0 to the newest.
+fn releases() -> impl Iterator<Item = clonekit_flags::Version> {
+    (0..=19).map(|m| (5, m)).chain((0..=clonekit_flags::LATEST.1).map(|m| (6, m)))
+}
+
+/// The first release from which `call` breaks no rule for `caller`, in each release after it
+/// too; `None` if it breaks one in the newest.
+fn valid_since(call: &CloneCall, caller: &CallerState) -> Option<clonekit_flags::Version> {
+    let valid_on = |v| violations(call, &CallerState { kernel: v, ..*caller }).is_empty();
+    let all: Vec<clonekit_flags::Version> = releases().collect();
+    let mut since = None;
+    for v in all.into_iter().rev() {
+        if !valid_on(v) {
+            break;
+        }
+        since = Some(v);
+    }
+    since
+}
+
 fn caller_for(traits: &[CallerTrait]) -> CallerState {
     let mut c = clonekit_probe::caller_state();
     for t in traits {
@@ -229,6 +262,7 @@ fn explain_as(input: &str, caller: CallerState, traits: &[CallerTrait]) -> Resul
     let k = call.kernel_args();
     let (flags, hex) = flag_words(&call);
     let broken = violations(&call, &caller);
+    let valid_since = valid_since(&call, &caller);
     let kernel_decides = clonekit_flags::RULES
         .iter()
         .filter(|r| !r.decidable() && r.is_broken_by(&call, &caller).is_none())
@@ -252,11 +286,12 @@ fn explain_as(input: &str, caller: CallerState, traits: &[CallerTrait]) -> Resul
         made_by: classify(&call).label(),
         caller,
         valid: broken.is_empty(),
+        valid_since,
         rule: broken.first().map(|r| RuleRow::from(*r)),
         also_broken: broken.iter().skip(1).map(|r| RuleRow::from(*r)).collect(),
         kernel_decides,
         resources: resources(&k),
-        model: model_path(&call, &observed, traits),
+        model: model_path(&call, &observed, traits, caller.kernel),
     })
 }
 
@@ -293,6 +328,20 @@ fn print_text(e: &Explanation) -> std::io::Result<()> {
             }
             writeln!(out, "           caller: {}", describe_caller(&e.caller))?;
         }
+    }
+    let (newest, oldest) = (clonekit_flags::LATEST, (5, 0));
+    match e.valid_since {
+        Some(v) if v == oldest => writeln!(
+            out,
+            "since      every release the model follows ({}.{} to {}.{})",
+            oldest.0, oldest.1, newest.0, newest.1
+        )?,
+        Some((a, b)) => writeln!(
+            out,
+            "since      Linux {a}.{b} (rules of {}.{} to {}.{})",
+            oldest.0, oldest.1, newest.0, newest.1
+        )?,
+        None => writeln!(out, "since      not valid for this caller on Linux {}.{}", newest.0, newest.1)?,
     }
     if !e.flag_list.is_empty() {
         writeln!(out, "\nflags")?;
@@ -338,7 +387,11 @@ fn flag_names(f: CloneFlags) -> String {
 
 /// Runs `clonekit explain`.
 pub fn run(args: &Args) -> Result<Outcome, ExplainError> {
-    let e = explain_as(&args.input, caller_for(&args.caller), &args.caller)?;
+    let mut caller = caller_for(&args.caller);
+    if let Some(v) = args.linux {
+        caller.kernel = v;
+    }
+    let e = explain_as(&args.input, caller, &args.caller)?;
     if args.json {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &e).map_err(std::io::Error::from)?;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clonekit_scenario::{run_file_on_model, ScenarioError, Transcript};
+use clonekit_scenario::{ScenarioError, Transcript};
 
 use crate::Outcome;
 
@@ -23,6 +23,11 @@ pub struct Args {
     /// Where to run: the model, the real kernel, or both, comparing the transcripts.
     #[arg(long, value_enum, default_value_t = Backend::Both)]
     backend: Backend,
+    /// The kernel version the model follows, X.Y (5.0 to 6.18): the rules and semantics of
+    /// that release where they changed (docs/kernel-differences.md). Default: the running
+    /// kernel's.
+    #[arg(long, value_name = "X.Y", value_parser = clonekit_flags::parse_version)]
+    linux: Option<clonekit_flags::Version>,
 }
 
 /// Where `sim` runs the scenarios.
@@ -44,19 +49,29 @@ struct Ran {
     difference: Option<String>,
 }
 
-fn run_one(path: &std::path::Path, backend: Backend) -> Result<Ran, ScenarioError> {
+fn run_one(
+    path: &std::path::Path,
+    backend: Backend,
+    linux: clonekit_flags::Version,
+) -> Result<Ran, ScenarioError> {
     let name = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: name.clone(), source })?;
     let scenario = clonekit_scenario::parse(&name, &text)?;
     let on_kernel = || clonekit_scenario::run(&scenario, &mut clonekit_scenario::KernelBackend::new());
     Ok(match backend {
-        Backend::Model => Ran { shown: run_file_on_model(path)?, difference: None },
+        Backend::Model => {
+            let mut model =
+                clonekit_scenario::ModelBackend::for_caller_on(clonekit_flags::Privilege::Root, linux);
+            Ran { shown: clonekit_scenario::run(&scenario, &mut model)?, difference: None }
+        }
         Backend::Kernel => Ran { shown: on_kernel()?, difference: None },
         Backend::Both => {
             let caller = clonekit_scenario::KernelBackend::caller();
-            let model =
-                clonekit_scenario::run(&scenario, &mut clonekit_scenario::ModelBackend::for_caller(caller))?;
+            let model = clonekit_scenario::run(
+                &scenario,
+                &mut clonekit_scenario::ModelBackend::for_caller_on(caller, linux),
+            )?;
             let kernel = on_kernel()?;
             let difference = clonekit_scenario::describe_disagreement(&model, &kernel);
             Ran { shown: model, difference }
@@ -79,8 +94,9 @@ pub enum SimError {
 /// Runs `clonekit sim`. Every file is parsed and run before anything is printed, so bad
 /// input anywhere prints one line and nothing else.
 pub fn run(args: &Args) -> Result<Outcome, SimError> {
+    let linux = args.linux.unwrap_or_else(clonekit_scenario::KernelBackend::linux);
     let ran: Vec<Ran> =
-        args.files.iter().map(|f| run_one(f, args.backend)).collect::<Result<_, ScenarioError>>()?;
+        args.files.iter().map(|f| run_one(f, args.backend, linux)).collect::<Result<_, ScenarioError>>()?;
     let differing = ran.iter().filter(|r| r.difference.is_some()).count();
     let transcripts: Vec<Transcript> = ran.iter().map(|r| r.shown.clone()).collect();
     let mut out = std::io::stdout().lock();

@@ -338,7 +338,7 @@ struct Interp {
 impl Interp {
     fn new(caller: Caller) -> Interp {
         let env = Env::new("main", VARS.iter().map(|v| v.to_string()).collect(), &Default::default());
-        let mut model = ModelBackend::for_caller(caller.privilege);
+        let mut model = ModelBackend::for_caller_on(caller.privilege, crate::KernelBackend::linux());
         let _ = model.start(&env);
         let mut it = Interp {
             model,
@@ -853,7 +853,13 @@ pub fn interpret_for(p: &Program, caller: Caller) -> Scenario {
         }
     }
     it.model.finish();
-    Scenario { file: "random.scn".into(), title: None, first_task: "main".into(), steps: it.steps }
+    Scenario {
+        file: "random.scn".into(),
+        title: None,
+        linux: None,
+        first_task: "main".into(),
+        steps: it.steps,
+    }
 }
 
 /// A strategy for valid random scenarios.

@@ -59,7 +59,8 @@ fn expectations(t: &Transcript) -> String {
 fn before(scenario: &Scenario, line: usize) -> Option<(Transcript, Transcript)> {
     let mut head = scenario.clone();
     head.steps.retain(|s| s.line < line);
-    let model = run(&head, &mut ModelBackend::for_caller(KernelBackend::caller())).ok()?;
+    let model =
+        run(&head, &mut ModelBackend::for_caller_on(KernelBackend::caller(), super::model_linux())).ok()?;
     let kernel = run(&head, &mut KernelBackend::new()).ok()?;
     (!kernel.passed() || model.to_string() != kernel.to_string()).then_some((model, kernel))
 }
@@ -70,6 +71,13 @@ fn run_one(name: &str, text: &str) -> Observation {
         Err(e) => return Observation::error(e),
     };
     let flags = scenario.flags_used();
+    let linux = super::model_linux();
+    if let Some(range) = scenario.linux.filter(|_| !scenario.written_for(linux)) {
+        return Observation::skip(format!(
+            "written for {range}; the model follows Linux {}.{}, this kernel's",
+            linux.0, linux.1
+        ));
+    }
     let caller = KernelBackend::caller();
     if scenario.needs_caps() {
         if let Some(why) = caller.lacks_caps() {
@@ -84,7 +92,7 @@ fn run_one(name: &str, text: &str) -> Observation {
             ));
         }
     }
-    let model = match run(&scenario, &mut ModelBackend::for_caller(caller)) {
+    let model = match run(&scenario, &mut ModelBackend::for_caller_on(caller, super::model_linux())) {
         Ok(t) => t,
         Err(e) => return Observation::error(format!("model: {e}")),
     };

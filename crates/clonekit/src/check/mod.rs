@@ -49,6 +49,20 @@ pub struct Args {
     /// in a user namespace of its own).
     #[arg(long, value_name = "GROUP NAME", hide = true, conflicts_with = "only")]
     case: Option<String>,
+    /// The kernel version the model follows, X.Y (5.0 to 6.18). Default: the running
+    /// kernel's, which the model is compared with (docs/kernel-differences.md lists what
+    /// changes between versions).
+    #[arg(long, value_name = "X.Y", value_parser = clonekit_flags::parse_version)]
+    linux: Option<clonekit_flags::Version>,
+}
+
+/// The kernel version the scenario cases' model follows (`--linux`, else the running
+/// kernel's), set once by [`run`].
+static MODEL_LINUX: std::sync::OnceLock<clonekit_flags::Version> = std::sync::OnceLock::new();
+
+/// The kernel version the scenario cases' model follows.
+pub(crate) fn model_linux() -> clonekit_flags::Version {
+    *MODEL_LINUX.get_or_init(clonekit_scenario::KernelBackend::linux)
 }
 
 /// Errors that stop `check` before it can report.
@@ -140,6 +154,9 @@ fn random_soak(count: usize, seed: u64, json: bool) -> Result<Outcome, CheckErro
 
 /// Runs the suite and prints the report.
 pub fn run(args: &Args) -> Result<Outcome, CheckError> {
+    if let Some(v) = args.linux {
+        let _ = MODEL_LINUX.set(v);
+    }
     if let Some(count) = args.random {
         return random_soak(count, args.seed, args.json);
     }

@@ -52,6 +52,11 @@ fn in_own_user_namespace(key: &str) -> Observation {
         .args(["run-init", "--"])
         .arg(&me)
         .args(["check", "--quiet", "--json", "--case", key])
+        // The same kernel version for the model as this check's.
+        .args(["--linux", &{
+            let (major, minor) = super::model_linux();
+            format!("{major}.{minor}")
+        }])
         .namespaces(SANDBOX)
         .map_root_user()
         .make_mounts_private()
