@@ -5,14 +5,17 @@ use std::path::PathBuf;
 use clonekit_flags::Privilege;
 use clonekit_scenario::{parse, run, run_file_on_model, ModelBackend};
 
-/// A version the scenario is written for, and one it is not (if it names versions).
+/// A version the scenario is written for, and, where its `# linux:` boundary is a change the
+/// model follows (clonekit_flags::CHANGES), one it is not written for. (A boundary the model
+/// does not follow yet marks what the scenario needs of the kernel, not a modelled change.)
 fn versions(s: &clonekit_scenario::Scenario) -> (clonekit_flags::Version, Option<clonekit_flags::Version>) {
     use clonekit_scenario::LinuxRange;
     let below = |v: clonekit_flags::Version| if v.1 > 0 { (v.0, v.1 - 1) } else { (v.0 - 1, 19) };
+    let modelled = |v: clonekit_flags::Version| clonekit_flags::CHANGES.iter().any(|c| c.since == v);
     match s.linux {
         None => (clonekit_flags::LATEST, None),
-        Some(LinuxRange::AtLeast(v)) => (clonekit_flags::LATEST, Some(below(v))),
-        Some(LinuxRange::Before(v)) => (below(v), Some(clonekit_flags::LATEST)),
+        Some(LinuxRange::AtLeast(v)) => (clonekit_flags::LATEST, modelled(v).then(|| below(v))),
+        Some(LinuxRange::Before(v)) => (below(v), modelled(v).then_some(clonekit_flags::LATEST)),
     }
 }
 
