@@ -9,8 +9,9 @@ if [ "${1:-}" = --check ]; then
     out=$(mktemp --suffix=.o)
     trap 'rm -f "$out"' EXIT
 fi
-clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -D__TARGET_ARCH_x86 -c trace.bpf.c -o "$out"
-# Debug line info names the build directory: keep the BTF (CO-RE needs it), drop DWARF.
+clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -D__TARGET_ARCH_x86 -ffile-prefix-map="$PWD"=. -c trace.bpf.c -o "$out"
+# DWARF dropped, the BTF kept (CO-RE needs it); the source is named relative to this folder
+# (-ffile-prefix-map) so that the object is the same wherever it is built.
 llvm-strip -g "$out"
 if [ "${1:-}" = --check ]; then
     cmp "$out" trace.bpf.o || { echo "trace.bpf.o does not match trace.bpf.c: run $0" >&2; exit 1; }
