@@ -330,6 +330,8 @@ struct Session<'a> {
     /// execve/execveat entries kept until the exec's own record (or the call's end) comes:
     /// what the caller's memory could not give, the new program's copy can.
     held: HashMap<i32, Record>,
+    /// The tracer's own process id.
+    own: i32,
 }
 
 impl<'a> Session<'a> {
@@ -365,6 +367,10 @@ impl<'a> Session<'a> {
 
     fn event(&mut self, r: Record) {
         let tid = r.tid;
+        if self.all && r.tgid == self.own {
+            // `--all` leaves out the tracer itself.
+            return;
+        }
         if r.kind != EV_EXEC {
             if let Some(held) = self.held.remove(&tid) {
                 self.enter(held);
@@ -557,6 +563,7 @@ pub fn run(
         wall0,
         made: HashMap::new(),
         held: HashMap::new(),
+        own: std::process::id() as i32,
     };
     let mut root_status = None;
     let mut interrupted = 0;
