@@ -9,6 +9,15 @@ pub type Version = (u32, u32);
 /// The newest kernel the model follows: the one it was checked against.
 pub const LATEST: Version = (6, 18);
 
+/// The oldest kernel the model follows.
+pub const OLDEST: Version = (5, 0);
+
+/// Every release the model follows, oldest first: 5.0 to 5.19 (the last 5.x), then 6.0 to
+/// [`LATEST`].
+pub fn releases() -> impl Iterator<Item = Version> {
+    (OLDEST.1..=19).map(|m| (5, m)).chain((0..=LATEST.1).map(|m| (6, m)))
+}
+
 /// A behaviour that changed in a kernel release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
@@ -69,8 +78,11 @@ pub fn parse_version(s: &str) -> Result<Version, String> {
             LATEST.0, LATEST.1
         ));
     }
-    if v < (5, 0) {
-        return Err(format!("Linux {major}.{minor} is older than the model follows (5.0 and newer)"));
+    if v < OLDEST {
+        return Err(format!(
+            "Linux {major}.{minor} is older than the model follows ({}.{} and newer)",
+            OLDEST.0, OLDEST.1
+        ));
     }
     Ok(v)
 }
@@ -80,7 +92,7 @@ pub fn parse_version(s: &str) -> Result<Version, String> {
 pub fn running_version(release: &str) -> Option<Version> {
     let mut parts = release.splitn(3, ['.', '-']);
     let v: Version = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
-    if v < (5, 0) {
+    if v < OLDEST {
         return None;
     }
     Some(v.min(LATEST))

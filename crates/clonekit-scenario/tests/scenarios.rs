@@ -10,7 +10,9 @@ use clonekit_scenario::{parse, run, run_file_on_model, ModelBackend};
 /// does not follow yet marks what the scenario needs of the kernel, not a modelled change.)
 fn versions(s: &clonekit_scenario::Scenario) -> (clonekit_flags::Version, Option<clonekit_flags::Version>) {
     use clonekit_scenario::LinuxRange;
-    let below = |v: clonekit_flags::Version| if v.1 > 0 { (v.0, v.1 - 1) } else { (v.0 - 1, 19) };
+    let below = |v: clonekit_flags::Version| {
+        clonekit_flags::releases().take_while(|r| *r < v).last().expect("a release before it")
+    };
     let modelled = |v: clonekit_flags::Version| clonekit_flags::CHANGES.iter().any(|c| c.since == v);
     match s.linux {
         None => (clonekit_flags::LATEST, None),

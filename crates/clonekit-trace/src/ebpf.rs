@@ -197,14 +197,9 @@ pub fn unavailable() -> Option<String> {
     if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
         return Some("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing)".into());
     }
-    // CAP_BPF (39) and CAP_PERFMON (38) in the effective set, or CAP_SYS_ADMIN (21).
-    let eff = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapEff:").map(|v| v.trim().to_string())))
-        .and_then(|v| u64::from_str_radix(&v, 16).ok())
-        .unwrap_or(0);
-    let has = |bit: u32| eff & (1u64 << bit) != 0;
-    if !(has(21) || (has(39) && has(38))) {
+    use rustix::thread::CapabilitySet as Cap;
+    let eff = rustix::thread::capabilities(None).map(|c| c.effective).unwrap_or(Cap::empty());
+    if !(eff.contains(Cap::SYS_ADMIN) || eff.contains(Cap::BPF | Cap::PERFMON)) {
         return Some("needs root, or CAP_BPF and CAP_PERFMON".into());
     }
     None

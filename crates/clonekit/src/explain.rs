@@ -216,16 +216,11 @@ fn flag_words(call: &CloneCall) -> (String, String) {
     }
 }
 
-/// Every release the model follows, oldest first: 5.0 to 5.19, then 6.0 to the newest.
-fn releases() -> impl Iterator<Item = clonekit_flags::Version> {
-    (0..=19).map(|m| (5, m)).chain((0..=clonekit_flags::LATEST.1).map(|m| (6, m)))
-}
-
 /// The first release from which `call` breaks no rule for `caller`, in each release after it
 /// too; `None` if it breaks one in the newest.
 fn valid_since(call: &CloneCall, caller: &CallerState) -> Option<clonekit_flags::Version> {
     let valid_on = |v| violations(call, &CallerState { kernel: v, ..*caller }).is_empty();
-    let all: Vec<clonekit_flags::Version> = releases().collect();
+    let all: Vec<clonekit_flags::Version> = clonekit_flags::releases().collect();
     let mut since = None;
     for v in all.into_iter().rev() {
         if !valid_on(v) {
@@ -329,7 +324,7 @@ fn print_text(e: &Explanation) -> std::io::Result<()> {
             writeln!(out, "           caller: {}", describe_caller(&e.caller))?;
         }
     }
-    let (newest, oldest) = (clonekit_flags::LATEST, (5, 0));
+    let (newest, oldest) = (clonekit_flags::LATEST, clonekit_flags::OLDEST);
     match e.valid_since {
         Some(v) if v == oldest => writeln!(
             out,
