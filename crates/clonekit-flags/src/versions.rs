@@ -27,6 +27,9 @@ pub struct Change {
     pub what: &'static str,
     /// The commit that made the change.
     pub commit: &'static str,
+    /// Older release series whose stable updates took the change in (a backport): the model
+    /// follows the latest stable update of a series, so these have the new behaviour too.
+    pub backported: &'static [Version],
 }
 
 /// `CLONE_VM`/`CLONE_THREAD` children of a task whose time namespace for children is not its
@@ -37,6 +40,7 @@ pub const TIMENS_SHARED_MM: Change = Change {
     since: (6, 2),
     what: "a CLONE_VM or CLONE_THREAD child after unshare(CLONE_NEWTIME) is created (before: EINVAL); exec enters the time namespace for children",
     commit: "2b5f9dad32ed fs/exec: switch timens when a task gets a new mm",
+    backported: &[],
 };
 
 /// `CLONE_PIDFD` with `CLONE_THREAD` gives a pidfd of the thread. Before: `EINVAL` (rule P7).
@@ -44,6 +48,7 @@ pub const CLONE_PIDFD_THREAD: Change = Change {
     since: (6, 9),
     what: "CLONE_PIDFD with CLONE_THREAD is allowed (a thread pidfd; before: EINVAL, rule P7)",
     commit: "83b290c9e3b5 pidfd: clone: allow CLONE_THREAD | CLONE_PIDFD together",
+    backported: &[],
 };
 
 /// Each pid namespace has its own `pid_max`, `PID_MAX_LIMIT` in a new one. Before: the one
@@ -52,15 +57,126 @@ pub const PID_MAX_PER_NS: Change = Change {
     since: (6, 14),
     what: "each pid namespace has its own pid_max, PID_MAX_LIMIT in a new one (before: the global pid_max everywhere)",
     commit: "7863dcc72d0f pid: allow pid_max to be set per pid namespace",
+    backported: &[],
+};
+
+/// `pidfd_send_signal` exists; before, `ENOSYS`.
+pub const PIDFD_SEND_SIGNAL_SYSCALL: Change = Change {
+    since: (5, 1),
+    what: "pidfd_send_signal exists (before: ENOSYS)",
+    commit: "3eb39f47934f signal: add pidfd_send_signal() syscall",
+    backported: &[],
+};
+
+/// `pidfd_open` exists; before, `ENOSYS`.
+pub const PIDFD_OPEN_SYSCALL: Change = Change {
+    since: (5, 3),
+    what: "pidfd_open exists (before: ENOSYS)",
+    commit: "32fcb426ec00 pid: add pidfd_open()",
+    backported: &[],
+};
+
+/// `waitid(P_PIDFD, …)`; before, an unknown id type (`EINVAL`).
+pub const WAITID_P_PIDFD: Change = Change {
+    since: (5, 4),
+    what: "waitid takes P_PIDFD (before: EINVAL, an unknown id type)",
+    commit: "3695eae5fee0 pidfd: add P_PIDFD to waitid()",
+    backported: &[],
+};
+
+/// `pidfd_getfd` exists; before, `ENOSYS`.
+pub const PIDFD_GETFD_SYSCALL: Change = Change {
+    since: (5, 6),
+    what: "pidfd_getfd exists (before: ENOSYS)",
+    commit: "8649c322f75c pid: Implement pidfd_getfd syscall",
+    backported: &[],
+};
+
+/// `pidfd_open` takes `PIDFD_NONBLOCK`; before, `EINVAL`.
+pub const PIDFD_OPEN_NONBLOCK: Change = Change {
+    since: (5, 10),
+    what: "pidfd_open takes PIDFD_NONBLOCK (before: EINVAL)",
+    commit: "4da9af0014b5 pidfd: support PIDFD_NONBLOCK in pidfd_open()",
+    backported: &[],
+};
+
+/// `pidfd_open` takes `PIDFD_THREAD` (a pidfd of one thread); before, `EINVAL`.
+pub const PIDFD_OPEN_THREAD: Change = Change {
+    since: (6, 9),
+    what: "pidfd_open takes PIDFD_THREAD, a pidfd of one thread (before: EINVAL)",
+    commit: "64bef697d33b pidfd: implement PIDFD_THREAD flag for pidfd_open()",
+    backported: &[],
+};
+
+/// `pidfd_send_signal` takes a scope (`PIDFD_SIGNAL_THREAD`, `_THREAD_GROUP`,
+/// `_PROCESS_GROUP`); before, any flag is `EINVAL`.
+pub const PIDFD_SIGNAL_SCOPE: Change = Change {
+    since: (6, 9),
+    what: "pidfd_send_signal takes PIDFD_SIGNAL_THREAD, _THREAD_GROUP, _PROCESS_GROUP (before: any flag is EINVAL)",
+    commit: "e1fb1dc08e73 pidfd: allow to override signal scope in pidfd_send_signal()",
+    backported: &[],
+};
+
+/// A pidfd whose pid no task holds any more (reaped) polls `POLLIN|POLLHUP`; before,
+/// `POLLIN` alone.
+pub const PIDFD_POLLHUP: Change = Change {
+    since: (6, 9),
+    what: "poll on a pidfd of a released pid reports POLLHUP with POLLIN (before: POLLIN alone)",
+    commit: "43f0df54c96f pidfd_poll: report POLLHUP when pid_task() == NULL",
+    backported: &[],
+};
+
+/// A `PIDFD_THREAD` pidfd of a thread-group leader that exited while other threads run is
+/// not readable until the group is empty, as a process pidfd; before (since 6.9), it was
+/// readable at the leader's exit. Backported to the 6.12 and 6.14 stable series.
+pub const PIDFD_THREAD_LEADER_POLL: Change = Change {
+    since: (6, 15),
+    what: "a PIDFD_THREAD pidfd of a leader that exited before its threads is readable only when the group is empty (before: at the leader's exit)",
+    commit: "0fb482728ba1 pidfs: improve multi-threaded exec and premature thread-group leader exit polling",
+    backported: &[(6, 12), (6, 14)],
+};
+
+/// `PIDFD_SELF_THREAD` and `PIDFD_SELF_THREAD_GROUP` stand for the caller in
+/// `pidfd_send_signal`; before, they are descriptors no process has (`EBADF`).
+pub const PIDFD_SELF: Change = Change {
+    since: (6, 15),
+    what:
+        "pidfd_send_signal takes PIDFD_SELF_THREAD and PIDFD_SELF_THREAD_GROUP for the caller (before: EBADF)",
+    commit: "f08d0c3a7111 pidfd: add PIDFD_SELF* sentinels to refer to own thread/process",
+    backported: &[],
+};
+
+/// `pidfd_open` of a thread's pid without `PIDFD_THREAD` is `ENOENT` (the pid leads no
+/// thread group), told apart from a reaped process (`ESRCH`); before, `EINVAL`.
+pub const PIDFD_OPEN_ENOENT: Change = Change {
+    since: (6, 16),
+    what: "pidfd_open of a thread's pid without PIDFD_THREAD is ENOENT (before: EINVAL)",
+    commit: "8cf4b738f6d8 pidfd: improve uapi when task isn't found",
+    backported: &[],
 };
 
 /// Every change the model follows, oldest first.
-pub const CHANGES: &[Change] = &[TIMENS_SHARED_MM, CLONE_PIDFD_THREAD, PID_MAX_PER_NS];
+pub const CHANGES: &[Change] = &[
+    PIDFD_SEND_SIGNAL_SYSCALL,
+    PIDFD_OPEN_SYSCALL,
+    WAITID_P_PIDFD,
+    PIDFD_GETFD_SYSCALL,
+    PIDFD_OPEN_NONBLOCK,
+    TIMENS_SHARED_MM,
+    CLONE_PIDFD_THREAD,
+    PIDFD_OPEN_THREAD,
+    PIDFD_SIGNAL_SCOPE,
+    PIDFD_POLLHUP,
+    PID_MAX_PER_NS,
+    PIDFD_THREAD_LEADER_POLL,
+    PIDFD_SELF,
+    PIDFD_OPEN_ENOENT,
+];
 
 impl Change {
     /// Whether `linux` has the new behaviour.
     pub fn present_in(&self, linux: Version) -> bool {
-        linux >= self.since
+        linux >= self.since || self.backported.contains(&linux)
     }
 }
 
@@ -118,5 +234,10 @@ mod tests {
     fn changes_are_in_order() {
         assert!(CHANGES.windows(2).all(|w| w[0].since <= w[1].since));
         assert!(TIMENS_SHARED_MM.present_in((6, 2)) && !TIMENS_SHARED_MM.present_in((6, 1)));
+        // A backport: in the 6.12 and 6.14 series, not in 6.13.
+        let leader_poll = PIDFD_THREAD_LEADER_POLL;
+        assert!(leader_poll.present_in((6, 12)) && !leader_poll.present_in((6, 13)));
+        assert!(leader_poll.present_in((6, 14)) && leader_poll.present_in((6, 15)));
+        assert!(CHANGES.iter().all(|c| c.backported.iter().all(|b| *b < c.since)));
     }
 }

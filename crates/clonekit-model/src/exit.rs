@@ -237,6 +237,16 @@ impl Kernel {
         }
         self.tm(tsk).state = TaskState::Zombie;
         let leader = self.t(tsk).group_leader == tsk;
+        // From Linux 6.9 to 6.14 (clonekit_flags::PIDFD_THREAD_LEADER_POLL): a leader whose
+        // threads still run woke its PIDFD_THREAD waiters here (do_notify_pidfd).
+        if leader
+            && !self.thread_group_empty(tsk)
+            && clonekit_flags::PIDFD_OPEN_THREAD.present_in(self.linux)
+            && !clonekit_flags::PIDFD_THREAD_LEADER_POLL.present_in(self.linux)
+        {
+            let pid = self.t(tsk).pid.clone();
+            self.notify_pidfd(&pid);
+        }
         let autoreap = if leader {
             self.thread_group_empty(tsk) && {
                 let sig = self.t(tsk).exit_signal;

@@ -7,7 +7,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use clonekit_flags::{
-    Errno, DEFAULT_POLLMASK, PIDFD_NONBLOCK, PIDFD_THREAD, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLRDNORM,
+    Errno, DEFAULT_POLLMASK, PIDFD_GETFD_SYSCALL, PIDFD_NONBLOCK, PIDFD_OPEN_ENOENT, PIDFD_OPEN_NONBLOCK,
+    PIDFD_OPEN_SYSCALL, PIDFD_OPEN_THREAD, PIDFD_POLLHUP, PIDFD_THREAD, PIDFD_THREAD_LEADER_POLL, POLLERR,
+    POLLHUP, POLLIN, POLLNVAL, POLLRDNORM,
 };
 
 use crate::file::{File, FileKind};
@@ -43,9 +45,21 @@ impl Kernel {
 
     /// `pidfd_open(pid, flags)` (kernel/pid.c): a close-on-exec descriptor for the process
     /// (with `PIDFD_THREAD`, the thread) `pid` names in the caller's pid namespace.
+    /// The flags and errors of the release the model follows ([`PIDFD_OPEN_SYSCALL`],
+    /// [`PIDFD_OPEN_NONBLOCK`], [`PIDFD_OPEN_THREAD`], [`PIDFD_OPEN_ENOENT`]).
     pub fn sys_pidfd_open(&mut self, cur: TaskId, pid: i32, flags: u32) -> Result<i32, Errno> {
         self.current(cur)?;
-        if flags & !(PIDFD_NONBLOCK | PIDFD_THREAD) != 0 {
+        if !PIDFD_OPEN_SYSCALL.present_in(self.linux) {
+            return Err(Errno::ENOSYS);
+        }
+        let mut known = 0;
+        if PIDFD_OPEN_NONBLOCK.present_in(self.linux) {
+            known |= PIDFD_NONBLOCK;
+        }
+        if PIDFD_OPEN_THREAD.present_in(self.linux) {
+            known |= PIDFD_THREAD;
+        }
+        if flags & !known != 0 {
             return Err(Errno::EINVAL);
         }
         if pid <= 0 {
@@ -66,8 +80,16 @@ impl Kernel {
 
     /// The checks of `pidfd_prepare` (kernel/fork.c) for a pid that may be gone (no
     /// `PIDFD_STALE`): `ESRCH` once no task holds it (reaped), `ENOENT` for a thread's pid
-    /// without `PIDFD_THREAD` (it leads no thread group).
+    /// without `PIDFD_THREAD` (it leads no thread group). Before Linux 6.16
+    /// ([`PIDFD_OPEN_ENOENT`]), `pidfd_create` refused both with `EINVAL`.
     fn pidfd_prepare_checks(&self, pid: &Rc<Pid>, flags: u32) -> Result<(), Errno> {
+        if !PIDFD_OPEN_ENOENT.present_in(self.linux) {
+            let ty = if flags & PIDFD_THREAD != 0 { PidType::Pid } else { PidType::Tgid };
+            return match self.pid_task(pid, ty) {
+                Some(_) => Ok(()),
+                None => Err(Errno::EINVAL),
+            };
+        }
         if self.pid_task(pid, PidType::Pid).is_none() {
             return Err(Errno::ESRCH);
         }
@@ -82,6 +104,9 @@ impl Kernel {
     /// ptrace it (`EPERM` otherwise).
     pub fn sys_pidfd_getfd(&mut self, cur: TaskId, pidfd: i32, fd: i32, flags: u32) -> Result<i32, Errno> {
         self.current(cur)?;
+        if !PIDFD_GETFD_SYSCALL.present_in(self.linux) {
+            return Err(Errno::ENOSYS);
+        }
         if flags != 0 {
             return Err(Errno::EINVAL);
         }
@@ -155,7 +180,7 @@ impl Kernel {
         let Some(files) = self.t(cur).files.clone() else { return (POLLNVAL, None) };
         let Some(file) = files.borrow().file(fd) else { return (POLLNVAL, None) };
         let (mask, pid) = match &file.kind {
-            FileKind::Pidfd { pid, .. } => (self.pidfd_poll(pid), Some(pid.clone())),
+            FileKind::Pidfd { pid, flags } => (self.pidfd_poll(pid, *flags), Some(pid.clone())),
             FileKind::Path { .. } => (DEFAULT_POLLMASK, None),
         };
         (mask & (events | POLLERR | POLLHUP), pid)
@@ -231,15 +256,22 @@ impl Kernel {
     /// `pidfd_poll` (fs/pidfs.c): readable and hung up once no task holds the pid (reaped,
     /// or a thread that exited), readable once it is a zombie whose thread group is empty
     /// (a leader whose threads still run is not, `delay_group_leader`), whatever
-    /// `PIDFD_THREAD` says.
-    pub(crate) fn pidfd_poll(&self, pid: &Rc<Pid>) -> u16 {
+    /// `PIDFD_THREAD` says. Before Linux 6.15 ([`PIDFD_THREAD_LEADER_POLL`]; backported to
+    /// 6.12 and 6.14) a `PIDFD_THREAD` pidfd of such a leader was readable at its exit; before
+    /// 6.9 ([`PIDFD_POLLHUP`]) a released pid was readable without `POLLHUP`.
+    pub(crate) fn pidfd_poll(&self, pid: &Rc<Pid>, flags: u32) -> u16 {
         let Some(task) = self.pid_task(pid, PidType::Pid) else {
-            return POLLIN | POLLRDNORM | POLLHUP;
+            return if PIDFD_POLLHUP.present_in(self.linux) {
+                POLLIN | POLLRDNORM | POLLHUP
+            } else {
+                POLLIN | POLLRDNORM
+            };
         };
         let t = self.t(task);
         let exit_state = t.state == TaskState::Zombie;
         let delay_group_leader = t.group_leader == task && t.signal.borrow().threads.len() > 1;
-        if exit_state && !delay_group_leader {
+        let thread = flags & PIDFD_THREAD != 0 && !PIDFD_THREAD_LEADER_POLL.present_in(self.linux);
+        if exit_state && (thread || !delay_group_leader) {
             POLLIN | POLLRDNORM
         } else {
             0

@@ -801,13 +801,25 @@ impl Kernel {
             PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD,
         };
         self.current(cur)?;
-        // Flags must be known, and name at most one scope.
-        if flags & !PIDFD_SEND_SIGNAL_FLAGS != 0 || flags.count_ones() > 1 {
+        if !clonekit_flags::PIDFD_SEND_SIGNAL_SYSCALL.present_in(self.linux) {
+            return Err(Errno::ENOSYS);
+        }
+        // Flags must be known, and name at most one scope (none before Linux 6.9:
+        // clonekit_flags::PIDFD_SIGNAL_SCOPE).
+        let known = if clonekit_flags::PIDFD_SIGNAL_SCOPE.present_in(self.linux) {
+            PIDFD_SEND_SIGNAL_FLAGS
+        } else {
+            0
+        };
+        if flags & !known != 0 || flags.count_ones() > 1 {
             return Err(Errno::EINVAL);
         }
+        // PIDFD_SELF_* stand for the caller since Linux 6.15 (clonekit_flags::PIDFD_SELF);
+        // before, they are descriptors like any other, which no process has.
+        let pidfd_self = clonekit_flags::PIDFD_SELF.present_in(self.linux);
         let (pid, mut ty) = match pidfd {
-            PIDFD_SELF_THREAD => (self.t(cur).pid.clone(), PidType::Pid),
-            PIDFD_SELF_THREAD_GROUP => {
+            PIDFD_SELF_THREAD if pidfd_self => (self.t(cur).pid.clone(), PidType::Pid),
+            PIDFD_SELF_THREAD_GROUP if pidfd_self => {
                 let leader = self.t(cur).group_leader;
                 (self.t(leader).pid.clone(), PidType::Tgid)
             }

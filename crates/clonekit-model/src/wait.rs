@@ -195,7 +195,8 @@ impl Kernel {
                 }
             }
             IdType::Pidfd(fd) => {
-                if fd < 0 {
+                // P_PIDFD is an unknown id type before Linux 5.4 (clonekit_flags::WAITID_P_PIDFD).
+                if fd < 0 || !clonekit_flags::WAITID_P_PIDFD.present_in(self.linux) {
                     return Err(Errno::EINVAL);
                 }
                 // pidfd_get_pid → pidfd_pid (fs/pidfs.c): EBADF for no descriptor, and EBADF
