@@ -81,6 +81,25 @@ rm -f "$out"/kernel-*.json "$out"/raw-*.json "$out"/console-*.log "$out"/matrix.
 apt_opts=(-q)
 if [ "$(id -u)" = 0 ]; then apt_opts+=(-o APT::Sandbox::User=root); fi
 
+# A package apt's sources lack (a newer kernel, such as linux-image-6.16.12+deb13-amd64 of
+# trixie-backports), looked up in the package index of Debian's other suites and downloaded
+# from its pool.
+mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+suites=(trixie-backports trixie bookworm-backports forky sid)
+from_debian_suites() {
+    local pkg="$1" suite file
+    need curl curl
+    need xz xz-utils
+    for suite in "${suites[@]}"; do
+        file="$(curl -fsS "$mirror/dists/$suite/main/binary-amd64/Packages.xz" | xz -dc \
+            | awk -v p="Package: $pkg" '$0 == p { found = 1 } found && /^Filename: / { print $2; found = 0 }')" || continue
+        [ -n "$file" ] || continue
+        say "$pkg: from Debian $suite"
+        curl -fsS -o "$cache/debs/$(basename "$file")" "$mirror/$file" && return 0
+    done
+    return 1
+}
+
 # A Debian package, downloaded once into the cache and unpacked: its directory.
 unpack() {
     local pkg="$1" dir="$cache/unpacked/$1"
@@ -88,9 +107,10 @@ unpack() {
         local deb
         deb="$(find "$cache/debs" -name "${pkg}_*.deb" -print -quit)"
         if [ -z "$deb" ]; then
-            (cd "$cache/debs" && apt-get "${apt_opts[@]}" download "$pkg" >&2) \
-                || { apt-get update -qq && (cd "$cache/debs" && apt-get "${apt_opts[@]}" download "$pkg" >&2); } \
-                || die "apt-get download $pkg failed"
+            (cd "$cache/debs" && apt-get "${apt_opts[@]}" download "$pkg" >&2 2>/dev/null) \
+                || { apt-get update -qq && (cd "$cache/debs" && apt-get "${apt_opts[@]}" download "$pkg" >&2 2>/dev/null); } \
+                || from_debian_suites "$pkg" \
+                || die "$pkg: not found by apt-get nor in Debian's ${suites[*]}"
             deb="$(find "$cache/debs" -name "${pkg}_*.deb" -print -quit)"
         fi
         dpkg-deb -x "$deb" "$dir.tmp" && mv "$dir.tmp" "$dir"

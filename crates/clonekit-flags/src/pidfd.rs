@@ -28,9 +28,13 @@ pub const PIDFD_SEND_SIGNAL_FLAGS: u32 =
 
 /// `PIDFD_SELF_THREAD` (Linux 6.15): a pidfd number that stands for the calling thread.
 pub const PIDFD_SELF_THREAD: i32 = -10000;
-/// `PIDFD_SELF_THREAD_GROUP` (Linux 6.15): a pidfd number that stands for the caller's
-/// thread group.
+/// `PIDFD_SELF_THREAD_GROUP` (include/uapi/linux/fcntl.h, Linux 6.17): a pidfd number that
+/// stands for the caller's thread group. Linux 6.15 and 6.16 gave it another number,
+/// [`PIDFD_SELF_THREAD_GROUP_6_15`] (crate::PIDFD_SELF_THREAD_GROUP_VALUE).
 pub const PIDFD_SELF_THREAD_GROUP: i32 = -10001;
+
+/// `PIDFD_SELF_THREAD_GROUP` of Linux 6.15 and 6.16 (include/uapi/linux/pidfd.h).
+pub const PIDFD_SELF_THREAD_GROUP_6_15: i32 = -20000;
 
 /// `pidfd_send_signal`'s flags: (bit, kernel name, language name).
 pub const PIDFD_SIGNAL_FLAGS: &[(u32, &str, &str)] = &[

@@ -146,6 +146,15 @@ pub const PIDFD_SELF: Change = Change {
     backported: &[],
 };
 
+/// `PIDFD_SELF_THREAD_GROUP` is -10001, next to `PIDFD_SELF_THREAD` in the range fcntl.h
+/// reserves; in 6.15 and 6.16 it was -20000 (and -10001 an ordinary, bad, descriptor).
+pub const PIDFD_SELF_THREAD_GROUP_VALUE: Change = Change {
+    since: (6, 17),
+    what: "PIDFD_SELF_THREAD_GROUP is -10001 (in 6.15 and 6.16: -20000)",
+    commit: "67fcec2919e4 fcntl/pidfd: redefine PIDFD_SELF_THREAD_GROUP",
+    backported: &[],
+};
+
 /// `pidfd_open` of a thread's pid without `PIDFD_THREAD` is `ENOENT` (the pid leads no
 /// thread group), told apart from a reaped process (`ESRCH`); before, `EINVAL`.
 pub const PIDFD_OPEN_ENOENT: Change = Change {
@@ -171,6 +180,7 @@ pub const CHANGES: &[Change] = &[
     PIDFD_THREAD_LEADER_POLL,
     PIDFD_SELF,
     PIDFD_OPEN_ENOENT,
+    PIDFD_SELF_THREAD_GROUP_VALUE,
 ];
 
 impl Change {

@@ -816,10 +816,17 @@ impl Kernel {
         }
         // PIDFD_SELF_* stand for the caller since Linux 6.15 (clonekit_flags::PIDFD_SELF);
         // before, they are descriptors like any other, which no process has.
+        // PIDFD_SELF_THREAD_GROUP was -20000 in 6.15 and 6.16
+        // (clonekit_flags::PIDFD_SELF_THREAD_GROUP_VALUE).
         let pidfd_self = clonekit_flags::PIDFD_SELF.present_in(self.linux);
+        let self_thread_group = if clonekit_flags::PIDFD_SELF_THREAD_GROUP_VALUE.present_in(self.linux) {
+            PIDFD_SELF_THREAD_GROUP
+        } else {
+            clonekit_flags::PIDFD_SELF_THREAD_GROUP_6_15
+        };
         let (pid, mut ty) = match pidfd {
             PIDFD_SELF_THREAD if pidfd_self => (self.t(cur).pid.clone(), PidType::Pid),
-            PIDFD_SELF_THREAD_GROUP if pidfd_self => {
+            n if n == self_thread_group && pidfd_self => {
                 let leader = self.t(cur).group_leader;
                 (self.t(leader).pid.clone(), PidType::Tgid)
             }

@@ -94,7 +94,7 @@ fn a_thread_pidfd_of_an_exited_leader_is_readable_at_once_from_6_9_to_6_14() {
 }
 
 #[test]
-fn pidfd_self_and_enoent_arrive_in_6_15_and_6_16() {
+fn pidfd_self_enoent_and_the_new_thread_group_number_arrive_in_6_15_6_16_and_6_17() {
     let (mut k, main) = boot((6, 14));
     assert_eq!(
         k.sys_pidfd_send_signal(main, clonekit_flags::PIDFD_SELF_THREAD, 0, None, 0),
@@ -106,6 +106,12 @@ fn pidfd_self_and_enoent_arrive_in_6_15_and_6_16() {
     let n = nr(&k, main, th);
     assert_eq!(k.sys_pidfd_open(main, n, 0), Err(Errno::EINVAL));
     let (mut k, main) = boot((6, 16));
+    let (old, new) = (clonekit_flags::PIDFD_SELF_THREAD_GROUP_6_15, clonekit_flags::PIDFD_SELF_THREAD_GROUP);
+    assert_eq!(k.sys_pidfd_send_signal(main, old, 0, None, 0), Ok(()));
+    assert_eq!(k.sys_pidfd_send_signal(main, new, 0, None, 0), Err(Errno::EBADF));
+    let (mut k17, main17) = boot((6, 17));
+    assert_eq!(k17.sys_pidfd_send_signal(main17, old, 0, None, 0), Err(Errno::EBADF));
+    assert_eq!(k17.sys_pidfd_send_signal(main17, new, 0, None, 0), Ok(()));
     let th = clone(&mut k, main, THREAD);
     let n = nr(&k, main, th);
     assert_eq!(k.sys_pidfd_open(main, n, 0), Err(Errno::ENOENT));

@@ -10,7 +10,8 @@ pub struct Scenario {
     pub file: String,
     /// The `# title:` line, if any.
     pub title: Option<String>,
-    /// The `# linux: >= X.Y` or `# linux: < X.Y` line: the kernel versions the scenario's
+    /// The `# linux: >= X.Y`, `# linux: < X.Y` or `# linux: >= X.Y, < A.B` line: the kernel
+    /// versions the scenario's
     /// expectations hold for (a behaviour that changed, clonekit_flags::CHANGES); `None`: all.
     pub linux: Option<LinuxRange>,
     /// The first task's name (`main` unless the file starts with `task NAME`).
@@ -26,6 +27,8 @@ pub enum LinuxRange {
     AtLeast(clonekit_flags::Version),
     /// `< X.Y`: older than this version.
     Before(clonekit_flags::Version),
+    /// `>= X.Y, < A.B`: from the first version, older than the second.
+    Between(clonekit_flags::Version, clonekit_flags::Version),
 }
 
 impl LinuxRange {
@@ -34,6 +37,7 @@ impl LinuxRange {
         match self {
             LinuxRange::AtLeast(v) => linux >= v,
             LinuxRange::Before(v) => linux < v,
+            LinuxRange::Between(from, to) => linux >= from && linux < to,
         }
     }
 }
@@ -43,6 +47,7 @@ impl std::fmt::Display for LinuxRange {
         match self {
             LinuxRange::AtLeast((a, b)) => write!(f, "Linux {a}.{b} and newer"),
             LinuxRange::Before((a, b)) => write!(f, "Linux before {a}.{b}"),
+            LinuxRange::Between((a, b), (c, d)) => write!(f, "Linux {a}.{b} and newer, before {c}.{d}"),
         }
     }
 }

@@ -49,15 +49,31 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             if let Some(v) = rest.trim_start().strip_prefix("linux:").filter(|_| steps.is_empty()) {
                 let v = v.trim();
                 let col = line.find("linux:").map_or(1, |c| c + 1);
-                let (range, version): (fn(_) -> LinuxRange, &str) = if let Some(x) = v.strip_prefix(">=") {
-                    (LinuxRange::AtLeast, x)
-                } else if let Some(x) = v.strip_prefix('<') {
-                    (LinuxRange::Before, x)
-                } else {
-                    return Err(err(col, format!("expected `linux: >= X.Y` or `linux: < X.Y`, found {v:?}")));
+                let bad = || {
+                    err(
+                        col,
+                        format!(
+                            "expected `linux: >= X.Y`, `linux: < X.Y` or `linux: >= X.Y, < A.B`, found {v:?}"
+                        ),
+                    )
                 };
-                let version = clonekit_flags::parse_version(version.trim()).map_err(|m| err(col, m))?;
-                linux = Some(range(version));
+                let version = |x: &str| clonekit_flags::parse_version(x.trim()).map_err(|m| err(col, m));
+                linux = Some(match v.split_once(',') {
+                    Some((lo, hi)) => {
+                        let lo = lo.trim().strip_prefix(">=").ok_or_else(bad)?;
+                        let hi = hi.trim().strip_prefix('<').ok_or_else(bad)?;
+                        let (from, to) = (version(lo)?, version(hi)?);
+                        if from >= to {
+                            return Err(err(col, format!("`linux: {v}` is an empty range")));
+                        }
+                        LinuxRange::Between(from, to)
+                    }
+                    None => match (v.strip_prefix(">="), v.strip_prefix('<')) {
+                        (Some(x), _) => LinuxRange::AtLeast(version(x)?),
+                        (None, Some(x)) => LinuxRange::Before(version(x)?),
+                        (None, None) => return Err(bad()),
+                    },
+                });
             }
             continue;
         }
@@ -756,6 +772,21 @@ mod tests {
         assert_eq!(s.steps[1].expect.as_deref(), Some("child"));
         assert_eq!(s.steps[1].text, "fork as child");
         assert_eq!(s.steps[1].kind, StepKind::Run(Op::Fork { name: "child".into() }));
+    }
+
+    #[test]
+    fn linux_headers_name_the_releases_a_scenario_is_for() {
+        let range = |h: &str| parse("t.scn", &format!("# linux: {h}\nmain: getpid\n")).unwrap().linux;
+        assert_eq!(range(">= 6.9"), Some(LinuxRange::AtLeast((6, 9))));
+        assert_eq!(range("< 6.16"), Some(LinuxRange::Before((6, 16))));
+        let between = range(">= 6.15, < 6.17").unwrap();
+        assert_eq!(between, LinuxRange::Between((6, 15), (6, 17)));
+        assert!(between.contains((6, 16)) && !between.contains((6, 17)) && !between.contains((6, 14)));
+        assert_eq!(between.to_string(), "Linux 6.15 and newer, before 6.17");
+        assert!(err_of("# linux: >= 6.17, < 6.15\n").contains("empty range"));
+        assert!(err_of("# linux: < 6.15, >= 6.17\n").contains("expected `linux:"));
+        assert!(err_of("# linux: 6.1\n").contains("expected `linux:"));
+        assert!(err_of("# linux: >= 9.1\n").contains("newer than the model"));
     }
 
     #[test]

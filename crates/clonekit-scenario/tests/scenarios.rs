@@ -26,6 +26,10 @@ fn versions(s: &clonekit_scenario::Scenario) -> (clonekit_flags::Version, Option
         None => (clonekit_flags::LATEST, None),
         Some(LinuxRange::AtLeast(v)) => (clonekit_flags::LATEST, modelled(v).then(|| below(v))),
         Some(LinuxRange::Before(v)) => (below(v), modelled(v).then_some(clonekit_flags::LATEST)),
+        Some(LinuxRange::Between(from, to)) => {
+            let outside = if modelled(to) { Some(to) } else { modelled(from).then(|| below(from)) };
+            (below(to).max(from), outside)
+        }
     }
 }
 
