@@ -24,6 +24,8 @@ pub enum FileKind {
         /// Whether seeking moves the offset (regular files and directories).
         seekable: bool,
     },
+    /// A `/proc/PID/ns/KIND` file (fs/nsfs.c): the namespace it keeps.
+    Ns(crate::nsproxy::NsCommon),
     /// A pidfd (`pidfs_alloc_file`, fs/pidfs.c).
     Pidfd {
         /// The process (or thread, with `PIDFD_THREAD`) it refers to.
@@ -207,7 +209,7 @@ impl Kernel {
         self.current(cur)?;
         let file = self.files_of(cur).borrow().file(fd).ok_or(Errno::EBADF)?;
         match &file.kind {
-            FileKind::Pidfd { .. } => Err(Errno::ESPIPE),
+            FileKind::Pidfd { .. } | FileKind::Ns(_) => Err(Errno::ESPIPE),
             FileKind::Path { seekable: false, .. } => Ok(0),
             FileKind::Path { .. } => {
                 let base = match whence {

@@ -49,7 +49,7 @@ pub use fork::{CopyProcessRecord, CopyStep, Forked};
 pub use fs::FsStruct;
 pub use init_task::INIT_HOSTNAME;
 pub use mm::{MmStruct, PAGE_SIZE};
-pub use nsproxy::{NsKind, NsProxy};
+pub use nsproxy::{Namespace, NsCommon, NsKind, NsProxy, UtsNamespace};
 pub use pid::{Pid, PidNamespace};
 pub use sched::{Kernel, Resumed, Syscall, TaskId, TaskState};
 pub use sem::SemUndoList;

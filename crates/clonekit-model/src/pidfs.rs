@@ -23,7 +23,7 @@ impl Kernel {
         let file = files.borrow().file(fd)?;
         match &file.kind {
             FileKind::Pidfd { pid, .. } => Some(pid.clone()),
-            FileKind::Path { .. } => None,
+            FileKind::Path { .. } | FileKind::Ns(_) => None,
         }
     }
 
@@ -34,7 +34,7 @@ impl Kernel {
         let file = files.borrow().file(fd).ok_or(Errno::EBADF)?;
         match &file.kind {
             FileKind::Pidfd { pid, flags } => Ok((pid.clone(), *flags)),
-            FileKind::Path { .. } => Err(Errno::EBADF),
+            FileKind::Path { .. } | FileKind::Ns(_) => Err(Errno::EBADF),
         }
     }
 
@@ -181,7 +181,7 @@ impl Kernel {
         let Some(file) = files.borrow().file(fd) else { return (POLLNVAL, None) };
         let (mask, pid) = match &file.kind {
             FileKind::Pidfd { pid, flags } => (self.pidfd_poll(pid, *flags), Some(pid.clone())),
-            FileKind::Path { .. } => (DEFAULT_POLLMASK, None),
+            FileKind::Path { .. } | FileKind::Ns(_) => (DEFAULT_POLLMASK, None),
         };
         (mask & (events | POLLERR | POLLHUP), pid)
     }

@@ -360,6 +360,20 @@ pub enum Op {
     IoprioSet(u16),
     /// `ioprio_get`.
     IoprioGet,
+    /// `nsfd TASK KIND`: `open("/proc/PID/ns/KIND")` of the task's namespace (close-on-exec).
+    NsOpen {
+        /// Whose namespace.
+        task: String,
+        /// Which (`/proc/PID/ns` spelling).
+        kind: NsKind,
+    },
+    /// `setns FD NSTYPE`: `NSTYPE` as `CLONE_NEW*` names (`newnet|newuser`), or a number.
+    Setns {
+        /// A namespace file or a pidfd.
+        fd: FdArg,
+        /// `setns`'s `int nstype`.
+        nstype: i32,
+    },
     /// `pidfd_open TASK|N [FLAGS]`.
     PidfdOpen {
         /// Whom.

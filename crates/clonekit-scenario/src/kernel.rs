@@ -368,6 +368,15 @@ impl KernelBackend {
             Op::Getpgid(pid) => AgentOp::Getpgid(self.pid_arg(task, env, pid)?),
             Op::Setsid => AgentOp::Setsid,
             Op::Getsid(pid) => AgentOp::Getsid(self.pid_arg(task, env, pid)?),
+            Op::NsOpen { task: name, kind } => {
+                let key = env.task(name).ok_or_else(|| err(format!("no task {name:?}")))?;
+                let pid = self.tasks.get(&key).and_then(|t| t.nspids.first().copied()).unwrap_or(i32::MAX);
+                AgentOp::NsOpen { pid, kind: agent::text::<24>(kind.name()).0 }
+            }
+            Op::Setns { fd, nstype } => {
+                let (fd, fd_var) = Self::fd_arg(env, fd)?;
+                AgentOp::Setns { fd, fd_var, nstype: *nstype }
+            }
             Op::PidfdSendSignal { pidfd, sig, flags, info } => {
                 let (fd, fd_var) = Self::fd_arg(env, pidfd)?;
                 AgentOp::PidfdSendSignal { fd, fd_var, sig: *sig as i32, flags: *flags, info: *info }
@@ -450,8 +459,9 @@ impl KernelBackend {
             | Op::Tgkill(..)
             | Op::IoprioSet(_)
             | Op::PidfdSendSignal { .. }
+            | Op::Setns { .. }
             | Op::Setpgid(..) => Value::Ok,
-            Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } => Value::Num(r.ret),
+            Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } | Op::NsOpen { .. } => Value::Num(r.ret),
             Op::Poll { .. } => Value::Poll(r.value as u16),
             Op::Getpid
             | Op::Gettid

@@ -207,14 +207,19 @@ impl ModelBackend {
         })
     }
 
-    fn nr_of(&self, observer: TaskId, env: &Env, name: &str) -> Result<i32, BackendError> {
+    /// The `struct pid` the task was created with.
+    fn pid_of_task(&self, env: &Env, name: &str) -> Result<Rc<clonekit_model::Pid>, BackendError> {
         let key = env.task(name).ok_or_else(|| BackendError(format!("no task {name:?}")))?;
-        let pid = self
-            .pids
+        self.pids
             .iter()
             .find(|p| self.pid_keys.get(&Rc::as_ptr(p)) == Some(&key))
-            .ok_or_else(|| BackendError(format!("no pid for {name:?}")))?;
-        let nr = self.k.pid_nr_seen_by(observer, pid);
+            .cloned()
+            .ok_or_else(|| BackendError(format!("no pid for {name:?}")))
+    }
+
+    fn nr_of(&self, observer: TaskId, env: &Env, name: &str) -> Result<i32, BackendError> {
+        let pid = self.pid_of_task(env, name)?;
+        let nr = self.k.pid_nr_seen_by(observer, &pid);
         Ok(if nr == 0 { i32::MAX } else { nr })
     }
 
@@ -516,6 +521,15 @@ impl ModelBackend {
             Op::Sigaltstack(set) => done(k.sys_sigaltstack(cur, *set).map(Value::OnOff)),
             Op::IoprioSet(p) => done(k.sys_ioprio_set(cur, *p).map(|_| Value::Ok)),
             Op::IoprioGet => done(k.sys_ioprio_get(cur).map(Value::Ioprio)),
+            Op::NsOpen { task, kind } => {
+                // /proc/PID of the pid the task was created with: whoever holds it now.
+                let pid = self.pid_of_task(env, task)?;
+                done(self.k.sys_open_ns(cur, &pid, *kind).map(|fd| Value::Num(i64::from(fd))))
+            }
+            Op::Setns { fd, nstype } => {
+                let fd = self.fd_of(cur, env, fd)?;
+                done(self.k.sys_setns(cur, fd, *nstype).map(|_| Value::Ok))
+            }
             Op::PidfdOpen { pid, flags } => {
                 let nr = self.pid_of(cur, env, pid)?;
                 done(self.k.sys_pidfd_open(cur, nr, *flags).map(|fd| Value::Num(i64::from(fd))))

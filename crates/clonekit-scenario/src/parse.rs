@@ -485,6 +485,25 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             )
         }
         "unshare" => Op::Unshare(clone3_flags(&a.next("flags")?)?),
+        "nsfd" => {
+            let task = a.name("a task")?;
+            let t = a.next("a namespace kind")?;
+            let kind = NsKind::from_name(t.text)
+                .ok_or_else(|| (t.col, format!("unknown namespace {:?}", t.text)))?;
+            Op::NsOpen { task, kind }
+        }
+        "setns" => {
+            let fd = fd_arg(&a.next("a namespace file or a pidfd")?)?;
+            let t = a.next("CLONE_NEW* flags or a number")?;
+            let nstype = if t.text.starts_with('-') || t.text.starts_with(|c: char| c.is_ascii_digit()) {
+                int32(&t)?
+            } else {
+                let bits = clone3_flags(&t)?;
+                u32::try_from(bits).map_err(|_| (t.col, format!("{:?} does not fit setns's int", t.text)))?
+                    as i32
+            };
+            Op::Setns { fd, nstype }
+        }
         "sethostname" => {
             let t = a.next("a host name")?;
             Op::Sethostname(t.text.to_string())

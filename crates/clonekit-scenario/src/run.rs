@@ -315,7 +315,8 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
             Op::Waitid { id: WaitidId::Pidfd(FdArg::Var(v)), .. }
             | Op::PidfdSendSignal { pidfd: FdArg::Var(v), .. }
             | Op::PidfdGetfd { pidfd: FdArg::Var(v), .. }
-            | Op::Poll { fd: FdArg::Var(v), .. } => add(v, &mut vars),
+            | Op::Poll { fd: FdArg::Var(v), .. }
+            | Op::Setns { fd: FdArg::Var(v), .. } => add(v, &mut vars),
             _ => {}
         }
     }
@@ -342,6 +343,7 @@ fn referenced_tasks(op: &Op) -> Vec<&str> {
             vec![n]
         }
         Op::Tgkill(a, b, _) => vec![a, b],
+        Op::NsOpen { task, .. } => vec![task],
         Op::FutexWait(_, crate::ast::Word::Tid(n)) => vec![n],
         _ => vec![],
     }

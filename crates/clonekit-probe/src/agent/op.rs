@@ -103,6 +103,23 @@ pub enum AgentOp {
     },
     /// `unshare(flags)`.
     Unshare(u64),
+    /// `open("/proc/PID/ns/KIND", O_RDONLY | O_CLOEXEC)`: a namespace file of task `pid`
+    /// (its pid in the initial namespace, where /proc is mounted).
+    NsOpen {
+        /// The task.
+        pid: i32,
+        /// Namespace kind, e.g. `net`, `pid_for_children`.
+        kind: [u8; 24],
+    },
+    /// `setns(fd, nstype)`.
+    Setns {
+        /// The descriptor, when given as a number.
+        fd: i32,
+        /// The memory word holding the descriptor, if any.
+        fd_var: Option<u32>,
+        /// `CLONE_NEW*` flags, or 0.
+        nstype: i32,
+    },
     /// `sethostname(name)`.
     Sethostname([u8; 64], u32),
     /// `uname()`: the node name.

@@ -437,6 +437,41 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             Reply { ret: r, value: st[1] as i64, ..Reply::default() }
         }
         AgentOp::Unshare(flags) => ret(raw(nr::UNSHARE, flags as usize, 0, 0, 0)),
+        AgentOp::NsOpen { pid, kind } => {
+            // "/proc/" PID "/ns/" KIND, formatted without allocating.
+            let mut path = [0u8; 64];
+            let mut n = 0;
+            let mut put = |bytes: &[u8], n: &mut usize| {
+                for &b in bytes {
+                    if *n < path.len() - 1 {
+                        path[*n] = b;
+                        *n += 1;
+                    }
+                }
+            };
+            put(b"/proc/", &mut n);
+            let mut digits = [0u8; 10];
+            let (mut v, mut d) = (pid.unsigned_abs(), digits.len());
+            loop {
+                d -= 1;
+                digits[d] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
+            }
+            put(&digits[d..], &mut n);
+            put(b"/ns/", &mut n);
+            let len = kind.iter().position(|&b| b == 0).unwrap_or(kind.len());
+            put(&kind[..len], &mut n);
+            const AT_FDCWD: isize = -100;
+            const O_CLOEXEC: usize = 0o2000000;
+            ret(raw(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, O_CLOEXEC, 0))
+        }
+        AgentOp::Setns { fd, fd_var, nstype } => {
+            let fd = word_or(vars, fd_var, fd);
+            ret(raw(nr::SETNS, fd as isize as usize, nstype as isize as usize, 0, 0))
+        }
         AgentOp::Sethostname(name, len) => {
             ret(raw(nr::SETHOSTNAME, name.as_ptr() as usize, len as usize, 0, 0))
         }

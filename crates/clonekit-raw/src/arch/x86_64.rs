@@ -139,6 +139,8 @@ pub mod nr {
     pub const SECCOMP: usize = 317;
     /// `prlimit64`.
     pub const PRLIMIT64: usize = 302;
+    /// `setns`.
+    pub const SETNS: usize = 308;
     /// `pidfd_send_signal`.
     pub const PIDFD_SEND_SIGNAL: usize = 424;
     /// `pidfd_open`.

@@ -182,6 +182,11 @@ pub enum Action {
     IoprioSet(u8),
     /// `pidfd_open TASK FLAGS` (a task, or now and then 0 or -1), flags from a small set.
     PidfdOpen(u8, u8),
+    /// `nsfd TASK KIND`.
+    NsOpen(u8, u8),
+    /// `setns FD NSTYPE`: a descriptor 3-8 or the word `f`, one namespace flag, all of them,
+    /// 0, or one that is not a namespace's.
+    Setns(u8, u8),
     /// `pidfd_send_signal FD SIG [FLAGS] [info=CODE]`: a descriptor 3-6 or the word `f`.
     PidfdSendSignal(u8, u8, u8),
     /// `pidfd_getfd FD TARGETFD [FLAGS]`.
@@ -256,6 +261,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<bool>().prop_map(Action::Sigaltstack),
         1 => b().prop_map(Action::IoprioSet),
         3 => (b(), b()).prop_map(|(t, f)| Action::PidfdOpen(t, f)),
+        2 => (b(), b()).prop_map(|(t, k)| Action::NsOpen(t, k)),
+        2 => (b(), b()).prop_map(|(fd, f)| Action::Setns(fd, f)),
         3 => (b(), b(), b()).prop_map(|(fd, s, f)| Action::PidfdSendSignal(fd, s, f)),
         1 => (b(), b()).prop_map(|(fd, t)| Action::PidfdGetfd(fd, t)),
         2 => b().prop_map(Action::Poll),
@@ -653,6 +660,40 @@ impl Interp {
                 };
                 let flags = pick(&[0, 0, PIDFD_NONBLOCK, PIDFD_THREAD, PIDFD_THREAD | PIDFD_NONBLOCK, 1], *f);
                 Op::PidfdOpen { pid, flags }
+            }
+            Action::NsOpen(t, kind) => {
+                Op::NsOpen { task: self.any_task(*t), kind: pick(&clonekit_model::NsKind::ALL, *kind) }
+            }
+            Action::Setns(fd, f) => {
+                use clonekit_flags::CloneFlags as F;
+                let fd = match fd % 7 {
+                    6 => FdArg::Var("f".into()),
+                    m => FdArg::Num(3 + i32::from(m)),
+                };
+                let every = F::CLONE_NEWUSER
+                    | F::CLONE_NEWNS
+                    | F::CLONE_NEWPID
+                    | F::CLONE_NEWUTS
+                    | F::CLONE_NEWIPC
+                    | F::CLONE_NEWNET
+                    | F::CLONE_NEWCGROUP
+                    | F::CLONE_NEWTIME;
+                let choices = [
+                    0,
+                    F::CLONE_NEWUSER.bits() as i32,
+                    F::CLONE_NEWNS.bits() as i32,
+                    F::CLONE_NEWPID.bits() as i32,
+                    F::CLONE_NEWUTS.bits() as i32,
+                    F::CLONE_NEWNET.bits() as i32,
+                    F::CLONE_NEWTIME.bits() as i32,
+                    F::CLONE_NEWIPC.bits() as i32,
+                    F::CLONE_NEWCGROUP.bits() as i32,
+                    (F::CLONE_NEWUTS | F::CLONE_NEWNET).bits() as i32,
+                    every.bits() as i32,
+                    -1,
+                    F::CLONE_VM.bits() as i32,
+                ];
+                Op::Setns { fd, nstype: pick(&choices, *f) }
             }
             Action::PidfdSendSignal(fd, s, f) => {
                 let pidfd = pidfd_arg(*fd);

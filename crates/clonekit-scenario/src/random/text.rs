@@ -178,6 +178,14 @@ pub fn op_text(op: &Op) -> String {
         Op::Getppid => s.push_str("getppid"),
         Op::Ns(kind) => s = format!("ns {}", kind.name()),
         Op::Unshare(bits) => s = format!("unshare {}", clone3_flags_text(*bits)),
+        Op::NsOpen { task, kind } => s = format!("nsfd {task} {}", kind.name()),
+        Op::Setns { fd, nstype } => {
+            let ty = match u64::try_from(*nstype).ok().and_then(flag_names) {
+                Some(names) => names,
+                None => nstype.to_string(),
+            };
+            s = format!("setns {fd} {ty}");
+        }
         Op::Sethostname(n) => s = format!("sethostname {n}"),
         Op::Gethostname => s.push_str("gethostname"),
         Op::PrctlSubreaper => s.push_str("prctl subreaper"),
