@@ -53,7 +53,7 @@ pub use nsproxy::{Namespace, NsCommon, NsKind, NsProxy, UtsNamespace};
 pub use pid::{Pid, PidNamespace};
 pub use sched::{Kernel, Resumed, Syscall, TaskId, TaskState};
 pub use sem::SemUndoList;
-pub use signal::{Disposition, SigSet, SighandStruct, SignalStruct, SigprocmaskHow};
+pub use signal::{Disposition, SigSet, SighandStruct, SignalStruct, SigprocmaskHow, UserSiginfo};
 pub use sys::IOPRIO_DEFAULT;
 pub use wait::{
     IdType, WaitOptions, WaitStatus, Waited, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT,

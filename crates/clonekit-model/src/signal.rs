@@ -214,6 +214,17 @@ fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
 /// `RLIMIT_CORE`'s index in `rlim`.
 const RLIMIT_CORE: usize = 4;
 
+/// The part of a `siginfo_t` a caller passes to `pidfd_send_signal` (or `rt_sigqueueinfo`)
+/// that the kernel checks: `si_signo` and `si_code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserSiginfo {
+    /// `si_signo`: must be the signal sent (`EINVAL` otherwise).
+    pub signo: u32,
+    /// `si_code`: `SI_USER` (0) and other values >= 0, and `SI_TKILL`, may only be sent to
+    /// the caller itself.
+    pub code: i32,
+}
+
 impl Kernel {
     /// `sig_ignored` (kernel/signal.c): whether sending `sig` to `t` can be dropped at once.
     fn sig_ignored(&self, t: TaskId, sig: u32, force: bool) -> bool {
@@ -786,14 +797,13 @@ impl Kernel {
 
     /// `pidfd_send_signal(pidfd, sig, info, flags)` (kernel/signal.c): `sig` to the thread
     /// group the pidfd names (its thread, for a `PIDFD_THREAD` pidfd), or to the scope one
-    /// flag asks for. `info` is the `si_code` of a `siginfo_t` the caller passes (its
-    /// `si_signo` is `sig`), `None` for a NULL one.
+    /// flag asks for. `info` is the `siginfo_t` the caller passes, `None` for a NULL one.
     pub fn sys_pidfd_send_signal(
         &mut self,
         cur: TaskId,
         pidfd: i32,
         sig: u32,
-        info: Option<i32>,
+        info: Option<UserSiginfo>,
         flags: u32,
     ) -> Result<(), Errno> {
         use clonekit_flags::{
@@ -857,9 +867,13 @@ impl Kernel {
         pid: &Rc<Pid>,
         sig: u32,
         ty: PidType,
-        info: Option<i32>,
+        info: Option<UserSiginfo>,
     ) -> Result<(), Errno> {
-        if let Some(code) = info {
+        if let Some(UserSiginfo { signo, code }) = info {
+            // The siginfo must be of the signal sent.
+            if signo != sig {
+                return Err(Errno::EINVAL);
+            }
             let own = Rc::ptr_eq(&self.t(cur).pid, pid);
             if (!own || ty == PidType::Pgid || ty == PidType::Sid)
                 && (code >= 0 || code == clonekit_flags::SI_TKILL)

@@ -7,7 +7,8 @@ use clonekit_flags::{
     SI_QUEUE, SI_USER,
 };
 use clonekit_model::{
-    CloneFlags as F, Disposition, Errno, IdType, Kernel, Syscall, TaskId, WaitStatus, WEXITED, WNOHANG,
+    CloneFlags as F, Disposition, Errno, IdType, Kernel, Syscall, TaskId, UserSiginfo, WaitStatus, WEXITED,
+    WNOHANG,
 };
 
 const SIGCHLD: u64 = clonekit_flags::ExitSignal::SIGCHLD.raw();
@@ -88,11 +89,26 @@ fn pidfd_send_signal_lets_only_the_caller_claim_kill_in_its_siginfo() {
     let own = k.sys_pidfd_open(main, nr(&k, main, main), 0).unwrap();
     k.sys_rt_sigaction(main, 10, Some(Disposition::Ignore)).unwrap();
     k.sys_rt_sigaction(child, 10, Some(Disposition::Ignore)).unwrap();
-    assert_eq!(k.sys_pidfd_send_signal(main, fd, 10, Some(SI_USER), 0), Err(Errno::EPERM));
-    assert_eq!(k.sys_pidfd_send_signal(main, fd, 10, Some(SI_QUEUE), 0), Ok(()));
-    assert_eq!(k.sys_pidfd_send_signal(main, own, 10, Some(SI_USER), 0), Ok(()));
     assert_eq!(
-        k.sys_pidfd_send_signal(main, own, 10, Some(SI_USER), PIDFD_SIGNAL_PROCESS_GROUP),
+        k.sys_pidfd_send_signal(main, fd, 10, Some(UserSiginfo { signo: 10, code: SI_USER }), 0),
+        Err(Errno::EPERM)
+    );
+    assert_eq!(
+        k.sys_pidfd_send_signal(main, fd, 10, Some(UserSiginfo { signo: 10, code: SI_QUEUE }), 0),
+        Ok(())
+    );
+    assert_eq!(
+        k.sys_pidfd_send_signal(main, own, 10, Some(UserSiginfo { signo: 10, code: SI_USER }), 0),
+        Ok(())
+    );
+    assert_eq!(
+        k.sys_pidfd_send_signal(
+            main,
+            own,
+            10,
+            Some(UserSiginfo { signo: 10, code: SI_USER }),
+            PIDFD_SIGNAL_PROCESS_GROUP
+        ),
         Err(Errno::EPERM)
     );
 }

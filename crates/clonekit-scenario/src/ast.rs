@@ -381,7 +381,7 @@ pub enum Op {
         /// `PIDFD_NONBLOCK`, `PIDFD_THREAD` (and any other bits, to break the rules).
         flags: u32,
     },
-    /// `pidfd_send_signal FD SIG [FLAGS] [info=CODE]`.
+    /// `pidfd_send_signal FD SIG [FLAGS] [info=CODE [signo=SIG]]`.
     PidfdSendSignal {
         /// The pidfd.
         pidfd: FdArg,
@@ -392,6 +392,8 @@ pub enum Op {
         /// `info=CODE`: a `siginfo_t` with this `si_code` (and `si_signo` the signal);
         /// `None` passes NULL.
         info: Option<i32>,
+        /// `signo=SIG`: the siginfo's `si_signo`, when it is not the signal sent.
+        signo: Option<u32>,
     },
     /// `pidfd_getfd FD TARGETFD [FLAGS]`.
     PidfdGetfd {

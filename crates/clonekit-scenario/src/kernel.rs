@@ -377,9 +377,16 @@ impl KernelBackend {
                 let (fd, fd_var) = Self::fd_arg(env, fd)?;
                 AgentOp::Setns { fd, fd_var, nstype: *nstype }
             }
-            Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+            Op::PidfdSendSignal { pidfd, sig, flags, info, signo } => {
                 let (fd, fd_var) = Self::fd_arg(env, pidfd)?;
-                AgentOp::PidfdSendSignal { fd, fd_var, sig: *sig as i32, flags: *flags, info: *info }
+                AgentOp::PidfdSendSignal {
+                    fd,
+                    fd_var,
+                    sig: *sig as i32,
+                    flags: *flags,
+                    info: *info,
+                    signo: signo.unwrap_or(*sig) as i32,
+                }
             }
             Op::PidfdGetfd { pidfd, fd, flags } => {
                 let (pidfd, pidfd_var) = Self::fd_arg(env, pidfd)?;

@@ -534,9 +534,11 @@ impl ModelBackend {
                 let nr = self.pid_of(cur, env, pid)?;
                 done(self.k.sys_pidfd_open(cur, nr, *flags).map(|fd| Value::Num(i64::from(fd))))
             }
-            Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+            Op::PidfdSendSignal { pidfd, sig, flags, info, signo } => {
+                let info =
+                    info.map(|code| clonekit_model::UserSiginfo { signo: signo.unwrap_or(*sig), code });
                 let fd = self.fd_of(cur, env, pidfd)?;
-                done(self.k.sys_pidfd_send_signal(cur, fd, *sig, *info, *flags).map(|_| Value::Ok))
+                done(self.k.sys_pidfd_send_signal(cur, fd, *sig, info, *flags).map(|_| Value::Ok))
             }
             Op::PidfdGetfd { pidfd, fd, flags } => {
                 let pidfd = self.fd_of(cur, env, pidfd)?;

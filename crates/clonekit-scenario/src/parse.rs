@@ -647,7 +647,7 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
         "pidfd_send_signal" => {
             let pidfd = fd_arg(&a.next("a pidfd (a number or a memory word)")?)?;
             let sig = raw_signal(&a.next("a signal")?)?;
-            let (mut flags, mut info) = (0, None);
+            let (mut flags, mut info, mut signo) = (0, None, None);
             while let Some(t) = a.peek() {
                 a.pos += 1;
                 match key_value(&t) {
@@ -657,11 +657,20 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
                             None => int32(&v)?,
                         })
                     }
+                    Some(("signo", v)) => {
+                        if info.is_none() {
+                            return Err((
+                                t.col,
+                                "`signo=` is the siginfo's: it needs `info=` before it".into(),
+                            ));
+                        }
+                        signo = Some(raw_signal(&v)?);
+                    }
                     Some((k, _)) => return Err((t.col, format!("unknown pidfd_send_signal argument {k:?}"))),
                     None => flags = pidfd_flags(&t, PIDFD_SIGNAL_FLAGS)?,
                 }
             }
-            Op::PidfdSendSignal { pidfd, sig, flags, info }
+            Op::PidfdSendSignal { pidfd, sig, flags, info, signo }
         }
         "pidfd_getfd" => {
             let pidfd = fd_arg(&a.next("a pidfd (a number or a memory word)")?)?;

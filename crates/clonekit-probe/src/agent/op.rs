@@ -248,8 +248,10 @@ pub enum AgentOp {
         sig: i32,
         /// `PIDFD_SIGNAL_*` flags.
         flags: u32,
-        /// A `siginfo_t` with this `si_code` (and `si_signo` = `sig`); `None`: NULL.
+        /// A `siginfo_t` with this `si_code`; `None`: NULL.
         info: Option<i32>,
+        /// The siginfo's `si_signo` (the signal sent, unless a test says otherwise).
+        signo: i32,
     },
     /// `pidfd_getfd(pidfd, fd, flags)`.
     PidfdGetfd {

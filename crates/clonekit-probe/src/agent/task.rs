@@ -551,11 +551,11 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::PidfdOpen { pid, flags } => {
             ret(raw(nr::PIDFD_OPEN, pid as isize as usize, flags as usize, 0, 0))
         }
-        AgentOp::PidfdSendSignal { fd, fd_var, sig, flags, info } => {
+        AgentOp::PidfdSendSignal { fd, fd_var, sig, flags, info, signo } => {
             let fd = word_or(vars, fd_var, fd);
             // siginfo_t: si_signo @0, si_errno @4, si_code @8.
             let mut si = [0i32; 32];
-            si[0] = sig;
+            si[0] = signo;
             si[2] = info.unwrap_or(0);
             let info_ptr = if info.is_some() { si.as_ptr() as usize } else { 0 };
             ret(raw(nr::PIDFD_SEND_SIGNAL, fd as isize as usize, sig as usize, info_ptr, flags as usize))

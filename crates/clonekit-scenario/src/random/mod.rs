@@ -728,7 +728,9 @@ impl Interp {
                 if fatal_to_anyone || back {
                     return None;
                 }
-                Op::PidfdSendSignal { pidfd, sig, flags, info }
+                // Now and then a siginfo of another signal (EINVAL).
+                let signo = (info.is_some() && s / 16 % 6 == 0).then(|| pick(&SIGNALS, s / 3));
+                Op::PidfdSendSignal { pidfd, sig, flags, info, signo }
             }
             Action::PidfdGetfd(fd, t) => {
                 // Descriptors 0-2 are the runner's own (a pipe, a terminal): left out.

@@ -255,7 +255,7 @@ pub fn op_text(op: &Op) -> String {
                 let _ = write!(s, " {}", pidfd_flags_text(*flags, PIDFD_OPEN_FLAGS));
             }
         }
-        Op::PidfdSendSignal { pidfd, sig, flags, info } => {
+        Op::PidfdSendSignal { pidfd, sig, flags, info, signo } => {
             let sig = if *sig == 0 { "0".into() } else { sig_text(*sig) };
             s = format!("pidfd_send_signal {pidfd} {sig}");
             if *flags != 0 {
@@ -269,6 +269,9 @@ pub fn op_text(op: &Op) -> String {
                     None => {
                         let _ = write!(s, " info={code}");
                     }
+                }
+                if let Some(n) = signo {
+                    let _ = write!(s, " signo={}", sig_text(*n));
                 }
             }
         }
