@@ -204,7 +204,7 @@ impl Kernel {
             if flags.contains(CloneFlags::CLONE_VM) || Rc::ptr_eq(&old.time_for_children, &old.time) {
                 return Ok((old, false));
             }
-        } else if !cred.ns_capable(&cred.user_ns) {
+        } else if !cred.ns_capable(&cred.user_ns, clonekit_flags::CAP_SYS_ADMIN) {
             // No CAP_SYS_ADMIN over the creds' user namespace (rule N1).
             return Err(Refused::by("N1"));
         }

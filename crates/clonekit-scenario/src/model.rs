@@ -64,7 +64,7 @@ pub struct ModelBackend {
 impl ModelBackend {
     /// A freshly booted model whose first task is root.
     pub fn new() -> ModelBackend {
-        ModelBackend::for_caller(Privilege::Root)
+        ModelBackend::for_caller(Privilege::ROOT)
     }
 
     /// A freshly booted model whose first task has `caller`'s privilege: what

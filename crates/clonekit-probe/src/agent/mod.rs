@@ -277,7 +277,7 @@ impl Fleet {
         };
         let init = match privilege {
             Privilege::Unprivileged { .. } => None,
-            Privilege::Root => spawn_init(ISOLATION).ok(),
+            Privilege::Root { .. } => spawn_init(ISOLATION).ok(),
             // A container's root has the capabilities already; an ordinary user creates the
             // user namespace with the others, and maps its uid 0 before the init is asked to
             // create anything.

@@ -827,7 +827,7 @@ pub struct Caller {
 
 impl Caller {
     /// Root, with `clone3`: what scenarios are written for.
-    pub const ROOT: Caller = Caller { privilege: Privilege::Root, clone3: true };
+    pub const ROOT: Caller = Caller { privilege: Privilege::ROOT, clone3: true };
 
     /// This process, as the kernel backend runs its scenarios.
     pub fn of_this_process() -> Caller {
