@@ -50,7 +50,8 @@ impl UserNamespace {
     /// initial namespace maps every uid to itself, another one only its uid 0).
     pub fn make_kuid(&self, uid: u32) -> Option<u32> {
         match (self.level, self.root_kuid.get()) {
-            (0, _) => Some(uid),
+            // The identity map covers 0..=4294967294: (uid_t) -1 is never a uid.
+            (0, _) => (uid != u32::MAX).then_some(uid),
             (_, Some(root)) if uid == 0 => Some(root),
             _ => None,
         }

@@ -9,7 +9,7 @@ use clonekit_flags::{
 use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
 
 use crate::ast::{
-    Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word,
+    Capset, Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word,
 };
 use crate::error::ScenarioError;
 
@@ -475,14 +475,45 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
         }
         "gethostname" => Op::Gethostname,
         "prctl" => {
-            let t = a.next("subreaper, pdeathsig SIG or get_pdeathsig")?;
+            let t = a.next(
+                "subreaper, pdeathsig SIG, dumpable N, keepcaps N, get_subreaper, get_pdeathsig, get_dumpable or get_keepcaps",
+            )?;
             match t.text {
                 "subreaper" => Op::PrctlSubreaper,
                 "pdeathsig" => Op::PrctlPdeathsig(signal(&a.next("a signal")?, true)?),
                 "get_pdeathsig" => Op::PrctlGetPdeathsig,
+                "get_subreaper" => Op::PrctlGetSubreaper,
+                "dumpable" => Op::PrctlDumpable(number(&a.next("0 or 1")?)?),
+                "get_dumpable" => Op::PrctlGetDumpable,
+                "keepcaps" => Op::PrctlKeepcaps(number(&a.next("0 or 1")?)?),
+                "get_keepcaps" => Op::PrctlGetKeepcaps,
                 _ => return Err((t.col, format!("unknown prctl {:?}", t.text))),
             }
         }
+        "capset" => {
+            let t = a.next("drop CAPS, or the capabilities to keep")?;
+            if t.text == "drop" {
+                Op::Capset(Capset::Drop(cap_set(&a.next("capabilities (sys_admin,kill or [])")?)?))
+            } else {
+                Op::Capset(Capset::Only(cap_set(&t)?))
+            }
+        }
+        "capget" => {
+            let t = a.next("a capability")?;
+            Op::Capget(capability(&t)?)
+        }
+        "setuid" => Op::Setuid(word32(&a.next("a uid")?)?),
+        "seteuid" => {
+            let t = a.next("a uid")?;
+            match word32(&t)? {
+                // glibc's seteuid refuses (uid_t) -1 itself; it would mean "unchanged" to
+                // setresuid.
+                u32::MAX => return Err((t.col, "seteuid takes a uid below 4294967295".to_string())),
+                u => Op::Seteuid(u),
+            }
+        }
+        "getuid" => Op::Getuid,
+        "geteuid" => Op::Geteuid,
         "store" => {
             let v = var(&a.next("a memory word")?)?;
             Op::Store(v, word32(&a.next("a value")?)?)
@@ -710,6 +741,25 @@ fn raw_signal(t: &Tok<'_>) -> PResult<u32> {
         Ok(n) => Ok(n),
         Err(e) => t.text.parse::<u32>().map_err(|_| e),
     }
+}
+
+/// A capability by name (`sys_admin`, `CAP_SYS_ADMIN`) or number.
+fn capability(t: &Tok<'_>) -> PResult<u32> {
+    clonekit_flags::capability_from_name(t.text).ok_or_else(|| (t.col, format!("unknown capability {:?}", t.text)))
+}
+
+/// Capabilities, comma-separated, or `[]` for none.
+fn cap_set(t: &Tok<'_>) -> PResult<clonekit_flags::CapSet> {
+    if t.text == "[]" {
+        return Ok(0);
+    }
+    let mut set = 0;
+    let mut col = t.col;
+    for part in t.text.split(',') {
+        set |= 1 << capability(&Tok { text: part, col })?;
+        col += part.chars().count() + 1;
+    }
+    Ok(set)
 }
 
 fn on_off(t: &Tok<'_>) -> PResult<bool> {
