@@ -436,6 +436,14 @@ impl Interp {
             })
     }
 
+    /// Whether task `k` lacks a permitted capability the generator's credential steps may
+    /// have taken from it (those of [`CAPS`], and `CAP_CHOWN`, which `capset CAPS` drops).
+    fn dropped_caps(&mut self, k: TaskKey) -> bool {
+        CAPS.iter().chain(&[clonekit_flags::CAP_CHOWN]).any(|&cap| {
+            matches!(self.query(k, &Op::Capget(cap)), Some(Value::Caps(sets)) if sets & Value::CAP_PERMITTED == 0)
+        })
+    }
+
     /// A small number to store or compare. Without a pid namespace of their own (an ordinary
     /// user who may not create one), the tasks' ids are the machine's, which the model cannot
     /// know: numbers are then kept clear of any pid (above `pid_max`'s limit), so that a word
@@ -529,7 +537,18 @@ impl Interp {
                     siginfo: t / 6 % 2 == 0,
                 }
             }
-            Action::Execve => Op::Execve,
+            Action::Execve => {
+                // An exec that gives a task back capabilities it had dropped (root's exec gets
+                // the bounding set) leaves its memory not dumpable (commit_creds); an ordinary
+                // user's coordinator may then not read how the task ends in its own step
+                // (/proc/TID/stat hides the exit code): root of a user namespace of its own
+                // makes it only with every capability. (An ordinary user without one has none
+                // to get back.)
+                if matches!(self.caller.privilege, Privilege::NamespaceRoot { .. }) && self.dropped_caps(k) {
+                    return None;
+                }
+                Op::Execve
+            }
             Action::Query(q) => match q % 9 {
                 0 => Op::Getpid,
                 1 => Op::Gettid,
