@@ -45,8 +45,8 @@ mod sys;
 mod wait;
 
 pub use blk_ioc::IoContext;
-pub use clonekit_flags::Resource;
 pub use capability::CapSets;
+pub use clonekit_flags::Resource;
 pub use cred::{Cred, UserNamespace};
 pub use file::{FdState, File, FileKind, FilesStruct, Whence};
 pub use fork::{CopyProcessRecord, CopyStep, Forked};

@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use clonekit_flags::{CloneArgs, CloneFlags, Errno, Privilege, CLONE_ARGS_SIZE_VER2, PAGE_SIZE};
 use clonekit_model::{
-    CapSets, Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
+    CapSets, Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState,
+    Waited, Whence,
 };
 
 use crate::ast::{Capset, FdArg, Op, PidArg, Target, WaitidId, Word};
@@ -453,9 +454,9 @@ impl ModelBackend {
                 };
                 done(sets.and_then(|s| k.sys_capset(cur, s)).map(|_| Value::Ok))
             }
-            Op::Capget(cap) => done(
-                k.sys_capget(cur).map(|s| Value::caps_of(*cap, s.effective, s.permitted, s.inheritable)),
-            ),
+            Op::Capget(cap) => {
+                done(k.sys_capget(cur).map(|s| Value::caps_of(*cap, s.effective, s.permitted, s.inheritable)))
+            }
             Op::Setuid(uid) => done(k.sys_setuid(cur, *uid).map(|_| Value::Ok)),
             Op::Seteuid(uid) => done(k.sys_setresuid(cur, None, Some(*uid), None).map(|_| Value::Ok)),
             Op::Getuid => done(k.sys_getuid(cur).map(|u| Value::Num(i64::from(u)))),

@@ -745,7 +745,8 @@ fn raw_signal(t: &Tok<'_>) -> PResult<u32> {
 
 /// A capability by name (`sys_admin`, `CAP_SYS_ADMIN`) or number.
 fn capability(t: &Tok<'_>) -> PResult<u32> {
-    clonekit_flags::capability_from_name(t.text).ok_or_else(|| (t.col, format!("unknown capability {:?}", t.text)))
+    clonekit_flags::capability_from_name(t.text)
+        .ok_or_else(|| (t.col, format!("unknown capability {:?}", t.text)))
 }
 
 /// Capabilities, comma-separated, or `[]` for none.

@@ -312,7 +312,15 @@ impl Fleet {
                     };
                 }
                 // SAFETY: prctl with integer arguments.
-                clonekit_raw::check(unsafe { clonekit_raw::syscall4(clonekit_raw::nr::PRCTL, clonekit_flags::PR_SET_CHILD_SUBREAPER as usize, 1, 0, 0) })?;
+                clonekit_raw::check(unsafe {
+                    clonekit_raw::syscall4(
+                        clonekit_raw::nr::PRCTL,
+                        clonekit_flags::PR_SET_CHILD_SUBREAPER as usize,
+                        1,
+                        0,
+                        0,
+                    )
+                })?;
             }
         }
         Ok(fleet)
@@ -697,7 +705,15 @@ impl Drop for Fleet {
         self.shutdown();
         if subreaper {
             // SAFETY: prctl with integer arguments.
-            let _ = unsafe { clonekit_raw::syscall4(clonekit_raw::nr::PRCTL, clonekit_flags::PR_SET_CHILD_SUBREAPER as usize, 0, 0, 0) };
+            let _ = unsafe {
+                clonekit_raw::syscall4(
+                    clonekit_raw::nr::PRCTL,
+                    clonekit_flags::PR_SET_CHILD_SUBREAPER as usize,
+                    0,
+                    0,
+                    0,
+                )
+            };
         }
         // SAFETY: the mapping is ours; the agents map their own.
         let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };

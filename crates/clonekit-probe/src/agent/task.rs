@@ -459,7 +459,13 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Prctl { option, arg } => ret(raw(nr::PRCTL, option as usize, arg as usize, 0, 0)),
         AgentOp::Capget => {
             let (r, sets) = capget();
-            Reply { ret: r, value: sets[0] as i64, extra: sets[1] as i64, aux: [sets[2] as i64, 0, 0], ..Reply::default() }
+            Reply {
+                ret: r,
+                value: sets[0] as i64,
+                extra: sets[1] as i64,
+                aux: [sets[2] as i64, 0, 0],
+                ..Reply::default()
+            }
         }
         AgentOp::Capset { drop, caps } => {
             let sets = if drop {

@@ -759,7 +759,11 @@ impl Interp {
                 0 | 1 => Op::Capset(Capset::Drop(1 << pick(&CAPS, *n))),
                 2 => {
                     // A subset of CAPS, by the bits of n.
-                    let set = CAPS.iter().enumerate().filter(|(i, _)| n & (1 << i) != 0).fold(0, |s, (_, c)| s | 1 << c);
+                    let set = CAPS
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| n & (1 << i) != 0)
+                        .fold(0, |s, (_, c)| s | 1 << c);
                     Op::Capset(Capset::Only(set))
                 }
                 3 | 4 => Op::Capget(pick(&CAPS, *n)),

@@ -193,7 +193,9 @@ pub fn op_text(op: &Op) -> String {
         Op::Capset(crate::ast::Capset::Drop(caps)) => {
             s = format!("capset drop {}", clonekit_flags::format_cap_set(*caps))
         }
-        Op::Capset(crate::ast::Capset::Only(caps)) => s = format!("capset {}", clonekit_flags::format_cap_set(*caps)),
+        Op::Capset(crate::ast::Capset::Only(caps)) => {
+            s = format!("capset {}", clonekit_flags::format_cap_set(*caps))
+        }
         Op::Capget(cap) => s = format!("capget {}", clonekit_flags::capability_name(*cap)),
         Op::Setuid(u) => s = format!("setuid {u}"),
         Op::Seteuid(u) => s = format!("seteuid {u}"),
