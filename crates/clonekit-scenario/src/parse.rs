@@ -810,6 +810,33 @@ mod tests {
     }
 
     #[test]
+    fn credential_operations_and_their_errors() {
+        use clonekit_flags::{CAP_CHECKPOINT_RESTORE, CAP_KILL, CAP_SYS_ADMIN};
+        let op = |text: &str| match parse("t.scn", text).unwrap().steps[0].kind.clone() {
+            StepKind::Run(op) => op,
+            k => panic!("{k:?}"),
+        };
+        assert_eq!(
+            op("main: capset drop sys_admin,CAP_KILL\n"),
+            Op::Capset(Capset::Drop(1 << CAP_SYS_ADMIN | 1 << CAP_KILL))
+        );
+        assert_eq!(op("main: capset []\n"), Op::Capset(Capset::Only(0)));
+        assert_eq!(op("main: capget 40\n"), Op::Capget(CAP_CHECKPOINT_RESTORE));
+        assert_eq!(op("main: seteuid 65535\n"), Op::Seteuid(65535));
+        assert_eq!(op("main: prctl get_subreaper\n"), Op::PrctlGetSubreaper);
+        assert_eq!(op("main: prctl dumpable 0\n"), Op::PrctlDumpable(0));
+        assert_eq!(err_of("main: capset drop sys_admn\n"), "t.scn:1:19: unknown capability \"sys_admn\"");
+        assert_eq!(err_of("main: capset kill,41\n"), "t.scn:1:19: unknown capability \"41\"");
+        assert_eq!(err_of("main: seteuid 4294967295\n"), "t.scn:1:15: seteuid takes a uid below 4294967295");
+        assert_eq!(err_of("main: prctl dumpable\n"), "t.scn:1:21: expected 0 or 1");
+        // Setting another uid than 0 is for root of the machine.
+        let s = parse("t.scn", "main: setuid 0\nmain: seteuid 65534\n").unwrap();
+        assert_eq!(s.other_uid(), Some(65534));
+        assert_eq!(s.lacks_uids(clonekit_flags::Privilege::ROOT), None);
+        assert!(s.lacks_uids(clonekit_flags::Privilege::NamespaceRoot { uid: 1001 }).is_some());
+    }
+
+    #[test]
     fn task_header_names_the_first_task() {
         let s = parse("t.scn", "task boss\nboss: getpid => boss\n").unwrap();
         assert_eq!(s.first_task, "boss");
