@@ -58,6 +58,12 @@ pub fn has_cap_sys_admin() -> bool {
         .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN))
 }
 
+/// Whether this process runs with `no_new_privs` (`PR_GET_NO_NEW_PRIVS`), as a seccomp filter
+/// installed without `CAP_SYS_ADMIN` requires: its tasks' execs then gain no capability.
+pub fn no_new_privs() -> bool {
+    rustix::thread::no_new_privs().unwrap_or(false)
+}
+
 /// The capabilities this process holds (its permitted set), as a [`clonekit_flags::CapSet`]:
 /// what root's tasks start with on this machine, whose bounding set may leave some out.
 pub fn root_caps() -> clonekit_flags::CapSet {

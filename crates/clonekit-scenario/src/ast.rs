@@ -106,6 +106,26 @@ impl Scenario {
         })
     }
 
+    /// Whether a task may exec after a `capset` step (any task, any order in the file: the
+    /// exec may give back capabilities the capset took, which `no_new_privs` forbids).
+    pub fn execs_after_capset(&self) -> bool {
+        let first_capset = self.steps.iter().position(|st| matches!(st.kind, StepKind::Run(Op::Capset(_))));
+        first_capset
+            .is_some_and(|at| self.steps[at..].iter().any(|st| matches!(st.kind, StepKind::Run(Op::Execve))))
+    }
+
+    /// Why this scenario cannot run in a process with `no_new_privs` set (what a seccomp
+    /// filter's set-up leaves), if it cannot: an exec there gives no capability back
+    /// (`cap_bprm_creds_from_file` keeps the permitted set within the old one), which the
+    /// model does not follow.
+    pub fn lacks_new_privs(&self, no_new_privs: bool) -> Option<String> {
+        (no_new_privs && self.execs_after_capset()).then(|| {
+            "execs after a capset, and this process runs with no_new_privs (a seccomp filter's set-up), \
+             under which an exec gives no capability back; the model does not follow no_new_privs"
+                .to_string()
+        })
+    }
+
     /// Why this scenario cannot run with `privilege`, if it cannot: it sets a uid other than
     /// 0 ([`Scenario::other_uid`]) and the caller is not root of the machine.
     pub fn lacks_uids(&self, privilege: clonekit_flags::Privilege) -> Option<String> {

@@ -53,7 +53,10 @@ fn main() {
             skipped += 1;
             continue;
         }
-        if let Some(why) = scenario.lacks_uids(caller) {
+        if let Some(why) = scenario
+            .lacks_uids(caller)
+            .or_else(|| scenario.lacks_new_privs(clonekit_probe::privilege::no_new_privs()))
+        {
             println!("skip {name}: {why}");
             skipped += 1;
             continue;

@@ -543,8 +543,10 @@ impl Interp {
                 // user's coordinator may then not read how the task ends in its own step
                 // (/proc/TID/stat hides the exit code): root of a user namespace of its own
                 // makes it only with every capability. (An ordinary user without one has none
-                // to get back.)
-                if matches!(self.caller.privilege, Privilege::NamespaceRoot { .. }) && self.dropped_caps(k) {
+                // to get back.) Under no_new_privs, which the model does not follow, the exec
+                // gives nothing back: left out too.
+                let unobservable = matches!(self.caller.privilege, Privilege::NamespaceRoot { .. });
+                if (unobservable || self.caller.no_new_privs) && self.dropped_caps(k) {
                     return None;
                 }
                 Op::Execve
@@ -899,15 +901,22 @@ pub struct Caller {
     pub privilege: Privilege,
     /// Whether `clone3` reaches the kernel (no seccomp filter refuses it).
     pub clone3: bool,
+    /// Whether the tasks run with `no_new_privs` (an exec gains no capability; the model does
+    /// not follow it).
+    pub no_new_privs: bool,
 }
 
 impl Caller {
     /// Root, with `clone3`: what scenarios are written for.
-    pub const ROOT: Caller = Caller { privilege: Privilege::ROOT, clone3: true };
+    pub const ROOT: Caller = Caller { privilege: Privilege::ROOT, clone3: true, no_new_privs: false };
 
     /// This process, as the kernel backend runs its scenarios.
     pub fn of_this_process() -> Caller {
-        Caller { privilege: crate::KernelBackend::caller(), clone3: clonekit_probe::probe_clone3().is_ok() }
+        Caller {
+            privilege: crate::KernelBackend::caller(),
+            clone3: clonekit_probe::probe_clone3().is_ok(),
+            no_new_privs: clonekit_probe::privilege::no_new_privs(),
+        }
     }
 }
 
