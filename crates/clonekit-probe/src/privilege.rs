@@ -60,12 +60,20 @@ pub fn has_cap_sys_admin() -> bool {
 
 /// Whether this process runs with `no_new_privs` (`PR_GET_NO_NEW_PRIVS`), as a seccomp filter
 /// installed without `CAP_SYS_ADMIN` requires: its tasks' execs then gain no capability.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/PR_GET_NO_NEW_PRIVS.2const.html)
 pub fn no_new_privs() -> bool {
     rustix::thread::no_new_privs().unwrap_or(false)
 }
 
 /// The capabilities this process holds (its permitted set), as a [`clonekit_flags::CapSet`]:
 /// what root's tasks start with on this machine, whose bounding set may leave some out.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/capget.2.html)
 pub fn root_caps() -> clonekit_flags::CapSet {
     rustix::thread::capabilities(None).map_or(0, |c| c.permitted.bits())
 }
