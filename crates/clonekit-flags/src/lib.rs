@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod args;
+mod cred;
 mod cstring;
 mod errno;
 mod flags;
@@ -24,6 +25,7 @@ mod signal;
 mod versions;
 
 pub use args::*;
+pub use cred::*;
 pub use cstring::*;
 pub use errno::*;
 pub use flags::*;

@@ -12,8 +12,13 @@
 /// ordinary user to neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Privilege {
-    /// Root in the initial user namespace: every capability, everywhere.
-    Root,
+    /// Root in the initial user namespace: every capability the machine lets root have,
+    /// everywhere.
+    Root {
+        /// The capabilities root holds (permitted and effective): every one, unless the
+        /// machine's bounding set leaves some out (a container, a hardened host).
+        caps: crate::CapSet,
+    },
     /// uid 0 with every capability in a user namespace of its own, created by an ordinary
     /// user whose uid and gid it maps to 0 (`unshare --user --map-root-user`). The pid, UTS
     /// and IPC namespaces the tasks live in are created with it and owned by it; the mount,
@@ -34,10 +39,13 @@ pub enum Privilege {
 }
 
 impl Privilege {
+    /// Root with every capability ([`crate::CAP_FULL_SET`]).
+    pub const ROOT: Privilege = Privilege::Root { caps: crate::CAP_FULL_SET };
+
     /// The global (kernel) uid of the caller's tasks.
     pub fn uid(self) -> u32 {
         match self {
-            Privilege::Root => 0,
+            Privilege::Root { .. } => 0,
             Privilege::NamespaceRoot { uid } | Privilege::Unprivileged { uid, .. } => uid,
         }
     }
@@ -51,7 +59,7 @@ impl Privilege {
     /// 1001)`, `uid 1001, no capabilities`.
     pub fn describe(self) -> String {
         match self {
-            Privilege::Root => "root".to_string(),
+            Privilege::Root { .. } => "root".to_string(),
             Privilege::NamespaceRoot { uid } => format!("root of a user namespace of its own (uid {uid})"),
             Privilege::Unprivileged { uid, .. } => format!("uid {uid}, no capabilities"),
         }
@@ -76,9 +84,9 @@ impl Privilege {
 }
 
 impl Default for Privilege {
-    /// [`Privilege::Root`], what scenarios are written for.
+    /// [`Privilege::ROOT`], what scenarios are written for.
     fn default() -> Self {
-        Privilege::Root
+        Privilege::ROOT
     }
 }
 
@@ -88,13 +96,13 @@ mod tests {
 
     #[test]
     fn describes_each_kind() {
-        assert_eq!(Privilege::Root.describe(), "root");
+        assert_eq!(Privilege::ROOT.describe(), "root");
         assert_eq!(Privilege::NamespaceRoot { uid: 1001 }.uid(), 1001);
         assert!(Privilege::NamespaceRoot { uid: 1001 }.has_caps());
         let user = Privilege::Unprivileged { uid: 1001, user_ns_refused: Some(crate::Errno::ENOSPC) };
         assert!(!user.has_caps());
         assert_eq!(user.describe(), "uid 1001, no capabilities");
         assert!(user.lacks_caps().unwrap().ends_with("may not create a user namespace here"));
-        assert_eq!(Privilege::Root.lacks_caps(), None);
+        assert_eq!(Privilege::ROOT.lacks_caps(), None);
     }
 }

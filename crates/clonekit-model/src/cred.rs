@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use clonekit_flags::Errno;
+use clonekit_flags::{CapSet, Errno, CAP_CHECKPOINT_RESTORE, CAP_FULL_SET, CAP_SYS_ADMIN};
 
 use crate::fork::Refused;
 
@@ -45,37 +45,78 @@ impl UserNamespace {
     pub fn mapped(&self) -> bool {
         self.root_kuid.get().is_some()
     }
+
+    /// `make_kuid(ns, uid)`: the kernel uid `uid` of this namespace is, if it is mapped (the
+    /// initial namespace maps every uid to itself, another one only its uid 0).
+    pub fn make_kuid(&self, uid: u32) -> Option<u32> {
+        match (self.level, self.root_kuid.get()) {
+            // The identity map covers 0..=4294967294: (uid_t) -1 is never a uid.
+            (0, _) => (uid != u32::MAX).then_some(uid),
+            (_, Some(root)) if uid == 0 => Some(root),
+            _ => None,
+        }
+    }
+
+    /// `kuid_has_mapping(ns, kuid)`: whether kernel uid `kuid` has a uid here.
+    pub fn kuid_has_mapping(&self, kuid: u32) -> bool {
+        self.level == 0 || self.root_kuid.get() == Some(kuid)
+    }
 }
 
-/// `struct cred`, reduced to what clone's rules look at: the user namespace, whether the
-/// task holds `CAP_SYS_ADMIN` there, and its effective uid (the scenario's tasks run with the
-/// caller's [`Privilege`](clonekit_flags::Privilege)).
+/// `struct cred`, reduced to what the model's calls look at: the user namespace, the uids
+/// (kernel uids: the real, effective, saved and file-system uid), the capability sets, and
+/// `SECBIT_KEEP_CAPS`. The gids are the scenario's tasks' own throughout (no operation
+/// changes them), so the checks that compare them always find them equal.
 #[derive(Debug, Clone)]
 pub struct Cred {
     /// `cred->user_ns`.
     pub user_ns: Rc<UserNamespace>,
-    /// `CAP_SYS_ADMIN` in `user_ns` (and so in every namespace it owns).
-    pub cap_sys_admin: bool,
-    /// `euid` as a global (kernel) uid.
+    /// `uid`: the real uid, as a global (kernel) uid.
+    pub uid: u32,
+    /// `euid`.
     pub euid: u32,
+    /// `suid`.
+    pub suid: u32,
+    /// `fsuid`.
+    pub fsuid: u32,
+    /// `cap_inheritable`.
+    pub cap_inheritable: CapSet,
+    /// `cap_permitted`.
+    pub cap_permitted: CapSet,
+    /// `cap_effective`: what `cap_capable` looks at.
+    pub cap_effective: CapSet,
+    /// `cap_bset`: the bounding set, what an exec by root may get back.
+    pub cap_bset: CapSet,
+    /// `securebits & SECBIT_KEEP_CAPS` (`PR_SET_KEEPCAPS`).
+    pub keep_caps: bool,
 }
 
 impl Cred {
-    /// `ns_capable(ns, CAP_SYS_ADMIN)` (kernel/capability.c): the capability in the task's
-    /// own user namespace covers every namespace below it.
-    pub fn ns_capable(&self, ns: &UserNamespace) -> bool {
-        self.cap_sys_admin && ns.is_descendant_of(&self.user_ns)
+    /// Root's credentials in `user_ns`: uid 0 there (`root_kuid`), `caps` permitted,
+    /// effective and in the bounding set.
+    pub fn root(user_ns: Rc<UserNamespace>, kuid: u32, caps: CapSet) -> Cred {
+        Cred {
+            user_ns,
+            uid: kuid,
+            euid: kuid,
+            suid: kuid,
+            fsuid: kuid,
+            cap_inheritable: 0,
+            cap_permitted: caps,
+            cap_effective: caps,
+            cap_bset: caps,
+            keep_caps: false,
+        }
     }
 
-    /// `cap_capable` (security/commoncap.c) for a capability the task holds exactly when it
-    /// holds `CAP_SYS_ADMIN` (the model's tasks have all of them or none): its own user
-    /// namespace's capabilities cover every namespace below it, and the owner of a namespace
-    /// created in the task's own has all of them there, capabilities or not.
-    pub fn cap_capable(&self, ns: &UserNamespace) -> bool {
+    /// `cap_capable` (security/commoncap.c): `cap` in `ns`. The task's own user namespace
+    /// asks its effective set, and covers every namespace below it; the owner of a namespace
+    /// created in the task's own has every capability there, whatever its sets.
+    pub fn cap_capable(&self, ns: &UserNamespace, cap: u32) -> bool {
         let mut ns = ns;
         loop {
             if std::ptr::eq(ns, &*self.user_ns) {
-                return self.cap_sys_admin;
+                return self.cap_effective & (1 << cap) != 0;
             }
             if ns.level <= self.user_ns.level {
                 return false;
@@ -88,15 +129,52 @@ impl Cred {
         }
     }
 
-    /// `capable(CAP_SYS_ADMIN)` (kernel/capability.c): the capability in the initial user
-    /// namespace, which only root of the machine holds.
-    pub fn capable(&self) -> bool {
-        self.cap_sys_admin && self.user_ns.parent.is_none()
+    /// `ns_capable(ns, cap)` (kernel/capability.c).
+    pub fn ns_capable(&self, ns: &UserNamespace, cap: u32) -> bool {
+        self.cap_capable(ns, cap)
+    }
+
+    /// `capable(cap)` (kernel/capability.c): the capability in the initial user namespace.
+    pub fn capable(&self, cap: u32) -> bool {
+        let mut init = &*self.user_ns;
+        while let Some(p) = init.parent.as_deref() {
+            init = p;
+        }
+        self.cap_capable(init, cap)
+    }
+
+    /// `checkpoint_restore_ns_capable(ns)` (include/linux/capability.h): `CAP_SYS_ADMIN` or
+    /// `CAP_CHECKPOINT_RESTORE` in `ns`.
+    pub fn checkpoint_restore_ns_capable(&self, ns: &UserNamespace) -> bool {
+        self.ns_capable(ns, CAP_SYS_ADMIN) || self.ns_capable(ns, CAP_CHECKPOINT_RESTORE)
+    }
+
+    /// `make_kuid(cred->user_ns, 0)`: the kernel uid root of the task's user namespace has,
+    /// if the namespace maps uid 0.
+    pub fn root_uid(&self) -> Option<u32> {
+        self.user_ns.make_kuid(0)
     }
 }
 
+/// `cred_cap_issubset(set, subset)` (kernel/cred.c): whether `subset`'s capabilities are
+/// no more than `set`'s: the same user namespace and a permitted subset, or a namespace below
+/// `set`'s that `set`'s euid created (or one of whose ancestors it created there).
+pub(crate) fn cred_cap_issubset(set: &Cred, subset: &Cred) -> bool {
+    if Rc::ptr_eq(&set.user_ns, &subset.user_ns) {
+        return subset.cap_permitted & !set.cap_permitted == 0;
+    }
+    let mut ns = &*subset.user_ns;
+    while let Some(parent) = ns.parent.as_deref() {
+        if std::ptr::eq(parent, &*set.user_ns) && ns.owner == set.euid {
+            return true;
+        }
+        ns = parent;
+    }
+    false
+}
+
 /// `create_user_ns` (kernel/user_namespace.c): the new namespace becomes the cred's, with
-/// every capability in it.
+/// every capability in it (`set_cred_user_ns`).
 ///
 /// `refused` is how the machine refuses the task user namespaces, if it does: `ENOSPC`, a
 /// limit reached (checked where `inc_user_namespaces` is), or a security policy's errno
@@ -122,20 +200,49 @@ pub(crate) fn create_user_ns(
     }
     // create_user_ns: the creator's euid has no mapping in the parent (rule U2):
     // a namespace nobody wrote a uid_map for.
-    if !parent.mapped() {
+    if !parent.kuid_has_mapping(new.euid) {
         return Err(Refused::by("U2"));
     }
     // security_create_user_ns: a policy that forbids user namespaces.
     if let Some(e) = refused.filter(|&e| e != Errno::ENOSPC) {
         return Err(Refused::without_rule("security_create_user_ns", e));
     }
-    new.user_ns = Rc::new(UserNamespace {
+    let ns = Rc::new(UserNamespace {
         owner: new.euid,
         level: parent.level + 1,
         parent: Some(parent),
         inum,
         root_kuid: Cell::new(None),
     });
-    new.cap_sys_admin = true;
+    set_cred_user_ns(new, ns);
     Ok(())
+}
+
+/// `set_cred_user_ns` (kernel/user_namespace.c): the cred is in `user_ns`, with every
+/// capability there and the default securebits (by `create_user_ns`, and by `setns` into a
+/// user namespace).
+pub(crate) fn set_cred_user_ns(cred: &mut Cred, user_ns: Rc<UserNamespace>) {
+    cred.cap_inheritable = 0;
+    cred.cap_permitted = CAP_FULL_SET;
+    cred.cap_effective = CAP_FULL_SET;
+    cred.cap_bset = CAP_FULL_SET;
+    cred.keep_caps = false;
+    cred.user_ns = user_ns;
+}
+
+impl crate::sched::Kernel {
+    /// `commit_creds` (kernel/cred.c): `new` becomes `task`'s credentials. A change of the
+    /// effective or file-system uid, or capabilities that are not a subset of the old ones,
+    /// makes the task's memory not dumpable (`fs.suid_dumpable`, which the model takes as
+    /// the kernel's default, 0) and clears its parent-death signal.
+    pub(crate) fn commit_creds(&mut self, task: crate::sched::TaskId, new: Cred) {
+        let old = self.t(task).cred.clone();
+        if old.euid != new.euid || old.fsuid != new.fsuid || !cred_cap_issubset(&old, &new) {
+            if let Some(mm) = &self.t(task).mm {
+                mm.borrow_mut().dumpable = clonekit_flags::SUID_DUMPABLE_DEFAULT;
+            }
+            self.tm(task).pdeath_signal = 0;
+        }
+        self.tm(task).cred = Rc::new(new);
+    }
 }

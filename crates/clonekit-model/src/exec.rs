@@ -23,20 +23,33 @@ impl Kernel {
             self.tm(cur).files = Some(Rc::new(RefCell::new(copy)));
         }
         drop(files);
+        // prepare_exec_creds (SECBIT_KEEP_CAPS does not survive an exec) and
+        // cap_bprm_creds_from_file (security/commoncap.c), computed before the point of no
+        // return: with no file capabilities, the new program has capabilities only if a uid is
+        // root in its user namespace (uid 0 there, make_kuid(user_ns, 0)). In a user namespace
+        // with no uid_map, uid 0 maps to no kernel uid, so nobody is root there and the
+        // capabilities the namespace's creator was given are gone after execve.
+        let old = self.t(cur).cred.clone();
+        let mut new = (*old).clone();
+        new.keep_caps = false;
+        let secureexec = crate::commoncap::cap_bprm_creds_from_file(&mut new);
         self.exec_mmap(cur);
         self.exec_task_namespaces(cur);
-        // prepare_exec_creds + cap_bprm_creds_from_file (security/commoncap.c): with no file
-        // capabilities, the new program keeps its capabilities only if its euid is root in
-        // its user namespace (root_privileged: euid == make_kuid(user_ns, 0)). In a user
-        // namespace with no uid_map, uid 0 maps to no kernel uid, so nobody is root there and
-        // the capabilities the namespace's creator was given are gone after execve.
-        let cred = self.t(cur).cred.clone();
-        let root_privileged = cred.user_ns.root_kuid.get() == Some(cred.euid);
-        if cred.cap_sys_admin && !root_privileged {
-            let mut new = (*cred).clone();
-            new.cap_sys_admin = false;
-            self.tm(cur).cred = Rc::new(new);
+        if secureexec {
+            // begin_new_exec: a parent may not signal a privileged program.
+            self.tm(cur).pdeath_signal = 0;
         }
+        // begin_new_exec: dumpable unless the effective uid is not the real one
+        // (fs.suid_dumpable then); commit_creds may make it not dumpable again.
+        let dumpable = if old.euid == old.uid {
+            clonekit_flags::SUID_DUMP_USER
+        } else {
+            clonekit_flags::SUID_DUMPABLE_DEFAULT
+        };
+        if let Some(mm) = &self.t(cur).mm {
+            mm.borrow_mut().dumpable = dumpable;
+        }
+        self.commit_creds(cur, new);
         // unshare_sighand: a shared handler table is copied.
         let sighand = self.t(cur).sighand.clone();
         if Rc::strong_count(&sighand) > 2 {
@@ -114,6 +127,7 @@ impl Kernel {
     /// wake if the mm stays in use, vfork parent released), then a fresh address space.
     fn exec_mmap(&mut self, cur: TaskId) {
         self.mm_release(cur);
-        self.tm(cur).mm = Some(Rc::new(RefCell::new(MmStruct::new())));
+        let user_ns = self.t(cur).cred.user_ns.clone();
+        self.tm(cur).mm = Some(Rc::new(RefCell::new(MmStruct::for_user_ns(user_ns))));
     }
 }

@@ -411,9 +411,10 @@ impl Kernel {
             self.release_task(p);
         }
         // The parent-death signals are acted on once the children run again, after the
-        // tasklist lock is dropped: here, after the splice.
+        // tasklist lock is dropped: here, after the splice. They are sent as from the exiting
+        // parent (SEND_SIG_NOINFO), so the kill permission applies.
         for (t, sig) in pdeath {
-            if self.task(t).is_some() {
+            if self.task(t).is_some() && self.check_kill_permission(father, sig, t).is_ok() {
                 self.send_signal(None, sig, t, true);
             }
         }

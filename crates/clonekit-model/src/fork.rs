@@ -194,7 +194,7 @@ impl Kernel {
             pid_ns_init: signal.unkillable,
             multithreaded: signal.threads.len() > 1,
             chrooted,
-            cap_sys_admin: t.cred.ns_capable(&t.cred.user_ns),
+            cap_sys_admin: t.cred.ns_capable(&t.cred.user_ns, clonekit_flags::CAP_SYS_ADMIN),
             pid_ns_for_children_differs: differs,
             pid_ns_level: active.level,
             kernel: self.linux,
@@ -999,7 +999,7 @@ impl Kernel {
             None
         } else {
             let cred = new_cred.clone().unwrap_or_else(|| self.t(cur).cred.clone());
-            if !cred.ns_capable(&cred.user_ns) {
+            if !cred.ns_capable(&cred.user_ns, clonekit_flags::CAP_SYS_ADMIN) {
                 return Err(Errno::EPERM);
             }
             Some(Rc::new(self.create_new_namespaces(ns_flags, cur, &cred.user_ns).map_err(|r| r.errno)?))
@@ -1019,7 +1019,9 @@ impl Kernel {
             t.files = Some(fd);
         }
         if let Some(c) = new_cred {
-            t.cred = c;
+            // unshare commits the new credentials (the creator owns the new namespace, so
+            // they are no more than the old ones).
+            self.commit_creds(cur, (*c).clone());
         }
         Ok(())
     }

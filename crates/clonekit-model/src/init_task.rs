@@ -105,7 +105,7 @@ impl Kernel {
             sas: SigAltStack::default(),
             tls: 0,
             self_exec_id: 0,
-            cred: Some(Rc::new(Cred { user_ns, cap_sys_admin: true, euid: 0 })),
+            cred: Some(Rc::new(Cred::root(user_ns.clone(), 0, clonekit_flags::CAP_FULL_SET))),
             sysvsem: None,
             files: Some(Rc::new(RefCell::new(FilesStruct::standard()))),
             fs: Some(Rc::new(RefCell::new(FsStruct {
@@ -116,7 +116,7 @@ impl Kernel {
             }))),
             sighand: Some(Rc::new(RefCell::new(SighandStruct::default()))),
             signal: Some(Rc::new(RefCell::new(signal))),
-            mm: Some(Rc::new(RefCell::new(MmStruct::new()))),
+            mm: Some(Rc::new(RefCell::new(MmStruct::for_user_ns(user_ns)))),
             nsproxy: Some(nsproxy),
             io_context: None,
         };
@@ -138,13 +138,13 @@ impl Kernel {
     /// The first task of a scenario run by root: `fork()`ed by init, leading a session and a
     /// process group of its own.
     pub fn spawn_first(&mut self) -> Result<TaskId, Errno> {
-        self.spawn_first_as(Privilege::Root)
+        self.spawn_first_as(Privilege::ROOT)
     }
 
     /// The first task of a scenario run with `privilege`, leading a session and a process
     /// group of its own (`setsid`):
     ///
-    /// - [`Privilege::Root`]: `fork()`ed by init.
+    /// - [`Privilege::Root`]: `fork()`ed by init, with root's capabilities on the machine.
     /// - [`Privilege::Unprivileged`]: the same, with the user's credentials (`setresuid`
     ///   drops every capability).
     /// - [`Privilege::NamespaceRoot`]: what `unshare --user --map-root-user --pid --uts
@@ -155,7 +155,13 @@ impl Kernel {
     pub fn spawn_first_as(&mut self, privilege: Privilege) -> Result<TaskId, Errno> {
         let init = self.init_task;
         let parent = match privilege {
-            Privilege::Root => init,
+            Privilege::Root { caps } => {
+                let first = self.fork_done(init)?;
+                let mut cred = (*self.t(first).cred).clone();
+                (cred.cap_permitted, cred.cap_effective, cred.cap_bset) = (caps, caps, caps);
+                self.tm(first).cred = Rc::new(cred);
+                return Ok(self.new_session(first));
+            }
             Privilege::Unprivileged { uid, user_ns_refused } => {
                 self.user_ns_refused = user_ns_refused;
                 // Without a pid namespace of their own, the tasks get the machine's pids,
@@ -200,12 +206,15 @@ impl Kernel {
         }
     }
 
-    /// `setresuid(uid, uid, uid)` by a task of init's user namespace: a uid other than 0
-    /// keeps no capability (security/commoncap.c, `cap_emulate_setxuid`).
+    /// The user's credentials, as its login gave them (`setresuid(uid, uid, uid)` and an
+    /// exec, so its memory stays dumpable): a uid other than 0 keeps no capability
+    /// (security/commoncap.c, `cap_emulate_setxuid`).
     fn set_user(&mut self, task: TaskId, uid: u32) {
         let mut cred = (*self.t(task).cred).clone();
-        cred.euid = uid;
-        cred.cap_sys_admin = uid == 0 && cred.cap_sys_admin;
+        (cred.uid, cred.euid, cred.suid, cred.fsuid) = (uid, uid, uid, uid);
+        if uid != 0 {
+            (cred.cap_permitted, cred.cap_effective) = (0, 0);
+        }
         self.tm(task).cred = Rc::new(cred);
     }
 
@@ -250,7 +259,7 @@ mod tests {
         assert_eq!(clone(&mut k, first, CloneFlags::CLONE_NEWUTS), Err(Errno::EPERM));
         assert_eq!(k.sys_sethostname(first, "x"), Err(Errno::EPERM));
         let inside = clone(&mut k, first, CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWUTS).unwrap();
-        assert!(k.t(inside).cred.cap_sys_admin);
+        assert!(k.t(inside).cred.cap_effective & (1 << clonekit_flags::CAP_SYS_ADMIN) != 0);
         assert_eq!(k.sys_sethostname(inside, "x"), Ok(()));
         // The machine's pids are not the small numbers.
         assert!(k.t(first).pid.nr_ns(&k.init_pid_ns) > 20_000);
@@ -272,7 +281,8 @@ mod tests {
         let mut k = Kernel::new();
         let first = k.spawn_first_as(Privilege::NamespaceRoot { uid: 1001 }).unwrap();
         let cred = k.t(first).cred.clone();
-        assert!(cred.cap_sys_admin && !cred.capable());
+        assert!(cred.cap_effective & (1 << clonekit_flags::CAP_SYS_ADMIN) != 0);
+        assert!(!cred.capable(clonekit_flags::CAP_SYS_ADMIN));
         assert_eq!(cred.user_ns.root_kuid.get(), Some(1001));
         // pid 2 of its own pid namespace, under the namespace init that reaps.
         assert_eq!(k.t(first).pid.level(), 1);
@@ -281,7 +291,7 @@ mod tests {
         // A real-time I/O priority needs capable(), which only the machine's root has.
         assert_eq!(k.sys_ioprio_set(first, 1 << 13), Err(Errno::EPERM));
         let mut root = Kernel::new();
-        let first = root.spawn_first_as(Privilege::Root).unwrap();
+        let first = root.spawn_first_as(Privilege::ROOT).unwrap();
         assert_eq!(root.sys_ioprio_set(first, 1 << 13), Ok(()));
     }
 }

@@ -22,6 +22,8 @@
 #![deny(missing_docs)]
 
 mod blk_ioc;
+mod capability;
+mod commoncap;
 mod cred;
 mod exec;
 mod exit;
@@ -35,6 +37,7 @@ mod namei;
 mod nsproxy;
 mod pid;
 mod pidfs;
+mod ptrace;
 mod sched;
 mod sem;
 mod signal;
@@ -42,6 +45,7 @@ mod sys;
 mod wait;
 
 pub use blk_ioc::IoContext;
+pub use capability::CapSets;
 pub use clonekit_flags::Resource;
 pub use cred::{Cred, UserNamespace};
 pub use file::{FdState, File, FileKind, FilesStruct, Whence};

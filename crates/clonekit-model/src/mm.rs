@@ -9,6 +9,10 @@
 
 use std::rc::Rc;
 
+use clonekit_flags::SUID_DUMP_USER;
+
+use crate::cred::UserNamespace;
+
 /// `PAGE_SIZE` on x86_64.
 pub const PAGE_SIZE: u64 = 4096;
 const PAGE_SHIFT: u32 = 12;
@@ -44,6 +48,12 @@ pub struct MmStruct {
     pages: u64,
     /// Pages (and tables) copied by write faults since this mm was created.
     cow_copies: u64,
+    /// `get_dumpable(mm)`: `SUID_DUMP_USER` (1) unless a credential change or
+    /// `PR_SET_DUMPABLE` made it otherwise.
+    pub(crate) dumpable: u32,
+    /// `mm->user_ns`: the user namespace of the task that built it (`mm_alloc` at exec, the
+    /// boot's for init); a fork's copy keeps it. `None` only for an mm built outside a kernel.
+    pub(crate) user_ns: Option<Rc<UserNamespace>>,
 }
 
 impl Default for MmStruct {
@@ -55,13 +65,26 @@ impl Default for MmStruct {
 impl MmStruct {
     /// `mm_alloc` (kernel/fork.c): an empty address space, as `execve` builds.
     pub fn new() -> MmStruct {
-        MmStruct { root: None, pages: 0, cow_copies: 0 }
+        MmStruct { root: None, pages: 0, cow_copies: 0, dumpable: SUID_DUMP_USER, user_ns: None }
+    }
+
+    /// `mm_alloc` for a task of `user_ns` (`mm_init(mm, current, current_user_ns())`).
+    pub(crate) fn for_user_ns(user_ns: Rc<UserNamespace>) -> MmStruct {
+        MmStruct { user_ns: Some(user_ns), ..MmStruct::new() }
     }
 
     /// `dup_mmap` (mm/mmap.c): the child's copy shares every page and page table with the
     /// parent; both are write-protected (here: shared `Rc`s) until one side writes.
     pub fn dup_mmap(&self) -> MmStruct {
-        MmStruct { root: self.root.clone(), pages: self.pages, cow_copies: 0 }
+        MmStruct {
+            root: self.root.clone(),
+            pages: self.pages,
+            cow_copies: 0,
+            // mmf_init_flags: the dumpability goes with the copy, and so does the user
+            // namespace (dup_mm's mm_init(mm, tsk, mm->user_ns)).
+            dumpable: self.dumpable,
+            user_ns: self.user_ns.clone(),
+        }
     }
 
     fn slot(vpn: u64, level: u32) -> usize {

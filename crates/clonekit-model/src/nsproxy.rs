@@ -271,7 +271,7 @@ impl Kernel {
             if flags.contains(CloneFlags::CLONE_VM) || Rc::ptr_eq(&old.time_for_children, &old.time) {
                 return Ok((old, false));
             }
-        } else if !cred.ns_capable(&cred.user_ns) {
+        } else if !cred.ns_capable(&cred.user_ns, clonekit_flags::CAP_SYS_ADMIN) {
             // No CAP_SYS_ADMIN over the creds' user namespace (rule N1).
             return Err(Refused::by("N1"));
         }
@@ -469,8 +469,9 @@ impl Kernel {
         let t = self.t(cur);
         let cred = &t.cred;
         let fs_shared = t.fs.as_ref().is_some_and(|fs| Rc::strong_count(fs) > 1);
-        let over_owner = cred.cap_capable(ns.owner());
-        let over_new_user_ns = cred.cap_capable(&nsset.cred.user_ns);
+        let sys_admin = clonekit_flags::CAP_SYS_ADMIN;
+        let over_owner = cred.cap_capable(ns.owner(), sys_admin);
+        let over_new_user_ns = cred.cap_capable(&nsset.cred.user_ns, sys_admin);
         match ns {
             NsCommon::User(user_ns) => {
                 // userns_install (kernel/user_namespace.c).
@@ -483,14 +484,13 @@ impl Kernel {
                 if !over_owner {
                     return Err(Errno::EPERM);
                 }
-                // set_cred_user_ns: every capability in the new namespace.
-                nsset.cred.user_ns = user_ns.clone();
-                nsset.cred.cap_sys_admin = true;
+                crate::cred::set_cred_user_ns(&mut nsset.cred, user_ns.clone());
             }
             NsCommon::Mnt(mnt) => {
                 // mntns_install (fs/namespace.c): CAP_SYS_ADMIN over it, CAP_SYS_CHROOT and
                 // CAP_SYS_ADMIN over the caller's user namespace.
-                if !over_owner || !over_new_user_ns {
+                let chroot = cred.cap_capable(&nsset.cred.user_ns, clonekit_flags::CAP_SYS_CHROOT);
+                if !over_owner || !over_new_user_ns || !chroot {
                     return Err(Errno::EPERM);
                 }
                 if fs_shared {
@@ -561,7 +561,7 @@ impl Kernel {
     /// directory, and the new nsproxy.
     fn commit_nsset(&mut self, cur: TaskId, nsset: NsSet) {
         if nsset.flags.contains(CloneFlags::CLONE_NEWUSER) {
-            self.tm(cur).cred = Rc::new(nsset.cred);
+            self.commit_creds(cur, nsset.cred);
         }
         if let Some(root) = nsset.fs_root {
             if let Some(fs) = self.t(cur).fs.clone() {

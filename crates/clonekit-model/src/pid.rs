@@ -199,7 +199,7 @@ impl Kernel {
                 // alloc_pid: checkpoint_restore_ns_capable(tmp->user_ns), before the
                 // number is looked up (rule A4): a caller in a user namespace of its own is
                 // not capable over a pid namespace its parent's namespace owns.
-                if !cred.ns_capable(&cur.user_ns) {
+                if !cred.checkpoint_restore_ns_capable(&cur.user_ns) {
                     self.undo_pids(&numbers);
                     return Err(Refused::by("A4"));
                 }

@@ -134,21 +134,6 @@ impl Kernel {
         }
     }
 
-    /// `__ptrace_may_access` (kernel/ptrace.c) with `PTRACE_MODE_ATTACH_REALCREDS`: a thread of
-    /// the caller's own group, always. The scenario's tasks share their uids and are dumpable,
-    /// so what decides is `cap_ptrace_access_check` (security/commoncap.c): a task of the same
-    /// user namespace whose capabilities the caller holds too, or one whose user namespace
-    /// the caller is capable in (`CAP_SYS_PTRACE`).
-    pub(crate) fn ptrace_may_access(&self, cur: TaskId, task: TaskId) -> bool {
-        let (me, them) = (self.t(cur), self.t(task));
-        if Rc::ptr_eq(&me.signal, &them.signal) {
-            return true;
-        }
-        let (cred, tcred) = (&me.cred, &them.cred);
-        let subset = !tcred.cap_sys_admin || cred.cap_sys_admin;
-        (Rc::ptr_eq(&cred.user_ns, &tcred.user_ns) && subset) || cred.cap_capable(&tcred.user_ns)
-    }
-
     /// `poll` of the caller's descriptor `fd` for `events`, without waiting (`do_pollfd`):
     /// `POLLNVAL` for a descriptor that is not open; a pidfd reports `pidfd_poll`,
     /// any other file of the fixed tree `DEFAULT_POLLMASK`; the result is what was asked for,

@@ -703,6 +703,7 @@ impl Kernel {
         }
         if pid > 0 {
             let p = self.find_task_by_vpid(cur, pid).ok_or(Errno::ESRCH)?;
+            self.check_kill_permission(cur, sig, p)?;
             if sig != 0 {
                 self.send_signal(Some(cur), sig, p, true);
             }
@@ -737,8 +738,9 @@ impl Kernel {
         for (_, p) in leaders {
             let Some(t) = self.task(p) else { continue };
             if t.pid.nr_ns(&ns) > 1 && !Rc::ptr_eq(&t.signal, &my_signal) {
+                // Only EPERM can stop a send here, and kill(-1) does not report it.
                 count += 1;
-                if sig != 0 {
+                if sig != 0 && self.check_kill_permission(cur, sig, p).is_ok() {
                     self.send_signal(Some(cur), sig, p, true);
                 }
             }
@@ -747,6 +749,32 @@ impl Kernel {
             return Err(Errno::ESRCH);
         }
         Ok(())
+    }
+
+    /// `check_kill_permission` (kernel/signal.c) for a signal from user space (`si_fromuser`):
+    /// a thread of the caller's own group, a process whose real or saved uid is the caller's
+    /// real or effective uid, or one over whose user namespace the caller has `CAP_KILL`
+    /// (`kill_ok_by_cred`); `SIGCONT` also reaches any process of the caller's session.
+    /// `EPERM` otherwise, for the null signal too.
+    pub(crate) fn check_kill_permission(&self, cur: TaskId, sig: u32, t: TaskId) -> Result<(), Errno> {
+        let (me, them) = (self.t(cur), self.t(t));
+        if Rc::ptr_eq(&me.signal, &them.signal) {
+            return Ok(());
+        }
+        let (cred, tcred) = (&me.cred, &them.cred);
+        let by_cred = cred.euid == tcred.suid
+            || cred.euid == tcred.uid
+            || cred.uid == tcred.suid
+            || cred.uid == tcred.uid
+            || cred.ns_capable(&tcred.user_ns, clonekit_flags::CAP_KILL);
+        if by_cred {
+            return Ok(());
+        }
+        let same_session = Rc::ptr_eq(&me.signal.borrow().session, &them.signal.borrow().session);
+        if sig == clonekit_flags::Signal::SIGCONT.number() && same_session {
+            return Ok(());
+        }
+        Err(Errno::EPERM)
     }
 
     /// `__kill_pgrp_info` (kernel/signal.c): every process of the group `pgrp`, the last to
@@ -779,8 +807,21 @@ impl Kernel {
         if outermost {
             self.deferred_kills = Some(Vec::new());
         }
+        // A signal from user space reaches the processes it may (check_kill_permission); the
+        // call fails only if it reached none, with the error of the last one.
+        let mut success = false;
+        let mut last = Ok(());
         for (_, p) in members {
-            if sig != 0 && self.task(p).is_some() {
+            if self.task(p).is_none() {
+                continue;
+            }
+            let allowed = match cur {
+                Some(c) if self.task(c).is_some() => self.check_kill_permission(c, sig, p),
+                _ => Ok(()),
+            };
+            success |= allowed.is_ok();
+            last = allowed;
+            if sig != 0 && allowed.is_ok() {
                 self.send_signal(cur, sig, p, true);
             }
         }
@@ -792,7 +833,11 @@ impl Kernel {
                 }
             }
         }
-        Ok(())
+        if success {
+            Ok(())
+        } else {
+            last
+        }
     }
 
     /// `pidfd_send_signal(pidfd, sig, info, flags)` (kernel/signal.c): `sig` to the thread
@@ -898,6 +943,7 @@ impl Kernel {
         if sig > 64 {
             return Err(Errno::EINVAL);
         }
+        self.check_kill_permission(cur, sig, p)?;
         if sig != 0 {
             self.send_signal(Some(cur), sig, p, ty != PidType::Pid);
         }
@@ -922,6 +968,7 @@ impl Kernel {
         if self.tgid_vnr(cur, p) != tgid {
             return Err(Errno::ESRCH);
         }
+        self.check_kill_permission(cur, sig, p)?;
         if sig != 0 {
             self.send_signal(Some(cur), sig, p, false);
         }

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use clonekit_flags::Errno;
+use clonekit_flags::{Errno, CAP_SETUID, CAP_SYS_ADMIN, CAP_SYS_NICE, SUID_DUMP_DISABLE, SUID_DUMP_USER};
 
 use crate::blk_ioc::IoContext;
 use crate::pid::PidType;
@@ -54,7 +54,7 @@ impl Kernel {
         self.current(cur)?;
         let t = self.t(cur);
         let ns = t.nsproxy.as_ref().ok_or(Errno::EINVAL)?;
-        if !t.cred.ns_capable(&ns.uts.user_ns) {
+        if !t.cred.ns_capable(&ns.uts.user_ns, CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         if name.len() > NEW_UTS_LEN {
@@ -113,6 +113,120 @@ impl Kernel {
         Ok(self.t(cur).pdeath_signal)
     }
 
+    /// `prctl(PR_GET_CHILD_SUBREAPER, &v)` (kernel/sys.c): whether the caller's process is a
+    /// child subreaper.
+    pub fn sys_prctl_get_child_subreaper(&mut self, cur: TaskId) -> Result<bool, Errno> {
+        self.current(cur)?;
+        let on = self.t(cur).signal.borrow().is_child_subreaper;
+        Ok(on)
+    }
+
+    /// `prctl(PR_SET_DUMPABLE, v)` (kernel/sys.c): `SUID_DUMP_DISABLE` or `SUID_DUMP_USER` for
+    /// the caller's memory (shared by every task of a `CLONE_VM` family); `EINVAL` for any
+    /// other value.
+    pub fn sys_prctl_set_dumpable(&mut self, cur: TaskId, v: u64) -> Result<(), Errno> {
+        self.current(cur)?;
+        if v != u64::from(SUID_DUMP_DISABLE) && v != u64::from(SUID_DUMP_USER) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(mm) = &self.t(cur).mm {
+            mm.borrow_mut().dumpable = v as u32;
+        }
+        Ok(())
+    }
+
+    /// `prctl(PR_GET_DUMPABLE)` (kernel/sys.c): `get_dumpable(current->mm)`.
+    pub fn sys_prctl_get_dumpable(&mut self, cur: TaskId) -> Result<u32, Errno> {
+        self.current(cur)?;
+        Ok(self.t(cur).mm.as_ref().map_or(SUID_DUMP_DISABLE, |mm| mm.borrow().dumpable))
+    }
+
+    /// `prctl(PR_SET_KEEPCAPS, v)` (security/commoncap.c `cap_task_prctl`): keep the permitted
+    /// capabilities when no uid is root any more; cleared by `execve`.
+    pub fn sys_prctl_set_keepcaps(&mut self, cur: TaskId, v: u64) -> Result<(), Errno> {
+        self.current(cur)?;
+        let mut new = (*self.t(cur).cred).clone();
+        crate::commoncap::set_keepcaps(&mut new, v)?;
+        self.commit_creds(cur, new);
+        Ok(())
+    }
+
+    /// `prctl(PR_GET_KEEPCAPS)`.
+    pub fn sys_prctl_get_keepcaps(&mut self, cur: TaskId) -> Result<bool, Errno> {
+        self.current(cur)?;
+        Ok(self.t(cur).cred.keep_caps)
+    }
+
+    /// `geteuid` (kernel/sys.c): the effective uid, as the caller's user namespace reads it.
+    pub fn sys_geteuid(&mut self, cur: TaskId) -> Result<u32, Errno> {
+        self.current(cur)?;
+        let c = &self.t(cur).cred;
+        Ok(c.user_ns.from_kuid_munged(c.euid))
+    }
+
+    /// `setuid(uid)` (kernel/sys.c `__sys_setuid`): `EINVAL` for a uid the caller's user
+    /// namespace does not map; with `CAP_SETUID` every uid becomes it, without it only the
+    /// effective (and file-system) uid, and only to the real or saved one (`EPERM`);
+    /// `cap_task_fix_setuid` then moves the capabilities, and `commit_creds` installs them.
+    pub fn sys_setuid(&mut self, cur: TaskId, uid: u32) -> Result<(), Errno> {
+        self.current(cur)?;
+        let old = self.t(cur).cred.clone();
+        let kuid = old.user_ns.make_kuid(uid).ok_or(Errno::EINVAL)?;
+        let mut new = (*old).clone();
+        if old.ns_capable(&old.user_ns, CAP_SETUID) {
+            new.uid = kuid;
+            new.suid = kuid;
+        } else if kuid != old.uid && kuid != old.suid {
+            return Err(Errno::EPERM);
+        }
+        new.euid = kuid;
+        new.fsuid = kuid;
+        crate::commoncap::cap_emulate_setxuid(&mut new, &old);
+        self.commit_creds(cur, new);
+        Ok(())
+    }
+
+    /// `setresuid(ruid, euid, suid)` (kernel/sys.c `__sys_setresuid`), `None` for -1 (leave
+    /// it): `EINVAL` for an unmapped uid; nothing to do when nothing changes; a uid that is
+    /// none of the old three needs `CAP_SETUID` (`EPERM`); the file-system uid follows the
+    /// effective one. glibc's `seteuid(e)` is `setresuid(-1, e, -1)`.
+    pub fn sys_setresuid(
+        &mut self,
+        cur: TaskId,
+        ruid: Option<u32>,
+        euid: Option<u32>,
+        suid: Option<u32>,
+    ) -> Result<(), Errno> {
+        self.current(cur)?;
+        let old = self.t(cur).cred.clone();
+        let map = |u: Option<u32>| u.map(|u| old.user_ns.make_kuid(u).ok_or(Errno::EINVAL)).transpose();
+        let (kr, ke, ks) = (map(ruid)?, map(euid)?, map(suid)?);
+        let noop = kr.is_none_or(|r| r == old.uid)
+            && ke.is_none_or(|e| e == old.euid && e == old.fsuid)
+            && ks.is_none_or(|s| s == old.suid);
+        if noop {
+            return Ok(());
+        }
+        let is_new = |k: Option<u32>| k.is_some_and(|k| k != old.uid && k != old.euid && k != old.suid);
+        if (is_new(kr) || is_new(ke) || is_new(ks)) && !old.ns_capable(&old.user_ns, CAP_SETUID) {
+            return Err(Errno::EPERM);
+        }
+        let mut new = (*old).clone();
+        if let Some(r) = kr {
+            new.uid = r;
+        }
+        if let Some(e) = ke {
+            new.euid = e;
+        }
+        if let Some(s) = ks {
+            new.suid = s;
+        }
+        new.fsuid = new.euid;
+        crate::commoncap::cap_emulate_setxuid(&mut new, &old);
+        self.commit_creds(cur, new);
+        Ok(())
+    }
+
     /// `set_tid_address` (kernel/fork.c): registers the clear-tid word; returns the tid.
     pub fn sys_set_tid_address(&mut self, cur: TaskId, addr: u64) -> Result<i32, Errno> {
         self.current(cur)?;
@@ -126,11 +240,11 @@ impl Kernel {
         self.current(cur)?;
         let class = prio >> 13;
         let data = prio & 0x1fff;
-        // ioprio_check_cap (block/ioprio.c): RT needs capable(CAP_SYS_ADMIN) (or
-        // CAP_SYS_NICE), a capability in the initial user namespace, before anything else;
+        // ioprio_check_cap (block/ioprio.c): RT needs capable(CAP_SYS_NICE) or
+        // capable(CAP_SYS_ADMIN), a capability in the initial user namespace, before anything else;
         // RT and BE need a level below 8, NONE level 0; IDLE takes any data (it has no
         // levels), as Linux 6.18 measured does.
-        if class == 1 && !self.t(cur).cred.capable() {
+        if class == 1 && !self.t(cur).cred.capable(CAP_SYS_NICE) && !self.t(cur).cred.capable(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         match class {
@@ -253,9 +367,9 @@ impl Kernel {
     }
 
     /// `from_kuid_munged(current_user_ns(), task_uid(p))`: `p`'s real uid as `observer` sees
-    /// it (the model's tasks keep one uid: their real, effective and saved uids are equal).
+    /// it.
     pub(crate) fn task_uid_seen_by(&self, observer: TaskId, p: TaskId) -> u32 {
-        self.t(observer).cred.user_ns.from_kuid_munged(self.t(p).cred.euid)
+        self.t(observer).cred.user_ns.from_kuid_munged(self.t(p).cred.uid)
     }
 
     /// The process group `id` belongs to (`task_pgrp`), to inspect.

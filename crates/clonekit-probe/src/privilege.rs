@@ -27,7 +27,7 @@ fn detect() -> Privilege {
     let uid = rustix::process::geteuid().as_raw();
     let caps = has_cap_sys_admin();
     if caps && in_initial_user_ns() {
-        return Privilege::Root;
+        return Privilege::Root { caps: root_caps() };
     }
     if caps || try_create(CloneFlags::CLONE_NEWUSER | NAMESPACE_ROOT_FLAGS).is_ok() {
         return Privilege::NamespaceRoot { uid };
@@ -56,6 +56,26 @@ pub fn in_initial_user_ns() -> bool {
 pub fn has_cap_sys_admin() -> bool {
     rustix::thread::capabilities(None)
         .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_ADMIN))
+}
+
+/// Whether this process runs with `no_new_privs` (`PR_GET_NO_NEW_PRIVS`), as a seccomp filter
+/// installed without `CAP_SYS_ADMIN` requires: its tasks' execs then gain no capability.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/PR_GET_NO_NEW_PRIVS.2const.html)
+pub fn no_new_privs() -> bool {
+    rustix::thread::no_new_privs().unwrap_or(false)
+}
+
+/// The capabilities this process holds (its permitted set), as a [`clonekit_flags::CapSet`]:
+/// what root's tasks start with on this machine, whose bounding set may leave some out.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/capget.2.html)
+pub fn root_caps() -> clonekit_flags::CapSet {
+    rustix::thread::capabilities(None).map_or(0, |c| c.permitted.bits())
 }
 
 /// Creates a child with `flags` that exits at once and reaps it: `Err(errno)` if the kernel
@@ -94,7 +114,7 @@ mod tests {
         let p = privilege();
         let root = rustix::process::geteuid().is_root();
         match p {
-            Privilege::Root => assert!(root && in_initial_user_ns()),
+            Privilege::Root { .. } => assert!(root && in_initial_user_ns()),
             Privilege::NamespaceRoot { uid } | Privilege::Unprivileged { uid, .. } => {
                 assert_eq!(uid, rustix::process::geteuid().as_raw())
             }

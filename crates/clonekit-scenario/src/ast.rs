@@ -97,6 +97,53 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// The first uid other than 0 the scenario's steps set (`setuid`, `seteuid`), if any: a
+    /// uid only root of the machine has a mapping for. A user namespace an ordinary user
+    /// creates maps only its own uid, as uid 0 ([`Privilege::NamespaceRoot`]), where such a
+    /// step is `EINVAL`, and an ordinary user may not take another uid (`EPERM`).
+    ///
+    /// [`Privilege::NamespaceRoot`]: clonekit_flags::Privilege::NamespaceRoot
+    pub fn other_uid(&self) -> Option<u32> {
+        self.steps.iter().find_map(|st| match &st.kind {
+            StepKind::Run(Op::Setuid(u) | Op::Seteuid(u)) if *u != 0 => Some(*u),
+            _ => None,
+        })
+    }
+
+    /// Whether a task may exec after a `capset` step (any task, any order in the file: the
+    /// exec may give back capabilities the capset took, which `no_new_privs` forbids).
+    pub fn execs_after_capset(&self) -> bool {
+        let first_capset = self.steps.iter().position(|st| matches!(st.kind, StepKind::Run(Op::Capset(_))));
+        first_capset
+            .is_some_and(|at| self.steps[at..].iter().any(|st| matches!(st.kind, StepKind::Run(Op::Execve))))
+    }
+
+    /// Why this scenario cannot run in a process with `no_new_privs` set (what a seccomp
+    /// filter's set-up leaves), if it cannot: an exec there gives no capability back
+    /// (`cap_bprm_creds_from_file` keeps the permitted set within the old one), which the
+    /// model does not follow.
+    pub fn lacks_new_privs(&self, no_new_privs: bool) -> Option<String> {
+        (no_new_privs && self.execs_after_capset()).then(|| {
+            "execs after a capset, and this process runs with no_new_privs (a seccomp filter's set-up), \
+             under which an exec gives no capability back; the model does not follow no_new_privs"
+                .to_string()
+        })
+    }
+
+    /// Why this scenario cannot run with `privilege`, if it cannot: it sets a uid other than
+    /// 0 ([`Scenario::other_uid`]) and the caller is not root of the machine.
+    pub fn lacks_uids(&self, privilege: clonekit_flags::Privilege) -> Option<String> {
+        let uid = self.other_uid()?;
+        (!matches!(privilege, clonekit_flags::Privilege::Root { .. })).then(|| {
+            format!(
+                "sets uid {uid}, which only root of the machine can: this caller ({}) has no mapping for it",
+                privilege.describe()
+            )
+        })
+    }
+}
+
 /// One step line: `TASK: OPERATION [=> EXPECTED]`, or `TASK: resumed OPERATION [=> EXPECTED]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -233,6 +280,17 @@ pub struct Clone3Args {
     pub cgroup: u64,
 }
 
+/// What a `capset` step asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capset {
+    /// `capset drop CAPS`: the caller's sets (`capget`) without these capabilities, in all
+    /// three (what LTP's `TST_CAP_DROP` does).
+    Drop(clonekit_flags::CapSet),
+    /// `capset CAPS`: effective and permitted exactly these, inheritable none (libcap's
+    /// `cap_clear`, `cap_set_flag` on both sets, `cap_set_proc`).
+    Only(clonekit_flags::CapSet),
+}
+
 /// One operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
@@ -308,6 +366,28 @@ pub enum Op {
     PrctlPdeathsig(u32),
     /// `prctl get_pdeathsig`.
     PrctlGetPdeathsig,
+    /// `prctl get_subreaper`: `PR_GET_CHILD_SUBREAPER`.
+    PrctlGetSubreaper,
+    /// `prctl dumpable N`: `PR_SET_DUMPABLE`.
+    PrctlDumpable(u64),
+    /// `prctl get_dumpable`: `PR_GET_DUMPABLE`.
+    PrctlGetDumpable,
+    /// `prctl keepcaps N`: `PR_SET_KEEPCAPS`.
+    PrctlKeepcaps(u64),
+    /// `prctl get_keepcaps`: `PR_GET_KEEPCAPS`.
+    PrctlGetKeepcaps,
+    /// `capset drop CAPS` or `capset CAPS`.
+    Capset(Capset),
+    /// `capget CAP`: which of the caller's sets hold capability CAP.
+    Capget(u32),
+    /// `setuid N`.
+    Setuid(u32),
+    /// `seteuid N`: glibc's `setresuid(-1, N, -1)`.
+    Seteuid(u32),
+    /// `getuid`.
+    Getuid,
+    /// `geteuid`.
+    Geteuid,
     /// `store VAR N`.
     Store(Var, u32),
     /// `load VAR`.

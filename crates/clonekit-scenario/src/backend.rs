@@ -123,11 +123,33 @@ pub enum Value {
     Ioprio(u16),
     /// `poll` events (`revents`).
     Poll(u16),
+    /// Which of a task's capability sets hold a capability (`capget`): bits
+    /// [`Value::CAP_EFFECTIVE`], [`Value::CAP_PERMITTED`], [`Value::CAP_INHERITABLE`].
+    Caps(u8),
     /// A race: on a real machine the step returns any one of these (the model's answer where
     /// the kernel's depends on timing).
     Race(Vec<Value>),
     /// The `siginfo_t` a `waitid` filled (`None`: zeroed, `WNOHANG` with nothing to report).
     SigInfo(Option<WaitInfo>),
+}
+
+impl Value {
+    /// [`Value::Caps`]: in the effective set.
+    pub const CAP_EFFECTIVE: u8 = 1;
+    /// [`Value::Caps`]: in the permitted set.
+    pub const CAP_PERMITTED: u8 = 2;
+    /// [`Value::Caps`]: in the inheritable set.
+    pub const CAP_INHERITABLE: u8 = 4;
+
+    /// [`Value::Caps`] for capability `cap` in sets `effective`, `permitted`, `inheritable`.
+    pub fn caps_of(cap: u32, effective: u64, permitted: u64, inheritable: u64) -> Value {
+        let has = |set: u64, bit: u8| if set & (1 << cap) != 0 { bit } else { 0 };
+        Value::Caps(
+            has(effective, Value::CAP_EFFECTIVE)
+                | has(permitted, Value::CAP_PERMITTED)
+                | has(inheritable, Value::CAP_INHERITABLE),
+        )
+    }
 }
 
 /// The fields of the `siginfo_t` a `waitid` fills for a child.

@@ -20,7 +20,7 @@ use clonekit_probe::agent::{
     self, proc_state, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
 };
 
-use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
+use crate::ast::{Capset, FdArg, Op, PidArg, Target, WaitidId, Word};
 use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, WaitInfo};
 use clonekit_flags::{CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
 
@@ -298,6 +298,18 @@ impl KernelBackend {
             Op::PrctlSubreaper => AgentOp::Subreaper,
             Op::PrctlPdeathsig(sig) => AgentOp::Pdeathsig(*sig as i32),
             Op::PrctlGetPdeathsig => AgentOp::GetPdeathsig,
+            Op::PrctlGetSubreaper => AgentOp::GetChildSubreaper,
+            Op::PrctlDumpable(v) => AgentOp::Prctl { option: clonekit_flags::PR_SET_DUMPABLE, arg: *v },
+            Op::PrctlGetDumpable => AgentOp::Prctl { option: clonekit_flags::PR_GET_DUMPABLE, arg: 0 },
+            Op::PrctlKeepcaps(v) => AgentOp::Prctl { option: clonekit_flags::PR_SET_KEEPCAPS, arg: *v },
+            Op::PrctlGetKeepcaps => AgentOp::Prctl { option: clonekit_flags::PR_GET_KEEPCAPS, arg: 0 },
+            Op::Capset(Capset::Drop(caps)) => AgentOp::Capset { drop: true, caps: *caps },
+            Op::Capset(Capset::Only(caps)) => AgentOp::Capset { drop: false, caps: *caps },
+            Op::Capget(_) => AgentOp::Capget,
+            Op::Setuid(uid) => AgentOp::Setuid(*uid),
+            Op::Seteuid(uid) => AgentOp::Setresuid { ruid: u32::MAX, euid: *uid, suid: u32::MAX },
+            Op::Getuid => AgentOp::Getuid,
+            Op::Geteuid => AgentOp::Geteuid,
             Op::Store(v, n) => AgentOp::Store { var: Self::var(env, v)?, value: u64::from(*n) },
             Op::Load(v) => AgentOp::Load(Self::var(env, v)?),
             Op::SetTidAddress(v) => AgentOp::SetTidAddress(Self::var(env, v)?),
@@ -457,6 +469,11 @@ impl KernelBackend {
             | Op::Sethostname(_)
             | Op::PrctlSubreaper
             | Op::PrctlPdeathsig(_)
+            | Op::PrctlDumpable(_)
+            | Op::PrctlKeepcaps(_)
+            | Op::Capset(_)
+            | Op::Setuid(_)
+            | Op::Seteuid(_)
             | Op::Store(..)
             | Op::FutexWait(..)
             | Op::Chdir(_)
@@ -490,6 +507,9 @@ impl KernelBackend {
                 Value::Text(if name == self.host { "(host)".to_string() } else { name })
             }
             Op::PrctlGetPdeathsig => Value::Signal(r.value as u32),
+            Op::PrctlGetSubreaper => Value::Num(r.value),
+            Op::PrctlGetDumpable | Op::PrctlGetKeepcaps | Op::Getuid | Op::Geteuid => Value::Num(r.ret),
+            Op::Capget(cap) => Value::caps_of(*cap, r.value as u64, r.extra as u64, r.aux[0] as u64),
             Op::Load(v) => {
                 let word = r.value as u32;
                 let tid_word = env.var(v).is_some_and(|v| env.is_tid_word(v));

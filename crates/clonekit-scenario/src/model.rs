@@ -8,10 +8,11 @@ use std::rc::Rc;
 
 use clonekit_flags::{CloneArgs, CloneFlags, Errno, Privilege, CLONE_ARGS_SIZE_VER2, PAGE_SIZE};
 use clonekit_model::{
-    Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState, Waited, Whence,
+    CapSets, Forked, IdType, Kernel, Pid, PidNamespace, Resource, Resumed, Syscall, TaskId, TaskState,
+    Waited, Whence,
 };
 
-use crate::ast::{FdArg, Op, PidArg, Target, WaitidId, Word};
+use crate::ast::{Capset, FdArg, Op, PidArg, Target, WaitidId, Word};
 use crate::backend::{
     Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,
 };
@@ -64,7 +65,7 @@ pub struct ModelBackend {
 impl ModelBackend {
     /// A freshly booted model whose first task is root.
     pub fn new() -> ModelBackend {
-        ModelBackend::for_caller(Privilege::Root)
+        ModelBackend::for_caller(Privilege::ROOT)
     }
 
     /// A freshly booted model whose first task has `caller`'s privilege: what
@@ -440,6 +441,31 @@ impl ModelBackend {
             Op::PrctlSubreaper => done(k.sys_prctl_set_child_subreaper(cur, true).map(|_| Value::Ok)),
             Op::PrctlPdeathsig(sig) => done(k.sys_prctl_set_pdeathsig(cur, *sig).map(|_| Value::Ok)),
             Op::PrctlGetPdeathsig => done(k.sys_prctl_get_pdeathsig(cur).map(Value::Signal)),
+            Op::PrctlGetSubreaper => {
+                done(k.sys_prctl_get_child_subreaper(cur).map(|on| Value::Num(i64::from(on))))
+            }
+            Op::PrctlDumpable(v) => done(k.sys_prctl_set_dumpable(cur, *v).map(|_| Value::Ok)),
+            Op::PrctlGetDumpable => done(k.sys_prctl_get_dumpable(cur).map(|v| Value::Num(i64::from(v)))),
+            Op::PrctlKeepcaps(v) => done(k.sys_prctl_set_keepcaps(cur, *v).map(|_| Value::Ok)),
+            Op::PrctlGetKeepcaps => done(k.sys_prctl_get_keepcaps(cur).map(|on| Value::Num(i64::from(on)))),
+            Op::Capset(how) => {
+                let sets = match *how {
+                    Capset::Drop(caps) => k.sys_capget(cur).map(|s| CapSets {
+                        effective: s.effective & !caps,
+                        permitted: s.permitted & !caps,
+                        inheritable: s.inheritable & !caps,
+                    }),
+                    Capset::Only(caps) => Ok(CapSets { effective: caps, permitted: caps, inheritable: 0 }),
+                };
+                done(sets.and_then(|s| k.sys_capset(cur, s)).map(|_| Value::Ok))
+            }
+            Op::Capget(cap) => {
+                done(k.sys_capget(cur).map(|s| Value::caps_of(*cap, s.effective, s.permitted, s.inheritable)))
+            }
+            Op::Setuid(uid) => done(k.sys_setuid(cur, *uid).map(|_| Value::Ok)),
+            Op::Seteuid(uid) => done(k.sys_setresuid(cur, None, Some(*uid), None).map(|_| Value::Ok)),
+            Op::Getuid => done(k.sys_getuid(cur).map(|u| Value::Num(i64::from(u)))),
+            Op::Geteuid => done(k.sys_geteuid(cur).map(|u| Value::Num(i64::from(u)))),
             Op::Store(var, v) => {
                 let a = Self::addr(env, var)?;
                 done(self.k.store(cur, a, *v).map(|_| Value::Ok))

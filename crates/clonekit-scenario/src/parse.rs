@@ -9,7 +9,7 @@ use clonekit_flags::{
 use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
 
 use crate::ast::{
-    Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word,
+    Capset, Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word,
 };
 use crate::error::ScenarioError;
 
@@ -510,14 +510,45 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
         }
         "gethostname" => Op::Gethostname,
         "prctl" => {
-            let t = a.next("subreaper, pdeathsig SIG or get_pdeathsig")?;
+            let t = a.next(
+                "subreaper, pdeathsig SIG, dumpable N, keepcaps N, get_subreaper, get_pdeathsig, get_dumpable or get_keepcaps",
+            )?;
             match t.text {
                 "subreaper" => Op::PrctlSubreaper,
                 "pdeathsig" => Op::PrctlPdeathsig(signal(&a.next("a signal")?, true)?),
                 "get_pdeathsig" => Op::PrctlGetPdeathsig,
+                "get_subreaper" => Op::PrctlGetSubreaper,
+                "dumpable" => Op::PrctlDumpable(number(&a.next("0 or 1")?)?),
+                "get_dumpable" => Op::PrctlGetDumpable,
+                "keepcaps" => Op::PrctlKeepcaps(number(&a.next("0 or 1")?)?),
+                "get_keepcaps" => Op::PrctlGetKeepcaps,
                 _ => return Err((t.col, format!("unknown prctl {:?}", t.text))),
             }
         }
+        "capset" => {
+            let t = a.next("drop CAPS, or the capabilities to keep")?;
+            if t.text == "drop" {
+                Op::Capset(Capset::Drop(cap_set(&a.next("capabilities (sys_admin,kill or [])")?)?))
+            } else {
+                Op::Capset(Capset::Only(cap_set(&t)?))
+            }
+        }
+        "capget" => {
+            let t = a.next("a capability")?;
+            Op::Capget(capability(&t)?)
+        }
+        "setuid" => Op::Setuid(word32(&a.next("a uid")?)?),
+        "seteuid" => {
+            let t = a.next("a uid")?;
+            match word32(&t)? {
+                // glibc's seteuid refuses (uid_t) -1 itself; it would mean "unchanged" to
+                // setresuid.
+                u32::MAX => return Err((t.col, "seteuid takes a uid below 4294967295".to_string())),
+                u => Op::Seteuid(u),
+            }
+        }
+        "getuid" => Op::Getuid,
+        "geteuid" => Op::Geteuid,
         "store" => {
             let v = var(&a.next("a memory word")?)?;
             Op::Store(v, word32(&a.next("a value")?)?)
@@ -756,6 +787,26 @@ fn raw_signal(t: &Tok<'_>) -> PResult<u32> {
     }
 }
 
+/// A capability by name (`sys_admin`, `CAP_SYS_ADMIN`) or number.
+fn capability(t: &Tok<'_>) -> PResult<u32> {
+    clonekit_flags::capability_from_name(t.text)
+        .ok_or_else(|| (t.col, format!("unknown capability {:?}", t.text)))
+}
+
+/// Capabilities, comma-separated, or `[]` for none.
+fn cap_set(t: &Tok<'_>) -> PResult<clonekit_flags::CapSet> {
+    if t.text == "[]" {
+        return Ok(0);
+    }
+    let mut set = 0;
+    let mut col = t.col;
+    for part in t.text.split(',') {
+        set |= 1 << capability(&Tok { text: part, col })?;
+        col += part.chars().count() + 1;
+    }
+    Ok(set)
+}
+
 fn on_off(t: &Tok<'_>) -> PResult<bool> {
     match t.text {
         "on" => Ok(true),
@@ -815,6 +866,33 @@ mod tests {
         assert!(err_of("# linux: < 6.15, >= 6.17\n").contains("expected `linux:"));
         assert!(err_of("# linux: 6.1\n").contains("expected `linux:"));
         assert!(err_of("# linux: >= 9.1\n").contains("newer than the model"));
+    }
+
+    #[test]
+    fn credential_operations_and_their_errors() {
+        use clonekit_flags::{CAP_CHECKPOINT_RESTORE, CAP_KILL, CAP_SYS_ADMIN};
+        let op = |text: &str| match parse("t.scn", text).unwrap().steps[0].kind.clone() {
+            StepKind::Run(op) => op,
+            k => panic!("{k:?}"),
+        };
+        assert_eq!(
+            op("main: capset drop sys_admin,CAP_KILL\n"),
+            Op::Capset(Capset::Drop(1 << CAP_SYS_ADMIN | 1 << CAP_KILL))
+        );
+        assert_eq!(op("main: capset []\n"), Op::Capset(Capset::Only(0)));
+        assert_eq!(op("main: capget 40\n"), Op::Capget(CAP_CHECKPOINT_RESTORE));
+        assert_eq!(op("main: seteuid 65535\n"), Op::Seteuid(65535));
+        assert_eq!(op("main: prctl get_subreaper\n"), Op::PrctlGetSubreaper);
+        assert_eq!(op("main: prctl dumpable 0\n"), Op::PrctlDumpable(0));
+        assert_eq!(err_of("main: capset drop sys_admn\n"), "t.scn:1:19: unknown capability \"sys_admn\"");
+        assert_eq!(err_of("main: capset kill,41\n"), "t.scn:1:19: unknown capability \"41\"");
+        assert_eq!(err_of("main: seteuid 4294967295\n"), "t.scn:1:15: seteuid takes a uid below 4294967295");
+        assert_eq!(err_of("main: prctl dumpable\n"), "t.scn:1:21: expected 0 or 1");
+        // Setting another uid than 0 is for root of the machine.
+        let s = parse("t.scn", "main: setuid 0\nmain: seteuid 65534\n").unwrap();
+        assert_eq!(s.other_uid(), Some(65534));
+        assert_eq!(s.lacks_uids(clonekit_flags::Privilege::ROOT), None);
+        assert!(s.lacks_uids(clonekit_flags::Privilege::NamespaceRoot { uid: 1001 }).is_some());
     }
 
     #[test]

@@ -198,6 +198,17 @@ impl Printer {
                 )
             }
             Value::Poll(events) => clonekit_flags::format_poll_events(*events),
+            Value::Caps(0) => "none".into(),
+            Value::Caps(sets) => [
+                (Value::CAP_EFFECTIVE, "effective"),
+                (Value::CAP_PERMITTED, "permitted"),
+                (Value::CAP_INHERITABLE, "inheritable"),
+            ]
+            .iter()
+            .filter(|(bit, _)| sets & bit != 0)
+            .map(|(_, name)| *name)
+            .collect::<Vec<_>>()
+            .join(","),
             Value::Ioprio(p) => {
                 let class = ["none", "rt", "be", "idle"].get(usize::from(p >> 13)).copied().unwrap_or("?");
                 format!("{class},{}", p & 0x1fff)

@@ -53,6 +53,14 @@ fn main() {
             skipped += 1;
             continue;
         }
+        if let Some(why) = scenario
+            .lacks_uids(caller)
+            .or_else(|| scenario.lacks_new_privs(clonekit_probe::privilege::no_new_privs()))
+        {
+            println!("skip {name}: {why}");
+            skipped += 1;
+            continue;
+        }
         let model = run(&scenario, &mut ModelBackend::for_caller(KernelBackend::caller()))
             .unwrap_or_else(|e| panic!("{name}: model: {e}"));
         let kernel = match run(&scenario, &mut KernelBackend::new()) {

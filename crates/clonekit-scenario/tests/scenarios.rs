@@ -52,14 +52,14 @@ fn every_scenario_passes_on_the_model() {
         // On the model told a kernel version it is written for (`# linux:`), and, for a
         // scenario of a behaviour that changed, not passing on a version it is not for.
         let (inside, outside) = versions(&scenario);
-        let t = run(&scenario, &mut ModelBackend::for_caller_on(Privilege::Root, inside))
+        let t = run(&scenario, &mut ModelBackend::for_caller_on(Privilege::ROOT, inside))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(t.checked > 0, "{} checks nothing", f.display());
         if !t.passed() {
             failed.push(t.to_string());
         }
         if let Some(v) = outside {
-            let other = run(&scenario, &mut ModelBackend::for_caller_on(Privilege::Root, v));
+            let other = run(&scenario, &mut ModelBackend::for_caller_on(Privilege::ROOT, v));
             if other.is_err() || !other.as_ref().unwrap().passed() {
                 versioned += 1;
             } else {

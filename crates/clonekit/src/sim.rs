@@ -62,7 +62,7 @@ fn run_one(
     Ok(match backend {
         Backend::Model => {
             let mut model =
-                clonekit_scenario::ModelBackend::for_caller_on(clonekit_flags::Privilege::Root, linux);
+                clonekit_scenario::ModelBackend::for_caller_on(clonekit_flags::Privilege::ROOT, linux);
             Ran { shown: clonekit_scenario::run(&scenario, &mut model)?, difference: None }
         }
         Backend::Kernel => Ran { shown: on_kernel()?, difference: None },

@@ -239,8 +239,6 @@ impl std::fmt::Debug for Fleet {
     }
 }
 
-const PR_SET_CHILD_SUBREAPER: usize = 36;
-
 /// The namespaces the tasks get of their own: pids (so `kill -1` and pid numbers stay
 /// inside), the host name and the SysV IPC objects (so `sethostname` and semaphores never
 /// touch the machine's).
@@ -277,7 +275,7 @@ impl Fleet {
         };
         let init = match privilege {
             Privilege::Unprivileged { .. } => None,
-            Privilege::Root => spawn_init(ISOLATION).ok(),
+            Privilege::Root { .. } => spawn_init(ISOLATION).ok(),
             // A container's root has the capabilities already; an ordinary user creates the
             // user namespace with the others, and maps its uid 0 before the init is asked to
             // create anything.
@@ -314,7 +312,15 @@ impl Fleet {
                     };
                 }
                 // SAFETY: prctl with integer arguments.
-                clonekit_raw::check(unsafe { clonekit_raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 1, 0, 0) })?;
+                clonekit_raw::check(unsafe {
+                    clonekit_raw::syscall4(
+                        clonekit_raw::nr::PRCTL,
+                        clonekit_flags::PR_SET_CHILD_SUBREAPER as usize,
+                        1,
+                        0,
+                        0,
+                    )
+                })?;
             }
         }
         Ok(fleet)
@@ -699,7 +705,15 @@ impl Drop for Fleet {
         self.shutdown();
         if subreaper {
             // SAFETY: prctl with integer arguments.
-            let _ = unsafe { clonekit_raw::syscall4(157, PR_SET_CHILD_SUBREAPER, 0, 0, 0) };
+            let _ = unsafe {
+                clonekit_raw::syscall4(
+                    clonekit_raw::nr::PRCTL,
+                    clonekit_flags::PR_SET_CHILD_SUBREAPER as usize,
+                    0,
+                    0,
+                    0,
+                )
+            };
         }
         // SAFETY: the mapping is ours; the agents map their own.
         let _ = unsafe { rustix::mm::munmap(self.ctl.region.cast(), region_len()) };

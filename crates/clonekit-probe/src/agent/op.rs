@@ -218,6 +218,42 @@ pub enum AgentOp {
     Sigaltstack(Option<bool>),
     /// `prctl(PR_GET_PDEATHSIG, &sig)`.
     GetPdeathsig,
+    /// `prctl(PR_GET_CHILD_SUBREAPER, &v)`: `v` in `value`.
+    GetChildSubreaper,
+    /// `prctl(option, arg, 0, 0, 0)`, an option whose result is the return value
+    /// (`PR_SET_DUMPABLE`, `PR_GET_DUMPABLE`, `PR_SET_KEEPCAPS`, `PR_GET_KEEPCAPS`).
+    Prctl {
+        /// `PR_*`.
+        option: u32,
+        /// The argument.
+        arg: u64,
+    },
+    /// `capget` of the calling thread: the effective set in `value`, the permitted one in
+    /// `extra`, the inheritable one in `aux[0]`.
+    Capget,
+    /// `capset` of the calling thread: with `drop`, the sets `capget` reads without `caps`;
+    /// without, effective and permitted `caps`, inheritable none.
+    Capset {
+        /// Drop `caps` from the current sets, rather than set them.
+        drop: bool,
+        /// The capabilities.
+        caps: u64,
+    },
+    /// `setuid(uid)`.
+    Setuid(u32),
+    /// `setresuid(ruid, euid, suid)`, `u32::MAX` for -1 (unchanged).
+    Setresuid {
+        /// The real uid.
+        ruid: u32,
+        /// The effective uid.
+        euid: u32,
+        /// The saved uid.
+        suid: u32,
+    },
+    /// `getuid()`.
+    Getuid,
+    /// `geteuid()`.
+    Geteuid,
     /// `lseek(fd, offset, SEEK_SET)`.
     Seek {
         /// The fd.

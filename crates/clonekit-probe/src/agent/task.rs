@@ -8,7 +8,10 @@
 
 use core::sync::atomic::Ordering;
 
-use clonekit_flags::{CloneFlags, ExitSignal};
+use clonekit_flags::{
+    CloneFlags, ExitSignal, LINUX_CAPABILITY_VERSION_3, PR_GET_CHILD_SUBREAPER, PR_GET_PDEATHSIG,
+    PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG,
+};
 
 use super::op::AgentOp;
 use super::{Control, Mailbox, Reply, AGENT_ARG, CONTROL_FD, MAX_VARS, SELF_EXE};
@@ -481,8 +484,42 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             let node = &uts[65..130];
             text_reply(r, node)
         }
-        AgentOp::Subreaper => ret(raw(nr::PRCTL, 36, 1, 0, 0)),
-        AgentOp::Pdeathsig(sig) => ret(raw(nr::PRCTL, 1, sig as usize, 0, 0)),
+        AgentOp::Subreaper => ret(raw(nr::PRCTL, PR_SET_CHILD_SUBREAPER as usize, 1, 0, 0)),
+        AgentOp::Pdeathsig(sig) => ret(raw(nr::PRCTL, PR_SET_PDEATHSIG as usize, sig as usize, 0, 0)),
+        AgentOp::GetChildSubreaper => {
+            let mut v: i32 = 0;
+            let r = raw(nr::PRCTL, PR_GET_CHILD_SUBREAPER as usize, &mut v as *mut i32 as usize, 0, 0);
+            Reply { ret: r, value: i64::from(v), ..Reply::default() }
+        }
+        AgentOp::Prctl { option, arg } => ret(raw(nr::PRCTL, option as usize, arg as usize, 0, 0)),
+        AgentOp::Capget => {
+            let (r, sets) = capget();
+            Reply {
+                ret: r,
+                value: sets[0] as i64,
+                extra: sets[1] as i64,
+                aux: [sets[2] as i64, 0, 0],
+                ..Reply::default()
+            }
+        }
+        AgentOp::Capset { drop, caps } => {
+            let sets = if drop {
+                let (r, [e, p, i]) = capget();
+                if r < 0 {
+                    return ret(r);
+                }
+                [e & !caps, p & !caps, i & !caps]
+            } else {
+                [caps, caps, 0]
+            };
+            ret(capset(sets))
+        }
+        AgentOp::Setuid(uid) => ret(raw(nr::SETUID, uid as usize, 0, 0, 0)),
+        AgentOp::Setresuid { ruid, euid, suid } => {
+            ret(raw(nr::SETRESUID, ruid as usize, euid as usize, suid as usize, 0))
+        }
+        AgentOp::Getuid => ret(raw(nr::GETUID, 0, 0, 0, 0)),
+        AgentOp::Geteuid => ret(raw(nr::GETEUID, 0, 0, 0, 0)),
         AgentOp::Store { var: v, value } => {
             // SAFETY: the word is in this task's memory region.
             unsafe { var(vars, v).write_volatile(value) };
@@ -541,7 +578,7 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Sigaltstack(set) => altstack(set),
         AgentOp::GetPdeathsig => {
             let mut sig: i32 = 0;
-            let r = raw(nr::PRCTL, 2, &mut sig as *mut i32 as usize, 0, 0);
+            let r = raw(nr::PRCTL, PR_GET_PDEATHSIG as usize, &mut sig as *mut i32 as usize, 0, 0);
             Reply { ret: r, value: i64::from(sig), ..Reply::default() }
         }
         AgentOp::Seek { fd, offset } => ret(raw(nr::LSEEK, fd as usize, offset as usize, 0, 0)),
@@ -582,6 +619,29 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Getsid(pid) => ret(raw(nr::GETSID, pid as isize as usize, 0, 0, 0)),
         AgentOp::ReapAll => ret(-22),
     }
+}
+
+/// `capget(&{_LINUX_CAPABILITY_VERSION_3, 0}, data)` (capget(2)): the calling thread's
+/// effective, permitted and inheritable sets, each from its two 32-bit words.
+fn capget() -> (i64, [u64; 3]) {
+    let mut header = [LINUX_CAPABILITY_VERSION_3, 0u32];
+    // struct __user_cap_data_struct[2]: { effective, permitted, inheritable } each.
+    let mut data = [0u32; 6];
+    let r = raw(nr::CAPGET, header.as_mut_ptr() as usize, data.as_mut_ptr() as usize, 0, 0);
+    let set = |i: usize| u64::from(data[i]) | u64::from(data[3 + i]) << 32;
+    (r, [set(0), set(1), set(2)])
+}
+
+/// `capset(&{_LINUX_CAPABILITY_VERSION_3, 0}, data)` (capset(2)) with `[effective, permitted,
+/// inheritable]`.
+fn capset(sets: [u64; 3]) -> i64 {
+    let mut header = [LINUX_CAPABILITY_VERSION_3, 0u32];
+    let mut data = [0u32; 6];
+    for (i, set) in sets.iter().enumerate() {
+        data[i] = *set as u32;
+        data[3 + i] = (*set >> 32) as u32;
+    }
+    raw(nr::CAPSET, header.as_mut_ptr() as usize, data.as_mut_ptr() as usize, 0, 0)
 }
 
 fn slot_of(ctl: &Control, mb: &Mailbox) -> u32 {

@@ -77,6 +77,10 @@ pub mod nr {
     pub const PTRACE: usize = 101;
     /// `getuid`.
     pub const GETUID: usize = 102;
+    /// `setuid`.
+    pub const SETUID: usize = 105;
+    /// `geteuid`.
+    pub const GETEUID: usize = 107;
     /// `setpgid`.
     pub const SETPGID: usize = 109;
     /// `getppid`.
@@ -93,6 +97,10 @@ pub mod nr {
     pub const GETPGID: usize = 121;
     /// `getsid`.
     pub const GETSID: usize = 124;
+    /// `capget`.
+    pub const CAPGET: usize = 125;
+    /// `capset`.
+    pub const CAPSET: usize = 126;
     /// `rt_sigpending`.
     pub const RT_SIGPENDING: usize = 127;
     /// `sigaltstack`.

@@ -43,7 +43,7 @@ use clonekit_model::{
 };
 use proptest::prelude::*;
 
-use crate::ast::{Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{Capset, Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
 use crate::backend::{Backend, Env, Outcome, TaskKey, TaskStatus, Value};
 use crate::model::ModelBackend;
 
@@ -78,6 +78,20 @@ fn may_kill_parent(exit_signal: u64) -> bool {
 
 /// `SIGCHLD`, the exit signal of fork and vfork children.
 const SIGCHLD: u64 = clonekit_flags::ExitSignal::SIGCHLD.raw();
+
+/// The capabilities credential steps name: those the model's rules look at.
+const CAPS: [u32; 6] = [
+    clonekit_flags::CAP_SYS_ADMIN,
+    clonekit_flags::CAP_CHECKPOINT_RESTORE,
+    clonekit_flags::CAP_SYS_PTRACE,
+    clonekit_flags::CAP_KILL,
+    clonekit_flags::CAP_SETUID,
+    clonekit_flags::CAP_SYS_NICE,
+];
+
+/// The uids `setuid` and `seteuid` take: `nobody` (most often), root and `UID_NOBODY` of the
+/// selftests.
+const UIDS: [u32; 4] = [65534, 0, 65535, 65534];
 
 /// Exit signals for `clone`/`clone3`: SIGCHLD most, none, one that kills the parent, a real-time
 /// one, and 65 (invalid for `clone3`, rule C7).
@@ -199,6 +213,10 @@ pub enum Action {
     Setsid,
     /// `getpgid`/`getsid` of the caller (0) or a task.
     GetIds(u8),
+    /// Credentials: `capset drop CAP`, `capset CAPS`, `capget CAP`, `setuid UID`,
+    /// `seteuid UID`, `getuid`, `geteuid`, `prctl dumpable N`, `prctl keepcaps N` and the
+    /// `prctl` reads (`get_dumpable`, `get_keepcaps`, `get_subreaper`).
+    Cred(u8, u8),
     /// Several steps that make a race of the kernel's the model marks: a handled SIGCHLD
     /// pending while the task sleeps in a vfork, and the vfork child's exit signal.
     RaceIdiom(u8),
@@ -265,6 +283,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (b(), b()).prop_map(|(fd, f)| Action::Setns(fd, f)),
         3 => (b(), b(), b()).prop_map(|(fd, s, f)| Action::PidfdSendSignal(fd, s, f)),
         1 => (b(), b()).prop_map(|(fd, t)| Action::PidfdGetfd(fd, t)),
+        2 => (b(), b()).prop_map(|(k, n)| Action::Cred(k, n)),
         2 => b().prop_map(Action::Poll),
         2 => (b(), b()).prop_map(|(a, g)| Action::Setpgid(a, g)),
         1 => Just(Action::Setsid),
@@ -424,6 +443,14 @@ impl Interp {
             })
     }
 
+    /// Whether task `k` lacks a permitted capability the generator's credential steps may
+    /// have taken from it (those of [`CAPS`], and `CAP_CHOWN`, which `capset CAPS` drops).
+    fn dropped_caps(&mut self, k: TaskKey) -> bool {
+        CAPS.iter().chain(&[clonekit_flags::CAP_CHOWN]).any(|&cap| {
+            matches!(self.query(k, &Op::Capget(cap)), Some(Value::Caps(sets)) if sets & Value::CAP_PERMITTED == 0)
+        })
+    }
+
     /// A small number to store or compare. Without a pid namespace of their own (an ordinary
     /// user who may not create one), the tasks' ids are the machine's, which the model cannot
     /// know: numbers are then kept clear of any pid (above `pid_max`'s limit), so that a word
@@ -517,7 +544,20 @@ impl Interp {
                     siginfo: t / 6 % 2 == 0,
                 }
             }
-            Action::Execve => Op::Execve,
+            Action::Execve => {
+                // An exec that gives a task back capabilities it had dropped (root's exec gets
+                // the bounding set) leaves its memory not dumpable (commit_creds); an ordinary
+                // user's coordinator may then not read how the task ends in its own step
+                // (/proc/TID/stat hides the exit code): root of a user namespace of its own
+                // makes it only with every capability. (An ordinary user without one has none
+                // to get back.) Under no_new_privs, which the model does not follow, the exec
+                // gives nothing back: left out too.
+                let unobservable = matches!(self.caller.privilege, Privilege::NamespaceRoot { .. });
+                if (unobservable || self.caller.no_new_privs) && self.dropped_caps(k) {
+                    return None;
+                }
+                Op::Execve
+            }
             Action::Query(q) => match q % 9 {
                 0 => Op::Getpid,
                 1 => Op::Gettid,
@@ -760,6 +800,44 @@ impl Interp {
                     Op::Getsid(pid)
                 }
             }
+            Action::Cred(kind, n) => match kind % 12 {
+                0 | 1 => Op::Capset(Capset::Drop(1 << pick(&CAPS, *n))),
+                2 => {
+                    // A subset of CAPS, by the bits of n.
+                    let set = CAPS
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| n & (1 << i) != 0)
+                        .fold(0, |s, (_, c)| s | 1 << c);
+                    Op::Capset(Capset::Only(set))
+                }
+                3 | 4 => Op::Capget(pick(&CAPS, *n)),
+                5 => Op::Setuid(pick(&UIDS, *n)),
+                6 => Op::Seteuid(pick(&UIDS, *n)),
+                7 => {
+                    if n % 2 == 0 {
+                        Op::Getuid
+                    } else {
+                        Op::Geteuid
+                    }
+                }
+                8 => {
+                    // Memory that is not dumpable hides /proc/TID/syscall from a coordinator
+                    // without CAP_SYS_PTRACE over the memory's user namespace (an ordinary
+                    // user's tasks keep the machine's one until they exec), and with it
+                    // whether a call sleeps: only root's scenarios make it.
+                    if n % 4 == 0 && !matches!(self.caller.privilege, Privilege::Root { .. }) {
+                        return None;
+                    }
+                    Op::PrctlDumpable(u64::from(pick(&[0u8, 1, 1, 2], *n)))
+                }
+                9 => Op::PrctlKeepcaps(u64::from(pick(&[0u8, 1, 1, 2], *n))),
+                _ => match n % 4 {
+                    0 | 3 => Op::PrctlGetDumpable,
+                    1 => Op::PrctlGetKeepcaps,
+                    _ => Op::PrctlGetSubreaper,
+                },
+            },
             Action::RaceIdiom(_) => return None,
             Action::Poll(n) => {
                 let fd = pidfd_arg(*n);
@@ -866,15 +944,22 @@ pub struct Caller {
     pub privilege: Privilege,
     /// Whether `clone3` reaches the kernel (no seccomp filter refuses it).
     pub clone3: bool,
+    /// Whether the tasks run with `no_new_privs` (an exec gains no capability; the model does
+    /// not follow it).
+    pub no_new_privs: bool,
 }
 
 impl Caller {
     /// Root, with `clone3`: what scenarios are written for.
-    pub const ROOT: Caller = Caller { privilege: Privilege::Root, clone3: true };
+    pub const ROOT: Caller = Caller { privilege: Privilege::ROOT, clone3: true, no_new_privs: false };
 
     /// This process, as the kernel backend runs its scenarios.
     pub fn of_this_process() -> Caller {
-        Caller { privilege: crate::KernelBackend::caller(), clone3: clonekit_probe::probe_clone3().is_ok() }
+        Caller {
+            privilege: crate::KernelBackend::caller(),
+            clone3: clonekit_probe::probe_clone3().is_ok(),
+            no_new_privs: clonekit_probe::privilege::no_new_privs(),
+        }
     }
 }
 
@@ -987,7 +1072,7 @@ mod tests {
     fn generation_stops_groups_and_continues_them() {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let (mut sent, mut stopped, mut continued, mut resumed_after) = (0, 0, 0, 0);
-        for _ in 0..2000 {
+        for _ in 0..4000 {
             let s = scenario().new_tree(&mut runner).unwrap().current();
             if !s.steps.iter().any(|st| st.text.contains("SIGSTOP")) {
                 continue;
@@ -1010,7 +1095,7 @@ mod tests {
                 resumed_after += 1;
             }
         }
-        assert!(sent >= 200, "{sent} scenarios of 2000 send SIGSTOP");
+        assert!(sent >= 400, "{sent} scenarios of 4000 send SIGSTOP");
         assert!(
             stopped >= 1 && continued >= 10 && resumed_after >= 1,
             "stops reported: {stopped}, continued: {continued}, resumed after SIGCONT: {resumed_after}"
@@ -1028,6 +1113,35 @@ mod tests {
             races += t.lines.iter().filter(|l| !l.outcomes.is_empty()).count();
         }
         assert!(races >= 5, "{races} racy answers in 1500 generated scenarios");
+    }
+
+    #[test]
+    fn generation_changes_credentials_and_meets_their_effects() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut nobody, mut refused, mut dropped, mut not_dumpable) = (0, 0, 0, 0);
+        for _ in 0..4000 {
+            let s = scenario().new_tree(&mut runner).unwrap().current();
+            let t = crate::run::run(&s, &mut ModelBackend::default())
+                .expect("a generated scenario runs on the model");
+            let text: Vec<String> = t.lines.iter().map(|l| l.to_string()).collect();
+            let turned = text.iter().position(|l| l.contains("setuid 65534 => ok"));
+            if let Some(at) = turned {
+                nobody += 1;
+                if text[at..].iter().any(|l| l.ends_with("=> EPERM")) {
+                    refused += 1;
+                }
+            }
+            if text.iter().any(|l| l.contains("capset drop") && l.ends_with("=> ok")) {
+                dropped += 1;
+            }
+            if text.iter().any(|l| l.contains("prctl dumpable 0 => ok")) {
+                not_dumpable += 1;
+            }
+        }
+        assert!(
+            nobody >= 8 && refused >= 3 && dropped >= 40 && not_dumpable >= 5,
+            "setuid 65534: {nobody}, then EPERM: {refused}, capabilities dropped: {dropped}, made not dumpable: {not_dumpable}"
+        );
     }
 
     #[test]
@@ -1063,6 +1177,10 @@ mod tests {
             "setsid",
             "getpgid",
             "getsid",
+            "capset",
+            "capget",
+            "setuid",
+            "seteuid",
         ] {
             assert!(seen.contains(op), "{op} never generated: {seen:?}");
         }

@@ -193,6 +193,22 @@ pub fn op_text(op: &Op) -> String {
             s = format!("prctl pdeathsig {}", if *sig == 0 { "0".into() } else { sig_text(*sig) })
         }
         Op::PrctlGetPdeathsig => s.push_str("prctl get_pdeathsig"),
+        Op::PrctlGetSubreaper => s.push_str("prctl get_subreaper"),
+        Op::PrctlDumpable(v) => s = format!("prctl dumpable {v}"),
+        Op::PrctlGetDumpable => s.push_str("prctl get_dumpable"),
+        Op::PrctlKeepcaps(v) => s = format!("prctl keepcaps {v}"),
+        Op::PrctlGetKeepcaps => s.push_str("prctl get_keepcaps"),
+        Op::Capset(crate::ast::Capset::Drop(caps)) => {
+            s = format!("capset drop {}", clonekit_flags::format_cap_set(*caps))
+        }
+        Op::Capset(crate::ast::Capset::Only(caps)) => {
+            s = format!("capset {}", clonekit_flags::format_cap_set(*caps))
+        }
+        Op::Capget(cap) => s = format!("capget {}", clonekit_flags::capability_name(*cap)),
+        Op::Setuid(u) => s = format!("setuid {u}"),
+        Op::Seteuid(u) => s = format!("seteuid {u}"),
+        Op::Getuid => s.push_str("getuid"),
+        Op::Geteuid => s.push_str("geteuid"),
         Op::Store(v, n) => s = format!("store {v} {n}"),
         Op::Load(v) => s = format!("load {v}"),
         Op::SetTidAddress(v) => s = format!("set_tid_address {v}"),

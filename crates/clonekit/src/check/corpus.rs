@@ -84,6 +84,12 @@ fn run_one(name: &str, text: &str) -> Observation {
             return Observation::skip(why);
         }
     }
+    if let Some(why) = scenario.lacks_uids(caller) {
+        return Observation::skip(why);
+    }
+    if let Some(why) = scenario.lacks_new_privs(clonekit_probe::privilege::no_new_privs()) {
+        return Observation::skip(why);
+    }
     if scenario.flags_used().contains(clonekit_flags::CloneFlags::CLONE_NEWUSER) {
         if let Some(errno) = clonekit_probe::privilege::user_ns_refusal() {
             return Observation::skip(format!(

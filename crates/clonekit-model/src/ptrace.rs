@@ -1,0 +1,41 @@
+//! `ptrace_may_access` (kernel/ptrace.c), the permission `pidfd_getfd` asks for
+//! (`PTRACE_MODE_ATTACH_REALCREDS`), with the capability rule of security/commoncap.c
+//! (`cap_ptrace_access_check`).
+
+use std::rc::Rc;
+
+use clonekit_flags::{CAP_SYS_PTRACE, SUID_DUMP_USER};
+
+use crate::sched::{Kernel, TaskId};
+
+impl Kernel {
+    /// `__ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS)`: a thread of the caller's own
+    /// group, always. Otherwise the caller's real uid must be the target's real, effective and
+    /// saved uid (the gids never differ here), or the caller must have `CAP_SYS_PTRACE` over
+    /// the target's user namespace; a target whose memory is not dumpable needs
+    /// `CAP_SYS_PTRACE` over the memory's user namespace; and `cap_ptrace_access_check` wants
+    /// the same user namespace and a permitted set that covers the target's, or
+    /// `CAP_SYS_PTRACE` over the target's user namespace.
+    pub(crate) fn ptrace_may_access(&self, cur: TaskId, task: TaskId) -> bool {
+        let (me, them) = (self.t(cur), self.t(task));
+        if Rc::ptr_eq(&me.signal, &them.signal) {
+            return true;
+        }
+        let (cred, tcred) = (&me.cred, &them.cred);
+        let ptrace_has_cap = |ns: &crate::cred::UserNamespace| cred.ns_capable(ns, CAP_SYS_PTRACE);
+        let same_user = cred.uid == tcred.euid && cred.uid == tcred.suid && cred.uid == tcred.uid;
+        if !same_user && !ptrace_has_cap(&tcred.user_ns) {
+            return false;
+        }
+        if let Some(mm) = &them.mm {
+            let mm = mm.borrow();
+            let mm_ns = mm.user_ns.clone().unwrap_or_else(|| tcred.user_ns.clone());
+            if mm.dumpable != SUID_DUMP_USER && !ptrace_has_cap(&mm_ns) {
+                return false;
+            }
+        }
+        // cap_ptrace_access_check with the real credentials: the caller's permitted set.
+        (Rc::ptr_eq(&cred.user_ns, &tcred.user_ns) && tcred.cap_permitted & !cred.cap_permitted == 0)
+            || ptrace_has_cap(&tcred.user_ns)
+    }
+}
