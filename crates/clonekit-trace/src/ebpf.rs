@@ -210,18 +210,26 @@ impl Probe {
         if let Some(why) = unavailable() {
             return Err(refused(why));
         }
-        let btf = Btf::from_sys_fs().map_err(|e| refused(format!("reading the kernel's BTF: {e}")))?;
+        // The loader reads the kernel's BTF for the object's relocations when it is made
+        // (aya 0.14: `EbpfLoader::new`), and the programs need it again to find their
+        // tracepoints: the second copy is parsed on another CPU meanwhile (about 15 ms each).
         let all = u32::from(follow_all);
         let str_max = opts.string_limit.min(u32::MAX as usize - 1) as u32;
         let untraced = clonekit_flags::CloneFlags::CLONE_UNTRACED.bits();
-        let mut bpf = EbpfLoader::new()
-            .btf(Some(&btf))
-            .override_global("untraced_flag", &untraced, true)
-            .override_global("follow_all", &all, true)
-            .override_global("str_max", &str_max, true)
-            .override_global("array_max", &str_max, true)
-            .load(OBJECT)
-            .map_err(|e| refused(format!("loading the programs: {}", chain(&e))))?;
+        let (loaded, btf) = std::thread::scope(|scope| {
+            let ours = scope.spawn(Btf::from_sys_fs);
+            let loaded = EbpfLoader::new()
+                .override_global("untraced_flag", &untraced, true)
+                .override_global("follow_all", &all, true)
+                .override_global("str_max", &str_max, true)
+                .override_global("array_max", &str_max, true)
+                .load(OBJECT);
+            (loaded, ours.join())
+        });
+        let mut bpf = loaded.map_err(|e| refused(format!("loading the programs: {}", chain(&e))))?;
+        let btf = btf
+            .map_err(|_| refused("reading the kernel's BTF: the reader panicked"))?
+            .map_err(|e| refused(format!("reading the kernel's BTF: {e}")))?;
         {
             let mut wanted: Array<_, u32> = Array::try_from(bpf.map_mut("wanted").expect("in the object"))
                 .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
@@ -236,14 +244,23 @@ impl Probe {
                 }
             }
         }
-        for (name, tracepoint) in PROGRAMS {
-            let prog: &mut BtfTracePoint = bpf
-                .program_mut(name)
-                .expect("in the object")
-                .try_into()
-                .map_err(|e| refused(format!("{name}: {e}")))?;
-            prog.load(tracepoint, &btf).map_err(|e| refused(format!("loading {name}: {}", chain(&e))))?;
-        }
+        // The verifier takes most of the loading time, nearly all of it for the two syscall
+        // programs: they are verified on two CPUs at once, the others after.
+        let load = |name: &str, prog: &mut aya::programs::Program| -> Result<(), TraceError> {
+            let (_, tracepoint) = PROGRAMS.iter().find(|(n, _)| *n == name).expect("a program of the object");
+            let prog: &mut BtfTracePoint = prog.try_into().map_err(|e| refused(format!("{name}: {e}")))?;
+            prog.load(tracepoint, &btf).map_err(|e| refused(format!("loading {name}: {}", chain(&e))))
+        };
+        let mut progs: Vec<(&str, &mut aya::programs::Program)> = bpf.programs_mut().collect();
+        progs.sort_by_key(|(name, _)| (*name != "on_sys_enter", *name != "on_sys_exit"));
+        let mut rest = progs.split_off(1);
+        let (first_name, first) = progs.pop().expect("the object has programs");
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| load(first_name, first));
+            let here = rest.iter_mut().try_for_each(|(name, prog)| load(name, prog));
+            let there = other.join().map_err(|_| refused("loading the programs: the loader panicked"))?;
+            here.and(there)
+        })?;
         let ring = RingBuf::try_from(bpf.take_map("events").expect("in the object"))
             .map_err(|e| refused(format!("the ring buffer: {e}")))?;
         Ok(Probe { bpf, ring })
