@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 mod blk_ioc;
+mod coredump;
 mod cred;
 mod exec;
 mod exit;
@@ -39,6 +40,7 @@ mod sched;
 mod sem;
 mod signal;
 mod sys;
+mod ucount;
 mod wait;
 
 pub use blk_ioc::IoContext;
