@@ -33,7 +33,24 @@ pub enum Privilege {
     },
 }
 
+/// The uid of `nobody`, an ordinary user every system has: what root's tasks become, inside a
+/// user namespace of their own, for a scenario that sets resource limits
+/// ([`Privilege::for_limits`]).
+pub const NOBODY_UID: u32 = 65534;
+
 impl Privilege {
+    /// The privilege a scenario that sets resource limits runs with: an ordinary user's
+    /// limits, whoever runs it. Root's tasks run as root of a user namespace of their own
+    /// mapped to [`NOBODY_UID`], as an ordinary user's do: `RLIMIT_NPROC` binds them (it never
+    /// binds global root) and counts only the tasks of that namespace, and raising a hard
+    /// limit needs `CAP_SYS_RESOURCE` in the initial user namespace, which they lack.
+    pub fn for_limits(self) -> Privilege {
+        match self {
+            Privilege::Root => Privilege::NamespaceRoot { uid: NOBODY_UID },
+            other => other,
+        }
+    }
+
     /// The global (kernel) uid of the caller's tasks.
     pub fn uid(self) -> u32 {
         match self {

@@ -176,6 +176,26 @@ impl Kernel {
         Ok(())
     }
 
+    /// `mprotect(addr, len, PROT_NONE)` (mm/mprotect.c): the pages can no longer be accessed
+    /// (a guard page); a system call given a pointer into them fails with `EFAULT`.
+    pub fn sys_mprotect_none(&mut self, cur: TaskId, addr: u64, len: u64) -> Result<(), Errno> {
+        self.current(cur)?;
+        if !addr.is_multiple_of(crate::mm::PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        let mm = self.t(cur).mm.clone().ok_or(Errno::ENOMEM)?;
+        mm.borrow_mut().mprotect_none(addr, len);
+        Ok(())
+    }
+
+    /// Bytes written into the caller's memory, as a program lays out a struct (pages without
+    /// access are skipped).
+    pub fn write_user(&mut self, cur: TaskId, addr: u64, bytes: &[u8]) {
+        if let Some(mm) = self.task(cur).and_then(|t| t.mm.clone()) {
+            mm.borrow_mut().write_bytes(addr, bytes);
+        }
+    }
+
     /// The caller's address space, to inspect (resident pages, copy-on-write counters).
     pub fn mm(&self, id: TaskId) -> Option<std::cell::Ref<'_, crate::mm::MmStruct>> {
         self.task(id)?.mm.as_ref().map(|m| m.borrow())

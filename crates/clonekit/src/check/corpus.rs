@@ -109,8 +109,8 @@ fn run_one(name: &str, text: &str) -> Observation {
         },
         Err(e) => {
             let e = e.to_string();
-            return match e.find(KernelBackend::UNOBSERVABLE) {
-                Some(at) => Observation::skip(format!("kernel backend: {}", &e[at..])),
+            return match KernelBackend::skip_reason(&e) {
+                Some(why) => Observation::skip(format!("kernel backend: {why}")),
                 None => Observation::error(format!("kernel: {e}")),
             };
         }
