@@ -28,3 +28,62 @@ impl Kernel {
         crate::namei::may_create_core_in(&cwd)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clonekit_flags::{Errno, Privilege, RLIMIT_CORE, RLIM_INFINITY};
+
+    use crate::sched::{Kernel, Syscall, TaskId};
+    use crate::wait::{WaitStatus, WNOHANG};
+
+    fn fork(k: &mut Kernel, cur: TaskId) -> TaskId {
+        match k.sys_fork(cur) {
+            Ok(Syscall::Done(f)) => f.child,
+            other => panic!("fork: {other:?}"),
+        }
+    }
+
+    /// How `main`'s child ends when it sends itself `sig` from `cwd`.
+    fn dies_of(k: &mut Kernel, main: TaskId, cwd: &str, sig: u32) -> WaitStatus {
+        let c = fork(k, main);
+        k.sys_chdir(c, cwd).unwrap();
+        k.sys_kill(c, k.sys_getpid(c).unwrap(), sig).unwrap();
+        match k.sys_wait4(main, -1, WNOHANG) {
+            Ok(Syscall::Done(Some(w))) => w.status,
+            other => panic!("wait4: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_core_needs_a_page_of_rlimit_core_and_a_writable_directory() {
+        let mut k = Kernel::new();
+        let main = k.spawn_first_as(Privilege::Root).unwrap();
+        // The first task starts with no core dumps.
+        assert_eq!(k.sys_getrlimit(main, RLIMIT_CORE), Ok((0, RLIM_INFINITY)));
+        assert_eq!(dies_of(&mut k, main, "/tmp", 11), WaitStatus::Killed(11));
+        k.sys_setrlimit(main, RLIMIT_CORE, 4095, RLIM_INFINITY).unwrap();
+        assert_eq!(dies_of(&mut k, main, "/tmp", 11), WaitStatus::Killed(11));
+        k.sys_setrlimit(main, RLIMIT_CORE, 4096, RLIM_INFINITY).unwrap();
+        assert_eq!(dies_of(&mut k, main, "/tmp", 11), WaitStatus::Dumped(11));
+        assert_eq!(dies_of(&mut k, main, "/tmp", 3), WaitStatus::Dumped(3));
+        // Not a core-dumping signal; not a directory the core may be created in.
+        assert_eq!(dies_of(&mut k, main, "/tmp", 15), WaitStatus::Killed(15));
+        assert_eq!(dies_of(&mut k, main, "/", 11), WaitStatus::Killed(11));
+    }
+
+    #[test]
+    fn prlimit_refuses_what_do_prlimit_refuses() {
+        let mut k = Kernel::new();
+        let user = k.spawn_first_as(Privilege::NamespaceRoot { uid: 1001 }).unwrap();
+        assert_eq!(k.sys_setrlimit(user, RLIMIT_CORE, 10, 5), Err(Errno::EINVAL));
+        assert_eq!(k.sys_getrlimit(user, clonekit_flags::RLIM_NLIMITS), Err(Errno::EINVAL));
+        k.sys_setrlimit(user, RLIMIT_CORE, 5, 10).unwrap();
+        // Raising the hard limit needs CAP_SYS_RESOURCE in the initial user namespace.
+        assert_eq!(k.sys_setrlimit(user, RLIMIT_CORE, 5, 11), Err(Errno::EPERM));
+        assert_eq!(k.sys_setrlimit(user, RLIMIT_CORE, 10, 10), Ok(()));
+        let mut k = Kernel::new();
+        let root = k.spawn_first_as(Privilege::Root).unwrap();
+        k.sys_setrlimit(root, RLIMIT_CORE, 5, 10).unwrap();
+        assert_eq!(k.sys_setrlimit(root, RLIMIT_CORE, 5, RLIM_INFINITY), Ok(()));
+    }
+}

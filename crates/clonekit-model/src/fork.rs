@@ -938,7 +938,8 @@ impl Kernel {
         let mut set_tid = Vec::with_capacity(args.set_tid_size as usize);
         if args.set_tid_size > 0 {
             let mm = self.t(cur).mm.clone().ok_or(Refused::by("C9"))?;
-            if !mm.borrow().accessible(args.set_tid, 4 * args.set_tid_size) || !args.set_tid.is_multiple_of(4) {
+            if !mm.borrow().accessible(args.set_tid, 4 * args.set_tid_size) || !args.set_tid.is_multiple_of(4)
+            {
                 return Err(Refused::by("C9"));
             }
             let mm = mm.borrow();

@@ -134,7 +134,12 @@ impl MmStruct {
     /// `dup_mmap` (mm/mmap.c): the child's copy shares every page and page table with the
     /// parent; both are write-protected (here: shared `Rc`s) until one side writes.
     pub fn dup_mmap(&self) -> MmStruct {
-        MmStruct { root: self.root.clone(), no_access: self.no_access.clone(), pages: self.pages, cow_copies: 0 }
+        MmStruct {
+            root: self.root.clone(),
+            no_access: self.no_access.clone(),
+            pages: self.pages,
+            cow_copies: 0,
+        }
     }
 
     fn slot(vpn: u64, level: u32) -> usize {

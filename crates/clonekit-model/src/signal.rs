@@ -211,7 +211,6 @@ fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
     pending.retain(|&s| !mask(s));
 }
 
-
 impl Kernel {
     /// `sig_ignored` (kernel/signal.c): whether sending `sig` to `t` can be dropped at once.
     fn sig_ignored(&self, t: TaskId, sig: u32, force: bool) -> bool {

@@ -271,8 +271,8 @@ impl KernelBackend {
                 for (i, v) in list.iter().take(MAX_SET_TID).enumerate() {
                     set_tid[i] = *v as i32;
                 }
-                let pidfd_nowhere = args.flags & CLONE_PIDFD != 0
-                    && args.pidfd.as_ref().is_none_or(Ptr::faults);
+                let pidfd_nowhere =
+                    args.flags & CLONE_PIDFD != 0 && args.pidfd.as_ref().is_none_or(Ptr::faults);
                 let unusual = pidfd_nowhere
                     || args.at != ArgsAt::Memory
                     || args.size.is_some_and(|s| s != 88)

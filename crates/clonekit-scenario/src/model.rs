@@ -394,9 +394,8 @@ impl ModelBackend {
             }
             Op::Clone3 { args, .. } => {
                 let (bytes, size) = self.clone3_bytes(cur, new, args, env)?;
-                let faults = [&args.ptid, &args.ctid, &args.pidfd]
-                    .iter()
-                    .any(|p| p.as_ref().is_some_and(Ptr::faults));
+                let faults =
+                    [&args.ptid, &args.ctid, &args.pidfd].iter().any(|p| p.as_ref().is_some_and(Ptr::faults));
                 self.guard(cur, faults || matches!(args.at, ArgsAt::Unmapped | ArgsAt::Guarded));
                 let r = match args.at {
                     ArgsAt::Memory => self.k.sys_clone3(cur, &bytes, size),

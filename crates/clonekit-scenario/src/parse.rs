@@ -468,7 +468,11 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
                 }
             }
             if args.tail && args.at == ArgsAt::Guarded {
-                return Err((first.col, "`tail` cannot follow a guarded struct: its bytes would lie in the page without access".into()));
+                return Err((
+                    first.col,
+                    "`tail` cannot follow a guarded struct: its bytes would lie in the page without access"
+                        .into(),
+                ));
             }
             Op::Clone3 { args: Box::new(args), name: a.as_name()? }
         }
@@ -871,14 +875,33 @@ mod tests {
         );
         assert_eq!(s.steps[1].kind, StepKind::Run(Op::Getrlimit(6)));
         let StepKind::Run(Op::Clone3 { args, .. }) = &s.steps[2].kind else { panic!("not clone3") };
-        assert_eq!((args.pidfd.clone(), args.ptid.clone()), (Some(Ptr::Unmapped), Some(Ptr::Word("p".into()))));
+        assert_eq!(
+            (args.pidfd.clone(), args.ptid.clone()),
+            (Some(Ptr::Unmapped), Some(Ptr::Word("p".into())))
+        );
         assert_eq!(args.at, ArgsAt::Guarded);
-        assert_eq!(err_of("main: setrlimit stack 1 1\n"), "t.scn:1:16: \"stack\" is not a limit the model follows (use core or nproc)");
-        assert_eq!(err_of("main: getrlimit cores\n"), "t.scn:1:17: unknown resource \"cores\" (use core or nproc)");
-        assert_eq!(err_of("main: setrlimit core 1 lots\n"), "t.scn:1:23: \"lots\" is not a limit (a number or unlimited)");
-        assert_eq!(err_of("main: store null 1\n"), "t.scn:1:13: \"null\" is a pointer that faults, not a memory word");
-        assert_eq!(err_of("main: clone3 0 args=stack as c\n"), "t.scn:1:21: expected args=null, unmapped or guarded, found \"stack\"");
-        assert!(err_of("main: clone3 0 args=guarded size=96 tail as c\n").contains("`tail` cannot follow a guarded struct"));
+        assert_eq!(
+            err_of("main: setrlimit stack 1 1\n"),
+            "t.scn:1:16: \"stack\" is not a limit the model follows (use core or nproc)"
+        );
+        assert_eq!(
+            err_of("main: getrlimit cores\n"),
+            "t.scn:1:17: unknown resource \"cores\" (use core or nproc)"
+        );
+        assert_eq!(
+            err_of("main: setrlimit core 1 lots\n"),
+            "t.scn:1:23: \"lots\" is not a limit (a number or unlimited)"
+        );
+        assert_eq!(
+            err_of("main: store null 1\n"),
+            "t.scn:1:13: \"null\" is a pointer that faults, not a memory word"
+        );
+        assert_eq!(
+            err_of("main: clone3 0 args=stack as c\n"),
+            "t.scn:1:21: expected args=null, unmapped or guarded, found \"stack\""
+        );
+        assert!(err_of("main: clone3 0 args=guarded size=96 tail as c\n")
+            .contains("`tail` cannot follow a guarded struct"));
     }
 
     #[test]

@@ -80,11 +80,9 @@ fn seal_files() -> i64 {
     // RLIMIT_NPROC never binds). The change makes the process not dumpable
     // (commit_creds, suid_dumpable); it is made dumpable again, as a process that changed
     // its ids on purpose may (prctl PR_SET_DUMPABLE).
-    for r in [
-        raw(SETRESGID, 0, 0, 0, 0),
-        raw(SETRESUID, 0, 0, 0, 0),
-        raw(nr::PRCTL, PR_SET_DUMPABLE, 1, 0, 0),
-    ] {
+    for r in
+        [raw(SETRESGID, 0, 0, 0, 0), raw(SETRESUID, 0, 0, 0, 0), raw(nr::PRCTL, PR_SET_DUMPABLE, 1, 0, 0)]
+    {
         if r < 0 {
             return r;
         }
@@ -429,8 +427,14 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             if k.flags.contains(CloneFlags::CLONE_PIDFD) && (ptid.is_none() || faults(ptid)) {
                 // The pidfd goes where parent_tid points: nowhere, or a page that faults (rule
                 // D2, EFAULT).
-                let r =
-                    exit_at_once(56, flags as usize, 0, opt_var(vars, ptid), opt_var(vars, ctid), tls as usize);
+                let r = exit_at_once(
+                    56,
+                    flags as usize,
+                    0,
+                    opt_var(vars, ptid),
+                    opt_var(vars, ctid),
+                    tls as usize,
+                );
                 return ret(r);
             }
             let pidfd_word = ptid.filter(|_| k.flags.contains(CloneFlags::CLONE_PIDFD));

@@ -43,7 +43,9 @@ use clonekit_model::{
 };
 use proptest::prelude::*;
 
-use crate::ast::{ArgsAt, Clone3Args, FdArg, Op, PidArg, Ptr, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{
+    ArgsAt, Clone3Args, FdArg, Op, PidArg, Ptr, Scenario, Step, StepKind, Target, WaitidId, Word,
+};
 use crate::backend::{Backend, Env, Outcome, TaskKey, TaskStatus, Value};
 use crate::model::ModelBackend;
 
@@ -538,6 +540,7 @@ impl Interp {
                     let fork_like = !flags.intersects(CloneFlags::CLONE_VM | CloneFlags::CLONE_SETTLS);
                     args.size = Some(match args.at {
                         ArgsAt::Guarded if fork_like => pick(&[88, 89, 96, 64], *words),
+                        ArgsAt::Guarded => pick(&[89, 96], *words),
                         _ => pick(&[88, 89, 96], *words),
                     });
                 }
@@ -948,7 +951,11 @@ pub fn interpret_for(p: &Program, caller: Caller) -> Scenario {
         let soft = pick(&CORE_LIMITS, v);
         it.record(
             TaskKey(0),
-            Op::Setrlimit { resource: clonekit_flags::RLIMIT_CORE, soft, hard: clonekit_flags::RLIM_INFINITY },
+            Op::Setrlimit {
+                resource: clonekit_flags::RLIMIT_CORE,
+                soft,
+                hard: clonekit_flags::RLIM_INFINITY,
+            },
         );
     }
     for c in &p.0 {
