@@ -98,6 +98,15 @@ impl ModelBackend {
         self.pid_keys.get(&Rc::as_ptr(&pid)).copied()
     }
 
+    /// Whether two tasks are threads of one thread group (both still there).
+    pub fn same_thread_group(&self, a: TaskKey, b: TaskKey) -> bool {
+        let id = |k: TaskKey| self.tasks.get(k.0).copied().flatten();
+        match (id(a), id(b)) {
+            (Some(a), Some(b)) => self.k.shares(a, b, Resource::ThreadGroup),
+            _ => false,
+        }
+    }
+
     /// What memory word `var` of `task` holds, if the task can run.
     pub fn word(&mut self, task: TaskKey, env: &Env, var: &str) -> Option<u32> {
         let id = self.tasks.get(task.0).copied().flatten()?;

@@ -463,6 +463,15 @@ impl Interp {
         stopped && (first.is_none() || first != mine)
     }
 
+    /// Whether `target` is another thread of `k`'s thread group. A signal that dumps core
+    /// kills the group from the thread that takes it (`complete_signal` leaves the group
+    /// kill to `do_coredump`'s `zap_threads`), so whether a sender in the group returns from
+    /// its call before it dies is a race on a real machine; such steps are left out.
+    fn another_thread_of(&self, k: TaskKey, target: &str) -> bool {
+        let Some(t) = self.env.task(target) else { return false };
+        t != k && self.model.same_thread_group(k, t)
+    }
+
     /// [`Interp::death_comes_back`] for a signal to a process group: any task may be in it.
     fn group_death_comes_back(&mut self, k: TaskKey, sig: u32) -> bool {
         !matches!(sig, 0 | 17 | 18)
@@ -690,7 +699,7 @@ impl Interp {
                 }
                 let target = self.any_task(*t);
                 let sig = pick(&CORE_SIGNALS, *s);
-                if self.death_comes_back(k, &target, sig) {
+                if self.death_comes_back(k, &target, sig) || self.another_thread_of(k, &target) {
                     return None;
                 }
                 Op::Kill(Target::Task(target), sig)

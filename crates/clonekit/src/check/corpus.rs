@@ -92,6 +92,11 @@ fn run_one(name: &str, text: &str) -> Observation {
             ));
         }
     }
+    if scenario.sets_limits() {
+        if let Some(why) = KernelBackend::limits_unsupported() {
+            return Observation::skip(format!("kernel backend: {why}"));
+        }
+    }
     let model = match run(&scenario, &mut ModelBackend::for_caller_on(caller, super::model_linux())) {
         Ok(t) => t,
         Err(e) => return Observation::error(format!("model: {e}")),
