@@ -47,7 +47,8 @@ mod tests {
     fn dies_of(k: &mut Kernel, main: TaskId, cwd: &str, sig: u32) -> WaitStatus {
         let c = fork(k, main);
         k.sys_chdir(c, cwd).unwrap();
-        k.sys_kill(c, k.sys_getpid(c).unwrap(), sig).unwrap();
+        let pid = k.sys_getpid(c).unwrap();
+        k.sys_kill(c, pid, sig).unwrap();
         match k.sys_wait4(main, -1, WNOHANG) {
             Ok(Syscall::Done(Some(w))) => w.status,
             other => panic!("wait4: {other:?}"),

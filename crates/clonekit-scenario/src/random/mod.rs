@@ -366,8 +366,8 @@ struct Interp {
 /// A `setrlimit` or `getrlimit` of `core` or `nproc`, from two numbers.
 fn limit_op(r: u8, v: u8) -> Op {
     use clonekit_flags::{RLIMIT_CORE, RLIMIT_NPROC};
-    let resource = if r % 2 == 0 { RLIMIT_CORE } else { RLIMIT_NPROC };
-    if r / 2 % 4 == 0 {
+    let resource = if r.is_multiple_of(2) { RLIMIT_CORE } else { RLIMIT_NPROC };
+    if (r / 2).is_multiple_of(4) {
         return Op::Getrlimit(resource);
     }
     let table: &[u64] = if resource == RLIMIT_CORE { &CORE_LIMITS } else { &NPROC_LIMITS };
@@ -1050,7 +1050,7 @@ mod tests {
         assert_eq!(
             op_text(&Op::Clone {
                 flags: 0x100 | 0x800 | 17,
-                ptid: Some("p".into()),
+                ptid: Some(Ptr::Word("p".into())),
                 ctid: None,
                 tls: 0,
                 name: "t1".into()
