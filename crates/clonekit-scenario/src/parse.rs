@@ -882,7 +882,7 @@ mod tests {
         assert_eq!(args.at, ArgsAt::Guarded);
         assert_eq!(
             err_of("main: setrlimit stack 1 1\n"),
-            "t.scn:1:16: \"stack\" is not a limit the model follows (use core or nproc)"
+            "t.scn:1:17: \"stack\" is not a limit the model follows (use core or nproc)"
         );
         assert_eq!(
             err_of("main: getrlimit cores\n"),
@@ -890,7 +890,7 @@ mod tests {
         );
         assert_eq!(
             err_of("main: setrlimit core 1 lots\n"),
-            "t.scn:1:23: \"lots\" is not a limit (a number or unlimited)"
+            "t.scn:1:24: \"lots\" is not a limit (a number or unlimited)"
         );
         assert_eq!(
             err_of("main: store null 1\n"),

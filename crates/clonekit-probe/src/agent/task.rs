@@ -91,7 +91,8 @@ fn seal_files() -> i64 {
     if r < 0 {
         return r;
     }
-    let r = raw(nr::MOUNT, 0, c"/".as_ptr() as usize, 0, MS_REC | MS_PRIVATE);
+    // mount has five arguments: the fifth (data) must be NULL, not whatever r8 holds.
+    let r = mount5(0, c"/".as_ptr() as usize, 0, MS_REC | MS_PRIVATE, 0);
     if r < 0 {
         return r;
     }
