@@ -18,6 +18,8 @@ pub const CAP_SETPCAP: u32 = 8;
 pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_CHROOT`: `chroot`, and entering a mount namespace (`setns`).
 pub const CAP_SYS_CHROOT: u32 = 18;
+/// `CAP_SYS_RESOURCE`: raising a hard resource limit, forking past `RLIMIT_NPROC`.
+pub const CAP_SYS_RESOURCE: u32 = 24;
 /// `CAP_SYS_ADMIN`: new namespaces, `sethostname`, `set_tid`, and much more.
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_NICE`: a real-time I/O priority.
@@ -55,7 +57,7 @@ pub const CAPABILITIES: &[(u32, &str, &str)] = &[
     (21, "CAP_SYS_ADMIN", "sys_admin"),
     (22, "CAP_SYS_BOOT", "sys_boot"),
     (23, "CAP_SYS_NICE", "sys_nice"),
-    (24, "CAP_SYS_RESOURCE", "sys_resource"),
+    (CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE", "sys_resource"),
     (25, "CAP_SYS_TIME", "sys_time"),
     (26, "CAP_SYS_TTY_CONFIG", "sys_tty_config"),
     (27, "CAP_MKNOD", "mknod"),

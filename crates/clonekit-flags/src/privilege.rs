@@ -38,9 +38,25 @@ pub enum Privilege {
     },
 }
 
+/// The uid of `nobody`, an ordinary user every system has: what root's tasks become, inside a
+/// user namespace of their own, for a scenario that sets resource limits
+/// ([`Privilege::for_limits`]).
+pub const NOBODY_UID: u32 = 65534;
+
 impl Privilege {
     /// Root with every capability ([`crate::CAP_FULL_SET`]).
     pub const ROOT: Privilege = Privilege::Root { caps: crate::CAP_FULL_SET };
+    /// The privilege a scenario that sets resource limits runs with: an ordinary user's
+    /// limits, whoever runs it. Root's tasks run as root of a user namespace of their own
+    /// mapped to [`NOBODY_UID`], as an ordinary user's do: `RLIMIT_NPROC` binds them (it never
+    /// binds global root) and counts only the tasks of that namespace, and raising a hard
+    /// limit needs `CAP_SYS_RESOURCE` in the initial user namespace, which they lack.
+    pub fn for_limits(self) -> Privilege {
+        match self {
+            Privilege::Root { .. } => Privilege::NamespaceRoot { uid: NOBODY_UID },
+            other => other,
+        }
+    }
 
     /// The global (kernel) uid of the caller's tasks.
     pub fn uid(self) -> u32 {

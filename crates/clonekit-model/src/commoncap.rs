@@ -102,7 +102,14 @@ mod tests {
     use std::rc::Rc;
 
     fn init_ns() -> Rc<UserNamespace> {
-        Rc::new(UserNamespace { level: 0, parent: None, inum: 1, root_kuid: Cell::new(Some(0)), owner: 0 })
+        Rc::new(UserNamespace {
+            level: 0,
+            parent: None,
+            inum: 1,
+            root_kuid: Cell::new(Some(0)),
+            owner: 0,
+            nproc_max: clonekit_flags::RLIM_INFINITY,
+        })
     }
 
     fn bit(c: u32) -> CapSet {

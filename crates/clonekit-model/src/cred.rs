@@ -22,6 +22,10 @@ pub struct UserNamespace {
     pub root_kuid: Cell<Option<u32>>,
     /// `owner`: the effective uid (a kernel uid) of the task that created it.
     pub owner: u32,
+    /// `rlimit_max[UCOUNT_RLIMIT_NPROC]`: the creator's soft `RLIMIT_NPROC` when it was created
+    /// (`enforced_nproc_rlimit`: unlimited for global root), the most tasks its creator's user
+    /// may have counting this namespace's (see [`Kernel::is_rlimit_overlimit`](crate::Kernel)).
+    pub nproc_max: u64,
 }
 
 impl UserNamespace {
@@ -184,6 +188,7 @@ pub(crate) fn create_user_ns(
     chrooted: bool,
     inum: u64,
     refused: Option<Errno>,
+    nproc_rlimit: u64,
 ) -> Result<(), Refused> {
     let parent = new.user_ns.clone();
     // create_user_ns: deeper than 32 levels (rule U3).
@@ -207,7 +212,11 @@ pub(crate) fn create_user_ns(
     if let Some(e) = refused.filter(|&e| e != Errno::ENOSPC) {
         return Err(Refused::without_rule("security_create_user_ns", e));
     }
+    // enforced_nproc_rlimit: the creator's RLIMIT_NPROC, unless it is global root.
+    let nproc_max =
+        if new.euid == 0 && parent.level == 0 { clonekit_flags::RLIM_INFINITY } else { nproc_rlimit };
     let ns = Rc::new(UserNamespace {
+        nproc_max,
         owner: new.euid,
         level: parent.level + 1,
         parent: Some(parent),

@@ -191,7 +191,9 @@ impl Kernel {
             if let Some(mm) = t.mm.as_ref() {
                 if Rc::strong_count(mm) > 1 {
                     let mm = mm.clone();
-                    if crate::mm::access_ok(clear, 4) && clear.is_multiple_of(4) {
+                    // put_user and the futex wake fail silently on a word that faults.
+                    let ok = mm.borrow().accessible(clear, 4);
+                    if ok && clear.is_multiple_of(4) {
                         mm.borrow_mut().store(clear, 0);
                         self.futex_wake(&mm, clear, 1);
                     }

@@ -16,7 +16,7 @@ use crate::blk_ioc::IoContext;
 use crate::cred::{create_user_ns, Cred};
 use crate::file::{File, FileKind, FilesStruct};
 use crate::fs::FsStruct;
-use crate::mm::{access_ok, MmStruct};
+use crate::mm::MmStruct;
 use crate::nsproxy::NsProxy;
 use crate::pid::Pid;
 use crate::sched::{Block, Kernel, Linkage, Shared, Syscall, Task, TaskId, TaskParts, TaskState};
@@ -232,13 +232,16 @@ impl Kernel {
         if let Some(r) = broken.first_of(&["L1", "L2"]) {
             return Err(rec.refuse(r.into()));
         }
+        let cred = p.cred.clone().expect("copy_creds ran");
+        if self.nproc_exceeded(cur, &cred) {
+            return Err(rec.refuse(Refused::by("L1")));
+        }
         p.sysvsem = self.copy_semundo(cur, flags, rec);
         p.files = Some(self.copy_files(cur, flags, rec));
         p.fs = Some(self.copy_fs(cur, flags, &broken, rec).map_err(|r| refused(rec, r))?);
         p.sighand = Some(self.copy_sighand(cur, flags, rec));
         p.signal = Some(self.copy_signal(cur, flags, rec));
         p.mm = self.copy_mm(cur, flags, rec);
-        let cred = p.cred.clone().expect("copy_creds ran");
         p.nsproxy =
             Some(self.copy_namespaces_of(cur, flags, &cred, &broken, rec).map_err(|r| refused(rec, r))?);
         p.io_context = self.copy_io(cur, flags, rec);
@@ -350,7 +353,8 @@ impl Kernel {
                 return Err(r.into());
             }
             let inum = self.alloc_inum();
-            create_user_ns(&mut c, caller.chrooted, inum, self.user_ns_refused)?;
+            let nproc = self.rlimit(cur, clonekit_flags::RLIMIT_NPROC).0;
+            create_user_ns(&mut c, caller.chrooted, inum, self.user_ns_refused, nproc)?;
             rec.step("copy_creds", Sharing::New, "prepare_creds copy in a new user namespace");
         } else {
             rec.step("copy_creds", Sharing::Copied, "prepare_creds copy");
@@ -611,7 +615,8 @@ impl Kernel {
         if free >= crate::file::NR_OPEN_DEFAULT {
             return Err(Refused::by("D1"));
         }
-        if !access_ok(k.pidfd, 4) {
+        // put_user(pidfd, args->pidfd): a pointer that faults fails the call (rule D2).
+        if !self.user_accessible(cur, k.pidfd, 4) {
             return Err(Refused::by("D2"));
         }
         // The number is in the caller's memory from here on, even if a later step fails and the
@@ -739,12 +744,17 @@ impl Kernel {
     /// Stores a 32-bit word in `id`'s memory, ignoring faults (`put_user` whose error the
     /// caller drops).
     pub(crate) fn store_user(&mut self, id: TaskId, addr: u64, value: u32) {
-        if !access_ok(addr, 4) || !addr.is_multiple_of(4) {
+        if !self.user_accessible(id, addr, 4) || !addr.is_multiple_of(4) {
             return;
         }
         if let Some(mm) = self.task(id).and_then(|t| t.mm.clone()) {
             mm.borrow_mut().store(addr, value);
         }
+    }
+
+    /// Whether `[addr, addr + len)` of `id`'s memory can be accessed (no fault).
+    pub(crate) fn user_accessible(&self, id: TaskId, addr: u64, len: u64) -> bool {
+        self.task(id).and_then(|t| t.mm.clone()).is_some_and(|mm| mm.borrow().accessible(addr, len))
     }
 
     /// `kernel_clone` (kernel/fork.c): `copy_process`, then the parent-side tid write, the
@@ -884,6 +894,17 @@ impl Kernel {
         }
     }
 
+    /// `clone3(uargs, size)` with the struct read from the caller's memory at `uargs`
+    /// (`copy_struct_from_user`): what can be read before the first fault, so a NULL or
+    /// inaccessible pointer, or a struct whose `size` bytes run into a page without access,
+    /// is `EFAULT` (rule C4).
+    pub fn sys_clone3_at(&mut self, cur: TaskId, uargs: u64, size: u64) -> Result<Syscall<Forked>, Errno> {
+        self.current(cur)?;
+        let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
+        let bytes = mm.borrow().copy_from_user(uargs, size.min(CLONE3_MAX_SIZE));
+        self.sys_clone3(cur, &bytes, size)
+    }
+
     /// `copy_clone_args_from_user` (kernel/fork.c): the size (rules C1, C2), the struct read
     /// from user memory (`copy_struct_from_user`, C3, C4), its fields (C5–C8), the `set_tid`
     /// array copied in (C9), then [`Kernel::clone3_args_valid`]. Returns what `kernel_clone`
@@ -917,7 +938,8 @@ impl Kernel {
         let mut set_tid = Vec::with_capacity(args.set_tid_size as usize);
         if args.set_tid_size > 0 {
             let mm = self.t(cur).mm.clone().ok_or(Refused::by("C9"))?;
-            if !access_ok(args.set_tid, 4 * args.set_tid_size) || !args.set_tid.is_multiple_of(4) {
+            if !mm.borrow().accessible(args.set_tid, 4 * args.set_tid_size) || !args.set_tid.is_multiple_of(4)
+            {
                 return Err(Refused::by("C9"));
             }
             let mm = mm.borrow();
@@ -981,7 +1003,8 @@ impl Kernel {
             let mut c = (*self.t(cur).cred).clone();
             let chrooted = self.caller_state(cur).chrooted;
             let inum = self.alloc_inum();
-            create_user_ns(&mut c, chrooted, inum, self.user_ns_refused).map_err(|r| r.errno)?;
+            let nproc = self.rlimit(cur, clonekit_flags::RLIMIT_NPROC).0;
+            create_user_ns(&mut c, chrooted, inum, self.user_ns_refused, nproc).map_err(|r| r.errno)?;
             Some(Rc::new(c))
         } else {
             None

@@ -68,6 +68,7 @@ impl Kernel {
             inum: k.alloc_inum(),
             root_kuid: Cell::new(Some(0)),
             owner: 0,
+            nproc_max: clonekit_flags::RLIM_INFINITY,
         });
         let pid_ns = Rc::new(PidNamespace::initial(k.alloc_inum(), user_ns.clone()));
         k.init_pid_ns = pid_ns.clone();
@@ -170,6 +171,7 @@ impl Kernel {
                 self.init_pid_ns.advance_cursor(20_000);
                 let first = self.fork_done(init)?;
                 self.set_user(first, uid);
+                self.first_task_limits(first);
                 return Ok(self.new_session(first));
             }
             Privilege::NamespaceRoot { uid } => {
@@ -195,7 +197,19 @@ impl Kernel {
             }
         };
         let first = self.fork_done(parent)?;
+        self.first_task_limits(first);
         Ok(self.new_session(first))
+    }
+
+    /// The limits the scenario language starts its first task with (`setrlimit`): no core
+    /// dumps (`RLIMIT_CORE` soft 0, the hard limit kept), and `RLIMIT_NPROC`
+    /// [`FIRST_TASK_NPROC`](clonekit_flags::FIRST_TASK_NPROC), soft and hard.
+    fn first_task_limits(&mut self, first: TaskId) {
+        let signal = self.t(first).signal.clone();
+        let mut s = signal.borrow_mut();
+        s.rlimits[clonekit_flags::RLIMIT_CORE as usize].0 = 0;
+        let n = clonekit_flags::FIRST_TASK_NPROC;
+        s.rlimits[clonekit_flags::RLIMIT_NPROC as usize] = (n, n);
     }
 
     /// `fork()` by `parent`, which must not block.
@@ -234,7 +248,14 @@ impl Default for Kernel {
 impl UserNamespace {
     /// The initial user namespace (before boot numbers it).
     fn initial() -> UserNamespace {
-        UserNamespace { level: 0, parent: None, inum: 0, root_kuid: Cell::new(Some(0)), owner: 0 }
+        UserNamespace {
+            level: 0,
+            parent: None,
+            inum: 0,
+            root_kuid: Cell::new(Some(0)),
+            owner: 0,
+            nproc_max: clonekit_flags::RLIM_INFINITY,
+        }
     }
 }
 

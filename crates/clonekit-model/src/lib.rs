@@ -24,6 +24,7 @@
 mod blk_ioc;
 mod capability;
 mod commoncap;
+mod coredump;
 mod cred;
 mod exec;
 mod exit;
@@ -42,6 +43,7 @@ mod sched;
 mod sem;
 mod signal;
 mod sys;
+mod ucount;
 mod wait;
 
 pub use blk_ioc::IoContext;

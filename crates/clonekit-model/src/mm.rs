@@ -40,10 +40,21 @@ fn empty_table() -> Node {
     Node::Table(Box::new(std::array::from_fn(|_| None)))
 }
 
+/// `mmap_min_addr`'s usual value (`CONFIG_DEFAULT_MMAP_MIN_ADDR`, 64 KiB): nothing is ever
+/// mapped below it, so the NULL page always faults.
+pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
+
 /// `struct mm_struct`: the pages, and counters that make copy-on-write visible.
+///
+/// Every user address at or above [`MMAP_MIN_ADDR`] is taken to be mapped, readable and
+/// writable (the model's programs keep their words in private anonymous memory), except the
+/// pages a program made inaccessible (`mprotect(PROT_NONE)`, what a guard page is): an access
+/// there faults, and a `copy_from_user`/`put_user` returns `EFAULT`.
 #[derive(Debug, Clone)]
 pub struct MmStruct {
     root: Option<Rc<Node>>,
+    /// Page-aligned `[start, end)` ranges without access (`VM_NONE` vmas).
+    no_access: Vec<(u64, u64)>,
     /// Pages that hold a stored word (resident, in the model's sense).
     pages: u64,
     /// Pages (and tables) copied by write faults since this mm was created.
@@ -65,7 +76,14 @@ impl Default for MmStruct {
 impl MmStruct {
     /// `mm_alloc` (kernel/fork.c): an empty address space, as `execve` builds.
     pub fn new() -> MmStruct {
-        MmStruct { root: None, pages: 0, cow_copies: 0, dumpable: SUID_DUMP_USER, user_ns: None }
+        MmStruct {
+            root: None,
+            no_access: Vec::new(),
+            pages: 0,
+            cow_copies: 0,
+            dumpable: SUID_DUMP_USER,
+            user_ns: None,
+        }
     }
 
     /// `mm_alloc` for a task of `user_ns` (`mm_init(mm, current, current_user_ns())`).
@@ -73,11 +91,74 @@ impl MmStruct {
         MmStruct { user_ns: Some(user_ns), ..MmStruct::new() }
     }
 
+    /// `mprotect(addr, len, PROT_NONE)` (mm/mprotect.c): the pages of `[addr, addr + len)`
+    /// can no longer be read or written.
+    pub fn mprotect_none(&mut self, addr: u64, len: u64) {
+        let start = addr & !(PAGE_SIZE - 1);
+        let end = addr.saturating_add(len).div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE);
+        if end > start && !self.no_access.iter().any(|&(s, e)| s <= start && end <= e) {
+            self.no_access.push((start, end));
+        }
+    }
+
+    /// Whether every byte of `[addr, addr + len)` can be accessed (`access_ok` and the page
+    /// walk of a `copy_from_user` that does not fault).
+    pub fn accessible(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len) else { return false };
+        access_ok(addr, len)
+            && addr >= MMAP_MIN_ADDR
+            && !self.no_access.iter().any(|&(s, e)| addr < e && s < end.max(addr + 1))
+    }
+
+    /// How many bytes from `addr` on can be read before the first fault, at most `len`
+    /// (`copy_from_user`'s count of bytes copied).
+    pub fn readable_prefix(&self, addr: u64, len: u64) -> u64 {
+        let mut n = 0;
+        while n < len {
+            let at = addr.saturating_add(n);
+            let page_end = (at | (PAGE_SIZE - 1)).saturating_add(1);
+            let chunk = (page_end - at).min(len - n);
+            if !self.accessible(at, chunk) {
+                break;
+            }
+            n += chunk;
+        }
+        n
+    }
+
+    /// `copy_from_user`: the bytes of `[addr, addr + len)` up to the first one that faults.
+    pub fn copy_from_user(&self, addr: u64, len: u64) -> Vec<u8> {
+        let n = self.readable_prefix(addr, len);
+        (0..n)
+            .map(|i| {
+                let a = addr + i;
+                let word = self.load(a & !3);
+                (word >> (8 * (a & 3))) as u8
+            })
+            .collect()
+    }
+
+    /// Stores bytes at `addr` (as a program writes a struct into its memory), word by word;
+    /// pages without access are left alone.
+    pub fn write_bytes(&mut self, addr: u64, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            let a = addr + i as u64;
+            if !self.accessible(a, 1) {
+                continue;
+            }
+            let w = a & !3;
+            let shift = 8 * (a & 3);
+            let old = self.load(w);
+            self.store(w, (old & !(0xff << shift)) | (u32::from(*b) << shift));
+        }
+    }
+
     /// `dup_mmap` (mm/mmap.c): the child's copy shares every page and page table with the
     /// parent; both are write-protected (here: shared `Rc`s) until one side writes.
     pub fn dup_mmap(&self) -> MmStruct {
         MmStruct {
             root: self.root.clone(),
+            no_access: self.no_access.clone(),
             pages: self.pages,
             cow_copies: 0,
             // mmf_init_flags: the dumpability goes with the copy, and so does the user
@@ -221,6 +302,21 @@ mod tests {
         assert_eq!(mm.load(0x7fff_0000), 0);
         assert_eq!(mm.load(0x7fff_0004), 5);
         assert_eq!(mm.resident_pages(), 1);
+    }
+
+    #[test]
+    fn a_page_without_access_faults_and_stops_a_copy() {
+        let mut mm = MmStruct::new();
+        mm.write_bytes(0x10_0ff8, &[1, 2, 3, 4, 5, 6, 7, 8]);
+        mm.mprotect_none(0x10_1000, 1);
+        assert!(mm.accessible(0x10_0ff8, 8));
+        assert!(!mm.accessible(0x10_0ff8, 9));
+        assert!(!mm.accessible(0x10_1000, 4));
+        assert_eq!(mm.copy_from_user(0x10_0ff8, 89), vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        // The NULL page is never mapped; a fork keeps the guard page.
+        assert!(!mm.accessible(0, 4) && !mm.accessible(0x8, 4));
+        assert!(!mm.dup_mmap().accessible(0x10_1000, 4));
+        assert!(MmStruct::new().accessible(0x10_1000, 4));
     }
 
     #[test]

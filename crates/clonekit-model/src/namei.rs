@@ -30,6 +30,15 @@ const TREE: &[(&str, Inode)] = &[
     ("/var", Inode::Dir),
 ];
 
+/// Whether a task may create a core file in directory `dir` of the fixed tree: only in
+/// `/tmp`. The tree is read-only to a dying task everywhere else: the kernel backend runs
+/// every scenario that sets a resource limit (the only way a scenario can get a core written)
+/// in a mount namespace of its own where the machine's file tree is read-only and `/tmp` is a
+/// fresh, private tmpfs, so that no core ever reaches the machine's disks.
+pub(crate) fn may_create_core_in(dir: &str) -> bool {
+    dir == "/tmp"
+}
+
 /// `PATH_MAX`.
 const PATH_MAX: usize = 4096;
 

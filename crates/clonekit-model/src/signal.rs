@@ -211,9 +211,6 @@ fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
     pending.retain(|&s| !mask(s));
 }
 
-/// `RLIMIT_CORE`'s index in `rlim`.
-const RLIMIT_CORE: usize = 4;
-
 /// The part of a `siginfo_t` a caller passes to `pidfd_send_signal` (or `rt_sigqueueinfo`)
 /// that the kernel checks: `si_signo` and `si_code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,14 +510,6 @@ impl Kernel {
                 }
             }
         }
-    }
-
-    /// `do_coredump` (fs/coredump.c) with a `core_pattern` that names a file (the default,
-    /// `core`): a core is written only if `RLIMIT_CORE` allows at least `min_coredump` (one
-    /// page, binfmt_elf); the scenario's tasks start with 0, so none is.
-    fn do_coredump(&self, t: TaskId) -> bool {
-        let limit = self.t(t).signal.borrow().rlimits[RLIMIT_CORE].0;
-        limit >= crate::mm::PAGE_SIZE
     }
 
     /// `do_signal_stop` (kernel/signal.c), run by `t` as it takes the stop signal `sig`: a

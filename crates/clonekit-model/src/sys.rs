@@ -271,10 +271,10 @@ impl Kernel {
     /// A 32-bit load from the caller's memory (a plain user-space access).
     pub fn load(&mut self, cur: TaskId, addr: u64) -> Result<u32, Errno> {
         self.current(cur)?;
-        if !crate::mm::access_ok(addr, 4) || !addr.is_multiple_of(4) {
+        let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
+        if !mm.borrow().accessible(addr, 4) || !addr.is_multiple_of(4) {
             return Err(Errno::EFAULT);
         }
-        let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
         let v = mm.borrow().load(addr);
         Ok(v)
     }
@@ -282,12 +282,32 @@ impl Kernel {
     /// A 32-bit store to the caller's memory (a write fault copies a shared COW page).
     pub fn store(&mut self, cur: TaskId, addr: u64, value: u32) -> Result<(), Errno> {
         self.current(cur)?;
-        if !crate::mm::access_ok(addr, 4) || !addr.is_multiple_of(4) {
+        let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
+        if !mm.borrow().accessible(addr, 4) || !addr.is_multiple_of(4) {
             return Err(Errno::EFAULT);
         }
-        let mm = self.t(cur).mm.clone().ok_or(Errno::EFAULT)?;
         mm.borrow_mut().store(addr, value);
         Ok(())
+    }
+
+    /// `mprotect(addr, len, PROT_NONE)` (mm/mprotect.c): the pages can no longer be accessed
+    /// (a guard page); a system call given a pointer into them fails with `EFAULT`.
+    pub fn sys_mprotect_none(&mut self, cur: TaskId, addr: u64, len: u64) -> Result<(), Errno> {
+        self.current(cur)?;
+        if !addr.is_multiple_of(crate::mm::PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        let mm = self.t(cur).mm.clone().ok_or(Errno::ENOMEM)?;
+        mm.borrow_mut().mprotect_none(addr, len);
+        Ok(())
+    }
+
+    /// Bytes written into the caller's memory, as a program lays out a struct (pages without
+    /// access are skipped).
+    pub fn write_user(&mut self, cur: TaskId, addr: u64, bytes: &[u8]) {
+        if let Some(mm) = self.task(cur).and_then(|t| t.mm.clone()) {
+            mm.borrow_mut().write_bytes(addr, bytes);
+        }
     }
 
     /// The caller's address space, to inspect (resident pages, copy-on-write counters).
@@ -352,6 +372,52 @@ impl Kernel {
         };
         self.put_pid(&old);
         Ok(())
+    }
+
+    /// `prlimit64(0, resource, new, old)` (kernel/sys.c, `do_prlimit`) on the caller's own
+    /// thread group: the old limits, and the new ones set if given. `EINVAL` for a resource
+    /// out of range or a soft limit above the hard one; `EPERM` for a hard limit raised
+    /// without `CAP_SYS_RESOURCE` in the initial user namespace. Limits live in the
+    /// `signal_struct`: threads share them, `fork` copies them, `execve` keeps them.
+    pub fn sys_prlimit(
+        &mut self,
+        cur: TaskId,
+        resource: u32,
+        new: Option<crate::signal::Rlimit>,
+    ) -> Result<crate::signal::Rlimit, Errno> {
+        self.current(cur)?;
+        if resource >= clonekit_flags::RLIM_NLIMITS {
+            return Err(Errno::EINVAL);
+        }
+        if let Some((soft, hard)) = new {
+            if soft > hard {
+                return Err(Errno::EINVAL);
+            }
+        }
+        let signal = self.t(cur).signal.clone();
+        let old = signal.borrow().rlimits[resource as usize];
+        if let Some(new) = new {
+            if new.1 > old.1 && !self.t(cur).cred.capable(clonekit_flags::CAP_SYS_RESOURCE) {
+                return Err(Errno::EPERM);
+            }
+            signal.borrow_mut().rlimits[resource as usize] = new;
+        }
+        Ok(old)
+    }
+
+    /// `getrlimit(resource)` (kernel/sys.c): (soft, hard).
+    pub fn sys_getrlimit(&mut self, cur: TaskId, resource: u32) -> Result<crate::signal::Rlimit, Errno> {
+        self.sys_prlimit(cur, resource, None)
+    }
+
+    /// `setrlimit(resource, {soft, hard})` (kernel/sys.c).
+    pub fn sys_setrlimit(&mut self, cur: TaskId, resource: u32, soft: u64, hard: u64) -> Result<(), Errno> {
+        self.sys_prlimit(cur, resource, Some((soft, hard))).map(|_| ())
+    }
+
+    /// `rlimit(resource)` of `t`'s thread group (soft, hard), to inspect.
+    pub fn rlimit(&self, t: TaskId, resource: u32) -> crate::signal::Rlimit {
+        self.t(t).signal.borrow().rlimits[resource as usize % clonekit_flags::RLIM_NLIMITS as usize]
     }
 
     /// `getuid` (kernel/sys.c): the caller's real uid as its user namespace sees it.

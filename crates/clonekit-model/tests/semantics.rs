@@ -64,19 +64,19 @@ fn copy_mm_shares_with_clone_vm_and_copies_without() {
 #[test]
 fn dup_mm_is_copy_on_write() {
     let (mut k, main) = boot();
-    k.store(main, 0x1000, 1).unwrap();
+    k.store(main, 0x40_1000, 1).unwrap();
     let c = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
-    assert!(k.mm(main).unwrap().shares_page_with(&k.mm(c).unwrap(), 0x1000));
-    k.store(c, 0x1000, 2).unwrap();
-    assert!(!k.mm(main).unwrap().shares_page_with(&k.mm(c).unwrap(), 0x1000));
-    assert_eq!((k.load(main, 0x1000).unwrap(), k.load(c, 0x1000).unwrap()), (1, 2));
+    assert!(k.mm(main).unwrap().shares_page_with(&k.mm(c).unwrap(), 0x40_1000));
+    k.store(c, 0x40_1000, 2).unwrap();
+    assert!(!k.mm(main).unwrap().shares_page_with(&k.mm(c).unwrap(), 0x40_1000));
+    assert_eq!((k.load(main, 0x40_1000).unwrap(), k.load(c, 0x40_1000).unwrap()), (1, 2));
 }
 
 #[test]
 fn fork_of_a_large_mm_copies_no_page() {
     let (mut k, main) = boot();
     for i in 0..4096 {
-        k.store(main, 0x1000_0000 + i * PAGE_SIZE, 1).unwrap();
+        k.store(main, 0x40_1000_0000 + i * PAGE_SIZE, 1).unwrap();
     }
     let c = clone(&mut k, main, F::empty(), SIGCHLD).unwrap();
     assert_eq!(k.mm(c).unwrap().cow_copies(), 0);

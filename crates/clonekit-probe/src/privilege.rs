@@ -99,6 +99,13 @@ fn try_create(flags: CloneFlags) -> Result<(), clonekit_flags::Errno> {
 pub fn map_root(pid: i32) -> std::io::Result<()> {
     let uid = rustix::process::geteuid().as_raw();
     let gid = rustix::process::getegid().as_raw();
+    map_root_to(pid, uid, gid)
+}
+
+/// Writes the maps of the user namespace of `pid` so that its uid 0 and gid 0 are `uid` and
+/// `gid` (`setgroups` denied first). An ordinary user may map only its own ids; root may map
+/// any.
+pub fn map_root_to(pid: i32, uid: u32, gid: u32) -> std::io::Result<()> {
     std::fs::write(format!("/proc/{pid}/setgroups"), "deny")?;
     std::fs::write(format!("/proc/{pid}/uid_map"), format!("0 {uid} 1"))?;
     std::fs::write(format!("/proc/{pid}/gid_map"), format!("0 {gid} 1"))?;

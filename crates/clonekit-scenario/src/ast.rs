@@ -72,6 +72,14 @@ impl Scenario {
         })
     }
 
+    /// Whether a step sets a resource limit. The kernel backend runs such a scenario as root
+    /// of a user namespace of its own mapped to an ordinary user (for root too), so that
+    /// `RLIMIT_NPROC` binds and counts only the scenario's tasks, and in a mount namespace
+    /// where only a private `/tmp` is writable, so that no core file reaches the machine.
+    pub fn sets_limits(&self) -> bool {
+        self.steps.iter().any(|st| matches!(st.kind, StepKind::Run(Op::Setrlimit { .. })))
+    }
+
     /// Whether a step calls `clone3` (which a seccomp filter may refuse).
     pub fn uses_clone3(&self) -> bool {
         self.steps.iter().any(|st| matches!(st.kind, StepKind::Run(Op::Clone3 { .. })))
@@ -236,6 +244,59 @@ impl std::fmt::Display for FdArg {
     }
 }
 
+/// A pointer passed to a call: the address of a memory word, or one that faults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ptr {
+    /// The address of a memory word.
+    Word(Var),
+    /// `null`: address 0 (the NULL page is never mapped).
+    Null,
+    /// `unmapped`: an address in a page the task cannot access (a guard page, as LTP's
+    /// `tst_get_bad_addr()` makes).
+    Unmapped,
+}
+
+impl Ptr {
+    /// The memory word, if the pointer names one.
+    pub fn word(&self) -> Option<&Var> {
+        match self {
+            Ptr::Word(v) => Some(v),
+            Ptr::Null | Ptr::Unmapped => None,
+        }
+    }
+
+    /// Whether the pointer faults (`null` or `unmapped`).
+    pub fn faults(&self) -> bool {
+        !matches!(self, Ptr::Word(_))
+    }
+}
+
+impl std::fmt::Display for Ptr {
+    /// The language's spelling.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ptr::Word(v) => f.write_str(v),
+            Ptr::Null => f.write_str("null"),
+            Ptr::Unmapped => f.write_str("unmapped"),
+        }
+    }
+}
+
+/// Where `clone3`'s `struct clone_args` lies (`args=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArgsAt {
+    /// In the caller's memory, with room for `size` bytes (the default).
+    #[default]
+    Memory,
+    /// `args=null`: the pointer is NULL.
+    Null,
+    /// `args=unmapped`: the pointer is in a page the task cannot access.
+    Unmapped,
+    /// `args=guarded`: the struct's 88 bytes end where a page without access begins (LTP's
+    /// guarded buffers), so a `size` above 88 makes the kernel read into that page.
+    Guarded,
+}
+
 /// `waitid`'s id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitidId {
@@ -257,11 +318,13 @@ pub struct Clone3Args {
     /// `exit=`: the exit signal (any number: `clone3` validates it).
     pub exit: u64,
     /// `ptid=`.
-    pub ptid: Option<Var>,
+    pub ptid: Option<Ptr>,
     /// `ctid=`.
-    pub ctid: Option<Var>,
+    pub ctid: Option<Ptr>,
     /// `pidfd=`.
-    pub pidfd: Option<Var>,
+    pub pidfd: Option<Ptr>,
+    /// `args=`: where the struct lies.
+    pub at: ArgsAt,
     /// `set_tid=`: the array, deepest namespace first.
     pub set_tid: Option<Vec<i64>>,
     /// `set_tid_size=`: overrides the array's length (to break rules C5/C6).
@@ -309,9 +372,9 @@ pub enum Op {
         /// The whole legacy flags word (exit signal in the low byte).
         flags: u64,
         /// `ptid=`.
-        ptid: Option<Var>,
+        ptid: Option<Ptr>,
         /// `ctid=`.
-        ctid: Option<Var>,
+        ctid: Option<Ptr>,
         /// `tls=`.
         tls: u64,
         /// The child's name.
@@ -500,6 +563,17 @@ pub enum Op {
     Setsid,
     /// `getsid [TASK|N]` (default 0: the caller).
     Getsid(PidArg),
+    /// `setrlimit RESOURCE SOFT HARD`: `prlimit64(0, resource, {soft, hard}, NULL)`.
+    Setrlimit {
+        /// The `RLIMIT_*` number.
+        resource: u32,
+        /// The soft limit (`RLIM_INFINITY`: `unlimited`).
+        soft: u64,
+        /// The hard limit.
+        hard: u64,
+    },
+    /// `getrlimit RESOURCE`: `prlimit64(0, resource, NULL, &old)`.
+    Getrlimit(u32),
 }
 
 impl Op {

@@ -28,6 +28,7 @@ pub struct Env {
     by_name: HashMap<String, TaskKey>,
     vars: HashMap<String, VarId>,
     tid_words: HashSet<VarId>,
+    sets_limits: bool,
 }
 
 impl Env {
@@ -42,6 +43,18 @@ impl Env {
             env.vars.insert(v, VarId(i));
         }
         env
+    }
+
+    /// The same, for a scenario that sets resource limits ([`Scenario::sets_limits`](crate::Scenario::sets_limits)).
+    pub fn with_limits(mut self, sets_limits: bool) -> Env {
+        self.sets_limits = sets_limits;
+        self
+    }
+
+    /// Whether the scenario sets resource limits: the backends then run it with an ordinary
+    /// user's limits ([`Privilege::for_limits`](clonekit_flags::Privilege::for_limits)).
+    pub fn sets_limits(&self) -> bool {
+        self.sets_limits
     }
 
     /// Registers a created task; returns its key.
@@ -129,6 +142,8 @@ pub enum Value {
     /// A race: on a real machine the step returns any one of these (the model's answer where
     /// the kernel's depends on timing).
     Race(Vec<Value>),
+    /// Resource limits (soft, hard), as `getrlimit` reads them.
+    Rlimit(u64, u64),
     /// The `siginfo_t` a `waitid` filled (`None`: zeroed, `WNOHANG` with nothing to report).
     SigInfo(Option<WaitInfo>),
 }

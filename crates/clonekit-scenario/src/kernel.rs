@@ -18,9 +18,10 @@ use clonekit_flags::Errno;
 use clonekit_model::{Disposition, FdState, SigprocmaskHow, WaitStatus};
 use clonekit_probe::agent::{
     self, proc_state, AgentOp, Fleet, Outcome as AgentOutcome, RawClone3, Reply, MAX_SET_TID, MAX_TASKS,
+    PTR_NULL, PTR_UNMAPPED,
 };
 
-use crate::ast::{Capset, FdArg, Op, PidArg, Target, WaitidId, Word};
+use crate::ast::{ArgsAt, Capset, FdArg, Op, PidArg, Ptr, Target, WaitidId, Word};
 use crate::backend::{Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, WaitInfo};
 use clonekit_flags::{CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
 
@@ -91,6 +92,41 @@ impl KernelBackend {
     /// observe (not a failure of the kernel or of the scenario): `check` skips such a scenario
     /// by name, with the error as its reason.
     pub const UNOBSERVABLE: &'static str = "not observable on this kernel";
+
+    /// The start of a backend error that says what this machine does not let the backend
+    /// run soundly (a scenario that could leave a core file on the machine where the backend
+    /// cannot say where it goes, a caller that cannot get the user namespace a scenario needs):
+    /// `check` skips such a scenario by name, with the error as its reason.
+    pub const NOT_HERE: &'static str = "cannot be run soundly here";
+
+    /// The reason a backend error gives for skipping the scenario, if it is one
+    /// ([`KernelBackend::UNOBSERVABLE`], [`KernelBackend::NOT_HERE`]).
+    pub fn skip_reason(error: &str) -> Option<&str> {
+        [Self::UNOBSERVABLE, Self::NOT_HERE].iter().find_map(|m| error.find(m).map(|at| &error[at..]))
+    }
+
+    /// Why a scenario that sets resource limits cannot run here, if it cannot: the machine's
+    /// `core_pattern` sends cores where the backend does not decide (a pipe, an absolute
+    /// path, another directory), or the caller cannot have a user namespace of its own.
+    pub fn limits_unsupported() -> Option<String> {
+        let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+        let pattern = pattern.trim();
+        if pattern.starts_with('|') || pattern.contains('/') || pattern.is_empty() {
+            return Some(format!(
+                "{}: kernel.core_pattern is {pattern:?}, so a core would not be written in the dying task's working directory, which the backend confines to a private /tmp",
+                Self::NOT_HERE
+            ));
+        }
+        let privilege = Self::caller().for_limits();
+        if !privilege.has_caps() {
+            return Some(format!(
+                "{}: the scenario sets resource limits, which runs its tasks in a user and a mount namespace of their own, and this caller ({}) may not create them",
+                Self::NOT_HERE,
+                privilege.describe()
+            ));
+        }
+        None
+    }
 
     /// The privilege this backend's tasks will have when run by this process (see
     /// [`clonekit_probe::privilege::privilege`]): root, root of a user namespace of their own,
@@ -188,8 +224,16 @@ impl KernelBackend {
         env.var(name).map(|v| v.0 as u32).ok_or_else(|| err(format!("unknown memory word {name:?}")))
     }
 
-    fn opt_var(env: &Env, name: &Option<String>) -> Result<Option<u32>, BackendError> {
-        name.as_deref().map(|n| Self::var(env, n)).transpose()
+    /// A pointer argument as the agent takes it: a memory word's index, or
+    /// [`PTR_NULL`]/[`PTR_UNMAPPED`].
+    fn opt_ptr(env: &Env, ptr: &Option<Ptr>) -> Result<Option<u32>, BackendError> {
+        ptr.as_ref()
+            .map(|p| match p {
+                Ptr::Word(n) => Self::var(env, n),
+                Ptr::Null => Ok(PTR_NULL),
+                Ptr::Unmapped => Ok(PTR_UNMAPPED),
+            })
+            .transpose()
     }
 
     /// A pid argument as `observer` passes it.
@@ -217,8 +261,8 @@ impl KernelBackend {
             Op::Clone { flags, ptid, ctid, tls, .. } => AgentOp::Clone {
                 flags: *flags,
                 tls: *tls,
-                ptid: Self::opt_var(env, ptid)?,
-                ctid: Self::opt_var(env, ctid)?,
+                ptid: Self::opt_ptr(env, ptid)?,
+                ctid: Self::opt_ptr(env, ctid)?,
                 child,
             },
             Op::Clone3 { args, .. } => {
@@ -227,8 +271,10 @@ impl KernelBackend {
                 for (i, v) in list.iter().take(MAX_SET_TID).enumerate() {
                     set_tid[i] = *v as i32;
                 }
-                let pidfd_nowhere = args.flags & CLONE_PIDFD != 0 && args.pidfd.is_none();
+                let pidfd_nowhere =
+                    args.flags & CLONE_PIDFD != 0 && args.pidfd.as_ref().is_none_or(Ptr::faults);
                 let unusual = pidfd_nowhere
+                    || args.at != ArgsAt::Memory
                     || args.size.is_some_and(|s| s != 88)
                     || args.tail
                     || args.stack.is_some()
@@ -243,13 +289,19 @@ impl KernelBackend {
                     stack_size: args.stack_size.unwrap_or(0),
                     set_tid_size: args.set_tid_size.unwrap_or(list.len() as u64),
                     cgroup: args.cgroup,
+                    at: match args.at {
+                        ArgsAt::Memory => agent::ArgsAt::Buffer,
+                        ArgsAt::Null => agent::ArgsAt::Null,
+                        ArgsAt::Unmapped => agent::ArgsAt::Unmapped,
+                        ArgsAt::Guarded => agent::ArgsAt::Guarded,
+                    },
                 });
                 AgentOp::Clone3 {
                     flags: args.flags,
                     exit_signal: args.exit,
-                    ptid: Self::opt_var(env, &args.ptid)?,
-                    ctid: Self::opt_var(env, &args.ctid)?,
-                    pidfd: Self::opt_var(env, &args.pidfd)?,
+                    ptid: Self::opt_ptr(env, &args.ptid)?,
+                    ctid: Self::opt_ptr(env, &args.ctid)?,
+                    pidfd: Self::opt_ptr(env, &args.pidfd)?,
                     set_tid,
                     set_tid_len: list.len().min(MAX_SET_TID) as u32,
                     size: 0,
@@ -389,6 +441,10 @@ impl KernelBackend {
                 let (fd, fd_var) = Self::fd_arg(env, fd)?;
                 AgentOp::Setns { fd, fd_var, nstype: *nstype }
             }
+            Op::Setrlimit { resource, soft, hard } => {
+                AgentOp::Prlimit { resource: *resource, new: Some((*soft, *hard)) }
+            }
+            Op::Getrlimit(resource) => AgentOp::Prlimit { resource: *resource, new: None },
             Op::PidfdSendSignal { pidfd, sig, flags, info, signo } => {
                 let (fd, fd_var) = Self::fd_arg(env, pidfd)?;
                 AgentOp::PidfdSendSignal {
@@ -484,7 +540,9 @@ impl KernelBackend {
             | Op::IoprioSet(_)
             | Op::PidfdSendSignal { .. }
             | Op::Setns { .. }
+            | Op::Setrlimit { .. }
             | Op::Setpgid(..) => Value::Ok,
+            Op::Getrlimit(_) => Value::Rlimit(r.value as u64, r.extra as u64),
             Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } | Op::NsOpen { .. } => Value::Num(r.ret),
             Op::Poll { .. } => Value::Poll(r.value as u16),
             Op::Getpid
@@ -623,8 +681,20 @@ impl Backend for KernelBackend {
         "kernel"
     }
 
-    fn start(&mut self, _env: &Env) -> Result<(), BackendError> {
-        let mut fleet = Fleet::new().map_err(|e| err(format!("cannot set up the agents: {e}")))?;
+    fn start(&mut self, env: &Env) -> Result<(), BackendError> {
+        let mut fleet = if env.sets_limits() {
+            if let Some(why) = Self::limits_unsupported() {
+                return Err(err(why));
+            }
+            Fleet::for_limits().map_err(|e| {
+                err(format!(
+                    "{}: the user and mount namespaces for a scenario that sets resource limits: {e}",
+                    Self::NOT_HERE
+                ))
+            })?
+        } else {
+            Fleet::new().map_err(|e| err(format!("cannot set up the agents: {e}")))?
+        };
         fleet.start(0).map_err(|e| err(format!("cannot create the first task: {e}")))?;
         self.fleet = Some(fleet);
         self.adopt(TaskKey(0))?;

@@ -24,7 +24,8 @@ pub mod random;
 mod run;
 
 pub use ast::{
-    Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, Var, WaitidId, Word,
+    ArgsAt, Clone3Args, FdArg, LinuxRange, Op, PidArg, Ptr, Scenario, Step, StepKind, Target, Var, WaitidId,
+    Word,
 };
 pub use backend::{
     Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,

@@ -12,7 +12,7 @@ use clonekit_model::{
     Waited, Whence,
 };
 
-use crate::ast::{Capset, FdArg, Op, PidArg, Target, WaitidId, Word};
+use crate::ast::{ArgsAt, Capset, FdArg, Op, PidArg, Ptr, Target, WaitidId, Word};
 use crate::backend::{
     Backend, BackendError, Env, Outcome, PidView, TaskKey, TaskStatus, Value, VarId, WaitInfo,
 };
@@ -21,6 +21,9 @@ use crate::backend::{
 const VAR_BASE: u64 = 0x7f00_0000_0000;
 /// Scratch memory for the `set_tid` array.
 const SCRATCH: u64 = 0x7f00_1000_0000;
+/// A page the tasks cannot access (`mprotect(PROT_NONE)`, a guard page): where `unmapped`
+/// points, and where a guarded `struct clone_args` ends.
+const GUARD: u64 = 0x7f00_2000_0000;
 /// Each task's thread control block: the word glibc's fork passes as `child_tid`.
 const TCB_BASE: u64 = 0x7e00_0000_0000;
 /// Stacks for `CLONE_VM` children.
@@ -96,6 +99,15 @@ impl ModelBackend {
         self.pid_keys.get(&Rc::as_ptr(&pid)).copied()
     }
 
+    /// Whether two tasks are threads of one thread group (both still there).
+    pub fn same_thread_group(&self, a: TaskKey, b: TaskKey) -> bool {
+        let id = |k: TaskKey| self.tasks.get(k.0).copied().flatten();
+        match (id(a), id(b)) {
+            (Some(a), Some(b)) => self.k.shares(a, b, Resource::ThreadGroup),
+            _ => false,
+        }
+    }
+
     /// What memory word `var` of `task` holds, if the task can run.
     pub fn word(&mut self, task: TaskKey, env: &Env, var: &str) -> Option<u32> {
         let id = self.tasks.get(task.0).copied().flatten()?;
@@ -127,8 +139,21 @@ impl ModelBackend {
         Ok(VAR_BASE + 4 * i as u64)
     }
 
-    fn opt_addr(env: &Env, name: &Option<String>) -> Result<u64, BackendError> {
-        name.as_deref().map_or(Ok(0), |n| Self::addr(env, n))
+    /// The address a pointer argument passes (0 without one).
+    fn opt_addr(env: &Env, ptr: &Option<Ptr>) -> Result<u64, BackendError> {
+        match ptr {
+            None | Some(Ptr::Null) => Ok(0),
+            Some(Ptr::Unmapped) => Ok(GUARD),
+            Some(Ptr::Word(n)) => Self::addr(env, n),
+        }
+    }
+
+    /// Makes the guard page inaccessible in `cur`'s address space before a call that points
+    /// into it (the kernel backend's tasks have it in every address space from the start).
+    fn guard(&mut self, cur: TaskId, needed: bool) {
+        if needed {
+            let _ = self.k.sys_mprotect_none(cur, GUARD, PAGE_SIZE);
+        }
     }
 
     /// A pid number seen by `observer`, named.
@@ -378,12 +403,26 @@ impl ModelBackend {
                     0
                 };
                 let (p, c) = (Self::opt_addr(env, ptid)?, Self::opt_addr(env, ctid)?);
+                self.guard(cur, [ptid, ctid].iter().any(|p| p.as_ref().is_some_and(Ptr::faults)));
                 let r = self.k.sys_clone(cur, *flags, sp, p, c, *tls);
                 self.forked(cur, r, new, key)
             }
             Op::Clone3 { args, .. } => {
                 let (bytes, size) = self.clone3_bytes(cur, new, args, env)?;
-                let r = self.k.sys_clone3(cur, &bytes, size);
+                let faults =
+                    [&args.ptid, &args.ctid, &args.pidfd].iter().any(|p| p.as_ref().is_some_and(Ptr::faults));
+                self.guard(cur, faults || matches!(args.at, ArgsAt::Unmapped | ArgsAt::Guarded));
+                let r = match args.at {
+                    ArgsAt::Memory => self.k.sys_clone3(cur, &bytes, size),
+                    ArgsAt::Null => self.k.sys_clone3_at(cur, 0, size),
+                    ArgsAt::Unmapped => self.k.sys_clone3_at(cur, GUARD, size),
+                    ArgsAt::Guarded => {
+                        // The struct's 88 bytes, written where they end at the guard page.
+                        let at = GUARD - CLONE_ARGS_SIZE_VER2 as u64;
+                        self.k.write_user(cur, at, &bytes[..CLONE_ARGS_SIZE_VER2]);
+                        self.k.sys_clone3_at(cur, at, size)
+                    }
+                };
                 self.forked(cur, r, new, key)
             }
             Op::Exit(n) => {
@@ -597,6 +636,12 @@ impl ModelBackend {
                 let r = self.k.sys_getsid(cur, pid);
                 done(r.map(|nr| Value::Pid(self.view(cur, nr))))
             }
+            Op::Setrlimit { resource, soft, hard } => {
+                done(self.k.sys_setrlimit(cur, *resource, *soft, *hard).map(|_| Value::Ok))
+            }
+            Op::Getrlimit(resource) => {
+                done(self.k.sys_getrlimit(cur, *resource).map(|(s, h)| Value::Rlimit(s, h)))
+            }
         })
     }
 }
@@ -606,7 +651,10 @@ impl Backend for ModelBackend {
         "model"
     }
 
-    fn start(&mut self, _env: &Env) -> Result<(), BackendError> {
+    fn start(&mut self, env: &Env) -> Result<(), BackendError> {
+        if env.sets_limits() {
+            self.caller = self.caller.for_limits();
+        }
         let first = self
             .k
             .spawn_first_as(self.caller)

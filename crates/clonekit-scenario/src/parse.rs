@@ -9,7 +9,8 @@ use clonekit_flags::{
 use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
 
 use crate::ast::{
-    Capset, Clone3Args, FdArg, LinuxRange, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word,
+    ArgsAt, Capset, Clone3Args, FdArg, LinuxRange, Op, PidArg, Ptr, Scenario, Step, StepKind, Target,
+    WaitidId, Word,
 };
 use crate::error::ScenarioError;
 
@@ -369,7 +370,43 @@ fn key_value<'a>(t: &Tok<'a>) -> Option<(&'a str, Tok<'a>)> {
 
 fn var(t: &Tok<'_>) -> PResult<String> {
     check_name(t).map_err(|m| (t.col, m))?;
+    if matches!(t.text, "null" | "unmapped") {
+        return Err((t.col, format!("{:?} is a pointer that faults, not a memory word", t.text)));
+    }
     Ok(t.text.to_string())
+}
+
+/// A pointer: a memory word, `null`, or `unmapped`.
+fn ptr(t: &Tok<'_>) -> PResult<Ptr> {
+    match t.text {
+        "null" => Ok(Ptr::Null),
+        "unmapped" => Ok(Ptr::Unmapped),
+        _ => Ok(Ptr::Word(var(t)?)),
+    }
+}
+
+/// A resource the language sets and reads (`core`, `nproc`; the kernel's names too).
+fn resource(t: &Tok<'_>) -> PResult<u32> {
+    let names = || {
+        clonekit_flags::SCENARIO_RLIMITS
+            .iter()
+            .filter_map(|r| clonekit_flags::rlimit_name(*r))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    match clonekit_flags::rlimit_from_name(t.text) {
+        Some(r) if clonekit_flags::SCENARIO_RLIMITS.contains(&r) => Ok(r),
+        Some(_) => Err((t.col, format!("{:?} is not a limit the model follows (use {})", t.text, names()))),
+        None => Err((t.col, format!("unknown resource {:?} (use {})", t.text, names()))),
+    }
+}
+
+/// A limit: a number, or `unlimited` (`RLIM_INFINITY`).
+fn rlim(t: &Tok<'_>) -> PResult<u64> {
+    if t.text == "unlimited" {
+        return Ok(clonekit_flags::RLIM_INFINITY);
+    }
+    number(t).map_err(|_| (t.col, format!("{:?} is not a limit (a number or unlimited)", t.text)))
 }
 
 fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
@@ -386,8 +423,8 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
                 let Some((k, v)) = key_value(&t) else { break };
                 a.pos += 1;
                 match k {
-                    "ptid" => ptid = Some(var(&v)?),
-                    "ctid" => ctid = Some(var(&v)?),
+                    "ptid" => ptid = Some(ptr(&v)?),
+                    "ctid" => ctid = Some(ptr(&v)?),
                     "tls" => tls = number(&v)?,
                     _ => return Err((t.col, format!("unknown clone argument {k:?}"))),
                 }
@@ -413,9 +450,22 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
                             _ => number(&v)?,
                         }
                     }
-                    "ptid" => args.ptid = Some(var(&v)?),
-                    "ctid" => args.ctid = Some(var(&v)?),
-                    "pidfd" => args.pidfd = Some(var(&v)?),
+                    "ptid" => args.ptid = Some(ptr(&v)?),
+                    "ctid" => args.ctid = Some(ptr(&v)?),
+                    "pidfd" => args.pidfd = Some(ptr(&v)?),
+                    "args" => {
+                        args.at = match v.text {
+                            "null" => ArgsAt::Null,
+                            "unmapped" => ArgsAt::Unmapped,
+                            "guarded" => ArgsAt::Guarded,
+                            _ => {
+                                return Err((
+                                    v.col,
+                                    format!("expected args=null, unmapped or guarded, found {:?}", v.text),
+                                ))
+                            }
+                        }
+                    }
                     "set_tid" => {
                         let mut list = Vec::new();
                         let mut col = v.col;
@@ -433,6 +483,13 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
                     "cgroup" => args.cgroup = number(&v)?,
                     _ => return Err((t.col, format!("unknown clone3 argument {k:?}"))),
                 }
+            }
+            if args.tail && args.at == ArgsAt::Guarded {
+                return Err((
+                    first.col,
+                    "`tail` cannot follow a guarded struct: its bytes would lie in the page without access"
+                        .into(),
+                ));
             }
             Op::Clone3 { args: Box::new(args), name: a.as_name()? }
         }
@@ -745,6 +802,13 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             };
             Op::Poll { fd, wait }
         }
+        "setrlimit" => {
+            let resource = resource(&a.next("a resource (core or nproc)")?)?;
+            let soft = rlim(&a.next("the soft limit (a number or unlimited)")?)?;
+            let hard = rlim(&a.next("the hard limit (a number or unlimited)")?)?;
+            Op::Setrlimit { resource, soft, hard }
+        }
+        "getrlimit" => Op::Getrlimit(resource(&a.next("a resource (core or nproc)")?)?),
         other => return Err((first.col, format!("unknown operation {other:?}"))),
     };
     a.done()?;
@@ -932,6 +996,50 @@ mod tests {
         let StepKind::Run(Op::Clone3 { args, .. }) = &s.steps[0].kind else { panic!("not clone3") };
         assert_eq!((args.exit, args.size, args.tail), (17, Some(96), true));
         assert_eq!(args.set_tid, Some(vec![1]));
+    }
+
+    #[test]
+    fn limits_and_pointers_that_fault() {
+        let s = parse(
+            "t.scn",
+            "main: setrlimit core 4096 unlimited\nmain: getrlimit RLIMIT_NPROC\n\
+             main: clone3 pidfd pidfd=unmapped ptid=p args=guarded size=89 as c\n",
+        )
+        .unwrap();
+        assert!(s.sets_limits());
+        assert_eq!(
+            s.steps[0].kind,
+            StepKind::Run(Op::Setrlimit { resource: 4, soft: 4096, hard: clonekit_flags::RLIM_INFINITY })
+        );
+        assert_eq!(s.steps[1].kind, StepKind::Run(Op::Getrlimit(6)));
+        let StepKind::Run(Op::Clone3 { args, .. }) = &s.steps[2].kind else { panic!("not clone3") };
+        assert_eq!(
+            (args.pidfd.clone(), args.ptid.clone()),
+            (Some(Ptr::Unmapped), Some(Ptr::Word("p".into())))
+        );
+        assert_eq!(args.at, ArgsAt::Guarded);
+        assert_eq!(
+            err_of("main: setrlimit stack 1 1\n"),
+            "t.scn:1:17: \"stack\" is not a limit the model follows (use core or nproc)"
+        );
+        assert_eq!(
+            err_of("main: getrlimit cores\n"),
+            "t.scn:1:17: unknown resource \"cores\" (use core or nproc)"
+        );
+        assert_eq!(
+            err_of("main: setrlimit core 1 lots\n"),
+            "t.scn:1:24: \"lots\" is not a limit (a number or unlimited)"
+        );
+        assert_eq!(
+            err_of("main: store null 1\n"),
+            "t.scn:1:13: \"null\" is a pointer that faults, not a memory word"
+        );
+        assert_eq!(
+            err_of("main: clone3 0 args=stack as c\n"),
+            "t.scn:1:21: expected args=null, unmapped or guarded, found \"stack\""
+        );
+        assert!(err_of("main: clone3 0 args=guarded size=96 tail as c\n")
+            .contains("`tail` cannot follow a guarded struct"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use clonekit_flags::{CloneFlags, Signal};
 use clonekit_model::{FdState, NsKind, WaitStatus};
 use serde::Serialize;
 
-use crate::ast::{FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId};
+use crate::ast::{FdArg, Op, PidArg, Ptr, Scenario, Step, StepKind, Target, WaitidId};
 use crate::backend::{Backend, Env, Outcome, PidView, TaskKey, TaskStatus, Value};
 use crate::error::ScenarioError;
 
@@ -209,6 +209,9 @@ impl Printer {
             .map(|(_, name)| *name)
             .collect::<Vec<_>>()
             .join(","),
+            Value::Rlimit(soft, hard) => {
+                format!("{} {}", clonekit_flags::format_rlim(*soft), clonekit_flags::format_rlim(*hard))
+            }
             Value::Ioprio(p) => {
                 let class = ["none", "rt", "be", "idle"].get(usize::from(p >> 13)).copied().unwrap_or("?");
                 format!("{class},{}", p & 0x1fff)
@@ -287,13 +290,13 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
         match op {
             Op::Clone { flags, ptid, ctid, .. } => {
                 let f = CloneFlags::from_bits_retain(*flags);
-                if let Some(v) = ptid {
+                if let Some(v) = ptid.as_ref().and_then(Ptr::word) {
                     add(v, &mut vars);
                     if f.contains(CloneFlags::CLONE_PARENT_SETTID) {
                         tid_words.insert(v.clone());
                     }
                 }
-                if let Some(v) = ctid {
+                if let Some(v) = ctid.as_ref().and_then(Ptr::word) {
                     add(v, &mut vars);
                     if f.intersects(CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID) {
                         tid_words.insert(v.clone());
@@ -302,19 +305,19 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
             }
             Op::Clone3 { args, .. } => {
                 let f = CloneFlags::from_bits_retain(args.flags);
-                if let Some(v) = &args.ptid {
+                if let Some(v) = args.ptid.as_ref().and_then(Ptr::word) {
                     add(v, &mut vars);
                     if f.contains(CloneFlags::CLONE_PARENT_SETTID) {
                         tid_words.insert(v.clone());
                     }
                 }
-                if let Some(v) = &args.ctid {
+                if let Some(v) = args.ctid.as_ref().and_then(Ptr::word) {
                     add(v, &mut vars);
                     if f.intersects(CloneFlags::CLONE_CHILD_SETTID | CloneFlags::CLONE_CHILD_CLEARTID) {
                         tid_words.insert(v.clone());
                     }
                 }
-                if let Some(v) = &args.pidfd {
+                if let Some(v) = args.pidfd.as_ref().and_then(Ptr::word) {
                     add(v, &mut vars);
                 }
             }
@@ -364,7 +367,7 @@ fn referenced_tasks(op: &Op) -> Vec<&str> {
 /// is blocked, gone or unknown) are errors; expectations that fail are in the transcript.
 pub fn run(s: &Scenario, backend: &mut dyn Backend) -> Result<Transcript, ScenarioError> {
     let (vars, tid_words) = scan_vars(s);
-    let mut env = Env::new(&s.first_task, vars, &tid_words);
+    let mut env = Env::new(&s.first_task, vars, &tid_words).with_limits(s.sets_limits());
     let mut printer = Printer { ns_classes: HashMap::new(), ns_counts: HashMap::new() };
     let backend_err = |step: &Step, name: &'static str, msg: String| ScenarioError::Backend {
         file: s.file.clone(),

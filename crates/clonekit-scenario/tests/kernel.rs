@@ -61,6 +61,13 @@ fn main() {
             skipped += 1;
             continue;
         }
+        if scenario.sets_limits() {
+            if let Some(why) = KernelBackend::limits_unsupported() {
+                println!("skip {name}: {why}");
+                skipped += 1;
+                continue;
+            }
+        }
         let model = run(&scenario, &mut ModelBackend::for_caller(KernelBackend::caller()))
             .unwrap_or_else(|e| panic!("{name}: model: {e}"));
         let kernel = match run(&scenario, &mut KernelBackend::new()) {

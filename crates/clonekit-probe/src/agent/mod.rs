@@ -30,7 +30,7 @@
 mod op;
 mod task;
 
-pub use op::{text, AgentOp, RawClone3, MAX_SET_TID, MAX_TEXT};
+pub use op::{text, AgentOp, ArgsAt, RawClone3, MAX_SET_TID, MAX_TEXT, PTR_NULL, PTR_UNMAPPED};
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
@@ -250,13 +250,42 @@ impl Fleet {
     /// ([`Privilege::NamespaceRoot`](clonekit_flags::Privilege::NamespaceRoot)); without
     /// either, this process becomes a child subreaper instead. [`Fleet::privilege`] says which.
     pub fn new() -> io::Result<Fleet> {
+        Fleet::with(crate::privilege::privilege())
+    }
+
+    /// The tasks of a scenario that sets resource limits: an ordinary user's limits, whoever
+    /// runs it ([`Privilege::for_limits`]: root's tasks are root of a user namespace of
+    /// their own mapped to `nobody`), and a file tree no core file can leave a trace in. Before
+    /// the first task exists, the namespace init takes a mount namespace of its own where the
+    /// machine's whole tree is read-only and `/tmp` is a fresh tmpfs, private to the
+    /// namespace and gone with it ([`AgentOp::SealFiles`]): a core dump lands nowhere else
+    /// (none is written in a read-only directory), and nowhere on the machine's disks.
+    /// `Err` when that cannot be had: an ordinary user without a user namespace of its own
+    /// (`EPERM`), or a kernel that refuses a step (its errno).
+    pub fn for_limits() -> io::Result<Fleet> {
+        let privilege = crate::privilege::privilege().for_limits();
+        if !privilege.has_caps() {
+            return Err(io::Errno::PERM);
+        }
+        let fleet = Fleet::with(privilege)?;
+        if fleet.init.is_none() || fleet.privilege != privilege {
+            return Err(io::Errno::PERM);
+        }
+        fleet.post(INIT_SLOT, &AgentOp::SealFiles);
+        match fleet.outcome(INIT_SLOT, None, Duration::from_secs(5))? {
+            Outcome::Done(r) if r.ret == 0 => Ok(fleet),
+            Outcome::Done(r) => Err(io::Errno::from_raw_os_error((-r.ret) as i32)),
+            _ => Err(io::Errno::CHILD),
+        }
+    }
+
+    fn with(privilege: Privilege) -> io::Result<Fleet> {
         let fd = rustix::fs::memfd_create(c"clonekit-agents", rustix::fs::MemfdFlags::CLOEXEC)?;
         rustix::fs::ftruncate(&fd, region_len() as u64)?;
         let ctl = Control::map(fd.as_raw_fd())?;
         // SAFETY: the mapping is fresh and zeroed; the magic word is written once.
         unsafe { (*ctl.region).magic = MAGIC };
         let pidfds = std::sync::Mutex::new((0..MAILBOXES).map(|_| None).collect());
-        let privilege = crate::privilege::privilege();
         let mut fleet = Fleet { fd, ctl, init: None, first: None, pidfds, privilege };
         let raw_fd = fleet.fd.as_raw_fd();
         let ctl = &fleet.ctl;
@@ -273,9 +302,26 @@ impl Fleet {
                 )
             }
         };
+        let root = rustix::process::geteuid().is_root() && crate::privilege::in_initial_user_ns();
         let init = match privilege {
             Privilege::Unprivileged { .. } => None,
             Privilege::Root { .. } => spawn_init(ISOLATION).ok(),
+            // Root, for an ordinary user's tasks: a user namespace of their own, mapped to
+            // that user.
+            Privilege::NamespaceRoot { uid } if root => {
+                match spawn_init(ISOLATION | clonekit_flags::CloneFlags::CLONE_NEWUSER) {
+                    Ok(child) => match crate::privilege::map_root_to(child.pid(), uid, uid) {
+                        Ok(()) => Some(child),
+                        Err(e) => {
+                            let mut child = child;
+                            let _ = child.kill(clonekit_flags::Signal::SIGKILL);
+                            let _ = child.wait();
+                            return Err(io::Errno::from_io_error(&e).unwrap_or(io::Errno::PERM));
+                        }
+                    },
+                    Err(_) => None,
+                }
+            }
             // A container's root has the capabilities already; an ordinary user creates the
             // user namespace with the others, and maps its uid 0 before the init is asked to
             // create anything.

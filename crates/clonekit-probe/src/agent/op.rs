@@ -9,6 +9,27 @@ pub const MAX_SET_TID: usize = clonekit_flags::MAX_PID_NS_LEVEL as usize;
 /// Longest path or host name an operation carries (without the NUL).
 pub const MAX_TEXT: usize = 200;
 
+/// In a pointer argument's place of a memory word index: NULL.
+pub const PTR_NULL: u32 = u32::MAX;
+/// In a pointer argument's place of a memory word index: an address in the page without
+/// access that every agent address space has right after its memory words and scratch page
+/// (a guard page, mapped `PROT_NONE`).
+pub const PTR_UNMAPPED: u32 = u32::MAX - 1;
+
+/// Where a raw `clone3`'s struct lies ([`RawClone3::at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArgsAt {
+    /// A buffer on the agent's stack with room for `size` bytes.
+    #[default]
+    Buffer,
+    /// NULL.
+    Null,
+    /// The guard page.
+    Unmapped,
+    /// The scratch page, its 88 bytes ending where the guard page begins.
+    Guarded,
+}
+
 /// What the agent does in its task. Pids are real pids, as the acting task's pid namespace
 /// sees them (the coordinator translates task names); `var` is the index of a memory word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,6 +347,18 @@ pub enum AgentOp {
     Getsid(i32),
     /// For the namespace init only: reap every child that has ended (`wait4(-1, WNOHANG)`).
     ReapAll,
+    /// `prlimit64(0, resource, new, &old)`: the old limits in `value` (soft) and `extra`
+    /// (hard).
+    Prlimit {
+        /// The `RLIMIT_*` number.
+        resource: u32,
+        /// The new (soft, hard) limits, if any.
+        new: Option<(u64, u64)>,
+    },
+    /// For the namespace init only, before the first task: a mount namespace of its own where
+    /// the whole file tree is read-only and `/tmp` a fresh, private tmpfs (see
+    /// [`Fleet::for_limits`](super::Fleet::for_limits)).
+    SealFiles,
 }
 
 /// `clone3` arguments passed exactly as given (see [`AgentOp::Clone3`]).
@@ -343,6 +376,8 @@ pub struct RawClone3 {
     pub set_tid_size: u64,
     /// `cgroup`.
     pub cgroup: u64,
+    /// Where the struct lies.
+    pub at: ArgsAt,
 }
 
 impl AgentOp {

@@ -56,6 +56,111 @@ pub(crate) fn clean_start() {
     let _ = raw(nr::PRLIMIT64, 0, 4, 0, old.as_mut_ptr() as usize);
     let new = [0u64, old[1]];
     let _ = raw(nr::PRLIMIT64, 0, 4, new.as_ptr() as usize, 0);
+    // prlimit64(0, RLIMIT_NPROC): the language's number, soft and hard.
+    let n = clonekit_flags::FIRST_TASK_NPROC;
+    let nproc = [n, n];
+    let _ = raw(nr::PRLIMIT64, 0, clonekit_flags::RLIMIT_NPROC as usize, nproc.as_ptr() as usize, 0);
+}
+
+/// The namespace init's part of [`super::Fleet::for_limits`]: a mount namespace of its own
+/// (which the first task and every task after it inherit) where nothing the machine has is
+/// writable and `/tmp` is a fresh tmpfs that lives only as long as the namespace. Propagation
+/// is made private first, so that nothing done here reaches the machine's mounts.
+fn seal_files() -> i64 {
+    const CLONE_NEWNS: usize = 0x0002_0000;
+    const MS_REC: usize = 0x4000;
+    const MS_PRIVATE: usize = 1 << 18;
+    const MS_NOSUID: usize = 2;
+    const MS_NODEV: usize = 4;
+    const AT_FDCWD: isize = -100;
+    const AT_RECURSIVE: usize = 0x8000;
+    const MOUNT_ATTR_RDONLY: u64 = 1;
+    const SETRESUID: usize = 117;
+    const SETRESGID: usize = 119;
+    const PR_SET_DUMPABLE: usize = 4;
+    // Become the namespace's uid 0 and gid 0 for real: a user namespace's creator keeps its
+    // own kernel uid until it changes its ids (root's would stay global root, which
+    // RLIMIT_NPROC never binds). The change makes the process not dumpable
+    // (commit_creds, suid_dumpable); it is made dumpable again, as a process that changed
+    // its ids on purpose may (prctl PR_SET_DUMPABLE).
+    for r in
+        [raw(SETRESGID, 0, 0, 0, 0), raw(SETRESUID, 0, 0, 0, 0), raw(nr::PRCTL, PR_SET_DUMPABLE, 1, 0, 0)]
+    {
+        if r < 0 {
+            return r;
+        }
+    }
+    let r = raw(nr::UNSHARE, CLONE_NEWNS, 0, 0, 0);
+    if r < 0 {
+        return r;
+    }
+    // mount has five arguments: the fifth (data) must be NULL, not whatever r8 holds.
+    let r = mount5(0, c"/".as_ptr() as usize, 0, MS_REC | MS_PRIVATE, 0);
+    if r < 0 {
+        return r;
+    }
+    // struct mount_attr { attr_set, attr_clr, propagation, userns_fd }.
+    let attr = [MOUNT_ATTR_RDONLY, 0u64, 0, 0];
+    let r = mount_setattr(AT_FDCWD as usize, c"/".as_ptr() as usize, AT_RECURSIVE, attr.as_ptr() as usize);
+    if r < 0 {
+        return r;
+    }
+    let data = c"mode=1777,size=64m";
+    let r = mount5(
+        c"tmpfs".as_ptr() as usize,
+        c"/tmp".as_ptr() as usize,
+        c"tmpfs".as_ptr() as usize,
+        MS_NOSUID | MS_NODEV,
+        data.as_ptr() as usize,
+    );
+    if r < 0 {
+        return r;
+    }
+    raw(nr::CHDIR, c"/".as_ptr() as usize, 0, 0, 0)
+}
+
+/// `mount_setattr(dfd, path, flags, &attr, sizeof(attr))`.
+fn mount_setattr(dfd: usize, path: usize, flags: usize, attr: usize) -> i64 {
+    let r: isize;
+    // SAFETY: `path` is a NUL-terminated string and `attr` a 32-byte struct mount_attr, both
+    // live for the call; the call only reads them.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr::MOUNT_SETATTR as isize => r,
+            in("rdi") dfd,
+            in("rsi") path,
+            in("rdx") flags,
+            in("r10") attr,
+            in("r8") 32usize,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    r as i64
+}
+
+/// `mount(source, target, fstype, flags, data)`.
+fn mount5(source: usize, target: usize, fstype: usize, flags: usize, data: usize) -> i64 {
+    let r: isize;
+    // SAFETY: every pointer is a NUL-terminated string that lives for the call; the call only
+    // reads them.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr::MOUNT as isize => r,
+            in("rdi") source,
+            in("rsi") target,
+            in("rdx") fstype,
+            in("r10") flags,
+            in("r8") data,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    r as i64
 }
 
 /// Makes the calling task the leader of a session and a process group of its own
@@ -77,6 +182,7 @@ pub(crate) fn serve_as_init(ctl: &Control, slot: u32) -> ! {
     let seen = mb.done.load(Ordering::SeqCst);
     mailbox_loop(mb, seen, |op| match *op {
         AgentOp::Fork { child } => first_task(ctl, child),
+        AgentOp::SealFiles => ret(seal_files()),
         AgentOp::ReapAll => {
             let mut n = 0;
             loop {
@@ -118,21 +224,54 @@ fn first_task(ctl: &Control, child: u32) -> Reply {
     }
 }
 
-/// A fresh region of memory words for a new address space.
+/// The pages of an address space's region: the memory words, a scratch page, and a guard
+/// page without access right after it.
+const VARS_PAGES: usize = 3;
+const PAGE: usize = 4096;
+
+/// A fresh region of memory words for a new address space: the words (page 0), a scratch
+/// page where a struct can be laid out to end at the guard page (page 1), and the guard page
+/// (page 2, `PROT_NONE`), where `unmapped` pointers point. Fork copies the region with its
+/// protections, `CLONE_VM` shares it, exec makes a new one.
 pub(crate) fn fresh_vars() -> *mut u64 {
     use rustix::mm::{mmap_anonymous, MapFlags, ProtFlags};
+    const _: () = assert!(MAX_VARS * 8 <= PAGE);
     // SAFETY: a fresh private anonymous mapping aliases nothing.
-    match unsafe {
+    let p: *mut u64 = match unsafe {
         mmap_anonymous(
             core::ptr::null_mut(),
-            MAX_VARS * 8,
+            VARS_PAGES * PAGE,
             ProtFlags::READ | ProtFlags::WRITE,
             MapFlags::PRIVATE,
         )
     } {
         Ok(p) => p.cast(),
         Err(_) => raw_exit(120),
+    };
+    // mprotect(guard, PAGE, PROT_NONE).
+    if raw(nr::MPROTECT, p as usize + 2 * PAGE, PAGE, 0, 0) < 0 {
+        raw_exit(120);
     }
+    p
+}
+
+/// The guard page of the region at `vars`.
+fn guard_page(vars: *mut u64) -> usize {
+    vars as usize + 2 * PAGE
+}
+
+/// The address a pointer argument passes: a memory word's, NULL, or the guard page's.
+fn ptr(vars: *mut u64, v: u32) -> usize {
+    match v {
+        super::op::PTR_NULL => 0,
+        super::op::PTR_UNMAPPED => guard_page(vars),
+        v => var(vars, v) as usize,
+    }
+}
+
+/// Whether a pointer argument faults.
+fn faults(v: Option<u32>) -> bool {
+    matches!(v, Some(super::op::PTR_NULL | super::op::PTR_UNMAPPED))
 }
 
 fn raw_exit(code: i32) -> ! {
@@ -289,9 +428,17 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 );
                 return ret(r);
             }
-            if k.flags.contains(CloneFlags::CLONE_PIDFD) && ptid.is_none() {
-                // The pidfd goes where parent_tid points: nowhere here (rule D2, EFAULT).
-                let r = exit_at_once(56, flags as usize, 0, 0, opt_var(vars, ctid), tls as usize);
+            if k.flags.contains(CloneFlags::CLONE_PIDFD) && (ptid.is_none() || faults(ptid)) {
+                // The pidfd goes where parent_tid points: nowhere, or a page that faults (rule
+                // D2, EFAULT).
+                let r = exit_at_once(
+                    56,
+                    flags as usize,
+                    0,
+                    opt_var(vars, ptid),
+                    opt_var(vars, ctid),
+                    tls as usize,
+                );
                 return ret(r);
             }
             let pidfd_word = ptid.filter(|_| k.flags.contains(CloneFlags::CLONE_PIDFD));
@@ -351,7 +498,7 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             if set_tid_len > 0 {
                 b = b.set_tid(&set_tid[..(set_tid_len as usize).min(set_tid.len())]);
             }
-            if let Some(v) = pidfd {
+            if let Some(v) = pidfd.filter(|_| !faults(pidfd)) {
                 // The kernel stores the pidfd in the scenario's word, before the child runs.
                 b = b.pidfd_into(var(vars, v).cast());
             }
@@ -617,7 +764,14 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Getpgid(pid) => ret(raw(nr::GETPGID, pid as isize as usize, 0, 0, 0)),
         AgentOp::Setsid => ret(raw(nr::SETSID, 0, 0, 0, 0)),
         AgentOp::Getsid(pid) => ret(raw(nr::GETSID, pid as isize as usize, 0, 0, 0)),
-        AgentOp::ReapAll => ret(-22),
+        AgentOp::ReapAll | AgentOp::SealFiles => ret(-22),
+        AgentOp::Prlimit { resource, new } => {
+            let mut old = [0u64; 2];
+            let limits = new.map(|(soft, hard)| [soft, hard]);
+            let new_ptr = limits.as_ref().map_or(0, |l| l.as_ptr() as usize);
+            let r = raw(nr::PRLIMIT64, 0, resource as usize, new_ptr, old.as_mut_ptr() as usize);
+            Reply { ret: r, value: old[0] as i64, extra: old[1] as i64, ..Reply::default() }
+        }
     }
 }
 
@@ -710,18 +864,35 @@ fn raw_clone3(
     if rc.tail && size > words.len() * 8 {
         buf[(size - 1) / 8] = 0x5a;
     }
+    let at = match rc.at {
+        super::op::ArgsAt::Buffer => buf.as_mut_ptr().cast::<u8>(),
+        super::op::ArgsAt::Null => core::ptr::null_mut(),
+        super::op::ArgsAt::Unmapped => guard_page(vars) as *mut u8,
+        super::op::ArgsAt::Guarded => {
+            // The struct's 88 bytes on the scratch page, ending where the guard page begins.
+            let start = guard_page(vars) - words.len() * 8;
+            for (i, w) in words.iter().enumerate() {
+                // SAFETY: the scratch page is this address space's own, readable and
+                // writable; the words end at the guard page.
+                unsafe { (start as *mut u64).add(i).write_volatile(*w) };
+            }
+            start as *mut u8
+        }
+    };
     let fork_like = args.flags & (CloneFlags::CLONE_VM | CloneFlags::CLONE_SETTLS).bits() == 0
         && rc.stack == 0
         && rc.stack_size == 0;
     if !fork_like {
-        return ret(exit_at_once(435, buf.as_ptr() as usize, size, 0, 0, 0));
+        return ret(exit_at_once(435, at as usize, size, 0, 0, 0));
     }
     // A call that may well succeed (an odd but valid size): the child, on its own copy of
     // this stack, becomes the agent of its mailbox.
     let start = RawStart { ctl: ctl as *const Control, slot: child, vars };
-    let r = raw_clone3_agent(buf.as_mut_ptr().cast(), size, &start);
+    let r = raw_clone3_agent(at, size, &start);
     let mut reply = ret(r);
-    if let (Some(v), true) = (pidfd, r > 0 && args.flags & CloneFlags::CLONE_PIDFD.bits() != 0) {
+    if let (Some(v), true) =
+        (pidfd.filter(|_| !faults(pidfd)), r > 0 && args.flags & CloneFlags::CLONE_PIDFD.bits() != 0)
+    {
         // SAFETY: the word is in this task's memory region; the kernel stored the fd there
         // through `clone_args.pidfd`.
         reply.value = unsafe { var(vars, v).read() } as i64;
@@ -772,7 +943,7 @@ fn word_or(vars: *mut u64, v: Option<u32>, n: i32) -> i32 {
 }
 
 fn opt_var(vars: *mut u64, v: Option<u32>) -> usize {
-    v.map_or(0, |v| var(vars, v) as usize)
+    v.map_or(0, |v| ptr(vars, v))
 }
 
 /// `clone`/`clone3` whose child exits at once without touching memory (for calls meant to
@@ -791,11 +962,12 @@ fn tid_words(
     flags: CloneFlags,
 ) -> Clone<'static> {
     let mut b = b;
+    // A pointer that faults is passed as it is: the kernel ignores the fault of these writes.
     if let Some(v) = ptid {
-        b = b.parent_tid(var(vars, v).cast());
+        b = b.parent_tid(ptr(vars, v) as *mut i32);
     }
     if let Some(v) = ctid {
-        b = b.child_tid(var(vars, v).cast());
+        b = b.child_tid(ptr(vars, v) as *mut i32);
     }
     if flags.contains(CloneFlags::CLONE_SETTLS) {
         match crate::observe::TlsBlock::new() {

@@ -35,6 +35,8 @@ pub mod nr {
     pub const POLL: usize = 7;
     /// `lseek`.
     pub const LSEEK: usize = 8;
+    /// `mprotect`.
+    pub const MPROTECT: usize = 10;
     /// `rt_sigaction`.
     pub const RT_SIGACTION: usize = 13;
     /// `rt_sigprocmask`.
@@ -113,6 +115,8 @@ pub mod nr {
     pub const CHROOT: usize = 161;
     /// `mount`.
     pub const MOUNT: usize = 165;
+    /// `mount_setattr`.
+    pub const MOUNT_SETATTR: usize = 442;
     /// `sethostname`.
     pub const SETHOSTNAME: usize = 170;
     /// `gettid`.

@@ -43,7 +43,9 @@ use clonekit_model::{
 };
 use proptest::prelude::*;
 
-use crate::ast::{Capset, Clone3Args, FdArg, Op, PidArg, Scenario, Step, StepKind, Target, WaitidId, Word};
+use crate::ast::{
+    ArgsAt, Capset, Clone3Args, FdArg, Op, PidArg, Ptr, Scenario, Step, StepKind, Target, WaitidId, Word,
+};
 use crate::backend::{Backend, Env, Outcome, TaskKey, TaskStatus, Value};
 use crate::model::ModelBackend;
 
@@ -74,6 +76,23 @@ fn vfork_with_fatal_exit_signal(flags: CloneFlags, exit_signal: u64) -> bool {
 /// (whose default action is to ignore it).
 fn may_kill_parent(exit_signal: u64) -> bool {
     !matches!(exit_signal, 0 | SIGCHLD)
+}
+
+/// Signals whose default action dumps core, sent in scenarios that set resource limits
+/// (elsewhere `RLIMIT_CORE` stays 0 and they kill like any other).
+const CORE_SIGNALS: [u32; 3] = [3, 11, 6];
+/// Soft and hard `RLIMIT_CORE` values: none, less than `min_coredump`, one page, unlimited.
+const CORE_LIMITS: [u64; 5] = [0, 1024, 4096, 1 << 20, clonekit_flags::RLIM_INFINITY];
+/// `RLIMIT_NPROC` values: a few tasks, the first task's, unlimited (a raise, `EPERM`).
+const NPROC_LIMITS: [u64; 6] = [2, 3, 4, 6, clonekit_flags::FIRST_TASK_NPROC, clonekit_flags::RLIM_INFINITY];
+
+/// A pointer for a creating call: the memory word `word`, or now and then one that faults.
+fn pointer(word: &str, bits: u8) -> Ptr {
+    match bits >> 6 {
+        2 => Ptr::Unmapped,
+        3 => Ptr::Null,
+        _ => Ptr::Word(word.to_string()),
+    }
 }
 
 /// `SIGCHLD`, the exit signal of fork and vfork children.
@@ -220,6 +239,11 @@ pub enum Action {
     /// Several steps that make a race of the kernel's the model marks: a handled SIGCHLD
     /// pending while the task sleeps in a vfork, and the vfork child's exit signal.
     RaceIdiom(u8),
+    /// `setrlimit core|nproc SOFT HARD` or `getrlimit core|nproc` (a program with one sets a
+    /// limit from its first step, see [`interpret_for`]).
+    Limit(u8, u8),
+    /// `kill TASK SIG` with a signal that dumps core, in a program that sets limits.
+    Dump(u8, u8),
 }
 
 /// One abstract step: which runnable task (modulo) does what.
@@ -289,6 +313,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Setsid),
         2 => b().prop_map(Action::GetIds),
         1 => b().prop_map(Action::RaceIdiom),
+        1 => (b(), b()).prop_map(|(r, v)| Action::Limit(r, v)),
+        1 => (b(), b()).prop_map(|(t, s)| Action::Dump(t, s)),
     ]
 }
 
@@ -359,11 +385,39 @@ struct Interp {
     clone3: bool,
     /// Who the scenario is for.
     caller: Caller,
+    /// Whether the scenario sets resource limits (its first step does).
+    limits: bool,
+}
+
+/// A `setrlimit` or `getrlimit` of `core` or `nproc`, from two numbers.
+fn limit_op(r: u8, v: u8) -> Op {
+    use clonekit_flags::{RLIMIT_CORE, RLIMIT_NPROC};
+    let resource = if r.is_multiple_of(2) { RLIMIT_CORE } else { RLIMIT_NPROC };
+    if (r / 2).is_multiple_of(4) {
+        return Op::Getrlimit(resource);
+    }
+    let table: &[u64] = if resource == RLIMIT_CORE { &CORE_LIMITS } else { &NPROC_LIMITS };
+    let soft = pick(table, v);
+    // Mostly the hard limit kept (unlimited for core, the first task's for nproc) or a soft
+    // one equal to it; now and then one below the soft limit (EINVAL) or a raise (EPERM).
+    let hard = match v / 8 % 4 {
+        0 | 1 => {
+            if resource == RLIMIT_CORE {
+                clonekit_flags::RLIM_INFINITY
+            } else {
+                clonekit_flags::FIRST_TASK_NPROC.max(soft)
+            }
+        }
+        2 => soft,
+        _ => pick(table, v / 32),
+    };
+    Op::Setrlimit { resource, soft, hard }
 }
 
 impl Interp {
-    fn new(caller: Caller) -> Interp {
-        let env = Env::new("main", VARS.iter().map(|v| v.to_string()).collect(), &Default::default());
+    fn new(caller: Caller, limits: bool) -> Interp {
+        let env = Env::new("main", VARS.iter().map(|v| v.to_string()).collect(), &Default::default())
+            .with_limits(limits);
         let mut model = ModelBackend::for_caller_on(caller.privilege, crate::KernelBackend::linux());
         let _ = model.start(&env);
         let mut it = Interp {
@@ -375,6 +429,7 @@ impl Interp {
             exit_signals: Default::default(),
             clone3: caller.clone3,
             caller,
+            limits,
         };
         it.host_uts = it.query(TaskKey(0), &Op::Ns(NsKind::Uts));
         it
@@ -434,6 +489,15 @@ impl Interp {
         stopped && (first.is_none() || first != mine)
     }
 
+    /// Whether `target` is another thread of `k`'s thread group. A signal that dumps core
+    /// kills the group from the thread that takes it (`complete_signal` leaves the group
+    /// kill to `do_coredump`'s `zap_threads`), so whether a sender in the group returns from
+    /// its call before it dies is a race on a real machine; such steps are left out.
+    fn another_thread_of(&self, k: TaskKey, target: &str) -> bool {
+        let Some(t) = self.env.task(target) else { return false };
+        t != k && self.model.same_thread_group(k, t)
+    }
+
     /// [`Interp::death_comes_back`] for a signal to a process group: any task may be in it.
     fn group_death_comes_back(&mut self, k: TaskKey, sig: u32) -> bool {
         !matches!(sig, 0 | 17 | 18)
@@ -490,8 +554,8 @@ impl Interp {
                 let tls = if flags.contains(CloneFlags::CLONE_SETTLS) { 1 } else { 0 };
                 Op::Clone {
                     flags: flags.bits() | sig,
-                    ptid: (words & 1 != 0).then(|| "p".to_string()),
-                    ctid: (words & 2 != 0).then(|| "c".to_string()),
+                    ptid: (words & 1 != 0).then(|| pointer("p", *words)),
+                    ctid: (words & 2 != 0).then(|| pointer("c", *words)),
                     tls,
                     name: self.fresh_name(),
                 }
@@ -501,16 +565,28 @@ impl Interp {
                 if vfork_with_fatal_exit_signal(flags, sig) {
                     return None;
                 }
-                let args = Clone3Args {
+                let mut args = Clone3Args {
                     flags: flags.bits(),
                     exit: sig,
-                    ptid: (words & 1 != 0).then(|| "p".to_string()),
-                    ctid: (words & 2 != 0).then(|| "c".to_string()),
-                    pidfd: (words & 4 != 0).then(|| "f".to_string()),
+                    ptid: (words & 1 != 0).then(|| pointer("p", *words)),
+                    ctid: (words & 2 != 0).then(|| pointer("c", *words)),
+                    pidfd: (words & 4 != 0).then(|| pointer("f", *words)),
                     set_tid: (words & 0x38 == 0x38).then(|| vec![1]),
                     tls: if flags.contains(CloneFlags::CLONE_SETTLS) { 1 } else { 0 },
                     ..Clone3Args::default()
                 };
+                if words & 0x38 == 0x20 {
+                    // The struct itself where reading it faults: NULL, a page without access,
+                    // or ending at one with a size that runs into it (a size that does not
+                    // only succeeds for a call that makes a fork-like child).
+                    args.at = pick(&[ArgsAt::Null, ArgsAt::Unmapped, ArgsAt::Guarded], words >> 6);
+                    let fork_like = !flags.intersects(CloneFlags::CLONE_VM | CloneFlags::CLONE_SETTLS);
+                    args.size = Some(match args.at {
+                        ArgsAt::Guarded if fork_like => pick(&[88, 89, 96, 64], *words),
+                        ArgsAt::Guarded => pick(&[89, 96], *words),
+                        _ => pick(&[88, 89, 96], *words),
+                    });
+                }
                 Op::Clone3 { args: Box::new(args), name: self.fresh_name() }
             }
             Action::Exit(n) => Op::Exit(i32::from(n % 4)),
@@ -663,6 +739,23 @@ impl Interp {
                         Op::Kill(Target::Task(target), sig)
                     }
                 }
+            }
+            Action::Dump(t, s) => {
+                if !self.limits {
+                    return None;
+                }
+                let target = self.any_task(*t);
+                let sig = pick(&CORE_SIGNALS, *s);
+                if self.death_comes_back(k, &target, sig) || self.another_thread_of(k, &target) {
+                    return None;
+                }
+                Op::Kill(Target::Task(target), sig)
+            }
+            Action::Limit(r, v) => {
+                if !self.limits {
+                    return None;
+                }
+                limit_op(*r, *v)
             }
             Action::Stop(t) => {
                 let running = self.runnable();
@@ -947,11 +1040,15 @@ pub struct Caller {
     /// Whether the tasks run with `no_new_privs` (an exec gains no capability; the model does
     /// not follow it).
     pub no_new_privs: bool,
+    /// Whether scenarios that set resource limits can run
+    /// ([`KernelBackend::limits_unsupported`](crate::KernelBackend::limits_unsupported)).
+    pub limits: bool,
 }
 
 impl Caller {
     /// Root, with `clone3`: what scenarios are written for.
-    pub const ROOT: Caller = Caller { privilege: Privilege::ROOT, clone3: true, no_new_privs: false };
+    pub const ROOT: Caller =
+        Caller { privilege: Privilege::ROOT, clone3: true, no_new_privs: false, limits: true };
 
     /// This process, as the kernel backend runs its scenarios.
     pub fn of_this_process() -> Caller {
@@ -959,6 +1056,7 @@ impl Caller {
             privilege: crate::KernelBackend::caller(),
             clone3: clonekit_probe::probe_clone3().is_ok(),
             no_new_privs: clonekit_probe::privilege::no_new_privs(),
+            limits: crate::KernelBackend::limits_unsupported().is_none(),
         }
     }
 }
@@ -973,8 +1071,28 @@ pub fn interpret(p: &Program) -> Scenario {
 /// UTS namespace of its own for a host name, a task that exists) is what that caller gets;
 /// and `clone3` choices are skipped where `clone3` does not reach the kernel (a filter
 /// refuses it: such steps could only fail there).
+///
+/// A program with a [`Action::Limit`] choice sets resource limits: its first step is the
+/// first such choice made a `setrlimit` of `core` in the first task, and the model that drives
+/// the choices runs with an ordinary user's limits, as both backends then run the scenario
+/// ([`Privilege::for_limits`]).
 pub fn interpret_for(p: &Program, caller: Caller) -> Scenario {
-    let mut it = Interp::new(caller);
+    let first_limit = p.0.iter().find_map(|c| match c.action {
+        Action::Limit(_, v) if caller.limits => Some(v),
+        _ => None,
+    });
+    let mut it = Interp::new(caller, first_limit.is_some());
+    if let Some(v) = first_limit {
+        let soft = pick(&CORE_LIMITS, v);
+        it.record(
+            TaskKey(0),
+            Op::Setrlimit {
+                resource: clonekit_flags::RLIMIT_CORE,
+                soft,
+                hard: clonekit_flags::RLIM_INFINITY,
+            },
+        );
+    }
     for c in &p.0 {
         if it.steps.len() >= MAX_STEPS || !it.apply(c) {
             break;
@@ -1058,7 +1176,7 @@ mod tests {
         assert_eq!(
             op_text(&Op::Clone {
                 flags: 0x100 | 0x800 | 17,
-                ptid: Some("p".into()),
+                ptid: Some(Ptr::Word("p".into())),
                 ctid: None,
                 tls: 0,
                 name: "t1".into()

@@ -91,7 +91,7 @@ fn wait_options_text(bits: u32, waitid: bool) -> String {
     names.join(",")
 }
 
-fn opt_kv(out: &mut String, key: &str, v: &Option<String>) {
+fn opt_kv(out: &mut String, key: &str, v: &Option<crate::ast::Ptr>) {
     if let Some(v) = v {
         let _ = write!(out, " {key}={v}");
     }
@@ -149,6 +149,12 @@ pub fn op_text(op: &Op) -> String {
             }
             if args.tail {
                 s.push_str(" tail");
+            }
+            match args.at {
+                crate::ast::ArgsAt::Memory => {}
+                crate::ast::ArgsAt::Null => s.push_str(" args=null"),
+                crate::ast::ArgsAt::Unmapped => s.push_str(" args=unmapped"),
+                crate::ast::ArgsAt::Guarded => s.push_str(" args=guarded"),
             }
             let _ = write!(s, " as {name}");
         }
@@ -302,6 +308,17 @@ pub fn op_text(op: &Op) -> String {
         Op::Getpgid(PidArg::Num(0)) => s.push_str("getpgid"),
         Op::Getpgid(pid) => s = format!("getpgid {pid}"),
         Op::Setsid => s.push_str("setsid"),
+        Op::Setrlimit { resource, soft, hard } => {
+            s = format!(
+                "setrlimit {} {} {}",
+                clonekit_flags::rlimit_name(*resource).unwrap_or("?"),
+                clonekit_flags::format_rlim(*soft),
+                clonekit_flags::format_rlim(*hard)
+            )
+        }
+        Op::Getrlimit(resource) => {
+            s = format!("getrlimit {}", clonekit_flags::rlimit_name(*resource).unwrap_or("?"))
+        }
         Op::Getsid(PidArg::Num(0)) => s.push_str("getsid"),
         Op::Getsid(pid) => s = format!("getsid {pid}"),
     }

@@ -98,6 +98,11 @@ fn run_one(name: &str, text: &str) -> Observation {
             ));
         }
     }
+    if scenario.sets_limits() {
+        if let Some(why) = KernelBackend::limits_unsupported() {
+            return Observation::skip(format!("kernel backend: {why}"));
+        }
+    }
     let model = match run(&scenario, &mut ModelBackend::for_caller_on(caller, super::model_linux())) {
         Ok(t) => t,
         Err(e) => return Observation::error(format!("model: {e}")),
@@ -115,8 +120,8 @@ fn run_one(name: &str, text: &str) -> Observation {
         },
         Err(e) => {
             let e = e.to_string();
-            return match e.find(KernelBackend::UNOBSERVABLE) {
-                Some(at) => Observation::skip(format!("kernel backend: {}", &e[at..])),
+            return match KernelBackend::skip_reason(&e) {
+                Some(why) => Observation::skip(format!("kernel backend: {why}")),
                 None => Observation::error(format!("kernel: {e}")),
             };
         }
