@@ -154,6 +154,18 @@ impl Kernel {
     ///   `uid_map` (`0 UID 1`), and the namespace init, which then only reaps, forks the first
     ///   task (pid 2 there).
     pub fn spawn_first_as(&mut self, privilege: Privilege) -> Result<TaskId, Errno> {
+        self.spawn_first_in(privilege, CloneFlags::empty())
+    }
+
+    /// The first task of a scenario that sets resource limits: as [`Kernel::spawn_first_as`]
+    /// for [`Privilege::NamespaceRoot`], with a mount namespace of the scenario's own, which
+    /// its user namespace owns (the kernel backend seals the file tree there, so that a core
+    /// can only be written where it is thrown away).
+    pub fn spawn_first_sealed(&mut self, privilege: Privilege) -> Result<TaskId, Errno> {
+        self.spawn_first_in(privilege, CloneFlags::CLONE_NEWNS)
+    }
+
+    fn spawn_first_in(&mut self, privilege: Privilege, more: CloneFlags) -> Result<TaskId, Errno> {
         let init = self.init_task;
         let parent = match privilege {
             Privilege::Root { caps } => {
@@ -180,7 +192,8 @@ impl Kernel {
                 let isolation = CloneFlags::CLONE_NEWUSER
                     | CloneFlags::CLONE_NEWPID
                     | CloneFlags::CLONE_NEWUTS
-                    | CloneFlags::CLONE_NEWIPC;
+                    | CloneFlags::CLONE_NEWIPC
+                    | more;
                 let args = KernelCloneArgs {
                     flags: isolation,
                     exit_signal: ExitSignal::SIGCHLD,

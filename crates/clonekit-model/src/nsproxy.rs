@@ -334,7 +334,7 @@ impl Kernel {
     /// `open("/proc/PID/ns/KIND", O_RDONLY | O_CLOEXEC)` by `cur` for the namespace of the
     /// task holding `pid` (`proc_pid_lookup`, then `proc_ns_get_link`, fs/proc/namespaces.c):
     /// `ENOENT` when no task holds it (reaped); `EACCES` unless `cur` may read the task
-    /// (`ptrace_may_access`); `ENOENT` for a task whose namespaces are gone (it exited: a
+    /// (`ptrace_may_access(PTRACE_MODE_READ_FSCREDS)`); `ENOENT` for a task whose namespaces are gone (it exited: a
     /// zombie keeps only its creds' user namespace and its pid's pid namespace), and for
     /// `pid_for_children` of a namespace without an init yet.
     pub fn sys_open_ns(
@@ -346,7 +346,7 @@ impl Kernel {
         self.current(cur)?;
         let task = self.pid_task(pid, crate::pid::PidType::Pid).ok_or(Errno::ENOENT)?;
         let t = self.t(task);
-        if !self.ptrace_may_access(cur, task) {
+        if !self.ptrace_may_access_fscreds(cur, task) {
             return Err(Errno::EACCES);
         }
         let ns = match kind {

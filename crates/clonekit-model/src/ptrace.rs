@@ -1,6 +1,7 @@
-//! `ptrace_may_access` (kernel/ptrace.c), the permission `pidfd_getfd` asks for
-//! (`PTRACE_MODE_ATTACH_REALCREDS`), with the capability rule of security/commoncap.c
-//! (`cap_ptrace_access_check`).
+//! `ptrace_may_access` (kernel/ptrace.c), the permission `pidfd_getfd` and `setns` ask for
+//! with the real credentials (`PTRACE_MODE_*_REALCREDS`) and `/proc/PID/ns` with the
+//! file-system ones (`PTRACE_MODE_READ_FSCREDS`), with the capability rule of
+//! security/commoncap.c (`cap_ptrace_access_check`).
 
 use std::rc::Rc;
 
@@ -17,13 +18,25 @@ impl Kernel {
     /// the same user namespace and a permitted set that covers the target's, or
     /// `CAP_SYS_PTRACE` over the target's user namespace.
     pub(crate) fn ptrace_may_access(&self, cur: TaskId, task: TaskId) -> bool {
+        self.ptrace_may_access_mode(cur, task, false)
+    }
+
+    /// `__ptrace_may_access(task, PTRACE_MODE_READ_FSCREDS)`: as with the real credentials,
+    /// but the caller's uid is its file-system uid, and `cap_ptrace_access_check` covers the
+    /// target's permitted set with the caller's effective one.
+    pub(crate) fn ptrace_may_access_fscreds(&self, cur: TaskId, task: TaskId) -> bool {
+        self.ptrace_may_access_mode(cur, task, true)
+    }
+
+    fn ptrace_may_access_mode(&self, cur: TaskId, task: TaskId, fscreds: bool) -> bool {
         let (me, them) = (self.t(cur), self.t(task));
         if Rc::ptr_eq(&me.signal, &them.signal) {
             return true;
         }
         let (cred, tcred) = (&me.cred, &them.cred);
         let ptrace_has_cap = |ns: &crate::cred::UserNamespace| cred.ns_capable(ns, CAP_SYS_PTRACE);
-        let same_user = cred.uid == tcred.euid && cred.uid == tcred.suid && cred.uid == tcred.uid;
+        let caller_uid = if fscreds { cred.fsuid } else { cred.uid };
+        let same_user = caller_uid == tcred.euid && caller_uid == tcred.suid && caller_uid == tcred.uid;
         if !same_user && !ptrace_has_cap(&tcred.user_ns) {
             return false;
         }
@@ -34,8 +47,9 @@ impl Kernel {
                 return false;
             }
         }
-        // cap_ptrace_access_check with the real credentials: the caller's permitted set.
-        (Rc::ptr_eq(&cred.user_ns, &tcred.user_ns) && tcred.cap_permitted & !cred.cap_permitted == 0)
+        // cap_ptrace_access_check: the caller's permitted set (effective, with FSCREDS).
+        let caller_caps = if fscreds { cred.cap_effective } else { cred.cap_permitted };
+        (Rc::ptr_eq(&cred.user_ns, &tcred.user_ns) && tcred.cap_permitted & !caller_caps == 0)
             || ptrace_has_cap(&tcred.user_ns)
     }
 }

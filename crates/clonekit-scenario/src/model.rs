@@ -652,13 +652,15 @@ impl Backend for ModelBackend {
     }
 
     fn start(&mut self, env: &Env) -> Result<(), BackendError> {
-        if env.sets_limits() {
+        let first = if env.sets_limits() {
+            // As the kernel backend runs it: an ordinary user's limits, in a mount namespace of
+            // its own (Fleet::for_limits).
             self.caller = self.caller.for_limits();
+            self.k.spawn_first_sealed(self.caller)
+        } else {
+            self.k.spawn_first_as(self.caller)
         }
-        let first = self
-            .k
-            .spawn_first_as(self.caller)
-            .map_err(|e| BackendError(format!("cannot create the first task: {e}")))?;
+        .map_err(|e| BackendError(format!("cannot create the first task: {e}")))?;
         self.first_ns = self.k.active_pid_ns(first);
         self.register(TaskKey(0), first);
         Ok(())
