@@ -6,37 +6,11 @@ use clonekit_flags::{
     CLD_EXITED, CLD_KILLED, PIDFD_NONBLOCK, PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_THREAD, POLLHUP, POLLIN,
     SI_QUEUE, SI_USER,
 };
+mod common;
 use clonekit_model::{
-    CloneFlags as F, Disposition, Errno, IdType, Kernel, Syscall, TaskId, UserSiginfo, WaitStatus, WEXITED,
-    WNOHANG,
+    CloneFlags as F, Disposition, Errno, IdType, Syscall, UserSiginfo, WaitStatus, WEXITED, WNOHANG,
 };
-
-const SIGCHLD: u64 = clonekit_flags::ExitSignal::SIGCHLD.raw();
-const THREAD: F = F::CLONE_VM
-    .union(F::CLONE_FS)
-    .union(F::CLONE_FILES)
-    .union(F::CLONE_SIGHAND)
-    .union(F::CLONE_THREAD)
-    .union(F::CLONE_SYSVSEM);
-
-fn boot() -> (Kernel, TaskId) {
-    let mut k = Kernel::new();
-    let main = k.spawn_first().unwrap();
-    (k, main)
-}
-
-fn clone(k: &mut Kernel, cur: TaskId, flags: F) -> TaskId {
-    let sp = if flags.contains(F::CLONE_VM) { 0x7d00_0010_0000 } else { 0 };
-    let sig = if flags.contains(F::CLONE_THREAD) { 0 } else { SIGCHLD };
-    match k.sys_clone(cur, flags.bits() | sig, sp, 0, 0, 0).unwrap() {
-        Syscall::Done(f) => f.child,
-        Syscall::Blocked => panic!("a plain clone does not block"),
-    }
-}
-
-fn nr(k: &Kernel, observer: TaskId, t: TaskId) -> i32 {
-    k.pid_nr_seen_by(observer, &k.task_pid(t).unwrap())
-}
+use common::{boot, clone, nr, THREAD};
 
 #[test]
 fn pidfd_open_refuses_unknown_flags_and_pids_below_one() {

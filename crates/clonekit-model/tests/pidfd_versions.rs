@@ -3,56 +3,31 @@
 //! and the release that made it (scenarios 120–123 and 144–147 show the same on the kernel).
 
 use clonekit_flags::{PIDFD_NONBLOCK, PIDFD_SIGNAL_THREAD, PIDFD_THREAD, POLLHUP, POLLIN};
-use clonekit_model::{CloneFlags as F, Errno, IdType, Kernel, Syscall, TaskId, WEXITED};
-
-const SIGCHLD: u64 = clonekit_flags::ExitSignal::SIGCHLD.raw();
-const THREAD: F = F::CLONE_VM
-    .union(F::CLONE_FS)
-    .union(F::CLONE_FILES)
-    .union(F::CLONE_SIGHAND)
-    .union(F::CLONE_THREAD)
-    .union(F::CLONE_SYSVSEM);
-
-fn boot(linux: clonekit_flags::Version) -> (Kernel, TaskId) {
-    let mut k = Kernel::new_on(linux);
-    let main = k.spawn_first().unwrap();
-    (k, main)
-}
-
-fn clone(k: &mut Kernel, cur: TaskId, flags: F) -> TaskId {
-    let sp = if flags.contains(F::CLONE_VM) { 0x7d00_0010_0000 } else { 0 };
-    let sig = if flags.contains(F::CLONE_THREAD) { 0 } else { SIGCHLD };
-    match k.sys_clone(cur, flags.bits() | sig, sp, 0, 0, 0).unwrap() {
-        Syscall::Done(f) => f.child,
-        Syscall::Blocked => panic!("a plain clone does not block"),
-    }
-}
-
-fn nr(k: &Kernel, observer: TaskId, t: TaskId) -> i32 {
-    k.pid_nr_seen_by(observer, &k.task_pid(t).unwrap())
-}
+mod common;
+use clonekit_model::{CloneFlags as F, Errno, IdType, WEXITED};
+use common::{boot_on, clone, nr, THREAD};
 
 #[test]
 fn the_pidfd_calls_do_not_exist_before_their_releases() {
-    let (mut k, main) = boot((5, 0));
+    let (mut k, main) = boot_on((5, 0));
     let me = nr(&k, main, main);
     assert_eq!(k.sys_pidfd_open(main, me, 0), Err(Errno::ENOSYS));
     assert_eq!(k.sys_pidfd_send_signal(main, 3, 0, None, 0), Err(Errno::ENOSYS));
     assert_eq!(k.sys_pidfd_getfd(main, 3, 0, 0), Err(Errno::ENOSYS));
-    let (mut k, main) = boot((5, 3));
+    let (mut k, main) = boot_on((5, 3));
     let me = nr(&k, main, main);
     let fd = k.sys_pidfd_open(main, me, 0).unwrap();
     assert_eq!(k.sys_pidfd_getfd(main, fd, 0, 0), Err(Errno::ENOSYS));
     assert_eq!(k.sys_waitid(main, IdType::Pidfd(fd), WEXITED).err(), Some(Errno::EINVAL));
     assert_eq!(k.sys_pidfd_open(main, me, PIDFD_NONBLOCK), Err(Errno::EINVAL));
-    let (mut k, main) = boot((5, 10));
+    let (mut k, main) = boot_on((5, 10));
     let me = nr(&k, main, main);
     assert!(k.sys_pidfd_open(main, me, PIDFD_NONBLOCK).is_ok());
 }
 
 #[test]
 fn before_6_9_pidfds_name_processes_only() {
-    let (mut k, main) = boot((6, 8));
+    let (mut k, main) = boot_on((6, 8));
     let child = clone(&mut k, main, F::empty());
     let n = nr(&k, main, child);
     assert_eq!(k.sys_pidfd_open(main, n, PIDFD_THREAD), Err(Errno::EINVAL));
@@ -61,7 +36,7 @@ fn before_6_9_pidfds_name_processes_only() {
     k.sys_exit(child, 0).unwrap();
     k.sys_wait4(main, n, 0).unwrap();
     assert_eq!(k.sys_poll(main, fd, POLLIN), Ok(POLLIN), "no POLLHUP before 6.9");
-    let (mut k, main) = boot((6, 9));
+    let (mut k, main) = boot_on((6, 9));
     let child = clone(&mut k, main, F::empty());
     let n = nr(&k, main, child);
     let fd = k.sys_pidfd_open(main, n, PIDFD_THREAD).unwrap();
@@ -78,7 +53,7 @@ fn a_thread_pidfd_of_an_exited_leader_is_readable_at_once_from_6_9_to_6_14() {
     for (linux, at_once) in
         [((6, 9), true), ((6, 12), false), ((6, 13), true), ((6, 14), false), ((6, 18), false)]
     {
-        let (mut k, main) = boot(linux);
+        let (mut k, main) = boot_on(linux);
         let leader = clone(&mut k, main, F::empty());
         let th = clone(&mut k, leader, THREAD);
         let n = nr(&k, main, leader);
@@ -95,21 +70,21 @@ fn a_thread_pidfd_of_an_exited_leader_is_readable_at_once_from_6_9_to_6_14() {
 
 #[test]
 fn pidfd_self_enoent_and_the_new_thread_group_number_arrive_in_6_15_6_16_and_6_17() {
-    let (mut k, main) = boot((6, 14));
+    let (mut k, main) = boot_on((6, 14));
     assert_eq!(
         k.sys_pidfd_send_signal(main, clonekit_flags::PIDFD_SELF_THREAD, 0, None, 0),
         Err(Errno::EBADF)
     );
-    let (mut k, main) = boot((6, 15));
+    let (mut k, main) = boot_on((6, 15));
     assert_eq!(k.sys_pidfd_send_signal(main, clonekit_flags::PIDFD_SELF_THREAD, 0, None, 0), Ok(()));
     let th = clone(&mut k, main, THREAD);
     let n = nr(&k, main, th);
     assert_eq!(k.sys_pidfd_open(main, n, 0), Err(Errno::EINVAL));
-    let (mut k, main) = boot((6, 16));
+    let (mut k, main) = boot_on((6, 16));
     let (old, new) = (clonekit_flags::PIDFD_SELF_THREAD_GROUP_6_15, clonekit_flags::PIDFD_SELF_THREAD_GROUP);
     assert_eq!(k.sys_pidfd_send_signal(main, old, 0, None, 0), Ok(()));
     assert_eq!(k.sys_pidfd_send_signal(main, new, 0, None, 0), Err(Errno::EBADF));
-    let (mut k17, main17) = boot((6, 17));
+    let (mut k17, main17) = boot_on((6, 17));
     assert_eq!(k17.sys_pidfd_send_signal(main17, old, 0, None, 0), Err(Errno::EBADF));
     assert_eq!(k17.sys_pidfd_send_signal(main17, new, 0, None, 0), Ok(()));
     let th = clone(&mut k, main, THREAD);

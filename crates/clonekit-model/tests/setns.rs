@@ -2,15 +2,10 @@
 //! namespaces' `install` functions (scenario 149 and the `pidfd_setns_test.c` cases check them
 //! against the kernel).
 
-use clonekit_model::{CloneFlags as F, Errno, Kernel, NsKind, Syscall, TaskId};
+mod common;
+use clonekit_model::{CloneFlags as F, Errno, Kernel, NsKind, TaskId};
+use common::{boot, clone, THREAD};
 
-const SIGCHLD: u64 = clonekit_flags::ExitSignal::SIGCHLD.raw();
-const THREAD: F = F::CLONE_VM
-    .union(F::CLONE_FS)
-    .union(F::CLONE_FILES)
-    .union(F::CLONE_SIGHAND)
-    .union(F::CLONE_THREAD)
-    .union(F::CLONE_SYSVSEM);
 const NEW: F = F::CLONE_NEWUSER
     .union(F::CLONE_NEWNS)
     .union(F::CLONE_NEWUTS)
@@ -18,21 +13,6 @@ const NEW: F = F::CLONE_NEWUSER
     .union(F::CLONE_NEWPID)
     .union(F::CLONE_NEWNET)
     .union(F::CLONE_NEWCGROUP);
-
-fn boot() -> (Kernel, TaskId) {
-    let mut k = Kernel::new();
-    let main = k.spawn_first().unwrap();
-    (k, main)
-}
-
-fn clone(k: &mut Kernel, cur: TaskId, flags: F) -> TaskId {
-    let sp = if flags.contains(F::CLONE_VM) { 0x7d00_0010_0000 } else { 0 };
-    let sig = if flags.contains(F::CLONE_THREAD) { 0 } else { SIGCHLD };
-    match k.sys_clone(cur, flags.bits() | sig, sp, 0, 0, 0).unwrap() {
-        Syscall::Done(f) => f.child,
-        Syscall::Blocked => panic!("a plain clone does not block"),
-    }
-}
 
 fn pidfd(k: &mut Kernel, cur: TaskId, t: TaskId) -> i32 {
     let n = k.pid_nr_seen_by(cur, &k.task_pid(t).unwrap());

@@ -302,6 +302,21 @@ impl Fleet {
                 )
             }
         };
+        // The init in a user namespace of its own too, whose ids `map` maps; one that cannot be
+        // mapped is killed and reaped, and its error returned.
+        let in_user_ns = |map: &dyn Fn(i32) -> std::io::Result<()>| {
+            let Ok(mut child) = spawn_init(ISOLATION | clonekit_flags::CloneFlags::CLONE_NEWUSER) else {
+                return Ok(None);
+            };
+            match map(child.pid()) {
+                Ok(()) => Ok(Some(child)),
+                Err(e) => {
+                    let _ = child.kill(clonekit_flags::Signal::SIGKILL);
+                    let _ = child.wait();
+                    Err(io::Errno::from_io_error(&e).unwrap_or(io::Errno::PERM))
+                }
+            }
+        };
         let root = rustix::process::geteuid().is_root() && crate::privilege::in_initial_user_ns();
         let init = match privilege {
             Privilege::Unprivileged { .. } => None,
@@ -309,36 +324,14 @@ impl Fleet {
             // Root, for an ordinary user's tasks: a user namespace of their own, mapped to
             // that user.
             Privilege::NamespaceRoot { uid } if root => {
-                match spawn_init(ISOLATION | clonekit_flags::CloneFlags::CLONE_NEWUSER) {
-                    Ok(child) => match crate::privilege::map_root_to(child.pid(), uid, uid) {
-                        Ok(()) => Some(child),
-                        Err(e) => {
-                            let mut child = child;
-                            let _ = child.kill(clonekit_flags::Signal::SIGKILL);
-                            let _ = child.wait();
-                            return Err(io::Errno::from_io_error(&e).unwrap_or(io::Errno::PERM));
-                        }
-                    },
-                    Err(_) => None,
-                }
+                in_user_ns(&|pid| crate::privilege::map_root_to(pid, uid, uid))?
             }
             // A container's root has the capabilities already; an ordinary user creates the
             // user namespace with the others, and maps its uid 0 before the init is asked to
             // create anything.
             Privilege::NamespaceRoot { .. } => match spawn_init(ISOLATION) {
                 Ok(child) => Some(child),
-                Err(_) => match spawn_init(ISOLATION | clonekit_flags::CloneFlags::CLONE_NEWUSER) {
-                    Ok(child) => match crate::privilege::map_root(child.pid()) {
-                        Ok(()) => Some(child),
-                        Err(e) => {
-                            let mut child = child;
-                            let _ = child.kill(clonekit_flags::Signal::SIGKILL);
-                            let _ = child.wait();
-                            return Err(io::Errno::from_io_error(&e).unwrap_or(io::Errno::PERM));
-                        }
-                    },
-                    Err(_) => None,
-                },
+                Err(_) => in_user_ns(&crate::privilege::map_root)?,
             },
         };
         match init {

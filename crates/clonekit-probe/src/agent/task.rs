@@ -29,6 +29,13 @@ fn raw(nr: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> i64 {
     unsafe { syscall4(nr, a1, a2, a3, a4) as i64 }
 }
 
+/// A system call with up to six arguments, as [`raw`].
+fn raw6(nr: usize, args: [usize; 6]) -> i64 {
+    // SAFETY: as for `raw`: integers, or pointers to memory valid for the call, which each
+    // call site names.
+    unsafe { clonekit_raw::syscall6(nr, args) as i64 }
+}
+
 /// `dup3(old, new, 0)`: keeps the control fd at its fixed number (not close-on-exec).
 pub(crate) fn dup_control(old: i32) -> i64 {
     raw(nr::DUP3, old as usize, CONTROL_FD as usize, 0, 0)
@@ -121,46 +128,16 @@ fn seal_files() -> i64 {
 
 /// `mount_setattr(dfd, path, flags, &attr, sizeof(attr))`.
 fn mount_setattr(dfd: usize, path: usize, flags: usize, attr: usize) -> i64 {
-    let r: isize;
-    // SAFETY: `path` is a NUL-terminated string and `attr` a 32-byte struct mount_attr, both
-    // live for the call; the call only reads them.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") nr::MOUNT_SETATTR as isize => r,
-            in("rdi") dfd,
-            in("rsi") path,
-            in("rdx") flags,
-            in("r10") attr,
-            in("r8") 32usize,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    r as i64
+    // `path` is a NUL-terminated string and `attr` a 32-byte struct mount_attr, both live for
+    // the call; the call only reads them.
+    raw6(nr::MOUNT_SETATTR, [dfd, path, flags, attr, 32, 0])
 }
 
 /// `mount(source, target, fstype, flags, data)`.
 fn mount5(source: usize, target: usize, fstype: usize, flags: usize, data: usize) -> i64 {
-    let r: isize;
-    // SAFETY: every pointer is a NUL-terminated string that lives for the call; the call only
-    // reads them.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") nr::MOUNT as isize => r,
-            in("rdi") source,
-            in("rsi") target,
-            in("rdx") fstype,
-            in("r10") flags,
-            in("r8") data,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    r as i64
+    // Every pointer is a NUL-terminated string (or NULL) that lives for the call; the call
+    // only reads them.
+    raw6(nr::MOUNT, [source, target, fstype, flags, data, 0])
 }
 
 /// Makes the calling task the leader of a session and a process group of its own
@@ -416,21 +393,12 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Clone { flags, tls, ptid, ctid, child } => {
             let k = clonekit_flags::CloneCall::Clone { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }
                 .kernel_args();
-            if k.flags.contains(CloneFlags::CLONE_SETTLS) && tls >= TASK_SIZE_MAX {
-                // Rule T1: a thread pointer outside user space, exactly as given.
-                let r = exit_at_once(
-                    56,
-                    flags as usize,
-                    0,
-                    opt_var(vars, ptid),
-                    opt_var(vars, ctid),
-                    tls as usize,
-                );
-                return ret(r);
-            }
-            if k.flags.contains(CloneFlags::CLONE_PIDFD) && (ptid.is_none() || faults(ptid)) {
-                // The pidfd goes where parent_tid points: nowhere, or a page that faults (rule
-                // D2, EFAULT).
+            // Rule T1: a thread pointer outside user space, exactly as given. And the pidfd goes
+            // where parent_tid points: nowhere, or a page that faults (rule D2, EFAULT). Either
+            // call fails, or makes a child that exits at once.
+            let bad_tls = k.flags.contains(CloneFlags::CLONE_SETTLS) && tls >= TASK_SIZE_MAX;
+            let bad_pidfd = k.flags.contains(CloneFlags::CLONE_PIDFD) && (ptid.is_none() || faults(ptid));
+            if bad_tls || bad_pidfd {
                 let r = exit_at_once(
                     56,
                     flags as usize,
@@ -825,25 +793,10 @@ fn text_reply(r: i64, bytes: &[u8]) -> Reply {
     reply
 }
 
+/// `waitid(idtype, id, info, options, NULL)`: one siginfo_t (128 bytes) written to `info`,
+/// a live buffer; no rusage.
 fn waitid(idtype: usize, id: usize, info: usize, options: usize) -> i64 {
-    let r: isize;
-    // SAFETY: waitid writes one siginfo_t (128 bytes) to `info`, a live buffer; rusage
-    // (r8) is NULL.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            inlateout("rax") nr::WAITID as isize => r,
-            in("rdi") idtype,
-            in("rsi") id,
-            in("rdx") info,
-            in("r10") options,
-            in("r8") 0usize,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    r as i64
+    raw6(nr::WAITID, [idtype, id, info, options, 0, 0])
 }
 
 /// `clone3` with these arguments written byte for byte into a buffer of `rc.size` bytes
