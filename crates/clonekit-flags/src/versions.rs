@@ -164,6 +164,18 @@ pub const PIDFD_OPEN_ENOENT: Change = Change {
     backported: &[],
 };
 
+/// `ptrace_may_access` of a task that has let its memory go (exited, a zombie) checks the
+/// dumpability the memory had (`task->user_dumpable`), overridden only by `CAP_SYS_PTRACE`
+/// in the initial user namespace; before, it checked none. Mainline after the releases the
+/// model follows (7.1), and backported to the long-term series of the day (and 7.0): not to
+/// 6.16 or 6.17, which had ended.
+pub const PTRACE_EXITED_DUMPABLE: Change = Change {
+    since: (7, 1),
+    what: "ptrace_may_access of an exited task checks the dumpability its memory had (before: nothing)",
+    commit: "31e62c2ebbfd ptrace: slightly saner 'get_dumpable()' logic",
+    backported: &[(5, 10), (5, 15), (6, 1), (6, 6), (6, 12), (6, 18)],
+};
+
 /// Every change the model follows, oldest first.
 pub const CHANGES: &[Change] = &[
     PIDFD_SEND_SIGNAL_SYSCALL,
@@ -181,6 +193,7 @@ pub const CHANGES: &[Change] = &[
     PIDFD_SELF,
     PIDFD_OPEN_ENOENT,
     PIDFD_SELF_THREAD_GROUP_VALUE,
+    PTRACE_EXITED_DUMPABLE,
 ];
 
 impl Change {

@@ -179,7 +179,12 @@ impl Kernel {
     /// `exit_mm` (kernel/exit.c) → `exit_mm_release` → `mm_release`, then the mm is dropped.
     fn exit_mm(&mut self, tsk: TaskId) {
         self.mm_release(tsk);
-        self.tm(tsk).mm = None;
+        // The dumpability the memory had, for ptrace_may_access once it is gone.
+        let dumpable =
+            self.t(tsk).mm.as_ref().is_some_and(|mm| mm.borrow().dumpable == clonekit_flags::SUID_DUMP_USER);
+        let t = self.tm(tsk);
+        t.user_dumpable = dumpable;
+        t.mm = None;
     }
 
     /// `mm_release` (kernel/fork.c): clears and wakes the clear-tid word if another task still

@@ -28,6 +28,11 @@ impl Kernel {
         self.ptrace_may_access_mode(cur, task, true)
     }
 
+    /// `init_user_ns`: the user namespace of the machine's init.
+    fn init_user_ns(&self) -> Rc<crate::cred::UserNamespace> {
+        self.t(self.init_task).cred.user_ns.clone()
+    }
+
     fn ptrace_may_access_mode(&self, cur: TaskId, task: TaskId, fscreds: bool) -> bool {
         let (me, them) = (self.t(cur), self.t(task));
         if Rc::ptr_eq(&me.signal, &them.signal) {
@@ -46,6 +51,13 @@ impl Kernel {
             if mm.dumpable != SUID_DUMP_USER && !ptrace_has_cap(&mm_ns) {
                 return false;
             }
+        } else if clonekit_flags::PTRACE_EXITED_DUMPABLE.present_in(self.linux)
+            && !them.user_dumpable
+            && !ptrace_has_cap(&self.init_user_ns())
+        {
+            // An exited task (no mm): the dumpability its memory last had, or CAP_SYS_PTRACE
+            // in the initial user namespace. Before, nothing was checked.
+            return false;
         }
         // cap_ptrace_access_check: the caller's permitted set (effective, with FSCREDS).
         let caller_caps = if fscreds { cred.cap_effective } else { cred.cap_permitted };

@@ -159,6 +159,7 @@ impl Task {
             children: Vec::new(),
             exit_signal: link.exit_signal,
             pdeath_signal: 0,
+            user_dumpable: false,
             mm: parts.mm,
             fs: parts.fs,
             files: parts.files,
@@ -209,6 +210,9 @@ pub(crate) struct Task {
     pub(crate) exit_signal: i32,
     pub(crate) pdeath_signal: u32,
     pub(crate) mm: Option<Shared<MmStruct>>,
+    /// `user_dumpable`: whether its memory was dumpable when `exit_mm` let it go
+    /// (clonekit_flags::PTRACE_EXITED_DUMPABLE).
+    pub(crate) user_dumpable: bool,
     pub(crate) fs: Option<Shared<FsStruct>>,
     pub(crate) files: Option<Shared<FilesStruct>>,
     pub(crate) sighand: Shared<SighandStruct>,

@@ -106,3 +106,17 @@ fn a_pid_namespace_must_be_the_active_one_or_below() {
     let own = nsfd(&mut k, init2, init2, NsKind::Pid).unwrap();
     assert_eq!(k.sys_setns(init2, own, 0), Ok(()));
 }
+
+/// `/proc/PID/ns` of an exited task whose memory was not dumpable: refused since the
+/// backport of 31e62c2ebbfd (6.18, 6.12, 6.1), allowed on 6.16 and 6.17.
+#[test]
+fn an_exited_task_is_read_as_its_memory_last_was() {
+    for (linux, refused) in [((6, 18), true), ((6, 12), true), ((6, 17), false), ((6, 16), false)] {
+        let (mut k, main) = common::boot_on(linux);
+        k.sys_setuid(main, 65535).unwrap();
+        let child = clone(&mut k, main, F::empty());
+        k.sys_exit(child, 0).unwrap();
+        let want = if refused { Err(Errno::EACCES) } else { Err(Errno::ENOENT) };
+        assert_eq!(nsfd(&mut k, main, child, NsKind::Mnt), want, "Linux {linux:?}");
+    }
+}

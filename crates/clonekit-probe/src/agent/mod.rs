@@ -46,7 +46,7 @@ use clonekit_raw::nr;
 /// The fd number at which agents keep the control region (kept across `execve`).
 pub const CONTROL_FD: i32 = 1000;
 /// Mailboxes in a control region.
-const MAILBOXES: usize = 64;
+const MAILBOXES: usize = 128;
 /// The most tasks a scenario may have (one mailbox is the namespace init's).
 pub const MAX_TASKS: usize = MAILBOXES - 1;
 /// The namespace init's mailbox.
