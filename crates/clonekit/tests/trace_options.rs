@@ -318,42 +318,55 @@ fn ff_writes_one_file_per_task_as_strace() {
             (&["-ff"][..], &["-ff"][..]),
             (&["--output-separately"], &["--follow-forks", "--output-separately"]),
         ] {
-            let (da, db) = (tmp(&format!("{name}.ff.strace")), tmp(&format!("{name}.ff.clonekit")));
-            for d in [&da, &db] {
-                let _ = std::fs::remove_dir_all(d);
-                std::fs::create_dir_all(d).unwrap();
+            // On a loaded machine strace now and then writes a parent's `kill` of a child into
+            // the child's own file, as a call of the child's left unfinished (`kill(P,
+            // SIGKILL <unfinished ...>` in the file of a child that only reads): a pair that
+            // differs is run again, up to three times, before it counts.
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let (da, db) = (tmp(&format!("{name}.ff.strace")), tmp(&format!("{name}.ff.clonekit")));
+                for d in [&da, &db] {
+                    let _ = std::fs::remove_dir_all(d);
+                    std::fs::create_dir_all(d).unwrap();
+                }
+                let st = Command::new("strace")
+                    .args(["-e", "trace=process"])
+                    .args(strace_ff)
+                    .arg("-o")
+                    .arg(da.join("t"))
+                    .args(&argv)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                let ck = Command::new(CK)
+                    .arg("trace")
+                    .args(ff)
+                    .arg("-o")
+                    .arg(db.join("t"))
+                    .arg("--")
+                    .args(&argv)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                assert_eq!(ck.status.code(), st.status.code(), "{name} {ff:?}");
+                let (na, sa, _) = merge_per_task(&da);
+                let (nb, sb, bare) = merge_per_task(&db);
+                let mut found = Vec::new();
+                if na != nb {
+                    found.push(format!("{name} {ff:?}: {na} files from strace, {nb} from clonekit"));
+                }
+                if !bare {
+                    found.push(format!("{name} {ff:?}: a line with a pid prefix:\n{sb}"));
+                }
+                found.extend(compare(&format!("{name} {ff:?}"), &sa, &sb, false));
+                let _ = std::fs::remove_dir_all(&da);
+                let _ = std::fs::remove_dir_all(&db);
+                if found.is_empty() || attempt == 3 {
+                    failures.extend(found);
+                    break;
+                }
             }
-            let st = Command::new("strace")
-                .args(["-e", "trace=process"])
-                .args(strace_ff)
-                .arg("-o")
-                .arg(da.join("t"))
-                .args(&argv)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
-            let ck = Command::new(CK)
-                .arg("trace")
-                .args(ff)
-                .arg("-o")
-                .arg(db.join("t"))
-                .arg("--")
-                .args(&argv)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
-            assert_eq!(ck.status.code(), st.status.code(), "{name} {ff:?}");
-            let (na, sa, _) = merge_per_task(&da);
-            let (nb, sb, bare) = merge_per_task(&db);
-            if na != nb {
-                failures.push(format!("{name} {ff:?}: {na} files from strace, {nb} from clonekit"));
-            }
-            if !bare {
-                failures.push(format!("{name} {ff:?}: a line with a pid prefix:\n{sb}"));
-            }
-            failures.extend(compare(&format!("{name} {ff:?}"), &sa, &sb, false));
-            let _ = std::fs::remove_dir_all(&da);
-            let _ = std::fs::remove_dir_all(&db);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
