@@ -88,14 +88,17 @@ impl Scenario {
     /// Whether the scenario needs `CAP_SYS_ADMIN` in its tasks' user namespace: it creates
     /// namespaces, chooses pids (`set_tid`, which `alloc_pid` allows only with it over each
     /// namespace, rule A4), sets a host name, or signals every task or a raw pid (`kill -1`,
-    /// `kill -5`, which the kernel backend sends only inside a pid namespace of its own). Root
+    /// `kill -5`, which the kernel backend sends only inside a pid namespace of its own), or
+    /// capabilities to drop and read (`capset`, `capget`). Root
     /// has it; an ordinary user gets it in a user namespace of its own
     /// ([`Privilege::has_caps`](clonekit_flags::Privilege::has_caps)).
     pub fn needs_caps(&self) -> bool {
         self.flags_used().intersects(clonekit_flags::CLONE_NEW_MASK)
             || self.steps.iter().any(|st| match &st.kind {
                 StepKind::Run(Op::Sethostname(_))
-                | StepKind::Run(Op::Kill(Target::All | Target::Num(_), _)) => true,
+                | StepKind::Run(Op::Kill(Target::All | Target::Num(_), _))
+                // Capabilities dropped and read: written for a caller that holds them.
+                | StepKind::Run(Op::Capset(_) | Op::Capget(_)) => true,
                 StepKind::Run(Op::Clone3 { args, .. }) => {
                     args.set_tid.as_ref().is_some_and(|l| !l.is_empty())
                         || args.set_tid_size.is_some_and(|n| n > 0)
