@@ -418,8 +418,22 @@ pub fn differ(name: &str, argv: &[String], opts: &[&str]) -> Option<String> {
     differ_as(name, argv, opts, opts)
 }
 
-/// [`differ`] with strace's options and clonekit's given apart.
+/// [`differ`] with strace's options and clonekit's given apart. On a loaded machine strace's
+/// output itself varies (a child's first line written before its parent's `clone` line names
+/// the pids in another order; a parent's `kill` of a child shown in the child's file): a
+/// difference is tried again, up to three times, before it counts.
 pub fn differ_as(name: &str, argv: &[String], strace_opts: &[&str], opts: &[&str]) -> Option<String> {
+    let mut last = None;
+    for _ in 0..3 {
+        last = differ_once(name, argv, strace_opts, opts);
+        if last.is_none() {
+            break;
+        }
+    }
+    last
+}
+
+fn differ_once(name: &str, argv: &[String], strace_opts: &[&str], opts: &[&str]) -> Option<String> {
     let tag = format!("{name} {}", opts.join(" ")).replace(['/', '!', '%', ',', '='], "_");
     let (a, b) = (tmp(&format!("{tag}.strace")), tmp(&format!("{tag}.clonekit")));
     let st = run_strace(strace_opts, argv, &a);
