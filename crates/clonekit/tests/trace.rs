@@ -167,6 +167,7 @@ fn tree_shows_each_tasks_exec_history() {
     let r = run_clonekit(&["--tree"], &argv, &out);
     assert_eq!(r.status.code(), Some(3));
     let tree = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
     let cat = tree
         .lines()
         .find(|l| l.contains(" after ") && l.ends_with(" ms") && l.contains("cat ["))

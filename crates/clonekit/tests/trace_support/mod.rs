@@ -28,17 +28,36 @@ pub fn build() -> Option<PathBuf> {
             eprintln!("skipped: C workloads (no C compiler: gcc)");
             return None;
         }
-        let out = std::env::temp_dir().join(format!("clonekit-trace-wl-{}", std::process::id()));
-        std::fs::create_dir_all(&out).unwrap();
-        for entry in std::fs::read_dir(workloads_dir()).unwrap() {
-            let src = entry.unwrap().path();
-            if src.extension().and_then(|e| e.to_str()) != Some("c") {
-                continue;
-            }
-            let bin = out.join(src.file_stem().unwrap());
-            let st =
-                Command::new("gcc").args(["-O1", "-pthread", "-o"]).arg(&bin).arg(&src).status().unwrap();
+        // One directory per user and version of the sources, built once and kept for the next
+        // run (built aside, then renamed into place: another test binary may race for it).
+        use std::hash::{Hash, Hasher};
+        let mut sources: Vec<PathBuf> = std::fs::read_dir(workloads_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("c"))
+            .collect();
+        sources.sort();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for src in &sources {
+            src.file_name().hash(&mut h);
+            std::fs::read(src).unwrap().hash(&mut h);
+        }
+        let uid = rustix::process::getuid().as_raw();
+        let out = std::env::temp_dir().join(format!("clonekit-trace-wl-{uid}-{:016x}", h.finish()));
+        if out.is_dir() {
+            return Some(out);
+        }
+        let building =
+            std::env::temp_dir().join(format!("clonekit-trace-wl-{}.building", std::process::id()));
+        std::fs::create_dir_all(&building).unwrap();
+        for src in &sources {
+            let bin = building.join(src.file_stem().unwrap());
+            let st = Command::new("gcc").args(["-O1", "-pthread", "-o"]).arg(&bin).arg(src).status().unwrap();
             assert!(st.success(), "gcc {}", src.display());
+        }
+        if std::fs::rename(&building, &out).is_err() {
+            // Another test binary put its copy in place first.
+            let _ = std::fs::remove_dir_all(&building);
         }
         Some(out)
     })
@@ -64,6 +83,18 @@ pub fn workloads(dir: &Path) -> Vec<(&'static str, Vec<String>)> {
         ("group-stop", vec![c("group_stop")]),
         ("file descriptors", vec![c("fds")]),
     ]
+}
+
+/// Removes `path` and the `path.PID` files a per-task output (`-ff`) made beside it.
+pub fn remove_with_per_task_files(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
+    let prefix = format!("{name}.");
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 pub fn tmp(name: &str) -> PathBuf {
@@ -440,8 +471,9 @@ fn differ_once(name: &str, argv: &[String], strace_opts: &[&str], opts: &[&str])
     let ck = run_clonekit(opts, argv, &b);
     let (sa, sb) =
         (std::fs::read_to_string(&a).unwrap_or_default(), std::fs::read_to_string(&b).unwrap_or_default());
-    let _ = std::fs::remove_file(&a);
-    let _ = std::fs::remove_file(&b);
+    for f in [&a, &b] {
+        remove_with_per_task_files(f);
+    }
     if ck.status.code() != st.status.code() {
         return Some(format!(
             "{name} {opts:?}: exit status {:?} (strace {:?}): {}",
