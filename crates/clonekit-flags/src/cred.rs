@@ -14,34 +14,34 @@ pub const CAP_KILL: u32 = 5;
 pub const CAP_SETUID: u32 = 7;
 /// `CAP_SETPCAP`: `capset` of inheritable capabilities the task does not hold.
 pub const CAP_SETPCAP: u32 = 8;
-/// `CAP_SYS_PTRACE`: `ptrace_may_access` whatever the uids and dumpability.
-pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_CHROOT`: `chroot`, and entering a mount namespace (`setns`).
 pub const CAP_SYS_CHROOT: u32 = 18;
-/// `CAP_SYS_RESOURCE`: raising a hard resource limit, forking past `RLIMIT_NPROC`.
-pub const CAP_SYS_RESOURCE: u32 = 24;
+/// `CAP_SYS_PTRACE`: `ptrace_may_access` whatever the uids and dumpability.
+pub const CAP_SYS_PTRACE: u32 = 19;
 /// `CAP_SYS_ADMIN`: new namespaces, `sethostname`, `set_tid`, and much more.
 pub const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_SYS_NICE`: a real-time I/O priority.
 pub const CAP_SYS_NICE: u32 = 23;
+/// `CAP_SYS_RESOURCE`: raising a hard resource limit, forking past `RLIMIT_NPROC`.
+pub const CAP_SYS_RESOURCE: u32 = 24;
 /// `CAP_CHECKPOINT_RESTORE` (Linux 5.9): `set_tid` without `CAP_SYS_ADMIN`.
 pub const CAP_CHECKPOINT_RESTORE: u32 = 40;
 /// `CAP_LAST_CAP`: the highest capability number the kernels the model follows know.
-pub const CAP_LAST_CAP: u32 = 40;
+pub const CAP_LAST_CAP: u32 = CAP_CHECKPOINT_RESTORE;
 /// `CAP_FULL_SET` (`CAP_VALID_MASK`): every capability.
 pub const CAP_FULL_SET: CapSet = (1 << (CAP_LAST_CAP + 1)) - 1;
 
 /// Every capability: (number, kernel name, language name).
 pub const CAPABILITIES: &[(u32, &str, &str)] = &[
-    (0, "CAP_CHOWN", "chown"),
+    (CAP_CHOWN, "CAP_CHOWN", "chown"),
     (1, "CAP_DAC_OVERRIDE", "dac_override"),
     (2, "CAP_DAC_READ_SEARCH", "dac_read_search"),
     (3, "CAP_FOWNER", "fowner"),
     (4, "CAP_FSETID", "fsetid"),
-    (5, "CAP_KILL", "kill"),
+    (CAP_KILL, "CAP_KILL", "kill"),
     (6, "CAP_SETGID", "setgid"),
-    (7, "CAP_SETUID", "setuid"),
-    (8, "CAP_SETPCAP", "setpcap"),
+    (CAP_SETUID, "CAP_SETUID", "setuid"),
+    (CAP_SETPCAP, "CAP_SETPCAP", "setpcap"),
     (9, "CAP_LINUX_IMMUTABLE", "linux_immutable"),
     (10, "CAP_NET_BIND_SERVICE", "net_bind_service"),
     (11, "CAP_NET_BROADCAST", "net_broadcast"),
@@ -52,11 +52,11 @@ pub const CAPABILITIES: &[(u32, &str, &str)] = &[
     (16, "CAP_SYS_MODULE", "sys_module"),
     (17, "CAP_SYS_RAWIO", "sys_rawio"),
     (CAP_SYS_CHROOT, "CAP_SYS_CHROOT", "sys_chroot"),
-    (19, "CAP_SYS_PTRACE", "sys_ptrace"),
+    (CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "sys_ptrace"),
     (20, "CAP_SYS_PACCT", "sys_pacct"),
-    (21, "CAP_SYS_ADMIN", "sys_admin"),
+    (CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "sys_admin"),
     (22, "CAP_SYS_BOOT", "sys_boot"),
-    (23, "CAP_SYS_NICE", "sys_nice"),
+    (CAP_SYS_NICE, "CAP_SYS_NICE", "sys_nice"),
     (CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE", "sys_resource"),
     (25, "CAP_SYS_TIME", "sys_time"),
     (26, "CAP_SYS_TTY_CONFIG", "sys_tty_config"),
@@ -73,7 +73,7 @@ pub const CAPABILITIES: &[(u32, &str, &str)] = &[
     (37, "CAP_AUDIT_READ", "audit_read"),
     (38, "CAP_PERFMON", "perfmon"),
     (39, "CAP_BPF", "bpf"),
-    (40, "CAP_CHECKPOINT_RESTORE", "checkpoint_restore"),
+    (CAP_CHECKPOINT_RESTORE, "CAP_CHECKPOINT_RESTORE", "checkpoint_restore"),
 ];
 
 /// The capability a name stands for: the kernel's (`CAP_SYS_ADMIN`) or the language's
