@@ -516,21 +516,13 @@ impl Kernel {
                 if !over_owner || !over_new_user_ns {
                     return Err(Errno::EPERM);
                 }
-                let active = self.task_active_pid_ns(cur);
-                if new.level < active.level {
-                    return Err(Errno::EINVAL);
-                }
-                let mut ancestor = new.clone();
-                while ancestor.level > active.level {
-                    ancestor = ancestor.parent.clone().expect("a namespace below level 0 has a parent");
-                }
-                if !Rc::ptr_eq(&ancestor, &active) {
+                if !new.is_descendant_of(&self.task_active_pid_ns(cur)) {
                     return Err(Errno::EINVAL);
                 }
                 nsset.nsproxy.pid_ns_for_children = new.clone();
             }
             NsCommon::Cgroup(cg) => {
-                if !over_new_user_ns || !over_owner {
+                if !over_owner || !over_new_user_ns {
                     return Err(Errno::EPERM);
                 }
                 nsset.nsproxy.cgroup = cg.clone();
