@@ -330,25 +330,8 @@ fn ff_writes_one_file_per_task_as_strace() {
                     let _ = std::fs::remove_dir_all(d);
                     std::fs::create_dir_all(d).unwrap();
                 }
-                let st = Command::new("strace")
-                    .args(["-e", "trace=process"])
-                    .args(strace_ff)
-                    .arg("-o")
-                    .arg(da.join("t"))
-                    .args(&argv)
-                    .stdin(Stdio::null())
-                    .output()
-                    .unwrap();
-                let ck = Command::new(CK)
-                    .arg("trace")
-                    .args(ff)
-                    .arg("-o")
-                    .arg(db.join("t"))
-                    .arg("--")
-                    .args(&argv)
-                    .stdin(Stdio::null())
-                    .output()
-                    .unwrap();
+                let st = run_strace(strace_ff, &argv, &da.join("t"));
+                let ck = run_clonekit(ff, &argv, &db.join("t"));
                 assert_eq!(ck.status.code(), st.status.code(), "{name} {ff:?}");
                 let (na, sa, _) = merge_per_task(&da);
                 let (nb, sb, bare) = merge_per_task(&db);
