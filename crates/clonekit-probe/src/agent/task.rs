@@ -36,6 +36,11 @@ fn raw6(nr: usize, args: [usize; 6]) -> i64 {
     unsafe { clonekit_raw::syscall6(nr, args) as i64 }
 }
 
+/// `AT_FDCWD`: a path relative to the working directory (include/uapi/linux/fcntl.h).
+const AT_FDCWD: isize = -100;
+/// `O_CLOEXEC`.
+const O_CLOEXEC: usize = 0o2000000;
+
 /// `dup3(old, new, 0)`: keeps the control fd at its fixed number (not close-on-exec).
 pub(crate) fn dup_control(old: i32) -> i64 {
     raw(nr::DUP3, old as usize, CONTROL_FD as usize, 0, 0)
@@ -74,30 +79,27 @@ pub(crate) fn clean_start() {
 /// writable and `/tmp` is a fresh tmpfs that lives only as long as the namespace. Propagation
 /// is made private first, so that nothing done here reaches the machine's mounts.
 fn seal_files() -> i64 {
-    const CLONE_NEWNS: usize = 0x0002_0000;
     const MS_REC: usize = 0x4000;
     const MS_PRIVATE: usize = 1 << 18;
     const MS_NOSUID: usize = 2;
     const MS_NODEV: usize = 4;
-    const AT_FDCWD: isize = -100;
     const AT_RECURSIVE: usize = 0x8000;
     const MOUNT_ATTR_RDONLY: u64 = 1;
-    const SETRESUID: usize = 117;
-    const SETRESGID: usize = 119;
-    const PR_SET_DUMPABLE: usize = 4;
     // Become the namespace's uid 0 and gid 0 for real: a user namespace's creator keeps its
     // own kernel uid until it changes its ids (root's would stay global root, which
     // RLIMIT_NPROC never binds). The change makes the process not dumpable
     // (commit_creds, suid_dumpable); it is made dumpable again, as a process that changed
     // its ids on purpose may (prctl PR_SET_DUMPABLE).
-    for r in
-        [raw(SETRESGID, 0, 0, 0, 0), raw(SETRESUID, 0, 0, 0, 0), raw(nr::PRCTL, PR_SET_DUMPABLE, 1, 0, 0)]
-    {
+    for r in [
+        raw(nr::SETRESGID, 0, 0, 0, 0),
+        raw(nr::SETRESUID, 0, 0, 0, 0),
+        raw(nr::PRCTL, clonekit_flags::PR_SET_DUMPABLE as usize, 1, 0, 0),
+    ] {
         if r < 0 {
             return r;
         }
     }
-    let r = raw(nr::UNSHARE, CLONE_NEWNS, 0, 0, 0);
+    let r = raw(nr::UNSHARE, CloneFlags::CLONE_NEWNS.bits() as usize, 0, 0, 0);
     if r < 0 {
         return r;
     }
@@ -502,7 +504,7 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         }
         AgentOp::Execve => {
             let mut num = [0u8; 12];
-            let slot_text = decimal(slot_of(ctl, mb), &mut num);
+            let slot_text = decimal(slot_of(ctl, mb), &mut num).as_ptr();
             let mut arg0 = *b"clonekit\0";
             let mut arg1 = [0u8; 32];
             arg1[..AGENT_ARG.len()].copy_from_slice(AGENT_ARG.as_bytes());
@@ -524,7 +526,7 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
                 }
             }
             let mut num2 = [0u8; 12];
-            let ignored_text = decimal(ignored, &mut num2);
+            let ignored_text = decimal(ignored, &mut num2).as_ptr();
             let argv: [*const u8; 5] =
                 [arg0.as_mut_ptr(), arg1.as_ptr(), slot_text, ignored_text, core::ptr::null()];
             let envp: [*const u8; 1] = [core::ptr::null()];
@@ -557,33 +559,16 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::Unshare(flags) => ret(raw(nr::UNSHARE, flags as usize, 0, 0, 0)),
         AgentOp::NsOpen { pid, kind } => {
             // "/proc/" PID "/ns/" KIND, formatted without allocating.
+            let mut num = [0u8; 12];
+            let digits = decimal(pid.unsigned_abs(), &mut num);
+            let kind = &kind[..kind.iter().position(|&b| b == 0).unwrap_or(kind.len())];
             let mut path = [0u8; 64];
             let mut n = 0;
-            let mut put = |bytes: &[u8], n: &mut usize| {
-                for &b in bytes {
-                    if *n < path.len() - 1 {
-                        path[*n] = b;
-                        *n += 1;
-                    }
-                }
-            };
-            put(b"/proc/", &mut n);
-            let mut digits = [0u8; 10];
-            let (mut v, mut d) = (pid.unsigned_abs(), digits.len());
-            loop {
-                d -= 1;
-                digits[d] = b'0' + (v % 10) as u8;
-                v /= 10;
-                if v == 0 {
-                    break;
-                }
+            for part in [&b"/proc/"[..], &digits[..digits.len() - 1], b"/ns/", kind] {
+                let take = part.len().min(path.len() - 1 - n);
+                path[n..n + take].copy_from_slice(&part[..take]);
+                n += take;
             }
-            put(&digits[d..], &mut n);
-            put(b"/ns/", &mut n);
-            let len = kind.iter().position(|&b| b == 0).unwrap_or(kind.len());
-            put(&kind[..len], &mut n);
-            const AT_FDCWD: isize = -100;
-            const O_CLOEXEC: usize = 0o2000000;
             ret(raw(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, O_CLOEXEC, 0))
         }
         AgentOp::Setns { fd, fd_var, nstype } => {
@@ -659,8 +644,6 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             Reply { ret: 0, value: old, ..Reply::default() }
         }
         AgentOp::Open { path, len: _, cloexec } => {
-            const AT_FDCWD: isize = -100;
-            const O_CLOEXEC: usize = 0o2000000;
             let flags = if cloexec { O_CLOEXEC } else { 0 };
             ret(raw(nr::OPENAT, AT_FDCWD as usize, path.as_ptr() as usize, flags, 0))
         }
@@ -770,8 +753,8 @@ fn slot_of(ctl: &Control, mb: &Mailbox) -> u32 {
     (0..super::MAILBOXES as u32).find(|&i| core::ptr::eq(ctl.mailbox(i), mb)).unwrap_or(0)
 }
 
-/// Writes `n` in decimal, NUL-terminated, into `buf`; returns a pointer to the text.
-fn decimal(mut n: u32, buf: &mut [u8; 12]) -> *const u8 {
+/// Writes `n` in decimal, NUL-terminated, at the end of `buf`; returns the text with its NUL.
+fn decimal(mut n: u32, buf: &mut [u8; 12]) -> &[u8] {
     let mut i = buf.len() - 1;
     buf[i] = 0;
     loop {
@@ -782,7 +765,7 @@ fn decimal(mut n: u32, buf: &mut [u8; 12]) -> *const u8 {
             break;
         }
     }
-    buf[i..].as_ptr()
+    &buf[i..]
 }
 
 fn text_reply(r: i64, bytes: &[u8]) -> Reply {
