@@ -158,7 +158,12 @@ vmlinuz_of() {
         */* | *vmlinuz*) [ -r "$1" ] || die "$1: no such kernel image"; echo "$1" ;;
         *)
             local v
-            v="$(find "$(unpack "$1")/boot" -name 'vmlinuz-*' -print -quit)"
+            v="$(find "$(unpack "$1")" \( -path '*/boot/vmlinuz-*' -o -path '*/lib/modules/*/vmlinuz' \) -print -quit)"
+            # Debian's 7.x packages are split: linux-image-V depends on linux-binary-V, which
+            # holds the image as usr/lib/modules/V/vmlinuz.
+            if [ -z "$v" ] && [ "${1#linux-image-}" != "$1" ]; then
+                v="$(find "$(unpack "linux-binary-${1#linux-image-}")" \( -path '*/boot/vmlinuz-*' -o -path '*/lib/modules/*/vmlinuz' \) -print -quit)"
+            fi
             [ -n "$v" ] || die "$1 holds no boot/vmlinuz-*"
             echo "$v"
             ;;
@@ -194,6 +199,7 @@ run_one() {
         [ -e "$initrd" ] || build_initrd
         need qemu-system-x86_64 qemu-system-x86
         label="$(basename "$vmlinuz" | sed 's/^vmlinuz-//')"
+        [ "$label" != vmlinuz ] || label="$(basename "$(dirname "$vmlinuz")")"
         say "$label: booting under qemu (TCG, -cpu $cpu), at most ${timeout_s}s"
         rm -f "$raw"
         start="$(now)"

@@ -114,6 +114,10 @@ pub const PR_GET_DUMPABLE: u32 = 3;
 pub const PR_SET_DUMPABLE: u32 = 4;
 /// `PR_GET_KEEPCAPS`.
 pub const PR_GET_KEEPCAPS: u32 = 7;
+/// `PR_SET_NO_NEW_PRIVS`: 1 sets `no_new_privs` for good (anything else is `EINVAL`).
+pub const PR_SET_NO_NEW_PRIVS: u32 = 38;
+/// `PR_GET_NO_NEW_PRIVS`.
+pub const PR_GET_NO_NEW_PRIVS: u32 = 39;
 /// `PR_SET_KEEPCAPS`: `SECBIT_KEEP_CAPS`, which keeps the permitted set across a change of
 /// every uid away from 0.
 pub const PR_SET_KEEPCAPS: u32 = 8;

@@ -1,4 +1,4 @@
-//! `CloneFlags`: every `CLONE_*` bit of Linux 6.18's `include/uapi/linux/sched.h`, and the
+//! `CloneFlags`: every `CLONE_*` bit of Linux 7.1's `include/uapi/linux/sched.h`, and the
 //! one table of facts about each (what it shares, since when, which syscalls accept it).
 
 use bitflags::bitflags;
@@ -66,6 +66,14 @@ bitflags! {
         const CLONE_CLEAR_SIGHAND = 0x1_0000_0000;
         /// Start the child in the cgroup given by `clone_args.cgroup` (clone3 only).
         const CLONE_INTO_CGROUP = 0x2_0000_0000;
+        /// The child reaps itself at its exit, never a zombie; no exit signal (clone3 only,
+        /// Linux 7.1).
+        const CLONE_AUTOREAP = 0x4_0000_0000;
+        /// The child starts with `no_new_privs` set (clone3 only, Linux 7.1).
+        const CLONE_NNP = 0x8_0000_0000;
+        /// The child is killed when the pidfd `clone3` returned is released (clone3 only,
+        /// Linux 7.1).
+        const CLONE_PIDFD_AUTOKILL = 0x10_0000_0000;
     }
 }
 
@@ -316,6 +324,27 @@ pub const FLAG_TABLE: &[FlagInfo] = &[
         since: (5, 7),
         in_seed_table: false,
     },
+    FlagInfo {
+        flag: CloneFlags::CLONE_AUTOREAP,
+        meaning: "the child reaps itself when it exits (never a zombie, no exit signal)",
+        reach: Reach::Clone3Only,
+        since: crate::CLONE_AUTOREAP_FLAGS.since,
+        in_seed_table: false,
+    },
+    FlagInfo {
+        flag: CloneFlags::CLONE_NNP,
+        meaning: "the child starts with no_new_privs set",
+        reach: Reach::Clone3Only,
+        since: crate::CLONE_AUTOREAP_FLAGS.since,
+        in_seed_table: false,
+    },
+    FlagInfo {
+        flag: CloneFlags::CLONE_PIDFD_AUTOKILL,
+        meaning: "the child is killed when the pidfd clone3 returned is released",
+        reach: Reach::Clone3Only,
+        since: crate::CLONE_AUTOREAP_FLAGS.since,
+        in_seed_table: false,
+    },
 ];
 
 impl CloneFlags {
@@ -334,8 +363,12 @@ impl CloneFlags {
     }
 
     /// The flags that only `clone3` can pass.
-    pub const CLONE3_ONLY: CloneFlags =
-        CloneFlags::CLONE_NEWTIME.union(CloneFlags::CLONE_CLEAR_SIGHAND).union(CloneFlags::CLONE_INTO_CGROUP);
+    pub const CLONE3_ONLY: CloneFlags = CloneFlags::CLONE_NEWTIME
+        .union(CloneFlags::CLONE_CLEAR_SIGHAND)
+        .union(CloneFlags::CLONE_INTO_CGROUP)
+        .union(CloneFlags::CLONE_AUTOREAP)
+        .union(CloneFlags::CLONE_NNP)
+        .union(CloneFlags::CLONE_PIDFD_AUTOKILL);
 }
 
 #[cfg(test)]
@@ -355,6 +388,9 @@ mod tests {
         assert_eq!(CloneFlags::CLONE_IO.bits(), 0x8000_0000);
         assert_eq!(CloneFlags::CLONE_CLEAR_SIGHAND.bits(), 1 << 32);
         assert_eq!(CloneFlags::CLONE_INTO_CGROUP.bits(), 1 << 33);
+        assert_eq!(CloneFlags::CLONE_AUTOREAP.bits(), 1 << 34);
+        assert_eq!(CloneFlags::CLONE_NNP.bits(), 1 << 35);
+        assert_eq!(CloneFlags::CLONE_PIDFD_AUTOKILL.bits(), 1 << 36);
         assert_eq!(CloneFlags::CLONE_NEWTIME.bits() & CSIGNAL, 0x80);
     }
 

@@ -12,6 +12,11 @@ pub const PIDFD_NONBLOCK: u32 = 0o4000;
 /// thread group.
 pub const PIDFD_THREAD: u32 = 0o200;
 
+/// `PIDFD_AUTOKILL` (include/uapi/linux/pidfd.h, Linux 7.1): `O_TRUNC` in the `f_flags` of the
+/// pidfd `clone3` made with `CLONE_PIDFD_AUTOKILL`; releasing that file kills the process. Not
+/// a flag `pidfd_open` takes.
+pub const PIDFD_AUTOKILL: u32 = 0o1000;
+
 /// `pidfd_open`'s flags: (bit, kernel name, language name).
 pub const PIDFD_OPEN_FLAGS: &[(u32, &str, &str)] =
     &[(PIDFD_NONBLOCK, "PIDFD_NONBLOCK", "nonblock"), (PIDFD_THREAD, "PIDFD_THREAD", "thread")];

@@ -71,8 +71,8 @@ pub struct CallerState {
 }
 
 impl Default for CallerState {
-    /// Root in the initial namespaces, single-threaded, not an init, on Linux 6.18 with 4-level
-    /// page tables.
+    /// Root in the initial namespaces, single-threaded, not an init, on the newest Linux the
+    /// model follows ([`LATEST`](crate::LATEST)) with 4-level page tables.
     fn default() -> Self {
         CallerState {
             pid_ns_init: false,
@@ -416,6 +416,19 @@ pub const RULES: &[Rule] = &[
         broken: Some(|c| c.has(F::CLONE_PIDFD | F::CLONE_PARENT_SETTID) && c.k.pidfd == c.k.parent_tid),
     },
     Rule {
+        id: "K2",
+        errno: Errno::EINVAL,
+        reason: "an exit signal above 64 (_NSIG) from legacy clone (Linux 7.1; clone3's is rule C7)",
+        function: "kernel_clone",
+        source: "kernel/fork.c (Linux 7.1)",
+        needs: Needs::Call,
+        // For every entry point; clone3's bad exit signals met rule C7 before.
+        broken: Some(|c| {
+            c.k.exit_signal.raw() > NSIG as u64
+                && crate::LEGACY_EXIT_SIGNAL_CHECKED.present_in(c.caller.kernel)
+        }),
+    },
+    Rule {
         id: "P1",
         errno: Errno::EINVAL,
         reason: "CLONE_NEWNS together with CLONE_FS",
@@ -488,6 +501,58 @@ pub const RULES: &[Rule] = &[
                 && (c.has(F::CLONE_DETACHED)
                     || (c.has(F::CLONE_THREAD) && !crate::CLONE_PIDFD_THREAD.present_in(c.caller.kernel)))
         }),
+    },
+    Rule {
+        id: "P8",
+        errno: Errno::EINVAL,
+        reason: "CLONE_AUTOREAP with CLONE_THREAD or CLONE_PARENT, or with a non-zero exit_signal",
+        function: "copy_process",
+        source: "kernel/fork.c (Linux 7.1)",
+        needs: Needs::Call,
+        broken: Some(|c| {
+            c.has(F::CLONE_AUTOREAP)
+                && (c.any(F::CLONE_THREAD | F::CLONE_PARENT) || c.k.exit_signal.raw() != 0)
+        }),
+    },
+    Rule {
+        id: "P9",
+        errno: Errno::EINVAL,
+        reason:
+            "CLONE_PARENT from a process made with CLONE_AUTOREAP (its child would inherit no exit signal)",
+        function: "copy_process",
+        source: "kernel/fork.c (Linux 7.1)",
+        needs: Needs::System,
+        broken: None,
+    },
+    Rule {
+        id: "P10",
+        errno: Errno::EINVAL,
+        reason: "CLONE_NNP with CLONE_THREAD",
+        function: "copy_process",
+        source: "kernel/fork.c (Linux 7.1)",
+        needs: Needs::Call,
+        broken: Some(|c| c.has(F::CLONE_NNP | F::CLONE_THREAD)),
+    },
+    Rule {
+        id: "P11",
+        errno: Errno::EINVAL,
+        reason: "CLONE_PIDFD_AUTOKILL without CLONE_PIDFD or CLONE_AUTOREAP, or with CLONE_THREAD",
+        function: "copy_process",
+        source: "kernel/fork.c (Linux 7.1)",
+        needs: Needs::Call,
+        broken: Some(|c| {
+            c.has(F::CLONE_PIDFD_AUTOKILL)
+                && (!c.has(F::CLONE_PIDFD) || !c.has(F::CLONE_AUTOREAP) || c.has(F::CLONE_THREAD))
+        }),
+    },
+    Rule {
+        id: "P12",
+        errno: Errno::EPERM,
+        reason: "CLONE_PIDFD_AUTOKILL without CLONE_NNP and without CAP_SYS_ADMIN",
+        function: "copy_process",
+        source: "kernel/fork.c (Linux 7.1)",
+        needs: Needs::Caller,
+        broken: Some(|c| c.has(F::CLONE_PIDFD_AUTOKILL) && !c.has(F::CLONE_NNP) && !c.caller.cap_sys_admin),
     },
     Rule {
         id: "S1",
@@ -971,8 +1036,10 @@ mod tests {
         for ok in [0, 1, 17, 64] {
             assert_eq!(first(&c3(F::empty(), ok)), None, "{ok}");
         }
-        // Legacy clone takes any byte unvalidated (reference §2.5).
-        assert_eq!(first(&legacy(F::empty(), 255)), None);
+        // Legacy clone took any byte unvalidated (reference §2.5) before Linux 7.1 (rule K2).
+        assert_eq!(first_as(&legacy(F::empty(), 255), &CallerState { kernel: (7, 0), ..root() }), None);
+        assert_eq!(first(&legacy(F::empty(), 255)), Some("K2"));
+        assert_eq!(first(&legacy(F::empty(), 64)), None);
     }
 
     #[test]
@@ -998,10 +1065,14 @@ mod tests {
 
     #[test]
     fn c10_unknown_clone3_flags() {
-        for bit in [34, 40, 63] {
+        for bit in [37, 40, 63] {
             let args = CloneArgs { flags: 1 << bit, exit_signal: 17, ..CloneArgs::default() };
             assert_eq!(first(&c3_args(args, 88)), Some("C10"), "bit {bit}");
         }
+        // CLONE_AUTOREAP and its two companions are flags since Linux 7.1 only.
+        let autoreap = c3(F::CLONE_AUTOREAP, 0);
+        assert_eq!(first(&autoreap), None);
+        assert_eq!(first_as(&autoreap, &CallerState { kernel: (7, 0), ..root() }), Some("C10"));
         assert_eq!(first(&c3(F::CLONE_CLEAR_SIGHAND, 17)), None);
         assert_eq!(
             first_as(&c3(F::CLONE_CLEAR_SIGHAND, 17), &CallerState { kernel: (5, 4), ..root() }),
@@ -1016,6 +1087,25 @@ mod tests {
             tls: 0,
         };
         assert_eq!(first(&call), None);
+    }
+
+    #[test]
+    fn p8_to_p12_autoreap_nnp_and_autokill() {
+        let (reap, nnp, kill, pidfd) =
+            (F::CLONE_AUTOREAP, F::CLONE_NNP, F::CLONE_PIDFD_AUTOKILL, F::CLONE_PIDFD);
+        let thread = F::CLONE_VM | F::CLONE_SIGHAND | F::CLONE_THREAD;
+        assert_eq!(first(&c3(reap, 17)), Some("P8"));
+        assert_eq!(first(&c3(reap | thread, 0)), Some("P8"));
+        assert_eq!(first(&c3(reap | F::CLONE_PARENT, 0)), Some("P8"));
+        assert_eq!(first(&c3(reap | pidfd, 0)), None);
+        assert_eq!(first(&c3(nnp | thread, 0)), Some("P10"));
+        assert_eq!(first(&c3(nnp, 17)), None);
+        assert_eq!(first(&c3(kill | reap, 0)), Some("P11"));
+        assert_eq!(first(&c3(kill | pidfd, 0)), Some("P11"));
+        assert_eq!(first(&c3(kill | pidfd | reap, 0)), None);
+        let unprivileged = CallerState { cap_sys_admin: false, ..root() };
+        assert_eq!(first_as(&c3(kill | pidfd | reap, 0), &unprivileged), Some("P12"));
+        assert_eq!(first_as(&c3(kill | pidfd | reap | nnp, 0), &unprivileged), None);
     }
 
     #[test]
@@ -1253,8 +1343,8 @@ mod tests {
         assert_eq!(
             system,
             [
-                "S1", "U2", "U3", "L1", "L2", "F1", "N3", "N5", "N7", "A4", "A5", "A6", "A7", "D1", "G1",
-                "G2", "G3", "G4", "G5", "G6", "G7", "S2"
+                "P9", "S1", "U2", "U3", "L1", "L2", "F1", "N3", "N5", "N7", "A4", "A5", "A6", "A7", "D1",
+                "G1", "G2", "G3", "G4", "G5", "G6", "G7", "S2"
             ]
         );
         assert_eq!(rule("S1").unwrap().errno, Errno::ERESTARTNOINTR);
@@ -1335,6 +1425,6 @@ mod tests {
         assert_eq!(json["needs"], "call");
         let caller: CallerState = serde_json::from_str(r#"{"pid_ns_init": true}"#).unwrap();
         assert!(caller.pid_ns_init && caller.cap_sys_admin);
-        assert_eq!(caller.kernel, (6, 18));
+        assert_eq!(caller.kernel, crate::LATEST);
     }
 }

@@ -6,16 +6,17 @@
 /// A kernel version, `(major, minor)`.
 pub type Version = (u32, u32);
 
-/// The newest kernel the model follows: the one it was checked against.
-pub const LATEST: Version = (6, 18);
+/// The newest kernel the model follows: the newest it was checked against (the kernel
+/// matrix, docs/kernel-matrix.md).
+pub const LATEST: Version = (7, 3);
 
 /// The oldest kernel the model follows.
 pub const OLDEST: Version = (5, 0);
 
-/// Every release the model follows, oldest first: 5.0 to 5.19 (the last 5.x), then 6.0 to
-/// [`LATEST`].
+/// Every release the model follows, oldest first: 5.0 to 5.19 (the last 5.x), 6.0 to 6.19
+/// (the last 6.x), then 7.0 to [`LATEST`].
 pub fn releases() -> impl Iterator<Item = Version> {
-    (OLDEST.1..=19).map(|m| (5, m)).chain((0..=LATEST.1).map(|m| (6, m)))
+    (OLDEST.1..=19).map(|m| (5, m)).chain((0..=19).map(|m| (6, m))).chain((0..=LATEST.1).map(|m| (7, m)))
 }
 
 /// A behaviour that changed in a kernel release.
@@ -166,14 +167,76 @@ pub const PIDFD_OPEN_ENOENT: Change = Change {
 
 /// `ptrace_may_access` of a task that has let its memory go (exited, a zombie) checks the
 /// dumpability the memory had (`task->user_dumpable`), overridden only by `CAP_SYS_PTRACE`
-/// in the initial user namespace; before, it checked none. Mainline after the releases the
-/// model follows (7.1), and backported to the long-term series of the day (and 7.0): not to
-/// 6.16 or 6.17, which had ended.
+/// in the initial user namespace; before, it checked none. Mainline 7.1, and backported to
+/// the long-term series of the day and to 7.0: not to 6.16, 6.17 or 6.19, which had ended
+/// (the kernel matrix: 6.19.14 has the old behaviour, 7.0.13 the new).
 pub const PTRACE_EXITED_DUMPABLE: Change = Change {
     since: (7, 1),
     what: "ptrace_may_access of an exited task checks the dumpability its memory had (before: nothing)",
     commit: "31e62c2ebbfd ptrace: slightly saner 'get_dumpable()' logic",
-    backported: &[(5, 10), (5, 15), (6, 1), (6, 6), (6, 12), (6, 18)],
+    backported: &[(5, 10), (5, 15), (6, 1), (6, 6), (6, 12), (6, 18), (7, 0)],
+};
+
+/// `clone3`'s `CLONE_AUTOREAP` (the child reaps itself: no zombie, no exit signal, even after
+/// a reparenting), `CLONE_NNP` (the child starts with `no_new_privs`) and
+/// `CLONE_PIDFD_AUTOKILL` (releasing the pidfd `clone3` returned kills the child); with them
+/// the rules P8–P12. Before: unknown flags (`EINVAL`, rule C10). The flag table's `since`
+/// for the three flags is this release.
+pub const CLONE_AUTOREAP_FLAGS: Change = Change {
+    since: (7, 1),
+    what: "clone3 takes CLONE_AUTOREAP, CLONE_NNP and CLONE_PIDFD_AUTOKILL (before: EINVAL, unknown flags)",
+    commit: "07c3ef58223e Merge tag 'vfs-7.1-rc1.pidfs' (clone: add CLONE_AUTOREAP, clone: add CLONE_NNP, pidfd: add CLONE_PIDFD_AUTOKILL)",
+    backported: &[],
+};
+
+/// `ioctl(pidfd, PIDFD_GET_INFO)` exists (the process's ids and credentials); before, a
+/// pidfd answers no such ioctl (`ENOTTY`).
+pub const PIDFD_GET_INFO_IOCTL: Change = Change {
+    since: (6, 13),
+    what: "ioctl(pidfd, PIDFD_GET_INFO) exists (before: ENOTTY)",
+    commit: "cdda1f26e74b pidfd: add ioctl to retrieve pid info",
+    backported: &[],
+};
+
+/// `PIDFD_GET_INFO` with `PIDFD_INFO_EXIT` gives the exit code of a released (reaped) task,
+/// recorded by `pidfs_exit`; before, a reaped task is `ESRCH`.
+pub const PIDFD_INFO_EXIT: Change = Change {
+    since: (6, 15),
+    what: "PIDFD_GET_INFO reports a reaped process's exit code (PIDFD_INFO_EXIT; before: ESRCH)",
+    commit: "7477d7dce48a pidfs: allow to retrieve exit information",
+    backported: &[],
+};
+
+/// `kernel_clone` refuses an exit signal above `_NSIG` (64) from every entry point (rule
+/// K2); before, legacy `clone`'s low byte was not checked (`clone(0x80)` made a child whose
+/// exit signal 128 was never sent), and only `clone3` refused it (rule C7).
+pub const LEGACY_EXIT_SIGNAL_CHECKED: Change = Change {
+    since: (7, 1),
+    what: "kernel_clone refuses an exit signal above 64 for legacy clone too (rule K2; before: accepted, never sent)",
+    commit: "09e7827e7857 kernel/fork: validate exit_signal in kernel_clone()",
+    backported: &[],
+};
+
+/// A new pid namespace whose first process failed to be created after its pid was
+/// allocated stays open: the next fork into it makes pid 1 again (`alloc_pid` resets the
+/// cursor while the namespace is at `PIDNS_ADDING`). Before: `free_pid` closed it
+/// (`pid_allocated = 0`), and every later fork into it was `ENOMEM`.
+pub const PIDNS_FIRST_FORK_RETRYABLE: Change = Change {
+    since: (7, 1),
+    what: "a pid namespace whose first fork failed takes the next one as its init (before: ENOMEM for every later fork)",
+    commit: "040261b11842 pid: make sub-init creation retryable",
+    backported: &[],
+};
+
+/// `/proc/PID/ns/pid_for_children` names the namespace for children as soon as there is one
+/// (`pidns_for_children_get` no longer waits for its init); before, `ENOENT` until the
+/// namespace had an init. Seen between Debian's 7.0.13 and 7.1.13; the commit is not
+/// identified (the 7.1 source has no `child_reaper` test there).
+pub const PID_FOR_CHILDREN_BEFORE_INIT: Change = Change {
+    since: (7, 1),
+    what: "/proc/PID/ns/pid_for_children opens before the namespace has an init (before: ENOENT)",
+    commit: "(not identified; 7.1, with the pid namespace changes of 040261b11842)",
+    backported: &[],
 };
 
 /// Every change the model follows, oldest first.
@@ -188,12 +251,18 @@ pub const CHANGES: &[Change] = &[
     PIDFD_OPEN_THREAD,
     PIDFD_SIGNAL_SCOPE,
     PIDFD_POLLHUP,
+    PIDFD_GET_INFO_IOCTL,
     PID_MAX_PER_NS,
     PIDFD_THREAD_LEADER_POLL,
+    PIDFD_INFO_EXIT,
     PIDFD_SELF,
     PIDFD_OPEN_ENOENT,
     PIDFD_SELF_THREAD_GROUP_VALUE,
     PTRACE_EXITED_DUMPABLE,
+    CLONE_AUTOREAP_FLAGS,
+    LEGACY_EXIT_SIGNAL_CHECKED,
+    PIDNS_FIRST_FORK_RETRYABLE,
+    PID_FOR_CHILDREN_BEFORE_INIT,
 ];
 
 impl Change {
@@ -211,6 +280,9 @@ pub fn parse_version(s: &str) -> Result<Version, String> {
     let major: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let minor: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
     let v = (major, minor);
+    if v >= OLDEST && v <= LATEST && !releases().any(|r| r == v) {
+        return Err(format!("Linux {major}.{minor} was never released"));
+    }
     if v > LATEST {
         return Err(format!(
             "Linux {major}.{minor} is newer than the model, which follows Linux {}.{} at most",
@@ -245,11 +317,15 @@ mod tests {
     fn versions_parse_and_clamp() {
         assert_eq!(parse_version("6.1"), Ok((6, 1)));
         assert_eq!(parse_version("6.12.118+deb12-amd64"), Ok((6, 12)));
-        assert!(parse_version("6.19").unwrap_err().contains("newer than the model"));
+        assert_eq!(parse_version("6.19"), Ok((6, 19)));
+        assert_eq!(parse_version("7.1"), Ok((7, 1)));
+        assert!(parse_version("6.20").unwrap_err().contains("never released"));
+        assert!(parse_version("7.99").unwrap_err().contains("newer than the model"));
         assert!(parse_version("4.19").unwrap_err().contains("older"));
         assert!(parse_version("six").unwrap_err().contains("not a kernel version"));
         assert_eq!(running_version("6.18.44-fc-v1147"), Some((6, 18)));
-        assert_eq!(running_version("7.2.0"), Some(LATEST));
+        assert_eq!(running_version("7.2.0"), Some((7, 2)));
+        assert_eq!(running_version("9.0.1"), Some(LATEST));
         assert_eq!(running_version("4.4.0"), None);
     }
 

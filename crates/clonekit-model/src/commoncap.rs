@@ -69,14 +69,19 @@ pub(crate) fn cap_emulate_setxuid(new: &mut Cred, old: &Cred) {
 /// bounding set and its inheritable capabilities, effective only if the effective uid is
 /// root; the saved and file-system uids become the effective one. Returns whether the exec is
 /// a secure one (`bprm->secureexec`: effective capabilities for a task whose real uid is not
-/// root).
-pub(crate) fn cap_bprm_creds_from_file(new: &mut Cred) -> bool {
+/// root). With `no_new_privs` (`LSM_UNSAFE_NO_NEW_PRIVS`), a program that would gain
+/// permitted capabilities gets no more than the caller had (`old_permitted`).
+pub(crate) fn cap_bprm_creds_from_file(new: &mut Cred, old_permitted: u64, no_new_privs: bool) -> bool {
     let root = new.root_uid();
     let is_eff = root == Some(new.euid);
     let is_real = root == Some(new.uid);
     new.cap_permitted = 0;
     if is_eff || is_real {
         new.cap_permitted = new.cap_bset | new.cap_inheritable;
+    }
+    // __cap_gained with bprm->unsafe: downgrade to what the caller had.
+    if no_new_privs && new.cap_permitted & !old_permitted != 0 {
+        new.cap_permitted &= old_permitted;
     }
     new.suid = new.euid;
     new.fsuid = new.euid;
@@ -163,20 +168,20 @@ mod tests {
         let mut root = Cred::root(init_ns(), 0, CAP_FULL_SET);
         root.cap_permitted = bit(CAP_SETUID);
         root.cap_effective = 0;
-        assert!(!cap_bprm_creds_from_file(&mut root));
+        assert!(!cap_bprm_creds_from_file(&mut root, 0, false));
         assert_eq!((root.cap_permitted, root.cap_effective), (CAP_FULL_SET, CAP_FULL_SET));
 
         let mut nobody = Cred::root(init_ns(), 0, CAP_FULL_SET);
         (nobody.uid, nobody.euid, nobody.suid, nobody.fsuid) = (65534, 65534, 65534, 65534);
         nobody.cap_effective = bit(CAP_CHECKPOINT_RESTORE);
         nobody.cap_permitted = bit(CAP_CHECKPOINT_RESTORE);
-        assert!(!cap_bprm_creds_from_file(&mut nobody));
+        assert!(!cap_bprm_creds_from_file(&mut nobody, 0, false));
         assert_eq!((nobody.cap_permitted, nobody.cap_effective), (0, 0));
 
         // A real uid of root with another effective uid: permitted back, not effective.
         let mut half = Cred::root(init_ns(), 0, CAP_FULL_SET);
         half.euid = 65534;
-        assert!(!cap_bprm_creds_from_file(&mut half));
+        assert!(!cap_bprm_creds_from_file(&mut half, 0, false));
         assert_eq!((half.cap_permitted, half.cap_effective, half.suid), (CAP_FULL_SET, 0, 65534));
     }
 

@@ -32,7 +32,8 @@ impl Kernel {
         let old = self.t(cur).cred.clone();
         let mut new = (*old).clone();
         new.keep_caps = false;
-        let secureexec = crate::commoncap::cap_bprm_creds_from_file(&mut new);
+        let nnp = self.t(cur).no_new_privs;
+        let secureexec = crate::commoncap::cap_bprm_creds_from_file(&mut new, old.cap_permitted, nnp);
         self.exec_mmap(cur);
         self.exec_task_namespaces(cur);
         if secureexec {
@@ -58,9 +59,7 @@ impl Kernel {
         }
         drop(sighand);
         let t = self.tm(cur);
-        if let Some(files) = &t.files {
-            files.borrow_mut().do_close_on_exec();
-        }
+        let closed = t.files.as_ref().map(|files| files.borrow_mut().do_close_on_exec()).unwrap_or_default();
         // The exec changes the domain: a child's non-SIGCHLD exit signal turns into SIGCHLD
         // when reported to us (do_notify_parent compares exec ids).
         t.self_exec_id += 1;
@@ -71,6 +70,8 @@ impl Kernel {
         t.handled_race = 0;
         t.set_child_tid = 0;
         t.forknoexec = false;
+        // The closed files' last references go as the exec returns (task work).
+        self.fput_all(closed);
         // No wake-up for the parent: an exec notifies nobody. A parent asleep in a wait that
         // the exit signal's change to SIGCHLD makes ineligible (a __WCLONE wait) sleeps on
         // until one of its children wakes it.

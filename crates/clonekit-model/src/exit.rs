@@ -162,10 +162,16 @@ impl Kernel {
         // exit_files, exit_fs, exit_task_namespaces.
         let t = self.tm(tsk);
         t.sysvsem = None;
-        t.files = None;
+        let files = t.files.take();
         t.fs = None;
         t.nsproxy = None;
         t.io_context = None;
+        // put_files_struct of the table's last user closes its files; their last references
+        // go in exit_task_work, before exit_notify.
+        if let Some(files) = files.and_then(|f| Rc::try_unwrap(f).ok()) {
+            let closed = files.into_inner().take_all();
+            self.fput_all(closed);
+        }
         self.exit_notify(tsk, group_dead);
         if self.racing_wake.as_ref().is_some_and(|r| r.waker == tsk) {
             self.racing_wake = None;
@@ -456,11 +462,17 @@ impl Kernel {
         }
         // do_notify_pidfd: the leader of an empty group (or a zombie reported again).
         let own = t.pid.clone();
+        let self_reaping = t.signal.borrow().autoreap;
         self.notify_pidfd(&own);
         let Some(p) = self.task(parent) else { return true };
         let action = p.sighand.borrow().get(SIGCHLD as u32);
         let mut autoreap = false;
         if sig == SIGCHLD && action == Disposition::Ignore {
+            autoreap = true;
+            sig = 0;
+        }
+        // CLONE_AUTOREAP (Linux 7.1): the process reaps itself, whoever its parent now is.
+        if self_reaping {
             autoreap = true;
             sig = 0;
         }
@@ -493,6 +505,8 @@ impl Kernel {
             t.state = TaskState::Dead;
             let leader = t.group_leader;
             let pid = t.pid.clone();
+            // pidfs_exit: what PIDFD_GET_INFO reports from now on.
+            pid.exit_info.set(Some(t.exit_code));
             let parent = t.real_parent;
             let signal = t.signal.clone();
             signal.borrow_mut().threads.retain(|&x| x != p);

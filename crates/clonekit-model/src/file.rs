@@ -103,13 +103,20 @@ impl FilesStruct {
         self.get(fd).map(|e| e.file.clone())
     }
 
-    /// `do_close_on_exec` (fs/file.c).
-    pub(crate) fn do_close_on_exec(&mut self) {
+    /// `do_close_on_exec` (fs/file.c): the files it closed, for [`Kernel::fput_all`].
+    pub(crate) fn do_close_on_exec(&mut self) -> Vec<Rc<File>> {
+        let mut closed = Vec::new();
         for slot in &mut self.fds {
             if slot.as_ref().is_some_and(|e| e.cloexec) {
-                *slot = None;
+                closed.extend(slot.take().map(|e| e.file));
             }
         }
+        closed
+    }
+
+    /// Every file of the table, which is going away (`put_files_struct` of its last user).
+    pub(crate) fn take_all(&mut self) -> Vec<Rc<File>> {
+        self.fds.drain(..).flatten().map(|e| e.file).collect()
     }
 
     /// Installs `file` at the lowest free descriptor (`get_unused_fd_flags` + `fd_install`).
@@ -162,12 +169,36 @@ impl Kernel {
         self.current(cur)?;
         let files = self.files_of(cur);
         let mut f = files.borrow_mut();
-        match usize::try_from(fd).ok().and_then(|i| f.fds.get_mut(i)) {
-            Some(slot @ Some(_)) => {
-                *slot = None;
-                Ok(())
+        let closed = match usize::try_from(fd).ok().and_then(|i| f.fds.get_mut(i)) {
+            Some(slot @ Some(_)) => slot.take().map(|e| e.file),
+            _ => return Err(Errno::EBADF),
+        };
+        drop(f);
+        self.fput_all(closed.into_iter().collect());
+        Ok(())
+    }
+
+    /// `fput` (fs/file_table.c) of files a descriptor table let go: the last reference to a
+    /// file releases it (`__fput`).
+    pub(crate) fn fput_all(&mut self, files: Vec<Rc<File>>) {
+        for f in files {
+            if Rc::strong_count(&f) == 1 {
+                self.file_release(&f);
             }
-            _ => Err(Errno::EBADF),
+        }
+    }
+
+    /// A file's `release` operation. Only `pidfs_file_release` (fs/pidfs.c, Linux 7.1) does
+    /// something the model shows: the pidfd `clone3` made with `CLONE_PIDFD_AUTOKILL` sends
+    /// SIGKILL to the process its pid leads, if one is still there (`pid_task(pid,
+    /// PIDTYPE_TGID)`, `do_send_sig_info(SIGKILL, SEND_SIG_PRIV, …, PIDTYPE_TGID)`).
+    fn file_release(&mut self, f: &File) {
+        if let FileKind::Pidfd { pid, flags } = &f.kind {
+            if flags & clonekit_flags::PIDFD_AUTOKILL != 0 {
+                if let Some(task) = self.pid_task(pid, crate::pid::PidType::Tgid) {
+                    self.send_signal(None, 9, task, true);
+                }
+            }
         }
     }
 

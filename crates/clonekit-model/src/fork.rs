@@ -279,7 +279,17 @@ impl Kernel {
         broken: &Broken,
         rec: &mut CopyProcessRecord,
     ) -> Result<(), Refused> {
-        if let Some(r) = broken.0.iter().copied().find(|r| checked_before_signals(r)) {
+        let first = broken.0.iter().copied().find(|r| checked_before_signals(r));
+        // Rule P9 (Linux 7.1): CLONE_PARENT from a process made with CLONE_AUTOREAP, whose
+        // child would become a zombie nobody is told of (it inherits exit signal 0).
+        let pos = |id: &str| RULES.iter().position(|r| r.id == id);
+        if flags.contains(F::CLONE_PARENT)
+            && self.t(cur).signal.borrow().autoreap
+            && first.is_none_or(|r| pos(r.id) > pos("P9"))
+        {
+            return Err(Refused::by("P9"));
+        }
+        if let Some(r) = first {
             return Err(r.into());
         }
         // Before Linux 6.2 (clonekit_flags::TIMENS_SHARED_MM): a child sharing the mm or the
@@ -580,7 +590,7 @@ impl Kernel {
         let caller_cred = self.t(cur).cred.clone();
         let numbers = self.alloc_pid(&pid_ns, set_tid, &caller_cred)?;
         rec.pid_numbers = numbers.iter().map(|u| u.nr).collect();
-        let pid = Rc::new(Pid { numbers });
+        let pid = Rc::new(Pid { numbers, exit_info: std::cell::Cell::new(None) });
         let deeper = pid.level() > self.t(cur).pid.level();
         rec.step(
             "alloc_pid",
@@ -701,7 +711,9 @@ impl Kernel {
             set_child_tid: if flags.contains(F::CLONE_CHILD_SETTID) { k.child_tid } else { 0 },
             clear_child_tid: if flags.contains(F::CLONE_CHILD_CLEARTID) { k.child_tid } else { 0 },
         };
-        let task = Task::new(id, pid.clone(), link, p, self.next_serial);
+        let mut task = Task::new(id, pid.clone(), link, p, self.next_serial);
+        // copy_seccomp: no_new_privs is inherited; CLONE_NNP sets it (Linux 7.1).
+        task.no_new_privs = self.t(cur).no_new_privs || flags.contains(F::CLONE_NNP);
         self.install_task(task);
         self.attach_pid(&pid, id);
         if leader == id {
@@ -716,6 +728,7 @@ impl Kernel {
                 r.has_child_subreaper || r.is_child_subreaper
             };
             signal.borrow_mut().has_child_subreaper = inherit;
+            signal.borrow_mut().autoreap = flags.contains(F::CLONE_AUTOREAP);
             // attach_pid(p, PIDTYPE_PGID): the new process joins its group's list.
             signal.borrow_mut().pgrp_seq = self.next_serial;
             self.tm(real_parent).children.push(id);
@@ -731,7 +744,12 @@ impl Kernel {
             let file = Rc::new(File {
                 kind: FileKind::Pidfd {
                     pid: pid.clone(),
-                    flags: if flags.contains(F::CLONE_THREAD) { clonekit_flags::PIDFD_THREAD } else { 0 },
+                    flags: if flags.contains(F::CLONE_THREAD) { clonekit_flags::PIDFD_THREAD } else { 0 }
+                        | if flags.contains(F::CLONE_PIDFD_AUTOKILL) {
+                            clonekit_flags::PIDFD_AUTOKILL
+                        } else {
+                            0
+                        },
                 },
                 pos: std::cell::Cell::new(0),
             });

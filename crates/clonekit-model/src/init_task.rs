@@ -93,7 +93,10 @@ impl Kernel {
         let id = k.alloc_task_id();
         pid_ns.idr.borrow_mut().insert(1, id);
         pid_ns.child_reaper.set(Some(id));
-        let pid = Rc::new(Pid { numbers: vec![UPid { nr: 1, ns: pid_ns.clone() }] });
+        let pid = Rc::new(Pid {
+            numbers: vec![UPid { nr: 1, ns: pid_ns.clone() }],
+            exit_info: std::cell::Cell::new(None),
+        });
         let mut signal = SignalStruct::new(pid.clone(), pid.clone());
         signal.leader = true;
         signal.unkillable = true;

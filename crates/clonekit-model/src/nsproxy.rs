@@ -318,7 +318,9 @@ impl Kernel {
             NsKind::Ipc => ns.ipc.inum,
             NsKind::Pid => t.pid.ns().inum,
             NsKind::PidForChildren => {
-                if ns.pid_ns_for_children.child_reaper.get().is_none() {
+                if ns.pid_ns_for_children.child_reaper.get().is_none()
+                    && !clonekit_flags::PID_FOR_CHILDREN_BEFORE_INIT.present_in(self.linux)
+                {
                     return Err(Errno::ENOENT);
                 }
                 ns.pid_ns_for_children.inum
@@ -359,7 +361,9 @@ impl Kernel {
                     NsKind::Uts => NsCommon::Uts(p.uts.clone()),
                     NsKind::Ipc => NsCommon::Ipc(p.ipc.clone()),
                     NsKind::PidForChildren => {
-                        if p.pid_ns_for_children.child_reaper.get().is_none() {
+                        if p.pid_ns_for_children.child_reaper.get().is_none()
+                            && !clonekit_flags::PID_FOR_CHILDREN_BEFORE_INIT.present_in(self.linux)
+                        {
                             return Err(Errno::ENOENT);
                         }
                         NsCommon::Pid(p.pid_ns_for_children.clone())

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use clonekit_flags::MAX_PID_NS_LEVEL;
+use clonekit_flags::{MAX_PID_NS_LEVEL, PIDNS_FIRST_FORK_RETRYABLE};
 
 use crate::cred::{Cred, UserNamespace};
 use crate::fork::Refused;
@@ -135,6 +135,9 @@ pub struct UPid {
 pub struct Pid {
     /// `numbers[0]` is in the initial namespace, the last in the deepest (`pid->level`).
     pub numbers: Vec<UPid>,
+    /// `pid->attr->exit_info`: the exit code `pidfs_exit` recorded when the task was
+    /// released (`PIDFD_INFO_EXIT`, Linux 6.15).
+    pub exit_info: std::cell::Cell<Option<i32>>,
 }
 
 impl Pid {
@@ -254,17 +257,33 @@ impl Kernel {
     }
 
     /// `free_pid` (kernel/pid.c): the numbers become free; an init-less namespace whose last
-    /// pid goes is finished. A namespace that still takes pids and is left with none lost
-    /// the fork of its first process (`case PIDNS_ADDING`): it takes no more (`ENOMEM`).
+    /// pid goes is finished.
     pub(crate) fn free_pid(&mut self, pid: &Pid, task: TaskId) {
         for u in &pid.numbers {
             let mut idr = u.ns.idr.borrow_mut();
             if idr.get(&u.nr) == Some(&task) {
                 idr.remove(&u.nr);
             }
-            if idr.is_empty() && u.ns.adding.get() {
-                u.ns.adding.set(false);
+            let emptied = idr.is_empty();
+            drop(idr);
+            if emptied {
+                self.pid_ns_emptied(&u.ns);
             }
+        }
+    }
+
+    /// `free_pid`'s `case PIDNS_ADDING`: a namespace that still takes pids and is left with
+    /// none lost the fork of its first process. Before Linux 7.1 it takes no more (`ENOMEM`);
+    /// since, it stays open and `alloc_pid` starts again at pid 1
+    /// (clonekit_flags::PIDNS_FIRST_FORK_RETRYABLE).
+    fn pid_ns_emptied(&self, ns: &PidNamespace) {
+        if !ns.adding.get() {
+            return;
+        }
+        if PIDNS_FIRST_FORK_RETRYABLE.present_in(self.linux) {
+            ns.last.set(0);
+        } else {
+            ns.adding.set(false);
         }
     }
 
@@ -380,8 +399,10 @@ impl Kernel {
             if stale {
                 let mut idr = u.ns.idr.borrow_mut();
                 idr.remove(&u.nr);
-                if idr.is_empty() && u.ns.adding.get() {
-                    u.ns.adding.set(false);
+                let emptied = idr.is_empty();
+                drop(idr);
+                if emptied {
+                    self.pid_ns_emptied(&u.ns);
                 }
             }
         }

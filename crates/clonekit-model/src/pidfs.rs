@@ -7,9 +7,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use clonekit_flags::{
-    Errno, DEFAULT_POLLMASK, PIDFD_GETFD_SYSCALL, PIDFD_NONBLOCK, PIDFD_OPEN_ENOENT, PIDFD_OPEN_NONBLOCK,
-    PIDFD_OPEN_SYSCALL, PIDFD_OPEN_THREAD, PIDFD_POLLHUP, PIDFD_THREAD, PIDFD_THREAD_LEADER_POLL, POLLERR,
-    POLLHUP, POLLIN, POLLNVAL, POLLRDNORM,
+    Errno, DEFAULT_POLLMASK, PIDFD_GETFD_SYSCALL, PIDFD_GET_INFO_IOCTL, PIDFD_INFO_EXIT, PIDFD_NONBLOCK,
+    PIDFD_OPEN_ENOENT, PIDFD_OPEN_NONBLOCK, PIDFD_OPEN_SYSCALL, PIDFD_OPEN_THREAD, PIDFD_POLLHUP,
+    PIDFD_THREAD, PIDFD_THREAD_LEADER_POLL, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLRDNORM,
 };
 
 use crate::file::{File, FileKind};
@@ -97,6 +97,30 @@ impl Kernel {
             return Err(Errno::ENOENT);
         }
         Ok(())
+    }
+
+    /// `ioctl(fd, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT` (fs/pidfs.c `pidfd_info`):
+    /// the exit code `pidfs_exit` recorded when the task was released, `None` while it was
+    /// not. `ESRCH` for a pid outside the caller's pid namespace, or reaped on a kernel that
+    /// keeps no exit code; `ENOTTY` for a file that is not a pidfd, or a kernel without
+    /// the ioctl (before 6.13).
+    pub fn sys_pidfd_get_info(&mut self, cur: TaskId, fd: i32) -> Result<Option<i32>, Errno> {
+        self.current(cur)?;
+        let file = self.t(cur).files.as_ref().and_then(|f| f.borrow().file(fd)).ok_or(Errno::EBADF)?;
+        let FileKind::Pidfd { pid, .. } = &file.kind else { return Err(Errno::ENOTTY) };
+        if !PIDFD_GET_INFO_IOCTL.present_in(self.linux) {
+            return Err(Errno::ENOTTY);
+        }
+        // pid_in_current_pidns.
+        let ns = self.task_active_pid_ns(cur);
+        if pid.nr_ns(&ns) == 0 {
+            return Err(Errno::ESRCH);
+        }
+        let exit = pid.exit_info.get().filter(|_| PIDFD_INFO_EXIT.present_in(self.linux));
+        if exit.is_none() && self.pid_task(pid, PidType::Pid).is_none() {
+            return Err(Errno::ESRCH);
+        }
+        Ok(exit)
     }
 
     /// `pidfd_getfd(pidfd, fd, flags)` (kernel/pid.c): a close-on-exec duplicate, in the

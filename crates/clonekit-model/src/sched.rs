@@ -160,6 +160,7 @@ impl Task {
             exit_signal: link.exit_signal,
             pdeath_signal: 0,
             user_dumpable: false,
+            no_new_privs: false,
             mm: parts.mm,
             fs: parts.fs,
             files: parts.files,
@@ -213,6 +214,9 @@ pub(crate) struct Task {
     /// `user_dumpable`: whether its memory was dumpable when `exit_mm` let it go
     /// (clonekit_flags::PTRACE_EXITED_DUMPABLE).
     pub(crate) user_dumpable: bool,
+    /// `PFA_NO_NEW_PRIVS` (`prctl(PR_SET_NO_NEW_PRIVS)`, or `CLONE_NNP`): exec grants no
+    /// privilege the task did not have. Inherited by every child (`copy_seccomp`).
+    pub(crate) no_new_privs: bool,
     pub(crate) fs: Option<Shared<FsStruct>>,
     pub(crate) files: Option<Shared<FilesStruct>>,
     pub(crate) sighand: Shared<SighandStruct>,

@@ -120,6 +120,9 @@ pub struct SignalStruct {
     pub(crate) has_child_subreaper: bool,
     /// `SIGNAL_UNKILLABLE`: the group is a pid namespace's init.
     pub(crate) unkillable: bool,
+    /// `autoreap`: the process was made with `CLONE_AUTOREAP` (Linux 7.1): at its exit it
+    /// reaps itself, whoever its parent is then.
+    pub(crate) autoreap: bool,
     /// The process group (`PIDTYPE_PGID`: the pid of its leader, inherited by fork).
     pub(crate) pgrp: Rc<Pid>,
     /// The session (`PIDTYPE_SID`: the pid of its leader, inherited by fork).
@@ -168,6 +171,7 @@ impl SignalStruct {
             is_child_subreaper: false,
             has_child_subreaper: false,
             unkillable: false,
+            autoreap: false,
             pgrp,
             session,
             leader: false,

@@ -151,6 +151,23 @@ impl Kernel {
         Ok(())
     }
 
+    /// `prctl(PR_SET_NO_NEW_PRIVS, v)` (kernel/sys.c): 1 sets it for good; anything else is
+    /// `EINVAL` (it cannot be cleared).
+    pub fn sys_prctl_set_no_new_privs(&mut self, cur: TaskId, v: u64) -> Result<(), Errno> {
+        self.current(cur)?;
+        if v != 1 {
+            return Err(Errno::EINVAL);
+        }
+        self.tm(cur).no_new_privs = true;
+        Ok(())
+    }
+
+    /// `prctl(PR_GET_NO_NEW_PRIVS)` (kernel/sys.c): `task_no_new_privs(current)`.
+    pub fn sys_prctl_get_no_new_privs(&mut self, cur: TaskId) -> Result<bool, Errno> {
+        self.current(cur)?;
+        Ok(self.t(cur).no_new_privs)
+    }
+
     /// `prctl(PR_GET_KEEPCAPS)`.
     pub fn sys_prctl_get_keepcaps(&mut self, cur: TaskId) -> Result<bool, Errno> {
         self.current(cur)?;

@@ -420,6 +420,13 @@ pub fn cgroup2_path_is(name: &[u8]) -> bool {
 /// `ioctl(pidfd, PIDFD_GET_INFO)` with `PIDFD_INFO_EXIT` (Linux 6.15). `Ok(None)` while the
 /// task is not yet reaped; `Err(ENOTTY)` or `Err(EINVAL)` from a kernel without it.
 pub fn pidfd_exit_status(pidfd: rustix::fd::BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    use rustix::fd::AsRawFd;
+    pidfd_exit_code(pidfd.as_raw_fd()).map_err(io::Errno::from_raw_os_error)
+}
+
+/// [`pidfd_exit_status`] of a raw descriptor, with the errno as the error: what the agent
+/// runs (`pidfd_info`), where the descriptor may be any number a scenario names.
+pub fn pidfd_exit_code(pidfd: i32) -> Result<Option<i32>, i32> {
     /// `struct pidfd_info` up to `exit_code`: `PIDFD_INFO_SIZE_VER0`, 64 bytes.
     #[repr(C)]
     #[derive(Default)]
@@ -434,18 +441,15 @@ pub fn pidfd_exit_status(pidfd: rustix::fd::BorrowedFd<'_>) -> io::Result<Option
     // _IOWR(PIDFS_IOCTL_MAGIC = 0xFF, 11, 64 bytes).
     const PIDFD_GET_INFO: usize = (3 << 30) | (core::mem::size_of::<PidfdInfo>() << 16) | (0xFF << 8) | 11;
     let mut info = PidfdInfo { mask: PIDFD_INFO_EXIT, ..PidfdInfo::default() };
-    use rustix::fd::AsRawFd;
     // SAFETY: the kernel writes at most size_of::<PidfdInfo>() bytes (the size in the
-    // request number) to `info`, which outlives the call.
-    check(unsafe {
-        syscall4(
-            nr::IOCTL,
-            pidfd.as_raw_fd() as usize,
-            PIDFD_GET_INFO,
-            &mut info as *mut PidfdInfo as usize,
-            0,
-        )
-    })?;
+    // request number) to `info`, which outlives the call; any descriptor number is safe to
+    // pass (a bad one is EBADF).
+    let r = unsafe {
+        syscall4(nr::IOCTL, pidfd as isize as usize, PIDFD_GET_INFO, &mut info as *mut PidfdInfo as usize, 0)
+    };
+    if r < 0 {
+        return Err(-r as i32);
+    }
     Ok((info.mask & PIDFD_INFO_EXIT != 0).then_some(info.exit_code))
 }
 

@@ -21,7 +21,7 @@ pub struct Scenario {
 }
 
 /// The kernel versions a scenario is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinuxRange {
     /// `>= X.Y`: this version and newer.
     AtLeast(clonekit_flags::Version),
@@ -29,15 +29,18 @@ pub enum LinuxRange {
     Before(clonekit_flags::Version),
     /// `>= X.Y, < A.B`: from the first version, older than the second.
     Between(clonekit_flags::Version, clonekit_flags::Version),
+    /// `RANGE or RANGE …`: any of them (a change backported to some older series only).
+    Any(Vec<LinuxRange>),
 }
 
 impl LinuxRange {
     /// Whether `linux` is in the range.
-    pub fn contains(self, linux: clonekit_flags::Version) -> bool {
+    pub fn contains(&self, linux: clonekit_flags::Version) -> bool {
         match self {
-            LinuxRange::AtLeast(v) => linux >= v,
-            LinuxRange::Before(v) => linux < v,
-            LinuxRange::Between(from, to) => linux >= from && linux < to,
+            LinuxRange::AtLeast(v) => linux >= *v,
+            LinuxRange::Before(v) => linux < *v,
+            LinuxRange::Between(from, to) => linux >= *from && linux < *to,
+            LinuxRange::Any(parts) => parts.iter().any(|p| p.contains(linux)),
         }
     }
 }
@@ -48,6 +51,10 @@ impl std::fmt::Display for LinuxRange {
             LinuxRange::AtLeast((a, b)) => write!(f, "Linux {a}.{b} and newer"),
             LinuxRange::Before((a, b)) => write!(f, "Linux before {a}.{b}"),
             LinuxRange::Between((a, b), (c, d)) => write!(f, "Linux {a}.{b} and newer, before {c}.{d}"),
+            LinuxRange::Any(parts) => {
+                let text: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+                f.write_str(&text.join(", or "))
+            }
         }
     }
 }
@@ -55,7 +62,7 @@ impl std::fmt::Display for LinuxRange {
 impl Scenario {
     /// Whether the scenario's expectations hold for Linux `linux` (its `# linux:` line).
     pub fn written_for(&self, linux: clonekit_flags::Version) -> bool {
-        self.linux.is_none_or(|r| r.contains(linux))
+        self.linux.as_ref().is_none_or(|r| r.contains(linux))
     }
 
     /// Every flag the scenario's creating steps pass (fork and vfork count with their libc
@@ -442,6 +449,10 @@ pub enum Op {
     PrctlKeepcaps(u64),
     /// `prctl get_keepcaps`: `PR_GET_KEEPCAPS`.
     PrctlGetKeepcaps,
+    /// `prctl no_new_privs N`: `PR_SET_NO_NEW_PRIVS`.
+    PrctlNoNewPrivs(u64),
+    /// `prctl get_no_new_privs`: `PR_GET_NO_NEW_PRIVS`.
+    PrctlGetNoNewPrivs,
     /// `capset drop CAPS` or `capset CAPS`.
     Capset(Capset),
     /// `capget CAP`: which of the caller's sets hold capability CAP.
@@ -550,6 +561,9 @@ pub enum Op {
         /// Flags (none are defined).
         flags: u32,
     },
+    /// `pidfd_info FD`: `ioctl(FD, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT` (Linux
+    /// 6.15): how the process ended once it is reaped, or that it has not.
+    PidfdInfo(FdArg),
     /// `poll FD [wait]`: `poll` for `POLLIN` on one descriptor, without waiting (timeout 0),
     /// or with `wait` until it is ready (timeout -1).
     Poll {

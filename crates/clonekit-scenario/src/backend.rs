@@ -146,6 +146,9 @@ pub enum Value {
     Rlimit(u64, u64),
     /// The `siginfo_t` a `waitid` filled (`None`: zeroed, `WNOHANG` with nothing to report).
     SigInfo(Option<WaitInfo>),
+    /// How a process ended, as a pidfd keeps it (`PIDFD_INFO_EXIT`); `None`: not known (the
+    /// process has not been reaped).
+    Exit(Option<WaitStatus>),
 }
 
 impl Value {

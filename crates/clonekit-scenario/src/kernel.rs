@@ -355,6 +355,8 @@ impl KernelBackend {
             Op::PrctlGetDumpable => AgentOp::Prctl { option: clonekit_flags::PR_GET_DUMPABLE, arg: 0 },
             Op::PrctlKeepcaps(v) => AgentOp::Prctl { option: clonekit_flags::PR_SET_KEEPCAPS, arg: *v },
             Op::PrctlGetKeepcaps => AgentOp::Prctl { option: clonekit_flags::PR_GET_KEEPCAPS, arg: 0 },
+            Op::PrctlNoNewPrivs(v) => AgentOp::Prctl { option: clonekit_flags::PR_SET_NO_NEW_PRIVS, arg: *v },
+            Op::PrctlGetNoNewPrivs => AgentOp::Prctl { option: clonekit_flags::PR_GET_NO_NEW_PRIVS, arg: 0 },
             Op::Capset(Capset::Drop(caps)) => AgentOp::Capset { drop: true, caps: *caps },
             Op::Capset(Capset::Only(caps)) => AgentOp::Capset { drop: false, caps: *caps },
             Op::Capget(_) => AgentOp::Capget,
@@ -460,6 +462,10 @@ impl KernelBackend {
                 let (pidfd, pidfd_var) = Self::fd_arg(env, pidfd)?;
                 AgentOp::PidfdGetfd { pidfd, pidfd_var, fd: *fd, flags: *flags }
             }
+            Op::PidfdInfo(fd) => {
+                let (fd, fd_var) = Self::fd_arg(env, fd)?;
+                AgentOp::PidfdInfo { fd, fd_var }
+            }
             Op::Poll { fd, wait } => {
                 let (fd, fd_var) = Self::fd_arg(env, fd)?;
                 AgentOp::Poll {
@@ -527,6 +533,7 @@ impl KernelBackend {
             | Op::PrctlPdeathsig(_)
             | Op::PrctlDumpable(_)
             | Op::PrctlKeepcaps(_)
+            | Op::PrctlNoNewPrivs(_)
             | Op::Capset(_)
             | Op::Setuid(_)
             | Op::Seteuid(_)
@@ -545,6 +552,9 @@ impl KernelBackend {
             Op::Getrlimit(_) => Value::Rlimit(r.value as u64, r.extra as u64),
             Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } | Op::NsOpen { .. } => Value::Num(r.ret),
             Op::Poll { .. } => Value::Poll(r.value as u16),
+            Op::PidfdInfo(_) => {
+                Value::Exit((r.extra != 0).then(|| WaitStatus::from_exit_code(r.value as i32)))
+            }
             Op::Getpid
             | Op::Gettid
             | Op::Getppid
@@ -566,7 +576,11 @@ impl KernelBackend {
             }
             Op::PrctlGetPdeathsig => Value::Signal(r.value as u32),
             Op::PrctlGetSubreaper => Value::Num(r.value),
-            Op::PrctlGetDumpable | Op::PrctlGetKeepcaps | Op::Getuid | Op::Geteuid => Value::Num(r.ret),
+            Op::PrctlGetDumpable
+            | Op::PrctlGetKeepcaps
+            | Op::PrctlGetNoNewPrivs
+            | Op::Getuid
+            | Op::Geteuid => Value::Num(r.ret),
             Op::Capget(cap) => Value::caps_of(*cap, r.value as u64, r.extra as u64, r.aux[0] as u64),
             Op::Load(v) => {
                 let word = r.value as u32;

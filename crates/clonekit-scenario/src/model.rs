@@ -487,6 +487,10 @@ impl ModelBackend {
             Op::PrctlGetDumpable => done(k.sys_prctl_get_dumpable(cur).map(|v| Value::Num(i64::from(v)))),
             Op::PrctlKeepcaps(v) => done(k.sys_prctl_set_keepcaps(cur, *v).map(|_| Value::Ok)),
             Op::PrctlGetKeepcaps => done(k.sys_prctl_get_keepcaps(cur).map(|on| Value::Num(i64::from(on)))),
+            Op::PrctlNoNewPrivs(v) => done(k.sys_prctl_set_no_new_privs(cur, *v).map(|_| Value::Ok)),
+            Op::PrctlGetNoNewPrivs => {
+                done(k.sys_prctl_get_no_new_privs(cur).map(|on| Value::Num(i64::from(on))))
+            }
             Op::Capset(how) => {
                 let sets = match *how {
                     Capset::Drop(caps) => k.sys_capget(cur).map(|s| CapSets {
@@ -608,6 +612,14 @@ impl ModelBackend {
             Op::PidfdGetfd { pidfd, fd, flags } => {
                 let pidfd = self.fd_of(cur, env, pidfd)?;
                 done(self.k.sys_pidfd_getfd(cur, pidfd, *fd, *flags).map(|fd| Value::Num(i64::from(fd))))
+            }
+            Op::PidfdInfo(fd) => {
+                let fd = self.fd_of(cur, env, fd)?;
+                done(
+                    self.k
+                        .sys_pidfd_get_info(cur, fd)
+                        .map(|st| Value::Exit(st.map(clonekit_model::WaitStatus::from_exit_code))),
+                )
             }
             Op::Poll { fd, wait: false } => {
                 let fd = self.fd_of(cur, env, fd)?;

@@ -54,26 +54,34 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                     err(
                         col,
                         format!(
-                            "expected `linux: >= X.Y`, `linux: < X.Y` or `linux: >= X.Y, < A.B`, found {v:?}"
+                            "expected `linux: >= X.Y`, `linux: < X.Y` or `linux: >= X.Y, < A.B` (or several joined by `or`), found {v:?}"
                         ),
                     )
                 };
                 let version = |x: &str| clonekit_flags::parse_version(x.trim()).map_err(|m| err(col, m));
-                linux = Some(match v.split_once(',') {
-                    Some((lo, hi)) => {
-                        let lo = lo.trim().strip_prefix(">=").ok_or_else(bad)?;
-                        let hi = hi.trim().strip_prefix('<').ok_or_else(bad)?;
-                        let (from, to) = (version(lo)?, version(hi)?);
-                        if from >= to {
-                            return Err(err(col, format!("`linux: {v}` is an empty range")));
+                let one = |v: &str| -> Result<LinuxRange, ScenarioError> {
+                    let v = v.trim();
+                    Ok(match v.split_once(',') {
+                        Some((lo, hi)) => {
+                            let lo = lo.trim().strip_prefix(">=").ok_or_else(bad)?;
+                            let hi = hi.trim().strip_prefix('<').ok_or_else(bad)?;
+                            let (from, to) = (version(lo)?, version(hi)?);
+                            if from >= to {
+                                return Err(err(col, format!("`linux: {v}` is an empty range")));
+                            }
+                            LinuxRange::Between(from, to)
                         }
-                        LinuxRange::Between(from, to)
-                    }
-                    None => match (v.strip_prefix(">="), v.strip_prefix('<')) {
-                        (Some(x), _) => LinuxRange::AtLeast(version(x)?),
-                        (None, Some(x)) => LinuxRange::Before(version(x)?),
-                        (None, None) => return Err(bad()),
-                    },
+                        None => match (v.strip_prefix(">="), v.strip_prefix('<')) {
+                            (Some(x), _) => LinuxRange::AtLeast(version(x)?),
+                            (None, Some(x)) => LinuxRange::Before(version(x)?),
+                            (None, None) => return Err(bad()),
+                        },
+                    })
+                };
+                let parts = v.split(" or ").map(one).collect::<Result<Vec<_>, _>>()?;
+                linux = Some(match <[LinuxRange; 1]>::try_from(parts) {
+                    Ok([single]) => single,
+                    Err(parts) => LinuxRange::Any(parts),
                 });
             }
             continue;
@@ -579,6 +587,8 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
                 "get_dumpable" => Op::PrctlGetDumpable,
                 "keepcaps" => Op::PrctlKeepcaps(number(&a.next("0 or 1")?)?),
                 "get_keepcaps" => Op::PrctlGetKeepcaps,
+                "no_new_privs" => Op::PrctlNoNewPrivs(number(&a.next("1")?)?),
+                "get_no_new_privs" => Op::PrctlGetNoNewPrivs,
                 _ => return Err((t.col, format!("unknown prctl {:?}", t.text))),
             }
         }
@@ -791,6 +801,7 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             }
             None => PidArg::Num(0),
         }),
+        "pidfd_info" => Op::PidfdInfo(fd_arg(&a.next("a pidfd or a memory word")?)?),
         "poll" => {
             let fd = fd_arg(&a.next("a descriptor or a memory word")?)?;
             let wait = match a.peek() {
@@ -929,6 +940,10 @@ mod tests {
         assert!(err_of("# linux: >= 6.17, < 6.15\n").contains("empty range"));
         assert!(err_of("# linux: < 6.15, >= 6.17\n").contains("expected `linux:"));
         assert!(err_of("# linux: 6.1\n").contains("expected `linux:"));
+        let backported = range(">= 6.18, < 6.19 or >= 7.0").unwrap();
+        assert!(backported.contains((6, 18)) && !backported.contains((6, 19)) && backported.contains((7, 2)));
+        assert_eq!(backported.to_string(), "Linux 6.18 and newer, before 6.19, or Linux 7.0 and newer");
+        assert!(err_of("# linux: >= 6.18 or 7.0\n").contains("expected `linux:"));
         assert!(err_of("# linux: >= 9.1\n").contains("newer than the model"));
     }
 

@@ -149,16 +149,9 @@ impl Printer {
             Value::Mode(m) => format!("{m:03o}"),
             Value::Pid(p) => self.pid(env, p),
             Value::Wait(None) => "0".into(),
-            Value::Wait(Some((p, s))) => {
-                let who = self.pid(env, p);
-                match s {
-                    WaitStatus::Exited(n) => format!("{who} exited {n}"),
-                    WaitStatus::Killed(sig) => format!("{who} killed {}", sig_name(*sig)),
-                    WaitStatus::Dumped(sig) => format!("{who} killed {} (core dumped)", sig_name(*sig)),
-                    WaitStatus::Stopped(sig) => format!("{who} stopped {}", sig_name(*sig)),
-                    WaitStatus::Continued => format!("{who} continued"),
-                }
-            }
+            Value::Wait(Some((p, s))) => format!("{} {}", self.pid(env, p), status_text(s)),
+            Value::Exit(None) => "no exit".into(),
+            Value::Exit(Some(s)) => status_text(s),
             Value::Ns(kind, id) => {
                 let n = match self.ns_classes.get(&(*kind, *id)) {
                     Some(n) => *n,
@@ -330,6 +323,7 @@ fn scan_vars(s: &Scenario) -> (Vec<String>, HashSet<String>) {
             | Op::PidfdSendSignal { pidfd: FdArg::Var(v), .. }
             | Op::PidfdGetfd { pidfd: FdArg::Var(v), .. }
             | Op::Poll { fd: FdArg::Var(v), .. }
+            | Op::PidfdInfo(FdArg::Var(v))
             | Op::Setns { fd: FdArg::Var(v), .. } => add(v, &mut vars),
             _ => {}
         }
@@ -567,6 +561,17 @@ fn check(t: &mut Transcript, line: &mut Line, file_line: usize) {
     line.pass = Some(pass);
     if !pass {
         t.failures.push(Failure { line: file_line, expected: exp.clone(), got: Some(got) });
+    }
+}
+
+/// A wait status as a step's result prints it: `exited 0`, `killed SIGKILL`.
+fn status_text(s: &WaitStatus) -> String {
+    match s {
+        WaitStatus::Exited(n) => format!("exited {n}"),
+        WaitStatus::Killed(sig) => format!("killed {}", sig_name(*sig)),
+        WaitStatus::Dumped(sig) => format!("killed {} (core dumped)", sig_name(*sig)),
+        WaitStatus::Stopped(sig) => format!("stopped {}", sig_name(*sig)),
+        WaitStatus::Continued => "continued".into(),
     }
 }
 

@@ -44,6 +44,12 @@ fn main() {
                 continue;
             }
         }
+        let linux = KernelBackend::linux();
+        if let Some(range) = scenario.linux.as_ref().filter(|_| !scenario.written_for(linux)) {
+            println!("skip {name}: written for {range}; this kernel is Linux {}.{}", linux.0, linux.1);
+            skipped += 1;
+            continue;
+        }
         let caller = KernelBackend::caller();
         if scenario.needs_caps() && !caller.has_caps() {
             println!(
@@ -68,7 +74,7 @@ fn main() {
                 continue;
             }
         }
-        let model = run(&scenario, &mut ModelBackend::for_caller(KernelBackend::caller()))
+        let model = run(&scenario, &mut ModelBackend::for_caller_on(KernelBackend::caller(), linux))
             .unwrap_or_else(|e| panic!("{name}: model: {e}"));
         let kernel = match run(&scenario, &mut KernelBackend::new()) {
             Ok(t) => t,

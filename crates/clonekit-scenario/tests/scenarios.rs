@@ -22,11 +22,18 @@ fn versions(s: &clonekit_scenario::Scenario) -> (clonekit_flags::Version, Option
             .expect("a release before it")
     };
     let modelled = |v: clonekit_flags::Version| changes_at(v).next().is_some();
-    match s.linux {
+    match &s.linux {
         None => (clonekit_flags::LATEST, None),
-        Some(LinuxRange::AtLeast(v)) => (clonekit_flags::LATEST, modelled(v).then(|| below(v))),
-        Some(LinuxRange::Before(v)) => (below(v), modelled(v).then_some(clonekit_flags::LATEST)),
+        // Several ranges (a backport): the newest release inside, and the newest outside.
+        Some(any @ LinuxRange::Any(_)) => {
+            let newest =
+                |inside: bool| clonekit_flags::releases().filter(|r| any.contains(*r) == inside).last();
+            (newest(true).expect("a release inside"), newest(false))
+        }
+        Some(LinuxRange::AtLeast(v)) => (clonekit_flags::LATEST, modelled(*v).then(|| below(*v))),
+        Some(LinuxRange::Before(v)) => (below(*v), modelled(*v).then_some(clonekit_flags::LATEST)),
         Some(LinuxRange::Between(from, to)) => {
+            let (from, to) = (*from, *to);
             let outside = if modelled(to) { Some(to) } else { modelled(from).then(|| below(from)) };
             (below(to).max(from), outside)
         }

@@ -26,7 +26,7 @@ pub struct Args {
     /// `pidns-pending` (after unshare(CLONE_NEWPID)). Default: this process as it is.
     #[arg(long, value_name = "TRAITS", value_delimiter = ',')]
     caller: Vec<CallerTrait>,
-    /// Evaluate the rules, and run the model, as Linux X.Y (5.0 to 6.18) does. Default: the
+    /// Evaluate the rules, and run the model, as Linux X.Y (5.0 to 7.3) does. Default: the
     /// running kernel.
     #[arg(long, value_name = "X.Y", value_parser = clonekit_flags::parse_version)]
     linux: Option<clonekit_flags::Version>,

@@ -23,7 +23,7 @@ pub struct Args {
     /// Where to run: the model, the real kernel, or both, comparing the transcripts.
     #[arg(long, value_enum, default_value_t = Backend::Both)]
     backend: Backend,
-    /// The kernel version the model follows, X.Y (5.0 to 6.18): the rules and semantics of
+    /// The kernel version the model follows, X.Y (5.0 to 7.3): the rules and semantics of
     /// that release where they changed (docs/kernel-differences.md). Default: the running
     /// kernel's.
     #[arg(long, value_name = "X.Y", value_parser = clonekit_flags::parse_version)]

@@ -321,6 +321,14 @@ pub enum AgentOp {
         /// The flags.
         flags: u32,
     },
+    /// `ioctl(fd, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT`: the exit code in `value`,
+    /// `extra` 1 when the kernel gave one.
+    PidfdInfo {
+        /// The pidfd, when given as a number.
+        fd: i32,
+        /// The memory word holding it, if any.
+        fd_var: Option<u32>,
+    },
     /// `poll(&{fd, events}, 1, 0)`: the `revents` in `value`.
     Poll {
         /// The descriptor, when given as a number.

@@ -699,6 +699,18 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             let pidfd = word_or(vars, pidfd_var, pidfd);
             ret(raw(nr::PIDFD_GETFD, pidfd as isize as usize, fd as isize as usize, flags as usize, 0))
         }
+        AgentOp::PidfdInfo { fd, fd_var } => {
+            let fd = word_or(vars, fd_var, fd);
+            match crate::observe::pidfd_exit_code(fd) {
+                Ok(code) => Reply {
+                    ret: 0,
+                    value: i64::from(code.unwrap_or(0)),
+                    extra: i64::from(code.is_some()),
+                    ..Reply::default()
+                },
+                Err(errno) => ret(-i64::from(errno)),
+            }
+        }
         AgentOp::Poll { fd, fd_var, events, timeout } => {
             let fd = word_or(vars, fd_var, fd);
             // struct pollfd { int fd; short events; short revents; }

@@ -561,7 +561,11 @@ impl Interp {
                 }
             }
             Action::Clone3(pick_flags, words) => {
-                let (flags, sig) = pick_flags.resolve();
+                let (flags, mut sig) = pick_flags.resolve();
+                // CLONE_AUTOREAP wants no exit signal (rule P8): mostly none.
+                if flags.contains(CloneFlags::CLONE_AUTOREAP) && words & 0xc0 != 0 {
+                    sig = 0;
+                }
                 if vfork_with_fatal_exit_signal(flags, sig) {
                     return None;
                 }
@@ -893,7 +897,7 @@ impl Interp {
                     Op::Getsid(pid)
                 }
             }
-            Action::Cred(kind, n) => match kind % 12 {
+            Action::Cred(kind, n) => match kind % 13 {
                 0 | 1 => Op::Capset(Capset::Drop(1 << pick(&CAPS, *n))),
                 2 => {
                     // A subset of CAPS, by the bits of n.
@@ -925,9 +929,11 @@ impl Interp {
                     Op::PrctlDumpable(u64::from(pick(&[0u8, 1, 1, 2], *n)))
                 }
                 9 => Op::PrctlKeepcaps(u64::from(pick(&[0u8, 1, 1, 2], *n))),
-                _ => match n % 4 {
+                12 => Op::PrctlNoNewPrivs(u64::from(pick(&[1u8, 1, 0, 2], *n))),
+                _ => match n % 5 {
                     0 | 3 => Op::PrctlGetDumpable,
                     1 => Op::PrctlGetKeepcaps,
+                    4 => Op::PrctlGetNoNewPrivs,
                     _ => Op::PrctlGetSubreaper,
                 },
             },
@@ -941,8 +947,12 @@ impl Interp {
                         return None;
                     }
                 }
-                // Now and then until it is ready.
-                Op::Poll { fd, wait: n / 5 % 3 == 0 }
+                // Now and then until it is ready; now and then how it ended (PIDFD_GET_INFO).
+                if n / 5 % 4 == 1 {
+                    Op::PidfdInfo(fd)
+                } else {
+                    Op::Poll { fd, wait: n / 5 % 3 == 0 }
+                }
             }
         })
     }
@@ -1146,7 +1156,7 @@ mod tests {
             prop_assert!(s.steps.len() <= MAX_STEPS);
             let created = s.steps.iter().filter(|st| matches!(&st.kind, StepKind::Run(op) if op.creates().is_some())).count();
             prop_assert!(created < 2 * MAX_STEPS);
-            let t = run(&s, &mut ModelBackend::new());
+            let t = run(&s, &mut ModelBackend::for_caller_on(Privilege::ROOT, crate::KernelBackend::linux()));
             prop_assert!(t.is_ok(), "{:?}\n{}", t.err(), to_text(&s));
         }
 
@@ -1157,7 +1167,7 @@ mod tests {
             let mut q = p.0.clone();
             q.remove(drop.index(q.len()));
             let s = interpret(&Program(q));
-            let t = run(&s, &mut ModelBackend::new());
+            let t = run(&s, &mut ModelBackend::for_caller_on(Privilege::ROOT, crate::KernelBackend::linux()));
             prop_assert!(t.is_ok(), "{:?}\n{}", t.err(), to_text(&s));
         }
     }
@@ -1196,7 +1206,7 @@ mod tests {
                 continue;
             }
             sent += 1;
-            let mut model = ModelBackend::default();
+            let mut model = ModelBackend::for_caller_on(Privilege::ROOT, crate::KernelBackend::linux());
             let t = crate::run::run(&s, &mut model).expect("a generated scenario runs on the model");
             let text: Vec<String> = t.lines.iter().map(|l| l.to_string()).collect();
             if text.iter().any(|l| l.contains("stopped SIGSTOP")) {
@@ -1226,8 +1236,11 @@ mod tests {
         let mut races = 0;
         for _ in 0..1500 {
             let s = scenario().new_tree(&mut runner).unwrap().current();
-            let t = crate::run::run(&s, &mut ModelBackend::default())
-                .expect("a generated scenario runs on the model");
+            let t = crate::run::run(
+                &s,
+                &mut ModelBackend::for_caller_on(Privilege::ROOT, crate::KernelBackend::linux()),
+            )
+            .expect("a generated scenario runs on the model");
             races += t.lines.iter().filter(|l| !l.outcomes.is_empty()).count();
         }
         assert!(races >= 5, "{races} racy answers in 1500 generated scenarios");
@@ -1239,8 +1252,11 @@ mod tests {
         let (mut nobody, mut refused, mut dropped, mut not_dumpable) = (0, 0, 0, 0);
         for _ in 0..4000 {
             let s = scenario().new_tree(&mut runner).unwrap().current();
-            let t = crate::run::run(&s, &mut ModelBackend::default())
-                .expect("a generated scenario runs on the model");
+            let t = crate::run::run(
+                &s,
+                &mut ModelBackend::for_caller_on(Privilege::ROOT, crate::KernelBackend::linux()),
+            )
+            .expect("a generated scenario runs on the model");
             let text: Vec<String> = t.lines.iter().map(|l| l.to_string()).collect();
             let turned = text.iter().position(|l| l.contains("setuid 65534 => ok"));
             if let Some(at) = turned {

@@ -204,6 +204,9 @@ pub fn op_text(op: &Op) -> String {
         Op::PrctlGetDumpable => s.push_str("prctl get_dumpable"),
         Op::PrctlKeepcaps(v) => s = format!("prctl keepcaps {v}"),
         Op::PrctlGetKeepcaps => s.push_str("prctl get_keepcaps"),
+        Op::PrctlNoNewPrivs(v) => s = format!("prctl no_new_privs {v}"),
+        Op::PrctlGetNoNewPrivs => s.push_str("prctl get_no_new_privs"),
+        Op::PidfdInfo(fd) => s = format!("pidfd_info {fd}"),
         Op::Capset(crate::ast::Capset::Drop(caps)) => {
             s = format!("capset drop {}", clonekit_flags::format_cap_set(*caps))
         }

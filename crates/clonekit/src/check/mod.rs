@@ -49,7 +49,7 @@ pub struct Args {
     /// in a user namespace of its own).
     #[arg(long, value_name = "GROUP NAME", hide = true, conflicts_with = "only")]
     case: Option<String>,
-    /// The kernel version the model follows, X.Y (5.0 to 6.18). Default: the running
+    /// The kernel version the model follows, X.Y (5.0 to 7.3). Default: the running
     /// kernel's, which the model is compared with (docs/kernel-differences.md lists what
     /// changes between versions).
     #[arg(long, value_name = "X.Y", value_parser = clonekit_flags::parse_version)]

@@ -155,6 +155,27 @@ fn plan(id: &str) -> Plan {
             Trial::new(legacy(vm_thread)).with_setup(Setup::AfterUnshareNewpid),
         ]),
         "P7" => one(legacy_with(F::CLONE_PIDFD | F::CLONE_DETACHED, VALID, 0)),
+        "K2" | "P8" | "P9" | "P10" | "P11" | "P12" if !newer_rules_apply(id) => {
+            skip(&format!("a rule of Linux {}.{}; this kernel is older", since_of(id).0, since_of(id).1))
+        }
+        "K2" => one(CloneCall::Clone { flags: 0x80, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 }),
+        "P8" => Plan::Try(vec![
+            Trial::new(c3(F::CLONE_AUTOREAP)),
+            Trial::new(clone3(F::CLONE_AUTOREAP | F::CLONE_PARENT, 0, |_, _, _| {})),
+            Trial::new(clone3(F::CLONE_AUTOREAP | vm_thread, 0, |_, _, _| {})),
+        ]),
+        "P9" => skip("needs a caller made with CLONE_AUTOREAP (scenario 176 shows it)"),
+        "P10" => one(clone3(F::CLONE_NNP | vm_thread, 0, |_, _, _| {})),
+        "P11" => Plan::Try(vec![
+            Trial::new(clone3(F::CLONE_PIDFD_AUTOKILL | F::CLONE_AUTOREAP, 0, |_, _, _| {})),
+            Trial::new(clone3(F::CLONE_PIDFD_AUTOKILL | F::CLONE_PIDFD, 0, |a, _, _| a.pidfd = VALID)),
+        ]),
+        "P12" => from(
+            clone3(F::CLONE_PIDFD_AUTOKILL | F::CLONE_PIDFD | F::CLONE_AUTOREAP, 0, |a, _, _| {
+                a.pidfd = VALID
+            }),
+            Setup::Unprivileged,
+        ),
         "S1" => skip(
             "a signal pending at entry makes the call restart (ERESTARTNOINTR) before user space sees it",
         ),
@@ -224,6 +245,20 @@ fn plan(id: &str) -> Plan {
         "S2" => skip("needs a fatal signal to arrive while copy_process runs"),
         other => Plan::Skip(format!("no trial is defined for rule {other}")),
     }
+}
+
+/// The release that brought rule `id` (K2 and P8–P12 are Linux 7.1's).
+fn since_of(id: &str) -> clonekit_flags::Version {
+    if id == "K2" {
+        clonekit_flags::LEGACY_EXIT_SIGNAL_CHECKED.since
+    } else {
+        clonekit_flags::CLONE_AUTOREAP_FLAGS.since
+    }
+}
+
+/// Whether the running kernel has rule `id` (one of those [`since_of`] dates).
+fn newer_rules_apply(id: &str) -> bool {
+    clonekit_probe::caller_state().kernel >= since_of(id)
 }
 
 /// `" (this machine's … on cgroup v1)"` where the cgroup v2 root offers no controller, else
