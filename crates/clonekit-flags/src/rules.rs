@@ -342,7 +342,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "C10",
         errno: Errno::EINVAL,
-        reason: "a flag outside CLONE_LEGACY_FLAGS|CLONE_CLEAR_SIGHAND|CLONE_INTO_CGROUP",
+        reason: "a flag this release's clone3 does not know (outside CLONE_LEGACY_FLAGS and the clone3-only flags of its release)",
         function: "clone3_args_valid",
         source: "kernel/fork.c",
         needs: Needs::Call,

@@ -68,6 +68,7 @@ impl Kernel {
         t.sas.on = false;
         t.handled = 0;
         t.handled_race = 0;
+        t.handled_maybe = 0;
         t.set_child_tid = 0;
         t.forknoexec = false;
         // The closed files' last references go as the exec returns (task work).

@@ -181,6 +181,7 @@ impl Task {
             block: None,
             handled: 0,
             handled_race: 0,
+            handled_maybe: 0,
             tls: parts.tls,
             serial,
             stopped: false,
@@ -243,6 +244,9 @@ pub(crate) struct Task {
     /// copy may still have been pending, which it would have merged with (see
     /// [`RacingWake`]).
     pub(crate) handled_race: u64,
+    /// Handler runs another thread's racy delivery may have given this one instead (see
+    /// [`RacingWake`]): on a real machine its count may be up to this much higher.
+    pub(crate) handled_maybe: u64,
     /// The thread pointer (`CLONE_SETTLS`).
     pub(crate) tls: u64,
     /// Creation order (`init_task.tasks` list order, which `for_each_process` walks).
@@ -619,5 +623,12 @@ impl Kernel {
     pub fn handled_race(&self, id: TaskId) -> Result<u64, Errno> {
         self.current(id)?;
         Ok(self.t(id).handled_race)
+    }
+
+    /// How many more deliveries than [`Kernel::handled`] this thread may have had on a real
+    /// machine: racy ones of other threads of its group that it may have taken instead.
+    pub fn handled_maybe(&self, id: TaskId) -> Result<u64, Errno> {
+        self.current(id)?;
+        Ok(self.t(id).handled_maybe)
     }
 }

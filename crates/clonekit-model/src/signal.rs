@@ -472,6 +472,21 @@ impl Kernel {
                     racy = true;
                 }
             }
+            if racy && handler == Disposition::Handler {
+                // The other side of the race: the copy did not merge but was queued again
+                // after this thread had taken the first, and complete_signal, finding this
+                // thread with a signal pending and off its CPU, gave it to another thread of
+                // the group that takes it (wants_signal): that one's handler runs instead.
+                let others: Vec<TaskId> =
+                    signal.borrow().threads.iter().copied().filter(|&o| o != t).collect();
+                for o in others {
+                    if let Some(x) = self.task_mut(o) {
+                        if !x.exiting && !x.stopped && x.state != TaskState::Zombie && !x.blocked.has(sig) {
+                            x.handled_maybe += 1;
+                        }
+                    }
+                }
+            }
             match handler {
                 Disposition::Ignore => continue,
                 Disposition::Handler => {

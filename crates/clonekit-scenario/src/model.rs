@@ -579,11 +579,12 @@ impl ModelBackend {
             }
             Op::Handled => {
                 let race = k.handled_race(cur).unwrap_or(0);
+                let maybe = k.handled_maybe(cur).unwrap_or(0);
                 done(k.handled(cur).map(|n| {
-                    if race == 0 {
+                    if race == 0 && maybe == 0 {
                         Value::Num(n as i64)
                     } else {
-                        Value::Race((n - race..=n).map(|m| Value::Num(m as i64)).collect())
+                        Value::Race((n - race..=n + maybe).map(|m| Value::Num(m as i64)).collect())
                     }
                 }))
             }

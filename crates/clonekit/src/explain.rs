@@ -106,7 +106,7 @@ struct Explanation {
     caller: CallerState,
     valid: bool,
     /// The first release from which the call is valid for this caller in every release up to
-    /// the newest the model follows (the rules evaluated for each of 5.0 … 6.18); `None`:
+    /// the newest the model follows (the rules evaluated for each release the model follows); `None`:
     /// not valid in the newest.
     valid_since: Option<clonekit_flags::Version>,
     rule: Option<RuleRow>,

@@ -41,6 +41,13 @@ pub enum Backend {
     Both,
 }
 
+/// One file's results, or why it was not run: written for other kernel versions than the
+/// one the model follows (its `# linux:` line).
+enum One {
+    Ran(Ran),
+    Skipped { file: String, why: String },
+}
+
 /// One file's results.
 struct Ran {
     /// The transcript shown: the model's, or the kernel's with `--backend kernel`.
@@ -53,13 +60,17 @@ fn run_one(
     path: &std::path::Path,
     backend: Backend,
     linux: clonekit_flags::Version,
-) -> Result<Ran, ScenarioError> {
+) -> Result<One, ScenarioError> {
     let name = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: name.clone(), source })?;
     let scenario = clonekit_scenario::parse(&name, &text)?;
+    if let Some(range) = scenario.linux.as_ref().filter(|_| !scenario.written_for(linux)) {
+        let why = format!("written for {range}; the model follows Linux {}.{}", linux.0, linux.1);
+        return Ok(One::Skipped { file: name, why });
+    }
     let on_kernel = || clonekit_scenario::run(&scenario, &mut clonekit_scenario::KernelBackend::new());
-    Ok(match backend {
+    Ok(One::Ran(match backend {
         Backend::Model => {
             let mut model =
                 clonekit_scenario::ModelBackend::for_caller_on(clonekit_flags::Privilege::ROOT, linux);
@@ -76,7 +87,7 @@ fn run_one(
             let difference = clonekit_scenario::describe_disagreement(&model, &kernel);
             Ran { shown: model, difference }
         }
-    })
+    }))
 }
 
 /// Errors of `sim`: a scenario that cannot be read, parsed or run, or output that cannot be
@@ -95,8 +106,16 @@ pub enum SimError {
 /// input anywhere prints one line and nothing else.
 pub fn run(args: &Args) -> Result<Outcome, SimError> {
     let linux = args.linux.unwrap_or_else(clonekit_scenario::KernelBackend::linux);
-    let ran: Vec<Ran> =
+    let all: Vec<One> =
         args.files.iter().map(|f| run_one(f, args.backend, linux)).collect::<Result<_, ScenarioError>>()?;
+    let mut ran = Vec::new();
+    let mut skipped = Vec::new();
+    for one in all {
+        match one {
+            One::Ran(r) => ran.push(r),
+            One::Skipped { file, why } => skipped.push((file, why)),
+        }
+    }
     let differing = ran.iter().filter(|r| r.difference.is_some()).count();
     let transcripts: Vec<Transcript> = ran.iter().map(|r| r.shown.clone()).collect();
     let mut out = std::io::stdout().lock();
@@ -110,10 +129,14 @@ pub fn run(args: &Args) -> Result<Outcome, SimError> {
                     "kernel_differs_at": r.difference,
                 })
             })
+            .chain(skipped.iter().map(|(file, why)| serde_json::json!({ "file": file, "skipped": why })))
             .collect();
         serde_json::to_writer_pretty(&mut out, &docs).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
+        for (file, why) in &skipped {
+            writeln!(out, "# {file}: skipped: {why}")?;
+        }
         for r in &ran {
             if let Some(d) = &r.difference {
                 writeln!(out, "# {}: the kernel's transcript differs at {d}", r.shown.file)?;
@@ -137,7 +160,7 @@ pub fn run(args: &Args) -> Result<Outcome, SimError> {
                 write!(out, "{t}")?;
             }
         }
-        if transcripts.len() > 1 || args.quiet {
+        if transcripts.len() + skipped.len() > 1 || args.quiet {
             let failed = transcripts.iter().filter(|t| !t.passed()).count();
             let checked: usize = transcripts.iter().map(|t| t.checked).sum();
             write!(
@@ -154,6 +177,9 @@ pub fn run(args: &Args) -> Result<Outcome, SimError> {
                     transcripts.len() - differing,
                     transcripts.len()
                 )?;
+            }
+            if !skipped.is_empty() {
+                write!(out, "; {} skipped (written for other kernel versions)", skipped.len())?;
             }
             writeln!(out)?;
         }

@@ -15,6 +15,9 @@ struct Row {
     model: usize,
     kernel: usize,
     agree: usize,
+    /// Cases not run (a suite's: written for other kernel versions, or needing what this
+    /// caller lacks); `None` where it is not counted (a flag's).
+    skipped: Option<usize>,
 }
 
 impl Row {
@@ -25,14 +28,19 @@ impl Row {
             model: ran.iter().filter(|d| d.model_passed).count(),
             kernel: ran.iter().filter(|d| d.kernel_passed).count(),
             agree: ran.iter().filter(|d| d.agree).count(),
+            skipped: None,
         }
     }
 
     fn json(&self, key: &str) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             key: self.name, "scenarios": self.scenarios, "model_pass": self.model,
             "kernel_pass": self.kernel, "agree": self.agree,
-        })
+        });
+        if let Some(n) = self.skipped {
+            v["skipped"] = n.into();
+        }
+        v
     }
 }
 
@@ -65,9 +73,14 @@ fn per_suite(results: &[CaseResult]) -> Vec<Row> {
                 .filter(|(name, _)| conformance::suite_of(name) == Some(suite))
                 .map(|(_, d)| d)
                 .collect();
-            Row::of(suite, &of)
+            let skipped = results
+                .iter()
+                .filter(|r| r.group == conformance::GROUP && conformance::suite_of(&r.name) == Some(suite))
+                .filter(|r| matches!(r.status, Status::Skip(_)))
+                .count();
+            Row { skipped: Some(skipped), ..Row::of(suite, &of) }
         })
-        .filter(|r| r.scenarios > 0)
+        .filter(|r| r.scenarios + r.skipped.unwrap_or(0) > 0)
         .collect()
 }
 
@@ -82,17 +95,19 @@ fn rows(out: &mut impl Write, title: &str, rows: &[Row]) -> io::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    writeln!(
+    let skips = rows.iter().any(|r| r.skipped.is_some());
+    write!(
         out,
         "\n{title:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
         "scenarios", "model pass", "kernel pass", "agree"
     )?;
+    writeln!(out, "{}", if skips { "  skipped" } else { "" })?;
     for r in rows {
-        writeln!(
-            out,
-            "{:<22}  {:>9}  {:>10}  {:>11}  {:>5}",
-            r.name, r.scenarios, r.model, r.kernel, r.agree
-        )?;
+        write!(out, "{:<22}  {:>9}  {:>10}  {:>11}  {:>5}", r.name, r.scenarios, r.model, r.kernel, r.agree)?;
+        match r.skipped.filter(|_| skips) {
+            Some(n) => writeln!(out, "  {n:>7}")?,
+            None => writeln!(out)?,
+        }
     }
     Ok(())
 }
@@ -165,11 +180,19 @@ pub fn table(results: &[CaseResult]) -> io::Result<()> {
     }
     let (ran, agree) = agreement(results, conformance::GROUP);
     if ran > 0 {
-        writeln!(
+        let skipped = results
+            .iter()
+            .filter(|r| r.group == conformance::GROUP && matches!(r.status, Status::Skip(_)))
+            .count();
+        write!(
             out,
             "conformance: {ran} cases of LTP and the kernel selftests on the model and on the kernel, {agree} agree ({:.1}%)",
             rate(agree, ran)
         )?;
+        if skipped > 0 {
+            write!(out, "; {skipped} skipped (see above)")?;
+        }
+        writeln!(out)?;
     }
     let s = summary(results);
     writeln!(
