@@ -602,9 +602,10 @@ impl Kernel {
     /// `__ptrace_unlink`'s wake-up) and goes on from where it stopped, with the signal its
     /// tracer gave (`exit_code`): after a signal-delivery-stop (`ptrace_signal`) a signal
     /// other than 0 is taken, or queued again if it is blocked; after any other stop it is
-    /// dropped. Then, as after any stop, an interrupted call is made again and the pending
-    /// signals are taken ([`Kernel::continue_stopped`]). A task whose group is dying does
-    /// nothing more: it dies.
+    /// dropped. Then the rest of `get_signal` runs (the other pending signals, a group stop
+    /// to take part in), and only then, as after any stop, an interrupted call is made again
+    /// ([`Kernel::continue_stopped`]). A task whose group is dying does nothing more: it
+    /// dies.
     pub(crate) fn ptrace_stop_return(&mut self, t: TaskId) {
         let Some(task) = self.task_mut(t) else { return };
         let Some(kind) = task.ptrace_stop.take() else { return };
@@ -626,6 +627,7 @@ impl Kernel {
                 }
             }
         }
+        self.deliver_pending(t);
         if self.task(t).is_some_and(|x| !x.frozen() && !x.exiting) {
             self.continue_stopped(t);
         }

@@ -560,3 +560,72 @@ fn a_blocked_tracer_wakes_at_its_tracees_stop() {
     assert_eq!((w.nr, w.status, w.ptrace_event), (pid, WaitStatus::Stopped(SIGUSR1), Some(0)));
     let _ = PTRACE_EVENT_VFORK;
 }
+
+#[test]
+fn a_clone_child_traced_by_its_parent_is_seen_by_a_plain_wait() {
+    let (mut k, main) = boot();
+    k.sys_rt_sigaction(main, SIGUSR1, Some(Disposition::Ignore)).unwrap();
+    // A child whose exit signal is not SIGCHLD needs __WCLONE from its parent...
+    let args = KernelCloneArgs { exit_signal: ExitSignal(SIGUSR1 as u64), ..KernelCloneArgs::default() };
+    let c = k.kernel_clone(main, &args, &[]).unwrap().done().unwrap().child;
+    let pid = nr(&k, main, c);
+    k.sys_exit(c, 0).unwrap();
+    assert_eq!(wait(&mut k, main, pid, WNOHANG).map(|w| w.is_some()), Err(Errno::ECHILD));
+    assert_eq!(report(&mut k, main, pid, WCLONE), Some((WaitStatus::Exited(0), None)));
+    // ...unless it is traced by its parent: ptrace_do_wait takes it whatever the flags.
+    let d = k.kernel_clone(main, &args, &[]).unwrap().done().unwrap().child;
+    let pd = nr(&k, main, d);
+    k.sys_ptrace_traceme(d).unwrap();
+    k.sys_exit(d, 6).unwrap();
+    assert_eq!(report(&mut k, main, pd, 0), Some((WaitStatus::Exited(6), None)));
+    assert_eq!(wait(&mut k, main, pd, WNOHANG | WALL).map(|w| w.is_some()), Err(Errno::ECHILD));
+}
+
+#[test]
+fn a_tracee_asleep_in_wait4_stops_then_makes_the_call_again() {
+    let (mut k, main) = boot();
+    let c = traced_child(&mut k, main);
+    let pid = nr(&k, main, c);
+    let g = fork(&mut k, c);
+    assert_eq!(k.sys_wait4(c, -1, 0).unwrap(), Syscall::Blocked);
+    // The grandchild exits while c is in a signal-delivery-stop: SIGCHLD, which c reports
+    // too. The wait's result waits for c to be resumed.
+    k.sys_kill(main, pid, SIGUSR1).unwrap();
+    assert_eq!(report(&mut k, main, pid, 0), signal_stop(SIGUSR1));
+    k.sys_exit(g, 2).unwrap();
+    assert!(k.take_resumed().is_empty());
+    // Given SIGSTOP back, c takes its group-stop trap before the wait is made again.
+    k.sys_ptrace_cont(main, pid, SIGSTOP).unwrap();
+    assert!(k.take_resumed().is_empty());
+    assert_eq!(report(&mut k, main, pid, 0), signal_stop(SIGSTOP));
+    k.sys_ptrace_cont(main, pid, 0).unwrap();
+    // Then SIGCHLD, queued while it was stopped, and only then the wait.
+    assert!(k.take_resumed().is_empty());
+    assert_eq!(report(&mut k, main, pid, 0), signal_stop(SIGCHLD));
+    k.sys_ptrace_cont(main, pid, 0).unwrap();
+    let r = k.take_resumed();
+    assert!(
+        matches!(&r[..], [(t, Resumed::Wait(Ok(w)))] if *t == c && w.status == WaitStatus::Exited(2)),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_traced_leader_that_exits_before_its_threads_is_reaped_by_its_tracer_once_they_are_gone() {
+    let (mut k, main) = boot();
+    let tracer = fork(&mut k, main);
+    let p = fork(&mut k, main);
+    let th = clone(&mut k, p, THREAD);
+    let (pid, tpid) = (nr(&k, main, p), nr(&k, tracer, p));
+    k.sys_ptrace_attach(tracer, tpid, true, 0).unwrap();
+    k.sys_exit(p, 1).unwrap();
+    // delay_group_leader: a zombie, not yet reapable by anyone.
+    assert_eq!(k.state(p), TaskState::Zombie);
+    assert_eq!(report(&mut k, tracer, tpid, 0), None);
+    assert_eq!(report(&mut k, main, pid, 0), None);
+    k.sys_exit(th, 7).unwrap();
+    // The last thread's status is the group's; the tracer first, then the real parent.
+    assert_eq!(report(&mut k, main, pid, 0), None);
+    assert_eq!(report(&mut k, tracer, tpid, 0), Some((WaitStatus::Exited(7), None)));
+    assert_eq!(report(&mut k, main, pid, 0), Some((WaitStatus::Exited(7), None)));
+}
