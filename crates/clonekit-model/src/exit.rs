@@ -9,7 +9,7 @@ use std::rc::Rc;
 use clonekit_flags::Errno;
 
 use crate::pid::{Pid, PidNamespace, PidType};
-use crate::sched::{Block, Kernel, Resumed, TaskId, TaskState};
+use crate::sched::{Block, Kernel, PtraceStop, Resumed, TaskId, TaskState};
 use crate::signal::Disposition;
 
 /// `SIGCHLD`.
@@ -238,12 +238,28 @@ impl Kernel {
         }
     }
 
-    /// `complete_vfork_done` (kernel/fork.c): the parent's `vfork` returns.
+    /// `complete_vfork_done` (kernel/fork.c): the parent's `vfork` returns. A parent traced
+    /// with `PTRACE_O_TRACEVFORKDONE` first stops in a `PTRACE_EVENT_VFORK_DONE` stop
+    /// (kernel_clone's `ptrace_event_pid`), or, still in its `PTRACE_EVENT_VFORK` stop, will
+    /// when resumed; the call's result waits for the tracer to resume it.
     fn complete_vfork_done(&mut self, parent: TaskId, child: TaskId) {
         let nr = match self.task(parent).and_then(|p| p.block.as_ref()) {
             Some((_, Block::Vfork { child: c, nr })) if *c == child => *nr,
             _ => return,
         };
+        if self.ptrace_event_enabled(parent, clonekit_flags::PTRACE_EVENT_VFORK_DONE) {
+            let pid = self.t(child).pid.clone();
+            let t = self.tm(parent);
+            let Some((seq, _)) = t.block.take() else { return };
+            t.state = TaskState::Running;
+            t.stopped_resume = Some((seq, parent, Resumed::Vfork(nr)));
+            if let Some(PtraceStop::Event { vfork_done }) = t.ptrace_stop.as_mut() {
+                *vfork_done = Some(pid);
+            } else if !self.ptrace_event_pid(parent, clonekit_flags::PTRACE_EVENT_VFORK_DONE, &pid) {
+                self.continue_stopped(parent);
+            }
+            return;
+        }
         self.wake(parent, Resumed::Vfork(nr));
     }
 

@@ -15,14 +15,14 @@
 //! resumes or detaches it, or `SIGKILL` ends it; the model shows it as
 //! [`TaskState::Stopped`](crate::TaskState::Stopped), like a group stop. Not modelled:
 //! syscall stops (`PTRACE_SYSCALL`), single-stepping, `PTRACE_INTERRUPT` and `PTRACE_LISTEN`,
-//! the register and memory requests, Yama, and the `PTRACE_O_TRACEEXIT` and
-//! `PTRACE_O_TRACEVFORKDONE` stops (those options are refused with `EINVAL`).
+//! the register and memory requests, Yama, and the `PTRACE_EVENT_EXIT` stop (its option,
+//! `PTRACE_O_TRACEEXIT`, is refused with `EINVAL`).
 
 use std::rc::Rc;
 
 use clonekit_flags::{
     Errno, CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLD_STOPPED, CLD_TRAPPED, PTRACE_EVENT_EXEC, PTRACE_EVENT_STOP,
-    PTRACE_O_EXITKILL, PTRACE_O_MASK, PTRACE_O_SUSPEND_SECCOMP, PTRACE_O_TRACEEXIT, PTRACE_O_TRACEVFORKDONE,
+    PTRACE_EVENT_VFORK_DONE, PTRACE_O_EXITKILL, PTRACE_O_MASK, PTRACE_O_SUSPEND_SECCOMP, PTRACE_O_TRACEEXIT,
     SUID_DUMP_USER,
 };
 
@@ -165,8 +165,8 @@ impl Kernel {
     /// `CAP_SYS_ADMIN` (`check_ptrace_options`); `EPERM` for a thread of the caller's own
     /// group, a task `ptrace_may_access(PTRACE_MODE_ATTACH_REALCREDS)` refuses, a task that
     /// has exited (`exit_state`) or one already traced. The model refuses
-    /// `PTRACE_O_TRACEEXIT` and `PTRACE_O_TRACEVFORKDONE`, whose stops it does not model,
-    /// with `EINVAL` (the kernel accepts them).
+    /// `PTRACE_O_TRACEEXIT`, whose stop it does not model, with `EINVAL` (the kernel accepts
+    /// it).
     pub fn sys_ptrace_attach(
         &mut self,
         cur: TaskId,
@@ -256,7 +256,7 @@ impl Kernel {
     /// `ptrace_setoptions`): replaces the tracee's options. `ESRCH` as for
     /// [`Kernel::sys_ptrace_cont`]; `EINVAL` for a bit outside `PTRACE_O_MASK`; `EPERM` for
     /// `PTRACE_O_SUSPEND_SECCOMP` without `CAP_SYS_ADMIN` (`check_ptrace_options`). The model
-    /// refuses `PTRACE_O_TRACEEXIT` and `PTRACE_O_TRACEVFORKDONE` with `EINVAL`.
+    /// refuses `PTRACE_O_TRACEEXIT` with `EINVAL`.
     pub fn sys_ptrace_setoptions(&mut self, cur: TaskId, pid: i32, options: u32) -> Result<(), Errno> {
         self.current(cur)?;
         let child = self.ptrace_check_attach(cur, pid)?;
@@ -268,8 +268,8 @@ impl Kernel {
 
     /// `ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg)` (`ptrace(2)`): the message of the tracee's
     /// event stop (`ptrace_message`): the new task's pid as the tracer sees it for a fork,
-    /// vfork or clone event, the pid the task had before an exec (as the tracer saw it) for
-    /// an exec event, 0 for any other stop. `ESRCH` as for [`Kernel::sys_ptrace_cont`].
+    /// vfork, clone or vfork-done event, the pid the task had before an exec (as the tracer
+    /// saw it) for an exec event, 0 for any other stop. `ESRCH` as for [`Kernel::sys_ptrace_cont`].
     pub fn sys_ptrace_geteventmsg(&mut self, cur: TaskId, pid: i32) -> Result<u64, Errno> {
         self.current(cur)?;
         let child = self.ptrace_check_attach(cur, pid)?;
@@ -294,8 +294,8 @@ impl Kernel {
     /// `check_ptrace_options` (kernel/ptrace.c): only `PTRACE_O_MASK`'s bits (`EINVAL`), and
     /// `PTRACE_O_SUSPEND_SECCOMP` only for a caller with `CAP_SYS_ADMIN` in the initial user
     /// namespace that has no seccomp filter of its own (the model has none) and does not
-    /// have its own filters suspended (`EPERM`). Then the options whose stops the model does
-    /// not follow: `EINVAL`.
+    /// have its own filters suspended (`EPERM`). Then the option whose stop the model does not
+    /// follow, `PTRACE_O_TRACEEXIT`: `EINVAL`.
     fn check_ptrace_options(&self, cur: TaskId, options: u32) -> Result<(), Errno> {
         if options & !PTRACE_O_MASK != 0 {
             return Err(Errno::EINVAL);
@@ -306,7 +306,7 @@ impl Kernel {
                 return Err(Errno::EPERM);
             }
         }
-        if options & (PTRACE_O_TRACEEXIT | PTRACE_O_TRACEVFORKDONE) != 0 {
+        if options & PTRACE_O_TRACEEXIT != 0 {
             return Err(Errno::EINVAL);
         }
         Ok(())
@@ -581,7 +581,7 @@ impl Kernel {
         let ptrace = self.t(t).ptrace;
         if ptrace & pt_event_flag(event) != 0 {
             let code = ((event << 8) | SIGTRAP) as i32;
-            return self.ptrace_stop(t, code, CLD_TRAPPED, message, PtraceStop::Event);
+            return self.ptrace_stop(t, code, CLD_TRAPPED, message, PtraceStop::Event { vfork_done: None });
         }
         if event == PTRACE_EVENT_EXEC && ptrace & (PT_PTRACED | PT_SEIZED) == PT_PTRACED {
             // send_sig(SIGTRAP, current, 0).
@@ -613,6 +613,12 @@ impl Kernel {
         task.ptrace_message = 0;
         if task.signal.borrow().group_exit || task.exiting {
             return;
+        }
+        if let PtraceStop::Event { vfork_done: Some(pid) } = &kind {
+            // kernel_clone: wait_for_vfork_done returns at once, then PTRACE_EVENT_VFORK_DONE.
+            if self.ptrace_event_pid(t, PTRACE_EVENT_VFORK_DONE, pid) {
+                return;
+            }
         }
         if let PtraceStop::Signal { shared } = kind {
             let sig = code as u32;

@@ -332,9 +332,14 @@ pub(crate) enum PtraceStop {
         /// tracer gives back is queued again.
         shared: bool,
     },
-    /// `ptrace_event` in a system call (fork, vfork, clone, exec): the call goes on to
-    /// return; the tracer's signal is dropped.
-    Event,
+    /// `ptrace_event` in a system call (fork, vfork, clone, exec, vfork done): the call goes
+    /// on to return; the tracer's signal is dropped.
+    Event {
+        /// A vfork whose child released the task while it was in this (`PTRACE_EVENT_VFORK`)
+        /// stop, with the child's pid: `wait_for_vfork_done` returns at once, and the
+        /// `PTRACE_EVENT_VFORK_DONE` stop comes next.
+        vfork_done: Option<Rc<Pid>>,
+    },
     /// `do_jobctl_trap`: a group-stop or `PTRACE_EVENT_STOP` trap; the task goes back to
     /// `get_signal`, the tracer's signal dropped.
     Trap,

@@ -6,8 +6,9 @@
 mod common;
 use clonekit_flags::{
     KernelCloneArgs, CLD_TRAPPED, PTRACE_EVENT_CLONE, PTRACE_EVENT_EXEC, PTRACE_EVENT_FORK,
-    PTRACE_EVENT_STOP, PTRACE_EVENT_VFORK, PTRACE_O_EXITKILL, PTRACE_O_TRACECLONE, PTRACE_O_TRACEEXEC,
-    PTRACE_O_TRACEEXIT, PTRACE_O_TRACEFORK, PTRACE_O_TRACESYSGOOD, PTRACE_O_TRACEVFORK,
+    PTRACE_EVENT_STOP, PTRACE_EVENT_VFORK, PTRACE_EVENT_VFORK_DONE, PTRACE_O_EXITKILL, PTRACE_O_TRACECLONE,
+    PTRACE_O_TRACEEXEC, PTRACE_O_TRACEEXIT, PTRACE_O_TRACEFORK, PTRACE_O_TRACESYSGOOD, PTRACE_O_TRACEVFORK,
+    PTRACE_O_TRACEVFORKDONE,
 };
 use clonekit_model::{
     CloneFlags as F, Disposition, Errno, ExitSignal, IdType, Kernel, Resumed, Syscall, TaskId, TaskState,
@@ -372,6 +373,41 @@ fn tracevfork_stops_the_parent_which_then_waits_for_its_child() {
 }
 
 #[test]
+fn tracevforkdone_stops_the_parent_when_its_child_lets_it_go() {
+    let (mut k, main) = boot();
+    let p = fork(&mut k, main);
+    let pp = nr(&k, main, p);
+    k.sys_ptrace_attach(main, pp, true, PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE).unwrap();
+    // The parent resumed from its VFORK stop sleeps; the child's exec releases it into a
+    // PTRACE_EVENT_VFORK_DONE stop, whose message is the child's pid.
+    assert_eq!(k.sys_vfork(p), Ok(Syscall::Blocked));
+    let child = k.vfork_child(p).unwrap();
+    let pc = nr(&k, main, child);
+    assert_eq!(report(&mut k, main, pp, 0), event_stop(PTRACE_EVENT_VFORK));
+    k.sys_ptrace_cont(main, pp, 0).unwrap();
+    assert_eq!(k.state(p), TaskState::Blocked);
+    k.sys_ptrace_cont(main, pc, 0).unwrap();
+    k.sys_execve(child).unwrap();
+    assert_eq!(report(&mut k, main, pp, 0), event_stop(PTRACE_EVENT_VFORK_DONE));
+    assert_eq!(k.sys_ptrace_geteventmsg(main, pp), Ok(pc as u64));
+    assert!(k.take_resumed().is_empty());
+    k.sys_ptrace_cont(main, pp, 0).unwrap();
+    assert_eq!(k.take_resumed(), vec![(p, Resumed::Vfork(nr(&k, p, child)))]);
+    // Released while still in its VFORK stop: the VFORK_DONE stop comes when it is resumed.
+    assert_eq!(k.sys_vfork(p), Ok(Syscall::Blocked));
+    let child = k.vfork_child(p).unwrap();
+    let pc = nr(&k, main, child);
+    assert_eq!(report(&mut k, main, pp, 0), event_stop(PTRACE_EVENT_VFORK));
+    k.sys_ptrace_cont(main, pc, 0).unwrap();
+    k.sys_exit(child, 0).unwrap();
+    k.sys_ptrace_cont(main, pp, 0).unwrap();
+    assert_eq!(report(&mut k, main, pp, 0), event_stop(PTRACE_EVENT_VFORK_DONE));
+    assert!(k.take_resumed().is_empty());
+    k.sys_ptrace_cont(main, pp, 0).unwrap();
+    assert_eq!(k.take_resumed().len(), 1);
+}
+
+#[test]
 fn a_thread_tracee_is_waited_for_with_or_without_wclone() {
     let (mut k, main) = boot();
     let p = fork(&mut k, main);
@@ -558,7 +594,6 @@ fn a_blocked_tracer_wakes_at_its_tracees_stop() {
     assert_eq!(r.len(), 1);
     let Resumed::Wait(Ok(w)) = &r[0].1 else { panic!("{r:?}") };
     assert_eq!((w.nr, w.status, w.ptrace_event), (pid, WaitStatus::Stopped(SIGUSR1), Some(0)));
-    let _ = PTRACE_EVENT_VFORK;
 }
 
 #[test]
