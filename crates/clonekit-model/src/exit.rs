@@ -542,7 +542,13 @@ impl Kernel {
         if autoreap || !self.always_waits.contains(&parent) {
             return autoreap;
         }
-        if traced && self.ptrace_reparented(tsk) && self.t(tsk).group_leader == tsk {
+        // As the init's wait would: not a leader whose threads live on (a tracee's exit is
+        // told before its group is empty), which is reaped when the last one is released.
+        let leader = self.t(tsk).group_leader == tsk;
+        if leader && !self.thread_group_empty(tsk) {
+            return false;
+        }
+        if traced && self.ptrace_reparented(tsk) && leader {
             self.ptrace_unlink(tsk);
             let sig = self.t(tsk).exit_signal;
             return self.do_notify_parent(tsk, sig);

@@ -129,10 +129,10 @@ impl Kernel {
     /// `ptrace(PTRACE_TRACEME, 0, 0, 0)` (`ptrace(2)`; kernel/ptrace.c `ptrace_traceme`): the
     /// caller's real parent becomes its tracer (`ptrace_link`; the `ptracer_cred` it records
     /// matters only to a set-id exec, which the model has none of). `EPERM` if the caller is
-    /// already traced, or if
-    /// `cap_ptrace_traceme` refuses: the parent must share its user namespace and hold every
-    /// permitted capability of the caller's, or have `CAP_SYS_PTRACE` over it. A parent that
-    /// is exiting (past `exit_ptrace`) is not linked, and the call still returns 0.
+    /// already traced, or if `cap_ptrace_traceme` refuses: the parent must share its user
+    /// namespace and hold every permitted capability of the caller's, or have
+    /// `CAP_SYS_PTRACE` over it. A parent that is exiting (past `exit_ptrace`) is not linked,
+    /// and the call still returns 0.
     pub fn sys_ptrace_traceme(&mut self, cur: TaskId) -> Result<(), Errno> {
         self.current(cur)?;
         let me = self.t(cur);

@@ -664,3 +664,138 @@ fn a_traced_leader_that_exits_before_its_threads_is_reaped_by_its_tracer_once_th
     assert_eq!(report(&mut k, tracer, tpid, 0), Some((WaitStatus::Exited(7), None)));
     assert_eq!(report(&mut k, main, pid, 0), Some((WaitStatus::Exited(7), None)));
 }
+
+/// A small deterministic generator (a linear congruential one).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+/// Random sequences of clones, ptrace requests, signals, exits, execs and waits: no panic,
+/// and the links stay consistent (a tracer is alive and has not exited; a task in a ptrace
+/// stop has a tracer and shows as stopped). Returns how many requests on a stopped tracee
+/// succeeded, for the caller to see the generator reaches them.
+fn random_sequences(seeds: std::ops::Range<u64>) -> usize {
+    let sigs = [0, SIGTRAP, SIGKILL, SIGUSR1, SIGUSR2, SIGTERM, SIGCHLD, SIGCONT, SIGSTOP];
+    let options = [
+        0,
+        PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE,
+        PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE,
+        PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL,
+    ];
+    let seen = |k: &Kernel, by: TaskId, t: TaskId| k.task_pid(t).map_or(0, |p| k.pid_nr_seen_by(by, &p));
+    let mut resumed = 0;
+    for seed in seeds {
+        let mut rng = Lcg(seed);
+        let (mut k, main) = boot();
+        let mut tasks = vec![main];
+        for _ in 0..4 {
+            tasks.push(fork(&mut k, main));
+        }
+        for _ in 0..80 {
+            // A tracee in a ptrace stop whose tracer can act, for the requests that need one.
+            let stopped: Vec<(TaskId, TaskId)> = tasks
+                .iter()
+                .filter_map(|&t| k.tracer(t).filter(|_| k.in_ptrace_stop(t)).map(|tr| (tr, t)))
+                .filter(|&(tr, _)| k.state(tr) == TaskState::Running)
+                .collect();
+            let live: Vec<TaskId> =
+                tasks.iter().copied().filter(|&t| k.state(t) == TaskState::Running).collect();
+            if live.is_empty() && stopped.is_empty() {
+                break;
+            }
+            let cur = if live.is_empty() { stopped[0].0 } else { live[rng.next(live.len())] };
+            let other = tasks[rng.next(tasks.len())];
+            let pid = seen(&k, cur, other);
+            let sig = sigs[rng.next(sigs.len())];
+            let op = if live.is_empty() { 7 } else { rng.next(24) };
+            match op {
+                0 | 1 => {
+                    if let Ok(Syscall::Done(f)) = k.sys_fork(cur) {
+                        tasks.push(f.child);
+                    }
+                }
+                2 => {
+                    let flags =
+                        [THREAD | F::CLONE_PTRACE, THREAD, F::CLONE_PTRACE, F::CLONE_UNTRACED][rng.next(4)];
+                    let sp = if flags.contains(F::CLONE_VM) { 0x7d00_0010_0000 } else { 0 };
+                    let exit = if flags.contains(F::CLONE_THREAD) { 0 } else { SIGCHLD as u64 };
+                    if let Ok(Syscall::Done(f)) = k.sys_clone(cur, flags.bits() | exit, sp, 0, 0, 0) {
+                        tasks.push(f.child);
+                    }
+                }
+                3 => {
+                    if k.sys_vfork(cur).is_ok() {
+                        tasks.extend(k.vfork_child(cur));
+                    }
+                }
+                4 => {
+                    let _ = k.sys_ptrace_traceme(cur);
+                }
+                5 | 6 => {
+                    let _ = k.sys_ptrace_attach(cur, pid, rng.next(2) == 0, options[rng.next(options.len())]);
+                }
+                7..=10 if !stopped.is_empty() => {
+                    let (tracer, tracee) = stopped[rng.next(stopped.len())];
+                    let tpid = seen(&k, tracer, tracee);
+                    let r = match rng.next(4) {
+                        0 => k.sys_ptrace_detach(tracer, tpid, sig),
+                        1 => k.sys_ptrace_setoptions(tracer, tpid, options[rng.next(options.len())]),
+                        _ => k.sys_ptrace_cont(tracer, tpid, sig),
+                    };
+                    resumed += usize::from(r.is_ok());
+                }
+                7..=12 if other != cur => {
+                    let _ = k.sys_kill(cur, pid, sig);
+                }
+                13 | 14 => {
+                    let _ = k.sys_wait4(cur, -1, [WNOHANG, WUNTRACED, WALL, 0][rng.next(4)]);
+                }
+                15 => {
+                    let _ = k.sys_execve(cur);
+                }
+                16 | 17 => {
+                    let act = [Disposition::Handler, Disposition::Ignore, Disposition::Default][rng.next(3)];
+                    let _ = k.sys_rt_sigaction(cur, sig.max(1), Some(act));
+                }
+                18 => {
+                    let _ = k.sys_ptrace_kill(cur, pid);
+                }
+                19 => {
+                    let _ = k.sys_exit(cur, 1);
+                }
+                20 => {
+                    let _ = k.sys_exit_group(cur, 2);
+                }
+                _ => {
+                    let _ = k.sys_wait4(cur, -1, WNOHANG | WALL);
+                }
+            }
+            drop(k.take_resumed());
+            for &t in &tasks {
+                if let Some(tracer) = k.tracer(t) {
+                    assert!(
+                        !matches!(k.state(tracer), TaskState::Dead | TaskState::Zombie),
+                        "seed {seed}: a tracee of a tracer that has exited"
+                    );
+                    assert!(!k.shares(t, tracer, clonekit_model::Resource::ThreadGroup), "seed {seed}");
+                }
+                if k.in_ptrace_stop(t) {
+                    assert!(k.tracer(t).is_some(), "seed {seed}: a ptrace stop without a tracer");
+                    assert_eq!(k.state(t), TaskState::Stopped, "seed {seed}");
+                }
+            }
+        }
+    }
+    resumed
+}
+
+#[test]
+fn random_sequences_never_leave_a_tracee_to_an_exited_tracer() {
+    let resumed = random_sequences(0..2000);
+    assert!(resumed > 2000, "the generator resumed {resumed} tracees only");
+}
