@@ -252,6 +252,16 @@ fn exec_sends_a_legacy_tracee_sigtrap_and_stops_a_traceexec_one_in_an_event_stop
         report(&mut k, main, pid, 0),
         Some((WaitStatus::Killed(SIGTRAP) | WaitStatus::Dumped(SIGTRAP), None))
     ));
+    // PTRACE_ATTACH, no options: the same.
+    let a = fork(&mut k, main);
+    let pa = nr(&k, main, a);
+    k.sys_ptrace_attach(main, pa, false, 0).unwrap();
+    assert_eq!(report(&mut k, main, pa, 0), signal_stop(SIGSTOP));
+    k.sys_ptrace_cont(main, pa, 0).unwrap();
+    k.sys_execve(a).unwrap();
+    assert_eq!(report(&mut k, main, pa, 0), signal_stop(SIGTRAP));
+    k.sys_ptrace_cont(main, pa, 0).unwrap();
+    assert_eq!(k.state(a), TaskState::Running);
     // SEIZE with PTRACE_O_TRACEEXEC: a PTRACE_EVENT_EXEC stop, its message the old pid.
     let s = fork(&mut k, main);
     let ps = nr(&k, main, s);
@@ -798,4 +808,24 @@ fn random_sequences(seeds: std::ops::Range<u64>) -> usize {
 fn random_sequences_never_leave_a_tracee_to_an_exited_tracer() {
     let resumed = random_sequences(0..2000);
     assert!(resumed > 2000, "the generator resumed {resumed} tracees only");
+}
+
+#[test]
+fn an_exec_by_a_traced_thread_reports_its_old_tid_and_looks_spurious_until_waited_for() {
+    let (mut k, main) = boot();
+    let p = fork(&mut k, main);
+    let t = clone(&mut k, p, THREAD);
+    let (pp, pt) = (nr(&k, main, p), nr(&k, main, t));
+    k.sys_ptrace_attach(main, pt, true, PTRACE_O_TRACEEXEC).unwrap();
+    // de_thread: the thread takes its leader's pid; the old leader is gone.
+    k.sys_execve(t).unwrap();
+    assert_eq!(nr(&k, main, t), pp);
+    assert_eq!(k.state(p), TaskState::Dead);
+    // looks_like_a_spurious_pid: until the tracer has seen the stop, requests by the new pid
+    // are ESRCH.
+    assert_eq!(k.sys_ptrace_cont(main, pp, 0), Err(Errno::ESRCH));
+    let w = wait(&mut k, main, -1, WNOHANG).unwrap().unwrap();
+    assert_eq!((w.nr, w.status, w.ptrace_event), (pp, WaitStatus::Stopped(SIGTRAP), Some(PTRACE_EVENT_EXEC)));
+    assert_eq!(k.sys_ptrace_geteventmsg(main, pp), Ok(pt as u64));
+    assert_eq!(k.sys_ptrace_cont(main, pp, 0), Ok(()));
 }
