@@ -237,15 +237,16 @@ pub fn format_idtype(idtype: u32) -> String {
 
 /// The `PTRACE_EVENT_*` name of an event code, as `status >> 16` carries it.
 pub fn ptrace_event_name(event: u32) -> Option<&'static str> {
+    use crate::ptrace::*;
     Some(match event {
-        1 => "PTRACE_EVENT_FORK",
-        2 => "PTRACE_EVENT_VFORK",
-        3 => "PTRACE_EVENT_CLONE",
-        4 => "PTRACE_EVENT_EXEC",
-        5 => "PTRACE_EVENT_VFORK_DONE",
-        6 => "PTRACE_EVENT_EXIT",
-        7 => "PTRACE_EVENT_SECCOMP",
-        0x80 => "PTRACE_EVENT_STOP",
+        PTRACE_EVENT_FORK => "PTRACE_EVENT_FORK",
+        PTRACE_EVENT_VFORK => "PTRACE_EVENT_VFORK",
+        PTRACE_EVENT_CLONE => "PTRACE_EVENT_CLONE",
+        PTRACE_EVENT_EXEC => "PTRACE_EVENT_EXEC",
+        PTRACE_EVENT_VFORK_DONE => "PTRACE_EVENT_VFORK_DONE",
+        PTRACE_EVENT_EXIT => "PTRACE_EVENT_EXIT",
+        PTRACE_EVENT_SECCOMP => "PTRACE_EVENT_SECCOMP",
+        PTRACE_EVENT_STOP => "PTRACE_EVENT_STOP",
         _ => return None,
     })
 }

@@ -89,6 +89,14 @@ pub(crate) fn cap_bprm_creds_from_file(new: &mut Cred, old_permitted: u64, no_ne
     !is_real && is_eff
 }
 
+/// `cap_ptrace_traceme`: a task may make its parent its tracer if they share a user
+/// namespace and the parent's permitted set covers the task's, or if the parent has
+/// `CAP_SYS_PTRACE` over the task's user namespace (`has_ns_capability`).
+pub(crate) fn cap_ptrace_traceme(parent: &Cred, child: &Cred) -> bool {
+    (std::rc::Rc::ptr_eq(&parent.user_ns, &child.user_ns) && child.cap_permitted & !parent.cap_permitted == 0)
+        || parent.ns_capable(&child.user_ns, clonekit_flags::CAP_SYS_PTRACE)
+}
+
 /// `cap_task_prctl` for `PR_SET_KEEPCAPS`: 0 or 1 (`EINVAL` otherwise).
 pub(crate) fn set_keepcaps(new: &mut Cred, arg: u64) -> Result<(), Errno> {
     if arg > 1 {

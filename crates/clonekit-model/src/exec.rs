@@ -12,9 +12,15 @@ use crate::mm::MmStruct;
 use crate::sched::{Kernel, TaskId};
 
 impl Kernel {
-    /// `execve` past the point of no return.
+    /// `execve` past the point of no return. A traced caller then reports the exec
+    /// (`exec_binprm`'s `ptrace_event(PTRACE_EVENT_EXEC, old_vpid)`): with
+    /// `PTRACE_O_TRACEEXEC` it stops in a `PTRACE_EVENT_EXEC` stop before the call returns;
+    /// traced without it and not seized, it sends itself `SIGTRAP`.
     pub fn sys_execve(&mut self, cur: TaskId) -> Result<(), Errno> {
         self.current(cur)?;
+        // exec_binprm: the pid before a de_thread changes it, as the tracer numbers it.
+        let parent = self.parent_of(cur);
+        let old_vpid = self.pid_vnr(parent, &self.t(cur).pid.clone());
         self.de_thread(cur)?;
         // unshare_files: the fd table becomes private before close-on-exec applies.
         let files = self.t(cur).files.clone().expect("a live task has a files_struct");
@@ -71,8 +77,10 @@ impl Kernel {
         t.handled_maybe = 0;
         t.set_child_tid = 0;
         t.forknoexec = false;
-        // The closed files' last references go as the exec returns (task work).
+        // The closed files' last references go as the exec returns (task work), which
+        // ptrace_notify runs before an event stop.
         self.fput_all(closed);
+        self.ptrace_event(cur, clonekit_flags::PTRACE_EVENT_EXEC, old_vpid as u64);
         // No wake-up for the parent: an exec notifies nobody. A parent asleep in a wait that
         // the exit signal's change to SIGCHLD makes ineligible (a __WCLONE wait) sleeps on
         // until one of its children wakes it.
@@ -89,6 +97,8 @@ impl Kernel {
             return Err(Errno::EAGAIN);
         }
         let others: Vec<TaskId> = signal.borrow().threads.iter().copied().filter(|&t| t != cur).collect();
+        // A traced thread's exit, and the traced leader's release, wake its tracer's waits.
+        let traced = others.iter().any(|&t| self.tracer(t).is_some());
         for t in others {
             // zap_other_threads: SIGKILL; do_group_exit sees group_exec_task and exits with 0.
             if self.task(t).is_some_and(|x| !x.exiting) {
@@ -119,9 +129,16 @@ impl Kernel {
             let l = self.tm(leader);
             l.group_leader = cur;
             l.exit_signal = -1;
+            // release_task unlinks a traced leader silently: its tracer's waits look again.
+            if let Some(tracer) = self.tracer(leader) {
+                self.wake_up_parent(leader, tracer);
+            }
             self.release_task(leader);
         }
         self.tm(cur).exit_signal = 17;
+        if traced {
+            self.wake_waiters();
+        }
         Ok(())
     }
 

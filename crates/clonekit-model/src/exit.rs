@@ -9,7 +9,7 @@ use std::rc::Rc;
 use clonekit_flags::Errno;
 
 use crate::pid::{Pid, PidNamespace, PidType};
-use crate::sched::{Block, Kernel, Resumed, TaskId, TaskState};
+use crate::sched::{Block, Kernel, PtraceStop, Resumed, TaskId, TaskState};
 use crate::signal::Disposition;
 
 /// `SIGCHLD`.
@@ -80,7 +80,12 @@ impl Kernel {
         let threads = signal.borrow().threads.clone();
         for &t in &threads {
             if let Some(x) = self.task_mut(t) {
+                // task_clear_jobctl_pending(t, JOBCTL_PENDING_MASK).
                 x.stop_pending = false;
+                x.jobctl.stop_consume = false;
+                x.jobctl.stop_dequeued = false;
+                x.jobctl.trap_stop = false;
+                x.jobctl.trap_notify = false;
             }
         }
         for t in threads {
@@ -115,6 +120,12 @@ impl Kernel {
         t.exiting = true;
         t.stopped = false;
         t.stopped_resume = None;
+        // Out of a ptrace stop (SIGKILL woke it): nothing is left to resume.
+        t.ptrace_stop = None;
+        t.ptrace_code = 0;
+        t.ptrace_message = 0;
+        t.jobctl.trap_stop = false;
+        t.jobctl.trap_notify = false;
         let block = t.block.take();
         t.state = TaskState::Running;
         match block {
@@ -227,12 +238,28 @@ impl Kernel {
         }
     }
 
-    /// `complete_vfork_done` (kernel/fork.c): the parent's `vfork` returns.
+    /// `complete_vfork_done` (kernel/fork.c): the parent's `vfork` returns. A parent traced
+    /// with `PTRACE_O_TRACEVFORKDONE` first stops in a `PTRACE_EVENT_VFORK_DONE` stop
+    /// (kernel_clone's `ptrace_event_pid`), or, still in its `PTRACE_EVENT_VFORK` stop, will
+    /// when resumed; the call's result waits for the tracer to resume it.
     fn complete_vfork_done(&mut self, parent: TaskId, child: TaskId) {
         let nr = match self.task(parent).and_then(|p| p.block.as_ref()) {
             Some((_, Block::Vfork { child: c, nr })) if *c == child => *nr,
             _ => return,
         };
+        if self.ptrace_event_enabled(parent, clonekit_flags::PTRACE_EVENT_VFORK_DONE) {
+            let pid = self.t(child).pid.clone();
+            let t = self.tm(parent);
+            let Some((seq, _)) = t.block.take() else { return };
+            t.state = TaskState::Running;
+            t.stopped_resume = Some((seq, parent, Resumed::Vfork(nr)));
+            if let Some(PtraceStop::Event { vfork_done }) = t.ptrace_stop.as_mut() {
+                *vfork_done = Some(pid);
+            } else if !self.ptrace_event_pid(parent, clonekit_flags::PTRACE_EVENT_VFORK_DONE, &pid) {
+                self.continue_stopped(parent);
+            }
+            return;
+        }
         self.wake(parent, Resumed::Vfork(nr));
     }
 
@@ -260,7 +287,16 @@ impl Kernel {
             let pid = self.t(tsk).pid.clone();
             self.notify_pidfd(&pid);
         }
-        let autoreap = if leader {
+        let autoreap = if self.t(tsk).ptrace != 0 {
+            // A tracee tells its tracer, thread or not: with its exit signal only as the
+            // leader of an empty group traced by its real parent's group, else SIGCHLD.
+            let sig = if leader && self.thread_group_empty(tsk) && !self.ptrace_reparented(tsk) {
+                self.t(tsk).exit_signal
+            } else {
+                SIGCHLD
+            };
+            self.do_notify_parent(tsk, sig)
+        } else if leader {
             self.thread_group_empty(tsk) && {
                 let sig = self.t(tsk).exit_signal;
                 self.do_notify_parent(tsk, sig)
@@ -336,7 +372,7 @@ impl Kernel {
     }
 
     /// `thread_group_empty`: the task is the only one left in its group.
-    fn thread_group_empty(&self, p: TaskId) -> bool {
+    pub(crate) fn thread_group_empty(&self, p: TaskId) -> bool {
         let s = self.t(p).signal.borrow();
         s.threads.len() == 1 && s.threads[0] == p
     }
@@ -390,6 +426,10 @@ impl Kernel {
     /// `forget_original_parent` (kernel/exit.c): every child (and each of its threads) gets
     /// the new parent; `pdeath_signal` goes to each thread whose creator this was.
     fn forget_original_parent(&mut self, father: TaskId, orphaned: &mut Vec<Rc<Pid>>) -> bool {
+        // exit_ptrace: the tracees are let go first.
+        if !self.t(father).ptraced.is_empty() {
+            self.exit_ptrace(father);
+        }
         let Some(reaper) = self.find_child_reaper(father) else { return false };
         if self.t(father).children.is_empty() {
             return true;
@@ -435,26 +475,31 @@ impl Kernel {
     }
 
     /// `reparent_leader` (kernel/exit.c): the exit signal becomes SIGCHLD, and a zombie is
-    /// reported to its new parent at once. Returns whether it is to be released.
+    /// reported to its new parent at once (a traced one, later, by its tracer's wait).
+    /// Returns whether it is to be released.
     fn reparent_leader(&mut self, p: TaskId) -> bool {
         let Some(t) = self.task_mut(p) else { return false };
         if t.state == TaskState::Dead {
             return false;
         }
         t.exit_signal = SIGCHLD;
-        if t.state == TaskState::Zombie && self.thread_group_empty(p) {
+        let traced = t.ptrace != 0;
+        if !traced && t.state == TaskState::Zombie && self.thread_group_empty(p) {
             return self.do_notify_parent(p, SIGCHLD);
         }
         false
     }
 
-    /// `do_notify_parent` (kernel/signal.c): sends `sig` to the parent (SIGCHLD if the parent
-    /// exec'd since), wakes its waiters, and says whether the child reaps itself: the parent
-    /// ignores SIGCHLD. The model's init (and a namespace init of the set-up), like a real one,
-    /// always waits; it reaps at once.
+    /// `do_notify_parent` (kernel/signal.c): sends `sig` to the parent, which is the tracer
+    /// of a traced task (SIGCHLD if the parent exec'd since), wakes its waiters, and says
+    /// whether the child reaps itself: the parent ignores SIGCHLD, and the child is not
+    /// traced. The model's init (and a namespace init of the set-up), like a real one, always
+    /// waits; it reaps at once (a tracee it traces for another parent goes on to that parent,
+    /// as its wait would send it).
     pub(crate) fn do_notify_parent(&mut self, tsk: TaskId, sig: i32) -> bool {
         let t = self.t(tsk);
-        let parent = t.real_parent;
+        let traced = t.ptrace != 0;
+        let parent = self.parent_of(tsk);
         let mut sig = sig;
         let parent_exec_id = self.task(parent).map_or(0, |p| p.self_exec_id);
         if sig != SIGCHLD && t.parent_exec_id != parent_exec_id {
@@ -467,12 +512,13 @@ impl Kernel {
         let Some(p) = self.task(parent) else { return true };
         let action = p.sighand.borrow().get(SIGCHLD as u32);
         let mut autoreap = false;
-        if sig == SIGCHLD && action == Disposition::Ignore {
+        if !traced && sig == SIGCHLD && action == Disposition::Ignore {
             autoreap = true;
             sig = 0;
         }
-        // CLONE_AUTOREAP (Linux 7.1): the process reaps itself, whoever its parent now is.
-        if self_reaping {
+        // CLONE_AUTOREAP (Linux 7.1): the process reaps itself, whoever its parent now is
+        // (unless it is traced).
+        if !traced && self_reaping {
             autoreap = true;
             sig = 0;
         }
@@ -493,7 +539,21 @@ impl Kernel {
             self.send_signal(None, sig as u32, parent, true);
         }
         self.wake_up_parent(tsk, parent);
-        autoreap || self.always_waits.contains(&parent)
+        if autoreap || !self.always_waits.contains(&parent) {
+            return autoreap;
+        }
+        // As the init's wait would: not a leader whose threads live on (a tracee's exit is
+        // told before its group is empty), which is reaped when the last one is released.
+        let leader = self.t(tsk).group_leader == tsk;
+        if leader && !self.thread_group_empty(tsk) {
+            return false;
+        }
+        if traced && self.ptrace_reparented(tsk) && leader {
+            self.ptrace_unlink(tsk);
+            let sig = self.t(tsk).exit_signal;
+            return self.do_notify_parent(tsk, sig);
+        }
+        true
     }
 
     /// `release_task` (kernel/exit.c): the task leaves its group and the pid tables; the last
@@ -501,6 +561,8 @@ impl Kernel {
     pub(crate) fn release_task(&mut self, p: TaskId) {
         let mut p = p;
         loop {
+            // ptrace_release_task: a tracee is unlinked.
+            self.ptrace_unlink(p);
             let Some(t) = self.task_mut(p) else { return };
             t.state = TaskState::Dead;
             let leader = t.group_leader;

@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use clonekit_flags::{
     rule, violations, CallerState, CloneArgs, CloneCall, CloneFlags, Errno, ExitSignal, KernelCloneArgs,
-    Rule, Sharing, CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, RULES, TASK_SIZE_MAX_4LEVEL,
-    TIMENS_SHARED_MM,
+    Rule, Sharing, CLONE_ARGS_SIZE_VER2, CSIGNAL, PAGE_SIZE as CLONE3_MAX_SIZE, PTRACE_EVENT_CLONE,
+    PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, RULES, TASK_SIZE_MAX_4LEVEL, TIMENS_SHARED_MM,
 };
 use serde::Serialize;
 
@@ -307,7 +307,7 @@ impl Kernel {
         if self.signal_pending(cur) {
             self.deliver_pending(cur);
             let gone_or_stopped =
-                self.task(cur).is_none_or(|t| t.exiting || t.stopped || t.state != TaskState::Running);
+                self.task(cur).is_none_or(|t| t.exiting || t.frozen() || t.state != TaskState::Running);
             if gone_or_stopped {
                 return Err(Refused::by("S1"));
             }
@@ -779,6 +779,15 @@ impl Kernel {
     /// vfork setup and the child's first run (`schedule_tail`'s child-tid write). A
     /// `CLONE_VFORK` caller sleeps until the child releases its mm. `set_tid` is the array
     /// `clone3` copied in (`kernel_clone_args.set_tid`), deepest namespace first.
+    ///
+    /// A traced caller's tracer also traces the child with `CLONE_PTRACE`, or when the caller
+    /// has the option for this clone's event (`PTRACE_O_TRACEVFORK` for `CLONE_VFORK`,
+    /// `PTRACE_O_TRACECLONE` for an exit signal other than `SIGCHLD`, else
+    /// `PTRACE_O_TRACEFORK`) and `CLONE_UNTRACED` is not given (`ptrace_init_task`). With the
+    /// option, the caller stops in the event stop before the call returns (the result is
+    /// returned, the caller is [`TaskState::Stopped`]); a traced child stops at once, before
+    /// it runs anything (the model has the caller stop first; on a real machine the order of
+    /// the two stops is a race).
     pub fn kernel_clone(
         &mut self,
         cur: TaskId,
@@ -786,20 +795,41 @@ impl Kernel {
         set_tid: &[i32],
     ) -> Result<Syscall<Forked>, Errno> {
         self.current(cur)?;
+        // Which event to report to the tracer: none with CLONE_UNTRACED, else the one the
+        // clone is, if the caller's options ask for it.
+        let trace = if args.flags.contains(F::CLONE_UNTRACED) {
+            0
+        } else {
+            let event = if args.flags.contains(F::CLONE_VFORK) {
+                PTRACE_EVENT_VFORK
+            } else if args.exit_signal.raw() != ExitSignal::SIGCHLD.raw() {
+                PTRACE_EVENT_CLONE
+            } else {
+                PTRACE_EVENT_FORK
+            };
+            if self.ptrace_event_enabled(cur, event) {
+                event
+            } else {
+                0
+            }
+        };
         let mut rec = CopyProcessRecord::new(args);
         let result = self.copy_process(cur, args, set_tid, &mut rec);
         let (child, _) = match result {
             Ok(r) => r,
             Err(e) => {
                 self.keep_record(rec);
-                if e == Errno::ERESTARTNOINTR && self.task(cur).is_some_and(|t| t.stopped && !t.exiting) {
-                    // Stopped by the pending signal: the call is made again at SIGCONT.
+                if e == Errno::ERESTARTNOINTR && self.task(cur).is_some_and(|t| t.frozen() && !t.exiting) {
+                    // Stopped by the pending signal (or in a ptrace stop for it): the call is made
+                    // again when the task continues.
                     self.sleep(cur, Block::Restart { args: *args, set_tid: set_tid.to_vec() });
                     return Ok(Syscall::Blocked);
                 }
                 return Err(e);
             }
         };
+        // copy_process: ptrace_init_task.
+        self.ptrace_init_task(child, cur, args.flags.contains(F::CLONE_PTRACE) || trace != 0);
         let pid = self.t(child).pid.clone();
         let nr = self.pid_vnr(cur, &pid);
         if args.flags.contains(F::CLONE_PARENT_SETTID) {
@@ -824,6 +854,14 @@ impl Kernel {
             );
         }
         self.keep_record(rec);
+        // wake_up_new_task, then the tracer is told of the clone (ptrace_event_pid); a traced
+        // child takes its first stop (SIGSTOP, or a seized child's PTRACE_EVENT_STOP trap).
+        if trace != 0 {
+            self.ptrace_event_pid(cur, trace, &pid);
+        }
+        if self.t(child).ptrace != 0 {
+            self.deliver_pending(child);
+        }
         if vfork {
             // wait_for_vfork_done (kernel/fork.c), TASK_KILLABLE.
             self.sleep(cur, Block::Vfork { child, nr });

@@ -61,7 +61,7 @@ impl Kernel {
         while i < self.futex_waiters.len() && woken.len() < n as usize {
             let w = &self.futex_waiters[i];
             // A stopped waiter left the queue (-ERESTARTSYS) and waits again at SIGCONT.
-            let stopped = self.task(w.task).is_some_and(|t| t.stopped);
+            let stopped = self.task(w.task).is_some_and(|t| t.frozen());
             if !stopped && w.addr == addr && w.mm.upgrade().is_some_and(|m| Rc::ptr_eq(&m, mm)) {
                 woken.push(self.futex_waiters.remove(i).task);
             } else {

@@ -7,7 +7,8 @@
 //! share an address space is answered by identity ([`Kernel::shares`]), never by re-reading
 //! the flags. Around it sit the paths that clone's semantics interact with: exit and
 //! exit_group, wait4/waitid, execve (de_thread, vfork release, clear-tid), unshare, signals
-//! (dispositions, masks, delivery), futexes, fs info, fd tables, pid namespaces.
+//! (dispositions, masks, delivery), ptrace (attach, stops, events, the tracer's wait and
+//! exit), futexes, fs info, fd tables, pid namespaces.
 //!
 //! The files are named after the kernel files they follow (`fork.rs` is `kernel/fork.c`,
 //! `exit.rs` is `kernel/exit.c`, `exec.rs` is `fs/exec.c`…), and each function names the

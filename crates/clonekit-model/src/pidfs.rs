@@ -212,7 +212,7 @@ impl Kernel {
             if self.pidfd_wakes.is_some() {
                 let Some((_, Block::Poll { fd, events, .. })) = self.t(t).block.clone() else { continue };
                 let (mask, _) = self.do_pollfd(t, fd, events);
-                if mask != 0 && !self.t(t).stopped {
+                if mask != 0 && !self.t(t).frozen() {
                     if let Some(w) = self.pidfd_wakes.as_mut() {
                         if !w.iter().any(|(x, _)| *x == t) {
                             w.push((t, mask));
@@ -230,7 +230,7 @@ impl Kernel {
     pub(crate) fn end_pidfd_wakes(&mut self, woken: Vec<(TaskId, u16)>) {
         for (t, first) in woken {
             let Some(task) = self.task(t) else { continue };
-            if task.state != TaskState::Blocked || task.stopped {
+            if task.state != TaskState::Blocked || task.frozen() {
                 continue;
             }
             let Some((_, Block::Poll { fd, events, .. })) = task.block.clone() else { continue };
@@ -244,7 +244,7 @@ impl Kernel {
     /// was closed: `POLLNVAL`).
     pub(crate) fn poll_again(&mut self, t: TaskId) {
         let Some(task) = self.task(t) else { return };
-        if task.state != TaskState::Blocked || task.stopped {
+        if task.state != TaskState::Blocked || task.frozen() {
             return;
         }
         let Some((_, Block::Poll { fd, events, .. })) = task.block.clone() else { return };

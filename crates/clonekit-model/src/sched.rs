@@ -70,7 +70,8 @@ pub(crate) enum Block {
         pid: Rc<Pid>,
     },
     /// A clone that found a signal pending at entry (`copy_process` returned
-    /// `-ERESTARTNOINTR`) and whose task then stopped: the call is made again at `SIGCONT`.
+    /// `-ERESTARTNOINTR`) and whose task then stopped (or entered a ptrace stop): the call is
+    /// made again when the task continues.
     Restart {
         /// The call.
         args: KernelCloneArgs,
@@ -189,7 +190,20 @@ impl Task {
             sigpending: false,
             stopped_resume: None,
             forknoexec: true,
+            jobctl: JobCtl::default(),
+            ptrace: 0,
+            ptracer: None,
+            ptraced: Vec::new(),
+            ptrace_stop: None,
+            ptrace_code: 0,
+            ptrace_message: 0,
         }
+    }
+
+    /// Stopped (`TASK_STOPPED`) or in a ptrace stop (`TASK_TRACED`): it runs nothing until
+    /// it is woken (`SIGCONT`, a ptrace request, `SIGKILL`).
+    pub(crate) fn frozen(&self) -> bool {
+        self.stopped || self.ptrace_stop.is_some()
     }
 }
 
@@ -266,6 +280,69 @@ pub(crate) struct Task {
     /// `PF_FORKNOEXEC`: forked and not yet exec'd (a parent may still move it to another
     /// process group).
     pub(crate) forknoexec: bool,
+    /// The `jobctl` bits besides `JOBCTL_STOP_PENDING` (`stop_pending`) and the stopped
+    /// states (`stopped`, `ptrace_stop`).
+    pub(crate) jobctl: JobCtl,
+    /// `ptrace`: 0 when not traced, else `PT_PTRACED`, `PT_SEIZED` and the options shifted
+    /// by `PT_OPT_FLAG_SHIFT` (include/linux/ptrace.h).
+    pub(crate) ptrace: u32,
+    /// `parent` while traced: the tracer (`__ptrace_link`). `None`: `parent` is
+    /// `real_parent`.
+    pub(crate) ptracer: Option<TaskId>,
+    /// `ptraced`: the tasks this one traces, the last linked first (`list_add`), the order
+    /// `ptrace_do_wait` looks at them in.
+    pub(crate) ptraced: Vec<TaskId>,
+    /// In a ptrace stop (`TASK_TRACED`, `JOBCTL_TRACED`): what the task does when it leaves
+    /// it.
+    pub(crate) ptrace_stop: Option<PtraceStop>,
+    /// `exit_code` while alive and traced: what the ptrace stop reports to the tracer's wait
+    /// (0 once reported), then the signal the tracer resumes it with.
+    pub(crate) ptrace_code: i32,
+    /// `ptrace_message`: what `PTRACE_GETEVENTMSG` reads in an event stop.
+    pub(crate) ptrace_message: u64,
+}
+
+/// `task->jobctl` (include/linux/sched/jobctl.h), the bits the model follows besides
+/// `JOBCTL_STOP_PENDING` and the stopped states.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct JobCtl {
+    /// `JOBCTL_STOP_SIGMASK`: the signal of the last group stop asked of this thread.
+    pub(crate) stop_sig: u32,
+    /// `JOBCTL_STOP_CONSUME`: taking part in the group stop counts down `group_stop_count`
+    /// (not so for a stop reinstated by `__ptrace_unlink`).
+    pub(crate) stop_consume: bool,
+    /// `JOBCTL_STOP_DEQUEUED`: a stop signal was dequeued (or a signal reported to the
+    /// tracer) and no `SIGCONT` has come since: it may still start a group stop.
+    pub(crate) stop_dequeued: bool,
+    /// `JOBCTL_TRAP_STOP`: a ptrace trap (a traced thread's group-stop, a seized child's
+    /// first stop) is to be taken.
+    pub(crate) trap_stop: bool,
+    /// `JOBCTL_TRAP_NOTIFY`: a seized tracee is to trap (`PTRACE_EVENT_STOP`) to tell its
+    /// tracer of a group stop or continue (`ptrace_trap_notify`).
+    pub(crate) trap_notify: bool,
+}
+
+/// What a task in a ptrace stop stopped in, which says what it does when resumed.
+#[derive(Debug, Clone)]
+pub(crate) enum PtraceStop {
+    /// `ptrace_signal`: a signal-delivery-stop, for a signal dequeued from the thread's own
+    /// queue or (`shared`) its group's; the tracer's signal is then delivered.
+    Signal {
+        /// Dequeued from `shared_pending` (`PIDTYPE_TGID`), where a blocked signal the
+        /// tracer gives back is queued again.
+        shared: bool,
+    },
+    /// `ptrace_event` in a system call (fork, vfork, clone, exec, vfork done): the call goes
+    /// on to return; the tracer's signal is dropped.
+    Event {
+        /// A vfork whose child released the task while it was in this (`PTRACE_EVENT_VFORK`)
+        /// stop, with the child's pid: `wait_for_vfork_done` returns at once, and the
+        /// `PTRACE_EVENT_VFORK_DONE` stop comes next.
+        vfork_done: Option<Rc<Pid>>,
+    },
+    /// `do_jobctl_trap`: a group-stop or `PTRACE_EVENT_STOP` trap; the task goes back to
+    /// `get_signal`, the tracer's signal dropped.
+    Trap,
 }
 
 /// A task woken by another that goes on in the kernel on its own CPU: a vfork child's exit
@@ -307,6 +384,9 @@ pub(crate) enum Continuing {
     Notify(TaskId),
     /// A thread woken from its stop.
     Thread(TaskId),
+    /// A seized tracee told of the continue (`ptrace_trap_notify`): it traps
+    /// (`PTRACE_EVENT_STOP`) on its way back to user space.
+    Trap(TaskId),
 }
 
 /// The whole modelled system: the task table, the initial namespaces and init.
@@ -428,7 +508,8 @@ impl Kernel {
         self.task(id).map_or(TaskState::Dead, |t| match t.state {
             // Past PF_EXITING the task runs no more user code: a zombie in all but name.
             TaskState::Running if t.exiting => TaskState::Zombie,
-            TaskState::Running | TaskState::Blocked if t.stopped => TaskState::Stopped,
+            // TASK_STOPPED and TASK_TRACED alike: the task runs nothing until it is woken.
+            TaskState::Running | TaskState::Blocked if t.frozen() => TaskState::Stopped,
             s => s,
         })
     }
@@ -436,7 +517,7 @@ impl Kernel {
     /// Whether the task can make a system call now; the error a call on it gets otherwise.
     pub(crate) fn current(&self, id: TaskId) -> Result<(), Errno> {
         match self.task(id) {
-            Some(t) if t.state == TaskState::Running && !t.stopped => Ok(()),
+            Some(t) if t.state == TaskState::Running && !t.frozen() => Ok(()),
             _ => Err(Errno::ESRCH),
         }
     }
@@ -461,7 +542,7 @@ impl Kernel {
         let Some(t) = self.task_mut(id) else { return };
         let Some((seq, _)) = t.block.take() else { return };
         t.state = TaskState::Running;
-        if t.stopped {
+        if t.frozen() {
             t.stopped_resume = Some((seq, id, result));
             return;
         }
@@ -471,7 +552,7 @@ impl Kernel {
         }
         // A stop taken on the way back to user space (a stop signal held while it slept, a
         // group stop it had yet to join) keeps the result from the task until it continues.
-        if self.task(id).is_some_and(|t| t.stopped) {
+        if self.task(id).is_some_and(|t| t.frozen()) {
             if let Some(i) = self.resumed.iter().position(|(s, t, _)| *s == seq && *t == id) {
                 let entry = self.resumed.remove(i);
                 self.tm(id).stopped_resume = Some(entry);
@@ -510,7 +591,7 @@ impl Kernel {
                 .filter_map(|t| match &t.block {
                     // A stopped waiter left its wait (-ERESTARTSYS) and makes it again at
                     // SIGCONT.
-                    Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked && !t.stopped => {
+                    Some((seq, Block::Wait(w))) if t.state == TaskState::Blocked && !t.frozen() => {
                         let woken = wakes.iter().any(|k| {
                             Rc::ptr_eq(&k.group, &t.signal)
                                 && crate::wait::eligible_pid(w, &k.pid, &k.pgrp)

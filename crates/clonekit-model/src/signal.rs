@@ -15,6 +15,7 @@ use std::rc::Rc;
 use clonekit_flags::{Errno, Signal};
 
 use crate::pid::{Pid, PidType};
+use crate::ptrace::PT_SEIZED;
 use crate::sched::{Block, Continuing, Kernel, Resumed, Syscall, TaskId, TaskState};
 
 /// A set of signals (`sigset_t`): bit `n - 1` for signal `n`.
@@ -59,6 +60,9 @@ impl fmt::Display for SigSet {
 
 /// `SIGKILL` and `SIGSTOP`: never caught, blocked or ignored (`sig_kernel_only`).
 const KERNEL_ONLY: SigSet = SigSet((1 << 8) | (1 << 18));
+
+/// `SIGKILL`.
+const SIGKILL: u32 = Signal::SIGKILL.number();
 
 use clonekit_flags::{sig_kernel_coredump, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop};
 
@@ -215,6 +219,18 @@ fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
     pending.retain(|&s| !mask(s));
 }
 
+/// `SYNCHRONOUS_MASK`: SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE and SIGSYS, dequeued before
+/// the others.
+const SYNCHRONOUS_MASK: SigSet = SigSet((1 << 10) | (1 << 6) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 30));
+
+/// `next_signal` (kernel/signal.c): the pending signal not blocked to dequeue first: the
+/// lowest synchronous one if there is one, else the lowest.
+fn next_signal(pending: &[u32], blocked: SigSet) -> Option<u32> {
+    let ready = pending.iter().copied().filter(|&s| !blocked.has(s));
+    let sync = ready.clone().filter(|&s| SYNCHRONOUS_MASK.has(s)).min();
+    sync.or_else(|| ready.min())
+}
+
 /// The part of a `siginfo_t` a caller passes to `pidfd_send_signal` (or `rt_sigqueueinfo`)
 /// that the kernel checks: `si_signo` and `si_code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +247,11 @@ impl Kernel {
     fn sig_ignored(&self, t: TaskId, sig: u32, force: bool) -> bool {
         let task = self.t(t);
         if task.blocked.has(sig) {
+            return false;
+        }
+        // A tracer may want to know of a signal even if it is ignored (SIGKILL aside, which
+        // it is never told of).
+        if task.ptrace != 0 && sig != SIGKILL {
             return false;
         }
         let handler = task.sighand.borrow().get(sig);
@@ -267,12 +288,23 @@ impl Kernel {
                 flush(&mut self.tm(t).pending, sig_kernel_stop);
             }
             let mut woken = Vec::new();
+            let mut notified = Vec::new();
             for &t in &threads {
                 let task = self.tm(t);
+                // task_clear_jobctl_pending(JOBCTL_STOP_PENDING): CONSUME and DEQUEUED too.
                 task.stop_pending = false;
-                if task.stopped {
-                    task.stopped = false;
-                    woken.push(t);
+                task.jobctl.stop_consume = false;
+                task.jobctl.stop_dequeued = false;
+                if task.ptrace & PT_SEIZED == 0 {
+                    // wake_up_state(t, __TASK_STOPPED): a task in a ptrace stop stays there.
+                    if task.stopped {
+                        task.stopped = false;
+                        woken.push(t);
+                    }
+                } else if !task.exiting {
+                    // ptrace_trap_notify: a seized tracee traps to tell its tracer.
+                    task.jobctl.trap_notify = true;
+                    notified.push(t);
                 }
             }
             let notify = {
@@ -296,6 +328,7 @@ impl Kernel {
                 self.continuing.push(Continuing::Notify(leader));
             }
             self.continuing.extend(woken.into_iter().map(Continuing::Thread));
+            self.continuing.extend(notified.into_iter().map(Continuing::Trap));
         }
         !self.sig_ignored(p, sig, force)
     }
@@ -313,7 +346,8 @@ impl Kernel {
         if sig == 9 {
             return true;
         }
-        if t.stopped {
+        // task_is_stopped_or_traced.
+        if t.frozen() {
             return false;
         }
         // TIF_SIGPENDING from before this signal: a sleeper already picked for another one
@@ -337,9 +371,14 @@ impl Kernel {
         for c in continuing {
             match c {
                 Continuing::Notify(leader) if self.task(leader).is_some() => {
-                    self.notify_parent_cldstop(leader)
+                    self.notify_parent_cldstop(leader);
+                    // The leader's tracer is told too, unless it is the real parent's group.
+                    if self.ptrace_reparented(leader) {
+                        self.notify_tracer_cldstop(leader);
+                    }
                 }
                 Continuing::Thread(t) if self.task(t).is_some() => self.continue_stopped(t),
+                Continuing::Trap(t) if self.task(t).is_some() => self.deliver_pending(t),
                 _ => {}
             }
         }
@@ -387,6 +426,8 @@ impl Kernel {
         };
         let handler = self.t(p).sighand.borrow().get(sig);
         let fatal = !sig_kernel_ignore(sig) && !sig_kernel_stop(sig) && handler == Disposition::Default;
+        // A traced task's tracer sees a fatal signal first (SIGKILL aside).
+        let fatal = fatal && (sig == SIGKILL || self.t(p).ptrace == 0);
         if fatal && !signal.borrow().group_exit && !sig_kernel_coredump(sig) {
             // Start a group exit: every thread gets SIGKILL.
             if let Some(later) = self.deferred_kills.as_mut() {
@@ -420,36 +461,50 @@ impl Kernel {
 
     /// `get_signal` (kernel/signal.c), run for `t` as it returns to user space: takes each
     /// deliverable signal and acts on it. Does nothing for a task that cannot run its
-    /// handlers now (stopped, exiting, or a vfork parent's killable sleep).
+    /// handlers now (stopped, in a ptrace stop, exiting, or a vfork parent's killable sleep).
+    /// A traced task traps instead of taking a group stop, and reports every signal but
+    /// SIGKILL to its tracer first (a signal-delivery-stop); the rest of the loop runs when
+    /// the tracer resumes it ([`Kernel::ptrace_stop_return`]).
     pub(crate) fn deliver_pending(&mut self, t: TaskId) {
         loop {
             let Some(task) = self.task(t) else { return };
-            if task.exiting || task.stopped || matches!(task.state, TaskState::Zombie | TaskState::Dead) {
+            if task.exiting || task.frozen() || matches!(task.state, TaskState::Zombie | TaskState::Dead) {
                 return;
             }
             if matches!(task.block, Some((_, Block::Vfork { .. }))) {
                 return;
             }
-            // get_signal: a group stop this thread owes a part in comes first.
+            let traced = task.ptrace != 0;
+            // get_signal: a group stop this thread owes a part in comes first; a traced
+            // thread takes its part in a trap (do_signal_stop sets JOBCTL_TRAP_STOP).
             if task.stop_pending {
-                self.participate_group_stop(t, true);
+                if !traced {
+                    self.participate_group_stop(t, true);
+                    return;
+                }
+                self.tm(t).jobctl.trap_stop = true;
+            }
+            let task = self.t(t);
+            if traced && (task.jobctl.trap_stop || task.jobctl.trap_notify) {
+                // do_jobctl_trap: the task stops, or its group is dying.
+                self.do_jobctl_trap(t);
                 return;
             }
             let blocked = task.blocked;
             let signal = task.signal.clone();
-            // dequeue_signal: the thread's own queue first, then the group's; lowest number.
-            let own = task.pending.iter().copied().filter(|&s| !blocked.has(s)).min();
-            let sig = match own {
+            // dequeue_signal: the thread's own queue first, then the group's (next_signal).
+            let own = next_signal(&task.pending, blocked);
+            let (sig, shared) = match own {
                 Some(s) => {
                     let p = &mut self.tm(t).pending;
                     if let Some(i) = p.iter().position(|&x| x == s) {
                         p.remove(i);
                     }
-                    s
+                    (s, false)
                 }
                 None => {
                     let mut sp = signal.borrow_mut();
-                    let Some(s) = sp.shared_pending.iter().copied().filter(|&s| !blocked.has(s)).min() else {
+                    let Some(s) = next_signal(&sp.shared_pending, blocked) else {
                         // recalc_sigpending: nothing left to take.
                         drop(sp);
                         self.tm(t).sigpending = false;
@@ -458,10 +513,12 @@ impl Kernel {
                     if let Some(i) = sp.shared_pending.iter().position(|&x| x == s) {
                         sp.shared_pending.remove(i);
                     }
-                    s
+                    (s, true)
                 }
             };
-            let handler = self.t(t).sighand.borrow().get(sig);
+            if sig_kernel_stop(sig) {
+                self.tm(t).jobctl.stop_dequeued = true;
+            }
             let mut racy = false;
             if let Some(r) = self.racing_wake.as_mut() {
                 if r.woken == t {
@@ -472,61 +529,83 @@ impl Kernel {
                     racy = true;
                 }
             }
-            if racy && handler == Disposition::Handler {
-                // The other side of the race: the copy did not merge but was queued again
-                // after this thread had taken the first, and complete_signal, finding this
-                // thread with a signal pending and off its CPU, gave it to another thread of
-                // the group that takes it (wants_signal): that one's handler runs instead.
-                let others: Vec<TaskId> =
-                    signal.borrow().threads.iter().copied().filter(|&o| o != t).collect();
-                for o in others {
-                    if let Some(x) = self.task_mut(o) {
-                        if !x.exiting && !x.stopped && x.state != TaskState::Zombie && !x.blocked.has(sig) {
-                            x.handled_maybe += 1;
-                        }
-                    }
-                }
+            if traced && sig != SIGKILL {
+                // ptrace_signal: a signal-delivery-stop; the tracer's answer is acted on when
+                // it resumes the task (or the group is dying).
+                self.ptrace_signal(t, sig, shared);
+                return;
             }
-            match handler {
-                Disposition::Ignore => continue,
-                Disposition::Handler => {
-                    let task = self.tm(t);
-                    task.handled += 1;
-                    if racy {
-                        task.handled_race += 1;
-                    }
-                    self.poll_interrupted(t);
-                    self.futex_restart(t);
-                    self.wait_again(t);
-                }
-                Disposition::Default => {
-                    if sig_kernel_ignore(sig) {
-                        continue;
-                    }
-                    // An init ignores fatal default actions (SIGKILL aside).
-                    if signal.borrow().unkillable && !sig_kernel_only(sig) {
-                        continue;
-                    }
-                    if sig_kernel_stop(sig) {
-                        // SIGTSTP/SIGTTIN/SIGTTOU to an orphaned process group are discarded
-                        // (is_current_pgrp_orphaned): the first task's group is (its parent,
-                        // init, is in another session), a group whose parent is in another
-                        // group of the session is not.
-                        if sig != 19 && self.is_current_pgrp_orphaned(t) {
-                            continue;
+            if self.handle_signal(t, sig, racy) {
+                return;
+            }
+        }
+    }
+
+    /// The rest of `get_signal`'s loop for the signal `sig` it dequeued (or a tracer gave
+    /// back): the handler runs, the signal is ignored, or its default action is taken.
+    /// Returns true when the loop is over (the task stopped or its group is dying).
+    pub(crate) fn handle_signal(&mut self, t: TaskId, sig: u32, racy: bool) -> bool {
+        let signal = self.t(t).signal.clone();
+        let handler = self.t(t).sighand.borrow().get(sig);
+        match handler {
+            Disposition::Ignore => false,
+            Disposition::Handler => {
+                if racy {
+                    // The other side of the race: the copy did not merge but was queued again
+                    // after this thread had taken the first, and complete_signal, finding this
+                    // thread with a signal pending and off its CPU, gave it to another thread
+                    // of the group that takes it (wants_signal): that one's handler runs
+                    // instead.
+                    let others: Vec<TaskId> =
+                        signal.borrow().threads.iter().copied().filter(|&o| o != t).collect();
+                    for o in others {
+                        if let Some(x) = self.task_mut(o) {
+                            if !x.exiting
+                                && !x.frozen()
+                                && x.state != TaskState::Zombie
+                                && !x.blocked.has(sig)
+                            {
+                                x.handled_maybe += 1;
+                            }
                         }
-                        self.do_signal_stop(t, sig);
-                        return;
                     }
-                    // do_group_exit(sig), after do_coredump for the coredump signals
-                    // (WCOREDUMP when a core was written).
-                    let mut code = sig as i32;
-                    if sig_kernel_coredump(sig) && self.do_coredump(t) {
-                        code |= clonekit_flags::WCOREFLAG;
-                    }
-                    self.group_kill(t, code);
-                    return;
                 }
+                let task = self.tm(t);
+                task.handled += 1;
+                if racy {
+                    task.handled_race += 1;
+                }
+                self.poll_interrupted(t);
+                self.futex_restart(t);
+                self.wait_again(t);
+                false
+            }
+            Disposition::Default => {
+                if sig_kernel_ignore(sig) {
+                    return false;
+                }
+                // An init ignores fatal default actions (SIGKILL aside).
+                if signal.borrow().unkillable && !sig_kernel_only(sig) {
+                    return false;
+                }
+                if sig_kernel_stop(sig) {
+                    // SIGTSTP/SIGTTIN/SIGTTOU to an orphaned process group are discarded
+                    // (is_current_pgrp_orphaned): the first task's group is (its parent,
+                    // init, is in another session), a group whose parent is in another
+                    // group of the session is not.
+                    if sig != 19 && self.is_current_pgrp_orphaned(t) {
+                        return false;
+                    }
+                    return self.do_signal_stop(t, sig);
+                }
+                // do_group_exit(sig), after do_coredump for the coredump signals
+                // (WCOREDUMP when a core was written).
+                let mut code = sig as i32;
+                if sig_kernel_coredump(sig) && self.do_coredump(t) {
+                    code |= clonekit_flags::WCOREFLAG;
+                }
+                self.group_kill(t, code);
+                true
             }
         }
     }
@@ -537,19 +616,34 @@ impl Kernel {
     /// (idle, or in an interruptible sleep, which returns `-ERESTARTSYS` to be made again
     /// at `SIGCONT`); a vfork parent's killable sleep is not woken, so it takes part only
     /// when released, and until then the stop is not complete and the parent is not told.
-    fn do_signal_stop(&mut self, t: TaskId, sig: u32) {
+    /// A traced thread takes its part in a trap instead (`JOBCTL_TRAP_STOP`, a group-stop
+    /// its tracer sees), and a seized one is told to trap (`ptrace_trap_notify`). Returns
+    /// whether `get_signal`'s loop is over: false for a traced `t`, which traps on the next
+    /// pass, and for a stop signal a `SIGCONT` cancelled while its tracer held it
+    /// (`JOBCTL_STOP_DEQUEUED` cleared).
+    fn do_signal_stop(&mut self, t: TaskId, sig: u32) -> bool {
         let signal = self.t(t).signal.clone();
         if !self.t(t).stop_pending {
             if signal.borrow().group_exit {
-                return;
+                return true;
+            }
+            if !self.t(t).jobctl.stop_dequeued {
+                return false;
             }
             let threads = signal.borrow().threads.clone();
             let mut count = 0;
             for th in threads {
                 let task = self.tm(th);
+                // task_set_jobctl_pending(signr | JOBCTL_STOP_PENDING | JOBCTL_STOP_CONSUME),
+                // for every thread not in TASK_STOPPED (one in a ptrace stop too).
                 if !task.exiting && (th == t || !task.stopped) {
                     task.stop_pending = true;
+                    task.jobctl.stop_consume = true;
+                    task.jobctl.stop_sig = sig;
                     task.sigpending = true;
+                    if th != t && task.ptrace & PT_SEIZED != 0 {
+                        task.jobctl.trap_notify = true;
+                    }
                     count += 1;
                 }
             }
@@ -557,46 +651,74 @@ impl Kernel {
             s.stop_sig = sig;
             s.group_stop_count = count;
         }
-        self.participate_group_stop(t, true);
+        let traced = self.t(t).ptrace != 0;
+        if traced {
+            // While traced, the group stop is taken in a STOP trap.
+            self.tm(t).jobctl.trap_stop = true;
+        } else {
+            self.participate_group_stop(t, true);
+        }
         let threads = signal.borrow().threads.clone();
         for th in threads {
             let task = self.t(th);
+            if th == t || !task.stop_pending || task.exiting || task.ptrace_stop.is_some() {
+                // A thread in a ptrace stop takes its part when its tracer resumes it.
+                continue;
+            }
             let interruptible = matches!(
                 (&task.state, &task.block),
                 (TaskState::Running, _)
                     | (TaskState::Blocked, Some((_, Block::Wait(_) | Block::Futex | Block::Poll { .. })))
             );
-            if task.stop_pending && !task.exiting && interruptible {
+            if !interruptible {
+                continue;
+            }
+            if task.ptrace != 0 {
+                self.deliver_pending(th);
+            } else {
                 self.participate_group_stop(th, true);
             }
         }
+        !traced
     }
 
-    /// `task_participate_group_stop` (kernel/signal.c): `t` takes its part in the group stop
-    /// (and stops, unless it is exiting); the last part completes the stop and tells the
-    /// parent (`CLD_STOPPED`).
-    pub(crate) fn participate_group_stop(&mut self, t: TaskId, stop: bool) {
+    /// `task_participate_group_stop` (kernel/signal.c): `t` gives its part in the group stop;
+    /// true when that completes a new stop (`SIGNAL_STOP_STOPPED`, the code to report set),
+    /// which the caller tells the parent of. A part not counted (`JOBCTL_STOP_CONSUME`
+    /// clear, a stop reinstated by `__ptrace_unlink`) completes nothing.
+    pub(crate) fn task_participate_group_stop(&mut self, t: TaskId) -> bool {
         let task = self.tm(t);
         if !task.stop_pending {
-            return;
+            return false;
         }
         task.stop_pending = false;
-        if stop {
-            task.stopped = true;
+        task.jobctl.stop_dequeued = false;
+        if !std::mem::take(&mut task.jobctl.stop_consume) {
+            return false;
         }
         let signal = task.signal.clone();
-        let complete = {
-            let mut s = signal.borrow_mut();
-            s.group_stop_count = s.group_stop_count.saturating_sub(1);
-            if s.group_stop_count == 0 && !s.is_stopped {
-                s.is_stopped = true;
-                s.stopped = Some(s.stop_sig);
-                s.continued = false;
-                true
-            } else {
-                false
-            }
-        };
+        let mut s = signal.borrow_mut();
+        s.group_stop_count = s.group_stop_count.saturating_sub(1);
+        if s.group_stop_count == 0 && !s.is_stopped {
+            s.is_stopped = true;
+            s.stopped = Some(s.stop_sig);
+            s.continued = false;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `t` takes its part in the group stop (and stops, unless it is exiting); the last part
+    /// completes the stop and tells the parent (`CLD_STOPPED`).
+    pub(crate) fn participate_group_stop(&mut self, t: TaskId, stop: bool) {
+        if !self.t(t).stop_pending {
+            return;
+        }
+        let complete = self.task_participate_group_stop(t);
+        if stop {
+            self.tm(t).stopped = true;
+        }
         if complete {
             let leader = self.t(t).group_leader;
             self.do_notify_parent_cldstop(leader);
@@ -605,14 +727,14 @@ impl Kernel {
 
     /// `do_notify_parent_cldstop` (kernel/signal.c): SIGCHLD (unless ignored) and a wake-up
     /// for the waiters of the leader's parent.
-    fn do_notify_parent_cldstop(&mut self, leader: TaskId) {
+    pub(crate) fn do_notify_parent_cldstop(&mut self, leader: TaskId) {
         self.notify_parent_cldstop(leader);
         self.wake_waiters();
     }
 
     /// The SIGCHLD and the wake-up of [`Kernel::do_notify_parent_cldstop`], the waits to look
     /// later.
-    fn notify_parent_cldstop(&mut self, leader: TaskId) {
+    pub(crate) fn notify_parent_cldstop(&mut self, leader: TaskId) {
         let parent = self.t(leader).real_parent;
         if self.task(parent).is_none() {
             return;
@@ -627,7 +749,7 @@ impl Kernel {
     /// `t` continues after a stop: a call that finished meanwhile is reported, and a call the
     /// stop interrupted is made again (a wait looks at the children again, a futex wait
     /// reads its word again, a clone that found the stop signal pending is made now).
-    fn continue_stopped(&mut self, t: TaskId) {
+    pub(crate) fn continue_stopped(&mut self, t: TaskId) {
         if let Some(r) = self.task_mut(t).and_then(|task| task.stopped_resume.take()) {
             self.resumed.push(r);
         }

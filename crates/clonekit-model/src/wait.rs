@@ -1,11 +1,13 @@
 //! Waiting for children (kernel/exit.c): `wait4`, `waitid`, `do_wait` with
 //! `eligible_child` (`__WCLONE`/`__WALL`), `wait_task_zombie`, `wait_task_stopped`,
-//! `wait_task_continued`.
+//! `wait_task_continued`; and for tracees (`ptrace_do_wait`), whose ptrace stops a tracer sees
+//! without `WUNTRACED` and whose exits it sees before their real parent does.
 
 use std::rc::Rc;
 
 use clonekit_flags::{
-    Errno, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, PIDFD_NONBLOCK, WCOREFLAG,
+    Errno, CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_TRAPPED, PIDFD_NONBLOCK,
+    WCOREFLAG,
 };
 
 use crate::pid::Pid;
@@ -22,7 +24,8 @@ pub enum WaitStatus {
     Killed(u32),
     /// Killed by a signal, and dumped core (`WCOREDUMP`).
     Dumped(u32),
-    /// Stopped by a signal (`WUNTRACED`).
+    /// Stopped by a signal (`WUNTRACED`), or in a ptrace stop reported to the tracer
+    /// ([`Waited::ptrace_event`] is `Some`): `WSTOPSIG`.
     Stopped(u32),
     /// Continued by SIGCONT (`WCONTINUED`).
     Continued,
@@ -64,7 +67,7 @@ impl WaitStatus {
     }
 }
 
-/// A child a wait found.
+/// A child (or tracee) a wait found.
 #[derive(Debug, Clone)]
 pub struct Waited {
     /// Its `struct pid`.
@@ -75,6 +78,12 @@ pub struct Waited {
     pub status: WaitStatus,
     /// Its real uid as the waiter's user namespace sees it (`si_uid`).
     pub uid: u32,
+    /// `Some` for a ptrace stop reported to the tracer (`wait_task_stopped` with `ptrace`,
+    /// `waitid`'s `CLD_TRAPPED`): the `PTRACE_EVENT_*` of an event stop, which `wait4`'s
+    /// status carries in `status >> 16` (`PTRACE_EVENT_STOP` for a seized tracee's
+    /// group-stop or first stop), 0 for a signal-delivery-stop or a legacy group-stop.
+    /// `None` for every other report.
+    pub ptrace_event: Option<u32>,
 }
 
 impl PartialEq for Waited {
@@ -83,6 +92,42 @@ impl PartialEq for Waited {
             && self.nr == other.nr
             && self.status == other.status
             && self.uid == other.uid
+            && self.ptrace_event == other.ptrace_event
+    }
+}
+
+impl Waited {
+    /// The `int` `wait4` stores: `(event << 16) | (sig << 8) | 0x7f` for a ptrace stop,
+    /// `(sig << 8) | 0x7f` for a stop, `0xffff` for a continue, `code << 8` for an exit, the
+    /// signal (with `WCOREFLAG`) for a death.
+    pub fn wstatus(&self) -> i32 {
+        match self.status {
+            WaitStatus::Exited(n) => (n & 0xff) << 8,
+            WaitStatus::Killed(s) => s as i32,
+            WaitStatus::Dumped(s) => s as i32 | WCOREFLAG,
+            WaitStatus::Stopped(s) => {
+                ((self.ptrace_event.unwrap_or(0) as i32) << 16) | ((s as i32) << 8) | 0x7f
+            }
+            WaitStatus::Continued => 0xffff,
+        }
+    }
+
+    /// The `si_code` `waitid` reports: `CLD_TRAPPED` for a ptrace stop, else
+    /// [`WaitStatus::si_code`].
+    pub fn si_code(&self) -> i32 {
+        match (self.status, self.ptrace_event) {
+            (WaitStatus::Stopped(_), Some(_)) => CLD_TRAPPED,
+            (status, _) => status.si_code(),
+        }
+    }
+
+    /// The `si_status` `waitid` reports: for a ptrace stop the whole stop code, `(event << 8)
+    /// | sig` (`wait_task_stopped`'s `exit_code`), else [`WaitStatus::si_status`].
+    pub fn si_status(&self) -> i32 {
+        match (self.status, self.ptrace_event) {
+            (WaitStatus::Stopped(s), Some(e)) => ((e as i32) << 8) | s as i32,
+            (status, _) => status.si_status(),
+        }
     }
 }
 
@@ -231,9 +276,9 @@ impl Kernel {
         }
     }
 
-    /// `do_wait` (kernel/exit.c): looks at the children of every thread of the caller's group
-    /// (only the caller's with `__WNOTHREAD`). `Ok(None)`: a child may still change state;
-    /// `ECHILD`: no child qualifies.
+    /// `do_wait` (kernel/exit.c): looks at the children, then the tracees (`ptrace_do_wait`),
+    /// of every thread of the caller's group (only the caller's with `__WNOTHREAD`).
+    /// `Ok(None)`: a child may still change state; `ECHILD`: no child qualifies.
     pub(crate) fn do_wait(&mut self, cur: TaskId, wo: &WaitOptions) -> Result<Option<Waited>, Errno> {
         let mut notask_error = true;
         let threads: Vec<TaskId> = if wo.flags & WNOTHREAD != 0 {
@@ -245,12 +290,17 @@ impl Kernel {
             all[pos..].iter().chain(all[..pos].iter()).copied().collect()
         };
         for tsk in threads {
-            let children = match self.task(tsk) {
-                Some(t) => t.children.clone(),
+            let (children, ptraced) = match self.task(tsk) {
+                Some(t) => (t.children.clone(), t.ptraced.clone()),
                 None => continue,
             };
             for p in children {
-                if let Some(w) = self.wait_consider_task(cur, wo, p, &mut notask_error) {
+                if let Some(w) = self.wait_consider_task(cur, wo, p, false, &mut notask_error) {
+                    return Ok(Some(w));
+                }
+            }
+            for p in ptraced {
+                if let Some(w) = self.wait_consider_task(cur, wo, p, true, &mut notask_error) {
                     return Ok(Some(w));
                 }
             }
@@ -263,51 +313,64 @@ impl Kernel {
     }
 
     /// `eligible_child` (kernel/exit.c): the pid matches, and `__WALL` takes every child,
-    /// `__WCLONE` only those whose exit signal is not SIGCHLD, neither only SIGCHLD ones.
-    fn eligible_child(&self, wo: &WaitOptions, p: TaskId) -> bool {
+    /// `__WCLONE` only those whose exit signal is not SIGCHLD, neither only SIGCHLD ones. A
+    /// tracee is taken whatever the flags (`__WALL` is implied for it since Linux 4.7).
+    fn eligible_child(&self, wo: &WaitOptions, ptrace: bool, p: TaskId) -> bool {
         let t = self.t(p);
         if !eligible_pid(wo, &t.pid, &t.signal.borrow().pgrp) {
             return false;
         }
-        if wo.flags & WALL != 0 {
+        if ptrace || wo.flags & WALL != 0 {
             return true;
         }
         (t.exit_signal != 17) == (wo.flags & WCLONE != 0)
     }
 
-    /// `wait_consider_task` (kernel/exit.c).
+    /// `wait_consider_task` (kernel/exit.c), for a child (`ptrace` false) or a tracee. A
+    /// child traced by another group shows its real parent its group stops, and its exit only
+    /// once the tracer has seen it; one traced by the real parent's own group is seen as a
+    /// tracee.
     fn wait_consider_task(
         &mut self,
         cur: TaskId,
         wo: &WaitOptions,
         p: TaskId,
+        ptrace: bool,
         notask_error: &mut bool,
     ) -> Option<Waited> {
         let state = self.task(p)?.state;
-        if state == TaskState::Dead || !self.eligible_child(wo, p) {
+        if state == TaskState::Dead || !self.eligible_child(wo, ptrace, p) {
             return None;
         }
+        let traced = self.t(p).ptrace != 0;
+        let ptrace = ptrace || (traced && !self.ptrace_reparented(p));
         if state == TaskState::Zombie {
             // delay_group_leader: a zombie leader whose threads still run cannot be reaped.
             let delayed = {
                 let s = self.t(p).signal.borrow();
-                !(s.threads.len() == 1 && s.threads[0] == p)
+                self.t(p).group_leader == p && !(s.threads.len() == 1 && s.threads[0] == p)
             };
-            if !delayed {
+            // A zombie tracee is seen by its tracer only; the real parent is told later.
+            if !delayed && (ptrace || !traced) {
                 return self.wait_task_zombie(cur, wo, p);
             }
-            *notask_error = false;
+            if !ptrace || wo.flags & (WCONTINUED | WEXITED) != 0 {
+                *notask_error = false;
+            }
         } else {
             *notask_error = false;
         }
-        if let Some(w) = self.wait_task_stopped(cur, wo, p) {
+        if let Some(w) = self.wait_task_stopped(cur, wo, ptrace, p) {
             return Some(w);
         }
         self.wait_task_continued(cur, wo, p)
     }
 
     /// `wait_task_zombie` (kernel/exit.c): reports the exit status and, without `WNOWAIT`,
-    /// releases the child. A group exit reports the group's status.
+    /// releases the child. A group exit reports the group's status. A traced leader whose
+    /// real parent is another group (`EXIT_TRACE`) is untraced instead and reported to its
+    /// real parent (`do_notify_parent`), which reaps it then, or at once if it ignores
+    /// `SIGCHLD`.
     fn wait_task_zombie(&mut self, cur: TaskId, wo: &WaitOptions, p: TaskId) -> Option<Waited> {
         if wo.flags & WEXITED == 0 {
             return None;
@@ -325,15 +388,46 @@ impl Kernel {
         let nr = self.pid_vnr(cur, &pid);
         let uid = self.task_uid_seen_by(cur, p);
         if wo.flags & WNOWAIT == 0 {
-            self.release_task(p);
+            if self.ptrace_reparented(p) && self.t(p).group_leader == p {
+                self.ptrace_unlink(p);
+                let sig = self.t(p).exit_signal;
+                if self.do_notify_parent(p, sig) {
+                    self.release_task(p);
+                }
+            } else {
+                self.release_task(p);
+            }
         }
-        Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code), uid })
+        Some(Waited { pid, nr, status: WaitStatus::from_exit_code(code), uid, ptrace_event: None })
     }
 
     /// `wait_task_stopped` (kernel/exit.c): a stop not yet reported, with `WUNTRACED`. What
     /// counts is the group's (`task_stopped_code`: `SIGNAL_STOP_STOPPED` and the code to
     /// report), not the leader's own state: a zombie leader whose thread stopped reports it.
-    fn wait_task_stopped(&mut self, cur: TaskId, wo: &WaitOptions, p: TaskId) -> Option<Waited> {
+    /// For a tracee (`ptrace`) it is the task's own ptrace stop, reported with or without
+    /// `WUNTRACED` (`exit_code`, 0 once reported).
+    fn wait_task_stopped(
+        &mut self,
+        cur: TaskId,
+        wo: &WaitOptions,
+        ptrace: bool,
+        p: TaskId,
+    ) -> Option<Waited> {
+        if ptrace {
+            let t = self.t(p);
+            let code = t.ptrace_code;
+            if t.ptrace_stop.is_none() || code == 0 {
+                return None;
+            }
+            if wo.flags & WNOWAIT == 0 {
+                self.tm(p).ptrace_code = 0;
+            }
+            let pid = self.t(p).pid.clone();
+            let nr = self.pid_vnr(cur, &pid);
+            let uid = self.task_uid_seen_by(cur, p);
+            let status = WaitStatus::Stopped((code & 0xff) as u32);
+            return Some(Waited { pid, nr, status, uid, ptrace_event: Some((code >> 8) as u32) });
+        }
         if wo.flags & WUNTRACED == 0 {
             return None;
         }
@@ -346,7 +440,7 @@ impl Kernel {
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
         let uid = self.task_uid_seen_by(cur, p);
-        Some(Waited { pid, nr, status: WaitStatus::Stopped(sig), uid })
+        Some(Waited { pid, nr, status: WaitStatus::Stopped(sig), uid, ptrace_event: None })
     }
 
     /// `wait_task_continued` (kernel/exit.c): a continue not yet reported, with `WCONTINUED`.
@@ -365,6 +459,6 @@ impl Kernel {
         let pid = t.pid.clone();
         let nr = self.pid_vnr(cur, &pid);
         let uid = self.task_uid_seen_by(cur, p);
-        Some(Waited { pid, nr, status: WaitStatus::Continued, uid })
+        Some(Waited { pid, nr, status: WaitStatus::Continued, uid, ptrace_event: None })
     }
 }
