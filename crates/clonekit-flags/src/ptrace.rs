@@ -65,6 +65,19 @@ pub const PTRACE_O_SUSPEND_SECCOMP: u32 = 1 << 21;
 /// `EIO`, `PTRACE_SETOPTIONS` with `EINVAL` (`check_ptrace_options`).
 pub const PTRACE_O_MASK: u32 = 0x0000_00ff | PTRACE_O_EXITKILL | PTRACE_O_SUSPEND_SECCOMP;
 
+/// The `PTRACE_O_*` options a scenario names: (bit, kernel name, language name), in the
+/// spelling of [`crate::parse_pidfd_flags`] (`tracefork,exitkill`).
+pub const PTRACE_OPTIONS: &[(u32, &str, &str)] = &[
+    (PTRACE_O_TRACESYSGOOD, "PTRACE_O_TRACESYSGOOD", "tracesysgood"),
+    (PTRACE_O_TRACEFORK, "PTRACE_O_TRACEFORK", "tracefork"),
+    (PTRACE_O_TRACEVFORK, "PTRACE_O_TRACEVFORK", "tracevfork"),
+    (PTRACE_O_TRACECLONE, "PTRACE_O_TRACECLONE", "traceclone"),
+    (PTRACE_O_TRACEEXEC, "PTRACE_O_TRACEEXEC", "traceexec"),
+    (PTRACE_O_TRACEVFORKDONE, "PTRACE_O_TRACEVFORKDONE", "tracevforkdone"),
+    (PTRACE_O_TRACEEXIT, "PTRACE_O_TRACEEXIT", "traceexit"),
+    (PTRACE_O_EXITKILL, "PTRACE_O_EXITKILL", "exitkill"),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,6 +207,16 @@ pub const PIDFD_INFO_EXIT: Change = Change {
     backported: &[],
 };
 
+/// `PIDFD_GET_INFO` of a pidfd whose process the caller's pid namespace cannot see is
+/// `EREMOTE`; before, `ESRCH`, as for a process that is gone. In 6.19, and in the 6.18
+/// series (the kernel matrix: 6.16.12 and 6.17.13 `ESRCH`, 6.18.44 and 6.19.14 `EREMOTE`).
+pub const PIDFD_INFO_EREMOTE: Change = Change {
+    since: (6, 19),
+    what: "PIDFD_GET_INFO of a process outside the caller's pid namespace is EREMOTE (before: ESRCH)",
+    commit: "(not identified) pidfs: return -EREMOTE from PIDFD_GET_INFO for a pid in another namespace (Fixes: 7477d7dce48a)",
+    backported: &[(6, 18)],
+};
+
 /// `kernel_clone` refuses an exit signal above `_NSIG` (64) from every entry point (rule
 /// K2); before, legacy `clone`'s low byte was not checked (`clone(0x80)` made a child whose
 /// exit signal 128 was never sent), and only `clone3` refused it (rule C7).
@@ -258,6 +268,7 @@ pub const CHANGES: &[Change] = &[
     PIDFD_SELF,
     PIDFD_OPEN_ENOENT,
     PIDFD_SELF_THREAD_GROUP_VALUE,
+    PIDFD_INFO_EREMOTE,
     PTRACE_EXITED_DUMPABLE,
     CLONE_AUTOREAP_FLAGS,
     LEGACY_EXIT_SIGNAL_CHECKED,

@@ -101,8 +101,8 @@ impl Kernel {
 
     /// `ioctl(fd, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT` (fs/pidfs.c `pidfd_info`):
     /// the exit code `pidfs_exit` recorded when the task was released, `None` while it was
-    /// not. `ESRCH` for a pid outside the caller's pid namespace, or reaped on a kernel that
-    /// keeps no exit code; `ENOTTY` for a file that is not a pidfd, or a kernel without
+    /// not. `EREMOTE` for a pid outside the caller's pid namespace; `ESRCH` for one reaped on a
+    /// kernel that keeps no exit code; `ENOTTY` for a file that is not a pidfd, or a kernel without
     /// the ioctl (before 6.13).
     pub fn sys_pidfd_get_info(&mut self, cur: TaskId, fd: i32) -> Result<Option<i32>, Errno> {
         self.current(cur)?;
@@ -111,10 +111,11 @@ impl Kernel {
         if !PIDFD_GET_INFO_IOCTL.present_in(self.linux) {
             return Err(Errno::ENOTTY);
         }
-        // pid_in_current_pidns.
+        // pid_in_current_pidns: EREMOTE (clonekit_flags::PIDFD_INFO_EREMOTE), before ESRCH.
         let ns = self.task_active_pid_ns(cur);
         if pid.nr_ns(&ns) == 0 {
-            return Err(Errno::ESRCH);
+            let remote = clonekit_flags::PIDFD_INFO_EREMOTE.present_in(self.linux);
+            return Err(if remote { Errno::EREMOTE } else { Errno::ESRCH });
         }
         let exit = pid.exit_info.get().filter(|_| PIDFD_INFO_EXIT.present_in(self.linux));
         if exit.is_none() && self.pid_task(pid, PidType::Pid).is_none() {

@@ -519,6 +519,15 @@ impl Kernel {
         task.ptrace_code = exit_code;
         task.ptrace_message = message;
         let gstop_done = why == CLD_STOPPED && task.stop_pending && self.task_participate_group_stop(t);
+        // A call that finished in this same step (a vfork whose child's exit then sent the
+        // signal this stop reports) has not reached user space yet: its result waits for
+        // the tracer to resume the task, as a group stop's does (Kernel::wake).
+        if self.t(t).stopped_resume.is_none() {
+            if let Some(i) = self.resumed.iter().position(|(_, id, _)| *id == t) {
+                let entry = self.resumed.remove(i);
+                self.tm(t).stopped_resume = Some(entry);
+            }
+        }
         // Any trap clears a pending STOP trap; a STOP trap clears NOTIFY.
         let task = self.tm(t);
         task.jobctl.trap_stop = false;

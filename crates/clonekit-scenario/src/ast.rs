@@ -353,6 +353,26 @@ pub struct Clone3Args {
     pub cgroup: u64,
 }
 
+/// A `ptrace` request (`ptrace(2)`), on a task as the caller names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PtraceOp {
+    /// `ptrace traceme`: `PTRACE_TRACEME`, the parent becomes the tracer.
+    Traceme,
+    /// `ptrace attach TASK`: `PTRACE_ATTACH` (the tracee is sent SIGSTOP).
+    Attach(PidArg),
+    /// `ptrace seize TASK [OPTIONS]`: `PTRACE_SEIZE` with `PTRACE_O_*` options.
+    Seize(PidArg, u32),
+    /// `ptrace setoptions TASK OPTIONS`: `PTRACE_SETOPTIONS`.
+    Setoptions(PidArg, u32),
+    /// `ptrace cont TASK [SIG]`: `PTRACE_CONT`, delivering SIG (0: none).
+    Cont(PidArg, u32),
+    /// `ptrace detach TASK [SIG]`: `PTRACE_DETACH`.
+    Detach(PidArg, u32),
+    /// `ptrace geteventmsg TASK`: `PTRACE_GETEVENTMSG` (the new task of a fork/clone event,
+    /// the former tid of an exec event).
+    Geteventmsg(PidArg),
+}
+
 /// What a `capset` step asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capset {
@@ -561,6 +581,8 @@ pub enum Op {
         /// Flags (none are defined).
         flags: u32,
     },
+    /// `ptrace REQUEST …`.
+    Ptrace(PtraceOp),
     /// `pidfd_info FD`: `ioctl(FD, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT` (Linux
     /// 6.15): how the process ended once it is reaped, or that it has not.
     PidfdInfo(FdArg),

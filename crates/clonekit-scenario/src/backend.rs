@@ -118,6 +118,9 @@ pub enum Value {
     Pid(PidView),
     /// A wait result: a child and its status, or nothing yet (`WNOHANG`).
     Wait(Option<(PidView, WaitStatus)>),
+    /// A wait result of a ptrace event stop: the tracee, its stop signal and the
+    /// `PTRACE_EVENT_*` (`status >> 16`; `waitid`'s `CLD_TRAPPED`, `si_status >> 8`).
+    Trap(PidView, u32, u32),
     /// A namespace identity (the kind whose numbering it shares, and an opaque id).
     Ns(NsKind, u64),
     /// Text (a path, a host name).

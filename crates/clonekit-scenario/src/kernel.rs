@@ -42,6 +42,10 @@ struct TaskInfo {
     pidns: Vec<u64>,
     /// It has ended (exit, exit_group, killed, or replaced by a sibling's exec).
     gone: bool,
+    /// Known from its parent's `/proc` entry, before it served its mailbox: a child a
+    /// tracer's `PTRACE_O_TRACE*` option attached, which stops before its first step while
+    /// its parent stops in the event stop of the creating call.
+    early: bool,
 }
 
 /// A step that has not finished.
@@ -466,6 +470,20 @@ impl KernelBackend {
                 let (fd, fd_var) = Self::fd_arg(env, fd)?;
                 AgentOp::PidfdInfo { fd, fd_var }
             }
+            Op::Ptrace(p) => {
+                use crate::ast::PtraceOp as P;
+                use clonekit_flags as f;
+                let (request, pid, data) = match p {
+                    P::Traceme => (f::PTRACE_TRACEME, 0, 0),
+                    P::Attach(t) => (f::PTRACE_ATTACH, self.pid_arg(task, env, t)?, 0),
+                    P::Seize(t, o) => (f::PTRACE_SEIZE, self.pid_arg(task, env, t)?, u64::from(*o)),
+                    P::Setoptions(t, o) => (f::PTRACE_SETOPTIONS, self.pid_arg(task, env, t)?, u64::from(*o)),
+                    P::Cont(t, s) => (f::PTRACE_CONT, self.pid_arg(task, env, t)?, u64::from(*s)),
+                    P::Detach(t, s) => (f::PTRACE_DETACH, self.pid_arg(task, env, t)?, u64::from(*s)),
+                    P::Geteventmsg(t) => (f::PTRACE_GETEVENTMSG, self.pid_arg(task, env, t)?, 0),
+                };
+                AgentOp::Ptrace { request, pid, data }
+            }
             Op::Poll { fd, wait } => {
                 let (fd, fd_var) = Self::fd_arg(env, fd)?;
                 AgentOp::Poll {
@@ -495,10 +513,15 @@ impl KernelBackend {
             Op::Fork { .. } | Op::Vfork { .. } | Op::Clone { .. } | Op::Clone3 { .. } => pid(r.ret),
             Op::Exit(_) | Op::ExitGroup(_) => Value::Ok,
             Op::Wait4 { .. } => {
+                let status = r.value as i32;
                 if r.ret == 0 {
                     Value::Wait(None)
+                } else if status & 0xff == 0x7f && status >> 16 != 0 {
+                    // A ptrace event stop: the event in status >> 16.
+                    let sig = ((status >> 8) & 0xff) as u32;
+                    Value::Trap(self.view(task, r.ret as i32), sig, (status >> 16) as u32)
                 } else {
-                    Value::Wait(Some((self.view(task, r.ret as i32), wait_status(r.value as i32))))
+                    Value::Wait(Some((self.view(task, r.ret as i32), wait_status(status))))
                 }
             }
             Op::Waitid { siginfo, .. } => {
@@ -517,11 +540,20 @@ impl KernelBackend {
                 if si_pid == 0 {
                     return Value::Wait(None);
                 }
+                if code == clonekit_flags::CLD_TRAPPED && status >> 8 != 0 {
+                    // A ptrace event stop: si_status is (event << 8) | signal.
+                    return Value::Trap(
+                        self.view(task, si_pid),
+                        (status & 0xff) as u32,
+                        (status >> 8) as u32,
+                    );
+                }
                 let st = match code {
                     CLD_EXITED => WaitStatus::Exited(status),
                     CLD_KILLED => WaitStatus::Killed(status as u32),
                     CLD_DUMPED => WaitStatus::Dumped(status as u32),
-                    CLD_STOPPED => WaitStatus::Stopped(status as u32),
+                    // A ptrace stop reads as the stop it is, as wait4's status word says.
+                    CLD_STOPPED | clonekit_flags::CLD_TRAPPED => WaitStatus::Stopped((status & 0xff) as u32),
                     _ => WaitStatus::Continued,
                 };
                 Value::Wait(Some((self.view(task, si_pid), st)))
@@ -552,6 +584,8 @@ impl KernelBackend {
             Op::Getrlimit(_) => Value::Rlimit(r.value as u64, r.extra as u64),
             Op::PidfdOpen { .. } | Op::PidfdGetfd { .. } | Op::NsOpen { .. } => Value::Num(r.ret),
             Op::Poll { .. } => Value::Poll(r.value as u16),
+            Op::Ptrace(crate::ast::PtraceOp::Geteventmsg(_)) => Value::Pid(self.view(task, r.value as i32)),
+            Op::Ptrace(_) => Value::Ok,
             Op::PidfdInfo(_) => {
                 Value::Exit((r.extra != 0).then(|| WaitStatus::from_exit_code(r.value as i32)))
             }
@@ -615,6 +649,70 @@ impl KernelBackend {
         }
     }
 
+    /// The newest child of `parent` (global pid, from `/proc/TID/task/TID/children`) that no
+    /// task of the scenario has yet.
+    fn unknown_child_of(&self, parent: TaskKey) -> Option<i32> {
+        let fleet = self.fleet().ok()?;
+        let ptid = fleet.tid(Self::slot(parent).ok()?)?;
+        let list = std::fs::read_to_string(format!("/proc/{ptid}/task/{ptid}/children")).ok()?;
+        let known: Vec<i32> = self.tasks.values().filter_map(|t| t.nspids.first().copied()).collect();
+        list.split_whitespace().filter_map(|p| p.parse::<i32>().ok()).filter(|p| !known.contains(p)).max()
+    }
+
+    /// Records task `key`, the process `pid` (global), before it serves its mailbox: a child
+    /// that starts stopped by ptrace (`CLONE_PTRACE`, or a `PTRACE_O_TRACE*` option) and
+    /// takes its first step once its tracer lets it go on.
+    fn register_early(&mut self, key: TaskKey, pid: i32) -> bool {
+        let nspids = clonekit_probe::agent::nspids_of(pid);
+        if nspids.is_empty() {
+            return false;
+        }
+        let pidns = clonekit_probe::observe::pid_ns_chain(pid).ok().filter(|c| c.len() == nspids.len());
+        self.tasks
+            .insert(key, TaskInfo { nspids, pidns: pidns.unwrap_or_default(), gone: false, early: true });
+        true
+    }
+
+    /// Whether `parent`'s new child `key` starts in a ptrace stop (traced from its creation,
+    /// `CLONE_PTRACE`) rather than serving its mailbox: then it is recorded early. Waits
+    /// until it does one or the other.
+    fn started_traced(&mut self, parent: TaskKey, key: TaskKey) -> bool {
+        let Ok(slot) = Self::slot(key) else { return false };
+        let start = std::time::Instant::now();
+        while start.elapsed() < STEP_LIMIT {
+            if self.fleet().ok().and_then(|f| f.tid(slot)).is_some() {
+                return false;
+            }
+            if let Some(pid) = self.unknown_child_of(parent) {
+                if clonekit_probe::agent::proc_state(pid) == Some('t') {
+                    return self.register_early(key, pid);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        false
+    }
+
+    /// The children that creating calls stopped inside (a ptrace event stop, before the call
+    /// returns) have already made, so that the tracer can name them before they serve their
+    /// mailboxes.
+    fn discover_early_children(&mut self) {
+        let found: Vec<(usize, TaskKey, i32)> = self
+            .blocked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let child = b.child_later.filter(|c| !self.tasks.contains_key(c))?;
+                Some((i, child, self.unknown_child_of(b.key)?))
+            })
+            .collect();
+        for (i, child, pid) in found {
+            if self.register_early(child, pid) {
+                self.blocked[i].child_later = None;
+            }
+        }
+    }
+
     /// Records a task that now serves its mailbox.
     fn adopt(&mut self, key: TaskKey) -> Result<(), BackendError> {
         let slot = Self::slot(key)?;
@@ -622,7 +720,7 @@ impl KernelBackend {
         fleet.wait_serving(slot).map_err(|e| err(format!("task {} did not start: {e}", key.0)))?;
         let nspids = fleet.nspids(slot);
         let pidns = self.pidns_of(slot, nspids.len());
-        self.tasks.insert(key, TaskInfo { nspids, pidns, gone: false });
+        self.tasks.insert(key, TaskInfo { nspids, pidns, gone: false, early: false });
         Ok(())
     }
 
@@ -723,7 +821,18 @@ impl Backend for KernelBackend {
         env: &Env,
         new_task: TaskKey,
     ) -> Result<Outcome, BackendError> {
+        self.discover_early_children();
         let slot = Self::slot(task)?;
+        if self.tasks.get(&task).is_some_and(|t| t.early) {
+            // Its first step: it serves its mailbox once its tracer has let it go on.
+            let fleet = self.fleet()?;
+            fleet.wait_serving(slot).map_err(|e| {
+                err(format!("task {} (attached by its tracer at its creation) has not started: {e}", task.0))
+            })?;
+            if let Some(t) = self.tasks.get_mut(&task) {
+                t.early = false;
+            }
+        }
         if op.creates().is_some() {
             Self::slot(new_task)?;
         }
@@ -741,7 +850,10 @@ impl Backend for KernelBackend {
         })?;
         let result = match outcome {
             AgentOutcome::Done(r) => {
-                if op.creates().is_some() && r.ret > 0 {
+                if op.creates().is_some() && r.ret > 0 && self.started_traced(task, new_task) {
+                    // Made stopped by ptrace (CLONE_PTRACE): it serves its mailbox once its
+                    // tracer lets it go on.
+                } else if op.creates().is_some() && r.ret > 0 {
                     // A task the kernel made but that never serves its mailbox died or hangs
                     // before its first step (a thread pointer or stack the kernel accepted
                     // but the task cannot use, as at the user address limit under LA57).

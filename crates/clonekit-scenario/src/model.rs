@@ -66,6 +66,11 @@ pub struct ModelBackend {
 }
 
 impl ModelBackend {
+    /// Whether task `key` is traced (it has a tracer).
+    pub fn traced(&self, key: TaskKey) -> bool {
+        self.id(key).is_ok_and(|id| self.k.tracer(id).is_some())
+    }
+
     /// A freshly booted model whose first task is root.
     pub fn new() -> ModelBackend {
         ModelBackend::for_caller(Privilege::ROOT)
@@ -273,16 +278,23 @@ impl ModelBackend {
         let own_uid = self.k.task_uid(observer).unwrap_or(u32::MAX);
         Value::SigInfo(w.map(|w| WaitInfo {
             signo: clonekit_flags::Signal::SIGCHLD.number() as i32,
-            code: w.status.si_code(),
+            code: w.si_code(),
             pid: self.view_of(observer, &w.pid, w.nr),
             uid: w.uid,
-            status: w.status.si_status(),
+            status: w.si_status(),
             own_uid,
         }))
     }
 
     fn wait_value(&self, observer: TaskId, w: Option<Waited>) -> Value {
-        Value::Wait(w.map(|w| (self.view_of(observer, &w.pid, w.nr), w.status)))
+        match w {
+            // A ptrace event stop: its event in the status word (status >> 16).
+            Some(w) if w.ptrace_event.is_some_and(|e| e != 0) => {
+                let sig = ((w.wstatus() >> 8) & 0xff) as u32;
+                Value::Trap(self.view_of(observer, &w.pid, w.nr), sig, w.ptrace_event.unwrap_or(0))
+            }
+            w => Value::Wait(w.map(|w| (self.view_of(observer, &w.pid, w.nr), w.status))),
+        }
     }
 
     fn forked(
@@ -614,6 +626,38 @@ impl ModelBackend {
                 let pidfd = self.fd_of(cur, env, pidfd)?;
                 done(self.k.sys_pidfd_getfd(cur, pidfd, *fd, *flags).map(|fd| Value::Num(i64::from(fd))))
             }
+            Op::Ptrace(p) => {
+                use crate::ast::PtraceOp as P;
+                let ok = |r: Result<(), Errno>| done(r.map(|_| Value::Ok));
+                match p {
+                    P::Traceme => ok(self.k.sys_ptrace_traceme(cur)),
+                    P::Attach(pid) => {
+                        let nr = self.pid_of(cur, env, pid)?;
+                        ok(self.k.sys_ptrace_attach(cur, nr, false, 0))
+                    }
+                    P::Seize(pid, options) => {
+                        let nr = self.pid_of(cur, env, pid)?;
+                        ok(self.k.sys_ptrace_attach(cur, nr, true, *options))
+                    }
+                    P::Setoptions(pid, options) => {
+                        let nr = self.pid_of(cur, env, pid)?;
+                        ok(self.k.sys_ptrace_setoptions(cur, nr, *options))
+                    }
+                    P::Cont(pid, sig) => {
+                        let nr = self.pid_of(cur, env, pid)?;
+                        ok(self.k.sys_ptrace_cont(cur, nr, *sig))
+                    }
+                    P::Detach(pid, sig) => {
+                        let nr = self.pid_of(cur, env, pid)?;
+                        ok(self.k.sys_ptrace_detach(cur, nr, *sig))
+                    }
+                    P::Geteventmsg(pid) => {
+                        let nr = self.pid_of(cur, env, pid)?;
+                        let r = self.k.sys_ptrace_geteventmsg(cur, nr);
+                        done(r.map(|msg| Value::Pid(self.view(cur, msg as i32))))
+                    }
+                }
+            }
             Op::PidfdInfo(fd) => {
                 let fd = self.fd_of(cur, env, fd)?;
                 done(
@@ -688,9 +732,20 @@ impl Backend for ModelBackend {
     ) -> Result<Outcome, BackendError> {
         let cur = self.id(task)?;
         let after_return = self.signals_another_group(cur, env, op);
+        // A traced task stops at a signal it sent itself (a signal-delivery-stop) before
+        // acting on it: its call's result is known then, whatever happens to it after (its
+        // tracer's exit letting the signal kill it).
+        let stops_first = self.k.tracer(cur).is_some()
+            && match op {
+                Op::Kill(_, sig) | Op::Tgkill(_, _, sig) | Op::PidfdSendSignal { sig, .. } => {
+                    *sig != 9 && *sig != 0
+                }
+                _ => false,
+            };
         let outcome = self.run(task, cur, op, env, new_task)?;
         if matches!(outcome, Outcome::Done(_))
             && !after_return
+            && !stops_first
             && matches!(self.k.state(cur), TaskState::Zombie | TaskState::Dead)
         {
             // The task died during its own step (a signal it sent itself, a sibling's exit).

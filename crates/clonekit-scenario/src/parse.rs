@@ -9,8 +9,8 @@ use clonekit_flags::{
 use clonekit_model::{Disposition, NsKind, SigprocmaskHow};
 
 use crate::ast::{
-    ArgsAt, Capset, Clone3Args, FdArg, LinuxRange, Op, PidArg, Ptr, Scenario, Step, StepKind, Target,
-    WaitidId, Word,
+    ArgsAt, Capset, Clone3Args, FdArg, LinuxRange, Op, PidArg, Ptr, PtraceOp, Scenario, Step, StepKind,
+    Target, WaitidId, Word,
 };
 use crate::error::ScenarioError;
 
@@ -802,6 +802,49 @@ fn parse_op(toks: &[Tok<'_>]) -> PResult<Op> {
             None => PidArg::Num(0),
         }),
         "pidfd_info" => Op::PidfdInfo(fd_arg(&a.next("a pidfd or a memory word")?)?),
+        "ptrace" => {
+            let req = a.next("a request (traceme, attach, seize, setoptions, cont, detach, geteventmsg)")?;
+            let sig = |a: &mut Args<'_, '_>| -> PResult<u32> {
+                match a.peek() {
+                    Some(t) => {
+                        a.pos += 1;
+                        raw_signal(&t)
+                    }
+                    None => Ok(0),
+                }
+            };
+            let options = |t: &Tok<'_>| pidfd_flags(t, clonekit_flags::PTRACE_OPTIONS);
+            Op::Ptrace(match req.text {
+                "traceme" => PtraceOp::Traceme,
+                "attach" => PtraceOp::Attach(pid_arg(&a.next("a task or a pid")?)?),
+                "seize" => {
+                    let pid = pid_arg(&a.next("a task or a pid")?)?;
+                    let opts = match a.peek() {
+                        Some(t) => {
+                            a.pos += 1;
+                            options(&t)?
+                        }
+                        None => 0,
+                    };
+                    PtraceOp::Seize(pid, opts)
+                }
+                "setoptions" => {
+                    let pid = pid_arg(&a.next("a task or a pid")?)?;
+                    PtraceOp::Setoptions(pid, options(&a.next("options (tracefork, traceclone, …)")?)?)
+                }
+                "cont" => PtraceOp::Cont(pid_arg(&a.next("a task or a pid")?)?, sig(&mut a)?),
+                "detach" => PtraceOp::Detach(pid_arg(&a.next("a task or a pid")?)?, sig(&mut a)?),
+                "geteventmsg" => PtraceOp::Geteventmsg(pid_arg(&a.next("a task or a pid")?)?),
+                other => {
+                    return Err((
+                        req.col,
+                        format!(
+                            "unknown ptrace request {other:?} (traceme, attach, seize, setoptions, cont, detach, geteventmsg)"
+                        ),
+                    ))
+                }
+            })
+        }
         "poll" => {
             let fd = fd_arg(&a.next("a descriptor or a memory word")?)?;
             let wait = match a.peek() {

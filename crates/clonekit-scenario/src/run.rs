@@ -150,6 +150,13 @@ impl Printer {
             Value::Pid(p) => self.pid(env, p),
             Value::Wait(None) => "0".into(),
             Value::Wait(Some((p, s))) => format!("{} {}", self.pid(env, p), status_text(s)),
+            Value::Trap(p, sig, event) => format!(
+                "{} stopped {} {}",
+                self.pid(env, p),
+                sig_name(*sig),
+                clonekit_flags::ptrace_event_name(*event)
+                    .map_or_else(|| format!("event {event}"), String::from)
+            ),
             Value::Exit(None) => "no exit".into(),
             Value::Exit(Some(s)) => status_text(s),
             Value::Ns(kind, id) => {
@@ -179,6 +186,12 @@ impl Printer {
             Value::SigInfo(Some(i)) => {
                 let status = if i.code == clonekit_flags::CLD_EXITED {
                     i.status.to_string()
+                } else if i.code == clonekit_flags::CLD_TRAPPED && i.status >> 8 != 0 {
+                    // A ptrace event stop: (event << 8) | signal.
+                    let event = (i.status >> 8) as u32;
+                    let name = clonekit_flags::ptrace_event_name(event)
+                        .map_or_else(|| event.to_string(), String::from);
+                    format!("{}|{name}<<8", sig_name((i.status & 0xff) as u32))
                 } else {
                     sig_name(i.status as u32)
                 };

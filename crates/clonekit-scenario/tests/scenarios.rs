@@ -12,8 +12,10 @@ use clonekit_scenario::{parse, run, run_file_on_model, ModelBackend};
 /// backported to an older series is present in that series).
 fn versions(s: &clonekit_scenario::Scenario) -> (clonekit_flags::Version, Option<clonekit_flags::Version>) {
     use clonekit_scenario::LinuxRange;
-    let changes_at =
-        |v: clonekit_flags::Version| clonekit_flags::CHANGES.iter().filter(move |c| c.since == v);
+    // The changes made at release `v`: there first, or backported to its series.
+    let changes_at = |v: clonekit_flags::Version| {
+        clonekit_flags::CHANGES.iter().filter(move |c| c.since == v || c.backported.contains(&v))
+    };
     let below = |v: clonekit_flags::Version| {
         clonekit_flags::releases()
             .take_while(|r| *r < v)

@@ -845,7 +845,9 @@ pub fn proc_state(tid: i32) -> Option<char> {
     proc_stat(tid)?.chars().next()
 }
 
-fn nspids_of(tid: i32) -> Vec<i32> {
+/// The pids of task `tid` in each pid namespace, outermost first (`NSpid:` of
+/// `/proc/TID/status`); empty if it is gone.
+pub fn nspids_of(tid: i32) -> Vec<i32> {
     std::fs::read_to_string(format!("/proc/{tid}/status"))
         .ok()
         .and_then(|s| {

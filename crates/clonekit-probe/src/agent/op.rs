@@ -321,6 +321,15 @@ pub enum AgentOp {
         /// The flags.
         flags: u32,
     },
+    /// `ptrace(request, pid, 0, data)`; `PTRACE_GETEVENTMSG` puts the message in `value`.
+    Ptrace {
+        /// `PTRACE_*`.
+        request: u32,
+        /// The tracee (0 for `PTRACE_TRACEME`).
+        pid: i32,
+        /// The signal or the options.
+        data: u64,
+    },
     /// `ioctl(fd, PIDFD_GET_INFO)` asking for `PIDFD_INFO_EXIT`: the exit code in `value`,
     /// `extra` 1 when the kernel gave one.
     PidfdInfo {

@@ -591,7 +591,8 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             let r = raw(nr::PRCTL, PR_GET_CHILD_SUBREAPER as usize, &mut v as *mut i32 as usize, 0, 0);
             Reply { ret: r, value: i64::from(v), ..Reply::default() }
         }
-        AgentOp::Prctl { option, arg } => ret(raw(nr::PRCTL, option as usize, arg as usize, 0, 0)),
+        // All five arguments: PR_{SET,GET}_NO_NEW_PRIVS want the unused ones zero (EINVAL).
+        AgentOp::Prctl { option, arg } => ret(raw6(nr::PRCTL, [option as usize, arg as usize, 0, 0, 0, 0])),
         AgentOp::Capget => {
             let (r, sets) = capget();
             Reply {
@@ -698,6 +699,15 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
         AgentOp::PidfdGetfd { pidfd, pidfd_var, fd, flags } => {
             let pidfd = word_or(vars, pidfd_var, pidfd);
             ret(raw(nr::PIDFD_GETFD, pidfd as isize as usize, fd as isize as usize, flags as usize, 0))
+        }
+        AgentOp::Ptrace { request, pid, .. } if request == clonekit_flags::PTRACE_GETEVENTMSG => {
+            let mut msg: u64 = 0;
+            let r =
+                raw(nr::PTRACE, request as usize, pid as isize as usize, 0, &mut msg as *mut u64 as usize);
+            Reply { ret: r, value: msg as i64, ..Reply::default() }
+        }
+        AgentOp::Ptrace { request, pid, data } => {
+            ret(raw(nr::PTRACE, request as usize, pid as isize as usize, 0, data as usize))
         }
         AgentOp::PidfdInfo { fd, fd_var } => {
             let fd = word_or(vars, fd_var, fd);

@@ -207,6 +207,21 @@ pub fn op_text(op: &Op) -> String {
         Op::PrctlNoNewPrivs(v) => s = format!("prctl no_new_privs {v}"),
         Op::PrctlGetNoNewPrivs => s.push_str("prctl get_no_new_privs"),
         Op::PidfdInfo(fd) => s = format!("pidfd_info {fd}"),
+        Op::Ptrace(p) => {
+            use crate::ast::PtraceOp as P;
+            let opts = |o: &u32| clonekit_flags::pidfd_flags_text(*o, clonekit_flags::PTRACE_OPTIONS);
+            let sig = |n: &u32| if *n == 0 { String::new() } else { format!(" {}", sig_text(*n)) };
+            s = match p {
+                P::Traceme => "ptrace traceme".into(),
+                P::Attach(t) => format!("ptrace attach {t}"),
+                P::Seize(t, 0) => format!("ptrace seize {t}"),
+                P::Seize(t, o) => format!("ptrace seize {t} {}", opts(o)),
+                P::Setoptions(t, o) => format!("ptrace setoptions {t} {}", opts(o)),
+                P::Cont(t, n) => format!("ptrace cont {t}{}", sig(n)),
+                P::Detach(t, n) => format!("ptrace detach {t}{}", sig(n)),
+                P::Geteventmsg(t) => format!("ptrace geteventmsg {t}"),
+            };
+        }
         Op::Capset(crate::ast::Capset::Drop(caps)) => {
             s = format!("capset drop {}", clonekit_flags::format_cap_set(*caps))
         }
