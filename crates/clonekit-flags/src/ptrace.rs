@@ -66,7 +66,8 @@ pub const PTRACE_O_SUSPEND_SECCOMP: u32 = 1 << 21;
 pub const PTRACE_O_MASK: u32 = 0x0000_00ff | PTRACE_O_EXITKILL | PTRACE_O_SUSPEND_SECCOMP;
 
 /// The `PTRACE_O_*` options a scenario names: (bit, kernel name, language name), in the
-/// spelling of [`crate::parse_pidfd_flags`] (`tracefork,exitkill`).
+/// spelling of [`crate::parse_pidfd_flags`] (`tracefork,exitkill`). `PTRACE_O_TRACEEXIT`
+/// is left out: the model does not follow its exit stop yet.
 pub const PTRACE_OPTIONS: &[(u32, &str, &str)] = &[
     (PTRACE_O_TRACESYSGOOD, "PTRACE_O_TRACESYSGOOD", "tracesysgood"),
     (PTRACE_O_TRACEFORK, "PTRACE_O_TRACEFORK", "tracefork"),
@@ -74,7 +75,6 @@ pub const PTRACE_OPTIONS: &[(u32, &str, &str)] = &[
     (PTRACE_O_TRACECLONE, "PTRACE_O_TRACECLONE", "traceclone"),
     (PTRACE_O_TRACEEXEC, "PTRACE_O_TRACEEXEC", "traceexec"),
     (PTRACE_O_TRACEVFORKDONE, "PTRACE_O_TRACEVFORKDONE", "tracevforkdone"),
-    (PTRACE_O_TRACEEXIT, "PTRACE_O_TRACEEXIT", "traceexit"),
     (PTRACE_O_EXITKILL, "PTRACE_O_EXITKILL", "exitkill"),
 ];
 
