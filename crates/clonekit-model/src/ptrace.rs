@@ -334,6 +334,12 @@ impl Kernel {
     }
 
     /// `same_thread_group`.
+    /// Whether another thread of `id`'s group is traced: an exec by `id` then waits in
+    /// `de_thread` for their tracers to reap them.
+    pub fn group_has_other_tracee(&self, id: TaskId) -> bool {
+        self.tasks().any(|t| t != id && self.same_thread_group(t, id) && self.tracer(t).is_some())
+    }
+
     fn same_thread_group(&self, a: TaskId, b: TaskId) -> bool {
         match (self.task(a), self.task(b)) {
             (Some(x), Some(y)) => Rc::ptr_eq(&x.signal, &y.signal),

@@ -71,6 +71,16 @@ impl ModelBackend {
         self.id(key).is_ok_and(|id| self.k.tracer(id).is_some())
     }
 
+    /// Whether task `key` sleeps in a vfork.
+    pub fn in_vfork(&self, key: TaskKey) -> bool {
+        self.id(key).is_ok_and(|id| self.k.vfork_child(id).is_some())
+    }
+
+    /// Whether another thread of task `key`'s group is traced.
+    pub fn group_has_other_tracee(&self, key: TaskKey) -> bool {
+        self.id(key).is_ok_and(|id| self.k.group_has_other_tracee(id))
+    }
+
     /// A freshly booted model whose first task is root.
     pub fn new() -> ModelBackend {
         ModelBackend::for_caller(Privilege::ROOT)
@@ -731,7 +741,8 @@ impl Backend for ModelBackend {
         new_task: TaskKey,
     ) -> Result<Outcome, BackendError> {
         let cur = self.id(task)?;
-        let after_return = self.signals_another_group(cur, env, op);
+        let after_return = self.signals_another_group(cur, env, op)
+            || matches!(op, Op::Ptrace(p) if !matches!(p, crate::ast::PtraceOp::Traceme));
         // A traced task stops at a signal it sent itself (a signal-delivery-stop) before
         // acting on it: its call's result is known then, whatever happens to it after (its
         // tracer's exit letting the signal kill it).
@@ -759,9 +770,14 @@ impl Backend for ModelBackend {
             // The call returned, and a stop signal it made the task take (a group signal
             // retargeted to it by an exec's de_thread, a recalc in sigprocmask) stopped it
             // before user space saw the result. A kill's `ok` is known before the stop.
+            // A ptrace request's effects on its tracee (a stop that tells the tracer, which
+            // may stop for that signal if traced itself) come after the call returned.
             Outcome::Done(v)
                 if self.k.state(cur) == TaskState::Stopped
-                    && !matches!(op, Op::Kill(..) | Op::Tgkill(..) | Op::PidfdSendSignal { .. }) =>
+                    && !matches!(
+                        op,
+                        Op::Kill(..) | Op::Tgkill(..) | Op::PidfdSendSignal { .. } | Op::Ptrace(..)
+                    ) =>
             {
                 self.held.push((task, v));
                 Outcome::Blocked

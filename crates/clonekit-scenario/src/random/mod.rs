@@ -556,6 +556,11 @@ impl Interp {
         if vfork && self.model.traced(k) {
             return None;
         }
+        // An exec while another thread of the group is traced waits in de_thread until the
+        // tracer reaps that thread: a sleep the kernel backend cannot tell from a hang.
+        if matches!(a, Action::Execve) && self.model.group_has_other_tracee(k) {
+            return None;
+        }
         Some(match a {
             Action::Fork => Op::Fork { name: self.fresh_name() },
             Action::Vfork => Op::Vfork { name: self.fresh_name() },
@@ -887,7 +892,13 @@ impl Interp {
             Action::Ptrace(r, t, n) => {
                 use crate::ast::PtraceOp as P;
                 use clonekit_flags as fl;
-                let task = PidArg::Task(self.any_task(*t));
+                let name = self.any_task(*t);
+                // Attaching a vfork parent, whose stops race with its child's exit (as above).
+                if matches!(r % 9, 1 | 2) && self.env.task(&name).is_some_and(|key| self.model.in_vfork(key))
+                {
+                    return None;
+                }
+                let task = PidArg::Task(name);
                 // Options: none, or a few of the events and EXITKILL.
                 let options = [
                     0,
