@@ -305,6 +305,12 @@ impl Kernel {
     }
 
     /// `find_task_by_vpid`: the task holding number `nr` in `observer`'s pid namespace.
+    /// [`Kernel::find_task_by_vpid`] for callers outside the model: the task pid `nr` names in
+    /// `observer`'s pid namespace.
+    pub fn find_task_by_vpid_of(&self, observer: TaskId, nr: i32) -> Option<TaskId> {
+        self.find_task_by_vpid(observer, nr)
+    }
+
     pub(crate) fn find_task_by_vpid(&self, observer: TaskId, nr: i32) -> Option<TaskId> {
         let ns = self.task_active_pid_ns(observer);
         let id = ns.find_task(nr)?;

@@ -649,14 +649,24 @@ impl KernelBackend {
         }
     }
 
-    /// The newest child of `parent` (global pid, from `/proc/TID/task/TID/children`) that no
-    /// task of the scenario has yet.
+    /// The newest task `parent` made (global tid: a child, from
+    /// `/proc/TID/task/TID/children`, or a thread of its group, from `/proc/TID/task`) that no
+    /// task of the scenario is yet.
     fn unknown_child_of(&self, parent: TaskKey) -> Option<i32> {
         let fleet = self.fleet().ok()?;
         let ptid = fleet.tid(Self::slot(parent).ok()?)?;
-        let list = std::fs::read_to_string(format!("/proc/{ptid}/task/{ptid}/children")).ok()?;
+        let children =
+            std::fs::read_to_string(format!("/proc/{ptid}/task/{ptid}/children")).unwrap_or_default();
+        let threads: Vec<i32> = std::fs::read_dir(format!("/proc/{ptid}/task"))
+            .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+            .unwrap_or_default();
         let known: Vec<i32> = self.tasks.values().filter_map(|t| t.nspids.first().copied()).collect();
-        list.split_whitespace().filter_map(|p| p.parse::<i32>().ok()).filter(|p| !known.contains(p)).max()
+        children
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+            .chain(threads)
+            .filter(|p| !known.contains(p))
+            .max()
     }
 
     /// Records task `key`, the process `pid` (global), before it serves its mailbox: a child

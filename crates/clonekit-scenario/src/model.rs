@@ -741,8 +741,19 @@ impl Backend for ModelBackend {
         new_task: TaskKey,
     ) -> Result<Outcome, BackendError> {
         let cur = self.id(task)?;
-        let after_return = self.signals_another_group(cur, env, op)
-            || matches!(op, Op::Ptrace(p) if !matches!(p, crate::ast::PtraceOp::Traceme));
+        // A ptrace request returns before its effects on the tracee come back, except an
+        // attach to a task in a group stop, which waits for it to trap (JOBCTL_TRAPPING).
+        let attach_waits = match op {
+            Op::Ptrace(crate::ast::PtraceOp::Attach(t) | crate::ast::PtraceOp::Seize(t, _)) => self
+                .pid_of(cur, env, t)
+                .ok()
+                .and_then(|nr| self.k.find_task_by_vpid_of(cur, nr))
+                .is_some_and(|t| self.k.state(t) == TaskState::Stopped),
+            _ => false,
+        };
+        let ptrace_after_return =
+            matches!(op, Op::Ptrace(p) if !matches!(p, crate::ast::PtraceOp::Traceme)) && !attach_waits;
+        let after_return = self.signals_another_group(cur, env, op) || ptrace_after_return;
         // A traced task stops at a signal it sent itself (a signal-delivery-stop) before
         // acting on it: its call's result is known then, whatever happens to it after (its
         // tracer's exit letting the signal kill it).
@@ -774,10 +785,8 @@ impl Backend for ModelBackend {
             // may stop for that signal if traced itself) come after the call returned.
             Outcome::Done(v)
                 if self.k.state(cur) == TaskState::Stopped
-                    && !matches!(
-                        op,
-                        Op::Kill(..) | Op::Tgkill(..) | Op::PidfdSendSignal { .. } | Op::Ptrace(..)
-                    ) =>
+                    && !matches!(op, Op::Kill(..) | Op::Tgkill(..) | Op::PidfdSendSignal { .. })
+                    && !ptrace_after_return =>
             {
                 self.held.push((task, v));
                 Outcome::Blocked
