@@ -71,6 +71,11 @@ impl ModelBackend {
         self.id(key).is_ok_and(|id| self.k.tracer(id).is_some())
     }
 
+    /// Whether task `key` is traced by a task that sleeps (in a wait, most often).
+    pub fn tracer_asleep(&self, key: TaskKey) -> bool {
+        self.id(key).is_ok_and(|id| self.k.tracer(id).is_some_and(|t| self.k.state(t) == TaskState::Blocked))
+    }
+
     /// Whether task `key` sleeps in a vfork.
     pub fn in_vfork(&self, key: TaskKey) -> bool {
         self.id(key).is_ok_and(|id| self.k.vfork_child(id).is_some())

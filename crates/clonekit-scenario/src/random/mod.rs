@@ -556,6 +556,12 @@ impl Interp {
         if vfork && self.model.traced(k) {
             return None;
         }
+        // A tracee's fork while its tracer sleeps in a wait: the tracee's event stop and its
+        // new child's first stop both wake the tracer, whichever comes first (on a real
+        // machine most often the child's, which runs at once on another CPU).
+        if creating && self.model.tracer_asleep(k) {
+            return None;
+        }
         // An exec while another thread of the group is traced waits in de_thread until the
         // tracer reaps that thread: a sleep the kernel backend cannot tell from a hang.
         if matches!(a, Action::Execve) && self.model.group_has_other_tracee(k) {
