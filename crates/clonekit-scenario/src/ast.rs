@@ -139,12 +139,13 @@ impl Scenario {
 
     /// Why this scenario cannot run in a process with `no_new_privs` set (what a seccomp
     /// filter's set-up leaves), if it cannot: an exec there gives no capability back
-    /// (`cap_bprm_creds_from_file` keeps the permitted set within the old one), which the
-    /// model does not follow.
+    /// (`cap_bprm_creds_from_file` keeps the permitted set within the old one): the model
+    /// follows it, but the scenario's expectations are those of a process without it.
     pub fn lacks_new_privs(&self, no_new_privs: bool) -> Option<String> {
         (no_new_privs && self.execs_after_capset()).then(|| {
             "execs after a capset, and this process runs with no_new_privs (a seccomp filter's set-up), \
-             under which an exec gives no capability back; the model does not follow no_new_privs"
+             under which an exec gives no capability back: model and kernel agree, but the \
+             scenario's expectations are those of a process without it"
                 .to_string()
         })
     }

@@ -733,6 +733,11 @@ impl Backend for ModelBackend {
             self.k.spawn_first_as(self.caller)
         }
         .map_err(|e| BackendError(format!("cannot create the first task: {e}")))?;
+        // The kernel backend's tasks inherit this process's no_new_privs (set by a seccomp
+        // filter's installer, a container's runtime): so does the model's first task.
+        if clonekit_probe::privilege::no_new_privs() {
+            let _ = self.k.sys_prctl_set_no_new_privs(first, 1);
+        }
         self.first_ns = self.k.active_pid_ns(first);
         self.register(TaskKey(0), first);
         Ok(())
