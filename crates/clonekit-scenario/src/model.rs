@@ -63,9 +63,18 @@ pub struct ModelBackend {
     steps: u64,
     /// Who the first task is.
     caller: Privilege,
+    /// Its `no_new_privs` ([`ModelBackend::like_this_process`]).
+    no_new_privs: bool,
 }
 
 impl ModelBackend {
+    /// The same model, its first task with this process's `no_new_privs`, as the kernel
+    /// backend's first task has: for comparing the two.
+    pub fn like_this_process(mut self) -> ModelBackend {
+        self.no_new_privs = clonekit_probe::privilege::no_new_privs();
+        self
+    }
+
     /// Whether task `key` is traced (it has a tracer).
     pub fn traced(&self, key: TaskKey) -> bool {
         self.id(key).is_ok_and(|id| self.k.tracer(id).is_some())
@@ -733,9 +742,9 @@ impl Backend for ModelBackend {
             self.k.spawn_first_as(self.caller)
         }
         .map_err(|e| BackendError(format!("cannot create the first task: {e}")))?;
-        // The kernel backend's tasks inherit this process's no_new_privs (set by a seccomp
-        // filter's installer, a container's runtime): so does the model's first task.
-        if clonekit_probe::privilege::no_new_privs() {
+        // Compared with the kernel backend, whose tasks inherit this process's no_new_privs
+        // (set by a seccomp filter's installer, a container's runtime): so does the first task.
+        if self.no_new_privs {
             let _ = self.k.sys_prctl_set_no_new_privs(first, 1);
         }
         self.first_ns = self.k.active_pid_ns(first);

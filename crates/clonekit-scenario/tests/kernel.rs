@@ -74,8 +74,11 @@ fn main() {
                 continue;
             }
         }
-        let model = run(&scenario, &mut ModelBackend::for_caller_on(KernelBackend::caller(), linux))
-            .unwrap_or_else(|e| panic!("{name}: model: {e}"));
+        let model = run(
+            &scenario,
+            &mut ModelBackend::for_caller_on(KernelBackend::caller(), linux).like_this_process(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: model: {e}"));
         let kernel = match run(&scenario, &mut KernelBackend::new()) {
             Ok(t) => t,
             Err(e) => {

@@ -81,7 +81,7 @@ fn run_one(
             let caller = clonekit_scenario::KernelBackend::caller();
             let model = clonekit_scenario::run(
                 &scenario,
-                &mut clonekit_scenario::ModelBackend::for_caller_on(caller, linux),
+                &mut clonekit_scenario::ModelBackend::for_caller_on(caller, linux).like_this_process(),
             )?;
             let kernel = on_kernel()?;
             let difference = clonekit_scenario::describe_disagreement(&model, &kernel);

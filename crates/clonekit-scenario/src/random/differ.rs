@@ -145,8 +145,10 @@ fn run_on(s: &Scenario, backend: &mut dyn Backend) -> Run {
 /// line, the model told the privilege the kernel backend's tasks have. The program calling this must have called `clonekit_probe::agent::enter_if_agent()`
 /// first thing in `main`.
 pub fn compare(scenario: &Scenario) -> Result<(), Box<Difference>> {
-    let model =
-        run_on(scenario, &mut ModelBackend::for_caller_on(KernelBackend::caller(), KernelBackend::linux()));
+    let model = run_on(
+        scenario,
+        &mut ModelBackend::for_caller_on(KernelBackend::caller(), KernelBackend::linux()).like_this_process(),
+    );
     let kernel = run_on(scenario, &mut KernelBackend::new());
     let same = match (&model, &kernel) {
         (Run::Transcript(m), Run::Transcript(k)) => crate::run::first_disagreement(m, k).is_none(),

@@ -421,7 +421,8 @@ impl Interp {
     fn new(caller: Caller, limits: bool) -> Interp {
         let env = Env::new("main", VARS.iter().map(|v| v.to_string()).collect(), &Default::default())
             .with_limits(limits);
-        let mut model = ModelBackend::for_caller_on(caller.privilege, crate::KernelBackend::linux());
+        let mut model =
+            ModelBackend::for_caller_on(caller.privilege, crate::KernelBackend::linux()).like_this_process();
         let _ = model.start(&env);
         let mut it = Interp {
             model,

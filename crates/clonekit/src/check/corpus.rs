@@ -59,8 +59,11 @@ fn expectations(t: &Transcript) -> String {
 fn before(scenario: &Scenario, line: usize) -> Option<(Transcript, Transcript)> {
     let mut head = scenario.clone();
     head.steps.retain(|s| s.line < line);
-    let model =
-        run(&head, &mut ModelBackend::for_caller_on(KernelBackend::caller(), super::model_linux())).ok()?;
+    let model = run(
+        &head,
+        &mut ModelBackend::for_caller_on(KernelBackend::caller(), super::model_linux()).like_this_process(),
+    )
+    .ok()?;
     let kernel = run(&head, &mut KernelBackend::new()).ok()?;
     (!kernel.passed() || model.to_string() != kernel.to_string()).then_some((model, kernel))
 }
@@ -103,7 +106,10 @@ fn run_one(name: &str, text: &str) -> Observation {
             return Observation::skip(format!("kernel backend: {why}"));
         }
     }
-    let model = match run(&scenario, &mut ModelBackend::for_caller_on(caller, super::model_linux())) {
+    let model = match run(
+        &scenario,
+        &mut ModelBackend::for_caller_on(caller, super::model_linux()).like_this_process(),
+    ) {
         Ok(t) => t,
         Err(e) => return Observation::error(format!("model: {e}")),
     };
