@@ -7,21 +7,30 @@ pub const PTRACE_TRACEME: u32 = 0;
 pub const PTRACE_CONT: u32 = 7;
 /// `PTRACE_KILL`: send the tracee `SIGKILL` (any state; deprecated by the man page).
 pub const PTRACE_KILL: u32 = 8;
+/// `PTRACE_GETREGS`: the tracee's user registers (`struct user_regs_struct`).
+pub const PTRACE_GETREGS: u32 = 12;
 /// `PTRACE_ATTACH`: trace a task and send it `SIGSTOP` (`ptrace_attach`).
 pub const PTRACE_ATTACH: u32 = 16;
 /// `PTRACE_DETACH`: stop tracing, resuming the tracee with a signal or none
 /// (`ptrace_detach`).
 pub const PTRACE_DETACH: u32 = 17;
+/// `PTRACE_SYSCALL`: resume a tracee until the next system call entry or exit.
+pub const PTRACE_SYSCALL: u32 = 24;
 /// `PTRACE_SETOPTIONS`: set the `PTRACE_O_*` options (`ptrace_setoptions`).
 pub const PTRACE_SETOPTIONS: u32 = 0x4200;
 /// `PTRACE_GETEVENTMSG`: the message of the last event stop (`ptrace_message`).
 pub const PTRACE_GETEVENTMSG: u32 = 0x4201;
+/// `PTRACE_GETSIGINFO`: the `siginfo_t` of the signal the tracee stopped for.
+pub const PTRACE_GETSIGINFO: u32 = 0x4202;
 /// `PTRACE_SEIZE`: trace a task without stopping it, with options (`ptrace_attach`).
 pub const PTRACE_SEIZE: u32 = 0x4206;
 /// `PTRACE_INTERRUPT`: trap a seized tracee (`PTRACE_EVENT_STOP`).
 pub const PTRACE_INTERRUPT: u32 = 0x4207;
 /// `PTRACE_LISTEN`: let a seized tracee in a group-stop sleep until the next event.
 pub const PTRACE_LISTEN: u32 = 0x4208;
+/// `PTRACE_GET_SYSCALL_INFO`: what stop a tracee is in and the call's number, arguments or
+/// result (`struct ptrace_syscall_info`).
+pub const PTRACE_GET_SYSCALL_INFO: u32 = 0x420e;
 
 /// `PTRACE_EVENT_FORK`: a `fork`-like clone (exit signal `SIGCHLD`).
 pub const PTRACE_EVENT_FORK: u32 = 1;

@@ -52,8 +52,20 @@ pub struct Signal(u32);
 impl Signal {
     /// `SIGHUP`.
     pub const SIGHUP: Signal = Signal(1);
+    /// `SIGILL`.
+    pub const SIGILL: Signal = Signal(4);
+    /// `SIGTRAP`: what a ptrace event stop reports, and the legacy exec report.
+    pub const SIGTRAP: Signal = Signal(5);
+    /// `SIGBUS`.
+    pub const SIGBUS: Signal = Signal(7);
+    /// `SIGFPE`.
+    pub const SIGFPE: Signal = Signal(8);
     /// `SIGKILL`.
     pub const SIGKILL: Signal = Signal(9);
+    /// `SIGSEGV`.
+    pub const SIGSEGV: Signal = Signal(11);
+    /// `SIGSYS`.
+    pub const SIGSYS: Signal = Signal(31);
     /// `SIGUSR1`.
     pub const SIGUSR1: Signal = Signal(10);
     /// `SIGUSR2`.

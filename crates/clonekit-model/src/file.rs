@@ -196,7 +196,7 @@ impl Kernel {
         if let FileKind::Pidfd { pid, flags } = &f.kind {
             if flags & clonekit_flags::PIDFD_AUTOKILL != 0 {
                 if let Some(task) = self.pid_task(pid, crate::pid::PidType::Tgid) {
-                    self.send_signal(None, 9, task, true);
+                    self.send_signal(None, crate::signal::SIGKILL, task, true);
                 }
             }
         }

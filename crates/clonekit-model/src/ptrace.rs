@@ -43,7 +43,7 @@ const PT_SUSPEND_SECCOMP: u32 = PTRACE_O_SUSPEND_SECCOMP << PT_OPT_FLAG_SHIFT;
 
 /// `valid_signal`: 0 to `_NSIG` (64).
 fn valid_signal(sig: u32) -> bool {
-    sig <= 64
+    sig <= clonekit_flags::NSIG
 }
 
 /// `PT_EVENT_FLAG(event)`: the `ptrace` bit of the option that asks for `event`'s stop.
@@ -52,8 +52,8 @@ fn pt_event_flag(event: u32) -> u32 {
 }
 
 /// `SIGTRAP`: what every event stop reports, and the legacy exec report.
-const SIGTRAP: u32 = 5;
-const SIGKILL: u32 = clonekit_flags::Signal::SIGKILL.number();
+const SIGTRAP: u32 = clonekit_flags::Signal::SIGTRAP.number();
+use crate::signal::SIGKILL;
 const SIGSTOP: u32 = clonekit_flags::Signal::SIGSTOP.number();
 const SIGCHLD: u32 = clonekit_flags::Signal::SIGCHLD.number();
 

@@ -62,7 +62,7 @@ impl fmt::Display for SigSet {
 const KERNEL_ONLY: SigSet = SigSet((1 << 8) | (1 << 18));
 
 /// `SIGKILL`.
-const SIGKILL: u32 = Signal::SIGKILL.number();
+pub(crate) const SIGKILL: u32 = Signal::SIGKILL.number();
 
 use clonekit_flags::{sig_kernel_coredump, sig_kernel_ignore, sig_kernel_only, sig_kernel_stop};
 
@@ -221,7 +221,17 @@ fn flush(pending: &mut Vec<u32>, mask: impl Fn(u32) -> bool) {
 
 /// `SYNCHRONOUS_MASK`: SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE and SIGSYS, dequeued before
 /// the others.
-const SYNCHRONOUS_MASK: SigSet = SigSet((1 << 10) | (1 << 6) | (1 << 3) | (1 << 4) | (1 << 7) | (1 << 30));
+const SYNCHRONOUS_MASK: SigSet = {
+    let mut bits = 0u64;
+    let sync =
+        [Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGTRAP, Signal::SIGFPE, Signal::SIGSYS];
+    let mut i = 0;
+    while i < sync.len() {
+        bits |= 1 << (sync[i].number() - 1);
+        i += 1;
+    }
+    SigSet(bits)
+};
 
 /// `next_signal` (kernel/signal.c): the pending signal not blocked to dequeue first: the
 /// lowest synchronous one if there is one, else the lowest.

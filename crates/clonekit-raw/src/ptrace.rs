@@ -16,48 +16,52 @@ use rustix::io::Errno;
 use crate::check;
 use crate::{nr, syscall4};
 
+// The numbers are clonekit-flags' (include/uapi/linux/ptrace.h), in the types these
+// wrappers take.
+use clonekit_flags as f;
+
 /// `PTRACE_O_TRACESYSGOOD`: syscall stops report `SIGTRAP | 0x80`.
-pub const O_TRACESYSGOOD: usize = 1;
+pub const O_TRACESYSGOOD: usize = f::PTRACE_O_TRACESYSGOOD as usize;
 /// `PTRACE_O_TRACEFORK`: stop at `PTRACE_EVENT_FORK` and trace the new child.
-pub const O_TRACEFORK: usize = 1 << 1;
+pub const O_TRACEFORK: usize = f::PTRACE_O_TRACEFORK as usize;
 /// `PTRACE_O_TRACEVFORK`: stop at `PTRACE_EVENT_VFORK` and trace the new child.
-pub const O_TRACEVFORK: usize = 1 << 2;
+pub const O_TRACEVFORK: usize = f::PTRACE_O_TRACEVFORK as usize;
 /// `PTRACE_O_TRACECLONE`: stop at `PTRACE_EVENT_CLONE` and trace the new task.
-pub const O_TRACECLONE: usize = 1 << 3;
+pub const O_TRACECLONE: usize = f::PTRACE_O_TRACECLONE as usize;
 /// `PTRACE_O_TRACEEXEC`: stop at `PTRACE_EVENT_EXEC`.
-pub const O_TRACEEXEC: usize = 1 << 4;
+pub const O_TRACEEXEC: usize = f::PTRACE_O_TRACEEXEC as usize;
 /// `PTRACE_O_TRACEEXIT`: stop at `PTRACE_EVENT_EXIT`.
-pub const O_TRACEEXIT: usize = 1 << 6;
+pub const O_TRACEEXIT: usize = f::PTRACE_O_TRACEEXIT as usize;
 /// `PTRACE_O_TRACESECCOMP`: stop at `PTRACE_EVENT_SECCOMP` (`SECCOMP_RET_TRACE`).
-pub const O_TRACESECCOMP: usize = 1 << 7;
+pub const O_TRACESECCOMP: usize = f::PTRACE_O_TRACESECCOMP as usize;
 /// `PTRACE_O_EXITKILL`: tracees get `SIGKILL` when the tracer exits.
-pub const O_EXITKILL: usize = 1 << 20;
+pub const O_EXITKILL: usize = f::PTRACE_O_EXITKILL as usize;
 
 /// `PTRACE_EVENT_FORK`.
-pub const EVENT_FORK: u32 = 1;
+pub const EVENT_FORK: u32 = f::PTRACE_EVENT_FORK;
 /// `PTRACE_EVENT_VFORK`.
-pub const EVENT_VFORK: u32 = 2;
+pub const EVENT_VFORK: u32 = f::PTRACE_EVENT_VFORK;
 /// `PTRACE_EVENT_CLONE`.
-pub const EVENT_CLONE: u32 = 3;
+pub const EVENT_CLONE: u32 = f::PTRACE_EVENT_CLONE;
 /// `PTRACE_EVENT_EXEC`.
-pub const EVENT_EXEC: u32 = 4;
+pub const EVENT_EXEC: u32 = f::PTRACE_EVENT_EXEC;
 /// `PTRACE_EVENT_EXIT`.
-pub const EVENT_EXIT: u32 = 6;
+pub const EVENT_EXIT: u32 = f::PTRACE_EVENT_EXIT;
 /// `PTRACE_EVENT_SECCOMP`.
-pub const EVENT_SECCOMP: u32 = 7;
+pub const EVENT_SECCOMP: u32 = f::PTRACE_EVENT_SECCOMP;
 /// `PTRACE_EVENT_STOP` (SEIZE only): group-stops, interrupts, new children's first stop.
-pub const EVENT_STOP: u32 = 0x80;
+pub const EVENT_STOP: u32 = f::PTRACE_EVENT_STOP;
 
-const PTRACE_CONT: usize = 7;
-const PTRACE_GETREGS: usize = 12;
-const PTRACE_DETACH: usize = 17;
-const PTRACE_SYSCALL: usize = 24;
-const PTRACE_GETEVENTMSG: usize = 0x4201;
-const PTRACE_GETSIGINFO: usize = 0x4202;
-const PTRACE_SEIZE: usize = 0x4206;
-const PTRACE_INTERRUPT: usize = 0x4207;
-const PTRACE_LISTEN: usize = 0x4208;
-const PTRACE_GET_SYSCALL_INFO: usize = 0x420e;
+const PTRACE_CONT: usize = f::PTRACE_CONT as usize;
+const PTRACE_GETREGS: usize = f::PTRACE_GETREGS as usize;
+const PTRACE_DETACH: usize = f::PTRACE_DETACH as usize;
+const PTRACE_SYSCALL: usize = f::PTRACE_SYSCALL as usize;
+const PTRACE_GETEVENTMSG: usize = f::PTRACE_GETEVENTMSG as usize;
+const PTRACE_GETSIGINFO: usize = f::PTRACE_GETSIGINFO as usize;
+const PTRACE_SEIZE: usize = f::PTRACE_SEIZE as usize;
+const PTRACE_INTERRUPT: usize = f::PTRACE_INTERRUPT as usize;
+const PTRACE_LISTEN: usize = f::PTRACE_LISTEN as usize;
+const PTRACE_GET_SYSCALL_INFO: usize = f::PTRACE_GET_SYSCALL_INFO as usize;
 
 /// `ptrace(req, pid, addr, data)` for a request that reads and writes no memory of ours.
 fn ptrace_int(req: usize, pid: i32, addr: usize, data: usize) -> Result<usize, Errno> {

@@ -65,6 +65,13 @@ impl Scenario {
         self.linux.as_ref().is_none_or(|r| r.contains(linux))
     }
 
+    /// Why the scenario is not run with the model following Linux `linux`: it is written for
+    /// other releases (its `# linux:` line). `None` if it is written for `linux`.
+    pub fn not_written_for(&self, linux: clonekit_flags::Version) -> Option<String> {
+        let range = self.linux.as_ref().filter(|r| !r.contains(linux))?;
+        Some(format!("written for {range}; the model follows Linux {}.{}", linux.0, linux.1))
+    }
+
     /// Every flag the scenario's creating steps pass (fork and vfork count with their libc
     /// presets) or unshare.
     pub fn flags_used(&self) -> clonekit_flags::CloneFlags {

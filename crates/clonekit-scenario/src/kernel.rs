@@ -42,9 +42,9 @@ struct TaskInfo {
     pidns: Vec<u64>,
     /// It has ended (exit, exit_group, killed, or replaced by a sibling's exec).
     gone: bool,
-    /// Known from its parent's `/proc` entry, before it served its mailbox: a child a
-    /// tracer's `PTRACE_O_TRACE*` option attached, which stops before its first step while
-    /// its parent stops in the event stop of the creating call.
+    /// Known from its parent's `/proc` entry, before it served its mailbox: a task traced
+    /// from its creation (`CLONE_PTRACE`, or a tracer's `PTRACE_O_TRACE*` option, its parent
+    /// then stopped in the creating call's event stop), which stops before its first step.
     early: bool,
 }
 

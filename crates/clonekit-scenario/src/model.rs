@@ -779,7 +779,7 @@ impl Backend for ModelBackend {
         let stops_first = self.k.tracer(cur).is_some()
             && match op {
                 Op::Kill(_, sig) | Op::Tgkill(_, _, sig) | Op::PidfdSendSignal { sig, .. } => {
-                    *sig != 9 && *sig != 0
+                    *sig != clonekit_flags::Signal::SIGKILL.number() && *sig != 0
                 }
                 _ => false,
             };

@@ -45,8 +45,8 @@ fn main() {
             }
         }
         let linux = KernelBackend::linux();
-        if let Some(range) = scenario.linux.as_ref().filter(|_| !scenario.written_for(linux)) {
-            println!("skip {name}: written for {range}; this kernel is Linux {}.{}", linux.0, linux.1);
+        if let Some(why) = scenario.not_written_for(linux) {
+            println!("skip {name}: {why}, this kernel's");
             skipped += 1;
             continue;
         }

@@ -65,8 +65,7 @@ fn run_one(
     let text =
         std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: name.clone(), source })?;
     let scenario = clonekit_scenario::parse(&name, &text)?;
-    if let Some(range) = scenario.linux.as_ref().filter(|_| !scenario.written_for(linux)) {
-        let why = format!("written for {range}; the model follows Linux {}.{}", linux.0, linux.1);
+    if let Some(why) = scenario.not_written_for(linux) {
         return Ok(One::Skipped { file: name, why });
     }
     let on_kernel = || clonekit_scenario::run(&scenario, &mut clonekit_scenario::KernelBackend::new());

@@ -701,10 +701,10 @@ fn perform(ctl: &Control, mb: &Mailbox, vars: *mut u64, op: &AgentOp) -> Reply {
             ret(raw(nr::PIDFD_GETFD, pidfd as isize as usize, fd as isize as usize, flags as usize, 0))
         }
         AgentOp::Ptrace { request, pid, .. } if request == clonekit_flags::PTRACE_GETEVENTMSG => {
-            let mut msg: u64 = 0;
-            let r =
-                raw(nr::PTRACE, request as usize, pid as isize as usize, 0, &mut msg as *mut u64 as usize);
-            Reply { ret: r, value: msg as i64, ..Reply::default() }
+            match clonekit_raw::ptrace::event_msg(pid) {
+                Ok(msg) => Reply { ret: 0, value: msg as i64, ..Reply::default() },
+                Err(e) => ret(-i64::from(e.raw_os_error())),
+            }
         }
         AgentOp::Ptrace { request, pid, data } => {
             ret(raw(nr::PTRACE, request as usize, pid as isize as usize, 0, data as usize))

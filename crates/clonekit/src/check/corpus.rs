@@ -75,11 +75,8 @@ fn run_one(name: &str, text: &str) -> Observation {
     };
     let flags = scenario.flags_used();
     let linux = super::model_linux();
-    if let Some(range) = scenario.linux.as_ref().filter(|_| !scenario.written_for(linux)) {
-        return Observation::skip(format!(
-            "written for {range}; the model follows Linux {}.{}, this kernel's",
-            linux.0, linux.1
-        ));
+    if let Some(why) = scenario.not_written_for(linux) {
+        return Observation::skip(format!("{why}, this kernel's"));
     }
     let caller = KernelBackend::caller();
     if scenario.needs_caps() {
