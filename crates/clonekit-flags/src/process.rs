@@ -172,6 +172,10 @@ pub fn format_flag_set(value: u64, table: &[(u64, &str)], unknown: &str) -> Stri
     out
 }
 
+/// `PF_EXITING` (include/linux/sched.h): a task's `flags` bit set as `do_exit` begins
+/// (`exit_signals`), field 9 of `/proc/PID/stat`.
+pub const PF_EXITING: u32 = 0x0000_0004;
+
 /// `WNOHANG`: return at once if no child has changed state.
 pub const WNOHANG: u32 = 0x1;
 /// `WUNTRACED`, also `WSTOPPED`: report children stopped by a signal.

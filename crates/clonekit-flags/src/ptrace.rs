@@ -3,6 +3,10 @@
 
 /// `PTRACE_TRACEME`: the caller's parent becomes its tracer (`ptrace_traceme`).
 pub const PTRACE_TRACEME: u32 = 0;
+/// `PTRACE_POKEDATA`: write one word of the tracee's memory (`generic_ptrace_pokedata`).
+pub const PTRACE_POKEDATA: u32 = 5;
+/// `PTRACE_POKEUSER`: write one word of the tracee's `struct user` (its registers).
+pub const PTRACE_POKEUSER: u32 = 6;
 /// `PTRACE_CONT`: resume a tracee in a ptrace stop, with a signal or none (`ptrace_resume`).
 pub const PTRACE_CONT: u32 = 7;
 /// `PTRACE_KILL`: send the tracee `SIGKILL` (any state; deprecated by the man page).

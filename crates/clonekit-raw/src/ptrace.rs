@@ -61,6 +61,9 @@ const PTRACE_GETSIGINFO: usize = f::PTRACE_GETSIGINFO as usize;
 const PTRACE_SEIZE: usize = f::PTRACE_SEIZE as usize;
 const PTRACE_INTERRUPT: usize = f::PTRACE_INTERRUPT as usize;
 const PTRACE_LISTEN: usize = f::PTRACE_LISTEN as usize;
+const PTRACE_POKEDATA: usize = f::PTRACE_POKEDATA as usize;
+const PTRACE_POKEUSER: usize = f::PTRACE_POKEUSER as usize;
+const PTRACE_SETOPTIONS: usize = f::PTRACE_SETOPTIONS as usize;
 const PTRACE_GET_SYSCALL_INFO: usize = f::PTRACE_GET_SYSCALL_INFO as usize;
 
 /// `ptrace(req, pid, addr, data)` for a request that reads and writes no memory of ours.
@@ -77,6 +80,37 @@ fn ptrace_int(req: usize, pid: i32, addr: usize, data: usize) -> Result<usize, E
 /// - [Linux](https://man7.org/linux/man-pages/man2/ptrace.2.html)
 pub fn seize(pid: i32, options: usize) -> Result<(), Errno> {
     ptrace_int(PTRACE_SEIZE, pid, 0, options).map(drop)
+}
+
+/// `PTRACE_SETOPTIONS`: replace a stopped tracee's `O_*` options.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/ptrace.2.html)
+pub fn set_options(pid: i32, options: usize) -> Result<(), Errno> {
+    ptrace_int(PTRACE_SETOPTIONS, pid, 0, options).map(drop)
+}
+
+/// `PTRACE_POKEDATA`: write the word `value` at `addr` in a stopped tracee's memory.
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/ptrace.2.html)
+pub fn poke_data(pid: i32, addr: u64, value: u64) -> Result<(), Errno> {
+    ptrace_int(PTRACE_POKEDATA, pid, addr as usize, value as usize).map(drop)
+}
+
+/// The offset of `rdi` (a system call's first argument) in `struct user`, for [`poke_user`].
+pub const USER_RDI: usize = std::mem::offset_of!(UserRegs, rdi);
+
+/// `PTRACE_POKEUSER`: write the word `value` at `offset` in a stopped tracee's `struct user`
+/// (its registers come first, laid out as [`UserRegs`]).
+///
+/// # References
+///
+/// - [Linux](https://man7.org/linux/man-pages/man2/ptrace.2.html)
+pub fn poke_user(pid: i32, offset: usize, value: u64) -> Result<(), Errno> {
+    ptrace_int(PTRACE_POKEUSER, pid, offset, value as usize).map(drop)
 }
 
 /// `PTRACE_INTERRUPT`: make a running (seized) tracee stop with [`EVENT_STOP`].

@@ -122,6 +122,23 @@ pub fn read_entry(
     m
 }
 
+/// A creating call's flags as read at its entry, before the kernel acts on them: legacy
+/// `clone`'s register, `clone3`'s `clone_args.flags` (`None` if the struct could not be read,
+/// or for a call that creates nothing); 0 for `fork` and `vfork`.
+pub fn creating_flags(syscall: ProcessSyscall, args: &[u64; 6], m: &EntryMem) -> Option<u64> {
+    match syscall {
+        ProcessSyscall::Clone => Some(args[0]),
+        ProcessSyscall::Clone3 => match &m.clone3 {
+            Some((CloneCall::Clone3 { args, .. }, observed)) if observed.args_addr.is_none() => {
+                Some(args.flags)
+            }
+            _ => None,
+        },
+        ProcessSyscall::Fork | ProcessSyscall::Vfork => Some(0),
+        _ => None,
+    }
+}
+
 /// Formats the entry of `syscall` from its arguments and what [`read_entry`] read; `limit` is
 /// strace's `-s`; the JSON form of the arguments is built only if `want_json`.
 pub fn entry(syscall: ProcessSyscall, args: [u64; 6], m: EntryMem, limit: usize, want_json: bool) -> Entry {

@@ -19,20 +19,22 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
+use clonekit_flags::ProcessSyscall;
 use clonekit_raw::{self as raw, ptrace};
 
 use crate::output::Printer;
-use crate::seccomp::{already_filtered, Filter};
+use crate::seccomp::{already_filtered, quiet_threads, traced_by_filter, Filter};
 use crate::sys;
 use crate::tracer::{Mode, Tracer, INTERRUPTED, WAKE};
 use crate::{Options, Report, TraceError};
 
+/// The options of every tracee. `PTRACE_O_TRACEEXIT` is added per task: threads may be made
+/// without it (see `crate::seccomp::quiet_threads`).
 const OPTIONS: usize = ptrace::O_TRACESYSGOOD
     | ptrace::O_TRACEFORK
     | ptrace::O_TRACEVFORK
     | ptrace::O_TRACECLONE
-    | ptrace::O_TRACEEXEC
-    | ptrace::O_TRACEEXIT;
+    | ptrace::O_TRACEEXEC;
 
 extern "C" fn on_termination(sig: libc::c_int) {
     INTERRUPTED.store(sig, Ordering::SeqCst);
@@ -282,13 +284,23 @@ pub fn run_program(
     mut printer: Printer,
 ) -> Result<(Printer, Report, Option<TraceError>), TraceError> {
     // Only the calls to print stop the tracee; `--tree` wants every creation and exec.
-    let filter =
-        if opts.tree || opts.keep_tree { Filter::process_calls() } else { Filter::calls(opts.trace.iter()) };
+    let mut trapped: Vec<ProcessSyscall> = if opts.tree || opts.keep_tree {
+        traced_by_filter().collect()
+    } else {
+        opts.trace.iter().filter(|s| !s.never_returns()).collect()
+    };
     let mode = if already_filtered() { Mode::Started } else { Mode::Seccomp };
+    let quiet = mode == Mode::Seccomp && quiet_threads(&trapped);
+    if quiet {
+        trapped.push(ProcessSyscall::ExitGroup);
+    }
+    let filter = Filter::trapping(&trapped);
     let install = || if mode == Mode::Seccomp { filter.install() } else { Ok(()) };
     let mut started = start(argv, &install)?;
     let pid = started.pid;
-    if let Err(e) = ptrace::seize(pid, OPTIONS | ptrace::O_TRACESECCOMP | ptrace::O_EXITKILL) {
+    if let Err(e) =
+        ptrace::seize(pid, OPTIONS | ptrace::O_TRACEEXIT | ptrace::O_TRACESECCOMP | ptrace::O_EXITKILL)
+    {
         started.abort();
         return Err(TraceError::NotTraceable { pid, source: e.into() });
     }
@@ -315,7 +327,8 @@ pub fn run_program(
     started.release();
 
     let program = started.path.display().to_string();
-    let tracer = Tracer::new(opts, mode, printer, pid, &[], program);
+    let base = OPTIONS | ptrace::O_TRACESECCOMP | ptrace::O_EXITKILL;
+    let tracer = Tracer::new(opts, mode, printer, pid, &[], program).with_quiet_threads(quiet, base);
     let result = tracer.run();
     // Whatever happened, nothing we started may outlive us stopped or orphaned.
     let (ending, tree, _summary, printer) = match result {
@@ -366,7 +379,7 @@ pub fn attach(
     // The id asked for first, as strace does (its refusal is the error to report).
     tids.sort_by_key(|&t| t != pid);
     for &tid in &tids {
-        match ptrace::seize(tid, OPTIONS) {
+        match ptrace::seize(tid, OPTIONS | ptrace::O_TRACEEXIT) {
             Ok(()) => seized.push(tid),
             Err(e) if e.raw_os_error() == libc::ESRCH && tid != pid => {}
             Err(e) => {

@@ -28,6 +28,7 @@
 mod decode;
 mod ebpf;
 mod fds;
+mod groups;
 mod launch;
 mod mem;
 mod output;

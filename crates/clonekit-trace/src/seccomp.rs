@@ -2,10 +2,11 @@
 //! (`SECCOMP_RET_TRACE`), everything else running at full speed (`SECCOMP_RET_ALLOW`), as
 //! strace's `--seccomp-bpf` does (src/filter_seccomp.c, linear form).
 //!
-//! `exit` and `exit_group` are left out on purpose: `PTRACE_EVENT_EXIT` reports them anyway,
-//! and a child created with `CLONE_UNTRACED` (which no tracer follows, but which inherits the
-//! filter) can then still end normally; with `SECCOMP_RET_TRACE` and no tracer the kernel
-//! fails the call with `ENOSYS`.
+//! `exit` is never trapped: a thread's exit is seen at its death instead (see
+//! [`quiet_threads`]). `exit_group` is trapped only with the calls that tell the tracer why a
+//! thread died (clone, clone3, execve, execveat): with `SECCOMP_RET_TRACE` and no tracer the
+//! kernel fails a call with `ENOSYS`, so a child created with `CLONE_UNTRACED`, which
+//! inherits the filter, is then traced all the same, silently (`crate::tracer`).
 
 use clonekit_flags::ProcessSyscall;
 use clonekit_raw::seccomp::{self, SockFilter, AUDIT_ARCH_X86_64, DATA_ARCH, DATA_NR, RET_ALLOW, RET_TRACE};
@@ -19,9 +20,21 @@ pub fn already_filtered() -> bool {
         .is_ok_and(|s| s.lines().any(|l| l.strip_prefix("Seccomp:").is_some_and(|v| v.trim() == "2")))
 }
 
-/// The system calls the filter sends to the tracer.
+/// The system calls the filter sends to the tracer (besides `exit_group`, see
+/// [`quiet_threads`]).
 pub fn traced_by_filter() -> impl Iterator<Item = ProcessSyscall> {
     ProcessSyscall::ALL.iter().copied().filter(|s| !s.never_returns())
+}
+
+/// Whether, with these calls trapped at their entry, new threads can be made without
+/// `PTRACE_O_TRACEEXIT` (one stop fewer each): a thread's death then says what it called. It
+/// died by its own `exit` unless its group was being ended by an `exit_group` (trapped too,
+/// then) or replaced by an `execve` (a thread killed for either leaves with the same status).
+/// The creating calls must stop too: the tracer sets, at their entry, which options the child
+/// inherits.
+pub fn quiet_threads(trapped: &[ProcessSyscall]) -> bool {
+    use ProcessSyscall as S;
+    [S::Clone, S::Clone3, S::Execve, S::Execveat].iter().all(|s| trapped.contains(s))
 }
 
 /// A BPF program, built before `fork` so that the child only has to install it.
@@ -30,15 +43,12 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// `arch == x86_64 ? (nr ∈ traced ? TRACE : ALLOW) : TRACE`.
-    pub fn process_calls() -> Filter {
-        Filter::calls(traced_by_filter())
-    }
-
-    /// The same for the calls of `calls` that return (`-e trace=SET` narrows the filter, as
-    /// strace's `--seccomp-bpf` does: the other calls never stop the tracee).
-    pub fn calls(calls: impl Iterator<Item = ProcessSyscall>) -> Filter {
-        let nrs: Vec<u32> = calls.filter(|s| !s.never_returns()).map(|s| s.number() as u32).collect();
+    /// `arch == x86_64 ? (nr ∈ calls ? TRACE : ALLOW) : TRACE`, for the calls the tracer
+    /// wants to see: those of `-e trace=SET` that return (as strace's `--seccomp-bpf` does,
+    /// the other calls never stop the tracee), or all of [`traced_by_filter`] for `--tree`;
+    /// and `exit_group` where [`quiet_threads`] holds.
+    pub fn trapping(calls: &[ProcessSyscall]) -> Filter {
+        let nrs: Vec<u32> = calls.iter().map(|s| s.number() as u32).collect();
         let m = nrs.len();
         let mut insns = vec![
             SockFilter::load(DATA_ARCH),
@@ -72,14 +82,17 @@ mod tests {
 
     #[test]
     fn filter_traps_the_process_calls_but_not_exit() {
-        let names: Vec<&str> = traced_by_filter().map(|s| s.name()).collect();
+        let calls: Vec<ProcessSyscall> = traced_by_filter().collect();
+        let names: Vec<&str> = calls.iter().map(|s| s.name()).collect();
         assert!(names.contains(&"clone3") && names.contains(&"execve") && names.contains(&"wait4"));
         assert!(!names.contains(&"exit") && !names.contains(&"exit_group"));
-        let f = Filter::process_calls();
+        assert!(quiet_threads(&calls));
+        assert!(!quiet_threads(&[ProcessSyscall::Clone, ProcessSyscall::Clone3, ProcessSyscall::Execve]));
+        let f = Filter::trapping(&calls);
         assert_eq!(f.insns.len(), 4 + names.len() + 2);
-        let clone_only = Filter::calls([ProcessSyscall::Clone, ProcessSyscall::ExitGroup].into_iter());
-        assert_eq!(clone_only.insns.len(), 4 + 1 + 2);
-        assert_eq!(Filter::calls(std::iter::empty()).insns.len(), 4 + 1);
+        let clone_only = Filter::trapping(&[ProcessSyscall::Clone, ProcessSyscall::ExitGroup]);
+        assert_eq!(clone_only.insns.len(), 4 + 2 + 2);
+        assert_eq!(Filter::trapping(&[]).insns.len(), 4 + 1);
         // Every jump lands on the final TRACE.
         for (i, insn) in f.insns.iter().enumerate().skip(4) {
             if insn.code == seccomp::BPF_JMP_JEQ_K {

@@ -26,6 +26,18 @@ pub fn wait_pid(pid: i32) -> io::Result<i32> {
     }
 }
 
+/// Whether thread `tid` of `tgid` has begun to exit (`PF_EXITING` in `/proc/TGID/task/TID/stat`,
+/// or a zombie, or gone).
+pub fn exiting(tgid: i32, tid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{tgid}/task/{tid}/stat")) else { return true };
+    // After the command's closing parenthesis: state (field 3), then fields 4 to 9.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return true };
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next().unwrap_or("X");
+    let flags: u32 = fields.nth(5).and_then(|f| f.parse().ok()).unwrap_or(0);
+    matches!(state, "Z" | "X" | "x") || flags & clonekit_flags::PF_EXITING != 0
+}
+
 /// `process_vm_readv`: reads up to `buf.len()` bytes at `addr` in `pid`; returns how many.
 pub fn read_mem(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     if buf.is_empty() {

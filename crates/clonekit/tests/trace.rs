@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use trace_support::*;
 
-/// The twelve workloads under strace and under `clonekit trace EXTRA`, compared.
+/// The workloads under strace and under `clonekit trace EXTRA`, compared.
 fn differential(test: &str, extra: &[&str]) {
     let Some(dir) = differential_setup(test) else { return };
     let mut failures = Vec::new();
@@ -269,6 +269,44 @@ fn exit_status_is_the_programs() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("+++ killed by SIGTERM +++"), "{text}");
     let _ = std::fs::remove_file(&out);
+}
+
+/// A `CLONE_UNTRACED` child is not followed, but with the seccomp filter it is traced
+/// silently (so that the filter it inherits has a tracer): the trace must end with the traced
+/// program, let go of the child, and the child must go on to the end of its work.
+#[test]
+fn an_untraced_child_outlives_the_trace() {
+    let Some(dir) = build() else { return };
+    let (out, done) = (tmp("untraced-outlives"), tmp("untraced-outlives.done"));
+    let _ = std::fs::remove_file(&done);
+    let prog = dir.join("untraced_outlives").display().to_string();
+    // Not `run_clonekit`: its pipes would stay open in the child, and be waited for.
+    let st = Command::new(CK)
+        .args(["trace", "-o"])
+        .arg(&out)
+        .arg("--")
+        .args([prog, done.display().to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(0));
+    assert!(!done.exists(), "the trace waited for the untraced child");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("flags=CLONE_UNTRACED|SIGCHLD) = "), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains("+++ exited")).count(), 1, "{text}");
+    let mut found = false;
+    for _ in 0..500 {
+        if std::fs::read_to_string(&done).is_ok_and(|t| t == "done\n") {
+            found = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(found, "the untraced child did not finish its work");
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(&done);
 }
 
 #[test]

@@ -80,6 +80,8 @@ pub fn workloads(dir: &Path) -> Vec<(&'static str, Vec<String>)> {
         ("exec from a non-leader thread", vec![c("exec_thread")]),
         ("raw clone with unusual exit signals", vec![c("exit_signal")]),
         ("CLONE_UNTRACED child", vec![c("untraced")]),
+        ("CLONE_UNTRACED child that execs", vec![c("untraced_exec")]),
+        ("exit_group from a thread", vec![c("thread_exit_group")]),
         ("group-stop", vec![c("group_stop")]),
         ("file descriptors", vec![c("fds")]),
     ]
