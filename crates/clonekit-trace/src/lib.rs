@@ -7,7 +7,8 @@
 //!
 //! It is fast because the tracee only stops where it must: a seccomp-bpf filter returns
 //! `SECCOMP_RET_TRACE` for the traced calls only, a successful clone or exec is finished at
-//! its ptrace event (no exit stop), and exits are read at `PTRACE_EVENT_EXIT`; and because a
+//! its ptrace event (no exit stop), a process's exit is read at `PTRACE_EVENT_EXIT` and a
+//! thread's from its death (threads are made without that stop); and because a
 //! stopped tracee waits only for what must be read while it is stopped: the line is formatted
 //! after it has been resumed. Under a seccomp filter that was there first (a container's
 //! profile, whose `ERRNO` answers would hide the calls it refuses from ours), the program

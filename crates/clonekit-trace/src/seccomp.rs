@@ -30,11 +30,11 @@ pub fn traced_by_filter() -> impl Iterator<Item = ProcessSyscall> {
 /// `PTRACE_O_TRACEEXIT` (one stop fewer each): a thread's death then says what it called. It
 /// died by its own `exit` unless its group was being ended by an `exit_group` (trapped too,
 /// then) or replaced by an `execve` (a thread killed for either leaves with the same status).
-/// The creating calls must stop too: the tracer sets, at their entry, which options the child
-/// inherits.
+/// Every creating call must stop too: the tracer sets, at its entry, which options the child
+/// inherits, and tells a new task from its creator's call in flight.
 pub fn quiet_threads(trapped: &[ProcessSyscall]) -> bool {
     use ProcessSyscall as S;
-    [S::Clone, S::Clone3, S::Execve, S::Execveat].iter().all(|s| trapped.contains(s))
+    [S::Clone, S::Clone3, S::Fork, S::Vfork, S::Execve, S::Execveat].iter().all(|s| trapped.contains(s))
 }
 
 /// A BPF program, built before `fork` so that the child only has to install it.
@@ -87,7 +87,9 @@ mod tests {
         assert!(names.contains(&"clone3") && names.contains(&"execve") && names.contains(&"wait4"));
         assert!(!names.contains(&"exit") && !names.contains(&"exit_group"));
         assert!(quiet_threads(&calls));
-        assert!(!quiet_threads(&[ProcessSyscall::Clone, ProcessSyscall::Clone3, ProcessSyscall::Execve]));
+        let without_fork: Vec<ProcessSyscall> =
+            calls.iter().copied().filter(|&s| s != ProcessSyscall::Fork).collect();
+        assert!(!quiet_threads(&without_fork));
         let f = Filter::trapping(&calls);
         assert_eq!(f.insns.len(), 4 + names.len() + 2);
         let clone_only = Filter::trapping(&[ProcessSyscall::Clone, ProcessSyscall::ExitGroup]);
