@@ -244,20 +244,19 @@ impl Probe {
                 }
             }
         }
-        // The verifier takes most of the loading time, nearly all of it for the two syscall
-        // programs: they are verified on two CPUs at once, the others after.
+        // The verifier takes most of the loading time: on this machine's 6.18, 8 ms for
+        // on_sys_exit, 6 ms for on_sys_enter, 2 ms for on_exec, 1.3 ms for the other four.
+        // They are verified on two CPUs at once, in two groups of about the same time.
         let load = |name: &str, prog: &mut aya::programs::Program| -> Result<(), TraceError> {
             let (_, tracepoint) = PROGRAMS.iter().find(|(n, _)| *n == name).expect("a program of the object");
             let prog: &mut BtfTracePoint = prog.try_into().map_err(|e| refused(format!("{name}: {e}")))?;
             prog.load(tracepoint, &btf).map_err(|e| refused(format!("loading {name}: {}", chain(&e))))
         };
-        let mut progs: Vec<(&str, &mut aya::programs::Program)> = bpf.programs_mut().collect();
-        progs.sort_by_key(|(name, _)| (*name != "on_sys_enter", *name != "on_sys_exit"));
-        let mut rest = progs.split_off(1);
-        let (first_name, first) = progs.pop().expect("the object has programs");
+        let (mut there, mut here): (Vec<_>, Vec<_>) =
+            bpf.programs_mut().partition(|(name, _)| matches!(*name, "on_sys_enter" | "on_exec"));
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| load(first_name, first));
-            let here = rest.iter_mut().try_for_each(|(name, prog)| load(name, prog));
+            let other = scope.spawn(|| there.iter_mut().try_for_each(|(name, prog)| load(name, prog)));
+            let here = here.iter_mut().try_for_each(|(name, prog)| load(name, prog));
             let there = other.join().map_err(|_| refused("loading the programs: the loader panicked"))?;
             here.and(there)
         })?;
