@@ -436,6 +436,8 @@ impl<'a> Tracer<'a> {
         let sig = ((st >> 8) & 0xff) as i32;
         let event = st >> 16;
         if self.releasing {
+            // A creating call it is in the middle of gets its flags back first.
+            self.creation_done(tid);
             let inject = if event == 0 && sig != (libc::SIGTRAP | 0x80) { sig } else { 0 };
             let _ = ptrace::detach(tid, inject);
             self.groups.shadows.remove(&tid);
