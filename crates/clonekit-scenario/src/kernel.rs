@@ -776,13 +776,18 @@ impl KernelBackend {
     }
 
     fn alive(&self, key: TaskKey) -> bool {
-        let Some(info) = self.tasks.get(&key) else { return false };
-        if info.gone {
+        if self.tasks.get(&key).is_none_or(|info| info.gone) {
             return false;
         }
-        let Some(fleet) = self.fleet.as_ref() else { return false };
-        let Some(tid) = fleet.tid(key.0 as u32) else { return false };
-        proc_state(tid).is_some_and(|s| !matches!(s, 'Z' | 'X' | 'x'))
+        self.tid_of(key).and_then(proc_state).is_some_and(|s| !matches!(s, 'Z' | 'X' | 'x'))
+    }
+
+    /// Task `key`'s tid (global): its mailbox's, or, for a task recorded before it serves its
+    /// mailbox (traced from its creation, and perhaps let go by its tracer a moment ago), the
+    /// pid it was recorded with.
+    fn tid_of(&self, key: TaskKey) -> Option<i32> {
+        let served = self.fleet.as_ref().and_then(|f| f.tid(key.0 as u32));
+        served.or_else(|| self.tasks.get(&key).filter(|t| t.early).and_then(|t| t.nspids.first().copied()))
     }
 }
 
@@ -981,7 +986,7 @@ impl Backend for KernelBackend {
         if !self.alive(task) {
             return TaskStatus::Gone;
         }
-        let tid = self.fleet.as_ref().and_then(|f| f.tid(task.0 as u32)).unwrap_or(0);
+        let tid = self.tid_of(task).unwrap_or(0);
         if matches!(proc_state(tid), Some('T' | 't')) {
             return TaskStatus::Stopped;
         }
