@@ -223,6 +223,16 @@ impl<'a> Tracer<'a> {
                 self.exited_quietly(tid, status);
             }
             self.rec.gone(tid, status);
+            if self.groups.creating.is_empty() && !self.groups.parked.is_empty() {
+                // Its creator died before its event: no event will name it. It goes on as
+                // a task that stops at its exit.
+                let parked: Vec<i32> = self.groups.parked.drain().collect();
+                for t in parked {
+                    let _ = ptrace::set_options(t, self.base | ptrace::O_TRACEEXIT);
+                    self.rec.announce(t);
+                    self.resume(t, 0);
+                }
+            }
             return;
         }
         if self.groups.shadows.contains(&tid) || (self.releasing && !self.rec.tasks.contains_key(&tid)) {
