@@ -266,6 +266,21 @@ impl Kernel {
     /// `exit_notify` (kernel/exit.c): children go to a new parent, the task becomes a
     /// zombie, and a leader of an empty group tells its parent; non-leaders reap themselves.
     fn exit_notify(&mut self, tsk: TaskId, group_dead: bool) {
+        let outermost = self.deferred_resumes.is_none();
+        if outermost {
+            self.deferred_resumes = Some(Vec::new());
+        }
+        self.exit_notify_locked(tsk, group_dead);
+        if outermost {
+            for p in self.deferred_resumes.take().unwrap_or_default() {
+                self.ptrace_stop_return(p);
+            }
+        }
+    }
+
+    /// `exit_notify` under the tasklist lock: what the tracees it lets go out of a ptrace stop
+    /// do comes after.
+    fn exit_notify_locked(&mut self, tsk: TaskId, group_dead: bool) {
         let mut orphaned = Vec::new();
         if !self.forget_original_parent(tsk, &mut orphaned) {
             // A pid namespace's init waits in zap_pid_ns_processes; release_task resumes it.

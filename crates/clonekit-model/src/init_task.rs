@@ -60,6 +60,7 @@ impl Kernel {
             racing_wake: None,
             pidfd_wakes: None,
             deferred_kills: None,
+            deferred_resumes: None,
             user_ns_refused: None,
         };
         let user_ns = Rc::new(UserNamespace {

@@ -402,7 +402,13 @@ impl Kernel {
             tr.ptraced.retain(|&x| x != child);
         }
         if in_stop {
-            self.ptrace_stop_return(child);
+            // Woken (ptrace_signal_wake_up); an exiting tracer's tracee runs after the exit
+            // (a signal it was stopped for, a group stop it then takes, comes after the
+            // tracer's orphaned process groups were looked at).
+            match self.deferred_resumes.as_mut() {
+                Some(later) => later.push(child),
+                None => self.ptrace_stop_return(child),
+            }
         } else if reinstate {
             self.deliver_pending(child);
         }

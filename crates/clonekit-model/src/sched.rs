@@ -420,6 +420,10 @@ pub struct Kernel {
     /// Groups whose exit a signal to many processes decided, to be killed once every process
     /// has been sent it (see [`Kernel::kill_pgrp_info`]).
     pub(crate) deferred_kills: Option<Vec<TaskId>>,
+    /// Tracees an exiting tracer let go out of a ptrace stop, in its `exit_notify`: they run
+    /// on their own CPUs once it is over, not before the orphaned process groups are looked
+    /// at (see [`Kernel::ptrace_unlink`]).
+    pub(crate) deferred_resumes: Option<Vec<TaskId>>,
     /// A wake-up whose waker goes on running in the kernel (see [`RacingWake`]).
     pub(crate) racing_wake: Option<RacingWake>,
     /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,
