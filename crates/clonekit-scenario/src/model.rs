@@ -272,6 +272,25 @@ impl ModelBackend {
             .ok_or_else(|| BackendError(format!("no pid for {name:?}")))
     }
 
+    /// Whether `kill TASK SIG` by `cur` makes the target's group exit at once, in the
+    /// sender's call (`complete_signal`): a fatal signal (default action, which terminates
+    /// without a core dump) to a task that is not traced. A traced sender then dies in its own
+    /// step, before any stop of its own.
+    fn kills_at_once(&self, cur: TaskId, env: &Env, op: &Op, sig: u32) -> bool {
+        let Op::Kill(Target::Task(name), _) = op else { return false };
+        let Some(target) =
+            self.nr_of(cur, env, name).ok().and_then(|nr| self.k.find_task_by_vpid_of(cur, nr))
+        else {
+            return false;
+        };
+        use clonekit_flags::{sig_kernel_coredump, sig_kernel_ignore, sig_kernel_stop};
+        self.k.tracer(target).is_none()
+            && self.k.disposition(target, sig) == clonekit_model::Disposition::Default
+            && !sig_kernel_ignore(sig)
+            && !sig_kernel_stop(sig)
+            && !sig_kernel_coredump(sig)
+    }
+
     fn nr_of(&self, observer: TaskId, env: &Env, name: &str) -> Result<i32, BackendError> {
         let pid = self.pid_of_task(env, name)?;
         let nr = self.k.pid_nr_seen_by(observer, &pid);
@@ -779,7 +798,9 @@ impl Backend for ModelBackend {
         let stops_first = self.k.tracer(cur).is_some()
             && match op {
                 Op::Kill(_, sig) | Op::Tgkill(_, _, sig) | Op::PidfdSendSignal { sig, .. } => {
-                    *sig != clonekit_flags::Signal::SIGKILL.number() && *sig != 0
+                    *sig != clonekit_flags::Signal::SIGKILL.number()
+                        && *sig != 0
+                        && !self.kills_at_once(cur, env, op, *sig)
                 }
                 _ => false,
             };
