@@ -434,11 +434,7 @@ impl Kernel {
                 None => return,
             }
         };
-        let handler = self.t(p).sighand.borrow().get(sig);
-        let fatal = !sig_kernel_ignore(sig) && !sig_kernel_stop(sig) && handler == Disposition::Default;
-        // A traced task's tracer sees a fatal signal first (SIGKILL aside).
-        let fatal = fatal && (sig == SIGKILL || self.t(p).ptrace == 0);
-        if fatal && !signal.borrow().group_exit && !sig_kernel_coredump(sig) {
+        if self.kills_group_at_once(p, sig) && !signal.borrow().group_exit {
             // Start a group exit: every thread gets SIGKILL.
             if let Some(later) = self.deferred_kills.as_mut() {
                 // Sending to more processes: the group exit is decided now, the threads
@@ -1125,6 +1121,20 @@ impl Kernel {
             t.sas.on = on;
         }
         Ok(old)
+    }
+
+    /// `complete_signal`'s test (kernel/signal.c): whether `sig` sent to `p` starts the exit
+    /// of `p`'s group at once, in the sender's call: fatal (default action, terminating
+    /// without a core dump) and `p` not traced, whose tracer would see it first (SIGKILL
+    /// aside).
+    pub fn kills_group_at_once(&self, p: TaskId, sig: u32) -> bool {
+        let Some(t) = self.task(p) else { return false };
+        let handler = t.sighand.borrow().get(sig);
+        !sig_kernel_ignore(sig)
+            && !sig_kernel_stop(sig)
+            && !sig_kernel_coredump(sig)
+            && handler == Disposition::Default
+            && (sig == SIGKILL || t.ptrace == 0)
     }
 
     /// The disposition of `sig` in `id`'s handler table.

@@ -273,9 +273,8 @@ impl ModelBackend {
     }
 
     /// Whether `kill TASK SIG` by `cur` makes the target's group exit at once, in the
-    /// sender's call (`complete_signal`): a fatal signal (default action, which terminates
-    /// without a core dump) to a task that is not traced. A traced sender then dies in its own
-    /// step, before any stop of its own.
+    /// sender's call ([`clonekit_model::Kernel::kills_group_at_once`]): a traced sender then
+    /// dies in its own step, before any stop of its own.
     fn kills_at_once(&self, cur: TaskId, env: &Env, op: &Op, sig: u32) -> bool {
         let Op::Kill(Target::Task(name), _) = op else { return false };
         let Some(target) =
@@ -283,12 +282,7 @@ impl ModelBackend {
         else {
             return false;
         };
-        use clonekit_flags::{sig_kernel_coredump, sig_kernel_ignore, sig_kernel_stop};
-        self.k.tracer(target).is_none()
-            && self.k.disposition(target, sig) == clonekit_model::Disposition::Default
-            && !sig_kernel_ignore(sig)
-            && !sig_kernel_stop(sig)
-            && !sig_kernel_coredump(sig)
+        self.k.kills_group_at_once(target, sig)
     }
 
     fn nr_of(&self, observer: TaskId, env: &Env, name: &str) -> Result<i32, BackendError> {
