@@ -393,7 +393,7 @@ static __noinline int enter(struct pt_regs *regs, u64 nr, u32 c, u32 tid)
 	return 0;
 }
 
-SEC("tp_btf/sys_enter")
+SEC("raw_tp/sys_enter")
 int on_sys_enter(u64 *ctx)
 {
 	u64 nr = ctx[1];
@@ -409,7 +409,7 @@ int on_sys_enter(u64 *ctx)
 	return enter((struct pt_regs *)ctx[0], nr, *cap, tid);
 }
 
-SEC("tp_btf/sys_exit")
+SEC("raw_tp/sys_exit")
 int on_sys_exit(u64 *ctx)
 {
 	s64 ret = ctx[1];
@@ -478,7 +478,7 @@ int on_sys_exit(u64 *ctx)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_fork")
+SEC("raw_tp/sched_process_fork")
 int on_fork(u64 *ctx)
 {
 	struct task_struct *child = (struct task_struct *)ctx[1];
@@ -516,7 +516,7 @@ int on_fork(u64 *ctx)
 // tracepoint cannot fault in): the path the kernel resolved (kernel memory, region address
 // 0) and, from the new stack at bprm->p (argc, then argv's and envp's pointers), argv's
 // strings and envp's pointers, laid out as an execve's entry record.
-SEC("tp_btf/sched_process_exec")
+SEC("raw_tp/sched_process_exec")
 int on_exec(u64 *ctx)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
@@ -560,7 +560,7 @@ int on_exec(u64 *ctx)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int on_exit(u64 *ctx)
 {
 	struct task_struct *p = (struct task_struct *)ctx[0];
@@ -596,7 +596,7 @@ static __always_inline void put_siginfo(struct head *h, const void *info)
 	}
 }
 
-SEC("tp_btf/signal_deliver")
+SEC("raw_tp/signal_deliver")
 int on_signal_deliver(u64 *ctx)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
@@ -618,7 +618,7 @@ int on_signal_deliver(u64 *ctx)
 // generation: one the kernel drops because it is ignored (sig_ignored() keeps signals for
 // ptraced tasks), and one whose default action terminates (complete_signal() kills the
 // group at once unless the task is ptraced; user space knows which default actions do).
-SEC("tp_btf/signal_generate")
+SEC("raw_tp/signal_generate")
 int on_signal_generate(u64 *ctx)
 {
 	int sig = (int)ctx[0];

@@ -25,8 +25,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
-use aya::programs::BtfTracePoint;
-use aya::{Btf, Ebpf, EbpfLoader};
+use aya::programs::RawTracePoint;
+use aya::{Ebpf, EbpfLoader};
 use clonekit_flags::{
     sig_kernel_coredump, sig_kernel_ignore, sig_kernel_stop, ProcessSyscall, SigInfo, SyscallResult,
 };
@@ -210,26 +210,19 @@ impl Probe {
         if let Some(why) = unavailable() {
             return Err(refused(why));
         }
-        // The loader reads the kernel's BTF for the object's relocations when it is made
-        // (aya 0.14: `EbpfLoader::new`), and the programs need it again to find their
-        // tracepoints: the second copy is parsed on another CPU meanwhile (about 15 ms each).
+        // The loader reads the kernel's BTF for the object's relocations (CO-RE) when it is
+        // made (aya 0.14: `EbpfLoader::new`); the programs are raw tracepoints, which need no
+        // BTF of their own to load and attach.
         let all = u32::from(follow_all);
         let str_max = opts.string_limit.min(u32::MAX as usize - 1) as u32;
         let untraced = clonekit_flags::CloneFlags::CLONE_UNTRACED.bits();
-        let (loaded, btf) = std::thread::scope(|scope| {
-            let ours = scope.spawn(Btf::from_sys_fs);
-            let loaded = EbpfLoader::new()
-                .override_global("untraced_flag", &untraced, true)
-                .override_global("follow_all", &all, true)
-                .override_global("str_max", &str_max, true)
-                .override_global("array_max", &str_max, true)
-                .load(OBJECT);
-            (loaded, ours.join())
-        });
+        let loaded = EbpfLoader::new()
+            .override_global("untraced_flag", &untraced, true)
+            .override_global("follow_all", &all, true)
+            .override_global("str_max", &str_max, true)
+            .override_global("array_max", &str_max, true)
+            .load(OBJECT);
         let mut bpf = loaded.map_err(|e| refused(format!("loading the programs: {}", chain(&e))))?;
-        let btf = btf
-            .map_err(|_| refused("reading the kernel's BTF: the reader panicked"))?
-            .map_err(|e| refused(format!("reading the kernel's BTF: {e}")))?;
         {
             let mut wanted: Array<_, u32> = Array::try_from(bpf.map_mut("wanted").expect("in the object"))
                 .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
@@ -248,9 +241,8 @@ impl Probe {
         // on_sys_exit, 6 ms for on_sys_enter, 2 ms for on_exec, 1.3 ms for the other four.
         // They are verified on two CPUs at once, in two groups of about the same time.
         let load = |name: &str, prog: &mut aya::programs::Program| -> Result<(), TraceError> {
-            let (_, tracepoint) = PROGRAMS.iter().find(|(n, _)| *n == name).expect("a program of the object");
-            let prog: &mut BtfTracePoint = prog.try_into().map_err(|e| refused(format!("{name}: {e}")))?;
-            prog.load(tracepoint, &btf).map_err(|e| refused(format!("loading {name}: {}", chain(&e))))
+            let prog: &mut RawTracePoint = prog.try_into().map_err(|e| refused(format!("{name}: {e}")))?;
+            prog.load().map_err(|e| refused(format!("loading {name}: {}", chain(&e))))
         };
         let (mut there, mut here): (Vec<_>, Vec<_>) =
             bpf.programs_mut().partition(|(name, _)| matches!(*name, "on_sys_enter" | "on_exec"));
@@ -266,10 +258,10 @@ impl Probe {
     }
 
     fn attach(&mut self) -> Result<(), TraceError> {
-        for (name, _) in PROGRAMS {
-            let prog: &mut BtfTracePoint =
+        for (name, tracepoint) in PROGRAMS {
+            let prog: &mut RawTracePoint =
                 self.bpf.program_mut(name).expect("in the object").try_into().expect("loaded above");
-            prog.attach().map_err(|e| refused(format!("attaching {name}: {}", chain(&e))))?;
+            prog.attach(tracepoint).map_err(|e| refused(format!("attaching {name}: {}", chain(&e))))?;
         }
         Ok(())
     }
