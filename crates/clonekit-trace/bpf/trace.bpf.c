@@ -37,15 +37,15 @@ static __always_inline u64 reg(const unsigned long *field)
 }
 
 // The other kernel structures: only the fields read here; CO-RE relocates them to this
-// kernel's layout.
+// kernel's layout. Each structure an access starts from costs the loader a walk over the
+// kernel's BTF (some 150,000 types) to find its match: they are kept few.
 
-struct sigaction {
-	void *sa_handler;
-} __attribute__((preserve_access_index));
-
+// A signal's action: its handler first (struct k_sigaction begins with struct sigaction,
+// which begins with sa_handler, on x86_64).
 struct k_sigaction {
-	struct sigaction sa;
-} __attribute__((preserve_access_index));
+	void *sa_handler;
+	unsigned long rest[3];
+};
 
 struct sighand_struct {
 	struct k_sigaction action[64];
@@ -287,6 +287,32 @@ static __always_inline u32 in_page(u64 addr, u32 max)
 #define EXEC_STRS_AT (EXEC_ENVP_AT + ENVP_CHUNKS * (RSZ + PTRS_CAP))
 _Static_assert(EXEC_STRS_AT + ARGV_STRS * (RSZ + ARGV_STR_CAP) <= EXEC_REC, "exec record too small");
 
+// The copying of argv's strings: the record, how many pointers were read, and whether all
+// was read.
+struct argv_strs {
+	struct head *h;
+	u32 words;
+	int complete;
+};
+
+// Copies argv's string `i`; 1 (stop) at the end of what is copied.
+static long put_argv_str(u32 i, struct argv_strs *c)
+{
+	if (i >= ARGV_STRS || i >= c->words || i > array_max)
+		return 1;
+	// Bounded in the register the offsets are computed from (the compiler may test a copy).
+	barrier_var(i);
+	i &= ARGV_STRS - 1;
+	struct head *h = c->h;
+	u64 *ptrs = (void *)h + EXEC_ARGV_AT + RSZ;
+	u64 at = ptrs[i];
+	if (!at)
+		return 1;
+	if (!put_str(h, EXEC_STRS_AT + i * (RSZ + ARGV_STR_CAP), ARGV_STR_CAP, at))
+		c->complete = 0;
+	return 0;
+}
+
 // execve's path, argv (pointers and strings) and envp (pointers, for strace's count).
 // Whether everything was read.
 static __always_inline int capture_exec(struct head *h, u64 path, u64 argv, u64 envp, int kernel_path)
@@ -327,14 +353,10 @@ static __always_inline int capture_exec(struct head *h, u64 path, u64 argv, u64 
 		}
 		envp += n;
 	}
-	u64 *ptrs = (void *)h + EXEC_ARGV_AT + RSZ;
-	for (u32 i = 0; i < ARGV_STRS; i++) {
-		if (i >= words || i > array_max || !ptrs[i])
-			break;
-		if (!put_str(h, EXEC_STRS_AT + i * (RSZ + ARGV_STR_CAP), ARGV_STR_CAP, ptrs[i]))
-			complete = 0;
-	}
-	return complete;
+	// The strings, in a bpf_loop: its body is verified once, not once for each string.
+	struct argv_strs strs = { .h = h, .words = words, .complete = complete };
+	bpf_loop(ARGV_STRS, put_argv_str, &strs, 0);
+	return strs.complete;
 }
 
 // A wanted call's entry (of capture kind `c`) by the tracked task `tid`: its record, and
@@ -635,8 +657,9 @@ int on_signal_generate(u64 *ctx)
 		if (blocked & (1UL << (sig - 1)))
 			return 0;
 		struct sighand_struct *sh = BPF_CORE_READ(t, sighand);
+		// The element's size from the array's (64 of them), both relocated.
 		u64 at = (u64)sh + bpf_core_field_offset(struct sighand_struct, action) +
-			 (u64)(sig - 1) * bpf_core_type_size(struct k_sigaction);
+			 (u64)(sig - 1) * (bpf_core_field_size(struct sighand_struct, action) / 64);
 		void *handler = (void *)1;
 		bpf_probe_read_kernel(&handler, sizeof(handler), (const void *)at);
 		if (handler != 0)
