@@ -74,10 +74,10 @@ impl Kernel {
         woken.len() as i32
     }
 
-    /// A handler has run in `t`, asleep in `FUTEX_WAIT` with no timeout: `futex_wait`
-    /// (kernel/futex/waitwake.c) returned `-ERESTARTSYS`, and with `SA_RESTART` the call is
-    /// made again, which reads the word again: `EAGAIN` if it no longer holds the value the
-    /// task slept on, else back to sleep.
+    /// A signal woke `t`, asleep in `FUTEX_WAIT` with no timeout: `futex_wait`
+    /// (kernel/futex/waitwake.c) returned `-ERESTARTSYS`, and the call is made again (after a
+    /// handler with `SA_RESTART`, or when the signal was ignored), which reads the word again:
+    /// `EAGAIN` if it no longer holds the value the task slept on, else back to sleep.
     pub(crate) fn futex_restart(&mut self, t: TaskId) {
         if !matches!(self.task(t).and_then(|x| x.block.as_ref()), Some((_, Block::Futex))) {
             return;

@@ -554,7 +554,10 @@ impl Kernel {
         let signal = self.t(t).signal.clone();
         let handler = self.t(t).sighand.borrow().get(sig);
         match handler {
-            Disposition::Ignore => false,
+            Disposition::Ignore => {
+                self.restart_sleep(t);
+                false
+            }
             Disposition::Handler => {
                 if racy {
                     // The other side of the race: the copy did not merge but was queued again
@@ -588,6 +591,7 @@ impl Kernel {
             }
             Disposition::Default => {
                 if sig_kernel_ignore(sig) {
+                    self.restart_sleep(t);
                     return false;
                 }
                 // An init ignores fatal default actions (SIGKILL aside).
@@ -750,6 +754,16 @@ impl Kernel {
             self.send_signal(None, 17, parent, true);
         }
         self.wake_up_parent(leader, parent);
+    }
+
+    /// `t`, woken from an interruptible sleep by a signal it dequeued and ignored: no handler
+    /// ran, so the call is made again (`-ERESTARTSYS`, `-ERESTARTNOHAND` restart the same
+    /// call, arch/x86/kernel/signal.c `arch_do_signal_or_restart`), and looks again at what it
+    /// sleeps on: a futex wait reads its word, a wait its children, a poll its pidfd.
+    fn restart_sleep(&mut self, t: TaskId) {
+        self.futex_restart(t);
+        self.wait_again(t);
+        self.poll_again(t);
     }
 
     /// `t` continues after a stop: a call that finished meanwhile is reported, and a call the
