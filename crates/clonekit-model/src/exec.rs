@@ -40,7 +40,7 @@ impl Kernel {
         new.keep_caps = false;
         let nnp = self.t(cur).no_new_privs;
         let secureexec = crate::commoncap::cap_bprm_creds_from_file(&mut new, old.cap_permitted, nnp);
-        self.exec_mmap(cur);
+        let vfork_parent = self.exec_mmap(cur);
         self.exec_task_namespaces(cur);
         if secureexec {
             // begin_new_exec: a parent may not signal a privileged program.
@@ -85,6 +85,9 @@ impl Kernel {
         // the exit signal's change to SIGCHLD makes ineligible (a __WCLONE wait) sleeps on
         // until one of its children wakes it.
         self.deliver_pending(cur);
+        if let Some((parent, pid)) = vfork_parent {
+            self.complete_vfork_done(parent, cur, &pid);
+        }
         Ok(())
     }
 
@@ -144,9 +147,16 @@ impl Kernel {
 
     /// `exec_mmap` (fs/exec.c): `exec_mm_release` on the old mm (clear-tid word and futex
     /// wake if the mm stays in use, vfork parent released), then a fresh address space.
-    fn exec_mmap(&mut self, cur: TaskId) {
+    ///
+    /// The vfork parent is released here, but runs on its own CPU while the exec goes on: what
+    /// it does once woken (a signal it then takes, its death) comes after the exec has sent
+    /// its `SIGTRAP` or stopped in its event. So it is handed back, with the pid it waits
+    /// for, to be released as the exec returns.
+    fn exec_mmap(&mut self, cur: TaskId) -> Option<(TaskId, Rc<crate::pid::Pid>)> {
+        let vfork_parent = self.tm(cur).vfork_done.take().map(|p| (p, self.t(cur).pid.clone()));
         self.mm_release(cur);
         let user_ns = self.t(cur).cred.user_ns.clone();
         self.tm(cur).mm = Some(Rc::new(RefCell::new(MmStruct::for_user_ns(user_ns))));
+        vfork_parent
     }
 }

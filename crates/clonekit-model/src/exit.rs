@@ -234,7 +234,8 @@ impl Kernel {
                     merged: None,
                 });
             }
-            self.complete_vfork_done(parent, tsk);
+            let pid = self.t(tsk).pid.clone();
+            self.complete_vfork_done(parent, tsk, &pid);
         }
     }
 
@@ -242,13 +243,13 @@ impl Kernel {
     /// with `PTRACE_O_TRACEVFORKDONE` first stops in a `PTRACE_EVENT_VFORK_DONE` stop
     /// (kernel_clone's `ptrace_event_pid`), or, still in its `PTRACE_EVENT_VFORK` stop, will
     /// when resumed; the call's result waits for the tracer to resume it.
-    fn complete_vfork_done(&mut self, parent: TaskId, child: TaskId) {
+    pub(crate) fn complete_vfork_done(&mut self, parent: TaskId, child: TaskId, pid: &Rc<Pid>) {
         let nr = match self.task(parent).and_then(|p| p.block.as_ref()) {
             Some((_, Block::Vfork { child: c, nr })) if *c == child => *nr,
             _ => return,
         };
         if self.ptrace_event_enabled(parent, clonekit_flags::PTRACE_EVENT_VFORK_DONE) {
-            let pid = self.t(child).pid.clone();
+            let pid = pid.clone();
             let t = self.tm(parent);
             let Some((seq, _)) = t.block.take() else { return };
             t.state = TaskState::Running;
