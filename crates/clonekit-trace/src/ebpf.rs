@@ -1,5 +1,5 @@
 //! `--backend ebpf`: a tracer that never stops the traced program. Programs attached to the
-//! kernel's BTF tracepoints (`sys_enter`/`sys_exit` for the calls, `sched_process_fork`,
+//! kernel's raw tracepoints (`sys_enter`/`sys_exit` for the calls, `sched_process_fork`,
 //! `sched_process_exec`, `sched_process_exit`, `signal_generate`, `signal_deliver`) follow the
 //! program's descendants inside the kernel (a task is tracked from the moment its creator,
 //! tracked, makes it) and write one record per event to a ring buffer, with the pieces of
@@ -192,8 +192,20 @@ fn fill_from_exec(entry: &mut Record, exec: &Record) {
     entry.regions.extend(add);
 }
 
-/// Why eBPF cannot be used here, if it cannot: no BTF, or neither root nor `CAP_BPF`.
+/// The first release the programs load on: they call `bpf_loop` (Linux 5.17).
+const OLDEST_LINUX: (u32, u32) = (5, 17);
+
+/// Why eBPF cannot be used here, if it cannot: a kernel older than [`OLDEST_LINUX`], no BTF,
+/// or neither root nor `CAP_BPF`.
 pub fn unavailable() -> Option<String> {
+    let uname = rustix::system::uname();
+    let release = uname.release().to_string_lossy();
+    if clonekit_flags::running_version(&release).is_none_or(|v| v < OLDEST_LINUX) {
+        return Some(format!(
+            "needs Linux {}.{} or newer (the programs use bpf_loop); this is {release}",
+            OLDEST_LINUX.0, OLDEST_LINUX.1
+        ));
+    }
     if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
         return Some("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing)".into());
     }
