@@ -1,7 +1,8 @@
 //! The raw layer under clonekit: the x86_64 `clone`/`clone3` trampolines (after glibc's
 //! `clone.S` and `clone3.S`), the raw `syscall` instruction and the system call numbers, the
 //! signal, wait, credential and mount calls that rustix leaves out of its stable modules,
-//! `ptrace`, and `seccomp` (installing a BPF filter).
+//! `ptrace`, `seccomp` (installing a BPF filter), and the few `bpf` commands the tracer's
+//! loader makes.
 //!
 //! A program that creates processes and threads uses `clonekit-sys` (or `clonekit`), whose
 //! safe API is built on this crate; this crate is for the layers that need the raw calls
@@ -26,6 +27,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arch;
+pub mod bpf;
 mod caller;
 pub mod ptrace;
 pub mod seccomp;

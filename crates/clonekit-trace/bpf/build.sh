@@ -10,7 +10,8 @@ if [ "${1:-}" = --check ]; then
     trap 'rm -f "$out"' EXIT
 fi
 clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -D__TARGET_ARCH_x86 -ffile-prefix-map="$PWD"=. -c trace.bpf.c -o "$out"
-# DWARF dropped, the BTF kept (CO-RE needs it); the source is named relative to this folder
+# DWARF dropped, the BTF kept (the verifier wants the records of the functions passed to
+# bpf_loop); the source is named relative to this folder
 # (-ffile-prefix-map) so that the object is the same wherever it is built.
 llvm-strip -g "$out"
 if [ "${1:-}" = --check ]; then

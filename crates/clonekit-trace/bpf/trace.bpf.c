@@ -14,7 +14,6 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 
 typedef __u8 u8;
 typedef __u32 u32;
@@ -36,44 +35,38 @@ static __always_inline u64 reg(const unsigned long *field)
 	return v;
 }
 
-// The other kernel structures: only the fields read here; CO-RE relocates them to this
-// kernel's layout. Each structure an access starts from costs the loader a walk over the
-// kernel's BTF (some 150,000 types) to find its match: they are kept few.
+// The other kernel structures are read at offsets found in this kernel's BTF by user space
+// before loading (crates/clonekit-trace/src/btf.rs), and set here as constants of the
+// read-only data: the verifier sees them as such.
+const volatile u32 off_task_pid = 0;         // task_struct.pid (int)
+const volatile u32 off_task_tgid = 0;        // task_struct.tgid (int)
+const volatile u32 off_task_exit_code = 0;   // task_struct.exit_code (int)
+const volatile u32 off_task_signal = 0;      // task_struct.signal (struct signal_struct *)
+const volatile u32 off_task_sighand = 0;     // task_struct.sighand (struct sighand_struct *)
+const volatile u32 off_task_blocked = 0;     // task_struct.blocked (sigset_t: one word here)
+const volatile u32 off_signal_group_exec_task = 0; // signal_struct.group_exec_task
+const volatile u32 off_sighand_action = 0;   // sighand_struct.action (struct k_sigaction[64])
+const volatile u32 size_k_sigaction = 0;     // one k_sigaction (sa.sa_handler is its first word)
+const volatile u32 off_bprm_p = 0;           // linux_binprm.p (unsigned long)
+const volatile u32 off_bprm_argc = 0;        // linux_binprm.argc (int)
+const volatile u32 off_bprm_envc = 0;        // linux_binprm.envc (int)
+const volatile u32 off_bprm_filename = 0;    // linux_binprm.filename (const char *)
 
-// A signal's action: its handler first (struct k_sigaction begins with struct sigaction,
-// which begins with sa_handler, on x86_64).
-struct k_sigaction {
-	void *sa_handler;
-	unsigned long rest[3];
-};
+// The 8-byte word and the 4-byte int at `off` bytes into the kernel structure at `base`
+// (0 if it cannot be read).
+static __always_inline u64 kword(const void *base, u32 off)
+{
+	u64 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), base + off);
+	return v;
+}
 
-struct sighand_struct {
-	struct k_sigaction action[64];
-} __attribute__((preserve_access_index));
-
-typedef struct {
-	unsigned long sig[1];
-} sigset_t;
-
-struct linux_binprm {
-	unsigned long p;
-	int argc, envc;
-	const char *filename;
-} __attribute__((preserve_access_index));
-
-struct task_struct;
-struct signal_struct {
-	struct task_struct *group_exec_task;
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-	int pid;
-	int tgid;
-	int exit_code;
-	struct signal_struct *signal;
-	struct sighand_struct *sighand;
-	sigset_t blocked;
-} __attribute__((preserve_access_index));
+static __always_inline u32 kint(const void *base, u32 off)
+{
+	u32 v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), base + off);
+	return v;
+}
 
 // What a wanted call captures (the value of `wanted[nr]`; 0: not wanted).
 enum capture {
@@ -503,11 +496,11 @@ int on_sys_exit(u64 *ctx)
 SEC("raw_tp/sched_process_fork")
 int on_fork(u64 *ctx)
 {
-	struct task_struct *child = (struct task_struct *)ctx[1];
+	const void *child = (const void *)ctx[1];
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	if (!is_tracked(tid))
 		return 0;
-	u32 ctid = BPF_CORE_READ(child, pid);
+	u32 ctid = kint(child, off_task_pid);
 	// The creating call in flight: with CLONE_UNTRACED, a tracer does not get the child.
 	struct inflight *call = bpf_map_lookup_elem(&calls, &tid);
 	if (call && untraced_flag) {
@@ -528,7 +521,7 @@ int on_fork(u64 *ctx)
 	if (!h)
 		return 0;
 	h->a = ctid;
-	h->b = BPF_CORE_READ(child, tgid);
+	h->b = kint(child, off_task_tgid);
 	submit(h);
 	return 0;
 }
@@ -543,7 +536,7 @@ int on_exec(u64 *ctx)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	u32 former = (u32)ctx[1];
-	struct linux_binprm *bprm = (struct linux_binprm *)ctx[2];
+	const void *bprm = (const void *)ctx[2];
 	if (!is_tracked(tid) && !is_tracked(former))
 		return 0;
 	if (former != tid && !follow_all) {
@@ -572,12 +565,12 @@ int on_exec(u64 *ctx)
 	if (!h)
 		return 0;
 	h->a = former;
-	u64 sp = BPF_CORE_READ(bprm, p);
-	u64 argc = (u32)BPF_CORE_READ(bprm, argc);
+	u64 sp = kword(bprm, off_bprm_p);
+	u64 argc = kint(bprm, off_bprm_argc);
 	h->args[0] = argc;
-	h->args[1] = (u32)BPF_CORE_READ(bprm, envc);
+	h->args[1] = kint(bprm, off_bprm_envc);
 	h->args[2] = sp + 8;
-	capture_exec(h, (u64)BPF_CORE_READ(bprm, filename), sp + 8, sp + 8 + 8 * (argc + 1), 1);
+	capture_exec(h, kword(bprm, off_bprm_filename), sp + 8, sp + 8 + 8 * (argc + 1), 1);
 	submit(h);
 	return 0;
 }
@@ -585,14 +578,15 @@ int on_exec(u64 *ctx)
 SEC("raw_tp/sched_process_exit")
 int on_exit(u64 *ctx)
 {
-	struct task_struct *p = (struct task_struct *)ctx[0];
+	const void *p = (const void *)ctx[0];
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	if (!is_tracked(tid))
 		return 0;
 	struct head *h = reserve(SMALL_REC, EV_GONE);
 	if (h) {
-		h->a = (u32)BPF_CORE_READ(p, exit_code);
-		if (BPF_CORE_READ(p, signal, group_exec_task))
+		h->a = kint(p, off_task_exit_code);
+		const void *signal = (const void *)kword(p, off_task_signal);
+		if (signal && kword(signal, off_signal_group_exec_task))
 			h->b = GONE_GROUP_EXEC;
 		submit(h);
 	}
@@ -645,21 +639,19 @@ int on_signal_generate(u64 *ctx)
 {
 	int sig = (int)ctx[0];
 	int result = (int)ctx[4];
-	struct task_struct *t = (struct task_struct *)ctx[2];
-	u32 tid = BPF_CORE_READ(t, pid);
+	const void *t = (const void *)ctx[2];
+	u32 tid = kint(t, off_task_pid);
 	if (!is_tracked(tid) || sig < 1 || sig > 64)
 		return 0;
 	s64 flags;
 	if (result == 1) { // TRACE_SIGNAL_IGNORED
 		flags = SIGNAL_IGNORED;
 	} else if (result == 0) { // TRACE_SIGNAL_DELIVERED
-		unsigned long blocked = BPF_CORE_READ(t, blocked.sig[0]);
+		u64 blocked = kword(t, off_task_blocked);
 		if (blocked & (1UL << (sig - 1)))
 			return 0;
-		struct sighand_struct *sh = BPF_CORE_READ(t, sighand);
-		// The element's size from the array's (64 of them), both relocated.
-		u64 at = (u64)sh + bpf_core_field_offset(struct sighand_struct, action) +
-			 (u64)(sig - 1) * (bpf_core_field_size(struct sighand_struct, action) / 64);
+		u64 sh = kword(t, off_task_sighand);
+		u64 at = sh + off_sighand_action + (u64)(sig - 1) * size_k_sigaction;
 		void *handler = (void *)1;
 		bpf_probe_read_kernel(&handler, sizeof(handler), (const void *)at);
 		if (handler != 0)
@@ -672,7 +664,7 @@ int on_signal_generate(u64 *ctx)
 	if (!h)
 		return 0;
 	h->tid = tid;
-	h->tgid = BPF_CORE_READ(t, tgid);
+	h->tgid = kint(t, off_task_tgid);
 	h->a = (u32)sig;
 	h->b = flags;
 	put_siginfo(h, (const void *)ctx[1]);

@@ -8,7 +8,9 @@
 //! each event to the same [`Recorder`] the ptrace backend uses: the same lines, tree, JSON.
 //!
 //! The kernel half is `bpf/trace.bpf.c`, committed compiled (`bpf/trace.bpf.o`, rebuilt and
-//! checked by `bpf/build.sh`), and loaded by aya: building clonekit needs no C compiler.
+//! checked by `bpf/build.sh`), and loaded here: aya-obj reads it, [`crate::btf`] finds the
+//! offsets of the kernel-structure fields it reads, `clonekit_raw::bpf` loads and attaches
+//! it, aya's map types read its maps. Building clonekit needs no C compiler.
 //!
 //! What differs from ptrace, and why:
 //! - memory the programs could not read at that moment (a page not yet faulted in) is printed
@@ -25,12 +27,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
-use aya::programs::RawTracePoint;
-use aya::{Ebpf, EbpfLoader};
 use clonekit_flags::{
     sig_kernel_coredump, sig_kernel_ignore, sig_kernel_stop, ProcessSyscall, SigInfo, SyscallResult,
 };
 use clonekit_raw as raw;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use crate::decode;
 use crate::launch;
@@ -129,8 +130,16 @@ impl Record {
 
 /// The loaded and attached programs.
 struct Probe {
-    bpf: Ebpf,
+    /// The programs' attachments: closing one detaches its program (first, on drop).
+    links: Vec<std::os::fd::OwnedFd>,
+    /// The loaded programs, in [`PROGRAMS`]' order.
+    programs: Vec<std::os::fd::OwnedFd>,
     ring: RingBuf<MapData>,
+    _wanted: Array<MapData, u32>,
+    tracked: BpfHashMap<MapData, u32, u32>,
+    lost: PerCpuArray<MapData, u64>,
+    /// The maps only the programs use (`calls`, the read-only data), kept for the trace.
+    _others: Vec<MapData>,
 }
 
 fn refused(reason: impl std::fmt::Display) -> TraceError {
@@ -217,95 +226,264 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
+/// The offsets the programs read kernel structures at (`off_*` and `size_k_sigaction` in
+/// trace.bpf.c), from the running kernel's BTF.
+fn kernel_offsets() -> Result<Vec<(&'static str, u32)>, TraceError> {
+    let data = std::fs::read("/sys/kernel/btf/vmlinux")
+        .map_err(|e| refused(format!("reading the kernel's BTF (/sys/kernel/btf/vmlinux): {e}")))?;
+    let btf = crate::btf::Btf::parse(&data).map_err(|e| refused(format!("the kernel's BTF: {e}")))?;
+    let field = |s: &str, m: &str| btf.field(s, m).map_err(|e| refused(format!("the kernel's BTF: {e}")));
+    let mut out = Vec::new();
+    for (global, strukt, member) in [
+        ("off_task_pid", "task_struct", "pid"),
+        ("off_task_tgid", "task_struct", "tgid"),
+        ("off_task_exit_code", "task_struct", "exit_code"),
+        ("off_task_signal", "task_struct", "signal"),
+        ("off_task_sighand", "task_struct", "sighand"),
+        ("off_task_blocked", "task_struct", "blocked"),
+        ("off_signal_group_exec_task", "signal_struct", "group_exec_task"),
+        ("off_bprm_p", "linux_binprm", "p"),
+        ("off_bprm_argc", "linux_binprm", "argc"),
+        ("off_bprm_envc", "linux_binprm", "envc"),
+        ("off_bprm_filename", "linux_binprm", "filename"),
+    ] {
+        out.push((global, field(strukt, member)?.0));
+    }
+    // The signal actions: 64 of them (_NSIG on x86_64), each begins with its handler.
+    let (action, size) = field("sighand_struct", "action")?;
+    out.push(("off_sighand_action", action));
+    out.push(("size_k_sigaction", size / 64));
+    Ok(out)
+}
+
+/// The object, parsed, and its maps but the read-only data made: (name, definition, map).
+type Made = (aya_obj::Object, Vec<(String, aya_obj::Map, MapData)>);
+
+fn make_maps() -> Result<Made, TraceError> {
+    let mut obj =
+        aya_obj::Object::parse(OBJECT).map_err(|e| refused(format!("the programs' object: {e}")))?;
+    let names: Vec<String> = obj.maps.keys().filter(|n| *n != ".rodata").cloned().collect();
+    let mut maps = Vec::new();
+    for name in names {
+        let def = obj.maps.remove(&name).expect("listed above");
+        let data = create_map(&def, &name)?;
+        maps.push((name, def, data));
+    }
+    Ok((obj, maps))
+}
+
+/// Makes the map `def` describes, as it describes it but for the BTF of its key and value
+/// (the object's BTF is not loaded: nothing needs it).
+fn create_map(def: &aya_obj::Map, name: &str) -> Result<MapData, TraceError> {
+    let plain = aya_obj::Map::new_from_params(
+        def.map_type(),
+        def.key_size(),
+        def.value_size(),
+        def.max_entries(),
+        def.map_flags(),
+    );
+    MapData::create(plain, name, None).map_err(|e| refused(format!("making the map {name}: {}", chain(&e))))
+}
+
+/// Whether the kernel takes `BTF_KIND_ENUM64` (Linux 6.0).
+fn enum64_supported() -> bool {
+    let uname = rustix::system::uname();
+    clonekit_flags::running_version(&uname.release().to_string_lossy()).is_some_and(|v| v >= (6, 0))
+}
+
+/// The instructions as the kernel takes them: `struct bpf_insn`, 8 bytes each (opcode,
+/// destination and source registers in one byte, offset, immediate; little-endian).
+fn instructions(insns: &[aya_obj::generated::bpf_insn]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(insns.len() * raw::bpf::INSN_SIZE);
+    for i in insns {
+        out.push(i.code);
+        out.push((i.src_reg() << 4) | (i.dst_reg() & 0x0f));
+        out.extend_from_slice(&i.off.to_le_bytes());
+        out.extend_from_slice(&i.imm.to_le_bytes());
+    }
+    out
+}
+
+/// Loads one program; a refusal says why with the verifier's last line.
+fn verify(p: &raw::bpf::Program<'_>) -> Result<std::os::fd::OwnedFd, TraceError> {
+    let name = p.name;
+    match raw::bpf::prog_load(p, None) {
+        Ok(fd) => Ok(fd),
+        Err(first) => {
+            // Again with the verifier's log, to say why.
+            let mut log = vec![0u8; 1 << 20];
+            let again = raw::bpf::prog_load(p, Some(&mut log));
+            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            let text = String::from_utf8_lossy(&log[..end]);
+            let why = text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("processed "))
+                .unwrap_or("");
+            match again {
+                Ok(fd) => Ok(fd),
+                Err(e) if why.is_empty() => Err(refused(format!("loading {name}: {e}"))),
+                Err(_) => Err(refused(format!("loading {name}: {first}: {why}"))),
+            }
+        }
+    }
+}
+
 impl Probe {
+    /// Loads the programs: the object's maps are made, its read-only data set (the options,
+    /// and the offsets of the kernel structures' fields, read from the kernel's BTF on
+    /// another CPU meanwhile: [`btf`](crate::btf)), its instructions given the maps' and
+    /// functions' places (aya-obj), and the seven programs verified on two CPUs. The
+    /// programs are raw tracepoints: nothing else of the kernel's BTF is needed.
     fn load(opts: &Options, follow_all: bool) -> Result<Probe, TraceError> {
         if let Some(why) = unavailable() {
             return Err(refused(why));
         }
-        // The loader reads the kernel's BTF for the object's relocations (CO-RE) when it is
-        // made (aya 0.14: `EbpfLoader::new`); the programs are raw tracepoints, which need no
-        // BTF of their own to load and attach. It works on a thread of its own, which hands
-        // the loaded object over and only then frees its copy of the BTF (some 25 MB in
-        // thousands of allocations, 3-4 ms), at the lowest priority, while this thread goes
-        // on to verify the programs and start the trace.
+        let (offsets, made) = std::thread::scope(|scope| {
+            let offsets = scope.spawn(kernel_offsets);
+            let made = make_maps();
+            (offsets.join(), made)
+        });
+        let offsets = offsets.map_err(|_| refused("reading the kernel's BTF: the reader panicked"))??;
+        let (mut obj, mut maps) = made?;
+        // The read-only data: the options and the offsets, then frozen, so that the verifier
+        // takes them for the constants they are.
         let all = u32::from(follow_all);
         let str_max = opts.string_limit.min(u32::MAX as usize - 1) as u32;
         let untraced = clonekit_flags::CloneFlags::CLONE_UNTRACED.bits();
-        let (handover, loaded) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("ebpf-loader".into())
-            .spawn(move || {
-                let mut loader = EbpfLoader::new();
-                let result = loader
-                    .override_global("untraced_flag", &untraced, true)
-                    .override_global("follow_all", &all, true)
-                    .override_global("str_max", &str_max, true)
-                    .override_global("array_max", &str_max, true)
-                    .load(OBJECT);
-                let _ = handover.send(result);
-                let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
-                drop(loader);
-            })
-            .map_err(|e| refused(format!("starting the loader: {e}")))?;
-        let loaded = loaded.recv().map_err(|_| refused("loading the programs: the loader panicked"))?;
-        let mut bpf = loaded.map_err(|e| refused(format!("loading the programs: {}", chain(&e))))?;
-        {
-            let mut wanted: Array<_, u32> = Array::try_from(bpf.map_mut("wanted").expect("in the object"))
-                .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
-            let decoded_all = opts.tree || opts.keep_tree;
-            for &sc in ProcessSyscall::ALL {
-                // The creating calls always: whether a child is followed depends on their
-                // flags (CLONE_UNTRACED).
-                if decoded_all || opts.trace.contains(sc) || sc.creates() {
-                    wanted
-                        .set(sc.number() as u32, capture(sc), 0)
-                        .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
-                }
+        let mut globals: Vec<(&str, Vec<u8>)> = vec![
+            ("untraced_flag", untraced.to_ne_bytes().to_vec()),
+            ("follow_all", all.to_ne_bytes().to_vec()),
+            ("str_max", str_max.to_ne_bytes().to_vec()),
+            ("array_max", str_max.to_ne_bytes().to_vec()),
+        ];
+        globals.extend(offsets.iter().map(|(name, v)| (*name, v.to_ne_bytes().to_vec())));
+        obj.patch_map_data(globals.iter().map(|(n, v)| (*n, (v.as_slice(), true))).collect())
+            .map_err(|e| refused(format!("setting the programs' constants: {e}")))?;
+        let rodata = obj.maps.remove(".rodata").ok_or_else(|| refused("the object has no read-only data"))?;
+        let data = create_map(&rodata, ".rodata")?;
+        raw::bpf::map_update_elem(data.fd().as_fd(), &0u32.to_ne_bytes(), rodata.data(), 0)
+            .and_then(|()| raw::bpf::map_freeze(data.fd().as_fd()))
+            .map_err(|e| refused(format!("the read-only data: {e}")))?;
+        maps.push((".rodata".to_string(), rodata, data));
+        // The instructions that name a map get its descriptor; calls get their functions.
+        let text: std::collections::HashSet<usize> =
+            obj.functions.keys().map(|(section, _)| *section).collect();
+        obj.relocate_maps(
+            maps.iter().map(|(name, m, data)| (name.as_str(), data.fd().as_fd().as_raw_fd(), m)),
+            &text,
+        )
+        .map_err(|e| refused(format!("relocating the programs: {}", chain(&e))))?;
+        obj.relocate_calls(&text).map_err(|e| refused(format!("relocating the programs: {}", chain(&e))))?;
+        // The object's own BTF, which the verifier wants for the functions given to bpf_loop
+        // (fixed up as a loader must: the sizes of its data sections).
+        let features =
+            aya_obj::btf::BtfFeatures::new(true, true, true, true, true, true, true, enum64_supported());
+        let btf = obj
+            .fixup_and_sanitize_btf(&features)
+            .map_err(|e| refused(format!("the programs' BTF: {e}")))?
+            .map(|b| b.to_bytes())
+            .ok_or_else(|| refused("the programs' object has no BTF"))?;
+        let btf = raw::bpf::btf_load(&btf).map_err(|e| refused(format!("loading the programs' BTF: {e}")))?;
+        let license = obj.license.clone();
+        let mut code = Vec::new();
+        for (name, _) in PROGRAMS {
+            let prog =
+                obj.programs.get(name).ok_or_else(|| refused(format!("the object has no program {name}")))?;
+            let function = obj
+                .functions
+                .get(&prog.function_key())
+                .ok_or_else(|| refused(format!("the object has no code for {name}")))?;
+            let func_info = function.func_info.func_info_bytes();
+            code.push((
+                name,
+                instructions(&function.instructions),
+                func_info,
+                function.func_info_rec_size as u32,
+            ));
+        }
+        type Code = (&'static str, Vec<u8>, Vec<u8>, u32);
+        fn program<'a>(
+            c: &'a Code,
+            btf: BorrowedFd<'a>,
+            license: &'a std::ffi::CStr,
+        ) -> raw::bpf::Program<'a> {
+            let (name, insns, func_info, rec_size) = c;
+            raw::bpf::Program {
+                prog_type: raw::bpf::BPF_PROG_TYPE_RAW_TRACEPOINT,
+                insns,
+                license,
+                name,
+                btf: Some((btf, func_info, *rec_size)),
             }
         }
-        // The verifier takes most of the loading time: on this machine's 6.18, 8 ms for
-        // on_sys_exit, 6 ms for on_sys_enter, 2 ms for on_exec, 1.3 ms for the other four.
-        // They are verified on two CPUs at once, in two groups of about the same time.
-        let load = |name: &str, prog: &mut aya::programs::Program| -> Result<(), TraceError> {
-            let prog: &mut RawTracePoint = prog.try_into().map_err(|e| refused(format!("{name}: {e}")))?;
-            prog.load().map_err(|e| refused(format!("loading {name}: {}", chain(&e))))
-        };
-        let (mut there, mut here): (Vec<_>, Vec<_>) =
-            bpf.programs_mut().partition(|(name, _)| matches!(*name, "on_sys_enter" | "on_exec"));
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| there.iter_mut().try_for_each(|(name, prog)| load(name, prog)));
-            let here = here.iter_mut().try_for_each(|(name, prog)| load(name, prog));
-            let there = other.join().map_err(|_| refused("loading the programs: the loader panicked"))?;
-            here.and(there)
+        let btf = btf.as_fd();
+        let license = license.as_c_str();
+        // The verifier takes most of the time: on_sys_exit and on_sys_enter (with its copy
+        // of execve's arguments) most, about as long as the other five together: they are
+        // verified on two CPUs at once.
+        let (there, here): (Vec<_>, Vec<_>) =
+            code.iter().enumerate().partition(|(_, (name, ..))| matches!(*name, "on_sys_enter" | "on_exec"));
+        let mut loaded: Vec<(usize, std::os::fd::OwnedFd)> = std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                there.into_iter().map(|(i, c)| verify(&program(c, btf, license)).map(|fd| (i, fd))).collect()
+            });
+            let here: Result<Vec<_>, TraceError> =
+                here.into_iter().map(|(i, c)| verify(&program(c, btf, license)).map(|fd| (i, fd))).collect();
+            let there: Result<Vec<_>, TraceError> =
+                other.join().map_err(|_| refused("loading the programs: the loader panicked"))?;
+            let mut all = here?;
+            all.extend(there?);
+            Ok::<_, TraceError>(all)
         })?;
-        let ring = RingBuf::try_from(bpf.take_map("events").expect("in the object"))
-            .map_err(|e| refused(format!("the ring buffer: {e}")))?;
-        Ok(Probe { bpf, ring })
+        loaded.sort_by_key(|(i, _)| *i);
+        let programs = loaded.into_iter().map(|(_, fd)| fd).collect();
+        let mut take = |name: &str| -> Result<aya::maps::Map, TraceError> {
+            let i = maps
+                .iter()
+                .position(|(n, _, _)| n == name)
+                .ok_or_else(|| refused(format!("the object has no map {name}")))?;
+            let (_, _, data) = maps.remove(i);
+            aya::maps::Map::from_map_data(data).map_err(|e| refused(format!("the map {name}: {e}")))
+        };
+        let ring =
+            RingBuf::try_from(take("events")?).map_err(|e| refused(format!("the ring buffer: {e}")))?;
+        let mut wanted: Array<MapData, u32> =
+            Array::try_from(take("wanted")?).map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
+        let tracked = BpfHashMap::try_from(take("tracked")?)
+            .map_err(|e| refused(format!("the map of tracked tasks: {e}")))?;
+        let lost = PerCpuArray::try_from(take("lost")?)
+            .map_err(|e| refused(format!("the count of lost events: {e}")))?;
+        let decoded_all = opts.tree || opts.keep_tree;
+        for &sc in ProcessSyscall::ALL {
+            // The creating calls always: whether a child is followed depends on their flags
+            // (CLONE_UNTRACED).
+            if decoded_all || opts.trace.contains(sc) || sc.creates() {
+                wanted
+                    .set(sc.number() as u32, capture(sc), 0)
+                    .map_err(|e| refused(format!("the map of wanted calls: {e}")))?;
+            }
+        }
+        let _others = maps.into_iter().map(|(_, _, data)| data).collect();
+        Ok(Probe { links: Vec::new(), programs, ring, _wanted: wanted, tracked, lost, _others })
     }
 
     fn attach(&mut self) -> Result<(), TraceError> {
-        for (name, tracepoint) in PROGRAMS {
-            let prog: &mut RawTracePoint =
-                self.bpf.program_mut(name).expect("in the object").try_into().expect("loaded above");
-            prog.attach(tracepoint).map_err(|e| refused(format!("attaching {name}: {}", chain(&e))))?;
+        for ((name, tracepoint), prog) in PROGRAMS.iter().zip(&self.programs) {
+            let tp = std::ffi::CString::new(*tracepoint).expect("no NUL in a tracepoint's name");
+            let link = raw::bpf::raw_tracepoint_open(&tp, prog.as_fd())
+                .map_err(|e| refused(format!("attaching {name} to {tracepoint}: {e}")))?;
+            self.links.push(link);
         }
         Ok(())
     }
 
     fn track(&mut self, tid: i32) -> Result<(), TraceError> {
-        let mut tracked: BpfHashMap<_, u32, u32> =
-            BpfHashMap::try_from(self.bpf.map_mut("tracked").expect("in the object"))
-                .map_err(|e| refused(format!("the map of tracked tasks: {e}")))?;
-        tracked.insert(tid as u32, 1, 0).map_err(|e| refused(format!("tracking {tid}: {e}")))
+        self.tracked.insert(tid as u32, 1, 0).map_err(|e| refused(format!("tracking {tid}: {e}")))
     }
 
     fn lost(&self) -> u64 {
-        self.bpf
-            .map("lost")
-            .and_then(|m| PerCpuArray::<_, u64>::try_from(m).ok())
-            .and_then(|a| a.get(&0, 0).ok())
-            .map(|v| v.iter().sum())
-            .unwrap_or(0)
+        self.lost.get(&0, 0).map(|v| v.iter().sum()).unwrap_or(0)
     }
 
     /// Waits up to `timeout` for records (the programs wake us only when much is waiting),

@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod btf;
 mod decode;
 mod ebpf;
 mod fds;

@@ -149,6 +149,8 @@ pub mod nr {
     pub const KCMP: usize = 312;
     /// `seccomp`.
     pub const SECCOMP: usize = 317;
+    /// `bpf`.
+    pub const BPF: usize = 321;
     /// `prlimit64`.
     pub const PRLIMIT64: usize = 302;
     /// `setns`.
