@@ -234,20 +234,28 @@ fn kernel_offsets() -> Result<Vec<(&'static str, u32)>, TraceError> {
     let btf = crate::btf::Btf::parse(&data).map_err(|e| refused(format!("the kernel's BTF: {e}")))?;
     let field = |s: &str, m: &str| btf.field(s, m).map_err(|e| refused(format!("the kernel's BTF: {e}")));
     let mut out = Vec::new();
-    for (global, strukt, member) in [
-        ("off_task_pid", "task_struct", "pid"),
-        ("off_task_tgid", "task_struct", "tgid"),
-        ("off_task_exit_code", "task_struct", "exit_code"),
-        ("off_task_signal", "task_struct", "signal"),
-        ("off_task_sighand", "task_struct", "sighand"),
-        ("off_task_blocked", "task_struct", "blocked"),
-        ("off_signal_group_exec_task", "signal_struct", "group_exec_task"),
-        ("off_bprm_p", "linux_binprm", "p"),
-        ("off_bprm_argc", "linux_binprm", "argc"),
-        ("off_bprm_envc", "linux_binprm", "envc"),
-        ("off_bprm_filename", "linux_binprm", "filename"),
+    // Each with the size the programs read it at: an int, or a word (a pointer, an unsigned
+    // long, a sigset_t of one word).
+    for (global, strukt, member, size) in [
+        ("off_task_pid", "task_struct", "pid", 4),
+        ("off_task_tgid", "task_struct", "tgid", 4),
+        ("off_task_exit_code", "task_struct", "exit_code", 4),
+        ("off_task_signal", "task_struct", "signal", 8),
+        ("off_task_sighand", "task_struct", "sighand", 8),
+        ("off_task_blocked", "task_struct", "blocked", 8),
+        ("off_signal_group_exec_task", "signal_struct", "group_exec_task", 8),
+        ("off_bprm_p", "linux_binprm", "p", 8),
+        ("off_bprm_argc", "linux_binprm", "argc", 4),
+        ("off_bprm_envc", "linux_binprm", "envc", 4),
+        ("off_bprm_filename", "linux_binprm", "filename", 8),
     ] {
-        out.push((global, field(strukt, member)?.0));
+        let (offset, found) = field(strukt, member)?;
+        if found != size {
+            return Err(refused(format!(
+                "the kernel's BTF: struct {strukt}'s {member} has {found} bytes, the programs read {size}"
+            )));
+        }
+        out.push((global, offset));
     }
     // The signal actions: 64 of them (_NSIG on x86_64), each begins with its handler.
     let (action, size) = field("sighand_struct", "action")?;
@@ -273,7 +281,7 @@ fn make_maps() -> Result<Made, TraceError> {
 }
 
 /// Makes the map `def` describes, as it describes it but for the BTF of its key and value
-/// (the object's BTF is not loaded: nothing needs it).
+/// (the kernel needs no description of their types for these maps).
 fn create_map(def: &aya_obj::Map, name: &str) -> Result<MapData, TraceError> {
     let plain = aya_obj::Map::new_from_params(
         def.map_type(),
