@@ -728,6 +728,15 @@ impl Kernel {
         let complete = self.task_participate_group_stop(t);
         if stop {
             self.tm(t).stopped = true;
+            // A call of t's that finished in this step has not returned yet: t was woken, and
+            // takes the stop on its way back to user space (get_signal before the return);
+            // the result waits for it to continue.
+            if self.t(t).stopped_resume.is_none() {
+                if let Some(i) = self.resumed.iter().position(|(_, id, _)| *id == t) {
+                    let entry = self.resumed.remove(i);
+                    self.tm(t).stopped_resume = Some(entry);
+                }
+            }
         }
         if complete {
             let leader = self.t(t).group_leader;
