@@ -645,25 +645,39 @@ impl Kernel {
                 self.group_kill(v, 9);
             }
         }
-        // kernel_wait4(-1, __WALL) until ECHILD: reap whatever zombies remain.
-        loop {
-            let zombie = self
-                .t(init)
-                .children
-                .iter()
-                .copied()
-                .find(|&c| self.task(c).is_some_and(|t| t.state == TaskState::Zombie));
-            match zombie {
-                Some(z) => self.release_task(z),
-                None => break,
-            }
-        }
+        self.zap_reap(init);
         if !self.zap_done(init, &ns) {
             ns.zap_waiter.set(Some(init));
             return false;
         }
         ns.zap_waiter.set(None);
         true
+    }
+
+    /// `zap_pid_ns_processes`' `kernel_wait4(-1, __WALL)` loop: the init reaps its zombie
+    /// children, but not one traced from outside its thread group (`wait_consider_task`: a
+    /// zombie ptracee is only its tracer's to see; the tracer's wait hands it back, and the
+    /// init, woken, reaps it then, or it reaps itself as the init ignores SIGCHLD).
+    pub(crate) fn zap_reap(&mut self, init: TaskId) {
+        loop {
+            let zombie = self.t(init).children.iter().copied().find(|&c| {
+                self.task(c).is_some_and(|t| t.state == TaskState::Zombie)
+                    && !(self.t(c).ptrace != 0 && self.ptrace_reparented(c))
+            });
+            match zombie {
+                Some(z) => self.release_task(z),
+                None => break,
+            }
+            // The last pid of the namespace freed: the init finished exiting meanwhile.
+            if self.task(init).is_none_or(|t| matches!(t.state, TaskState::Zombie | TaskState::Dead)) {
+                break;
+            }
+        }
+    }
+
+    /// Whether `t` is a pid namespace's init waiting in `zap_pid_ns_processes`.
+    pub(crate) fn zap_waiting(&self, t: TaskId) -> bool {
+        self.task(t).is_some() && self.task_active_pid_ns(t).zap_waiter.get() == Some(t)
     }
 
     /// The end of `zap_pid_ns_processes`' wait, `pid_allocated == init_pids`: the namespace

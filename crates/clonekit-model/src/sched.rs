@@ -588,6 +588,12 @@ impl Kernel {
             if wakes.is_empty() {
                 return;
             }
+            // An init in zap_pid_ns_processes' wait loop reaps what it now may.
+            for w in &wakes {
+                if self.zap_waiting(w.parent) {
+                    self.zap_reap(w.parent);
+                }
+            }
             let mut sleepers: Vec<(u64, TaskId)> = self
                 .slots
                 .iter()

@@ -809,16 +809,18 @@ fn task_state(tid: i32) -> TaskState {
 /// Whether the task is inside `do_exit`: `PF_EXITING` in the flags of `/proc/TID/stat`
 /// (readable by anyone, unlike `/proc/TID/syscall`).
 fn exiting(tid: i32) -> bool {
-    const PF_EXITING: u64 = 0x4;
     proc_stat(tid)
         .and_then(|rest| rest.split_whitespace().nth(6).and_then(|f| f.parse::<u64>().ok()))
-        .is_some_and(|flags| flags & PF_EXITING != 0)
+        .is_some_and(|flags| flags & u64::from(clonekit_flags::PF_EXITING) != 0)
 }
 
-/// Whether the task sleeps in `zap_pid_ns_processes`: a pid namespace's init whose exit
-/// waits for every other task of its namespace to be reaped (`/proc/TID/wchan`).
+/// Whether the task is a pid namespace's init whose exit waits for the rest of its namespace
+/// (`/proc/TID/wchan`): in `zap_pid_ns_processes` itself, until every other task of the
+/// namespace is reaped, or, before that, in the `kernel_wait4` loop there (`do_wait`,
+/// exiting), until its own children are: a child traced by a task outside, dead, is its
+/// tracer's to see first.
 fn waits_for_its_namespace(tid: i32) -> bool {
-    sleeps_in(tid, "zap_pid_ns_processes")
+    sleeps_in(tid, "zap_pid_ns_processes") || (sleeps_in(tid, "do_wait") && exiting(tid))
 }
 
 /// Whether `tid` sleeps in the kernel function `function` (`/proc/TID/wchan`).
