@@ -61,6 +61,7 @@ impl Kernel {
             pidfd_wakes: None,
             deferred_kills: None,
             deferred_resumes: None,
+            deferred_deliveries: None,
             user_ns_refused: None,
         };
         let user_ns = Rc::new(UserNamespace {

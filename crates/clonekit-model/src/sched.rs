@@ -424,6 +424,9 @@ pub struct Kernel {
     /// on their own CPUs once it is over, not before the orphaned process groups are looked
     /// at (see [`Kernel::ptrace_unlink`]).
     pub(crate) deferred_resumes: Option<Vec<TaskId>>,
+    /// Threads a signal sent to a whole process group picked, to take it once every process
+    /// of the group has been sent it (`__kill_pgrp_info`); `None` outside such a send.
+    pub(crate) deferred_deliveries: Option<Vec<TaskId>>,
     /// A wake-up whose waker goes on running in the kernel (see [`RacingWake`]).
     pub(crate) racing_wake: Option<RacingWake>,
     /// Tasks that, like an init, wait for every child as soon as it ends: the model's init,

@@ -450,9 +450,13 @@ impl Kernel {
             return;
         }
         // signal_wake_up: the picked thread takes it on its way back to user space (at once,
-        // unless its sleep is one a signal does not end).
+        // unless its sleep is one a signal does not end); while a signal is sent to a whole
+        // process group, once every process has been sent it.
         self.tm(t).sigpending = true;
-        self.deliver_pending(t);
+        match self.deferred_deliveries.as_mut() {
+            Some(later) => later.push(t),
+            None => self.deliver_pending(t),
+        }
     }
 
     /// `recalc_sigpending_tsk` (kernel/signal.c): whether `t` has something to do in
@@ -728,15 +732,6 @@ impl Kernel {
         let complete = self.task_participate_group_stop(t);
         if stop {
             self.tm(t).stopped = true;
-            // A call of t's that finished in this step has not returned yet: t was woken, and
-            // takes the stop on its way back to user space (get_signal before the return);
-            // the result waits for it to continue.
-            if self.t(t).stopped_resume.is_none() {
-                if let Some(i) = self.resumed.iter().position(|(_, id, _)| *id == t) {
-                    let entry = self.resumed.remove(i);
-                    self.tm(t).stopped_resume = Some(entry);
-                }
-            }
         }
         if complete {
             let leader = self.t(t).group_leader;
@@ -966,6 +961,12 @@ impl Kernel {
         if outermost {
             self.deferred_kills = Some(Vec::new());
         }
+        // Nor does any take it (a stop, a handler) before all were sent it: a child that stops
+        // and wakes its parent's wait finds the parent with the signal already pending.
+        let deliveries_outermost = self.deferred_deliveries.is_none();
+        if deliveries_outermost {
+            self.deferred_deliveries = Some(Vec::new());
+        }
         // A signal from user space reaches the processes it may (check_kill_permission); the
         // call fails only if it reached none, with the error of the last one.
         let mut success = false;
@@ -989,6 +990,13 @@ impl Kernel {
                 if self.task(p).is_some() {
                     let code = self.t(p).signal.borrow().group_exit_code;
                     self.group_kill(p, code);
+                }
+            }
+        }
+        if deliveries_outermost {
+            for t in self.deferred_deliveries.take().unwrap_or_default() {
+                if self.task(t).is_some() {
+                    self.deliver_pending(t);
                 }
             }
         }
