@@ -70,6 +70,7 @@ impl Attr {
 /// - [Linux](https://man7.org/linux/man-pages/man2/bpf.2.html)
 pub fn map_update_elem(map: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> Result<(), Errno> {
     let mut a = Attr::new();
+    // map_fd, key, value, flags.
     a.u32(0, map.as_raw_fd() as u32)
         .u64(8, key.as_ptr() as u64)
         .u64(16, value.as_ptr() as u64)
@@ -100,6 +101,7 @@ pub fn map_freeze(map: BorrowedFd<'_>) -> Result<(), Errno> {
 /// - [Linux](https://man7.org/linux/man-pages/man2/bpf.2.html)
 pub fn btf_load(btf: &[u8]) -> Result<OwnedFd, Errno> {
     let mut a = Attr::new();
+    // btf, then btf_size (btf_log_buf at 8 stays NULL).
     a.u64(0, btf.as_ptr() as u64).u32(16, btf.len().try_into().map_err(|_| Errno::TOOBIG)?);
     // SAFETY: btf is a live slice of the length given.
     let fd = unsafe { a.call(BPF_BTF_LOAD) }?;
@@ -134,6 +136,7 @@ pub fn prog_load(p: &Program<'_>, log: Option<&mut [u8]>) -> Result<OwnedFd, Err
         return Err(Errno::INVAL);
     }
     let mut a = Attr::new();
+    // prog_type, insn_cnt, insns, license.
     a.u32(0, p.prog_type)
         .u32(4, (p.insns.len() / INSN_SIZE) as u32)
         .u64(8, p.insns.as_ptr() as u64)
@@ -143,9 +146,10 @@ pub fn prog_load(p: &Program<'_>, log: Option<&mut [u8]>) -> Result<OwnedFd, Err
         _ => (std::ptr::null_mut(), 0),
     };
     if len > 0 {
+        // log_level, log_size, log_buf.
         a.u32(24, 1).u32(28, len as u32).u64(32, buf as u64);
     }
-    // prog_name: NUL-terminated.
+    // prog_name (bytes 48 to 63): NUL-terminated.
     let name = p.name.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.');
     for (i, b) in name.take(15).enumerate() {
         a.0[48 + i] = b;
@@ -154,6 +158,7 @@ pub fn prog_load(p: &Program<'_>, log: Option<&mut [u8]>) -> Result<OwnedFd, Err
         if rec_size == 0 || !func_info.len().is_multiple_of(rec_size as usize) {
             return Err(Errno::INVAL);
         }
+        // prog_btf_fd, func_info_rec_size, func_info, func_info_cnt.
         a.u32(72, btf.as_raw_fd() as u32)
             .u32(76, rec_size)
             .u64(80, func_info.as_ptr() as u64)
@@ -175,6 +180,7 @@ pub fn prog_load(p: &Program<'_>, log: Option<&mut [u8]>) -> Result<OwnedFd, Err
 /// - [Linux](https://man7.org/linux/man-pages/man2/bpf.2.html)
 pub fn raw_tracepoint_open(name: &CStr, prog: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     let mut a = Attr::new();
+    // raw_tracepoint.name, raw_tracepoint.prog_fd.
     a.u64(0, name.as_ptr() as u64).u32(8, prog.as_raw_fd() as u32);
     // SAFETY: name is a live NUL-terminated string.
     let fd = unsafe { a.call(BPF_RAW_TRACEPOINT_OPEN) }?;

@@ -45,14 +45,14 @@ use crate::{Options, Report, Target, TraceError};
 static OBJECT: &[u8] = aya::include_bytes_aligned!("../bpf/trace.bpf.o");
 
 /// The programs and the tracepoints they attach to.
-const PROGRAMS: [(&str, &str); 7] = [
-    ("on_sys_enter", "sys_enter"),
-    ("on_sys_exit", "sys_exit"),
-    ("on_fork", "sched_process_fork"),
-    ("on_exec", "sched_process_exec"),
-    ("on_exit", "sched_process_exit"),
-    ("on_signal_deliver", "signal_deliver"),
-    ("on_signal_generate", "signal_generate"),
+const PROGRAMS: [(&str, &std::ffi::CStr); 7] = [
+    ("on_sys_enter", c"sys_enter"),
+    ("on_sys_exit", c"sys_exit"),
+    ("on_fork", c"sched_process_fork"),
+    ("on_exec", c"sched_process_exec"),
+    ("on_exit", c"sched_process_exit"),
+    ("on_signal_deliver", c"signal_deliver"),
+    ("on_signal_generate", c"signal_generate"),
 ];
 
 /// What the kernel half copies for a call (`enum capture` in trace.bpf.c).
@@ -207,12 +207,13 @@ const OLDEST_LINUX: (u32, u32) = (5, 17);
 /// Why eBPF cannot be used here, if it cannot: a kernel older than [`OLDEST_LINUX`], no BTF,
 /// or neither root nor `CAP_BPF`.
 pub fn unavailable() -> Option<String> {
-    let uname = rustix::system::uname();
-    let release = uname.release().to_string_lossy();
-    if clonekit_flags::running_version(&release).is_none_or(|v| v < OLDEST_LINUX) {
+    if running_linux().is_none_or(|v| v < OLDEST_LINUX) {
+        let uname = rustix::system::uname();
         return Some(format!(
-            "needs Linux {}.{} or newer (the programs use bpf_loop); this is {release}",
-            OLDEST_LINUX.0, OLDEST_LINUX.1
+            "needs Linux {}.{} or newer (the programs use bpf_loop); this is {}",
+            OLDEST_LINUX.0,
+            OLDEST_LINUX.1,
+            uname.release().to_string_lossy()
         ));
     }
     if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
@@ -293,10 +294,9 @@ fn create_map(def: &aya_obj::Map, name: &str) -> Result<MapData, TraceError> {
     MapData::create(plain, name, None).map_err(|e| refused(format!("making the map {name}: {}", chain(&e))))
 }
 
-/// Whether the kernel takes `BTF_KIND_ENUM64` (Linux 6.0).
-fn enum64_supported() -> bool {
-    let uname = rustix::system::uname();
-    clonekit_flags::running_version(&uname.release().to_string_lossy()).is_some_and(|v| v >= (6, 0))
+/// The running kernel's version (`uname -r`), as clonekit-flags reads it.
+fn running_linux() -> Option<clonekit_flags::Version> {
+    clonekit_flags::running_version(&rustix::system::uname().release().to_string_lossy())
 }
 
 /// The instructions as the kernel takes them: `struct bpf_insn`, 8 bytes each (opcode,
@@ -385,8 +385,16 @@ impl Probe {
         obj.relocate_calls(&text).map_err(|e| refused(format!("relocating the programs: {}", chain(&e))))?;
         // The object's own BTF, which the verifier wants for the functions given to bpf_loop
         // (fixed up as a loader must: the sizes of its data sections).
-        let features =
-            aya_obj::btf::BtfFeatures::new(true, true, true, true, true, true, true, enum64_supported());
+        let features = aya_obj::btf::BtfFeatures::new(
+            true,
+            true,
+            true,
+            true,
+            true,
+            true,
+            true,
+            running_linux().is_some_and(|v| v >= (6, 0)),
+        );
         let btf = obj
             .fixup_and_sanitize_btf(&features)
             .map_err(|e| refused(format!("the programs' BTF: {e}")))?
@@ -478,9 +486,8 @@ impl Probe {
 
     fn attach(&mut self) -> Result<(), TraceError> {
         for ((name, tracepoint), prog) in PROGRAMS.iter().zip(&self.programs) {
-            let tp = std::ffi::CString::new(*tracepoint).expect("no NUL in a tracepoint's name");
-            let link = raw::bpf::raw_tracepoint_open(&tp, prog.as_fd())
-                .map_err(|e| refused(format!("attaching {name} to {tracepoint}: {e}")))?;
+            let link = raw::bpf::raw_tracepoint_open(tracepoint, prog.as_fd())
+                .map_err(|e| refused(format!("attaching {name} to {}: {e}", tracepoint.to_string_lossy())))?;
             self.links.push(link);
         }
         Ok(())
